@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { variable } from './load-config.js';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Variables every service reads; each service's schema extends this. */
+export const commonVariables = {
+  HTTP_HOST: variable(z.string().default('0.0.0.0'), { description: 'Address the HTTP server binds to.' }),
+  LOG_LEVEL: variable(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), {
+    description: 'Minimum level of the structured (JSON) logs.',
+  }),
+  KAFKA_BROKERS: variable(z.string().min(1).default('127.0.0.1:9092'), { description: 'Comma-separated Kafka bootstrap servers.' }),
+  KAFKA_TOPIC_PREFIX: variable(z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''), {
+    description: 'Prefix for every topic and consumer group of this environment (isolates tests and tenants of a shared cluster).',
+  }),
+  KAFKA_CLIENT_ID: variable(z.string().optional(), { description: 'Kafka client id; defaults to the service name.' }),
+  KAFKA_SSL: variable(bool.default(false), { description: 'Connect to Kafka over TLS.' }),
+  KAFKA_SASL_MECHANISM: variable(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(), {
+    description: 'SASL mechanism for Kafka, when the cluster requires authentication.',
+  }),
+  KAFKA_SASL_USERNAME: variable(z.string().optional(), { description: 'SASL user name for Kafka.' }),
+  KAFKA_SASL_PASSWORD: variable(z.string().optional(), { description: 'SASL password for Kafka.', sensitive: true }),
+  KAFKA_MAX_RETRIES: variable(z.coerce.number().int().min(0).max(20).default(5), {
+    description: 'In-process attempts for a record that failed with a transient error, before it goes to the dead-letter topic.',
+  }),
+  SHUTDOWN_TIMEOUT_MS: variable(z.coerce.number().int().min(1000).default(25_000), {
+    description: 'How long a graceful shutdown may take to drain consumers and flush producers before the process exits.',
+  }),
+} as const;
+
+export const portVariable = (defaultPort: number) =>
+  variable(port.default(defaultPort), { description: 'Port of the HTTP API (health, readiness and the service endpoints).' });
+
+export const adminTokenVariable = () =>
+  variable(z.string().min(16, 'must be at least 16 characters'), {
+    description: 'Bearer token required by the admin endpoints.',
+    sensitive: true,
+  });
+
+export { bool as booleanVariable };

@@ -1,0 +1,4 @@
+export * from './topic-registry.js';
+export * from './event-codec.js';
+export * from './keys.js';
+export { calltrack } from '@calltrack/proto';

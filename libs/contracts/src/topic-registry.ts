@@ -1,0 +1,176 @@
+// The one topic registry. Services, the provisioning CLI (libs/kafka) and the
+// Helm topic job all read these definitions; nothing else names a topic.
+
+/** Logical topic names used in code. */
+export type TopicKey =
+  | 'sites'
+  | 'sessions'
+  | 'poolCommands'
+  | 'poolEvents'
+  | 'calls'
+  | 'screenedCalls'
+  | 'antifraudBlocklist'
+  | 'antifraudVerdicts'
+  | 'attributedCalls'
+  | 'exportDeliveries'
+  | 'telephonySecrets';
+
+export interface TopicSpec {
+  /** Broker-side name without the environment prefix. */
+  readonly name: string;
+  readonly partitions: number;
+  /** What the record key is; ordering holds per key. */
+  readonly key: string;
+  readonly cleanupPolicy: 'delete' | 'compact';
+  /** -1 keeps records forever (event logs that state is rebuilt from). */
+  readonly retentionMs: number;
+  /** Payload message names (calltrack.events.v1.*) that may appear on the topic. */
+  readonly events: readonly string[];
+  readonly description: string;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
+  sites: {
+    name: 'calltrack.sites.v1',
+    partitions: 3,
+    key: 'site_id',
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    events: ['SiteConfigured'],
+    description: 'Tracking configuration of each site; the latest record per site is its configuration.',
+  },
+  sessions: {
+    name: 'calltrack.sessions.v1',
+    partitions: 6,
+    key: 'site_id:visitor_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY,
+    events: ['SessionStarted'],
+    description: 'Visits started on tracked sites, with source, UTM tags and analytics ids.',
+  },
+  poolCommands: {
+    name: 'calltrack.pool-commands.v1',
+    partitions: 6,
+    key: 'site_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 1 * DAY,
+    events: ['LeaseRequested'],
+    description: 'Requests to number-pool; keyed by site so one partition owner decides for a site.',
+  },
+  poolEvents: {
+    name: 'calltrack.pool-events.v1',
+    partitions: 6,
+    key: 'site_id',
+    cleanupPolicy: 'delete',
+    retentionMs: -1,
+    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExpired'],
+    description: "number-pool's event log (leases); its state is rebuilt from this topic.",
+  },
+  calls: {
+    name: 'calltrack.calls.v1',
+    partitions: 6,
+    key: 'site_id:call_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY,
+    events: ['CallReported'],
+    description: 'Call reports from telephony providers, normalised; one call\'s reports stay ordered.',
+  },
+  screenedCalls: {
+    name: 'calltrack.screened-calls.v1',
+    partitions: 6,
+    key: 'site_id:call_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY,
+    events: ['CallScreened'],
+    description: 'Every reported call with its antifraud verdict; attribution reads calls only from here.',
+  },
+  antifraudBlocklist: {
+    name: 'calltrack.antifraud-blocklist.v1',
+    partitions: 3,
+    key: 'site_id:phone',
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    events: ['CallerBlocked', 'CallerUnblocked'],
+    description: "antifraud's caller blocklist; the latest record per site and phone wins.",
+  },
+  antifraudVerdicts: {
+    name: 'calltrack.antifraud-verdicts.v1',
+    partitions: 6,
+    key: 'site_id:visitor_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY,
+    events: ['SessionScreened'],
+    description: 'Verdicts on sessions (bots).',
+  },
+  attributedCalls: {
+    name: 'calltrack.attributed-calls.v1',
+    partitions: 6,
+    key: 'site_id:call_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY,
+    events: ['CallAttributed'],
+    description: 'Calls with their origin (session, source, UTM) and verdict.',
+  },
+  exportDeliveries: {
+    name: 'calltrack.export-deliveries.v1',
+    partitions: 6,
+    key: 'site_id:call_id',
+    cleanupPolicy: 'delete',
+    retentionMs: -1,
+    events: ['ConversionDelivered', 'ConversionFailed', 'ConversionSkipped'],
+    description: "conversion-export's delivery log; what was delivered is rebuilt from it.",
+  },
+  telephonySecrets: {
+    name: 'calltrack.telephony-secrets.v1',
+    partitions: 3,
+    key: 'site_id',
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    events: ['WebhookSecretSet'],
+    description: "telephony-ingest's webhook signing secrets per site (restrict with ACLs in production).",
+  },
+};
+
+/** Every source topic has a dead-letter twin: same key, original bytes, reason in headers. */
+export const DEAD_LETTER_SUFFIX = '.dlq';
+export const DEAD_LETTER_PARTITIONS = 1;
+export const DEAD_LETTER_RETENTION_MS = 30 * DAY;
+
+/** Prefix for every topic and consumer group of one environment (tests use a unique one per run). */
+export function topicPrefix(env: NodeJS.ProcessEnv = process.env): string {
+  return env['KAFKA_TOPIC_PREFIX'] ?? '';
+}
+
+export function topicName(key: TopicKey, prefix: string = topicPrefix()): string {
+  return `${prefix}${TOPICS[key].name}`;
+}
+
+export function deadLetterTopicName(sourceTopic: string): string {
+  return `${sourceTopic}${DEAD_LETTER_SUFFIX}`;
+}
+
+/** All topics to provision: the registry plus a dead-letter topic for each. */
+export function provisionedTopics(prefix: string = topicPrefix()): Array<{
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+}> {
+  const out: Array<{ name: string; partitions: number; config: Record<string, string> }> = [];
+  for (const key of Object.keys(TOPICS) as TopicKey[]) {
+    const spec = TOPICS[key];
+    const name = topicName(key, prefix);
+    out.push({
+      name,
+      partitions: spec.partitions,
+      config: { 'cleanup.policy': spec.cleanupPolicy, 'retention.ms': String(spec.retentionMs) },
+    });
+    out.push({
+      name: deadLetterTopicName(name),
+      partitions: DEAD_LETTER_PARTITIONS,
+      config: { 'cleanup.policy': 'delete', 'retention.ms': String(DEAD_LETTER_RETENTION_MS) },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,248 @@
+import { decodeEvent, deadLetterTopicName, TOPICS, topicName, type AnyDomainEvent, type TopicKey } from '@calltrack/contracts';
+import { extractTraceContext, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
+import pRetry, { AbortError } from 'p-retry';
+import { NonRetriableError } from './errors.js';
+import type { EventProducer } from './event-producer.js';
+import type { KafkaJs, KafkaSettings } from './kafka-client.js';
+
+type KafkaConsumer = ReturnType<KafkaJs['consumer']>;
+type KafkaMessage = { key: Buffer | null; value: Buffer | null; headers?: Record<string, unknown>; offset: string; timestamp: string };
+
+/** One decoded record handed to a handler. */
+export interface ConsumedRecord {
+  topic: TopicKey;
+  topicName: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  event: AnyDomainEvent;
+  timestampMs: number;
+}
+
+export interface BatchConsumerOptions {
+  /** Consumer group without the environment prefix; one group per independent stream of work. */
+  groupId: string;
+  topics: TopicKey[];
+  /** Where a group with no committed offset starts. */
+  fromBeginning?: boolean;
+  /** Processes one record. Must be idempotent by event id: a record can be redelivered after a crash. */
+  handle(record: ConsumedRecord): Promise<void>;
+  /** Makes the work of the batch durable (e.g. one ClickHouse insert); offsets are committed after it. */
+  flush?(): Promise<void>;
+  partitionsConsumedConcurrently?: number;
+  /** Overrides KafkaSettings.maxRetries for this consumer. */
+  maxRetries?: number;
+  /** First backoff between attempts; doubles each time. */
+  retryDelayMs?: number;
+}
+
+/** Header names added to a dead-lettered copy of a record; the original key, value and headers are kept. */
+export const DLQ_HEADERS = {
+  reason: 'dlq_reason',
+  error: 'dlq_error',
+  sourceTopic: 'dlq_source_topic',
+  sourcePartition: 'dlq_source_partition',
+  sourceOffset: 'dlq_source_offset',
+  consumerGroup: 'dlq_consumer_group',
+  attempts: 'dlq_attempts',
+  failedAt: 'dlq_failed_at',
+} as const;
+
+export type DeadLetterReason = 'undecodable' | 'non_retriable' | 'retries_exhausted';
+
+/**
+ * A consumer group member that processes batches and commits offsets only after
+ * the batch's work is durable: each record is handled (with bounded retries,
+ * then the dead-letter topic), then flush() runs, then offsets are committed.
+ */
+export class BatchConsumer {
+  private readonly consumer: KafkaConsumer;
+  private readonly topicByName = new Map<string, TopicKey>();
+  private readonly groupId: string;
+  private readonly maxRetries: number;
+  private joined = false;
+  private running = false;
+  private crashed: Error | undefined;
+  private readonly tracer;
+
+  constructor(
+    kafka: KafkaJs,
+    private readonly settings: KafkaSettings,
+    private readonly producer: EventProducer,
+    private readonly logger: Logger,
+    private readonly options: BatchConsumerOptions,
+  ) {
+    this.groupId = `${settings.prefix}${options.groupId}`;
+    this.maxRetries = options.maxRetries ?? settings.maxRetries ?? 5;
+    this.tracer = tracer(settings.clientId);
+    for (const key of options.topics) this.topicByName.set(topicName(key, settings.prefix), key);
+    this.consumer = kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10 },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.logger.info({ event: 'kafka_group_joined', group: this.groupId, assignment: e.payload.memberAssignment });
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.crashed = e.payload.error;
+      this.logger.error({ event: 'kafka_consumer_crash', group: this.groupId, err: e.payload.error, restart: e.payload.restart });
+      if (e.payload.restart) this.crashed = undefined;
+    });
+  }
+
+  /** True once the member joined its group and is fetching. */
+  isReady(): boolean {
+    return this.running && this.joined && !this.crashed;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.topicByName.keys()], fromBeginning: this.options.fromBeginning ?? false });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const topic = this.topicByName.get(batch.topic);
+        if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
+        let last: string | undefined;
+        for (const message of batch.messages as KafkaMessage[]) {
+          if (!isRunning() || isStale()) break;
+          await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat);
+          last = message.offset;
+        }
+        if (last === undefined) return;
+        if (this.options.flush) await this.flushWithRetry(heartbeat, isRunning);
+        resolveOffset(last);
+        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await heartbeat();
+      },
+    });
+  }
+
+  private async processMessage(
+    topic: TopicKey,
+    name: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    let event: AnyDomainEvent;
+    try {
+      event = decodeEvent(message.value);
+      if (!TOPICS[topic].events.includes(event.type)) {
+        throw new NonRetriableError(`event ${event.type} does not belong on topic ${TOPICS[topic].name}`);
+      }
+    } catch (err) {
+      await this.deadLetter(name, partition, message, 'undecodable', err as Error, 1);
+      return;
+    }
+    const record: ConsumedRecord = {
+      topic,
+      topicName: name,
+      partition,
+      offset: message.offset,
+      key: message.key ? message.key.toString('utf8') : null,
+      event,
+      timestampMs: Number(message.timestamp),
+    };
+    const parent = extractTraceContext(message.headers);
+    let attempts = 0;
+    try {
+      await pRetry(
+        async () => {
+          attempts += 1;
+          try {
+            await withSpan(
+              this.tracer,
+              `process ${topic}`,
+              {
+                kind: SpanKind.CONSUMER,
+                parent,
+                attributes: {
+                  'messaging.system': 'kafka',
+                  'messaging.operation.type': 'process',
+                  'messaging.destination.name': name,
+                  'messaging.consumer.group.name': this.groupId,
+                  'messaging.kafka.offset': Number(message.offset),
+                  'calltrack.event_type': event.type,
+                  'calltrack.site_id': event.siteId,
+                },
+              },
+              () => this.options.handle(record),
+            );
+          } catch (err) {
+            // Only NonRetriableError skips retries; everything else is assumed transient.
+            if (err instanceof NonRetriableError) throw new AbortError(err);
+            throw err instanceof Error ? err : new Error(String(err));
+          }
+        },
+        {
+          retries: this.maxRetries,
+          minTimeout: this.options.retryDelayMs ?? 200,
+          factor: 2,
+          maxTimeout: 10_000,
+          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+            this.logger.warn({ event: 'kafka_record_retry', group: this.groupId, topic: name, partition, offset: message.offset, attempt: attemptNumber, retriesLeft, err: error });
+            await heartbeat();
+          },
+        },
+      );
+    } catch (err) {
+      const reason = err instanceof NonRetriableError ? 'non_retriable' : 'retries_exhausted';
+      await this.deadLetter(name, partition, message, reason, err instanceof Error ? err : new Error(String(err)), attempts);
+    }
+  }
+
+  private async flushWithRetry(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+    // A failed flush is never dead-lettered: the store is down, not the data. Keep
+    // retrying (heartbeating) until it works or the consumer stops without committing.
+    let delay = this.options.retryDelayMs ?? 200;
+    for (;;) {
+      try {
+        await this.options.flush!();
+        return;
+      } catch (err) {
+        this.logger.error({ event: 'kafka_batch_flush_failed', group: this.groupId, err });
+        if (!isRunning()) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+        await heartbeat();
+      }
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, reason: DeadLetterReason, err: Error, attempts: number): Promise<void> {
+    const headers: Record<string, string | Buffer> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) {
+      if (Buffer.isBuffer(v) || typeof v === 'string') headers[k] = v;
+    }
+    Object.assign(headers, {
+      [DLQ_HEADERS.reason]: reason,
+      [DLQ_HEADERS.error]: err.message.slice(0, 2000),
+      [DLQ_HEADERS.sourceTopic]: topic,
+      [DLQ_HEADERS.sourcePartition]: String(partition),
+      [DLQ_HEADERS.sourceOffset]: message.offset,
+      [DLQ_HEADERS.consumerGroup]: this.groupId,
+      [DLQ_HEADERS.attempts]: String(attempts),
+      [DLQ_HEADERS.failedAt]: new Date().toISOString(),
+    });
+    // The dead-letter write must succeed before the offset moves on, or the record would be lost.
+    await pRetry(() => this.producer.sendRaw(deadLetterTopicName(topic), [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 });
+    this.logger.error({ event: 'kafka_record_dead_lettered', group: this.groupId, topic, partition, offset: message.offset, reason, attempts, err: err.message });
+  }
+
+  /** Graceful drain: stops fetching, lets the batch in progress finish and commit, then leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.consumer.disconnect();
+    this.logger.info({ event: 'kafka_consumer_stopped', group: this.groupId });
+  }
+}

@@ -1,0 +1,104 @@
+import { encodeEvent, topicName, type AnyDomainEvent, type DomainEvent, type TopicKey } from '@calltrack/contracts';
+import { injectTraceHeaders, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
+import { Partitioners, type KafkaJs, type KafkaSettings } from './kafka-client.js';
+
+type KafkaProducer = ReturnType<KafkaJs['producer']>;
+
+export interface OutgoingRecord {
+  topic: TopicKey;
+  key: string;
+  event: DomainEvent | AnyDomainEvent;
+}
+
+/** Header names set on every record, readable with kcat without decoding protobuf. */
+export const HEADER_EVENT_ID = 'event_id';
+export const HEADER_EVENT_TYPE = 'event_type';
+export const HEADER_SITE_ID = 'site_id';
+
+/**
+ * Idempotent producer (acks=all, one request in flight, so retries neither
+ * duplicate nor reorder). publish() resolves only once the broker acknowledged
+ * every record: callers may then treat the events as durable.
+ */
+export class EventProducer {
+  private readonly producer: KafkaProducer;
+  private connected = false;
+  private readonly tracer;
+
+  constructor(
+    kafka: KafkaJs,
+    private readonly settings: KafkaSettings,
+    private readonly logger: Logger,
+  ) {
+    // The default (Java-compatible murmur2) partitioner: a key lands on the same partition whatever client wrote it.
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.tracer = tracer(settings.clientId);
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.producer.connect();
+    this.connected = true;
+    this.logger.info({ event: 'kafka_producer_connected' });
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  async publish(topic: TopicKey, key: string, event: DomainEvent | AnyDomainEvent): Promise<void> {
+    await this.publishMany([{ topic, key, event }]);
+  }
+
+  /** Publishes records of one or more topics in one request; all or nothing from the caller's view. */
+  async publishMany(records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (!this.connected) throw new Error('producer is not connected');
+    const byTopic = new Map<string, Array<{ key: string; value: Buffer; headers: Record<string, string> }>>();
+    const first = records[0]!;
+    await withSpan(
+      this.tracer,
+      `publish ${first.topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topicName(first.topic, this.settings.prefix),
+          'messaging.batch.message_count': records.length,
+        },
+      },
+      async () => {
+        // The producer span is the parent of the consumers' spans (trace context in headers).
+        const trace = injectTraceHeaders();
+        for (const r of records) {
+          const name = topicName(r.topic, this.settings.prefix);
+          const list = byTopic.get(name) ?? [];
+          list.push({
+            key: r.key,
+            value: encodeEvent(r.event as DomainEvent),
+            headers: { ...trace, [HEADER_EVENT_ID]: r.event.eventId, [HEADER_EVENT_TYPE]: r.event.type, [HEADER_SITE_ID]: r.event.siteId },
+          });
+          byTopic.set(name, list);
+        }
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      },
+    );
+  }
+
+  /** Sends raw bytes (dead-letter copies keep the original value untouched). */
+  async sendRaw(topic: string, messages: Array<{ key: Buffer | string | null; value: Buffer | null; headers: Record<string, string | Buffer> }>): Promise<void> {
+    if (!this.connected) throw new Error('producer is not connected');
+    await this.producer.send({ topic, acks: -1, messages });
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    await this.producer.disconnect();
+    this.logger.info({ event: 'kafka_producer_disconnected' });
+  }
+}

@@ -1,0 +1,78 @@
+import kafkajs from 'kafkajs';
+import type { Logger } from '@calltrack/telemetry';
+
+// kafkajs is in maintenance mode: every use of it stays inside libs/kafka so a
+// switch to another client (e.g. @confluentinc/kafka-javascript's KafkaJS API) is one change.
+const { Kafka, logLevel, Partitioners } = kafkajs;
+export { Partitioners };
+export type KafkaJs = InstanceType<typeof Kafka>;
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  /** Prefix of every topic and consumer group (test isolation, shared clusters). */
+  prefix: string;
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** In-process attempts for a failing record before it is dead-lettered. */
+  maxRetries?: number;
+}
+
+/** Reads the common KAFKA_* variables (already validated by @calltrack/config). */
+export function kafkaSettingsFromConfig(
+  service: string,
+  config: {
+    KAFKA_BROKERS: string;
+    KAFKA_TOPIC_PREFIX: string;
+    KAFKA_CLIENT_ID?: string | undefined;
+    KAFKA_SSL?: boolean;
+    KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+    KAFKA_SASL_USERNAME?: string | undefined;
+    KAFKA_SASL_PASSWORD?: string | undefined;
+    KAFKA_MAX_RETRIES?: number;
+  },
+): KafkaSettings {
+  const settings: KafkaSettings = {
+    brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    clientId: config.KAFKA_CLIENT_ID ?? service,
+    prefix: config.KAFKA_TOPIC_PREFIX,
+    ssl: config.KAFKA_SSL ?? false,
+    maxRetries: config.KAFKA_MAX_RETRIES ?? 5,
+  };
+  if (config.KAFKA_SASL_MECHANISM) {
+    if (!config.KAFKA_SASL_USERNAME || !config.KAFKA_SASL_PASSWORD) {
+      throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+    }
+    settings.sasl = { mechanism: config.KAFKA_SASL_MECHANISM, username: config.KAFKA_SASL_USERNAME, password: config.KAFKA_SASL_PASSWORD };
+  }
+  return settings;
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(settings: KafkaSettings, logger: Logger): KafkaJs {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    ssl: settings.ssl ?? false,
+    ...(settings.sasl ? { sasl: settings.sasl as never } : {}),
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log;
+        // Retries of the idempotent producer are bounded on purpose (a publish must fail, not hang), so this warning is noise.
+        if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) return;
+        // kafkajs logs its own retries at WARN/ERROR; keep them structured.
+        logger[LEVELS[level] ?? 'info']({ event: 'kafka_client', ...extra }, message);
+      },
+  });
+}

@@ -1,0 +1,64 @@
+import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '@calltrack/telemetry';
+
+/** The one error shape of every HTTP endpoint: a stable code, a message that names the problem, optional details. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** Throw from controllers: becomes a JSON error response with this status and code. */
+export class ApiError extends HttpException {
+  constructor(status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super({ error: { code, message, ...(details === undefined ? {} : { details }) } } satisfies ApiErrorBody, status);
+  }
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+};
+
+function fromUnknown(err: unknown): { status: number; body: ApiErrorBody } {
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const response = err.getResponse();
+    if (typeof response === 'object' && response !== null && 'error' in response && typeof (response as ApiErrorBody).error === 'object') {
+      return { status, body: response as ApiErrorBody };
+    }
+    const message = typeof response === 'string' ? response : ((response as { message?: string }).message ?? err.message);
+    return { status, body: { error: { code: status === 404 ? 'not_found' : `http_${status}`, message: Array.isArray(message) ? message.join('; ') : String(message) } } };
+  }
+  const fe = err as Partial<FastifyError>;
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Body parsing errors (invalid JSON, too large, wrong media type) are raised by Fastify before any handler runs.
+    const code = (fe.code && FASTIFY_CODES[fe.code]) ?? `http_${fe.statusCode}`;
+    return { status: fe.statusCode, body: { error: { code, message: fe.message ?? 'bad request' } } };
+  }
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'internal', message: 'internal error' } } };
+}
+
+@Catch()
+export class JsonExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const { status, body } = fromUnknown(exception);
+    if (status >= 500) this.logger.error({ event: 'http_request_failed', method: request.method, url: request.url, err: exception });
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+}
+
+/** Formats errors raised by Fastify itself (before Nest's filters see the request). */
+export function fastifyErrorHandler(logger: Logger) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const { status, body } = fromUnknown(err);
+    if (status >= 500) logger.error({ event: 'http_request_failed', method: request.method, url: request.url, err });
+    void reply.status(status).send(body);
+  };
+}

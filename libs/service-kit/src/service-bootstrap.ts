@@ -1,0 +1,111 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { LoggerService, DynamicModule } from '@nestjs/common';
+import { shutdownTelemetry, type Logger } from '@calltrack/telemetry';
+import { fastifyErrorHandler, JsonExceptionFilter } from './http-errors.js';
+import { installRequestTracing } from './request-tracing.js';
+import { ReadinessService } from './readiness.service.js';
+
+class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+  log(message: unknown, context?: string): void {
+    this.logger.info({ event: 'nest', context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string): void {
+    this.logger.error({ event: 'nest', context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string): void {
+    this.logger.warn({ event: 'nest', context }, String(message));
+  }
+  debug(message: unknown, context?: string): void {
+    this.logger.debug({ event: 'nest', context }, String(message));
+  }
+  verbose(message: unknown, context?: string): void {
+    this.logger.trace({ event: 'nest', context }, String(message));
+  }
+}
+
+export interface StartServiceOptions {
+  name: string;
+  module: DynamicModule;
+  logger: Logger;
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Largest accepted request body; larger ones get 413. */
+  bodyLimitBytes?: number;
+}
+
+export interface RunningService {
+  app: NestFastifyApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds and starts a service: Nest on Fastify, JSON errors, request tracing, health endpoints. */
+export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 64 * 1024, trustProxy: true });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
+    logger: new PinoNestLogger(options.logger),
+    rawBody: true,
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.setErrorHandler(fastifyErrorHandler(options.logger));
+  installRequestTracing(fastify, options.name);
+  app.useGlobalFilters(new JsonExceptionFilter(options.logger));
+  await app.listen({ port: options.port, host: options.host });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://127.0.0.1:${port}`;
+  options.logger.info({ event: 'service_started', url });
+  return {
+    app,
+    url,
+    close: async () => {
+      app.get(ReadinessService).markShuttingDown();
+      await app.close();
+      options.logger.info({ event: 'service_stopped' });
+    },
+  };
+}
+
+/**
+ * Process entry point: starts the service, and on SIGTERM/SIGINT shuts it down
+ * gracefully (stop HTTP, drain consumers, flush the producer, flush traces)
+ * within timeoutMs, after which the process exits anyway.
+ */
+export function runMain(name: string, start: () => Promise<RunningService>, logger: Logger, timeoutMs: number): void {
+  let running: RunningService | undefined;
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'shutdown_requested', signal });
+    const timer = setTimeout(() => {
+      logger.error({ event: 'shutdown_timed_out', timeoutMs });
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    try {
+      await running?.close();
+      await shutdownTelemetry();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ event: 'shutdown_failed', err });
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  start()
+    .then((s) => {
+      running = s;
+      if (stopping) void s.close();
+    })
+    .catch((err: unknown) => {
+      logger.fatal({ event: 'service_start_failed', service: name, err });
+      process.exit(1);
+    });
+}

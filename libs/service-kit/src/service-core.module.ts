@@ -1,0 +1,58 @@
+import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { KafkaBus, type KafkaSettings } from '@calltrack/kafka';
+import type { Logger } from '@calltrack/telemetry';
+import { HealthController } from './health.controller.js';
+import { ReadinessService } from './readiness.service.js';
+
+/** Injection token of the service's pino logger. */
+export const LOGGER = Symbol('LOGGER');
+/** Injection token of the service's validated configuration object. */
+export const CONFIG = Symbol('CONFIG');
+
+export interface ServiceCoreOptions {
+  name: string;
+  logger: Logger;
+  config: object;
+  kafka: KafkaSettings;
+}
+
+class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    private readonly bus: KafkaBus,
+    private readonly readiness: ReadinessService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    // The producer is connected before any controller takes a request.
+    await this.bus.connect();
+    this.readiness.register('kafka', () => this.bus.isReady());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // Runs after the HTTP server stopped taking requests: drain consumers, then flush the producer.
+    await this.bus.close();
+  }
+}
+
+/** Logger, configuration, Kafka and health endpoints: what every service module imports first. */
+@Global()
+@Module({})
+export class ServiceCoreModule {
+  static forRoot(options: ServiceCoreOptions): DynamicModule {
+    return {
+      module: ServiceCoreModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: LOGGER, useValue: options.logger },
+        { provide: CONFIG, useValue: options.config },
+        { provide: KafkaBus, useFactory: () => new KafkaBus(options.kafka, options.logger) },
+        ReadinessService,
+        { provide: KafkaLifecycle, useFactory: (bus: KafkaBus, r: ReadinessService) => new KafkaLifecycle(bus, r), inject: [KafkaBus, ReadinessService] },
+      ],
+      exports: [LOGGER, CONFIG, KafkaBus, ReadinessService],
+    };
+  }
+}
+
+export const InjectLogger = (): ParameterDecorator => Inject(LOGGER);
+export const InjectConfig = (): ParameterDecorator => Inject(CONFIG);

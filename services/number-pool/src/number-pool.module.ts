@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { kafkaSettingsFromConfig } from '@calltrack/kafka';
+import { ServiceCoreModule } from '@calltrack/service-kit';
+import type { Logger } from '@calltrack/telemetry';
+import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
+import { PoolService } from './pool.service.js';
+import { SitesAdminController } from './sites-admin.controller.js';
+
+@Module({})
+export class NumberPoolModule {
+  static register(config: NumberPoolConfig, logger: Logger): DynamicModule {
+    return {
+      module: NumberPoolModule,
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      controllers: [SitesAdminController],
+      providers: [PoolService],
+    };
+  }
+}
