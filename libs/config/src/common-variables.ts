@@ -24,6 +24,9 @@ export const commonVariables = {
   KAFKA_MAX_RETRIES: variable(z.coerce.number().int().min(0).max(20).default(5), {
     description: 'In-process attempts for a record that failed with a transient error, before it goes to the dead-letter topic.',
   }),
+  KAFKA_SESSION_TIMEOUT_MS: variable(z.coerce.number().int().min(6000).max(300_000).default(15_000), {
+    description: 'Consumer group session timeout: how long partitions of a crashed instance wait before another instance takes them.',
+  }),
   SHUTDOWN_TIMEOUT_MS: variable(z.coerce.number().int().min(1000).default(25_000), {
     description: 'How long a graceful shutdown may take to drain consumers and flush producers before the process exits.',
   }),

@@ -1,5 +1,12 @@
 import { calltrack } from '@calltrack/proto';
+import protobuf from 'protobufjs/minimal.js';
 import { v7 as uuidv7 } from 'uuid';
+
+// int64 fields are epoch milliseconds, well inside 2^53: read and build them as
+// plain numbers, not Long objects (pbjs's --force-number is not honoured by
+// protobufjs 8's static code when the "long" package is present).
+protobuf.util.Long = undefined as never;
+protobuf.configure();
 
 const ev = calltrack.events.v1;
 

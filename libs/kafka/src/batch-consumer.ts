@@ -78,8 +78,10 @@ export class BatchConsumer {
     for (const key of options.topics) this.topicByName.set(topicName(key, settings.prefix), key);
     this.consumer = kafka.consumer({
       groupId: this.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A member killed without leaving holds its partitions until this expires (kafkajs has no
+      // static membership), so keep it short; handlers heartbeat between retries and flushes.
+      sessionTimeout: settings.sessionTimeoutMs ?? 15_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((settings.sessionTimeoutMs ?? 15_000) / 5)),
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
       retry: { retries: 10 },
@@ -100,11 +102,16 @@ export class BatchConsumer {
     return this.running && this.joined && !this.crashed;
   }
 
+  /**
+   * Connects and subscribes, then returns without waiting for the group join
+   * (which can take a session timeout after an unclean restart): isReady() tells
+   * when the member is consuming.
+   */
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.topicByName.keys()], fromBeginning: this.options.fromBeginning ?? false });
     this.running = true;
-    await this.consumer.run({
+    const run = this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
@@ -124,6 +131,20 @@ export class BatchConsumer {
         await heartbeat();
       },
     });
+    run.catch((err: Error) => {
+      this.crashed = err;
+      this.logger.error({ event: 'kafka_consumer_run_failed', group: this.groupId, err });
+    });
+  }
+
+  /** Resolves once the member has joined its group (tests, ordered start-up). */
+  async waitUntilReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isReady()) {
+      if (this.crashed) throw this.crashed;
+      if (Date.now() > deadline) throw new Error(`consumer group ${this.groupId} did not join within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   private async processMessage(

@@ -16,6 +16,8 @@ export interface KafkaSettings {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** In-process attempts for a failing record before it is dead-lettered. */
   maxRetries?: number;
+  /** Consumer group session timeout: how long a dead member keeps its partitions. */
+  sessionTimeoutMs?: number;
 }
 
 /** Reads the common KAFKA_* variables (already validated by @calltrack/config). */
@@ -30,6 +32,7 @@ export function kafkaSettingsFromConfig(
     KAFKA_SASL_USERNAME?: string | undefined;
     KAFKA_SASL_PASSWORD?: string | undefined;
     KAFKA_MAX_RETRIES?: number;
+    KAFKA_SESSION_TIMEOUT_MS?: number;
   },
 ): KafkaSettings {
   const settings: KafkaSettings = {
@@ -38,6 +41,7 @@ export function kafkaSettingsFromConfig(
     prefix: config.KAFKA_TOPIC_PREFIX,
     ssl: config.KAFKA_SSL ?? false,
     maxRetries: config.KAFKA_MAX_RETRIES ?? 5,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS ?? 15_000,
   };
   if (config.KAFKA_SASL_MECHANISM) {
     if (!config.KAFKA_SASL_USERNAME || !config.KAFKA_SASL_PASSWORD) {

@@ -6,3 +6,4 @@ export * from './admin-token.guard.js';
 export * from './request-tracing.js';
 export * from './service-core.module.js';
 export * from './service-bootstrap.js';
+export * from './site-directory.js';

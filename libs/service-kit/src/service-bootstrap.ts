@@ -35,6 +35,8 @@ export interface StartServiceOptions {
   port: number;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
+  /** Public endpoints called from any site's pages (the tracker script) allow every origin. */
+  cors?: boolean;
 }
 
 export interface RunningService {
@@ -55,6 +57,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   fastify.setErrorHandler(fastifyErrorHandler(options.logger));
   installRequestTracing(fastify, options.name);
   app.useGlobalFilters(new JsonExceptionFilter(options.logger));
+  if (options.cors) app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });
   await app.listen({ port: options.port, host: options.host });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createEvent, type DomainEvent } from '@calltrack/contracts';
+import { PoolState } from './pool-state.js';
+
+const site = 'site-a';
+const configure = (state: PoolState, numbers: string[], ttl = 900) =>
+  state.apply(createEvent('SiteConfigured', { name: 'A', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: ttl }, { siteId: site, producer: 't' }));
+const request = (id: string) => ({ requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: 0 }) as never;
+
+function grant(state: PoolState, id: string, now: number): DomainEvent<'LeaseGranted'> {
+  const d = state.decide(site, request(id), now);
+  if (d.kind !== 'granted') throw new Error(`expected a grant, got ${d.kind}`);
+  const e = createEvent('LeaseGranted', d.payload, { siteId: site, producer: 't' });
+  state.apply(e);
+  return e;
+}
+
+describe('PoolState', () => {
+  it('never gives one number to two live leases and rejects when the pool is exhausted', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    const a = grant(state, 'r1', 1000);
+    const b = grant(state, 'r2', 1000);
+    assert.notEqual(a.payload.trackingNumber, b.payload.trackingNumber);
+    const third = state.decide(site, request('r3'), 1000);
+    assert.equal(third.kind, 'rejected');
+    assert.equal((third as { payload: { reason: string; fallbackNumber: string } }).payload.reason, 'pool_exhausted');
+    assert.equal((third as { payload: { fallbackNumber: string } }).payload.fallbackNumber, '+74950000000');
+  });
+
+  it('answers a redelivered request once', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    grant(state, 'r1', 1000);
+    assert.equal(state.decide(site, request('r1'), 1001).kind, 'duplicate');
+    assert.equal(state.siteStats(site)?.leased, 1);
+  });
+
+  it('expires leases after the TTL and then gives out the number released longest ago', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002', '+74951000003'], 60);
+    const a = grant(state, 'r1', 0);
+    const b = grant(state, 'r2', 10_000);
+    grant(state, 'r3', 20_000);
+    assert.deepEqual(state.dueForExpiry(59_999), []);
+    const due = state.dueForExpiry(79_999).map((l) => l.leaseId);
+    assert.deepEqual(due, [a.payload.leaseId, b.payload.leaseId]);
+    // b released later than a, so a's number must come first.
+    state.apply(createEvent('LeaseExpired', { leaseId: b.payload.leaseId, sessionId: 's', trackingNumber: b.payload.trackingNumber, releasedAtMs: 70_000 }, { siteId: site, producer: 't' }));
+    state.apply(createEvent('LeaseExpired', { leaseId: a.payload.leaseId, sessionId: 's', trackingNumber: a.payload.trackingNumber, releasedAtMs: 60_000 }, { siteId: site, producer: 't' }));
+    const next = grant(state, 'r4', 90_000);
+    assert.equal(next.payload.trackingNumber, a.payload.trackingNumber);
+    assert.equal(next.payload.expiresAtMs, 90_000 + 60_000);
+  });
+
+  it('rejects unknown sites and empty pools with distinct reasons', () => {
+    const state = new PoolState();
+    assert.equal((state.decide('nope', request('x'), 0) as { payload: { reason: string } }).payload.reason, 'unknown_site');
+    configure(state, []);
+    assert.equal((state.decide(site, request('y'), 0) as { payload: { reason: string } }).payload.reason, 'pool_empty');
+  });
+
+  it('keeps live leases when the pool is reconfigured', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    const a = grant(state, 'r1', 0);
+    configure(state, ['+74951000001', '+74951000002', '+74951000003']);
+    assert.equal(state.siteStats(site)?.leased, 1);
+    const b = grant(state, 'r2', 0);
+    assert.notEqual(b.payload.trackingNumber, a.payload.trackingNumber);
+  });
+});

@@ -1,0 +1,20 @@
+import { commonVariables, loadConfig, portVariable, variable } from '@calltrack/config';
+import { z } from 'zod';
+
+export const SERVICE_NAME = 'session-tracker';
+
+export const sessionTrackerConfigSchema = z.object({
+  ...commonVariables,
+  PORT: portVariable(8081),
+  LEASE_REPLY_TIMEOUT_MS: variable(z.coerce.number().int().min(50).max(30_000).default(1500), {
+    description: 'How long a session start waits for number-pool to grant a number before answering with the default number.',
+  }),
+  SESSION_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(1_048_576).default(16 * 1024), {
+    description: 'Largest accepted body of a public session request.',
+  }),
+});
+
+export type SessionTrackerConfig = z.infer<typeof sessionTrackerConfigSchema>;
+
+export const loadSessionTrackerConfig = (env: NodeJS.ProcessEnv = process.env): SessionTrackerConfig =>
+  loadConfig(SERVICE_NAME, sessionTrackerConfigSchema, env);

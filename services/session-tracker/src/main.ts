@@ -1,0 +1,7 @@
+import { runMain } from '@calltrack/service-kit';
+import { createLogger } from '@calltrack/telemetry';
+import { loadSessionTrackerConfig, SERVICE_NAME } from './config.js';
+import { startSessionTracker } from './session-tracker.app.js';
+
+const config = loadSessionTrackerConfig();
+runMain(SERVICE_NAME, () => startSessionTracker(config), createLogger(SERVICE_NAME, config.LOG_LEVEL), config.SHUTDOWN_TIMEOUT_MS);

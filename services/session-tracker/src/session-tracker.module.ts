@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { kafkaSettingsFromConfig } from '@calltrack/kafka';
+import { ServiceCoreModule, SiteDirectory } from '@calltrack/service-kit';
+import type { Logger } from '@calltrack/telemetry';
+import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
+import { LeaseRepliesService } from './lease-replies.service.js';
+import { SessionsController } from './sessions.controller.js';
+
+@Module({})
+export class SessionTrackerModule {
+  static register(config: SessionTrackerConfig, logger: Logger): DynamicModule {
+    return {
+      module: SessionTrackerModule,
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      controllers: [SessionsController],
+      providers: [SiteDirectory, LeaseRepliesService],
+    };
+  }
+}

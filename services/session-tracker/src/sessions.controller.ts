@@ -1,0 +1,109 @@
+import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { createEvent, newEventId, siteKey, visitorKey } from '@calltrack/contracts';
+import { KafkaBus } from '@calltrack/kafka';
+import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
+import { z } from 'zod';
+import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
+import { parseLandingPage, UTM_KEYS } from './landing-page.js';
+import { LeaseRepliesService } from './lease-replies.service.js';
+
+const id = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'expected 8-64 characters of letters, digits, "_", "." or "-"');
+const text = (max: number) => z.string().max(max);
+
+const startSessionBody = z
+  .object({
+    siteId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'not a site id'),
+    visitorId: id.optional(),
+    landingPage: z.url({ protocol: /^https?$/ }).max(4096),
+    referrer: z.union([z.url().max(4096), z.literal('')]).default(''),
+    userAgent: text(1024).optional(),
+    utm: z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, text(500).optional()]))).strict().optional(),
+    clickIds: z.record(z.string().regex(/^[a-z_]{2,20}$/), text(500)).optional(),
+    analyticsIds: z
+      .object({ gaClientId: text(100).optional(), ymUid: text(100).optional(), fbp: text(200).optional(), fbc: text(500).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+type StartSessionBody = z.infer<typeof startSessionBody>;
+
+export interface StartSessionResponse {
+  sessionId: string;
+  visitorId: string;
+  /** The number to show (E.164): a tracking number, or the site's default number. */
+  number: string;
+  leaseId?: string;
+  expiresAt?: string;
+  /** True when the visitor sees the default number (no tracking number could be leased). */
+  fallback: boolean;
+  reason?: string;
+}
+
+@Controller('v1/sessions')
+export class SessionsController {
+  constructor(
+    private readonly bus: KafkaBus,
+    private readonly sites: SiteDirectory,
+    private readonly replies: LeaseRepliesService,
+    @Inject(CONFIG) private readonly config: SessionTrackerConfig,
+  ) {}
+
+  /** Starts a visit: publishes the session and asks number-pool for a tracking number. */
+  @Post()
+  @HttpCode(201)
+  async start(@Body(new ZodValidationPipe(startSessionBody)) body: StartSessionBody, @Req() request: FastifyRequest): Promise<StartSessionResponse> {
+    const site = this.sites.get(body.siteId);
+    if (!site) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
+    const now = Date.now();
+    const sessionId = newEventId();
+    const visitorId = body.visitorId ?? newEventId();
+    const fromUrl = parseLandingPage(body.landingPage);
+    // Tags the tracker read itself win over the landing URL's (it may have kept them across a redirect).
+    const utm = { ...fromUrl.utm, ...Object.fromEntries(Object.entries(body.utm ?? {}).filter(([, v]) => v)) };
+    const session = createEvent(
+      'SessionStarted',
+      {
+        sessionId,
+        visitorId,
+        startedAtMs: now,
+        utm,
+        referrer: body.referrer,
+        landingPage: body.landingPage,
+        userAgent: body.userAgent ?? request.headers['user-agent'] ?? '',
+        clientIp: request.ip,
+        clickIds: { ...fromUrl.clickIds, ...(body.clickIds ?? {}) },
+        analyticsIds: body.analyticsIds ?? {},
+      },
+      { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now },
+    );
+    const requestId = sessionId;
+    const leaseRequest = createEvent(
+      'LeaseRequested',
+      { requestId, sessionId, visitorId, requestedAtMs: now },
+      { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
+    );
+    const answer = this.replies.expect(requestId, this.config.LEASE_REPLY_TIMEOUT_MS);
+    try {
+      await this.bus.producer.publishMany([
+        { topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session },
+        { topic: 'poolCommands', key: siteKey(body.siteId), event: leaseRequest },
+      ]);
+    } catch (err) {
+      this.replies.cancel(requestId);
+      throw new ApiError(503, 'unavailable', `session could not be recorded: ${(err as Error).message}`);
+    }
+    const base = { sessionId, visitorId };
+    const reply = await answer;
+    if (!reply) return { ...base, number: site.defaultNumber, fallback: true, reason: 'pool_timeout' };
+    if (reply.kind === 'rejected') return { ...base, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
+    return {
+      ...base,
+      number: reply.event.trackingNumber,
+      leaseId: reply.event.leaseId,
+      expiresAt: new Date(Number(reply.event.expiresAtMs)).toISOString(),
+      fallback: false,
+    };
+  }
+}
