@@ -34,7 +34,7 @@ if [[ "${SKIP_SETUP:-0}" != 1 ]] && ! bash scripts/setup.sh; then
 fi
 
 find_tests() { # pattern
-  find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name "$1" -print | grep -F -- "$filter" | sort
+  find libs services tests -path '*/node_modules' -prune -o -path '*/dist/*' -name "$1" -print | grep -F -- "$filter" | sort
 }
 
 run_suite() { # name pattern extra-node-args...

@@ -1,5 +1,5 @@
 import { encodeEvent, topicName, type AnyDomainEvent, type DomainEvent, type TopicKey } from '@calltrack/contracts';
-import { injectTraceHeaders, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
+import { injectTraceHeaders, SpanKind, tracer, withSpan, type Context, type Logger } from '@calltrack/telemetry';
 import { Partitioners, type KafkaJs, type KafkaSettings } from './kafka-client.js';
 
 type KafkaProducer = ReturnType<KafkaJs['producer']>;
@@ -8,6 +8,12 @@ export interface OutgoingRecord {
   topic: TopicKey;
   key: string;
   event: DomainEvent | AnyDomainEvent;
+  /**
+   * Trace context the record continues, when it is published outside the work
+   * that caused it (e.g. a batch flush): the consumer's span then becomes a
+   * child of the span that decided the event. Default: the active context.
+   */
+  traceContext?: Context;
 }
 
 /** Header names set on every record, readable with kcat without decoding protobuf. */
@@ -77,7 +83,7 @@ export class EventProducer {
           list.push({
             key: r.key,
             value: encodeEvent(r.event as DomainEvent),
-            headers: { ...trace, [HEADER_EVENT_ID]: r.event.eventId, [HEADER_EVENT_TYPE]: r.event.type, [HEADER_SITE_ID]: r.event.siteId },
+            headers: { ...(r.traceContext ? injectTraceHeaders(r.traceContext) : trace), [HEADER_EVENT_ID]: r.event.eventId, [HEADER_EVENT_TYPE]: r.event.type, [HEADER_SITE_ID]: r.event.siteId },
           });
           byTopic.set(name, list);
         }

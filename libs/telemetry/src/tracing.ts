@@ -8,6 +8,34 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 
 let provider: NodeTracerProvider | undefined;
 
+// Processors added after start-up (tests attach an in-memory exporter to the
+// provider that the first service of the process installed).
+class LateBoundProcessors implements SpanProcessor {
+  readonly processors: SpanProcessor[] = [];
+  onStart(span: Parameters<SpanProcessor['onStart']>[0], ctx: Context): void {
+    for (const p of this.processors) p.onStart(span, ctx);
+  }
+  onEnd(span: Parameters<SpanProcessor['onEnd']>[0]): void {
+    for (const p of this.processors) p.onEnd(span);
+  }
+  async forceFlush(): Promise<void> {
+    await Promise.all(this.processors.map((p) => p.forceFlush()));
+  }
+  async shutdown(): Promise<void> {
+    await Promise.all(this.processors.map((p) => p.shutdown()));
+  }
+}
+const lateBound = new LateBoundProcessors();
+
+/** Attaches a span processor to the process's provider, whenever it was installed. */
+export function addSpanProcessor(processor: SpanProcessor): () => void {
+  lateBound.processors.push(processor);
+  return () => {
+    const i = lateBound.processors.indexOf(processor);
+    if (i >= 0) lateBound.processors.splice(i, 1);
+  };
+}
+
 export interface TelemetryOptions {
   serviceName: string;
   serviceVersion?: string;
@@ -24,7 +52,7 @@ export interface TelemetryOptions {
  */
 export function initTelemetry(options: TelemetryOptions): void {
   if (provider) return;
-  const processors: SpanProcessor[] = [];
+  const processors: SpanProcessor[] = [lateBound];
   const exporter = options.exporter ?? exporterFromEnv();
   if (exporter) {
     processors.push(options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter));

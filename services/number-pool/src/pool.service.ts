@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { createEvent, siteKey, type DomainEvent, type EventInput } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { ReadinessService, LOGGER, CONFIG } from '@calltrack/service-kit';
-import type { Logger } from '@calltrack/telemetry';
+import { context, type Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
 import { PoolState } from './pool-state.js';
 
@@ -80,7 +80,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     const event = decision.kind === 'granted' ? createEvent('LeaseGranted', decision.payload, meta) : createEvent('LeaseRejected', decision.payload, meta);
     // Applied now so the next request of the batch sees the number as taken; published in flush, before the commit.
     this.state.apply(event);
-    this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event });
+    // Published later in flush(): keep this record's trace so the answer continues the session's trace.
+    this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
     if (decision.kind === 'rejected') {
       this.logger.warn({ event: 'lease_rejected', site_id: command.siteId, reason: decision.payload.reason });
     }

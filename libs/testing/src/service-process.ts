@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait-for.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** A free loopback port (for services started as separate processes, which must be told their port). */
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * A service running as its own Node process from its compiled main.js, exactly
+ * as in production; its logs go to .cache/test-logs/<name>-<n>.log.
+ */
+export class ServiceProcess {
+  private child: ChildProcess | undefined;
+  private starts = 0;
+  readonly url: string;
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    this.starts += 1;
+    const logDir = join(ROOT, '.cache/test-logs');
+    mkdirSync(logDir, { recursive: true });
+    const log = createWriteStream(join(logDir, `${this.name}-${this.starts}.log`));
+    this.child = spawn(process.execPath, [join(ROOT, `services/${this.name}/dist/main.js`)], {
+      env: { ...process.env, ...this.env, PORT: String(this.port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: process.env['TEST_SERVICE_LOG_LEVEL'] ?? 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.pipe(log);
+    this.child.stderr?.pipe(log);
+    const child = this.child;
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}`);
+        const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
+        return res?.status === 200;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${this.name} to be ready` },
+    );
+  }
+
+  /** SIGKILL: no drain, no goodbye to the consumer group — a crash. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** SIGTERM: graceful shutdown. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    await exited;
+  }
+}
