@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { variable } from './load-config.js';
 
-const port = z.coerce.number().int().min(1).max(65535);
+// 0 asks the OS for a free port (tests, one-process mode).
+const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Variables every service reads; each service's schema extends this. */

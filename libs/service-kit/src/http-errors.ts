@@ -53,12 +53,3 @@ export class JsonExceptionFilter implements ExceptionFilter {
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }
-
-/** Formats errors raised by Fastify itself (before Nest's filters see the request). */
-export function fastifyErrorHandler(logger: Logger) {
-  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
-    const { status, body } = fromUnknown(err);
-    if (status >= 500) logger.error({ event: 'http_request_failed', method: request.method, url: request.url, err });
-    void reply.status(status).send(body);
-  };
-}

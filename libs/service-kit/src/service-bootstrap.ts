@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoggerService, DynamicModule } from '@nestjs/common';
 import { shutdownTelemetry, type Logger } from '@calltrack/telemetry';
-import { fastifyErrorHandler, JsonExceptionFilter } from './http-errors.js';
+import { JsonExceptionFilter } from './http-errors.js';
 import { installRequestTracing } from './request-tracing.js';
 import { ReadinessService } from './readiness.service.js';
 
@@ -54,7 +54,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.setErrorHandler(fastifyErrorHandler(options.logger));
+  // JSON APIs only: a text/plain body is refused with 415 instead of reaching validation as a string.
+  fastify.removeContentTypeParser('text/plain');
   installRequestTracing(fastify, options.name);
   app.useGlobalFilters(new JsonExceptionFilter(options.logger));
   if (options.cors) app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });

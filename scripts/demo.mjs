@@ -1,0 +1,98 @@
+// Starts the six services as separate processes against the local broker, plays a
+// visit and two calls through their public APIs, and prints what happened.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { ConversionReceiver, ServiceProcess, http, signGenericWebhook, waitFor } from '@calltrack/testing';
+
+const exitAfter = process.argv.includes('--exit');
+const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'demo-admin-token-change-me';
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const dataDir = process.env.CLICKHOUSE_DATA_DIR ?? `${process.cwd()}/.data/clickhouse`;
+mkdirSync(dataDir, { recursive: true });
+const say = (s = '') => process.stdout.write(`${s}\n`);
+
+const receiver = await new ConversionReceiver('demo-export-secret-0123456789').start();
+const common = { KAFKA_BROKERS: brokers, ADMIN_TOKEN, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+const ports = { 'session-tracker': 8081, 'number-pool': 8082, 'telephony-ingest': 8083, attribution: 8084, 'conversion-export': 8085, antifraud: 8086 };
+const extra = {
+  attribution: { CLICKHOUSE_DATA_DIR: dataDir },
+  'conversion-export': { EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: 'demo-export-secret-0123456789' },
+};
+const services = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, new ServiceProcess(name, port, { ...common, ...(extra[name] ?? {}) })]));
+
+let stopping = false;
+async function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say('\nstopping services (graceful drain)...');
+  await Promise.all(Object.values(services).map((s) => s.stop()));
+  await receiver.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  say('starting the six services...');
+  await Promise.all(Object.values(services).map((s) => s.start()));
+  const site = `demo-${randomUUID().slice(0, 6)}`;
+  say(`configuring site ${site} (pool of 3 numbers, Moscow)`);
+  const put = await http('PUT', `${services['number-pool'].url}/v1/admin/sites/${site}`, {
+    headers: auth,
+    body: { name: 'Demo furniture shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 123-45-00', poolNumbers: ['+7 495 123-45-01', '+7 495 123-45-02', '+7 495 123-45-03'] },
+  });
+  if (put.status !== 200) throw new Error(`site configuration failed: ${JSON.stringify(put.body)}`);
+  const secret = 'demo-webhook-secret-0123456789abcdef';
+  await waitFor(async () => (await http('PUT', `${services['telephony-ingest'].url}/v1/admin/sites/${site}/webhook-secret`, { headers: auth, body: { secret } })).status === 200, { what: 'webhook secret' });
+  await waitFor(async () => (await http('PUT', `${services.antifraud.url}/v1/admin/sites/${site}/blocklist/%2B79990000000`, { headers: auth, body: { reason: 'known robocaller' } })).status === 200, { what: 'blocklist entry' });
+
+  const visit = await waitFor(async () => {
+    const r = await http('POST', `${services['session-tracker'].url}/v1/sessions`, {
+      body: { siteId: site, landingPage: 'https://shop.example/sofas?utm_source=google&utm_medium=cpc&utm_campaign=sofas&utm_term=buy+sofa&gclid=demo', userAgent: 'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0' },
+    });
+    return r.status === 201 ? r.body : undefined;
+  }, { what: 'a session' });
+  say(`visit ${visit.sessionId} from google/cpc sees tracking number ${visit.number}`);
+
+  const post = async (body) => {
+    const raw = JSON.stringify(body);
+    const r = await http('POST', `${services['telephony-ingest'].url}/v1/webhooks/generic/${site}`, { rawBody: raw, headers: signGenericWebhook(secret, raw) });
+    if (r.status !== 202) throw new Error(`webhook refused: ${JSON.stringify(r.body)}`);
+    return r.body.callId;
+  };
+  const now = Date.now();
+  const callId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '8 916 555-44-33', status: 'completed', startedAt: new Date(now - 120_000).toISOString(), answeredAt: new Date(now - 110_000).toISOString(), endedAt: new Date(now - 10_000).toISOString() });
+  const spamId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '+7 999 000-00-00', status: 'completed', startedAt: new Date(now - 5_000).toISOString(), answeredAt: new Date(now - 4_000).toISOString(), endedAt: new Date(now - 1_000).toISOString() });
+  say(`call ${callId} from +79165554433 reported; call ${spamId} from a blocked caller reported`);
+
+  const row = await waitFor(async () => {
+    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(callId)}`, { headers: auth });
+    return r.status === 200 ? r.body : undefined;
+  }, { what: 'the attributed call', timeoutMs: 60_000 });
+  say(`ClickHouse row: ${JSON.stringify(row)}`);
+  await waitFor(() => receiver.forCall(callId).length > 0, { what: 'the export', timeoutMs: 60_000 });
+  say(`exported conversion: ${JSON.stringify(receiver.forCall(callId)[0].body)}`);
+  const spamRow = await waitFor(async () => {
+    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(spamId)}`, { headers: auth });
+    return r.status === 200 ? r.body : undefined;
+  }, { what: 'the spam call', timeoutMs: 60_000 });
+  say(`spam call stored with verdict ${spamRow.verdict ?? spamRow.call?.verdict}; exports received for it: ${receiver.forCall(spamId).length}`);
+
+  say('');
+  say('Where to look:');
+  say(`  session API        POST ${services['session-tracker'].url}/v1/sessions`);
+  say(`  pool state         curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['number-pool'].url}/v1/admin/sites/${site}/pool`);
+  say(`  attributed calls   curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/calls'`);
+  say(`  channel report     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/report/channels'`);
+  say(`  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`);
+  say(`  health             curl ${services.attribution.url}/readyz   (every service: /healthz, /readyz)`);
+  say(`  Kafka topics       kcat -L -b ${brokers}`);
+  say(`  service logs       .cache/test-logs/<service>-1.log    broker log: .cache/kafka-9092/broker.log`);
+  say(`  ClickHouse data    ${dataDir} (embedded engine, owned by attribution)`);
+  if (exitAfter) await stopAll(0);
+  say('\nplatform running; Ctrl-C to stop.');
+} catch (err) {
+  say(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+  await stopAll(1);
+}

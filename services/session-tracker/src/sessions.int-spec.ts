@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadNumberPoolConfig, startNumberPool } from '@calltrack/number-pool';
+import type { RunningService } from '@calltrack/service-kit';
+import { createKafkaTestEnv, http, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import type { calltrack } from '@calltrack/contracts';
+import { loadSessionTrackerConfig } from './config.js';
+import { startSessionTracker } from './session-tracker.app.js';
+
+const ADMIN = 'session-admin-token-0123456789';
+
+describe('session-tracker with number-pool on the real broker', () => {
+  let env: KafkaTestEnv;
+  let pool: RunningService;
+  let tracker: RunningService;
+  let probe: TopicProbe;
+
+  before(async () => {
+    env = await createKafkaTestEnv('sessions');
+    const base = { ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    pool = await startNumberPool(loadNumberPoolConfig(base));
+    tracker = await startSessionTracker(loadSessionTrackerConfig({ ...base, LEASE_REPLY_TIMEOUT_MS: '5000' }));
+    probe = await TopicProbe.start(env, ['sessions', 'poolEvents']);
+    const put = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '8 (495) 000-00-00', poolNumbers: ['+7 495 000-00-01', '+7 495 000-00-02'] },
+    });
+    assert.equal(put.status, 200);
+  });
+
+  after(async () => {
+    await probe.stop();
+    await tracker.close();
+    await pool.close();
+  });
+
+  const start = (body: unknown) => http('POST', `${tracker.url}/v1/sessions`, { body });
+
+  it('gives distinct numbers to concurrent visitors, then the default number when the pool is exhausted', async () => {
+    // Both services learn the site from the sites topic; until then a visitor sees the default number.
+    await waitFor(async () => (await start({ siteId: 'shop', landingPage: 'https://shop.example/' })).body?.fallback === false, { what: 'the site to reach both services' });
+    // The call above took one of the two numbers.
+    const [a, b] = await Promise.all([
+      start({ siteId: 'shop', landingPage: 'https://shop.example/?utm_source=google&utm_medium=cpc&gclid=x1', visitorId: 'visitor-aaaa' }),
+      start({ siteId: 'shop', landingPage: 'https://shop.example/?utm_source=yandex&utm_medium=cpc', visitorId: 'visitor-bbbb' }),
+    ]);
+    const numbers = [a, b].filter((r) => !r.body.fallback).map((r) => r.body.number);
+    assert.equal(numbers.length, 1, `one number was left: ${JSON.stringify([a.body, b.body])}`);
+    const exhausted = [a, b].find((r) => r.body.fallback)!;
+    assert.equal(exhausted.status, 201);
+    assert.equal(exhausted.body.number, '+74950000000');
+    assert.equal(exhausted.body.reason, 'pool_exhausted');
+
+    const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && (e.payload as calltrack.events.v1.SessionStarted).visitorId === 'visitor-aaaa'), { what: 'SessionStarted' });
+    const p = session.payload as calltrack.events.v1.SessionStarted;
+    assert.equal(session.siteId, 'shop');
+    assert.equal(p.utm?.source, 'google');
+    assert.equal(p.clickIds['gclid'], 'x1');
+    const rejection = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseRejected'), { what: 'the shortage event' });
+    assert.equal((rejection.payload as calltrack.events.v1.LeaseRejected).reason, 'pool_exhausted');
+    assert.equal(probe.events('poolEvents').filter((e) => e.type === 'LeaseGranted').length, 2);
+  });
+
+  it('answers bad input with a 4xx JSON error that names the problem', async () => {
+    const cases: Array<[string, Parameters<typeof http>[2], number, RegExp]> = [
+      ['invalid JSON', { rawBody: '{"siteId": "shop",', headers: { 'content-type': 'application/json' } }, 400, /JSON/i],
+      ['missing field', { body: { siteId: 'shop' } }, 400, /landingPage/],
+      ['wrong type', { body: { siteId: 'shop', landingPage: 42 } }, 400, /landingPage/],
+      ['unknown field', { body: { siteId: 'shop', landingPage: 'https://a.example/', admin: true } }, 400, /admin/],
+      ['bad visitor id', { body: { siteId: 'shop', landingPage: 'https://a.example/', visitorId: 'x' } }, 400, /visitorId/],
+      ['non-http landing page', { body: { siteId: 'shop', landingPage: 'javascript:alert(1)' } }, 400, /landingPage/],
+      ['oversized body', { body: { siteId: 'shop', landingPage: `https://a.example/?q=${'x'.repeat(40_000)}` } }, 413, /large/i],
+      ['wrong content type', { rawBody: 'siteId=shop', headers: { 'content-type': 'text/plain' } }, 415, /content.type|media type/i],
+      ['unknown site (wrong tenant)', { body: { siteId: 'someone-else', landingPage: 'https://a.example/' } }, 404, /someone-else/],
+    ];
+    for (const [name, options, status, message] of cases) {
+      const r = await http('POST', `${tracker.url}/v1/sessions`, options);
+      assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
+      assert.equal(typeof r.body?.error?.code, 'string', `${name} has an error code`);
+      assert.match(r.body.error.message, message, name);
+    }
+  });
+
+  it('refuses admin calls without a valid token', async () => {
+    const none = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`);
+    assert.equal(none.status, 401);
+    const wrong = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: 'Bearer not-the-token' } });
+    assert.equal(wrong.status, 403);
+    const badNumber = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '12', poolNumbers: [] },
+    });
+    assert.equal(badNumber.status, 400);
+    assert.match(badNumber.body.error.message, /defaultNumber/);
+    const badZone = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: { name: 'Shop', country: 'RU', timeZone: 'Mars/Olympus', defaultNumber: '+74950000000' },
+    });
+    assert.equal(badZone.status, 400);
+    assert.match(badZone.body.error.message, /timeZone/);
+  });
+});
