@@ -79,3 +79,19 @@ export function redactConfig(schema: z.ZodObject, config: Record<string, unknown
   }
   return out;
 }
+
+/**
+ * For main.ts: loads the configuration or, when it is invalid, prints every
+ * problem and exits with status 78 (EX_CONFIG) instead of a stack trace.
+ */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

@@ -115,7 +115,7 @@ export class BatchConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
         const topic = this.topicByName.get(batch.topic);
         if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
         let last: string | undefined;
@@ -127,7 +127,9 @@ export class BatchConsumer {
         if (last === undefined) return;
         if (this.options.flush) await this.flushWithRetry(heartbeat, isRunning);
         resolveOffset(last);
-        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        // Through the batch's own committer: Consumer.commitOffsets() is a no-op once stop() began,
+        // which would lose the commit of the batch being drained.
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
         await heartbeat();
       },
     });

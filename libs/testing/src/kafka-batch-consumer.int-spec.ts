@@ -128,15 +128,49 @@ describe('BatchConsumer on the real broker', () => {
     await consumer.stop();
   });
 
+  it('drains on shutdown: the batch in progress finishes and is committed before the member leaves', async () => {
+    const slow = blocked('+74955555555', 5);
+    let started!: () => void;
+    const inHandler = new Promise<void>((r) => (started = r));
+    const finished: string[] = [];
+    const consumer = bus.consumer({
+      groupId: 'drain-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: false,
+      handle: async (r) => {
+        if (r.event.eventId !== slow.eventId) return;
+        started();
+        await new Promise((res) => setTimeout(res, 700));
+        finished.push(r.event.eventId);
+      },
+    });
+    await consumer.start();
+    await consumer.waitUntilReady();
+    await bus.producer.publish('antifraudBlocklist', 'slow', slow);
+    await inHandler;
+    await consumer.stop();
+    assert.deepEqual(finished, [slow.eventId], 'stop() waited for the handler');
+
+    const redelivered: string[] = [];
+    const next = bus.consumer({ groupId: 'drain-group', topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => void redelivered.push(r.event.eventId) });
+    await next.start();
+    await next.waitUntilReady();
+    const marker = blocked('+74956666666', 6);
+    await bus.producer.publish('antifraudBlocklist', 'marker', marker);
+    await waitFor(() => redelivered.includes(marker.eventId), { what: 'the marker' });
+    assert.ok(!redelivered.includes(slow.eventId), 'the drained record was committed, not redelivered');
+    await next.stop();
+  });
+
   it('replays a topic from the beginning to its current end', async () => {
     const seen: string[] = [];
     const { records } = await bus.replay(['antifraudBlocklist'], (r) => {
       if (r.event) seen.push(r.event.eventId);
     });
-    // 20 + 1 + 3 + 1 events were published above, plus 3 raw records: two undecodable (skipped) and
-    // one decodable event of a foreign type (replay hands it over; the state code ignores foreign types).
-    assert.equal(records, 28);
-    assert.equal(seen.length, 26);
-    assert.equal(new Set(seen).size, 26);
+    // 20 + 1 + 3 + 1 + 2 events were published above, plus 3 raw records: two undecodable (skipped)
+    // and one decodable event of a foreign type (replay hands it over; state code ignores foreign types).
+    assert.equal(records, 30);
+    assert.equal(seen.length, 28);
+    assert.equal(new Set(seen).size, 28);
   });
 });
