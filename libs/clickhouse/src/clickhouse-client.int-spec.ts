@@ -59,14 +59,25 @@ describe('ClickHouse on the embedded engine', () => {
     assert.equal(await count('replacing_events'), 7);
   });
 
-  it('drops a repeated token on plain MergeTree but keeps new tokens and untokened new rows', async () => {
+  it('drops a repeated token on plain MergeTree, whatever the rows, and keeps a new token', async () => {
     await ch.insertJsonEachRow('plain_events', events('p', 2), { dedupToken: 't1' });
     await ch.insertJsonEachRow('plain_events', events('p', 2), { dedupToken: 't1' });
     assert.equal(await count('plain_events'), 2);
-    // A token left behind must not make the next (untokened) insert look like a duplicate.
-    await ch.insertJsonEachRow('plain_events', events('q', 1));
+    // The token alone decides: other rows under a used token are dropped too...
+    await ch.insertJsonEachRow('plain_events', events('other', 2), { dedupToken: 't1' });
+    assert.equal(await count('plain_events'), 2);
+    // ...and identical rows under a new token are kept.
     await ch.insertJsonEachRow('plain_events', events('p', 2), { dedupToken: 't2' });
-    assert.equal(await count('plain_events'), 5);
+    assert.equal(await count('plain_events'), 4);
+  });
+
+  it('ignores a dedup token left in the shared engine session', async () => {
+    // Anyone's `SET` (chDB also turns clickhouse_settings into SET) persists on the shared session.
+    await ch.command("SET insert_deduplication_token = 'leaked'");
+    await ch.insertJsonEachRow('plain_events', events('leak-a', 1));
+    await ch.insertJsonEachRow('plain_events', events('leak-b', 1));
+    assert.equal(await count('plain_events'), 6);
+    await ch.command("SET insert_deduplication_token = ''");
   });
 
   it('round-trips column types through JSONEachRow', async () => {

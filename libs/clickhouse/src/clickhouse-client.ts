@@ -3,7 +3,7 @@ import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 
 /** Options of {@link createClickHouse}. Without `url` the embedded chDB engine is used. */
@@ -123,6 +123,7 @@ export class ClickHouse {
     this.#insertSettings = { date_time_input_format: 'best_effort' };
     if (maxMemoryUsage !== undefined) this.#insertSettings.max_memory_usage = maxMemoryUsage;
 
+    // Errors are thrown to the caller, who logs them; the client's own log would duplicate them.
     if (options.url) {
       this.mode = 'http';
       this.#engine = undefined;
@@ -132,6 +133,7 @@ export class ClickHouse {
         password: options.password ?? '',
         database,
         clickhouse_settings: settings,
+        log: { level: ClickHouseLogLevel.OFF },
       });
     } else {
       this.mode = 'embedded';
@@ -142,6 +144,7 @@ export class ClickHouse {
         this.#client = createClient({
           connection: this.#engine.connection as unknown as ClientConnection,
           clickhouse_settings: settings,
+          log: { level: ClickHouseLogLevel.OFF },
         });
       } catch (err) {
         void releaseEngine(this.#engine);
