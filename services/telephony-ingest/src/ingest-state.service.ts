@@ -1,0 +1,125 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { createEvent, siteKey, type DomainEvent } from '@calltrack/contracts';
+import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { LOGGER, ReadinessService } from '@calltrack/service-kit';
+import type { Logger } from '@calltrack/telemetry';
+import { SERVICE_NAME } from './config.js';
+import { IngestState, type SiteView } from './ingest-state.js';
+import { ReplayWatermark } from './replay-watermark.js';
+
+// How long the admin API waits to see its own secret applied before answering.
+const APPLY_WAIT_MS = 10_000;
+const REPLAY_ATTEMPTS = 5;
+
+/**
+ * Keeps each site's country and webhook secret. Rebuilt at start by replaying
+ * sites and telephony-secrets, then kept current by a consumer group of its
+ * own (every instance must see every site and secret).
+ */
+@Injectable()
+export class IngestStateService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly state = new IngestState();
+  private rebuilt = false;
+  private consumer: BatchConsumer | undefined;
+  private readonly groupId = `${SERVICE_NAME}.state.${randomUUID()}`;
+  private readonly replayed = new ReplayWatermark();
+  private readonly waiters = new Map<string, () => void>();
+
+  constructor(
+    private readonly bus: KafkaBus,
+    private readonly readiness: ReadinessService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.readiness.register('state_rebuilt', () => this.rebuilt);
+    const started = Date.now();
+    const { records } = await this.replay();
+    this.rebuilt = true;
+    this.logger.info({ event: 'ingest_state_rebuilt', records, ...this.state.counts(), ms: Date.now() - started });
+
+    this.consumer = this.bus.consumer({
+      groupId: this.groupId,
+      topics: ['sites', 'telephonySecrets'],
+      fromBeginning: true,
+      handle: async (record) => this.onRecord(record),
+    });
+    await this.consumer.start();
+  }
+
+  /**
+   * Replays both topics into the state. Retried a few times: right after topics
+   * are created (or a leader moves) the broker answers NOT_LEADER for a moment.
+   * A repeated replay re-applies the same records in order, so it ends in the same state.
+   */
+  private async replay(): Promise<{ records: number }> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.bus.replay(['sites', 'telephonySecrets'], (r) => {
+          this.replayed.mark(r.topic, r.partition, r.offset);
+          if (!r.event) return;
+          const result = this.state.apply(r.event as DomainEvent, r.key);
+          if (!result.applied) this.logger.warn({ event: 'state_record_skipped', topic: r.topic, partition: r.partition, offset: r.offset, site_id: r.event.siteId, problem: result.problem });
+        });
+      } catch (err) {
+        if (attempt >= REPLAY_ATTEMPTS) throw err;
+        this.logger.warn({ event: 'state_replay_retry', attempt, err: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.consumer?.stop();
+    for (const wake of this.waiters.values()) wake();
+    // The group is this instance's alone: remove it rather than leave one per restart on the broker.
+    const admin = this.bus.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([`${this.bus.settings.prefix}${this.groupId}`]);
+    } catch (err) {
+      this.logger.warn({ event: 'state_group_delete_failed', err: (err as Error).message });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async onRecord(record: ConsumedRecord): Promise<void> {
+    if (this.replayed.covers(record.topic, record.partition, record.offset)) return;
+    const result = this.state.apply(record.event as DomainEvent, record.key);
+    if (!result.applied) throw new NonRetriableError(result.problem);
+    this.waiters.get(record.event.eventId)?.();
+    if (record.event.type === 'WebhookSecretSet') this.logger.info({ event: 'webhook_secret_applied', site_id: record.event.siteId, event_id: record.event.eventId });
+  }
+
+  isRebuilt(): boolean {
+    return this.rebuilt;
+  }
+
+  site(siteId: string): SiteView | undefined {
+    return this.state.site(siteId);
+  }
+
+  /**
+   * Publishes a site's new webhook secret and waits (bounded) until this
+   * instance applied it, so a webhook sent right after the admin call verifies.
+   */
+  async setSecret(siteId: string, secret: string): Promise<{ eventId: string; applied: boolean }> {
+    const event = createEvent('WebhookSecretSet', { secret }, { siteId, producer: SERVICE_NAME });
+    let timer: NodeJS.Timeout | undefined;
+    const applied = new Promise<boolean>((resolve) => {
+      this.waiters.set(event.eventId, () => resolve(this.state.site(siteId)?.secret !== undefined));
+      timer = setTimeout(() => resolve(false), APPLY_WAIT_MS);
+    });
+    try {
+      await this.bus.producer.publish('telephonySecrets', siteKey(siteId), event);
+      const ok = await applied;
+      if (!ok) this.logger.warn({ event: 'webhook_secret_apply_slow', site_id: siteId, event_id: event.eventId });
+      return { eventId: event.eventId, applied: ok };
+    } finally {
+      clearTimeout(timer);
+      this.waiters.delete(event.eventId);
+    }
+  }
+}

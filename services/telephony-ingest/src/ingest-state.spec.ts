@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createEvent } from '@calltrack/contracts';
+import { IngestState } from './ingest-state.js';
+
+const site = (siteId: string, country: string) =>
+  createEvent('SiteConfigured', { name: siteId, country, timeZone: 'UTC', defaultNumber: '+14155550100' }, { siteId, producer: 'test' });
+const secret = (siteId: string, value: string) => createEvent('WebhookSecretSet', { secret: value }, { siteId, producer: 'test' });
+const S1 = 'a'.repeat(32);
+const S2 = 'b'.repeat(40);
+
+describe('IngestState', () => {
+  it('knows a site once configured, with or without a secret, in either order', () => {
+    const state = new IngestState();
+    assert.ok(state.apply(secret('s1', S1), 's1').applied);
+    assert.equal(state.site('s1'), undefined, 'a secret alone does not make a site known');
+    assert.ok(state.apply(site('s1', 'ru'), 's1').applied);
+    assert.deepEqual(state.site('s1'), { country: 'RU', secret: S1 });
+    assert.ok(state.apply(site('s2', 'US'), 's2').applied);
+    assert.deepEqual(state.site('s2'), { country: 'US', secret: undefined });
+  });
+
+  it('keeps the latest secret and country', () => {
+    const state = new IngestState();
+    state.apply(site('s1', 'RU'), 's1');
+    state.apply(secret('s1', S1), 's1');
+    state.apply(secret('s1', S2), 's1');
+    state.apply(site('s1', 'DE'), 's1');
+    assert.deepEqual(state.site('s1'), { country: 'DE', secret: S2 });
+  });
+
+  it('refuses records keyed for another site and out-of-range secrets', () => {
+    const state = new IngestState();
+    state.apply(site('s1', 'RU'), 's1');
+    const r = state.apply(secret('s1', S1), 's2');
+    assert.equal(r.applied, false);
+    assert.equal(state.site('s1')?.secret, undefined);
+    assert.equal(state.apply(secret('s1', 'short'), 's1').applied, false);
+    assert.equal(state.apply(secret('s1', 'x'.repeat(257)), 's1').applied, false);
+    assert.equal(state.site('s1')?.secret, undefined);
+  });
+});

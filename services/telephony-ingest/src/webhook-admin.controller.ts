@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, ApiError, ZodValidationPipe } from '@calltrack/service-kit';
+import { z } from 'zod';
+import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH } from './ingest-state.js';
+import { IngestStateService } from './ingest-state.service.js';
+import { siteIdSchema } from './site-id.js';
+import { WebhookStats } from './webhook-stats.js';
+
+const secretBody = z
+  .object({
+    // Printable ASCII without spaces: the secret must survive shell quoting and provider consoles unchanged.
+    secret: z.string().min(MIN_SECRET_LENGTH).max(MAX_SECRET_LENGTH).regex(/^[\x21-\x7e]+$/, 'printable ASCII characters without spaces'),
+  })
+  .strict();
+
+@Controller('v1/admin/sites')
+@UseGuards(AdminTokenGuard)
+export class WebhookAdminController {
+  constructor(
+    private readonly state: IngestStateService,
+    private readonly stats: WebhookStats,
+  ) {}
+
+  /** Sets (or rotates) the secret a site's webhooks are signed with. The secret is never echoed. */
+  @Put(':siteId/webhook-secret')
+  @HttpCode(200)
+  async setSecret(
+    @Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string,
+    @Body(new ZodValidationPipe(secretBody)) body: z.infer<typeof secretBody>,
+  ): Promise<object> {
+    if (!this.state.site(siteId)) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
+    const { eventId, applied } = await this.state.setSecret(siteId, body.secret);
+    return { siteId, secretSet: true, applied, eventId };
+  }
+
+  /** Webhooks of a site accepted and rejected (by reason) since this instance started. */
+  @Get(':siteId/webhook-stats')
+  webhookStats(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string): object {
+    const site = this.state.site(siteId);
+    if (!site) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
+    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId) };
+  }
+}
