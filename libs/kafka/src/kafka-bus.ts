@@ -1,4 +1,5 @@
 import type { TopicKey } from '@calltrack/contracts';
+import pRetry from 'p-retry';
 import type { Logger } from '@calltrack/telemetry';
 import { BatchConsumer, type BatchConsumerOptions } from './batch-consumer.js';
 import { EventProducer } from './event-producer.js';
@@ -32,8 +33,17 @@ export class KafkaBus {
     return c;
   }
 
+  /**
+   * Rebuilds state from topics. Retried as a whole (the handler must tolerate a
+   * restart from the beginning, which applying events in order does): right after
+   * topics are created the broker briefly answers NOT_LEADER.
+   */
   replay(topics: TopicKey[], onRecord: (r: ReplayedRecord) => void | Promise<void>): Promise<{ records: number }> {
-    return replayTopics(this.kafka, this.settings, this.logger, topics, onRecord);
+    return pRetry(() => replayTopics(this.kafka, this.settings, this.logger, topics, onRecord), {
+      retries: 5,
+      minTimeout: 300,
+      onFailedAttempt: ({ error, attemptNumber }) => this.logger.warn({ event: 'kafka_replay_retry', topics, attempt: attemptNumber, err: error.message }),
+    });
   }
 
   isReady(): boolean {

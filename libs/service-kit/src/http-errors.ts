@@ -23,6 +23,11 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 function fromUnknown(err: unknown): { status: number; body: ApiErrorBody } {
+  // Nest wraps Fastify's own errors (body parsing) in an HttpException; name them by Fastify's code.
+  const cause = err instanceof HttpException ? (err.cause as Partial<FastifyError> | undefined) : undefined;
+  if (cause?.code && FASTIFY_CODES[cause.code] && err instanceof HttpException) {
+    return { status: err.getStatus(), body: { error: { code: FASTIFY_CODES[cause.code]!, message: cause.message ?? err.message } } };
+  }
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const response = err.getResponse();

@@ -53,6 +53,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     rawBody: true,
     abortOnError: false,
   });
+  try {
+    return await listen(app, options);
+  } catch (err) {
+    // A half-started app still holds Kafka connections and timers: release them before failing.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function listen(app: NestFastifyApplication, options: StartServiceOptions): Promise<RunningService> {
   const fastify = app.getHttpAdapter().getInstance();
   // JSON APIs only: a text/plain body is refused with 415 instead of reaching validation as a string.
   fastify.removeContentTypeParser('text/plain');

@@ -62,21 +62,21 @@ describe('session-tracker with number-pool on the real broker', () => {
   });
 
   it('answers bad input with a 4xx JSON error that names the problem', async () => {
-    const cases: Array<[string, Parameters<typeof http>[2], number, RegExp]> = [
-      ['invalid JSON', { rawBody: '{"siteId": "shop",', headers: { 'content-type': 'application/json' } }, 400, /JSON/i],
-      ['missing field', { body: { siteId: 'shop' } }, 400, /landingPage/],
-      ['wrong type', { body: { siteId: 'shop', landingPage: 42 } }, 400, /landingPage/],
-      ['unknown field', { body: { siteId: 'shop', landingPage: 'https://a.example/', admin: true } }, 400, /admin/],
-      ['bad visitor id', { body: { siteId: 'shop', landingPage: 'https://a.example/', visitorId: 'x' } }, 400, /visitorId/],
-      ['non-http landing page', { body: { siteId: 'shop', landingPage: 'javascript:alert(1)' } }, 400, /landingPage/],
-      ['oversized body', { body: { siteId: 'shop', landingPage: `https://a.example/?q=${'x'.repeat(40_000)}` } }, 413, /large/i],
-      ['wrong content type', { rawBody: 'siteId=shop', headers: { 'content-type': 'text/plain' } }, 415, /content.type|media type/i],
-      ['unknown site (wrong tenant)', { body: { siteId: 'someone-else', landingPage: 'https://a.example/' } }, 404, /someone-else/],
+    const cases: Array<[string, Parameters<typeof http>[2], number, string, RegExp]> = [
+      ['invalid JSON', { rawBody: '{"siteId": "shop",', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json', /JSON/i],
+      ['missing field', { body: { siteId: 'shop' } }, 400, 'invalid_request', /landingPage/],
+      ['wrong type', { body: { siteId: 'shop', landingPage: 42 } }, 400, 'invalid_request', /landingPage/],
+      ['unknown field', { body: { siteId: 'shop', landingPage: 'https://a.example/', admin: true } }, 400, 'invalid_request', /admin/],
+      ['bad visitor id', { body: { siteId: 'shop', landingPage: 'https://a.example/', visitorId: 'x' } }, 400, 'invalid_request', /visitorId/],
+      ['non-http landing page', { body: { siteId: 'shop', landingPage: 'javascript:alert(1)' } }, 400, 'invalid_request', /landingPage/],
+      ['oversized body', { body: { siteId: 'shop', landingPage: `https://a.example/?q=${'x'.repeat(40_000)}` } }, 413, 'body_too_large', /large/i],
+      ['wrong content type', { rawBody: 'siteId=shop', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type', /content.type|media type/i],
+      ['unknown site (wrong tenant)', { body: { siteId: 'someone-else', landingPage: 'https://a.example/' } }, 404, 'unknown_site', /someone-else/],
     ];
-    for (const [name, options, status, message] of cases) {
+    for (const [name, options, status, code, message] of cases) {
       const r = await http('POST', `${tracker.url}/v1/sessions`, options);
       assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
-      assert.equal(typeof r.body?.error?.code, 'string', `${name} has an error code`);
+      assert.equal(r.body?.error?.code, code, `${name}: ${JSON.stringify(r.body)}`);
       assert.match(r.body.error.message, message, name);
     }
   });
