@@ -1,5 +1,6 @@
 import { decodeEvent, deadLetterTopicName, TOPICS, topicName, type AnyDomainEvent, type TopicKey } from '@calltrack/contracts';
 import { extractTraceContext, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
+import { randomUUID } from 'node:crypto';
 import pRetry, { AbortError } from 'p-retry';
 import { NonRetriableError } from './errors.js';
 import type { EventProducer } from './event-producer.js';
@@ -22,6 +23,12 @@ export interface ConsumedRecord {
 export interface BatchConsumerOptions {
   /** Consumer group without the environment prefix; one group per independent stream of work. */
   groupId: string;
+  /**
+   * For state every instance must see in full (e.g. site configuration): the group
+   * gets a unique suffix, so each instance reads every partition, and is deleted on
+   * stop instead of lingering on the broker after every restart.
+   */
+  perInstance?: boolean;
   topics: TopicKey[];
   /** Where a group with no committed offset starts. */
   fromBeginning?: boolean;
@@ -66,13 +73,13 @@ export class BatchConsumer {
   private readonly tracer;
 
   constructor(
-    kafka: KafkaJs,
+    private readonly kafka: KafkaJs,
     private readonly settings: KafkaSettings,
     private readonly producer: EventProducer,
     private readonly logger: Logger,
     private readonly options: BatchConsumerOptions,
   ) {
-    this.groupId = `${settings.prefix}${options.groupId}`;
+    this.groupId = `${settings.prefix}${options.groupId}${options.perInstance ? `.${randomUUID()}` : ''}`;
     this.maxRetries = options.maxRetries ?? settings.maxRetries ?? 5;
     this.tracer = tracer(settings.clientId);
     for (const key of options.topics) this.topicByName.set(topicName(key, settings.prefix), key);
@@ -137,6 +144,19 @@ export class BatchConsumer {
       this.crashed = err;
       this.logger.error({ event: 'kafka_consumer_run_failed', group: this.groupId, err });
     });
+  }
+
+  private async deleteGroup(): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([this.groupId]);
+    } catch (err) {
+      // Only housekeeping: an undeleted group expires with offsets.retention.minutes.
+      this.logger.warn({ event: 'kafka_group_delete_failed', group: this.groupId, err: (err as Error).message });
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Resolves once the member has joined its group (tests, ordered start-up). */
@@ -266,6 +286,7 @@ export class BatchConsumer {
     if (!this.running) return;
     this.running = false;
     await this.consumer.disconnect();
+    if (this.options.perInstance) await this.deleteGroup();
     this.logger.info({ event: 'kafka_consumer_stopped', group: this.groupId });
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
@@ -33,7 +32,8 @@ export class SiteDirectory implements OnApplicationBootstrap, OnModuleDestroy {
     this.loaded = true;
     this.logger.info({ event: 'sites_loaded', records, sites: this.sites.size });
     this.consumer = this.bus.consumer({
-      groupId: `${this.bus.settings.clientId}.sites.${randomUUID()}`,
+      groupId: `${this.bus.settings.clientId}.sites`,
+      perInstance: true,
       topics: ['sites'],
       fromBeginning: true,
       handle: async (record) => {

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
@@ -28,7 +27,8 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
 
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = this.bus.consumer({
-      groupId: `${SERVICE_NAME}.lease-replies.${randomUUID()}`,
+      groupId: `${SERVICE_NAME}.lease-replies`,
+      perInstance: true,
       topics: ['poolEvents'],
       fromBeginning: false,
       handle: async (record) => {

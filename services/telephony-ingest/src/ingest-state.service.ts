@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { createEvent, siteKey, type DomainEvent } from '@calltrack/contracts';
 import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
@@ -10,7 +9,6 @@ import { ReplayWatermark } from './replay-watermark.js';
 
 // How long the admin API waits to see its own secret applied before answering.
 const APPLY_WAIT_MS = 10_000;
-const REPLAY_ATTEMPTS = 5;
 
 /**
  * Keeps each site's country and webhook secret. Rebuilt at start by replaying
@@ -22,7 +20,6 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
   private readonly state = new IngestState();
   private rebuilt = false;
   private consumer: BatchConsumer | undefined;
-  private readonly groupId = `${SERVICE_NAME}.state.${randomUUID()}`;
   private readonly replayed = new ReplayWatermark();
   private readonly waiters = new Map<string, () => void>();
 
@@ -40,7 +37,8 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
     this.logger.info({ event: 'ingest_state_rebuilt', records, ...this.state.counts(), ms: Date.now() - started });
 
     this.consumer = this.bus.consumer({
-      groupId: this.groupId,
+      groupId: `${SERVICE_NAME}.state`,
+      perInstance: true,
       topics: ['sites', 'telephonySecrets'],
       fromBeginning: true,
       handle: async (record) => this.onRecord(record),
@@ -48,41 +46,19 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
     await this.consumer.start();
   }
 
-  /**
-   * Replays both topics into the state. Retried a few times: right after topics
-   * are created (or a leader moves) the broker answers NOT_LEADER for a moment.
-   * A repeated replay re-applies the same records in order, so it ends in the same state.
-   */
-  private async replay(): Promise<{ records: number }> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.bus.replay(['sites', 'telephonySecrets'], (r) => {
-          this.replayed.mark(r.topic, r.partition, r.offset);
-          if (!r.event) return;
-          const result = this.state.apply(r.event as DomainEvent, r.key);
-          if (!result.applied) this.logger.warn({ event: 'state_record_skipped', topic: r.topic, partition: r.partition, offset: r.offset, site_id: r.event.siteId, problem: result.problem });
-        });
-      } catch (err) {
-        if (attempt >= REPLAY_ATTEMPTS) throw err;
-        this.logger.warn({ event: 'state_replay_retry', attempt, err: (err as Error).message });
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-      }
-    }
+  // bus.replay retries as a whole; re-applying the same records in order ends in the same state.
+  private replay(): Promise<{ records: number }> {
+    return this.bus.replay(['sites', 'telephonySecrets'], (r) => {
+      this.replayed.mark(r.topic, r.partition, r.offset);
+      if (!r.event) return;
+      const result = this.state.apply(r.event as DomainEvent, r.key);
+      if (!result.applied) this.logger.warn({ event: 'state_record_skipped', topic: r.topic, partition: r.partition, offset: r.offset, site_id: r.event.siteId, problem: result.problem });
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.consumer?.stop();
     for (const wake of this.waiters.values()) wake();
-    // The group is this instance's alone: remove it rather than leave one per restart on the broker.
-    const admin = this.bus.kafka.admin();
-    try {
-      await admin.connect();
-      await admin.deleteGroups([`${this.bus.settings.prefix}${this.groupId}`]);
-    } catch (err) {
-      this.logger.warn({ event: 'state_group_delete_failed', err: (err as Error).message });
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
   }
 
   private async onRecord(record: ConsumedRecord): Promise<void> {
