@@ -7,5 +7,6 @@ import { NumberPoolModule } from './number-pool.module.js';
 export async function startNumberPool(config: NumberPoolConfig): Promise<RunningService> {
   initTelemetry({ serviceName: SERVICE_NAME });
   const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
-  return startService({ name: SERVICE_NAME, module: NumberPoolModule.register(config, logger), logger, host: config.HTTP_HOST, port: config.PORT });
+  // Admin bodies carry whole pools (up to 10,000 numbers).
+  return startService({ name: SERVICE_NAME, module: NumberPoolModule.register(config, logger), logger, host: config.HTTP_HOST, port: config.PORT, bodyLimitBytes: 1024 * 1024 });
 }
