@@ -10,6 +10,7 @@ const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const dataDir = process.env.CLICKHOUSE_DATA_DIR ?? `${process.cwd()}/.data/clickhouse`;
 mkdirSync(dataDir, { recursive: true });
+process.env.SERVICE_LOG_DIR ??= `${process.cwd()}/.cache/logs`;
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
 const receiver = await new ConversionReceiver('demo-export-secret-0123456789').start();
@@ -88,7 +89,7 @@ try {
   say(`  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`);
   say(`  health             curl ${services.attribution.url}/readyz   (every service: /healthz, /readyz)`);
   say(`  Kafka topics       kcat -L -b ${brokers}`);
-  say(`  service logs       .cache/test-logs/<service>-1.log    broker log: .cache/kafka-9092/broker.log`);
+  say(`  service logs       ${process.env.SERVICE_LOG_DIR}/<service>-1.log    broker log: .cache/kafka-9092/broker.log`);
   say(`  ClickHouse data    ${dataDir} (embedded engine, owned by attribution)`);
   if (exitAfter) await stopAll(0);
   say('\nplatform running; Ctrl-C to stop.');

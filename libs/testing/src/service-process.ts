@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,15 +39,15 @@ export class ServiceProcess {
 
   async start(): Promise<void> {
     this.starts += 1;
-    const logDir = join(ROOT, '.cache/test-logs');
+    const logDir = process.env['SERVICE_LOG_DIR'] ?? join(ROOT, '.cache/test-logs');
     mkdirSync(logDir, { recursive: true });
-    const log = createWriteStream(join(logDir, `${this.name}-${this.starts}.log`));
+    // The child writes its logs straight to a file: it must not depend on this process staying alive to drain a pipe.
+    const log = openSync(join(logDir, `${this.name}-${this.starts}.log`), 'a');
     this.child = spawn(process.execPath, [join(ROOT, `services/${this.name}/dist/main.js`)], {
-      env: { ...process.env, ...this.env, PORT: String(this.port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: process.env['TEST_SERVICE_LOG_LEVEL'] ?? 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env, PORT: String(this.port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: this.env['LOG_LEVEL'] ?? process.env['TEST_SERVICE_LOG_LEVEL'] ?? 'info' },
+      stdio: ['ignore', log, log],
     });
-    this.child.stdout?.pipe(log);
-    this.child.stderr?.pipe(log);
+    closeSync(log);
     const child = this.child;
     await waitFor(
       async () => {
@@ -74,6 +74,9 @@ export class ServiceProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill(signal);
+    // A graceful stop has SHUTDOWN_TIMEOUT_MS (25 s by default); past that, it is a hang.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 35_000);
     await exited;
+    clearTimeout(timer);
   }
 }
