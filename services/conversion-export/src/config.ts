@@ -1,0 +1,31 @@
+import { adminTokenVariable, commonVariables, loadConfig, portVariable, variable } from '@calltrack/config';
+import { z } from 'zod';
+
+export const SERVICE_NAME = 'conversion-export';
+
+export const conversionExportConfigSchema = z.object({
+  ...commonVariables,
+  PORT: portVariable(8085),
+  ADMIN_TOKEN: adminTokenVariable(),
+  EXPORT_WEBHOOK_URL: variable(z.url({ protocol: /^https?$/ }).optional(), {
+    description: 'Endpoint every conversion is POSTed to (docs/webhooks-conversions.md). Unset: conversions are recorded as skipped (no_destination).',
+  }),
+  EXPORT_WEBHOOK_SECRET: variable(z.string().min(16).optional(), {
+    description: 'When set, each delivery is signed: X-Calltrack-Timestamp and X-Calltrack-Signature (HMAC-SHA256 of "<timestamp>.<body>").',
+    sensitive: true,
+  }),
+  EXPORT_MAX_ATTEMPTS: variable(z.coerce.number().int().min(1).max(20).default(6), {
+    description: 'Delivery attempts per conversion (network errors, timeouts, 408, 429 and 5xx are retried) before it is dead-lettered.',
+  }),
+  EXPORT_INITIAL_BACKOFF_MS: variable(z.coerce.number().int().min(1).max(60_000).default(500), {
+    description: 'Wait before the second attempt; doubles for each further attempt (capped at 30 s).',
+  }),
+  EXPORT_TIMEOUT_MS: variable(z.coerce.number().int().min(100).max(120_000).default(10_000), {
+    description: 'Time limit of one delivery request.',
+  }),
+});
+
+export type ConversionExportConfig = z.infer<typeof conversionExportConfigSchema>;
+
+export const loadConversionExportConfig = (env: NodeJS.ProcessEnv = process.env): ConversionExportConfig =>
+  loadConfig(SERVICE_NAME, conversionExportConfigSchema, env);

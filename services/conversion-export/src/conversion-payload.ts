@@ -1,0 +1,48 @@
+import { calltrack, type DomainEvent } from '@calltrack/contracts';
+
+const { CallStatus, MatchMethod } = calltrack.events.v1;
+
+const iso = (ms: number | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
+const enumName = (e: Record<string, unknown>, value: number, prefix: string): string => {
+  const name = Object.keys(e).find((k) => e[k] === value) ?? `${prefix}UNSPECIFIED`;
+  return name.slice(prefix.length).toLowerCase();
+};
+
+/** The JSON body of one conversion delivery (docs/webhooks-conversions.md). */
+export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<string, unknown> {
+  const a = event.payload;
+  const call = a.call ?? new calltrack.events.v1.CallReported();
+  const answered = Number(call.answeredAtMs) || 0;
+  const ended = Number(call.endedAtMs) || 0;
+  return {
+    eventId: event.eventId,
+    siteId: event.siteId,
+    callId: call.callId,
+    callerNumber: call.callerNumber,
+    trackingNumber: call.trackingNumber,
+    status: enumName(CallStatus as unknown as Record<string, unknown>, call.status ?? 0, 'CALL_STATUS_'),
+    startedAt: iso(Number(call.startedAtMs)),
+    answeredAt: iso(answered),
+    endedAt: iso(ended),
+    talkSeconds: answered && ended > answered ? Math.round((ended - answered) / 1000) : 0,
+    matchMethod: enumName(MatchMethod as unknown as Record<string, unknown>, a.method ?? 0, 'MATCH_METHOD_'),
+    sessionId: a.sessionId,
+    visitorId: a.visitorId,
+    utm: { source: a.utm?.source ?? '', medium: a.utm?.medium ?? '', campaign: a.utm?.campaign ?? '', content: a.utm?.content ?? '', term: a.utm?.term ?? '' },
+    referrer: a.referrer,
+    landingPage: a.landingPage,
+    clickIds: { ...a.clickIds },
+    analyticsIds: { gaClientId: a.analyticsIds?.gaClientId ?? '', ymUid: a.analyticsIds?.ymUid ?? '', fbp: a.analyticsIds?.fbp ?? '', fbc: a.analyticsIds?.fbc ?? '' },
+  };
+}
+
+/** Which answers are worth another attempt: the receiver may succeed later. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** The destination as recorded in events: without credentials or query string. */
+export function safeDestination(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}

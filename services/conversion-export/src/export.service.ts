@@ -1,0 +1,96 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { calltrack, callKey, createEvent, type AnyDomainEvent, type DomainEvent, type EventName, type EventInput } from '@calltrack/contracts';
+import { KafkaBus, NonRetriableError, type BatchConsumer } from '@calltrack/kafka';
+import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
+import type { Logger } from '@calltrack/telemetry';
+import { SERVICE_NAME, type ConversionExportConfig } from './config.js';
+import { conversionPayload, safeDestination } from './conversion-payload.js';
+import { DeliveryState } from './delivery-state.js';
+import { deliver, DeliveryFailedError } from './webhook-delivery.js';
+
+const { Verdict } = calltrack.events.v1;
+
+/**
+ * Delivers each final, non-spam attributed call to the configured endpoint
+ * once in effect: what was delivered is rebuilt from export-deliveries, a
+ * delivery is recorded there before its offset is committed, and the receiver
+ * dedupes the rare resend (a crash between the POST and the record) by
+ * Idempotency-Key.
+ */
+@Injectable()
+export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
+  readonly state = new DeliveryState();
+  private consumer: BatchConsumer | undefined;
+  private rebuilt = false;
+
+  constructor(
+    private readonly bus: KafkaBus,
+    private readonly readiness: ReadinessService,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: ConversionExportConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.readiness.register('deliveries_rebuilt', () => this.rebuilt);
+    const { records } = await this.bus.replay(['exportDeliveries'], (r) => {
+      if (r.event) this.state.apply(r.event);
+    });
+    this.rebuilt = true;
+    this.logger.info({ event: 'deliveries_rebuilt', records });
+    this.consumer = this.bus.consumer({
+      groupId: SERVICE_NAME,
+      topics: ['attributedCalls'],
+      fromBeginning: true,
+      // Delivery retries happen inside handle(); a failure there is final for the record.
+      maxRetries: 2,
+      handle: async (record) => this.handle(record.event),
+    });
+    await this.consumer.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  private async record<N extends EventName>(type: N, payload: EventInput<N>, source: DomainEvent, suffix: string): Promise<void> {
+    const callId = (source.payload as calltrack.events.v1.CallAttributed).call?.callId ?? '';
+    const event = createEvent(type, payload, { siteId: source.siteId, producer: SERVICE_NAME, causationId: source.eventId, eventId: `${source.eventId}:${suffix}` });
+    await this.bus.producer.publish('exportDeliveries', callKey(source.siteId, callId), event);
+    this.state.apply(event as AnyDomainEvent);
+  }
+
+  private async handle(event: AnyDomainEvent): Promise<void> {
+    if (event.type !== 'CallAttributed') return;
+    const a = event.payload;
+    const callId = a.call?.callId;
+    // Only a call in its final state is a conversion; earlier updates of it are not.
+    if (!a.final || !callId) return;
+    if (this.state.isDone(event.siteId, callId)) return;
+    const base = { callId, sourceEventId: event.eventId };
+    if (a.verdict === Verdict.VERDICT_SPAM || a.verdict === Verdict.VERDICT_BOT) {
+      await this.record('ConversionSkipped', { ...base, reason: 'spam' }, event, 'skipped');
+      return;
+    }
+    const url = this.config.EXPORT_WEBHOOK_URL;
+    if (!url) {
+      await this.record('ConversionSkipped', { ...base, reason: 'no_destination' }, event, 'skipped');
+      return;
+    }
+    const destination = safeDestination(url);
+    try {
+      const result = await deliver(url, JSON.stringify(conversionPayload(event)), `${event.siteId}:${callId}`, {
+        maxAttempts: this.config.EXPORT_MAX_ATTEMPTS,
+        initialBackoffMs: this.config.EXPORT_INITIAL_BACKOFF_MS,
+        timeoutMs: this.config.EXPORT_TIMEOUT_MS,
+        secret: this.config.EXPORT_WEBHOOK_SECRET,
+      });
+      await this.record('ConversionDelivered', { ...base, destination, attempts: result.attempts, httpStatus: result.httpStatus }, event, 'delivered');
+      this.logger.info({ event: 'conversion_delivered', site_id: event.siteId, call_id: callId, attempts: result.attempts });
+    } catch (err) {
+      if (!(err instanceof DeliveryFailedError)) throw err;
+      await this.record('ConversionFailed', { ...base, destination, attempts: err.attempts, reason: err.message }, event, 'failed');
+      // The original record goes to the dead-letter topic for an operator to re-drive.
+      throw new NonRetriableError(`delivery to ${destination} failed after ${err.attempts} attempts: ${err.message}`);
+    }
+  }
+}
