@@ -1,0 +1,29 @@
+import { adminTokenVariable, commonVariables, loadConfig, portVariable, variable } from '@calltrack/config';
+import { z } from 'zod';
+
+export const SERVICE_NAME = 'attribution';
+
+export const attributionConfigSchema = z.object({
+  ...commonVariables,
+  PORT: portVariable(8084),
+  ADMIN_TOKEN: adminTokenVariable(),
+  CLICKHOUSE_URL: variable(z.url({ protocol: /^https?$/ }).optional(), {
+    description: 'ClickHouse server (HTTP interface, e.g. http://clickhouse:8123). Unset: the embedded engine (chDB) in CLICKHOUSE_DATA_DIR.',
+  }),
+  CLICKHOUSE_USER: variable(z.string().default('default'), { description: 'ClickHouse user (server mode).' }),
+  CLICKHOUSE_PASSWORD: variable(z.string().default(''), { description: 'ClickHouse password (server mode).', sensitive: true }),
+  CLICKHOUSE_DATABASE: variable(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('calltrack'), { description: 'Database holding the platform tables; created if missing.' }),
+  CLICKHOUSE_DATA_DIR: variable(z.string().default('.data/clickhouse'), {
+    description: 'Data directory of the embedded engine (one process may own it). Ignored with CLICKHOUSE_URL.',
+  }),
+  ATTRIBUTION_GRACE_SECONDS: variable(z.coerce.number().int().min(0).max(30 * 86_400).default(600), {
+    description: 'A call still matches a lease released up to this long before the call started (the visitor noted the number).',
+  }),
+  ATTRIBUTION_STATE_WAIT_MS: variable(z.coerce.number().int().min(0).max(60_000).default(5000), {
+    description: 'How long a fresh call without a matching lease waits for lease and visit events still in flight before it is stored as unmatched.',
+  }),
+});
+
+export type AttributionConfig = z.infer<typeof attributionConfigSchema>;
+
+export const loadAttributionConfig = (env: NodeJS.ProcessEnv = process.env): AttributionConfig => loadConfig(SERVICE_NAME, attributionConfigSchema, env);
