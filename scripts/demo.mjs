@@ -62,9 +62,12 @@ try {
     if (r.status !== 202) throw new Error(`webhook refused: ${JSON.stringify(r.body)}`);
     return r.body.callId;
   };
-  const now = Date.now();
-  const callId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '8 916 555-44-33', status: 'completed', startedAt: new Date(now - 120_000).toISOString(), answeredAt: new Date(now - 110_000).toISOString(), endedAt: new Date(now - 10_000).toISOString() });
-  const spamId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '+7 999 000-00-00', status: 'completed', startedAt: new Date(now - 5_000).toISOString(), answeredAt: new Date(now - 4_000).toISOString(), endedAt: new Date(now - 1_000).toISOString() });
+  // The visitor calls the number they see: the call starts after the visit and lasts a few seconds.
+  const visitAt = Date.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  const at = (ms) => new Date(visitAt + ms).toISOString();
+  const callId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '8 916 555-44-33', status: 'completed', startedAt: at(500), answeredAt: at(1_000), endedAt: at(2_900) });
+  const spamId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '+7 999 000-00-00', status: 'completed', startedAt: at(1_500), answeredAt: at(2_000), endedAt: at(2_800) });
   say(`call ${callId} from +79165554433 reported; call ${spamId} from a blocked caller reported`);
 
   const row = await waitFor(async () => {

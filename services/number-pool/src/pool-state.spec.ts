@@ -61,6 +61,18 @@ describe('PoolState', () => {
     assert.equal((state.decide(site, request('y'), 0) as { payload: { reason: string } }).payload.reason, 'pool_empty');
   });
 
+  it('keeps a lease on its number when the lease is applied before the site (rebuild from two topics)', () => {
+    const first = new PoolState();
+    configure(first, ['+74951000001', '+74951000002']);
+    const a = grant(first, 'r1', 0);
+    const rebuilt = new PoolState();
+    rebuilt.apply(a);
+    configure(rebuilt, ['+74951000001', '+74951000002']);
+    assert.equal(rebuilt.siteStats(site)?.leased, 1);
+    const b = grant(rebuilt, 'r2', 1);
+    assert.notEqual(b.payload.trackingNumber, a.payload.trackingNumber);
+  });
+
   it('keeps live leases when the pool is reconfigured', () => {
     const state = new PoolState();
     configure(state, ['+74951000001', '+74951000002']);

@@ -97,7 +97,13 @@ export class PoolState {
       // A number that stays in the pool keeps its lease and release time.
       numbers.set(number, previous?.numbers.get(number) ?? { number, leaseId: undefined, releasedAtMs: 0 });
     }
-    // Leases on numbers removed from the pool stay live until they expire (the visitor still sees the number).
+    // Live leases hold their numbers whatever order the site and lease events were read in
+    // (a rebuild reads two topics). Leases on numbers removed from the pool stay live until
+    // they expire: the visitor still sees the number.
+    for (const lease of this.leases.values()) {
+      const n = lease.siteId === siteId ? numbers.get(lease.trackingNumber) : undefined;
+      if (n) n.leaseId = lease.leaseId;
+    }
     this.sites.set(siteId, { config, numbers });
   }
 

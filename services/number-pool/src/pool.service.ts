@@ -33,9 +33,14 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('state_rebuilt', () => this.rebuilt);
     const started = Date.now();
-    const { records } = await this.bus.replay(['sites', 'poolEvents'], (r) => {
-      if (r.event) this.state.apply(r.event as DomainEvent);
-    });
+    // Sites first, then leases: the lease log refers to the pools the sites define.
+    let records = 0;
+    for (const topic of ['sites', 'poolEvents'] as const) {
+      const replayed = await this.bus.replay([topic], (r) => {
+        if (r.event) this.state.apply(r.event as DomainEvent);
+      });
+      records += replayed.records;
+    }
     this.rebuilt = true;
     this.logger.info({ event: 'pool_state_rebuilt', records, liveLeases: this.state.liveLeases().length, ms: Date.now() - started });
 

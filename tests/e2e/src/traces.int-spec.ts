@@ -54,7 +54,8 @@ describe('trace propagation across Kafka', () => {
 
     const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
     const scope = (s: ReadableSpan) => s.instrumentationScope.name;
-    const request = await waitFor(() => spans().find((s) => scope(s) === 'session-tracker' && s.name === 'POST /v1/sessions'), { what: 'the HTTP span' });
+    // The request that got the number (earlier attempts may have met a site not yet known).
+    const request = await waitFor(() => spans().find((s) => scope(s) === 'session-tracker' && s.name === 'POST /v1/sessions' && s.attributes['http.response.status_code'] === 201), { what: 'the HTTP span' });
     const traceId = request.spanContext().traceId;
     const inTrace = () => spans().filter((s) => s.spanContext().traceId === traceId);
     const parentOf = (s: ReadableSpan) => inTrace().find((p) => p.spanContext().spanId === s.parentSpanContext?.spanId);
