@@ -25,6 +25,7 @@ summary() {
   done
   failed=$((failed + ${extra_failures:-0}))
   echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 && $passed -gt 0 ]]
 }
 extra_failures=0
 

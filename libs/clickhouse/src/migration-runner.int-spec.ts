@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +94,9 @@ describe('runMigrations on the embedded engine', () => {
   it('applies the attribution schema, which takes idempotent batches', async () => {
     const attribution = await openTestDatabase(ATTRIBUTION_DB);
     try {
-      assert.deepEqual(await runMigrations(attribution, ATTRIBUTION_MIGRATIONS), [1, 2, 3]);
+      const files = readdirSync(ATTRIBUTION_MIGRATIONS).filter((f) => /^\d{4}_.*\.sql$/.test(f));
+      assert.ok(files.length >= 3);
+      assert.deepEqual(await runMigrations(attribution, ATTRIBUTION_MIGRATIONS), files.map((_, i) => i + 1));
       const writer = new BatchWriter(attribution, { table: 'calls' });
       const base = {
         event_id: 'e1', site_id: 'site-a', call_id: 'mango:1', provider: 'mango', provider_call_id: '1',
