@@ -2,3 +2,4 @@ export * from './topic-registry.js';
 export * from './event-codec.js';
 export * from './keys.js';
 export { calltrack } from '@calltrack/proto';
+export * from './event-labels.js';

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoggerService, DynamicModule } from '@nestjs/common';
-import { shutdownTelemetry, type Logger } from '@calltrack/telemetry';
+import { createLogger, initTelemetry, shutdownTelemetry, type Logger } from '@calltrack/telemetry';
 import { JsonExceptionFilter } from './http-errors.js';
 import { installRequestTracing } from './request-tracing.js';
 import { ReadinessService } from './readiness.service.js';
@@ -122,4 +122,28 @@ export function runMain(name: string, start: () => Promise<RunningService>, logg
       logger.fatal({ event: 'service_start_failed', service: name, err });
       process.exit(1);
     });
+}
+
+/**
+ * The usual start of a service: telemetry, a logger at the configured level, and
+ * startService on the configured host and port.
+ */
+export async function bootService(options: {
+  name: string;
+  config: { LOG_LEVEL: string; HTTP_HOST: string; PORT: number };
+  module: (logger: Logger) => DynamicModule;
+  bodyLimitBytes?: number;
+  cors?: boolean;
+}): Promise<RunningService> {
+  initTelemetry({ serviceName: options.name });
+  const logger = createLogger(options.name, options.config.LOG_LEVEL);
+  return startService({
+    name: options.name,
+    module: options.module(logger),
+    logger,
+    host: options.config.HTTP_HOST,
+    port: options.config.PORT,
+    ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+    ...(options.cors === undefined ? {} : { cors: options.cors }),
+  });
 }

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { KafkaBus, type KafkaSettings } from '@calltrack/kafka';
+import { KafkaBus, kafkaSettingsFromConfig, type KafkaSettings } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
 import { HealthController } from './health.controller.js';
 import { ReadinessService } from './readiness.service.js';
@@ -12,8 +12,10 @@ export const CONFIG = Symbol('CONFIG');
 export interface ServiceCoreOptions {
   name: string;
   logger: Logger;
-  config: object;
-  kafka: KafkaSettings;
+  /** The service's validated configuration, with the common KAFKA_* variables. */
+  config: Parameters<typeof kafkaSettingsFromConfig>[1];
+  /** Overrides the Kafka settings derived from config. */
+  kafka?: KafkaSettings;
 }
 
 class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -45,7 +47,7 @@ export class ServiceCoreModule {
       providers: [
         { provide: LOGGER, useValue: options.logger },
         { provide: CONFIG, useValue: options.config },
-        { provide: KafkaBus, useFactory: () => new KafkaBus(options.kafka, options.logger) },
+        { provide: KafkaBus, useFactory: () => new KafkaBus(options.kafka ?? kafkaSettingsFromConfig(options.name, options.config), options.logger) },
         ReadinessService,
         { provide: KafkaLifecycle, useFactory: (bus: KafkaBus, r: ReadinessService) => new KafkaLifecycle(bus, r), inject: [KafkaBus, ReadinessService] },
       ],

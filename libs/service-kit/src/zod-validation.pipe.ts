@@ -1,5 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import type { z } from 'zod';
+import { SITE_ID_PATTERN, SITE_ID_RULE } from '@calltrack/contracts';
+import { z } from 'zod';
 import { ApiError } from './http-errors.js';
 
 /** Validates a request part (body, params, query) with a zod schema; 400 names every offending field. */
@@ -19,3 +20,6 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
     throw new ApiError(400, 'invalid_request', `invalid ${this.what}: ${summary}`, details);
   }
 }
+
+/** Validates a `:siteId` route parameter. */
+export const siteIdPipe = new ZodValidationPipe(z.string().regex(SITE_ID_PATTERN, SITE_ID_RULE), 'site id');

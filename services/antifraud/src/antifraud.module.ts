@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { kafkaSettingsFromConfig } from '@calltrack/kafka';
 import { ServiceCoreModule, SiteDirectory } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { BlocklistAdminController } from './blocklist-admin.controller.js';
@@ -11,7 +10,7 @@ export class AntifraudModule {
   static register(config: AntifraudConfig, logger: Logger): DynamicModule {
     return {
       module: AntifraudModule,
-      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
       controllers: [BlocklistAdminController],
       providers: [SiteDirectory, ScreeningService],
     };

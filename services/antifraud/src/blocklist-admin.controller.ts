@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
 import { toE164 } from '@calltrack/phone';
-import { AdminTokenGuard, ApiError, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
+import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { ScreeningService } from './screening.service.js';
 
-const siteIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'site id: 1-63 lowercase letters, digits, "-" or "_"');
 const blockBody = z.object({ reason: z.string().max(500).default('') }).strict();
 
 @Controller('v1/admin/sites/:siteId')
@@ -26,7 +25,7 @@ export class BlocklistAdminController {
   @Put('blocklist/:phone')
   @HttpCode(200)
   async block(
-    @Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string,
+    @Param('siteId', siteIdPipe) siteId: string,
     @Param('phone') raw: string,
     @Body(new ZodValidationPipe(blockBody)) body: z.infer<typeof blockBody>,
   ): Promise<object> {
@@ -36,7 +35,7 @@ export class BlocklistAdminController {
 
   @Delete('blocklist/:phone')
   @HttpCode(200)
-  async unblock(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string, @Param('phone') raw: string): Promise<object> {
+  async unblock(@Param('siteId', siteIdPipe) siteId: string, @Param('phone') raw: string): Promise<object> {
     const phone = this.phone(siteId, raw);
     if (!this.screening.blocked(siteId, phone)) throw new ApiError(404, 'not_blocked', `${phone} is not on the blocklist of ${siteId}`);
     await this.screening.unblock(siteId, phone);
@@ -44,14 +43,14 @@ export class BlocklistAdminController {
   }
 
   @Get('blocklist')
-  list(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string): object {
+  list(@Param('siteId', siteIdPipe) siteId: string): object {
     if (!this.sites.get(siteId)) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
     return { siteId, entries: this.screening.entries(siteId) };
   }
 
   /** Screening counters of this instance since it started. */
   @Get('stats')
-  stats(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string): object {
+  stats(@Param('siteId', siteIdPipe) siteId: string): object {
     return { siteId, ...this.screening.counts(siteId) };
   }
 }

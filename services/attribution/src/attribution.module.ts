@@ -1,5 +1,4 @@
 import { Inject, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
-import { kafkaSettingsFromConfig } from '@calltrack/kafka';
 import { ReadinessService, ServiceCoreModule, SiteDirectory } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { AttributionStore } from './attribution-store.js';
@@ -26,7 +25,7 @@ export class AttributionModule {
   static register(config: AttributionConfig, logger: Logger): DynamicModule {
     return {
       module: AttributionModule,
-      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
       controllers: [CallsController],
       providers: [AttributionStore, StoreLifecycle, SiteDirectory, StateProjectionService, CallAttributionService],
     };

@@ -1,12 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { calltrack, callKey, createEvent, type DomainEvent, type EventInput } from '@calltrack/contracts';
+import { calltrack, callKey, callStatusLabel, createEvent, type DomainEvent, type EventInput } from '@calltrack/contracts';
 import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord, type OutgoingRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService, SiteDirectory } from '@calltrack/service-kit';
 import { context, type Logger } from '@calltrack/telemetry';
 import { AttributionStore, type Row } from './attribution-store.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
 import { isFinalStatus, matchLease } from './lease-matching.js';
-import { callRow, statusLabel } from './row-mappers.js';
+import { callRow } from './row-mappers.js';
 
 const { MatchMethod } = calltrack.events.v1;
 type Origin = Omit<EventInput<'CallAttributed'>, 'call' | 'verdict' | 'verdictReason' | 'final'>;
@@ -74,7 +74,7 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
     const origin = await this.origin(siteId, call, startedAtMs, record.timestampMs);
     const attributed = createEvent(
       'CallAttributed',
-      { ...origin, call, verdict: event.payload.verdict, verdictReason: event.payload.reason, final: isFinalStatus(statusLabel(call.status)) },
+      { ...origin, call, verdict: event.payload.verdict, verdictReason: event.payload.reason, final: isFinalStatus(callStatusLabel(call.status)) },
       { siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:attributed`, causationId: event.eventId, occurredAtMs: event.occurredAtMs },
     );
     this.rows.push(callRow(attributed, version));

@@ -1,9 +1,8 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard, ApiError, ZodValidationPipe } from '@calltrack/service-kit';
+import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { AttributionStore, type Row } from './attribution-store.js';
 
-const siteIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'site id: 1-63 lowercase letters, digits, "-" or "_"');
 const DAY = 86_400_000;
 const range = z
   .object({
@@ -33,12 +32,12 @@ export class CallsController {
   constructor(private readonly store: AttributionStore) {}
 
   @Get('calls')
-  async list(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string, @Query(new ZodValidationPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<{ calls: Row[] }> {
+  async list(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<{ calls: Row[] }> {
     return { calls: await this.store.calls(siteId, q.fromMs, q.toMs, q.limit) };
   }
 
   @Get('calls/:callId')
-  async one(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string, @Param('callId') callId: string): Promise<Row> {
+  async one(@Param('siteId', siteIdPipe) siteId: string, @Param('callId') callId: string): Promise<Row> {
     if (callId.length > 200) throw new ApiError(400, 'invalid_request', 'call id: at most 200 characters');
     const call = await this.store.call(siteId, callId);
     if (!call) throw new ApiError(404, 'not_found', `no call ${callId} on site ${siteId}`);
@@ -46,7 +45,7 @@ export class CallsController {
   }
 
   @Get('report/channels')
-  async channels(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string, @Query(new ZodValidationPipe(reportQuery, 'query')) q: z.infer<typeof reportQuery>): Promise<{ rows: Row[] }> {
+  async channels(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(reportQuery, 'query')) q: z.infer<typeof reportQuery>): Promise<{ rows: Row[] }> {
     return { rows: await this.store.channelReport(siteId, q.fromMs, q.toMs) };
   }
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calltrack, createEvent } from '@calltrack/contracts';
+import { calltrack, callStatusLabel, createEvent, verdictLabel } from '@calltrack/contracts';
 import { matchLease, type LeaseCandidate } from './lease-matching.js';
-import { callRow, statusLabel, verdictLabel } from './row-mappers.js';
+import { callRow } from './row-mappers.js';
 
 const lease = (id: string, granted: number, expires: number, released = 0): LeaseCandidate => ({ leaseId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, grantedAtMs: granted, expiresAtMs: expires, releasedAtMs: released });
 const MIN = 60_000;
@@ -50,7 +50,7 @@ describe('call rows', () => {
     assert.equal(row['match_method'], 'unmatched');
     assert.equal(row['status'], 'completed');
     assert.equal(row['answered_at'], new Date(1_012_000).toISOString());
-    assert.equal(statusLabel(CallStatus.CALL_STATUS_MISSED), 'missed');
+    assert.equal(callStatusLabel(CallStatus.CALL_STATUS_MISSED), 'missed');
     assert.equal(verdictLabel(undefined), 'unspecified');
   });
 

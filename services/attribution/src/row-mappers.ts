@@ -1,20 +1,7 @@
-import { calltrack, type DomainEvent } from '@calltrack/contracts';
+import { calltrack, callDirectionLabel, callStatusLabel, matchMethodLabel, verdictLabel, type DomainEvent } from '@calltrack/contracts';
 import type { Row, TableName } from './attribution-store.js';
 
-const { CallStatus, CallDirection, Verdict, MatchMethod } = calltrack.events.v1;
-
 const iso = (ms: number | undefined | null): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
-
-/** Lower-case enum value name without its prefix: CALL_STATUS_COMPLETED → "completed". */
-export function enumLabel(values: object, value: number | null | undefined, prefix: string): string {
-  const entry = Object.entries(values).find(([, v]) => v === (value ?? 0));
-  const name = entry?.[0] ?? `${prefix}UNSPECIFIED`;
-  return name.slice(prefix.length).toLowerCase();
-}
-
-export const statusLabel = (v: number | null | undefined) => enumLabel(CallStatus, v, 'CALL_STATUS_');
-export const verdictLabel = (v: number | null | undefined) => enumLabel(Verdict, v, 'VERDICT_');
-export const methodLabel = (v: number | null | undefined) => enumLabel(MatchMethod, v, 'MATCH_METHOD_');
 
 /** Rows that state events project into ClickHouse (visits, leases, releases, verdicts). */
 export function stateRow(event: DomainEvent): { table: TableName; row: Row } | undefined {
@@ -98,8 +85,8 @@ export function callRow(event: DomainEvent<'CallAttributed'>, version: number): 
     provider_call_id: c.providerCallId,
     tracking_number: c.trackingNumber,
     caller_number: c.callerNumber,
-    direction: enumLabel(CallDirection, c.direction, 'CALL_DIRECTION_'),
-    status: statusLabel(c.status),
+    direction: callDirectionLabel(c.direction),
+    status: callStatusLabel(c.status),
     started_at: iso(started),
     answered_at: iso(answered),
     ended_at: iso(ended),
@@ -109,7 +96,7 @@ export function callRow(event: DomainEvent<'CallAttributed'>, version: number): 
     recording_url: c.recordingUrl,
     verdict: verdictLabel(a.verdict),
     verdict_reason: a.verdictReason,
-    match_method: methodLabel(a.method),
+    match_method: matchMethodLabel(a.method),
     match_reason: a.matchReason,
     session_id: a.sessionId,
     visitor_id: a.visitorId,

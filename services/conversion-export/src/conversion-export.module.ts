@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { kafkaSettingsFromConfig } from '@calltrack/kafka';
 import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type ConversionExportConfig } from './config.js';
@@ -11,7 +10,7 @@ export class ConversionExportModule {
   static register(config: ConversionExportConfig, logger: Logger): DynamicModule {
     return {
       module: ConversionExportModule,
-      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
       controllers: [DeliveriesAdminController],
       providers: [ExportService],
     };

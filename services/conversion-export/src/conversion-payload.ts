@@ -1,12 +1,6 @@
-import { calltrack, type DomainEvent } from '@calltrack/contracts';
-
-const { CallStatus, MatchMethod } = calltrack.events.v1;
+import { calltrack, callStatusLabel, matchMethodLabel, type DomainEvent } from '@calltrack/contracts';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
-const enumName = (e: Record<string, unknown>, value: number, prefix: string): string => {
-  const name = Object.keys(e).find((k) => e[k] === value) ?? `${prefix}UNSPECIFIED`;
-  return name.slice(prefix.length).toLowerCase();
-};
 
 /** The JSON body of one conversion delivery (docs/webhooks-conversions.md). */
 export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<string, unknown> {
@@ -20,12 +14,12 @@ export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<
     callId: call.callId,
     callerNumber: call.callerNumber,
     trackingNumber: call.trackingNumber,
-    status: enumName(CallStatus as unknown as Record<string, unknown>, call.status ?? 0, 'CALL_STATUS_'),
+    status: callStatusLabel(call.status),
     startedAt: iso(Number(call.startedAtMs)),
     answeredAt: iso(answered),
     endedAt: iso(ended),
     talkSeconds: answered && ended > answered ? Math.round((ended - answered) / 1000) : 0,
-    matchMethod: enumName(MatchMethod as unknown as Record<string, unknown>, a.method ?? 0, 'MATCH_METHOD_'),
+    matchMethod: matchMethodLabel(a.method),
     sessionId: a.sessionId,
     visitorId: a.visitorId,
     utm: { source: a.utm?.source ?? '', medium: a.utm?.medium ?? '', campaign: a.utm?.campaign ?? '', content: a.utm?.content ?? '', term: a.utm?.term ?? '' },

@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { kafkaSettingsFromConfig } from '@calltrack/kafka';
 import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
@@ -11,7 +10,7 @@ export class NumberPoolModule {
   static register(config: NumberPoolConfig, logger: Logger): DynamicModule {
     return {
       module: NumberPoolModule,
-      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
       controllers: [SitesAdminController],
       providers: [PoolService],
     };

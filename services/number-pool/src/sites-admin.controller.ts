@@ -1,10 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
 import { isSupportedCountry, toE164 } from '@calltrack/phone';
-import { AdminTokenGuard, ApiError, ZodValidationPipe } from '@calltrack/service-kit';
+import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { PoolService } from './pool.service.js';
 
-export const siteIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'site id: 1-63 lowercase letters, digits, "-" or "_"');
 
 const siteBody = z
   .object({
@@ -47,7 +46,7 @@ export class SitesAdminController {
   @Put(':siteId')
   @HttpCode(200)
   async put(
-    @Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string,
+    @Param('siteId', siteIdPipe) siteId: string,
     @Body(new ZodValidationPipe(siteBody)) body: SiteBody,
   ): Promise<object> {
     const normalise = (raw: string, field: string): string => {
@@ -68,7 +67,7 @@ export class SitesAdminController {
 
   /** Live state of a site's pool: size, leased, free numbers and the live leases. */
   @Get(':siteId/pool')
-  pool(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string): object {
+  pool(@Param('siteId', siteIdPipe) siteId: string): object {
     const stats = this.pools.siteStats(siteId);
     if (!stats) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
     return { siteId, ...stats, leases: this.pools.leasesOf(siteId) };

@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { kafkaSettingsFromConfig } from '@calltrack/kafka';
 import { ServiceCoreModule, SiteDirectory } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
@@ -11,7 +10,7 @@ export class SessionTrackerModule {
   static register(config: SessionTrackerConfig, logger: Logger): DynamicModule {
     return {
       module: SessionTrackerModule,
-      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
       controllers: [SessionsController],
       providers: [SiteDirectory, LeaseRepliesService],
     };

@@ -1,13 +1,12 @@
 import { Controller, HttpCode, Inject, Param, Post, Req, type RawBodyRequest } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { callKey, createEvent } from '@calltrack/contracts';
+import { callKey, createEvent, SITE_ID_PATTERN } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import { mapGenericWebhook, webhookEventId } from './generic-webhook.js';
 import { IngestStateService } from './ingest-state.service.js';
-import { siteIdSchema } from './site-id.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
 import { WebhookStats } from './webhook-stats.js';
 
@@ -34,7 +33,7 @@ export class GenericWebhookController {
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (mediaType !== 'application/json') throw new ApiError(415, 'unsupported_media_type', 'webhooks must be sent as Content-Type: application/json');
 
-    const site = siteIdSchema.safeParse(siteId).success ? this.state.site(siteId) : undefined;
+    const site = SITE_ID_PATTERN.test(siteId) ? this.state.site(siteId) : undefined;
     if (!site?.secret) {
       if (site) this.reject(siteId, 'no_secret', req);
       throw new ApiError(404, 'unknown_site', `site ${siteId} does not accept webhooks (unknown site or no webhook secret set)`);

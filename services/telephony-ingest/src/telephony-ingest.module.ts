@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { kafkaSettingsFromConfig } from '@calltrack/kafka';
 import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
@@ -13,7 +12,7 @@ export class TelephonyIngestModule {
   static register(config: TelephonyIngestConfig, logger: Logger): DynamicModule {
     return {
       module: TelephonyIngestModule,
-      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config, kafka: kafkaSettingsFromConfig(SERVICE_NAME, config) })],
+      imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
       controllers: [GenericWebhookController, WebhookAdminController],
       providers: [IngestStateService, { provide: WebhookStats, useFactory: () => new WebhookStats() }],
     };

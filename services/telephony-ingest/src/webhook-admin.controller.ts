@@ -1,9 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard, ApiError, ZodValidationPipe } from '@calltrack/service-kit';
+import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH } from './ingest-state.js';
 import { IngestStateService } from './ingest-state.service.js';
-import { siteIdSchema } from './site-id.js';
 import { WebhookStats } from './webhook-stats.js';
 
 const secretBody = z
@@ -25,7 +24,7 @@ export class WebhookAdminController {
   @Put(':siteId/webhook-secret')
   @HttpCode(200)
   async setSecret(
-    @Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string,
+    @Param('siteId', siteIdPipe) siteId: string,
     @Body(new ZodValidationPipe(secretBody)) body: z.infer<typeof secretBody>,
   ): Promise<object> {
     if (!this.state.site(siteId)) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
@@ -35,7 +34,7 @@ export class WebhookAdminController {
 
   /** Webhooks of a site accepted and rejected (by reason) since this instance started. */
   @Get(':siteId/webhook-stats')
-  webhookStats(@Param('siteId', new ZodValidationPipe(siteIdSchema, 'site id')) siteId: string): object {
+  webhookStats(@Param('siteId', siteIdPipe) siteId: string): object {
     const site = this.state.site(siteId);
     if (!site) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
     return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId) };
