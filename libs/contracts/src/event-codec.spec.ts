@@ -61,7 +61,9 @@ describe('topic registry', () => {
 
   it('provisions every topic with a dead-letter twin under the prefix', () => {
     const topics = provisionedTopics('p.');
-    assert.equal(topics.length, Object.keys(TOPICS).length * 2);
+    const retryTiers = Object.values(TOPICS).filter((t) => t.retryDelaysMs).length;
+    assert.equal(topics.length, Object.keys(TOPICS).length * 2 + retryTiers);
+    assert.ok(topics.some((t) => t.name === `${topicName('attributedCalls', 'p.')}.retry`));
     assert.ok(topics.every((t) => t.name.startsWith('p.calltrack.')));
     assert.ok(topics.some((t) => t.name === `${topicName('calls', 'p.')}.dlq`));
     assert.equal(topics.find((t) => t.name === topicName('sites', 'p.'))?.config['cleanup.policy'], 'compact');

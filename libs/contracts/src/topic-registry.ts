@@ -26,6 +26,13 @@ export interface TopicSpec {
   readonly retentionMs: number;
   /** Payload message names (calltrack.events.v1.*) that may appear on the topic. */
   readonly events: readonly string[];
+  /**
+   * Delays of the retry tier, for consumers whose work can fail for longer than
+   * in-process retries last (a partner endpoint down): a record whose retries ran
+   * out goes to `<name>.retry` and is tried again after each delay in turn, then
+   * to the dead-letter topic.
+   */
+  readonly retryDelaysMs?: readonly number[];
   readonly description: string;
 }
 
@@ -111,6 +118,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     cleanupPolicy: 'delete',
     retentionMs: 400 * DAY,
     events: ['CallAttributed'],
+    retryDelaysMs: [30_000, 5 * 60_000, 30 * 60_000],
     description: 'Calls with their origin (session, source, UTM) and verdict.',
   },
   exportDeliveries: {
@@ -151,7 +159,13 @@ export function deadLetterTopicName(sourceTopic: string): string {
   return `${sourceTopic}${DEAD_LETTER_SUFFIX}`;
 }
 
-/** All topics to provision: the registry plus a dead-letter topic for each. */
+export const RETRY_SUFFIX = '.retry';
+
+export function retryTopicName(sourceTopic: string): string {
+  return `${sourceTopic}${RETRY_SUFFIX}`;
+}
+
+/** All topics to provision: the registry, a dead-letter topic for each, and the retry tiers. */
 export function provisionedTopics(prefix: string = topicPrefix()): Array<{
   name: string;
   partitions: number;
@@ -171,6 +185,9 @@ export function provisionedTopics(prefix: string = topicPrefix()): Array<{
       partitions: DEAD_LETTER_PARTITIONS,
       config: { 'cleanup.policy': 'delete', 'retention.ms': String(DEAD_LETTER_RETENTION_MS) },
     });
+    if (spec.retryDelaysMs) {
+      out.push({ name: retryTopicName(name), partitions: 1, config: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY) } });
+    }
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { decodeEvent, deadLetterTopicName, TOPICS, topicName, type AnyDomainEvent, type TopicKey } from '@calltrack/contracts';
+import { decodeEvent, deadLetterTopicName, retryTopicName, TOPICS, topicName, type AnyDomainEvent, type TopicKey } from '@calltrack/contracts';
 import { extractTraceContext, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
 import { randomUUID } from 'node:crypto';
 import pRetry, { AbortError } from 'p-retry';
@@ -41,7 +41,25 @@ export interface BatchConsumerOptions {
   maxRetries?: number;
   /** First backoff between attempts; doubles each time. */
   retryDelayMs?: number;
+  /**
+   * Use the registry's retry tier (TopicSpec.retryDelaysMs): a record whose
+   * in-process retries ran out is tried again later from `<topic>.retry` by a
+   * second group (`<groupId>.retry`) instead of going straight to the dead letters.
+   */
+  retryTopic?: boolean;
+  /** Overrides the registry's retry delays (configuration, tests). */
+  retryDelaysMs?: readonly number[];
 }
+
+/** Headers of a record parked on a retry topic (original key, value and headers kept). */
+export const RETRY_HEADERS = {
+  attempt: 'retry_attempt',
+  notBefore: 'retry_not_before',
+  error: 'retry_error',
+  sourceTopic: 'retry_source_topic',
+  sourcePartition: 'retry_source_partition',
+  sourceOffset: 'retry_source_offset',
+} as const;
 
 /** Header names added to a dead-lettered copy of a record; the original key, value and headers are kept. */
 export const DLQ_HEADERS = {
@@ -62,12 +80,20 @@ export type DeadLetterReason = 'undecodable' | 'non_retriable' | 'retries_exhaus
  * the batch's work is durable: each record is handled (with bounded retries,
  * then the dead-letter topic), then flush() runs, then offsets are committed.
  */
+interface Member {
+  consumer: KafkaConsumer;
+  groupId: string;
+  topics: string[];
+  /** Consumes the retry tier: waits for each record's time before handling it. */
+  retryTier: boolean;
+  joined: boolean;
+}
+
 export class BatchConsumer {
-  private readonly consumer: KafkaConsumer;
+  private readonly members: Member[] = [];
   private readonly topicByName = new Map<string, TopicKey>();
   private readonly groupId: string;
   private readonly maxRetries: number;
-  private joined = false;
   private running = false;
   private crashed: Error | undefined;
   private readonly tracer;
@@ -82,31 +108,49 @@ export class BatchConsumer {
     this.groupId = `${settings.prefix}${options.groupId}${options.perInstance ? `.${randomUUID()}` : ''}`;
     this.maxRetries = options.maxRetries ?? settings.maxRetries ?? 5;
     this.tracer = tracer(settings.clientId);
-    for (const key of options.topics) this.topicByName.set(topicName(key, settings.prefix), key);
-    this.consumer = kafka.consumer({
-      groupId: this.groupId,
+    const main: string[] = [];
+    const retry: string[] = [];
+    for (const key of options.topics) {
+      const name = topicName(key, settings.prefix);
+      this.topicByName.set(name, key);
+      main.push(name);
+      if (options.retryTopic && TOPICS[key].retryDelaysMs) {
+        this.topicByName.set(retryTopicName(name), key);
+        retry.push(retryTopicName(name));
+      }
+    }
+    this.members.push(this.member(this.groupId, main, false));
+    if (retry.length > 0) this.members.push(this.member(`${this.groupId}.retry`, retry, true));
+  }
+
+  private member(groupId: string, topics: string[], retryTier: boolean): Member {
+    const sessionTimeout = this.settings.sessionTimeoutMs ?? 15_000;
+    const consumer = this.kafka.consumer({
+      groupId,
       // A member killed without leaving holds its partitions until this expires (kafkajs has no
       // static membership), so keep it short; handlers heartbeat between retries and flushes.
-      sessionTimeout: settings.sessionTimeoutMs ?? 15_000,
-      heartbeatInterval: Math.min(3_000, Math.floor((settings.sessionTimeoutMs ?? 15_000) / 5)),
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 5)),
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
       retry: { retries: 10 },
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.joined = true;
-      this.logger.info({ event: 'kafka_group_joined', group: this.groupId, assignment: e.payload.memberAssignment });
+    const member: Member = { consumer, groupId, topics, retryTier, joined: false };
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      member.joined = true;
+      this.logger.info({ event: 'kafka_group_joined', group: groupId, assignment: e.payload.memberAssignment });
     });
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
+    consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = e.payload.error;
-      this.logger.error({ event: 'kafka_consumer_crash', group: this.groupId, err: e.payload.error, restart: e.payload.restart });
+      this.logger.error({ event: 'kafka_consumer_crash', group: groupId, err: e.payload.error, restart: e.payload.restart });
       if (e.payload.restart) this.crashed = undefined;
     });
+    return member;
   }
 
   /** True once the member joined its group and is fetching. */
   isReady(): boolean {
-    return this.running && this.joined && !this.crashed;
+    return this.running && !this.crashed && this.members.every((m) => m.joined);
   }
 
   /**
@@ -115,19 +159,26 @@ export class BatchConsumer {
    * when the member is consuming.
    */
   async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.topicByName.keys()], fromBeginning: this.options.fromBeginning ?? false });
     this.running = true;
-    const run = this.consumer.run({
+    for (const member of this.members) await this.startMember(member);
+  }
+
+  private async startMember(member: Member): Promise<void> {
+    const { consumer } = member;
+    await consumer.connect();
+    await consumer.subscribe({ topics: member.topics, fromBeginning: member.retryTier || (this.options.fromBeginning ?? false) });
+    const run = consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently: member.retryTier ? 1 : (this.options.partitionsConsumedConcurrently ?? 1),
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
         const topic = this.topicByName.get(batch.topic);
         if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
         let last: string | undefined;
         for (const message of batch.messages as KafkaMessage[]) {
           if (!isRunning() || isStale()) break;
+          // A parked record waits for its time; stopping meanwhile leaves it uncommitted for later.
+          if (member.retryTier && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
           await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat);
           last = message.offset;
         }
@@ -142,15 +193,25 @@ export class BatchConsumer {
     });
     run.catch((err: Error) => {
       this.crashed = err;
-      this.logger.error({ event: 'kafka_consumer_run_failed', group: this.groupId, err });
+      this.logger.error({ event: 'kafka_consumer_run_failed', group: member.groupId, err });
     });
   }
 
-  private async deleteGroup(): Promise<void> {
+  private async waitUntilDue(message: KafkaMessage, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
+    const notBefore = Number(headerText(message.headers?.[RETRY_HEADERS.notBefore]) ?? 0);
+    while (Date.now() < notBefore) {
+      if (!isRunning()) return false;
+      await new Promise((r) => setTimeout(r, Math.min(1000, notBefore - Date.now())));
+      await heartbeat();
+    }
+    return isRunning();
+  }
+
+  private async deleteGroups(): Promise<void> {
     const admin = this.kafka.admin();
     try {
       await admin.connect();
-      await admin.deleteGroups([this.groupId]);
+      await admin.deleteGroups(this.members.map((m) => m.groupId));
     } catch (err) {
       // Only housekeeping: an undeleted group expires with offsets.retention.minutes.
       this.logger.warn({ event: 'kafka_group_delete_failed', group: this.groupId, err: (err as Error).message });
@@ -183,7 +244,7 @@ export class BatchConsumer {
         throw new NonRetriableError(`event ${event.type} does not belong on topic ${TOPICS[topic].name}`);
       }
     } catch (err) {
-      await this.deadLetter(name, partition, message, 'undecodable', err as Error, 1);
+      await this.deadLetter(topic, name, partition, message, 'undecodable', err as Error, 1);
       return;
     }
     const record: ConsumedRecord = {
@@ -238,8 +299,15 @@ export class BatchConsumer {
         },
       );
     } catch (err) {
-      const reason = err instanceof NonRetriableError ? 'non_retriable' : 'retries_exhausted';
-      await this.deadLetter(name, partition, message, reason, err instanceof Error ? err : new Error(String(err)), attempts);
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (err instanceof NonRetriableError) {
+        await this.deadLetter(topic, name, partition, message, 'non_retriable', error, attempts);
+        return;
+      }
+      const tier = Number(headerText(message.headers?.[RETRY_HEADERS.attempt]) ?? 0);
+      const delays = this.options.retryTopic ? (this.options.retryDelaysMs ?? TOPICS[topic].retryDelaysMs) : undefined;
+      if (delays && tier < delays.length) await this.park(topic, name, partition, message, tier + 1, delays[tier]!, error);
+      else await this.deadLetter(topic, name, partition, message, 'retries_exhausted', error, attempts);
     }
   }
 
@@ -261,15 +329,30 @@ export class BatchConsumer {
     }
   }
 
-  private async deadLetter(topic: string, partition: number, message: KafkaMessage, reason: DeadLetterReason, err: Error, attempts: number): Promise<void> {
-    const headers: Record<string, string | Buffer> = {};
-    for (const [k, v] of Object.entries(message.headers ?? {})) {
-      if (Buffer.isBuffer(v) || typeof v === 'string') headers[k] = v;
-    }
+  /** Parks a record on its retry topic, to be tried again after `delayMs`. */
+  private async park(topic: TopicKey, name: string, partition: number, message: KafkaMessage, attempt: number, delayMs: number, err: Error): Promise<void> {
+    const headers = copyHeaders(message.headers);
+    // The first source is kept through every tier, so the record stays traceable to where it came from.
+    headers[RETRY_HEADERS.sourceTopic] ??= name;
+    headers[RETRY_HEADERS.sourcePartition] ??= String(partition);
+    headers[RETRY_HEADERS.sourceOffset] ??= message.offset;
+    Object.assign(headers, {
+      [RETRY_HEADERS.attempt]: String(attempt),
+      [RETRY_HEADERS.notBefore]: String(Date.now() + delayMs),
+      [RETRY_HEADERS.error]: err.message.slice(0, 2000),
+    });
+    const target = retryTopicName(topicName(topic, this.settings.prefix));
+    await pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 });
+    this.logger.warn({ event: 'kafka_record_parked', group: this.groupId, topic: name, partition, offset: message.offset, attempt, delayMs, err: err.message });
+  }
+
+  /** `name` is the topic the record was read from (a retry topic, possibly); the dead letters are the source topic's. */
+  private async deadLetter(topic: TopicKey, name: string, partition: number, message: KafkaMessage, reason: DeadLetterReason, err: Error, attempts: number): Promise<void> {
+    const headers = copyHeaders(message.headers);
     Object.assign(headers, {
       [DLQ_HEADERS.reason]: reason,
       [DLQ_HEADERS.error]: err.message.slice(0, 2000),
-      [DLQ_HEADERS.sourceTopic]: topic,
+      [DLQ_HEADERS.sourceTopic]: name,
       [DLQ_HEADERS.sourcePartition]: String(partition),
       [DLQ_HEADERS.sourceOffset]: message.offset,
       [DLQ_HEADERS.consumerGroup]: this.groupId,
@@ -277,16 +360,30 @@ export class BatchConsumer {
       [DLQ_HEADERS.failedAt]: new Date().toISOString(),
     });
     // The dead-letter write must succeed before the offset moves on, or the record would be lost.
-    await pRetry(() => this.producer.sendRaw(deadLetterTopicName(topic), [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 });
-    this.logger.error({ event: 'kafka_record_dead_lettered', group: this.groupId, topic, partition, offset: message.offset, reason, attempts, err: err.message });
+    const target = deadLetterTopicName(topicName(topic, this.settings.prefix));
+    await pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 });
+    this.logger.error({ event: 'kafka_record_dead_lettered', group: this.groupId, topic: name, partition, offset: message.offset, reason, attempts, err: err.message });
   }
 
   /** Graceful drain: stops fetching, lets the batch in progress finish and commit, then leaves the group. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await this.consumer.disconnect();
-    if (this.options.perInstance) await this.deleteGroup();
+    await Promise.all(this.members.map((m) => m.consumer.disconnect()));
+    if (this.options.perInstance) await this.deleteGroups();
     this.logger.info({ event: 'kafka_consumer_stopped', group: this.groupId });
   }
+}
+
+function copyHeaders(headers: Record<string, unknown> | undefined): Record<string, string | Buffer> {
+  const out: Record<string, string | Buffer> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (Buffer.isBuffer(v) || typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+function headerText(v: unknown): string | undefined {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return typeof v === 'string' ? v : undefined;
 }

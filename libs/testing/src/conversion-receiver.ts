@@ -15,8 +15,8 @@ export interface ReceivedConversion {
 export class ConversionReceiver {
   readonly received: ReceivedConversion[] = [];
   readonly rejected: Array<{ status: number; reason: string }> = [];
-  /** Statuses to answer with before accepting (e.g. [503, 503] then 200). */
-  failNext: number[] = [];
+  /** Statuses to answer a call's deliveries with before accepting it (e.g. [503, 503], then 200), by call id. */
+  readonly scripted = new Map<string, number[]>();
   private server: Server | undefined;
   url = '';
 
@@ -63,7 +63,7 @@ export class ConversionReceiver {
     for (const field of ['eventId', 'siteId', 'callId', 'startedAt', 'status']) {
       if (typeof body[field] !== 'string' || !body[field]) return reject(400, `missing ${field}`);
     }
-    const fail = this.failNext.shift();
+    const fail = this.scripted.get(String(body['callId']))?.shift();
     if (fail) return { status: fail, body: { error: 'scripted failure' } };
     this.received.push({ idempotencyKey: key, body });
     return { status: 200, body: { ok: true } };

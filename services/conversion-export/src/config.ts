@@ -15,11 +15,19 @@ export const conversionExportConfigSchema = z.object({
     sensitive: true,
   }),
   EXPORT_MAX_ATTEMPTS: variable(z.coerce.number().int().min(1).max(20).default(6), {
-    description: 'Delivery attempts per conversion (network errors, timeouts, 408, 429 and 5xx are retried) before it is dead-lettered.',
+    description: 'Delivery attempts per conversion in one go (network errors, timeouts, 408, 429 and 5xx are retried) before it is parked on the retry tier.',
   }),
   EXPORT_INITIAL_BACKOFF_MS: variable(z.coerce.number().int().min(1).max(60_000).default(500), {
     description: 'Wait before the second attempt; doubles for each further attempt (capped at 30 s).',
   }),
+  EXPORT_RETRY_DELAYS_MS: variable(
+    z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
+      .transform((v) => v.split(',').map(Number))
+      .optional(),
+    { description: 'Delays of the retry tier after a delivery ran out of attempts (default: the topic registry\'s 30 s, 5 min, 30 min); then the dead-letter topic.' },
+  ),
   EXPORT_TIMEOUT_MS: variable(z.coerce.number().int().min(100).max(120_000).default(10_000), {
     description: 'Time limit of one delivery request.',
   }),

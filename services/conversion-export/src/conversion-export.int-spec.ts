@@ -18,7 +18,7 @@ describe('conversion-export on the real broker', () => {
   let receiver: ConversionReceiver;
   let service: RunningService;
   const config = () =>
-    loadConversionExportConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: SECRET, EXPORT_INITIAL_BACKOFF_MS: '20', EXPORT_MAX_ATTEMPTS: '3' });
+    loadConversionExportConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent', EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: SECRET, EXPORT_INITIAL_BACKOFF_MS: '20', EXPORT_MAX_ATTEMPTS: '3', EXPORT_RETRY_DELAYS_MS: '300,600' });
   const attributed = (callId: string, opts: { final?: boolean; verdict?: number } = {}): DomainEvent<'CallAttributed'> =>
     createEvent(
       'CallAttributed',
@@ -77,7 +77,7 @@ describe('conversion-export on the real broker', () => {
   });
 
   it('retries a failing receiver with backoff and delivers once', async () => {
-    receiver.failNext = [503, 503];
+    receiver.scripted.set('c3', [503, 503]);
     await publish(attributed('c3'));
     const s = await waitFor(async () => {
       const r = await status('c3');
@@ -87,20 +87,47 @@ describe('conversion-export on the real broker', () => {
     assert.equal(receiver.forCall('c3').length, 1);
   });
 
-  it('gives up after the last attempt: failure recorded, record dead-lettered, next call still delivered', async () => {
-    receiver.failNext = [500, 500, 500];
+  it('parks a conversion the endpoint cannot take now and delivers it from the retry tier', async () => {
+    receiver.scripted.set('c8', [500, 500, 500]);
+    await publish(attributed('c8'));
+    await publish(attributed('c8b'));
+    await waitFor(async () => (await status('c8b')).status === 'delivered', { what: 'the next call, not held up by the parked one' });
+    const s8 = await waitFor(async () => {
+      const r = await status('c8');
+      return r.status === 'delivered' ? r : undefined;
+    }, { what: 'c8 delivered from the retry tier' });
+    assert.equal(s8.attempts, 1, 'the second round succeeded at once');
+    assert.equal(receiver.forCall('c8').length, 1);
+    const failures = probe.events('exportDeliveries').filter((e) => e.type === 'ConversionFailed' && e.payload.callId === 'c8');
+    assert.equal(failures.length, 1, 'the failed first round is on record');
+  });
+
+  it('dead-letters after the last retry tier, and at once when the endpoint refuses the conversion', async () => {
+    receiver.scripted.set('c4', Array(9).fill(500));
+    receiver.scripted.set('c9', [422]);
     const doomed = attributed('c4');
+    const refused = attributed('c9');
     await publish(doomed);
+    await publish(refused);
     await publish(attributed('c5'));
-    await waitFor(async () => (await status('c5')).status === 'delivered', { what: 'c5 delivered after c4 failed' });
+    await waitFor(async () => (await status('c5')).status === 'delivered', { what: 'c5 delivered' });
+    const dead = await waitFor(() => {
+      const d = probe.deadLetters('attributedCalls').filter((r) => r.headers['event_id'] === doomed.eventId || r.headers['event_id'] === refused.eventId);
+      return d.length === 2 ? d : undefined;
+    }, { what: 'two dead letters', timeoutMs: 30_000 });
+    const d4 = dead.find((r) => r.headers['event_id'] === doomed.eventId)!;
+    assert.equal(d4.headers['dlq_reason'], 'retries_exhausted');
+    assert.equal(d4.headers['retry_attempt'], '2', 'it went through both retry tiers');
+    assert.equal(d4.headers['retry_source_topic'], env.topic('attributedCalls'));
+    assert.equal(d4.key, 'shop:c4');
+    const d9 = dead.find((r) => r.headers['event_id'] === refused.eventId)!;
+    assert.equal(d9.headers['dlq_reason'], 'non_retriable');
+    assert.equal(d9.headers['retry_attempt'], undefined, 'a refusal is not retried later');
     const s4 = await status('c4');
     assert.equal(s4.status, 'failed');
-    assert.equal(s4.attempts, 3);
     assert.match(s4.reason, /HTTP 500/);
-    const dead = await waitFor(() => probe.deadLetters('attributedCalls').find((r) => r.headers['event_id'] === doomed.eventId), { what: 'c4 dead letter' });
-    assert.equal(dead.headers['dlq_reason'], 'non_retriable');
-    assert.equal(dead.key, 'shop:c4');
-    assert.equal(receiver.forCall('c4').length, 0);
+    assert.equal((await status('c9')).status, 'failed');
+    assert.equal(receiver.forCall('c4').length + receiver.forCall('c9').length, 0);
   });
 
   it('rebuilds what it delivered after a restart and does not deliver again', async () => {

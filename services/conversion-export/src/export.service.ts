@@ -41,8 +41,11 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       groupId: SERVICE_NAME,
       topics: ['attributedCalls'],
       fromBeginning: true,
-      // Delivery retries happen inside handle(); a failure there is final for the record.
-      maxRetries: 2,
+      // Delivery retries happen inside handle(); when they run out the record is parked on
+      // the retry tier (attributed-calls.retry) and tried again later, then dead-lettered.
+      maxRetries: 0,
+      retryTopic: true,
+      ...(this.config.EXPORT_RETRY_DELAYS_MS ? { retryDelaysMs: this.config.EXPORT_RETRY_DELAYS_MS } : {}),
       handle: async (record) => this.handle(record.event),
     });
     await this.consumer.start();
@@ -52,9 +55,10 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
     await this.consumer?.stop();
   }
 
-  private async record<N extends EventName>(type: N, payload: EventInput<N>, source: DomainEvent, suffix: string): Promise<void> {
+  /** Records an outcome; `suffix` makes its id deterministic (outcomes that happen once per source event). */
+  private async record<N extends EventName>(type: N, payload: EventInput<N>, source: DomainEvent, suffix?: string): Promise<void> {
     const callId = (source.payload as calltrack.events.v1.CallAttributed).call?.callId ?? '';
-    const event = createEvent(type, payload, { siteId: source.siteId, producer: SERVICE_NAME, causationId: source.eventId, eventId: `${source.eventId}:${suffix}` });
+    const event = createEvent(type, payload, { siteId: source.siteId, producer: SERVICE_NAME, causationId: source.eventId, ...(suffix ? { eventId: `${source.eventId}:${suffix}` } : {}) });
     await this.bus.producer.publish('exportDeliveries', callKey(source.siteId, callId), event);
     this.state.apply(event as AnyDomainEvent);
   }
@@ -88,9 +92,11 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.info({ event: 'conversion_delivered', site_id: event.siteId, call_id: callId, attempts: result.attempts });
     } catch (err) {
       if (!(err instanceof DeliveryFailedError)) throw err;
-      await this.record('ConversionFailed', { ...base, destination, attempts: err.attempts, reason: err.message }, event, 'failed');
-      // The original record goes to the dead-letter topic for an operator to re-drive.
-      throw new NonRetriableError(`delivery to ${destination} failed after ${err.attempts} attempts: ${err.message}`);
+      // Each failed round is its own occurrence (a fresh event id); the last one stays in the state.
+      await this.record('ConversionFailed', { ...base, destination, attempts: err.attempts, reason: err.message }, event);
+      const message = `delivery to ${destination} failed after ${err.attempts} attempts: ${err.message}`;
+      // A refused conversion goes to the dead letters at once; an unreachable endpoint is tried again later.
+      throw err.retryable ? new Error(message) : new NonRetriableError(message);
     }
   }
 }

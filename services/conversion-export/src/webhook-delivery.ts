@@ -13,6 +13,8 @@ export class DeliveryFailedError extends Error {
   constructor(
     message: string,
     readonly attempts: number,
+    /** False when the receiver refused the conversion itself (a 4xx other than 408/429): trying later cannot help. */
+    readonly retryable: boolean,
   ) {
     super(message);
     this.name = 'DeliveryFailedError';
@@ -73,6 +75,7 @@ export async function deliver(url: string, body: string, idempotencyKey: string,
       },
     );
   } catch (err) {
-    throw new DeliveryFailedError((err as Error).message, attempts);
+    const refused = err instanceof HttpStatusError && !isRetryableStatus(err.status);
+    throw new DeliveryFailedError((err as Error).message, attempts, !refused);
   }
 }
