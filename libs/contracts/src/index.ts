@@ -3,3 +3,4 @@ export * from './event-codec.js';
 export * from './keys.js';
 export { calltrack } from '@calltrack/proto';
 export * from './event-labels.js';
+export * from './channel-classification.js';

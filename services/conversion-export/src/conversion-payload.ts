@@ -20,6 +20,7 @@ export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<
     endedAt: iso(ended),
     talkSeconds: answered && ended > answered ? Math.round((ended - answered) / 1000) : 0,
     matchMethod: matchMethodLabel(a.method),
+    channel: a.channel,
     sessionId: a.sessionId,
     visitorId: a.visitorId,
     utm: { source: a.utm?.source ?? '', medium: a.utm?.medium ?? '', campaign: a.utm?.campaign ?? '', content: a.utm?.content ?? '', term: a.utm?.term ?? '' },

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { createEvent, newEventId, siteKey, visitorKey } from '@calltrack/contracts';
+import { classifyChannel, createEvent, newEventId, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
@@ -32,6 +32,8 @@ type StartSessionBody = z.infer<typeof startSessionBody>;
 export interface StartSessionResponse {
   sessionId: string;
   visitorId: string;
+  /** Marketing channel of the visit (docs/channels.md). */
+  channel: Channel;
   /** The number to show (E.164): a tracking number, or the site's default number. */
   number: string;
   leaseId?: string;
@@ -62,6 +64,8 @@ export class SessionsController {
     const fromUrl = parseLandingPage(body.landingPage);
     // Tags the tracker read itself win over the landing URL's (it may have kept them across a redirect).
     const utm = { ...fromUrl.utm, ...Object.fromEntries(Object.entries(body.utm ?? {}).filter(([, v]) => v)) };
+    const clickIds = { ...fromUrl.clickIds, ...(body.clickIds ?? {}) };
+    const channel = classifyChannel({ utmSource: utm.source, utmMedium: utm.medium, clickIds, referrer: body.referrer, landingPage: body.landingPage });
     const session = createEvent(
       'SessionStarted',
       {
@@ -73,8 +77,9 @@ export class SessionsController {
         landingPage: body.landingPage,
         userAgent: body.userAgent ?? request.headers['user-agent'] ?? '',
         clientIp: request.ip,
-        clickIds: { ...fromUrl.clickIds, ...(body.clickIds ?? {}) },
+        clickIds,
         analyticsIds: body.analyticsIds ?? {},
+        channel,
       },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now },
     );
@@ -94,7 +99,7 @@ export class SessionsController {
       this.replies.cancel(requestId);
       throw new ApiError(503, 'unavailable', `session could not be recorded: ${(err as Error).message}`);
     }
-    const base = { sessionId, visitorId };
+    const base = { sessionId, visitorId, channel };
     const reply = await answer;
     if (!reply) return { ...base, number: site.defaultNumber, fallback: true, reason: 'pool_timeout' };
     if (reply.kind === 'rejected') return { ...base, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
