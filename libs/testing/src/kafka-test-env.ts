@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { decodeEvent, deadLetterTopicName, topicName, type AnyDomainEvent, type TopicKey } from '@calltrack/contracts';
 import { createKafka, provisionTopics, type KafkaJs, type KafkaSettings } from '@calltrack/kafka';
-import { createLogger } from '@calltrack/telemetry';
+import { createLogger, type Logger } from '@calltrack/telemetry';
 
 /** Brokers of the run's shared test broker (started once by scripts/test.sh). */
 export const testBrokers = (): string => process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
 
-export const testLogger = createLogger('test', process.env['TEST_LOG_LEVEL'] ?? 'silent');
+export const testLogger: Logger = createLogger('test', process.env['TEST_LOG_LEVEL'] ?? 'silent');
 
 export interface KafkaTestEnv {
   prefix: string;
