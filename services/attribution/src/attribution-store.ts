@@ -1,180 +1,286 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { fileURLToPath } from 'node:url';
-import { BatchWriter, createClickHouse, runMigrations, type ClickHouse } from '@calltrack/clickhouse';
-import { CONFIG, LOGGER } from '@calltrack/service-kit';
+import { BatchWriter, createClickHouse, runMigrations, type ClickHouse, type ClickHouseOptions } from '@calltrack/clickhouse';
+import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
+import type { LeaseCandidate, VisitSource } from './call-matching.js';
 import type { AttributionConfig } from './config.js';
-import type { LeaseCandidate } from './lease-matching.js';
+import { CALL_VIEW_COLUMNS, type CallRow, type LeaseRow, type SessionVerdictRow, type VisitRow } from './row-mappers.js';
 
+// Resolved next to the compiled file, so it works from dist/ wherever the service runs.
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
-export type Row = Record<string, unknown>;
-export type TableName = 'visits' | 'leases' | 'lease_releases' | 'session_verdicts' | 'calls';
+const DAY_MS = 86_400_000;
+/** How far back a call looks for leases of its number: longer than any lease is held. */
+export const LEASE_LOOKBACK_MS = 7 * DAY_MS;
 
-export interface VisitSource {
-  sessionId: string;
-  visitorId: string;
-  utmSource: string;
-  utmMedium: string;
-  utmCampaign: string;
-  utmContent: string;
-  utmTerm: string;
-  referrer: string;
-  landingPage: string;
-  clickIds: Record<string, string>;
-  analyticsIds: { gaClientId: string; ymUid: string; fbp: string; fbc: string };
+interface TableRows {
+  visits: VisitRow;
+  leases: LeaseRow;
+  session_verdicts: SessionVerdictRow;
+  calls: CallRow;
+}
+export type TableName = keyof TableRows;
+
+/** The stored state of a call: its highest version and the start its rows are keyed by. */
+export interface StoredCallState {
+  version: number;
+  startedAtMs: number;
 }
 
-const ms = (v: unknown): number => Number(v ?? 0);
+/** One row of the channel report. */
+export interface ChannelReportRow {
+  channel: string;
+  utm_source: string;
+  utm_medium: string;
+  visits: number;
+  calls: number;
+  answered_calls: number;
+  spam_calls: number;
+}
 
-/** attribution's ClickHouse: the only store of the platform's reporting tables. */
+const num = (v: unknown): number => Number(v ?? 0);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const nullableNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const TIME = (name: string): string => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
+
+/**
+ * attribution's ClickHouse: opens the database (server over HTTP, or the embedded
+ * engine), applies the migrations, and holds every read and write of the tables.
+ */
 @Injectable()
-export class AttributionStore implements OnModuleDestroy {
-  private ch: ClickHouse | undefined;
-  private readonly writers = new Map<TableName, BatchWriter<Row>>();
-  private migrated = false;
+export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
+  #ch: ClickHouse | undefined;
+  #migrated = false;
+  readonly #writers = new Map<TableName, BatchWriter<object>>();
 
   constructor(
     @Inject(CONFIG) private readonly config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly readiness: ReadinessService,
   ) {}
 
-  /** Creates the database if needed and applies the numbered migrations. */
+  // onModuleInit runs before any onApplicationBootstrap: the tables exist before a consumer starts.
+  async onModuleInit(): Promise<void> {
+    this.readiness.register('clickhouse_migrated', () => this.#migrated);
+    await this.open();
+  }
+
+  /** Creates the database if it is missing and applies the pending migrations. */
   async open(): Promise<void> {
     const c = this.config;
-    const connection = c.CLICKHOUSE_URL
+    const connection: ClickHouseOptions = c.CLICKHOUSE_URL
       ? { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD }
       : { dataDir: c.CLICKHOUSE_DATA_DIR };
-    const admin = createClickHouse({ ...connection, database: 'default' });
+    // Opened before the admin client: closing the admin must not shut the shared embedded engine down.
+    const ch = createClickHouse({ ...connection, database: c.CLICKHOUSE_DATABASE });
     try {
-      await admin.command(`CREATE DATABASE IF NOT EXISTS ${c.CLICKHOUSE_DATABASE}`);
-    } finally {
-      await admin.close();
+      const admin = createClickHouse({ ...connection, database: 'default' });
+      try {
+        await admin.command(`CREATE DATABASE IF NOT EXISTS ${c.CLICKHOUSE_DATABASE}`);
+      } finally {
+        await admin.close();
+      }
+      const applied = await runMigrations(ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event: event.replace('.', '_'), ...fields }));
+      this.logger.info({ event: 'clickhouse_ready', mode: ch.mode, database: c.CLICKHOUSE_DATABASE, applied });
+    } catch (err) {
+      await ch.close();
+      throw err;
     }
-    this.ch = createClickHouse({ ...connection, database: c.CLICKHOUSE_DATABASE });
-    const applied = await runMigrations(this.ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event, ...fields }));
-    this.migrated = true;
-    this.logger.info({ event: 'clickhouse_ready', mode: this.ch.mode, database: c.CLICKHOUSE_DATABASE, applied });
+    this.#ch = ch;
+    this.#migrated = true;
   }
 
-  isReady(): boolean {
-    return this.migrated;
+  /** True once the migrations are applied. */
+  isMigrated(): boolean {
+    return this.#migrated;
   }
 
-  private client(): ClickHouse {
-    if (!this.ch) throw new Error('ClickHouse is not open');
-    return this.ch;
+  async onApplicationShutdown(): Promise<void> {
+    // After every consumer drained (they stop in onModuleDestroy, which runs first).
+    this.#migrated = false;
+    await this.#ch?.close();
+    this.#ch = undefined;
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.ch?.close();
+  #client(): ClickHouse {
+    if (!this.#ch) throw new Error('ClickHouse is not open');
+    return this.#ch;
   }
 
-  /** Batched, idempotent insert: the same token (a batch's topic, partition and offsets) never inserts twice. */
-  async write(table: TableName, rows: Row[], dedupToken: string): Promise<void> {
+  /** Batched, idempotent insert: ClickHouse drops a repeat of the same token. */
+  async write<T extends TableName>(table: T, rows: readonly TableRows[T][], dedupToken: string): Promise<void> {
     if (rows.length === 0) return;
-    let writer = this.writers.get(table);
+    let writer = this.#writers.get(table);
     if (!writer) {
-      writer = new BatchWriter<Row>(this.client(), { table });
-      this.writers.set(table, writer);
+      writer = new BatchWriter<object>(this.#client(), { table });
+      this.#writers.set(table, writer);
     }
     await writer.write(rows, dedupToken);
   }
 
-  /** Leases of a number granted at or before a time, latest first, with their release if recorded. */
-  async leaseCandidates(siteId: string, trackingNumber: string, atMs: number): Promise<LeaseCandidate[]> {
-    const rows = await this.client().query<Row>(
-      `SELECT l.lease_id AS lease_id, l.session_id AS session_id, l.visitor_id AS visitor_id,
-              toUnixTimestamp64Milli(l.granted_at) AS granted_ms, toUnixTimestamp64Milli(l.expires_at) AS expires_ms,
-              r.released_ms AS released_ms
-       FROM (SELECT * FROM leases FINAL
-             WHERE site_id = {site:String} AND tracking_number = {number:String} AND granted_at <= fromUnixTimestamp64Milli({at:Int64})
-             ORDER BY granted_at DESC LIMIT 10) AS l
-       LEFT JOIN (SELECT lease_id, toUnixTimestamp64Milli(min(released_at)) AS released_ms FROM lease_releases
-                  WHERE site_id = {site:String} AND tracking_number = {number:String} GROUP BY lease_id) AS r
-       ON l.lease_id = r.lease_id
-       ORDER BY l.granted_at DESC`,
-      { site: siteId, number: trackingNumber, at: atMs },
+  // ---- lookups of the consumers (one query per batch) ----
+
+  /** Lease rows (latest version) by id, for the releases of a batch. */
+  async leasesById(keys: ReadonlyArray<{ siteId: string; trackingNumber: string; leaseId: string }>): Promise<LeaseRow[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.#client().query<Record<string, unknown>>(
+      `SELECT event_id, site_id, lease_id, session_id, visitor_id, tracking_number,
+              toUnixTimestamp64Milli(granted_at) AS granted_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms,
+              toUnixTimestamp64Milli(released_at) AS released_ms, version
+       FROM leases FINAL
+       WHERE site_id IN {sites:Array(String)} AND tracking_number IN {numbers:Array(String)} AND lease_id IN {ids:Array(String)}`,
+      { sites: unique(keys.map((k) => k.siteId)), numbers: unique(keys.map((k) => k.trackingNumber)), ids: unique(keys.map((k) => k.leaseId)) },
     );
+    const toIso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
     return rows.map((r) => ({
-      leaseId: String(r['lease_id']),
-      sessionId: String(r['session_id']),
-      visitorId: String(r['visitor_id']),
-      grantedAtMs: ms(r['granted_ms']),
-      expiresAtMs: ms(r['expires_ms']),
-      releasedAtMs: ms(r['released_ms']),
+      event_id: str(r['event_id']),
+      site_id: str(r['site_id']),
+      lease_id: str(r['lease_id']),
+      session_id: str(r['session_id']),
+      visitor_id: str(r['visitor_id']),
+      tracking_number: str(r['tracking_number']),
+      granted_at: toIso(r['granted_ms']),
+      expires_at: toIso(r['expires_ms']),
+      released_at: toIso(r['released_ms']),
+      version: num(r['version']),
     }));
   }
 
-  /** The visit a lease was taken for; its start day narrows the search to the visit's part of the key. */
-  async visit(siteId: string, sessionId: string, aroundMs: number): Promise<VisitSource | undefined> {
-    const rows = await this.client().query<Row>(
-      `SELECT session_id, visitor_id, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids,
-              ga_client_id, ym_uid, fbp, fbc
+  /**
+   * Leases (latest version) of the given site/number pairs granted in
+   * [fromMs, toMs]; the caller picks per call. One query for a whole batch.
+   */
+  async leaseCandidates(pairs: ReadonlyArray<{ siteId: string; trackingNumber: string }>, fromMs: number, toMs: number): Promise<LeaseCandidate[]> {
+    if (pairs.length === 0) return [];
+    const rows = await this.#client().query<Record<string, unknown>>(
+      `SELECT site_id, lease_id, session_id, visitor_id, tracking_number,
+              toUnixTimestamp64Milli(granted_at) AS granted_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms,
+              toUnixTimestamp64Milli(released_at) AS released_ms
+       FROM leases FINAL
+       WHERE site_id IN {sites:Array(String)} AND tracking_number IN {numbers:Array(String)}
+         AND granted_at >= ${TIME('from')} AND granted_at <= ${TIME('to')}`,
+      { sites: unique(pairs.map((p) => p.siteId)), numbers: unique(pairs.map((p) => p.trackingNumber)), from: fromMs, to: toMs },
+    );
+    return rows.map((r) => ({
+      siteId: str(r['site_id']),
+      leaseId: str(r['lease_id']),
+      sessionId: str(r['session_id']),
+      visitorId: str(r['visitor_id']),
+      trackingNumber: str(r['tracking_number']),
+      grantedAtMs: num(r['granted_ms']),
+      expiresAtMs: num(r['expires_ms']),
+      releasedAtMs: nullableNum(r['released_ms']),
+    }));
+  }
+
+  /** Visits by site and session that started in [fromMs, toMs], keyed `${siteId}\n${sessionId}`. */
+  async visits(keys: ReadonlyArray<{ siteId: string; sessionId: string }>, fromMs: number, toMs: number): Promise<Map<string, VisitSource>> {
+    const out = new Map<string, VisitSource>();
+    if (keys.length === 0) return out;
+    const rows = await this.#client().query<Record<string, unknown>>(
+      `SELECT site_id, session_id, visitor_id, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+              referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc
        FROM visits FINAL
-       WHERE site_id = {site:String} AND session_id = {session:String}
-         AND toDate(started_at) BETWEEN toDate(fromUnixTimestamp64Milli({at:Int64})) - 1 AND toDate(fromUnixTimestamp64Milli({at:Int64})) + 1
-       LIMIT 1`,
-      { site: siteId, session: sessionId, at: aroundMs },
+       WHERE site_id IN {sites:Array(String)} AND session_id IN {sessions:Array(String)}
+         AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+      { sites: unique(keys.map((k) => k.siteId)), sessions: unique(keys.map((k) => k.sessionId)), from: fromMs, to: toMs },
     );
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      sessionId: String(r['session_id']),
-      visitorId: String(r['visitor_id']),
-      utmSource: String(r['utm_source']),
-      utmMedium: String(r['utm_medium']),
-      utmCampaign: String(r['utm_campaign']),
-      utmContent: String(r['utm_content']),
-      utmTerm: String(r['utm_term']),
-      referrer: String(r['referrer']),
-      landingPage: String(r['landing_page']),
-      clickIds: (r['click_ids'] ?? {}) as Record<string, string>,
-      analyticsIds: { gaClientId: String(r['ga_client_id']), ymUid: String(r['ym_uid']), fbp: String(r['fbp']), fbc: String(r['fbc']) },
-    };
+    for (const r of rows) {
+      out.set(`${str(r['site_id'])}\n${str(r['session_id'])}`, {
+        sessionId: str(r['session_id']),
+        visitorId: str(r['visitor_id']),
+        channel: str(r['channel']),
+        utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
+        referrer: str(r['referrer']),
+        landingPage: str(r['landing_page']),
+        clickIds: (r['click_ids'] ?? {}) as Record<string, string>,
+        analyticsIds: { gaClientId: str(r['ga_client_id']), ymUid: str(r['ym_uid']), fbp: str(r['fbp']), fbc: str(r['fbc']) },
+      });
+    }
+    return out;
   }
 
-  /** Highest version stored for a call (0 if none): what a late, older report must not replace. */
-  async storedCallVersion(siteId: string, callId: string, startedAtMs: number): Promise<number> {
-    const rows = await this.client().query<Row>(
-      `SELECT max(version) AS v FROM calls
-       WHERE site_id = {site:String} AND toDate(started_at) = toDate(fromUnixTimestamp64Milli({at:Int64})) AND call_id = {call:String}`,
-      { site: siteId, call: callId, at: startedAtMs },
+  /**
+   * Highest stored version and keyed start of calls that started in [fromMs, toMs],
+   * keyed `${siteId}\n${callId}`: what a late, older report must not replace.
+   */
+  async storedCalls(keys: ReadonlyArray<{ siteId: string; callId: string }>, fromMs: number, toMs: number): Promise<Map<string, StoredCallState>> {
+    const out = new Map<string, StoredCallState>();
+    if (keys.length === 0) return out;
+    const rows = await this.#client().query<Record<string, unknown>>(
+      `SELECT site_id, call_id, max(version) AS max_version, argMax(toUnixTimestamp64Milli(started_at), version) AS key_started_ms
+       FROM calls
+       WHERE site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)}
+         AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+       GROUP BY site_id, call_id`,
+      { sites: unique(keys.map((k) => k.siteId)), ids: unique(keys.map((k) => k.callId)), from: fromMs, to: toMs },
     );
-    return ms(rows[0]?.['v']);
+    for (const r of rows) out.set(`${str(r['site_id'])}\n${str(r['call_id'])}`, { version: num(r['max_version']), startedAtMs: num(r['key_started_ms']) });
+    return out;
   }
 
-  async call(siteId: string, callId: string): Promise<Row | undefined> {
-    const rows = await this.client().query<Row>(`SELECT * EXCEPT (version, ingested_at) FROM calls FINAL WHERE site_id = {site:String} AND call_id = {call:String} LIMIT 1`, { site: siteId, call: callId });
+  // ---- reads of the HTTP API ----
+
+  async call(siteId: string, callId: string): Promise<Record<string, unknown> | undefined> {
+    const rows = await this.#client().query<Record<string, unknown>>(
+      `SELECT ${CALL_VIEW_COLUMNS.join(', ')} FROM calls FINAL
+       WHERE site_id = {site:String} AND call_id = {call:String}
+       ORDER BY version DESC LIMIT 1`,
+      { site: siteId, call: callId },
+    );
     return rows[0];
   }
 
-  async calls(siteId: string, fromMs: number, toMs: number, limit: number): Promise<Row[]> {
-    return this.client().query<Row>(
-      `SELECT * EXCEPT (version, ingested_at) FROM calls FINAL
-       WHERE site_id = {site:String} AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})
-       ORDER BY started_at DESC LIMIT {limit:UInt32}`,
+  /** Calls that started in [fromMs, toMs), newest first. */
+  async calls(siteId: string, fromMs: number, toMs: number, limit: number): Promise<Array<Record<string, unknown>>> {
+    return this.#client().query<Record<string, unknown>>(
+      `SELECT ${CALL_VIEW_COLUMNS.join(', ')} FROM calls FINAL
+       WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
+       ORDER BY started_at DESC, call_id DESC
+       LIMIT {limit:UInt32}`,
       { site: siteId, from: fromMs, to: toMs, limit },
     );
   }
 
-  /** Visits and calls per source and medium (bots and spam excluded from visits and answered calls). */
-  async channelReport(siteId: string, fromMs: number, toMs: number): Promise<Row[]> {
-    return this.client().query<Row>(
+  /**
+   * Visits and calls per channel, utm_source and utm_medium in [fromMs, toMs). Visits
+   * judged bots are left out; `calls` and `answered_calls` count non-spam calls,
+   * `spam_calls` the rest. A call counts under the channel and tags it was credited to
+   * (empty for unmatched calls).
+   */
+  async channelReport(siteId: string, fromMs: number, toMs: number): Promise<ChannelReportRow[]> {
+    const rows = await this.#client().query<Record<string, unknown>>(
       `WITH
-         v AS (SELECT utm_source, utm_medium, count() AS visits FROM visits FINAL
-               WHERE site_id = {site:String} AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})
+         v AS (SELECT channel, utm_source, utm_medium, count() AS visits
+               FROM visits FINAL
+               WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
                  AND session_id NOT IN (SELECT session_id FROM session_verdicts FINAL WHERE site_id = {site:String} AND verdict = 'bot')
-               GROUP BY utm_source, utm_medium),
-         c AS (SELECT utm_source, utm_medium, countIf(verdict != 'spam') AS calls, countIf(verdict != 'spam' AND answered_at IS NOT NULL) AS answered_calls,
+               GROUP BY channel, utm_source, utm_medium),
+         c AS (SELECT channel, utm_source, utm_medium,
+                      countIf(verdict != 'spam') AS calls,
+                      countIf(verdict != 'spam' AND (answered_at IS NOT NULL OR status IN ('answered', 'completed'))) AS answered_calls,
                       countIf(verdict = 'spam') AS spam_calls
                FROM calls FINAL
-               WHERE site_id = {site:String} AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})
-               GROUP BY utm_source, utm_medium)
-       SELECT utm_source, utm_medium, v.visits AS visits, c.calls AS calls, c.answered_calls AS answered_calls, c.spam_calls AS spam_calls
-       FROM v FULL OUTER JOIN c USING (utm_source, utm_medium)
-       ORDER BY calls DESC, visits DESC`,
+               WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
+               GROUP BY channel, utm_source, utm_medium)
+       SELECT channel, utm_source, utm_medium, v.visits AS visits, c.calls AS calls, c.answered_calls AS answered_calls, c.spam_calls AS spam_calls
+       FROM v FULL OUTER JOIN c USING (channel, utm_source, utm_medium)
+       ORDER BY calls DESC, visits DESC, channel, utm_source, utm_medium`,
       { site: siteId, from: fromMs, to: toMs },
     );
+    return rows.map((r) => ({
+      channel: str(r['channel']),
+      utm_source: str(r['utm_source']),
+      utm_medium: str(r['utm_medium']),
+      visits: num(r['visits']),
+      calls: num(r['calls']),
+      answered_calls: num(r['answered_calls']),
+      spam_calls: num(r['spam_calls']),
+    }));
   }
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
 }

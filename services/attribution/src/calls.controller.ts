@@ -1,51 +1,71 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
-import { AttributionStore, type Row } from './attribution-store.js';
+import { AttributionStore, type ChannelReportRow } from './attribution-store.js';
+import { callView, type CallView } from './row-mappers.js';
 
-const DAY = 86_400_000;
-const range = z
-  .object({
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
-  })
-  .transform((q) => ({ fromMs: q.from ? Date.parse(q.from) : Date.now() - 30 * DAY, toMs: q.to ? Date.parse(q.to) : Date.now() + DAY }))
-  .refine((r) => r.fromMs < r.toMs, 'from must be before to')
-  .refine((r) => r.toMs - r.fromMs <= 366 * DAY, 'a range is at most 366 days');
+const DAY_MS = 86_400_000;
+const MAX_RANGE_DAYS = 366;
+const DEFAULT_RANGE_DAYS = 30;
+
+const isoTime = (field: string) =>
+  z.iso.datetime({ offset: true, message: `${field} must be an ISO 8601 date-time with a time zone, e.g. 2025-01-31T00:00:00Z` }).optional();
+
+// from/to default to the last 30 days; an explicit range must be ordered and at most a year.
+const rangeFields = { from: isoTime('from'), to: isoTime('to') };
+function toRange(q: { from?: string | undefined; to?: string | undefined }, ctx: z.RefinementCtx): { fromMs: number; toMs: number } {
+  const toMs = q.to ? Date.parse(q.to) : Date.now() + 1000;
+  const fromMs = q.from ? Date.parse(q.from) : toMs - DEFAULT_RANGE_DAYS * DAY_MS;
+  if (fromMs >= toMs) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to' });
+  else if (toMs - fromMs > MAX_RANGE_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: `the range from..to is at most ${MAX_RANGE_DAYS} days` });
+  return { fromMs, toMs };
+}
+
 const listQuery = z
-  .object({ from: z.string().optional(), to: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
-  .strict()
-  .transform((q, ctx) => {
-    const r = range.safeParse({ from: q.from, to: q.to });
-    if (!r.success) {
-      for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-      return z.NEVER;
-    }
-    return { ...r.data, limit: q.limit };
-  });
-const reportQuery = z.object({ from: z.string().optional(), to: z.string().optional() }).strict().pipe(range);
+  .strictObject({
+    ...rangeFields,
+    limit: z.coerce.number({ message: 'limit must be a number' }).int('limit must be a whole number').min(1, 'limit must be 1..1000').max(1000, 'limit must be 1..1000').default(100),
+  })
+  .transform((q, ctx) => ({ ...toRange(q, ctx), limit: q.limit }));
 
-/** Attributed calls and a first channel report, read from ClickHouse. */
+const reportQuery = z.strictObject(rangeFields).transform((q, ctx) => toRange(q, ctx));
+
+const callIdPipe = new ZodValidationPipe(z.string().min(1, 'is empty').max(256, 'at most 256 characters'), 'call id');
+
+/** Attributed calls and a first channel report, read from ClickHouse (FINAL: one row per call). */
 @Controller('v1/sites/:siteId')
 @UseGuards(AdminTokenGuard)
 export class CallsController {
   constructor(private readonly store: AttributionStore) {}
 
+  /** Calls that started in [from, to), newest first. */
   @Get('calls')
-  async list(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(listQuery, 'query')) q: z.infer<typeof listQuery>): Promise<{ calls: Row[] }> {
-    return { calls: await this.store.calls(siteId, q.fromMs, q.toMs, q.limit) };
+  async list(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(listQuery, 'query')) q: z.infer<typeof listQuery>,
+  ): Promise<{ siteId: string; from: string; to: string; calls: CallView[] }> {
+    const rows = await this.store.calls(siteId, q.fromMs, q.toMs, q.limit);
+    return { siteId, from: new Date(q.fromMs).toISOString(), to: new Date(q.toMs).toISOString(), calls: rows.map(callView) };
   }
 
-  @Get('calls/:callId')
-  async one(@Param('siteId', siteIdPipe) siteId: string, @Param('callId') callId: string): Promise<Row> {
-    if (callId.length > 200) throw new ApiError(400, 'invalid_request', 'call id: at most 200 characters');
-    const call = await this.store.call(siteId, callId);
-    if (!call) throw new ApiError(404, 'not_found', `no call ${callId} on site ${siteId}`);
-    return call;
+  /**
+   * One call in its latest state. A wildcard rather than `:callId`: call ids (`<provider>:<id>`,
+   * URL-encoded) outgrow the router's 100-character limit on a parameter, and may hold a `/`.
+   */
+  @Get('calls/*')
+  async one(@Param('siteId', siteIdPipe) siteId: string, @Param('*', callIdPipe) callId: string): Promise<CallView> {
+    const row = await this.store.call(siteId, callId);
+    if (!row) throw new ApiError(404, 'not_found', `no call ${callId} on site ${siteId}`);
+    return callView(row);
   }
 
+  /** Visits, calls, answered and spam calls per utm_source / utm_medium, for visits and calls that started in [from, to). */
   @Get('report/channels')
-  async channels(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(reportQuery, 'query')) q: z.infer<typeof reportQuery>): Promise<{ rows: Row[] }> {
-    return { rows: await this.store.channelReport(siteId, q.fromMs, q.toMs) };
+  async channels(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(reportQuery, 'query')) q: z.infer<typeof reportQuery>,
+  ): Promise<{ siteId: string; from: string; to: string; rows: ChannelReportRow[] }> {
+    const rows = await this.store.channelReport(siteId, q.fromMs, q.toMs);
+    return { siteId, from: new Date(q.fromMs).toISOString(), to: new Date(q.toMs).toISOString(), rows };
   }
 }

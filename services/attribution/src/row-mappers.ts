@@ -1,103 +1,251 @@
-import { calltrack, callDirectionLabel, callStatusLabel, matchMethodLabel, verdictLabel, type DomainEvent } from '@calltrack/contracts';
-import type { Row, TableName } from './attribution-store.js';
+import { calltrack, callDirectionLabel, callStatusLabel, classifyChannel, matchMethodLabel, verdictLabel, type DomainEvent } from '@calltrack/contracts';
+import { NonRetriableError } from '@calltrack/kafka';
 
-const iso = (ms: number | undefined | null): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
+// DateTime64 holds 1900-2299; anything outside this window is a producer bug, and one
+// such row would make the whole batch's insert fail again and again.
+const MIN_TIME_MS = Date.UTC(2000, 0, 1);
+const MAX_TIME_MS = Date.UTC(2200, 0, 1);
+const MAX_ID_LENGTH = 256;
 
-/** Rows that state events project into ClickHouse (visits, leases, releases, verdicts). */
-export function stateRow(event: DomainEvent): { table: TableName; row: Row } | undefined {
-  switch (event.type) {
-    case 'SessionStarted': {
-      const s = event.payload as calltrack.events.v1.SessionStarted;
-      return {
-        table: 'visits',
-        row: {
-          event_id: event.eventId,
-          site_id: event.siteId,
-          session_id: s.sessionId,
-          visitor_id: s.visitorId,
-          started_at: iso(Number(s.startedAtMs) || event.occurredAtMs),
-          utm_source: s.utm?.source ?? '',
-          utm_medium: s.utm?.medium ?? '',
-          utm_campaign: s.utm?.campaign ?? '',
-          utm_content: s.utm?.content ?? '',
-          utm_term: s.utm?.term ?? '',
-          referrer: s.referrer,
-          landing_page: s.landingPage,
-          user_agent: s.userAgent,
-          client_ip: s.clientIp,
-          click_ids: { ...s.clickIds },
-          ga_client_id: s.analyticsIds?.gaClientId ?? '',
-          ym_uid: s.analyticsIds?.ymUid ?? '',
-          fbp: s.analyticsIds?.fbp ?? '',
-          fbc: s.analyticsIds?.fbc ?? '',
-          tracking_number: '',
-          lease_id: '',
-          is_bot: 0,
-        },
-      };
-    }
-    case 'LeaseGranted': {
-      const l = event.payload as calltrack.events.v1.LeaseGranted;
-      return {
-        table: 'leases',
-        row: {
-          event_id: event.eventId,
-          site_id: event.siteId,
-          lease_id: l.leaseId,
-          session_id: l.sessionId,
-          visitor_id: l.visitorId,
-          tracking_number: l.trackingNumber,
-          granted_at: iso(Number(l.grantedAtMs)),
-          expires_at: iso(Number(l.expiresAtMs)),
-          released_at: null,
-          version: 1,
-        },
-      };
-    }
-    case 'LeaseExpired': {
-      const l = event.payload as calltrack.events.v1.LeaseExpired;
-      return { table: 'lease_releases', row: { event_id: event.eventId, site_id: event.siteId, lease_id: l.leaseId, tracking_number: l.trackingNumber, released_at: iso(Number(l.releasedAtMs)) } };
-    }
-    case 'SessionScreened': {
-      const v = event.payload as calltrack.events.v1.SessionScreened;
-      return {
-        table: 'session_verdicts',
-        row: { event_id: event.eventId, site_id: event.siteId, session_id: v.sessionId, visitor_id: v.visitorId, verdict: verdictLabel(v.verdict), reason: v.reason, screened_at: iso(event.occurredAtMs) },
-      };
-    }
-    default:
-      return undefined;
+/** An epoch-ms time that ClickHouse can store; 0/absent is "not set". */
+export function checkTime(value: number | null | undefined, field: string, required: boolean): number {
+  const ms = Number(value ?? 0);
+  if (ms === 0 && !required) return 0;
+  if (!Number.isSafeInteger(ms) || ms < MIN_TIME_MS || ms >= MAX_TIME_MS) {
+    throw new NonRetriableError(`${field}: ${String(value)} is not a time between 2000 and 2200 (epoch ms)`);
   }
+  return ms;
 }
 
-/** The stored state of a call after attribution. */
-export function callRow(event: DomainEvent<'CallAttributed'>, version: number): Row {
+function checkId(value: string | null | undefined, field: string): string {
+  if (!value) throw new NonRetriableError(`${field} is missing`);
+  if (value.length > MAX_ID_LENGTH) throw new NonRetriableError(`${field} is longer than ${MAX_ID_LENGTH} characters`);
+  return value;
+}
+
+const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : null);
+
+export interface VisitRow {
+  event_id: string;
+  site_id: string;
+  session_id: string;
+  visitor_id: string;
+  started_at: string | null;
+  channel: string;
+  utm_source: string;
+  utm_medium: string;
+  utm_campaign: string;
+  utm_content: string;
+  utm_term: string;
+  referrer: string;
+  landing_page: string;
+  user_agent: string;
+  client_ip: string;
+  click_ids: Record<string, string>;
+  ga_client_id: string;
+  ym_uid: string;
+  fbp: string;
+  fbc: string;
+}
+
+export interface LeaseRow {
+  event_id: string;
+  site_id: string;
+  lease_id: string;
+  session_id: string;
+  visitor_id: string;
+  tracking_number: string;
+  granted_at: string | null;
+  expires_at: string | null;
+  released_at: string | null;
+  version: number;
+}
+
+export interface SessionVerdictRow {
+  event_id: string;
+  site_id: string;
+  session_id: string;
+  visitor_id: string;
+  verdict: string;
+  reason: string;
+  screened_at: string | null;
+}
+
+/** A visit from SessionStarted (tracking_number, lease_id and is_bot keep their defaults: see the README). */
+export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
+  const s = event.payload;
+  checkId(event.siteId, 'site id');
+  return {
+    event_id: event.eventId,
+    site_id: event.siteId,
+    session_id: checkId(s.sessionId, 'sessionId'),
+    visitor_id: s.visitorId,
+    started_at: iso(checkTime(Number(s.startedAtMs) || event.occurredAtMs, 'startedAtMs', true)),
+    // Sessions published before session-tracker classified them are classified here by the same rules.
+    channel: s.channel || classifyChannel({ utmSource: s.utm?.source ?? '', utmMedium: s.utm?.medium ?? '', clickIds: s.clickIds, referrer: s.referrer, landingPage: s.landingPage }),
+    utm_source: s.utm?.source ?? '',
+    utm_medium: s.utm?.medium ?? '',
+    utm_campaign: s.utm?.campaign ?? '',
+    utm_content: s.utm?.content ?? '',
+    utm_term: s.utm?.term ?? '',
+    referrer: s.referrer,
+    landing_page: s.landingPage,
+    user_agent: s.userAgent,
+    client_ip: s.clientIp,
+    click_ids: { ...s.clickIds },
+    ga_client_id: s.analyticsIds?.gaClientId ?? '',
+    ym_uid: s.analyticsIds?.ymUid ?? '',
+    fbp: s.analyticsIds?.fbp ?? '',
+    fbc: s.analyticsIds?.fbc ?? '',
+  };
+}
+
+/** Version 1 of a lease row: granted, not released. */
+export function grantedLeaseRow(event: DomainEvent<'LeaseGranted'>): LeaseRow {
+  const l = event.payload;
+  checkId(event.siteId, 'site id');
+  const granted = checkTime(l.grantedAtMs, 'grantedAtMs', true);
+  const expires = checkTime(l.expiresAtMs, 'expiresAtMs', true);
+  if (expires < granted) throw new NonRetriableError('expiresAtMs is before grantedAtMs');
+  return {
+    event_id: event.eventId,
+    site_id: event.siteId,
+    lease_id: checkId(l.leaseId, 'leaseId'),
+    session_id: l.sessionId,
+    visitor_id: l.visitorId,
+    tracking_number: checkId(l.trackingNumber, 'trackingNumber'),
+    granted_at: iso(granted),
+    expires_at: iso(expires),
+    released_at: null,
+    version: 1,
+  };
+}
+
+/** Checks a LeaseExpired before its lease row is looked up. */
+export function checkLeaseExpired(event: DomainEvent<'LeaseExpired'>): { leaseId: string; trackingNumber: string; releasedAtMs: number } {
+  const l = event.payload;
+  checkId(event.siteId, 'site id');
+  return {
+    leaseId: checkId(l.leaseId, 'leaseId'),
+    trackingNumber: checkId(l.trackingNumber, 'trackingNumber'),
+    releasedAtMs: checkTime(l.releasedAtMs, 'releasedAtMs', true),
+  };
+}
+
+/**
+ * Version 2 of a lease row: the granted row with its release time. Same sorting key
+ * (site, number, granted_at, lease), so ReplacingMergeTree collapses the two.
+ */
+export function releasedLeaseRow(granted: LeaseRow, expired: DomainEvent<'LeaseExpired'>): LeaseRow {
+  const { releasedAtMs } = checkLeaseExpired(expired);
+  return { ...granted, event_id: expired.eventId, released_at: iso(releasedAtMs), version: 2 };
+}
+
+export function sessionVerdictRow(event: DomainEvent<'SessionScreened'>): SessionVerdictRow {
+  const v = event.payload;
+  checkId(event.siteId, 'site id');
+  return {
+    event_id: event.eventId,
+    site_id: event.siteId,
+    session_id: checkId(v.sessionId, 'sessionId'),
+    visitor_id: v.visitorId,
+    verdict: verdictLabel(v.verdict),
+    reason: v.reason,
+    screened_at: iso(checkTime(event.occurredAtMs, 'occurredAtMs', true)),
+  };
+}
+
+/** Checks what attribution needs of a screened call; the rest is stored as reported. */
+export function checkScreenedCall(event: DomainEvent<'CallScreened'>): {
+  call: calltrack.events.v1.ICallReported;
+  callId: string;
+  trackingNumber: string;
+  startedAtMs: number;
+} {
+  const call = event.payload.call;
+  if (!call) throw new NonRetriableError('CallScreened without a call');
+  checkId(event.siteId, 'site id');
+  const callId = checkId(call.callId, 'call.callId');
+  const trackingNumber = checkId(call.trackingNumber, 'call.trackingNumber');
+  // A report without a start time is placed at the time of the event.
+  const startedAtMs = checkTime(Number(call.startedAtMs) || event.occurredAtMs, 'call.startedAtMs', true);
+  checkTime(call.answeredAtMs, 'call.answeredAtMs', false);
+  checkTime(call.endedAtMs, 'call.endedAtMs', false);
+  return { call, callId, trackingNumber, startedAtMs };
+}
+
+export interface CallRow {
+  event_id: string;
+  site_id: string;
+  call_id: string;
+  provider: string;
+  provider_call_id: string;
+  tracking_number: string;
+  caller_number: string;
+  direction: string;
+  status: string;
+  started_at: string | null;
+  answered_at: string | null;
+  ended_at: string | null;
+  talk_seconds: number;
+  wait_seconds: number;
+  recording_url: string;
+  verdict: string;
+  verdict_reason: string;
+  match_method: string;
+  match_reason: string;
+  channel: string;
+  session_id: string;
+  visitor_id: string;
+  lease_id: string;
+  utm_source: string;
+  utm_medium: string;
+  utm_campaign: string;
+  utm_content: string;
+  utm_term: string;
+  referrer: string;
+  landing_page: string;
+  click_ids: Record<string, string>;
+  is_final: 0 | 1;
+  version: number;
+}
+
+const seconds = (fromMs: number, toMs: number): number => (fromMs && toMs > fromMs ? Math.round((toMs - fromMs) / 1000) : 0);
+
+/**
+ * The `calls` row of an attributed call. `storedStartedAtMs` is the start of the call's
+ * first stored version: started_at is part of the sorting key, and versions of a call only
+ * collapse when it does not move, so a later report that moved the start keeps the first.
+ */
+export function callRow(event: DomainEvent<'CallAttributed'>, version: number, storedStartedAtMs?: number): CallRow {
   const a = event.payload;
-  const c = a.call ?? new calltrack.events.v1.CallReported();
-  const started = Number(c.startedAtMs);
+  const c: calltrack.events.v1.ICallReported = a.call ?? {};
+  const started = Number(c.startedAtMs) || event.occurredAtMs;
   const answered = Number(c.answeredAtMs) || 0;
   const ended = Number(c.endedAtMs) || 0;
   return {
     event_id: event.eventId,
     site_id: event.siteId,
-    call_id: c.callId,
-    provider: c.provider,
-    provider_call_id: c.providerCallId,
-    tracking_number: c.trackingNumber,
-    caller_number: c.callerNumber,
+    call_id: c.callId ?? '',
+    provider: c.provider ?? '',
+    provider_call_id: c.providerCallId ?? '',
+    tracking_number: c.trackingNumber ?? '',
+    caller_number: c.callerNumber ?? '',
     direction: callDirectionLabel(c.direction),
     status: callStatusLabel(c.status),
-    started_at: iso(started),
+    started_at: iso(storedStartedAtMs || started),
     answered_at: iso(answered),
     ended_at: iso(ended),
-    talk_seconds: answered && ended > answered ? Math.round((ended - answered) / 1000) : 0,
-    // Waiting: until answered, or the whole ring of a call nobody answered.
-    wait_seconds: answered > started ? Math.round((answered - started) / 1000) : ended > started ? Math.round((ended - started) / 1000) : 0,
-    recording_url: c.recordingUrl,
+    // Talk time runs from the answer to the end; waiting, until the answer or, for a call
+    // nobody answered, the whole ring.
+    talk_seconds: answered ? seconds(answered, ended) : 0,
+    wait_seconds: answered ? seconds(started, answered) : seconds(started, ended),
+    recording_url: c.recordingUrl ?? '',
     verdict: verdictLabel(a.verdict),
     verdict_reason: a.verdictReason,
     match_method: matchMethodLabel(a.method),
     match_reason: a.matchReason,
+    channel: a.channel,
     session_id: a.sessionId,
     visitor_id: a.visitorId,
     lease_id: a.leaseId,
@@ -112,4 +260,33 @@ export function callRow(event: DomainEvent<'CallAttributed'>, version: number): 
     is_final: a.final ? 1 : 0,
     version,
   };
+}
+
+/** Columns of `calls` the HTTP API returns, in this order. */
+export const CALL_VIEW_COLUMNS = [
+  'call_id', 'site_id', 'provider', 'provider_call_id', 'tracking_number', 'caller_number', 'direction', 'status',
+  'started_at', 'answered_at', 'ended_at', 'talk_seconds', 'wait_seconds', 'recording_url', 'verdict', 'verdict_reason',
+  'match_method', 'match_reason', 'channel', 'session_id', 'visitor_id', 'lease_id', 'utm_source', 'utm_medium', 'utm_campaign',
+  'utm_content', 'utm_term', 'referrer', 'landing_page', 'click_ids', 'is_final',
+] as const;
+
+export type CallView = Record<(typeof CALL_VIEW_COLUMNS)[number], unknown>;
+
+/** ClickHouse prints DateTime64 as `YYYY-MM-DD hh:mm:ss.sss` in the column's zone (UTC here); the API speaks ISO 8601. */
+export function isoFromClickHouse(value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return null;
+  return `${value.replace(' ', 'T')}Z`;
+}
+
+/** A `calls` row as the HTTP API returns it: ISO times, numbers and a boolean is_final. */
+export function callView(row: Record<string, unknown>): CallView {
+  const view = {} as CallView;
+  for (const column of CALL_VIEW_COLUMNS) view[column] = row[column];
+  view.started_at = isoFromClickHouse(row['started_at']);
+  view.answered_at = isoFromClickHouse(row['answered_at']);
+  view.ended_at = isoFromClickHouse(row['ended_at']);
+  view.talk_seconds = Number(row['talk_seconds'] ?? 0);
+  view.wait_seconds = Number(row['wait_seconds'] ?? 0);
+  view.is_final = Number(row['is_final']) === 1;
+  return view;
 }

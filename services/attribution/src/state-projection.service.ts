@@ -3,20 +3,46 @@ import type { DomainEvent } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
-import { AttributionStore, type Row, type TableName } from './attribution-store.js';
+import { AttributionStore } from './attribution-store.js';
+import { BatchBuffer } from './batch-buffer.js';
 import { SERVICE_NAME } from './config.js';
-import { stateRow } from './row-mappers.js';
+import {
+  checkLeaseExpired,
+  grantedLeaseRow,
+  releasedLeaseRow,
+  sessionVerdictRow,
+  visitRow,
+  type LeaseRow,
+  type SessionVerdictRow,
+  type VisitRow,
+} from './row-mappers.js';
+
+type StateItem =
+  | { kind: 'visit'; row: VisitRow }
+  | { kind: 'granted'; row: LeaseRow }
+  | { kind: 'released'; event: DomainEvent<'LeaseExpired'> }
+  | { kind: 'verdict'; row: SessionVerdictRow };
+
+interface PreparedRows {
+  visits: VisitRow[];
+  leases: LeaseRow[];
+  verdicts: SessionVerdictRow[];
+}
+
+const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leaseId}`;
 
 /**
- * Projects visits, leases, lease releases and session verdicts into ClickHouse.
- * One insert per table per batch; the dedup token names the batch's offsets, so
- * a batch redelivered after a crash inserts nothing twice.
+ * Projects visits (SessionStarted), leases (LeaseGranted, then LeaseExpired as a
+ * new version with released_at) and session verdicts (SessionScreened) into
+ * ClickHouse: handle() checks and buffers, flush() writes one insert per table per
+ * batch, and the batch consumer commits the offsets after that.
  */
 @Injectable()
 export class StateProjectionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
-  private rows = new Map<TableName, Row[]>();
-  private batch: { topic: string; partition: number; first: string; last: string } | undefined;
+  private readonly buffer = new BatchBuffer<StateItem>();
+  // Rows of the batch being flushed, kept across flush retries so a retry inserts the same rows.
+  private prepared: PreparedRows | undefined;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -33,8 +59,8 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       handle: async (record) => this.handle(record),
       flush: () => this.flush(),
     });
-    await this.consumer.start();
     this.readiness.register('state_consumer', () => this.consumer?.isReady() ?? false);
+    await this.consumer.start();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -42,25 +68,73 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   }
 
   private async handle(record: ConsumedRecord): Promise<void> {
-    this.batch = this.batch
-      ? { ...this.batch, last: record.offset }
-      : { topic: record.topicName, partition: record.partition, first: record.offset, last: record.offset };
-    const projected = stateRow(record.event as DomainEvent);
-    if (!projected) return;
-    const list = this.rows.get(projected.table) ?? [];
-    list.push(projected.row);
-    this.rows.set(projected.table, list);
+    // Any new record (of this batch, or of a new one after an abandoned batch) invalidates prepared rows.
+    this.prepared = undefined;
+    if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'state' });
+    const event = record.event;
+    // Mapping checks the event; a NonRetriableError dead-letters it before it reaches the batch.
+    switch (event.type) {
+      case 'SessionStarted':
+        this.buffer.push({ kind: 'visit', row: visitRow(event) });
+        break;
+      case 'LeaseGranted':
+        this.buffer.push({ kind: 'granted', row: grantedLeaseRow(event) });
+        break;
+      case 'LeaseExpired':
+        checkLeaseExpired(event);
+        this.buffer.push({ kind: 'released', event });
+        break;
+      case 'SessionScreened':
+        this.buffer.push({ kind: 'verdict', row: sessionVerdictRow(event) });
+        break;
+      default:
+        // LeaseRejected: nothing to store.
+        break;
+    }
   }
 
   private async flush(): Promise<void> {
-    const batch = this.batch;
-    if (!batch) return;
-    const token = `${batch.topic}:${batch.partition}:${batch.first}-${batch.last}`;
-    for (const [table, rows] of this.rows) {
-      await this.store.write(table, rows, `${token}:${table}`);
-      this.logger.debug({ event: 'state_rows_written', table, rows: rows.length });
+    if (this.buffer.isEmpty) {
+      this.buffer.clear();
+      return;
     }
-    this.rows = new Map();
-    this.batch = undefined;
+    this.prepared ??= await this.prepare(this.buffer.items);
+    const { visits, leases, verdicts } = this.prepared;
+    await this.store.write('visits', visits, this.buffer.token('visits', visits));
+    await this.store.write('leases', leases, this.buffer.token('leases', leases));
+    await this.store.write('session_verdicts', verdicts, this.buffer.token('session_verdicts', verdicts));
+    this.logger.debug({ event: 'state_rows_written', visits: visits.length, leases: leases.length, verdicts: verdicts.length });
+    this.prepared = undefined;
+    this.buffer.clear();
+  }
+
+  /** Turns the batch into rows; a release becomes the next version of its lease row (from this batch or ClickHouse). */
+  private async prepare(items: readonly StateItem[]): Promise<PreparedRows> {
+    const out: PreparedRows = { visits: [], leases: [], verdicts: [] };
+    const granted = new Map<string, LeaseRow>();
+    const releases: Array<DomainEvent<'LeaseExpired'>> = [];
+    for (const item of items) {
+      if (item.kind === 'visit') out.visits.push(item.row);
+      else if (item.kind === 'verdict') out.verdicts.push(item.row);
+      else if (item.kind === 'granted') {
+        out.leases.push(item.row);
+        granted.set(leaseKey(item.row.site_id, item.row.lease_id), item.row);
+      } else releases.push(item.event);
+    }
+    // Grant and release of a lease share the site's partition, so the grant was stored by an
+    // earlier batch or is in this one.
+    const missing = releases.filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId)));
+    const stored = await this.store.leasesById(missing.map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })));
+    for (const row of stored) granted.set(leaseKey(row.site_id, row.lease_id), row);
+    for (const release of releases) {
+      const lease = granted.get(leaseKey(release.siteId, release.payload.leaseId));
+      if (!lease) {
+        // Its grant never reached us (dead-lettered): calls fall back to the lease being unknown.
+        this.logger.warn({ event: 'lease_release_without_lease', site_id: release.siteId, lease_id: release.payload.leaseId, event_id: release.eventId });
+        continue;
+      }
+      out.leases.push(releasedLeaseRow(lease, release));
+    }
+    return out;
   }
 }
