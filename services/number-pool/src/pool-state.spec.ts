@@ -54,6 +54,30 @@ describe('PoolState', () => {
     assert.equal(next.payload.expiresAtMs, 90_000 + 60_000);
   });
 
+  it('gives a returning visitor their previous number while it is free, and the longest-released one otherwise', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002', '+74951000003'], 60);
+    const first = grant(state, 'r1', 0); // visitor v-r1
+    const expire = (e: typeof first, at: number) =>
+      state.apply(createEvent('LeaseExpired', { leaseId: e.payload.leaseId, sessionId: 's', trackingNumber: e.payload.trackingNumber, releasedAtMs: at }, { siteId: site, producer: 't' }));
+    expire(first, 60_000);
+    // Another free number was released longer ago (never used): without stickiness it would go first.
+    const back = state.decide(site, { requestId: 'r9', sessionId: 's9', visitorId: 'v-r1', requestedAtMs: 0 } as never, 120_000);
+    assert.equal(back.kind, 'granted');
+    assert.equal((back as { payload: { trackingNumber: string } }).payload.trackingNumber, first.payload.trackingNumber);
+
+    // Someone else now holds it: the returning visitor gets another number.
+    const state2 = new PoolState();
+    configure(state2, ['+74951000001', '+74951000002'], 60);
+    const mine = grant(state2, 'r1', 0);
+    state2.apply(createEvent('LeaseExpired', { leaseId: mine.payload.leaseId, sessionId: 's', trackingNumber: mine.payload.trackingNumber, releasedAtMs: 60_000 }, { siteId: site, producer: 't' }));
+    const taken = grant(state2, 'r2', 61_000); // visitor v-r2 takes the never-used number first...
+    const stolen = grant(state2, 'r3', 62_000); // ...and v-r3 then takes v-r1's old number
+    assert.equal(stolen.payload.trackingNumber, mine.payload.trackingNumber);
+    const returning = state2.decide(site, { requestId: 'r4', sessionId: 's4', visitorId: 'v-r1', requestedAtMs: 0 } as never, 63_000);
+    assert.equal(returning.kind, 'rejected', `both numbers are taken (${taken.payload.trackingNumber}, ${stolen.payload.trackingNumber})`);
+  });
+
   it('rejects unknown sites and empty pools with distinct reasons', () => {
     const state = new PoolState();
     assert.equal((state.decide('nope', request('x'), 0) as { payload: { reason: string } }).payload.reason, 'unknown_site');

@@ -18,6 +18,8 @@ interface PoolNumber {
   leaseId: string | undefined;
   /** When the number was last released; 0 for never leased. The longest-released free number goes first. */
   releasedAtMs: number;
+  /** Visitor of the number's last lease: a returning visitor gets their number back while it is free. */
+  lastVisitorId: string | undefined;
 }
 
 interface SitePool {
@@ -64,7 +66,10 @@ export class PoolState {
         this.leases.set(lease.leaseId, lease);
         this.answered.set(p.requestId, lease.leaseId);
         const n = this.sites.get(event.siteId)?.numbers.get(p.trackingNumber);
-        if (n) n.leaseId = lease.leaseId;
+        if (n) {
+          n.leaseId = lease.leaseId;
+          n.lastVisitorId = lease.visitorId;
+        }
         break;
       }
       case 'LeaseRejected': {
@@ -95,14 +100,17 @@ export class PoolState {
     const numbers = new Map<string, PoolNumber>();
     for (const number of config.poolNumbers) {
       // A number that stays in the pool keeps its lease and release time.
-      numbers.set(number, previous?.numbers.get(number) ?? { number, leaseId: undefined, releasedAtMs: 0 });
+      numbers.set(number, previous?.numbers.get(number) ?? { number, leaseId: undefined, releasedAtMs: 0, lastVisitorId: undefined });
     }
     // Live leases hold their numbers whatever order the site and lease events were read in
     // (a rebuild reads two topics). Leases on numbers removed from the pool stay live until
     // they expire: the visitor still sees the number.
     for (const lease of this.leases.values()) {
       const n = lease.siteId === siteId ? numbers.get(lease.trackingNumber) : undefined;
-      if (n) n.leaseId = lease.leaseId;
+      if (n) {
+        n.leaseId = lease.leaseId;
+        n.lastVisitorId = lease.visitorId;
+      }
     }
     this.sites.set(siteId, { config, numbers });
   }
@@ -119,6 +127,11 @@ export class PoolState {
     let best: PoolNumber | undefined;
     for (const n of site.numbers.values()) {
       if (n.leaseId !== undefined) continue;
+      // Sticky: the number this visitor saw last time, if nobody took it since.
+      if (request.visitorId && n.lastVisitorId === request.visitorId) {
+        best = n;
+        break;
+      }
       if (!best || n.releasedAtMs < best.releasedAtMs || (n.releasedAtMs === best.releasedAtMs && n.number < best.number)) best = n;
     }
     if (!best) {
