@@ -8,6 +8,10 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 /** Variables every service reads; each service's schema extends this. */
 export const commonVariables = {
   HTTP_HOST: variable(z.string().default('0.0.0.0'), { description: 'Address the HTTP server binds to.' }),
+  HTTP_TRUST_PROXY: variable(z.string().default('loopback'), {
+    description:
+      'Which proxies may set X-Forwarded-For (the client address of visits): "true", "false", or comma-separated addresses/CIDRs/"loopback" (Fastify trustProxy). Default: loopback only.',
+  }),
   LOG_LEVEL: variable(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), {
     description: 'Minimum level of the structured (JSON) logs.',
   }),

@@ -37,6 +37,14 @@ export interface StartServiceOptions {
   bodyLimitBytes?: number;
   /** Public endpoints called from any site's pages (the tracker script) allow every origin. */
   cors?: boolean;
+  /** Fastify trustProxy, from HTTP_TRUST_PROXY: who may tell us the client's address. */
+  trustProxy?: string;
+}
+
+function trustProxyOption(value: string | undefined): boolean | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
 }
 
 export interface RunningService {
@@ -48,7 +56,7 @@ export interface RunningService {
 /** Builds and starts a service: Nest on Fastify, JSON errors, request tracing, health endpoints. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   // Route parameters carry provider call ids ("<provider>:<id>", up to ~140 characters); Fastify's default limit is 100.
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 64 * 1024, trustProxy: true, maxParamLength: 512 });
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 64 * 1024, trustProxy: trustProxyOption(options.trustProxy), maxParamLength: 512 });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new PinoNestLogger(options.logger),
     rawBody: true,
@@ -131,7 +139,7 @@ export function runMain(name: string, start: () => Promise<RunningService>, logg
  */
 export async function bootService(options: {
   name: string;
-  config: { LOG_LEVEL: string; HTTP_HOST: string; PORT: number };
+  config: { LOG_LEVEL: string; HTTP_HOST: string; HTTP_TRUST_PROXY?: string; PORT: number };
   module: (logger: Logger) => DynamicModule;
   bodyLimitBytes?: number;
   cors?: boolean;
@@ -144,6 +152,7 @@ export async function bootService(options: {
     logger,
     host: options.config.HTTP_HOST,
     port: options.config.PORT,
+    ...(options.config.HTTP_TRUST_PROXY === undefined ? {} : { trustProxy: options.config.HTTP_TRUST_PROXY }),
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.cors === undefined ? {} : { cors: options.cors }),
   });
