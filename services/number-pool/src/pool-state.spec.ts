@@ -4,8 +4,8 @@ import { createEvent, type DomainEvent } from '@calltrack/contracts';
 import { PoolState } from './pool-state.js';
 
 const site = 'site-a';
-const configure = (state: PoolState, numbers: string[], ttl = 900) =>
-  state.apply(createEvent('SiteConfigured', { name: 'A', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: ttl }, { siteId: site, producer: 't' }));
+const configure = (state: PoolState, numbers: string[], ttl = 900, extra: { shortagePolicy?: string; overflowNumber?: string } = {}) =>
+  state.apply(createEvent('SiteConfigured', { name: 'A', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: ttl, ...extra }, { siteId: site, producer: 't' }));
 const request = (id: string) => ({ requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: 0 }) as never;
 
 function grant(state: PoolState, id: string, now: number): DomainEvent<'LeaseGranted'> {
@@ -76,6 +76,38 @@ describe('PoolState', () => {
     assert.equal(stolen.payload.trackingNumber, mine.payload.trackingNumber);
     const returning = state2.decide(site, { requestId: 'r4', sessionId: 's4', visitorId: 'v-r1', requestedAtMs: 0 } as never, 63_000);
     assert.equal(returning.kind, 'rejected', `both numbers are taken (${taken.payload.trackingNumber}, ${stolen.payload.trackingNumber})`);
+  });
+
+  it('applies each shortage policy and counts every shortage', () => {
+    const byDefault = new PoolState();
+    configure(byDefault, ['+74951000001']);
+    grant(byDefault, 'r1', 0);
+    const d = byDefault.decide(site, request('r2'), 1);
+    assert.equal(d.kind === 'rejected' && d.payload.fallbackNumber, '+74950000000');
+
+    const overflow = new PoolState();
+    configure(overflow, ['+74951000001'], 900, { shortagePolicy: 'overflow_number', overflowNumber: '+74959999999' });
+    grant(overflow, 'r1', 0);
+    const o = overflow.decide(site, request('r2'), 1);
+    assert.equal(o.kind === 'rejected' && o.payload.fallbackNumber, '+74959999999');
+    assert.equal(o.kind === 'rejected' && o.payload.reason, 'pool_exhausted');
+    if (o.kind !== 'rejected') throw new Error('expected a rejection');
+    overflow.apply(createEvent('LeaseRejected', o.payload, { siteId: site, producer: 't' }));
+    assert.equal(overflow.siteStats(site)?.shortages, 1);
+
+    const reuse = new PoolState();
+    configure(reuse, ['+74951000001', '+74951000002'], 900, { shortagePolicy: 'reuse_oldest' });
+    const oldest = grant(reuse, 'r1', 0);
+    grant(reuse, 'r2', 10);
+    const taken = grant(reuse, 'r3', 20);
+    assert.equal(taken.payload.trackingNumber, oldest.payload.trackingNumber, 'the oldest live lease gives up its number');
+    assert.equal(taken.payload.reusedLeaseId, oldest.payload.leaseId);
+    assert.deepEqual(reuse.liveLeases(site).map((l) => l.leaseId).sort(), ['r2', 'r3']);
+    const stats = reuse.siteStats(site)!;
+    assert.equal(stats.shortages, 1);
+    assert.equal(stats.peakDemand, 3, 'two numbers leased and a third visitor wanting one');
+    assert.equal(stats.recommendedPoolSize, 5);
+    assert.equal(stats.utilisation, 1);
   });
 
   it('rejects unknown sites and empty pools with distinct reasons', () => {

@@ -25,7 +25,20 @@ interface PoolNumber {
 interface SitePool {
   config: SiteConfigured;
   numbers: Map<string, PoolNumber>;
+  /** Derived from the event log, so a rebuilt instance reports the same figures. */
+  counters: PoolCounters;
 }
+
+interface PoolCounters {
+  granted: number;
+  /** Requests that found every number leased (rejected or served by reusing a lease). */
+  shortages: number;
+  /** Most numbers wanted at once: live leases, plus one for a request that found none free. */
+  peakDemand: number;
+}
+
+export const SHORTAGE_POLICIES = ['default_number', 'overflow_number', 'reuse_oldest'] as const;
+export type ShortagePolicy = (typeof SHORTAGE_POLICIES)[number];
 
 export type Decision =
   | { kind: 'granted'; payload: EventInput<'LeaseGranted'> }
@@ -63,18 +76,34 @@ export class PoolState {
           grantedAtMs: Number(p.grantedAtMs),
           expiresAtMs: Number(p.expiresAtMs),
         };
+        // Under the reuse policy the new lease takes over a live one, which ends here.
+        if (p.reusedLeaseId) this.leases.delete(p.reusedLeaseId);
         this.leases.set(lease.leaseId, lease);
         this.answered.set(p.requestId, lease.leaseId);
-        const n = this.sites.get(event.siteId)?.numbers.get(p.trackingNumber);
+        const site = this.sites.get(event.siteId);
+        if (site) {
+          site.counters.granted += 1;
+          if (p.reusedLeaseId) {
+            site.counters.shortages += 1;
+            site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site) + 1);
+          }
+        }
+        const n = site?.numbers.get(p.trackingNumber);
         if (n) {
           n.leaseId = lease.leaseId;
           n.lastVisitorId = lease.visitorId;
         }
+        if (site) site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site));
         break;
       }
       case 'LeaseRejected': {
         const p = event.payload as calltrack.events.v1.LeaseRejected;
         this.answered.set(p.requestId, '');
+        const site = this.sites.get(event.siteId);
+        if (site && p.reason === 'pool_exhausted') {
+          site.counters.shortages += 1;
+          site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site) + 1);
+        }
         break;
       }
       case 'LeaseExpired': {
@@ -112,7 +141,7 @@ export class PoolState {
         n.lastVisitorId = lease.visitorId;
       }
     }
-    this.sites.set(siteId, { config, numbers });
+    this.sites.set(siteId, { config, numbers, counters: previous?.counters ?? { granted: 0, shortages: 0, peakDemand: 0 } });
   }
 
   hasSite(siteId: string): boolean {
@@ -134,21 +163,28 @@ export class PoolState {
       }
       if (!best || n.releasedAtMs < best.releasedAtMs || (n.releasedAtMs === best.releasedAtMs && n.number < best.number)) best = n;
     }
-    if (!best) {
-      const reason = site.numbers.size === 0 ? 'pool_empty' : 'pool_exhausted';
-      return { kind: 'rejected', payload: { ...base, reason, fallbackNumber: site.config.defaultNumber } };
-    }
     const ttl = (site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
-    return {
+    const grant = (trackingNumber: string, reusedLeaseId = ''): Decision => ({
       kind: 'granted',
-      payload: {
-        ...base,
-        leaseId: request.requestId,
-        trackingNumber: best.number,
-        grantedAtMs: nowMs,
-        expiresAtMs: nowMs + ttl,
-      },
-    };
+      payload: { ...base, leaseId: request.requestId, trackingNumber, grantedAtMs: nowMs, expiresAtMs: nowMs + ttl, reusedLeaseId },
+    });
+    if (best) return grant(best.number);
+    if (site.numbers.size === 0) return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
+    const policy = (site.config.shortagePolicy || 'default_number') as ShortagePolicy;
+    if (policy === 'reuse_oldest') {
+      const oldest = this.liveLeases(siteId)
+        .filter((l) => site.numbers.get(l.trackingNumber)?.leaseId === l.leaseId)
+        .sort((a, b) => a.grantedAtMs - b.grantedAtMs)[0];
+      if (oldest) return grant(oldest.trackingNumber, oldest.leaseId);
+    }
+    const fallbackNumber = policy === 'overflow_number' && site.config.overflowNumber ? site.config.overflowNumber : site.config.defaultNumber;
+    return { kind: 'rejected', payload: { ...base, reason: 'pool_exhausted', fallbackNumber } };
+  }
+
+  private leasedCount(site: SitePool): number {
+    let n = 0;
+    for (const number of site.numbers.values()) if (number.leaseId !== undefined) n += 1;
+    return n;
   }
 
   /** Leases whose time is up, oldest first. */
@@ -160,16 +196,46 @@ export class PoolState {
     return [...this.leases.values()].filter((l) => siteId === undefined || l.siteId === siteId);
   }
 
-  siteStats(siteId: string): { poolSize: number; leased: number; free: number; defaultNumber: string; leaseTtlSeconds: number } | undefined {
+  siteStats(siteId: string): SiteStats | undefined {
     const site = this.sites.get(siteId);
     if (!site) return undefined;
-    const leased = [...site.numbers.values()].filter((n) => n.leaseId !== undefined).length;
+    const leased = this.leasedCount(site);
+    const { granted, shortages, peakDemand } = site.counters;
     return {
       poolSize: site.numbers.size,
       leased,
       free: site.numbers.size - leased,
+      utilisation: site.numbers.size === 0 ? 0 : Math.round((leased / site.numbers.size) * 1000) / 1000,
       defaultNumber: site.config.defaultNumber,
       leaseTtlSeconds: site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS,
+      shortagePolicy: (site.config.shortagePolicy || 'default_number') as ShortagePolicy,
+      granted,
+      shortages,
+      peakDemand,
+      recommendedPoolSize: recommendedPoolSize(peakDemand),
     };
   }
+}
+
+export interface SiteStats {
+  poolSize: number;
+  leased: number;
+  free: number;
+  /** Leased share of the pool now, 0..1. */
+  utilisation: number;
+  defaultNumber: string;
+  leaseTtlSeconds: number;
+  shortagePolicy: ShortagePolicy;
+  granted: number;
+  shortages: number;
+  peakDemand: number;
+  recommendedPoolSize: number;
+}
+
+/**
+ * Pool size for the measured peak: the peak plus 20 % headroom (peaks of the next
+ * days vary) plus one number so a shortage is not the norm at the peak itself.
+ */
+export function recommendedPoolSize(peakDemand: number): number {
+  return peakDemand === 0 ? 0 : Math.ceil(peakDemand * 1.2) + 1;
 }

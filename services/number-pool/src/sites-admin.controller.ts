@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/
 import { isSupportedCountry, toE164 } from '@calltrack/phone';
 import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
+import { SHORTAGE_POLICIES } from './pool-state.js';
 import { PoolService } from './pool.service.js';
 
 
@@ -20,6 +21,8 @@ const siteBody = z
     defaultNumber: z.string().min(3).max(40),
     poolNumbers: z.array(z.string().min(3).max(40)).max(10_000).default([]),
     leaseTtlSeconds: z.number().int().min(60).max(86_400).default(900),
+    shortagePolicy: z.enum(SHORTAGE_POLICIES).default('default_number'),
+    overflowNumber: z.string().min(3).max(40).optional(),
     staticNumbers: z
       .array(
         z.object({
@@ -57,15 +60,29 @@ export class SitesAdminController {
     const defaultNumber = normalise(body.defaultNumber, 'defaultNumber');
     const poolNumbers = body.poolNumbers.map((n, i) => normalise(n, `poolNumbers.${i}`));
     const staticNumbers = body.staticNumbers.map((s, i) => ({ ...s, number: normalise(s.number, `staticNumbers.${i}.number`) }));
-    const all = [defaultNumber, ...poolNumbers, ...staticNumbers.map((s) => s.number)];
+    if (body.shortagePolicy === 'overflow_number' && !body.overflowNumber) {
+      throw new ApiError(400, 'invalid_request', 'overflowNumber: required with shortagePolicy "overflow_number"');
+    }
+    const overflowNumber = body.overflowNumber ? normalise(body.overflowNumber, 'overflowNumber') : '';
+    const all = [defaultNumber, ...poolNumbers, ...staticNumbers.map((s) => s.number), ...(overflowNumber ? [overflowNumber] : [])];
     const dup = all.find((n, i) => all.indexOf(n) !== i);
     if (dup) throw new ApiError(400, 'invalid_request', `number ${dup} appears more than once (default, pool and static numbers must differ)`);
-    const config = { name: body.name, country: body.country, timeZone: body.timeZone, defaultNumber, poolNumbers, leaseTtlSeconds: body.leaseTtlSeconds, staticNumbers };
+    const config = {
+      name: body.name,
+      country: body.country,
+      timeZone: body.timeZone,
+      defaultNumber,
+      poolNumbers,
+      leaseTtlSeconds: body.leaseTtlSeconds,
+      staticNumbers,
+      shortagePolicy: body.shortagePolicy,
+      overflowNumber,
+    };
     await this.pools.configureSite(siteId, config);
     return { siteId, ...config };
   }
 
-  /** Live state of a site's pool: size, leased, free numbers and the live leases. */
+  /** Live state of a site's pool: size, utilisation, shortages, peak demand, recommended size and the live leases. */
   @Get(':siteId/pool')
   pool(@Param('siteId', siteIdPipe) siteId: string): object {
     const stats = this.pools.siteStats(siteId);

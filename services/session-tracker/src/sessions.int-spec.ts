@@ -59,6 +59,11 @@ describe('session-tracker with number-pool on the real broker', () => {
     const rejection = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseRejected'), { what: 'the shortage event' });
     assert.equal((rejection.payload as calltrack.events.v1.LeaseRejected).reason, 'pool_exhausted');
     assert.equal(probe.events('poolEvents').filter((e) => e.type === 'LeaseGranted').length, 2);
+    const stats = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal(stats.body.shortages, 1);
+    assert.equal(stats.body.peakDemand, 3);
+    assert.equal(stats.body.utilisation, 1);
+    assert.equal(stats.body.recommendedPoolSize, 5);
   });
 
   it('answers bad input with a 4xx JSON error that names the problem', async () => {
@@ -98,5 +103,17 @@ describe('session-tracker with number-pool on the real broker', () => {
     });
     assert.equal(badZone.status, 400);
     assert.match(badZone.body.error.message, /timeZone/);
+    const noOverflow = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', shortagePolicy: 'overflow_number' },
+    });
+    assert.equal(noOverflow.status, 400);
+    assert.match(noOverflow.body.error.message, /overflowNumber/);
+    const badPolicy = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', shortagePolicy: 'panic' },
+    });
+    assert.equal(badPolicy.status, 400);
+    assert.match(badPolicy.body.error.message, /shortagePolicy/);
   });
 });
