@@ -63,7 +63,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: 1 * DAY,
-    events: ['LeaseRequested'],
+    events: ['LeaseRequested', 'LeaseExtendRequested'],
     description: 'Requests to number-pool; keyed by site so one partition owner decides for a site.',
   },
   poolEvents: {
@@ -72,7 +72,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: -1,
-    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExpired'],
+    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired'],
     description: "number-pool's event log (leases); its state is rebuilt from this topic.",
   },
   calls: {

@@ -110,6 +110,29 @@ describe('PoolState', () => {
     assert.equal(stats.utilisation, 1);
   });
 
+  it('holds a lease for another tail on each heartbeat of its own session, and survives a rebuild', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001'], 60);
+    const lease = grant(state, 'r1', 0);
+    const beat = (sessionId: string, at: number) => state.decideExtension(site, { leaseId: lease.payload.leaseId, sessionId, requestedAtMs: at } as never, at);
+    assert.equal(beat('someone-else', 30_000), undefined, 'another session cannot hold this lease');
+    assert.equal(beat(lease.payload.sessionId, 500), undefined, 'a move of under a second is not an event');
+    const ext = beat(lease.payload.sessionId, 30_000);
+    assert.equal(ext?.expiresAtMs, 90_000);
+    const extended = createEvent('LeaseExtended', ext!, { siteId: site, producer: 't' });
+    state.apply(extended);
+    assert.deepEqual(state.dueForExpiry(60_000), [], 'no longer due at the first expiry');
+    assert.equal(state.dueForExpiry(90_000).length, 1);
+
+    const rebuilt = new PoolState();
+    configure(rebuilt, ['+74951000001'], 60);
+    rebuilt.apply(lease);
+    rebuilt.apply(extended);
+    assert.deepEqual(rebuilt.dueForExpiry(60_000), []);
+    rebuilt.apply(createEvent('LeaseExpired', { leaseId: lease.payload.leaseId, sessionId: 's', trackingNumber: lease.payload.trackingNumber, releasedAtMs: 90_000 }, { siteId: site, producer: 't' }));
+    assert.equal(rebuilt.decideExtension(site, { leaseId: lease.payload.leaseId, sessionId: lease.payload.sessionId, requestedAtMs: 0 } as never, 95_000), undefined, 'an ended lease is not revived');
+  });
+
   it('rejects unknown sites and empty pools with distinct reasons', () => {
     const state = new PoolState();
     assert.equal((state.decide('nope', request('x'), 0) as { payload: { reason: string } }).payload.reason, 'unknown_site');

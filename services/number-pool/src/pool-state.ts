@@ -106,6 +106,12 @@ export class PoolState {
         }
         break;
       }
+      case 'LeaseExtended': {
+        const p = event.payload as calltrack.events.v1.LeaseExtended;
+        const lease = this.leases.get(p.leaseId);
+        if (lease) lease.expiresAtMs = Math.max(lease.expiresAtMs, Number(p.expiresAtMs));
+        break;
+      }
       case 'LeaseExpired': {
         const p = event.payload as calltrack.events.v1.LeaseExpired;
         const lease = this.leases.get(p.leaseId);
@@ -179,6 +185,22 @@ export class PoolState {
     }
     const fallbackNumber = policy === 'overflow_number' && site.config.overflowNumber ? site.config.overflowNumber : site.config.defaultNumber;
     return { kind: 'rejected', payload: { ...base, reason: 'pool_exhausted', fallbackNumber } };
+  }
+
+  /**
+   * A heartbeat: the live lease of this session is held for another tail from now.
+   * Nothing to do for a lease that already ended (the tracker then starts a new
+   * session) or that belongs to another session.
+   */
+  decideExtension(siteId: string, request: calltrack.events.v1.LeaseExtendRequested, nowMs: number): EventInput<'LeaseExtended'> | undefined {
+    const lease = this.leases.get(request.leaseId);
+    if (!lease || lease.siteId !== siteId || lease.sessionId !== request.sessionId) return undefined;
+    const site = this.sites.get(siteId);
+    const tail = (site?.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
+    const expiresAtMs = nowMs + tail;
+    // Only a real move of the tail is an event; frequent heartbeats within a second are not.
+    if (expiresAtMs - lease.expiresAtMs < 1000) return undefined;
+    return { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, expiresAtMs };
   }
 
   private leasedCount(site: SitePool): number {

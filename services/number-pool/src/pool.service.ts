@@ -55,8 +55,9 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       topics: ['poolCommands'],
       fromBeginning: true,
       handle: async (record) => {
-        if (record.event.type !== 'LeaseRequested') return;
-        await this.exclusive(async () => this.decide(record.event as DomainEvent<'LeaseRequested'>));
+        const e = record.event;
+        if (e.type === 'LeaseRequested') await this.exclusive(async () => this.decide(e));
+        else if (e.type === 'LeaseExtendRequested') await this.exclusive(async () => this.extend(e));
       },
       flush: () => this.exclusive(() => this.publishPending()),
     });
@@ -90,6 +91,14 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     if (decision.kind === 'rejected') {
       this.logger.warn({ event: 'lease_rejected', site_id: command.siteId, reason: decision.payload.reason });
     }
+  }
+
+  private async extend(command: DomainEvent<'LeaseExtendRequested'>): Promise<void> {
+    const extension = this.state.decideExtension(command.siteId, command.payload, Date.now());
+    if (!extension) return;
+    const event = createEvent('LeaseExtended', extension, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer` });
+    this.state.apply(event);
+    this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
   }
 
   private async publishPending(): Promise<void> {

@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { classifyChannel, createEvent, newEventId, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
+import { classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ const text = (max: number) => z.string().max(max);
 
 const startSessionBody = z
   .object({
-    siteId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'not a site id'),
+    siteId: z.string().regex(SITE_ID_PATTERN, SITE_ID_RULE),
     visitorId: id.optional(),
     landingPage: z.url({ protocol: /^https?$/ }).max(4096),
     referrer: z.union([z.url().max(4096), z.literal('')]).default(''),
@@ -28,6 +28,14 @@ const startSessionBody = z
   .strict();
 
 type StartSessionBody = z.infer<typeof startSessionBody>;
+
+const heartbeatBody = z
+  .object({
+    siteId: z.string().regex(SITE_ID_PATTERN, SITE_ID_RULE),
+    leaseId: z.string().min(1).max(64),
+  })
+  .strict();
+const sessionIdParam = new ZodValidationPipe(id, 'session id');
 
 export interface StartSessionResponse {
   sessionId: string;
@@ -110,5 +118,22 @@ export class SessionsController {
       expiresAt: new Date(Number(reply.event.expiresAtMs)).toISOString(),
       fallback: false,
     };
+  }
+
+  /**
+   * The page is still visible: number-pool holds the session's number for another
+   * tail from now. Accepted without waiting (the tracker does not need the answer).
+   */
+  @Post(':sessionId/heartbeat')
+  @HttpCode(202)
+  async heartbeat(@Param('sessionId', sessionIdParam) sessionId: string, @Body(new ZodValidationPipe(heartbeatBody)) body: z.infer<typeof heartbeatBody>): Promise<{ sessionId: string; accepted: true }> {
+    if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
+    const command = createEvent('LeaseExtendRequested', { leaseId: body.leaseId, sessionId, requestedAtMs: Date.now() }, { siteId: body.siteId, producer: SERVICE_NAME });
+    try {
+      await this.bus.producer.publish('poolCommands', siteKey(body.siteId), command);
+    } catch (err) {
+      throw new ApiError(503, 'unavailable', `heartbeat could not be recorded: ${(err as Error).message}`);
+    }
+    return { sessionId, accepted: true };
   }
 }

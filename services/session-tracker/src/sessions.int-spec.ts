@@ -66,6 +66,33 @@ describe('session-tracker with number-pool on the real broker', () => {
     assert.equal(stats.body.recommendedPoolSize, 5);
   });
 
+  it('holds the number for another tail on each heartbeat', async () => {
+    // A lease granted by the test above; its session's page keeps beating.
+    const lease = await waitFor(async () => {
+      const r = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      return r.body.leases[0];
+    }, { what: 'a live lease' });
+    await new Promise((r) => setTimeout(r, 1200));
+    const beat = await http('POST', `${tracker.url}/v1/sessions/${lease.sessionId}/heartbeat`, { body: { siteId: 'shop', leaseId: lease.leaseId } });
+    assert.equal(beat.status, 202, JSON.stringify(beat.body));
+    const moved = await waitFor(async () => {
+      const r = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const now = r.body.leases.find((l: { leaseId: string }) => l.leaseId === lease.leaseId);
+      return now && now.expiresAtMs > lease.expiresAtMs ? now : undefined;
+    }, { what: 'the lease to be extended' });
+    assert.ok(moved.expiresAtMs - lease.expiresAtMs >= 1000);
+    const extended = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExtended' && e.payload.leaseId === lease.leaseId), { what: 'LeaseExtended' });
+    assert.equal((extended.payload as calltrack.events.v1.LeaseExtended).trackingNumber, lease.trackingNumber);
+
+    const bad = await http('POST', `${tracker.url}/v1/sessions/${lease.sessionId}/heartbeat`, { body: { siteId: 'shop' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /leaseId/);
+    const unknown = await http('POST', `${tracker.url}/v1/sessions/${lease.sessionId}/heartbeat`, { body: { siteId: 'elsewhere', leaseId: lease.leaseId } });
+    assert.equal(unknown.status, 404);
+    const badId = await http('POST', `${tracker.url}/v1/sessions/x/heartbeat`, { body: { siteId: 'shop', leaseId: lease.leaseId } });
+    assert.equal(badId.status, 400);
+  });
+
   it('answers bad input with a 4xx JSON error that names the problem', async () => {
     const cases: Array<[string, Parameters<typeof http>[2], number, string, RegExp]> = [
       ['invalid JSON', { rawBody: '{"siteId": "shop",', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json', /JSON/i],
