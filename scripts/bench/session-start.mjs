@@ -15,6 +15,8 @@ const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 10_000);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const prefix = `bench.${randomUUID().slice(0, 8)}.`;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+// A browser's user agent: bots get the default number and take no lease.
+const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
 const logger = createLogger('bench', 'warn');
 const settings = { brokers: brokers.split(','), clientId: 'bench', prefix };
 const kafka = createKafka(settings, logger);
@@ -33,9 +35,9 @@ const put = await http('PUT', `${pool.url}/v1/admin/sites/${site}`, {
   body: { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: 3600 },
 });
 if (put.status !== 200) throw new Error(`site: ${JSON.stringify(put.body)}`);
-await waitFor(async () => (await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: site, landingPage: 'https://bench.example/' } })).body?.fallback === false, { what: 'site ready', timeoutMs: 60_000 });
+await waitFor(async () => (await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: site, landingPage: 'https://bench.example/', userAgent: BROWSER } })).body?.fallback === false, { what: 'site ready', timeoutMs: 60_000 });
 
-const body = JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: 'Mozilla/5.0 bench' });
+const body = JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: BROWSER });
 const loadgen = fileURLToPath(new URL('./load-generator.mjs', import.meta.url));
 const rows = [];
 for (const rate of rates) {

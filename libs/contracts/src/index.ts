@@ -4,3 +4,4 @@ export * from './keys.js';
 export { calltrack } from '@calltrack/proto';
 export * from './event-labels.js';
 export * from './channel-classification.js';
+export * from './bot-detection.js';

@@ -1,5 +1,4 @@
-import { calltrack } from '@calltrack/contracts';
-import { isbot } from 'isbot';
+import { botReason, calltrack } from '@calltrack/contracts';
 import type { BlockEntry } from './blocklist-state.js';
 
 const { Verdict } = calltrack.events.v1;
@@ -11,7 +10,6 @@ export function callVerdict(block: BlockEntry | undefined): { verdict: calltrack
 
 /** A session is a bot's when the user agent is missing or a known crawler/automation agent (isbot's list). */
 export function sessionVerdict(userAgent: string): { verdict: calltrack.events.v1.Verdict; reason: string } {
-  if (!userAgent.trim()) return { verdict: Verdict.VERDICT_BOT, reason: 'empty user agent' };
-  if (isbot(userAgent)) return { verdict: Verdict.VERDICT_BOT, reason: 'bot user agent' };
-  return { verdict: Verdict.VERDICT_CLEAN, reason: '' };
+  const reason = botReason(userAgent);
+  return reason ? { verdict: Verdict.VERDICT_BOT, reason } : { verdict: Verdict.VERDICT_CLEAN, reason: '' };
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
-import { KafkaBus } from '@calltrack/kafka';
+import { botReason, classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
+import { KafkaBus, type OutgoingRecord } from '@calltrack/kafka';
 import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
@@ -74,6 +74,7 @@ export class SessionsController {
     const utm = { ...fromUrl.utm, ...Object.fromEntries(Object.entries(body.utm ?? {}).filter(([, v]) => v)) };
     const clickIds = { ...fromUrl.clickIds, ...(body.clickIds ?? {}) };
     const channel = classifyChannel({ utmSource: utm.source, utmMedium: utm.medium, clickIds, referrer: body.referrer, landingPage: body.landingPage });
+    const userAgent = body.userAgent ?? request.headers['user-agent'] ?? '';
     const session = createEvent(
       'SessionStarted',
       {
@@ -83,7 +84,7 @@ export class SessionsController {
         utm,
         referrer: body.referrer,
         landingPage: body.landingPage,
-        userAgent: body.userAgent ?? request.headers['user-agent'] ?? '',
+        userAgent,
         clientIp: request.ip,
         clickIds,
         analyticsIds: body.analyticsIds ?? {},
@@ -91,6 +92,12 @@ export class SessionsController {
       },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now },
     );
+    const base = { sessionId, visitorId, channel };
+    if (botReason(userAgent)) {
+      // Crawlers and automation see the site's own number and take no lease; the visit is still recorded.
+      await this.publishOr503([{ topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session }]);
+      return { ...base, number: site.defaultNumber, fallback: true, reason: 'bot' };
+    }
     const requestId = sessionId;
     const leaseRequest = createEvent(
       'LeaseRequested',
@@ -99,15 +106,14 @@ export class SessionsController {
     );
     const answer = this.replies.expect(requestId, this.config.LEASE_REPLY_TIMEOUT_MS);
     try {
-      await this.bus.producer.publishMany([
+      await this.publishOr503([
         { topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session },
         { topic: 'poolCommands', key: siteKey(body.siteId), event: leaseRequest },
       ]);
     } catch (err) {
       this.replies.cancel(requestId);
-      throw new ApiError(503, 'unavailable', `session could not be recorded: ${(err as Error).message}`);
+      throw err;
     }
-    const base = { sessionId, visitorId, channel };
     const reply = await answer;
     if (!reply) return { ...base, number: site.defaultNumber, fallback: true, reason: 'pool_timeout' };
     if (reply.kind === 'rejected') return { ...base, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
@@ -118,6 +124,14 @@ export class SessionsController {
       expiresAt: new Date(Number(reply.event.expiresAtMs)).toISOString(),
       fallback: false,
     };
+  }
+
+  private async publishOr503(records: OutgoingRecord[]): Promise<void> {
+    try {
+      await this.bus.producer.publishMany(records);
+    } catch (err) {
+      throw new ApiError(503, 'unavailable', `session could not be recorded: ${(err as Error).message}`);
+    }
   }
 
   /**

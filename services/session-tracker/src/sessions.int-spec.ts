@@ -20,7 +20,7 @@ describe('session-tracker with number-pool on the real broker', () => {
     const base = { ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
     pool = await startNumberPool(loadNumberPoolConfig(base));
     tracker = await startSessionTracker(loadSessionTrackerConfig({ ...base, LEASE_REPLY_TIMEOUT_MS: '5000' }));
-    probe = await TopicProbe.start(env, ['sessions', 'poolEvents']);
+    probe = await TopicProbe.start(env, ['sessions', 'poolEvents', 'poolCommands']);
     const put = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
       headers: { authorization: `Bearer ${ADMIN}` },
       body: { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '8 (495) 000-00-00', poolNumbers: ['+7 495 000-00-01', '+7 495 000-00-02'] },
@@ -34,7 +34,9 @@ describe('session-tracker with number-pool on the real broker', () => {
     await pool.close();
   });
 
-  const start = (body: unknown) => http('POST', `${tracker.url}/v1/sessions`, { body });
+  // A browser's user agent: without one a visitor counts as a bot and gets no number.
+  const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+  const start = (body: Record<string, unknown>) => http('POST', `${tracker.url}/v1/sessions`, { body: { userAgent: BROWSER, ...body } });
 
   it('gives distinct numbers to concurrent visitors, then the default number when the pool is exhausted', async () => {
     // Both services learn the site from the sites topic; until then a visitor sees the default number.
@@ -64,6 +66,18 @@ describe('session-tracker with number-pool on the real broker', () => {
     assert.equal(stats.body.peakDemand, 3);
     assert.equal(stats.body.utilisation, 1);
     assert.equal(stats.body.recommendedPoolSize, 5);
+  });
+
+  it('gives bots the default number without taking a lease', async () => {
+    const before = probe.events('poolEvents').length;
+    const bot = await start({ siteId: 'shop', landingPage: 'https://shop.example/', userAgent: 'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)' });
+    assert.equal(bot.status, 201);
+    assert.equal(bot.body.fallback, true);
+    assert.equal(bot.body.reason, 'bot');
+    assert.equal(bot.body.number, '+74950000000');
+    await waitFor(() => probe.events('sessions').find((e) => (e.payload as calltrack.events.v1.SessionStarted).sessionId === bot.body.sessionId), { what: 'the bot visit recorded' });
+    assert.equal(probe.events('poolCommands').filter((e) => (e.payload as calltrack.events.v1.LeaseRequested).sessionId === bot.body.sessionId).length, 0, 'no lease requested');
+    assert.equal(probe.events('poolEvents').length, before);
   });
 
   it('holds the number for another tail on each heartbeat', async () => {
