@@ -9,6 +9,12 @@ export const sessionTrackerConfigSchema = z.object({
   LEASE_REPLY_TIMEOUT_MS: variable(z.coerce.number().int().min(50).max(30_000).default(1500), {
     description: 'How long a session start waits for number-pool to grant a number before answering with the default number.',
   }),
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: variable(z.coerce.number().int().min(1).default(300), {
+    description: 'Public requests (session starts and heartbeats) one client address may make per minute on this instance.',
+  }),
+  RATE_LIMIT_PER_SITE_PER_SECOND: variable(z.coerce.number().int().min(1).default(5000), {
+    description: "Public requests per second for one site on this instance, so one site's surge cannot starve the others.",
+  }),
   SESSION_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(1_048_576).default(16 * 1024), {
     description: 'Largest accepted body of a public session request.',
   }),

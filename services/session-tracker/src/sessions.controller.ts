@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { botReason, classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
 import { KafkaBus, type OutgoingRecord } from '@calltrack/kafka';
@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
 import { parseLandingPage, UTM_KEYS } from './landing-page.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
+import { PublicRateLimitGuard } from './rate-limit.guard.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'expected 8-64 characters of letters, digits, "_", "." or "-"');
 const text = (max: number) => z.string().max(max);
@@ -52,6 +53,7 @@ export interface StartSessionResponse {
 }
 
 @Controller('v1/sessions')
+@UseGuards(PublicRateLimitGuard)
 export class SessionsController {
   constructor(
     private readonly bus: KafkaBus,

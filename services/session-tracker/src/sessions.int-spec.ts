@@ -127,6 +127,33 @@ describe('session-tracker with number-pool on the real broker', () => {
     }
   });
 
+  it('limits public requests per client address and per site with 429 and Retry-After', async () => {
+    const limited = await startSessionTracker(
+      loadSessionTrackerConfig({ ...env.env, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5', RATE_LIMIT_PER_SITE_PER_SECOND: '1000' }),
+    );
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i += 1) statuses.push((await http('POST', `${limited.url}/v1/sessions`, { body: { siteId: 'shop' } })).status);
+      assert.deepEqual(statuses, [400, 400, 400, 400, 400, 429, 429], 'five a minute are judged on their own, then refused');
+      const refused = await http('POST', `${limited.url}/v1/sessions`, { body: { siteId: 'shop' } });
+      assert.equal(refused.body.error.code, 'rate_limited');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    } finally {
+      await limited.close();
+    }
+    const perSite = await startSessionTracker(
+      loadSessionTrackerConfig({ ...env.env, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000', RATE_LIMIT_PER_SITE_PER_SECOND: '2' }),
+    );
+    try {
+      const results = await Promise.all([1, 2, 3].map(() => http('POST', `${perSite.url}/v1/sessions`, { body: { siteId: 'busy-site' } })));
+      assert.deepEqual(results.map((r) => r.status).sort(), [400, 400, 429]);
+      const other = await http('POST', `${perSite.url}/v1/sessions`, { body: { siteId: 'quiet-site' } });
+      assert.equal(other.status, 400, "another site's requests still pass");
+    } finally {
+      await perSite.close();
+    }
+  });
+
   it('refuses admin calls without a valid token', async () => {
     const none = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`);
     assert.equal(none.status, 401);
