@@ -56,7 +56,7 @@ export interface RunningService {
 /** Builds and starts a service: Nest on Fastify, JSON errors, request tracing, health endpoints. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   // Route parameters carry provider call ids ("<provider>:<id>", up to ~140 characters); Fastify's default limit is 100.
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 64 * 1024, trustProxy: trustProxyOption(options.trustProxy), maxParamLength: 512 });
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 64 * 1024, trustProxy: trustProxyOption(options.trustProxy), routerOptions: { maxParamLength: 512 } });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new PinoNestLogger(options.logger),
     rawBody: true,
