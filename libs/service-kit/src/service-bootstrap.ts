@@ -39,6 +39,8 @@ export interface StartServiceOptions {
   cors?: boolean;
   /** Fastify trustProxy, from HTTP_TRUST_PROXY: who may tell us the client's address. */
   trustProxy?: string;
+  /** Runs before the HTTP server listens: connect and start other transports (gRPC) here. */
+  beforeListen?: (app: NestFastifyApplication) => Promise<void>;
 }
 
 function trustProxyOption(value: string | undefined): boolean | string[] {
@@ -78,6 +80,7 @@ async function listen(app: NestFastifyApplication, options: StartServiceOptions)
   installRequestTracing(fastify, options.name);
   app.useGlobalFilters(new JsonExceptionFilter(options.logger));
   if (options.cors) app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });
+  await options.beforeListen?.(app);
   await app.listen({ port: options.port, host: options.host });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
@@ -143,6 +146,7 @@ export async function bootService(options: {
   module: (logger: Logger) => DynamicModule;
   bodyLimitBytes?: number;
   cors?: boolean;
+  beforeListen?: (app: NestFastifyApplication) => Promise<void>;
 }): Promise<RunningService> {
   initTelemetry({ serviceName: options.name });
   const logger = createLogger(options.name, options.config.LOG_LEVEL);
@@ -155,5 +159,6 @@ export async function bootService(options: {
     ...(options.config.HTTP_TRUST_PROXY === undefined ? {} : { trustProxy: options.config.HTTP_TRUST_PROXY }),
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.cors === undefined ? {} : { cors: options.cors }),
+    ...(options.beforeListen ? { beforeListen: options.beforeListen } : {}),
   });
 }

@@ -244,6 +244,27 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * One page of calls that started in [fromMs, toMs), newest first, after a keyset
+   * cursor (the last row of the previous page): stable while new calls arrive.
+   */
+  async callsPage(
+    siteId: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+    after?: { startedAtMs: number; callId: string },
+  ): Promise<Array<Record<string, unknown> & { started_at_ms: string }>> {
+    return this.#client().query(
+      `SELECT ${CALL_VIEW_COLUMNS.join(', ')}, toUnixTimestamp64Milli(started_at) AS started_at_ms FROM calls FINAL
+       WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
+         ${after ? `AND (started_at, call_id) < (${TIME('afterAt')}, {afterId:String})` : ''}
+       ORDER BY started_at DESC, call_id DESC
+       LIMIT {limit:UInt32}`,
+      { site: siteId, from: fromMs, to: toMs, limit, ...(after ? { afterAt: after.startedAtMs, afterId: after.callId } : {}) },
+    );
+  }
+
+  /**
    * Visits and calls per channel, utm_source and utm_medium in [fromMs, toMs). Visits
    * judged bots are left out; `calls` and `answered_calls` count non-spam calls,
    * `spam_calls` the rest. A call counts under the channel and tags it was credited to

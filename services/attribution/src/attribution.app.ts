@@ -1,8 +1,35 @@
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { bootService, type RunningService } from '@calltrack/service-kit';
 import { AttributionModule } from './attribution.module.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
+import { CONVERSIONS_API_PACKAGE, CONVERSIONS_API_PROTO } from './conversions-api.grpc.js';
 
 /** Starts attribution in this process (main.ts, the one-process embedded mode, tests). */
 export async function startAttribution(config: AttributionConfig): Promise<RunningService> {
-  return bootService({ name: SERVICE_NAME, config, module: (logger) => AttributionModule.register(config, logger) });
+  return bootService({
+    name: SERVICE_NAME,
+    config,
+    module: (logger) => AttributionModule.register(config, logger),
+    // The gRPC API for bid managers is served only when a token is configured.
+    ...(config.GRPC_API_TOKEN
+      ? {
+          beforeListen: async (app) => {
+            app.connectMicroservice<MicroserviceOptions>(
+              {
+                transport: Transport.GRPC,
+                options: {
+                  package: CONVERSIONS_API_PACKAGE,
+                  protoPath: CONVERSIONS_API_PROTO,
+                  url: `${config.HTTP_HOST}:${config.GRPC_PORT}`,
+                  loader: { longs: Number, defaults: true },
+                },
+              },
+              // Not inheritAppConfig: the app's JSON exception filter speaks HTTP, and gRPC
+              // errors must keep their status codes (RpcException { code, message }).
+            );
+            await app.startAllMicroservices();
+          },
+        }
+      : {}),
+  });
 }

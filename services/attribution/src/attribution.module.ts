@@ -5,6 +5,7 @@ import { AttributionStore } from './attribution-store.js';
 import { CallAttributionService } from './call-attribution.service.js';
 import { CallsController } from './calls.controller.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
+import { ConversionsApiGrpcController } from './conversions-api.grpc.js';
 import { StateProjectionService } from './state-projection.service.js';
 
 @Module({})
@@ -13,7 +14,7 @@ export class AttributionModule {
     return {
       module: AttributionModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [CallsController],
+      controllers: [CallsController, ConversionsApiGrpcController],
       providers: [AttributionStore, SiteDirectory, StateProjectionService, CallAttributionService],
     };
   }

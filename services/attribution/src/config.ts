@@ -16,6 +16,13 @@ export const attributionConfigSchema = z.object({
   CLICKHOUSE_DATA_DIR: variable(z.string().default('.data/clickhouse'), {
     description: 'Data directory of the embedded engine (one process may own it). Ignored with CLICKHOUSE_URL.',
   }),
+  GRPC_PORT: variable(z.coerce.number().int().min(1).max(65535).default(9084), {
+    description: 'Port of the gRPC API for bid managers (ConversionsService); served only when GRPC_API_TOKEN is set.',
+  }),
+  GRPC_API_TOKEN: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
+    description: 'Bearer token gRPC clients send as "authorization" metadata. Unset: the gRPC API is not served.',
+    sensitive: true,
+  }),
   ATTRIBUTION_GRACE_SECONDS: variable(z.coerce.number().int().min(0).max(30 * 86_400).default(600), {
     description: 'A call still matches a lease released up to this long before the call started (the visitor noted the number).',
   }),

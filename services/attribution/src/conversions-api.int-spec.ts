@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { calltrack, callKey, createEvent, siteKey } from '@calltrack/contracts';
+import { KafkaBus } from '@calltrack/kafka';
+import type { RunningService } from '@calltrack/service-kit';
+import { createKafkaTestEnv, freePort, http, testLogger, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import { startAttribution } from './attribution.app.js';
+import { loadAttributionConfig } from './config.js';
+import { CONVERSIONS_API_PROTO } from './conversions-api.grpc.js';
+
+const ADMIN = 'grpc-admin-token-0123456789';
+const API_TOKEN = 'bid-manager-token-0123456789';
+const SITE = 'grpc-shop';
+
+type Client = { ListCalls(req: object, md: Metadata, cb: (err: ServiceError | null, res: { calls: Array<Record<string, unknown>>; nextPageToken: string }) => void): void; close(): void };
+
+describe('ConversionsService gRPC API (bid managers)', () => {
+  let env: KafkaTestEnv;
+  let bus: KafkaBus;
+  let service: RunningService;
+  let client: Client;
+  const callIds = ['a', 'b', 'c'].map((x) => `generic:${x}-${randomUUID().slice(0, 6)}`);
+
+  const list = (req: object, token: string = API_TOKEN) =>
+    new Promise<{ calls: Array<Record<string, unknown>>; nextPageToken: string }>((resolve, reject) => {
+      const md = new Metadata();
+      if (token) md.set('authorization', `Bearer ${token}`);
+      client.ListCalls(req, md, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+
+  before(async () => {
+    env = await createKafkaTestEnv('grpc');
+    bus = new KafkaBus({ ...env.settings, clientId: 'grpc-test' }, testLogger);
+    await bus.connect();
+    await bus.producer.publish('sites', siteKey(SITE), createEvent('SiteConfigured', { name: 'G', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] }, { siteId: SITE, producer: 'test' }));
+    const port = await freePort();
+    service = await startAttribution(
+      loadAttributionConfig({
+        ...env.env,
+        ADMIN_TOKEN: ADMIN,
+        GRPC_API_TOKEN: API_TOKEN,
+        GRPC_PORT: String(port),
+        PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ATTRIBUTION_STATE_WAIT_MS: '0',
+        CLICKHOUSE_DATABASE: `grpc_${randomUUID().slice(0, 8)}`,
+        CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '',
+      }),
+    );
+    const pkg = loadPackageDefinition(loadSync(CONVERSIONS_API_PROTO, { longs: Number, defaults: true })) as unknown as { calltrack: { api: { v1: { ConversionsService: new (addr: string, creds: unknown) => Client } } } };
+    client = new pkg.calltrack.api.v1.ConversionsService(`127.0.0.1:${port}`, credentials.createInsecure());
+    const now = Date.now();
+    for (const [i, callId] of callIds.entries()) {
+      const call = { callId, provider: 'generic', providerCallId: callId, trackingNumber: '+74957770000', callerNumber: '+79160000000', status: calltrack.events.v1.CallStatus.CALL_STATUS_COMPLETED, startedAtMs: now - (3 - i) * 60_000, sequence: 3 };
+      await bus.producer.publish('screenedCalls', callKey(SITE, callId), createEvent('CallScreened', { call, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'test' }));
+    }
+    await waitFor(async () => (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls?.length === 3, { what: 'three calls stored', timeoutMs: 30_000 });
+  });
+
+  after(async () => {
+    client?.close();
+    await service?.close();
+    await bus?.close();
+  });
+
+  it('pages through the calls, newest first', async () => {
+    const first = await list({ siteId: SITE, pageSize: 2 });
+    assert.deepEqual(first.calls.map((c) => c['callId']), [callIds[2], callIds[1]]);
+    assert.equal(first.calls[0]!['matchMethod'], 'unmatched');
+    assert.equal(typeof first.calls[0]!['startedAtMs'], 'number');
+    assert.ok(first.nextPageToken);
+    const second = await list({ siteId: SITE, pageSize: 2, pageToken: first.nextPageToken });
+    assert.deepEqual(second.calls.map((c) => c['callId']), [callIds[0]]);
+    assert.equal(second.nextPageToken, '');
+  });
+
+  it('refuses missing or wrong tokens and bad arguments with gRPC status codes', async () => {
+    await assert.rejects(list({ siteId: SITE }, ''), (e: ServiceError) => e.code === status.UNAUTHENTICATED);
+    await assert.rejects(list({ siteId: SITE }, 'not-the-token-at-all'), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
+    await assert.rejects(list({ siteId: 'Bad Site!' }), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /site_id/.test(e.details));
+    await assert.rejects(list({ siteId: SITE, pageSize: 5000 }), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /page_size/.test(e.details));
+    await assert.rejects(list({ siteId: SITE, pageToken: 'garbage' }), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && /page_token/.test(e.details));
+    await assert.rejects(list({ siteId: SITE, fromMs: 2000, toMs: 1000 }), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    const otherSite = await list({ siteId: 'someone-else' });
+    assert.deepEqual(otherSite.calls, [], 'another site sees none of these calls');
+  });
+});
