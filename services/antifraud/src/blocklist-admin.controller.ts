@@ -1,10 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, UseGuards, type PipeTransform } from '@nestjs/common';
 import { toE164 } from '@calltrack/phone';
-import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
+import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe, type SiteConfig } from '@calltrack/service-kit';
 import { z } from 'zod';
+import type { BlockEntry } from './blocklist-state.js';
 import { ScreeningService } from './screening.service.js';
 
 const blockBody = z.object({ reason: z.string().max(500).default('') }).strict();
+
+// The reason is optional, so a PUT without any body blocks with no reason.
+const emptyBodyAsObject: PipeTransform = { transform: (value: unknown) => value ?? {} };
+
+const view = (entry: BlockEntry) => ({ ...entry, blockedAt: new Date(entry.blockedAtMs).toISOString() });
 
 @Controller('v1/admin/sites/:siteId')
 @UseGuards(AdminTokenGuard)
@@ -14,11 +20,17 @@ export class BlocklistAdminController {
     private readonly sites: SiteDirectory,
   ) {}
 
-  private phone(siteId: string, raw: string): string {
+  private site(siteId: string): SiteConfig {
     const site = this.sites.get(siteId);
     if (!site) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
-    const phone = toE164(raw, site.country);
-    if (!phone) throw new ApiError(400, 'invalid_request', `phone: "${raw}" is not a valid phone number in ${site.country}`);
+    return site;
+  }
+
+  // Blocks are stored in E.164, normalised with the site's country like the callers of its calls.
+  private phone(siteId: string, raw: string): string {
+    const { country } = this.site(siteId);
+    const phone = toE164(raw, country);
+    if (!phone) throw new ApiError(400, 'invalid_request', `phone: "${raw.slice(0, 64)}" is not a valid phone number in ${country}`);
     return phone;
   }
 
@@ -27,10 +39,10 @@ export class BlocklistAdminController {
   async block(
     @Param('siteId', siteIdPipe) siteId: string,
     @Param('phone') raw: string,
-    @Body(new ZodValidationPipe(blockBody)) body: z.infer<typeof blockBody>,
+    @Body(emptyBodyAsObject, new ZodValidationPipe(blockBody)) body: z.infer<typeof blockBody>,
   ): Promise<object> {
     const entry = await this.screening.block(siteId, this.phone(siteId, raw), body.reason);
-    return { siteId, ...entry, blockedAt: new Date(entry.blockedAtMs).toISOString() };
+    return { siteId, blocked: true, ...view(entry) };
   }
 
   @Delete('blocklist/:phone')
@@ -44,13 +56,14 @@ export class BlocklistAdminController {
 
   @Get('blocklist')
   list(@Param('siteId', siteIdPipe) siteId: string): object {
-    if (!this.sites.get(siteId)) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
-    return { siteId, entries: this.screening.entries(siteId) };
+    this.site(siteId);
+    return { siteId, entries: this.screening.entries(siteId).map(view) };
   }
 
-  /** Screening counters of this instance since it started. */
+  /** Screening counters of this instance since it started (not durable, not summed over instances). */
   @Get('stats')
   stats(@Param('siteId', siteIdPipe) siteId: string): object {
+    this.site(siteId);
     return { siteId, ...this.screening.counts(siteId) };
   }
 }

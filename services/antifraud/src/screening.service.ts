@@ -1,11 +1,13 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { callKey, createEvent, phoneKey, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
+import { calltrack, callKey, createEvent, phoneKey, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, type Logger } from '@calltrack/telemetry';
 import { BlocklistState, type BlockEntry } from './blocklist-state.js';
 import { SERVICE_NAME } from './config.js';
 import { callVerdict, sessionVerdict } from './verdicts.js';
+
+const { Verdict } = calltrack.events.v1;
 
 export interface SiteCounters {
   callsScreened: number;
@@ -23,7 +25,7 @@ export interface SiteCounters {
 @Injectable()
 export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly blocklist = new BlocklistState();
-  // Counted since this process started (per instance); the durable record is the verdict events.
+  // Counted since this process started, per instance (a redelivered record counts again); the durable record is the verdict events.
   private readonly counters = new Map<string, SiteCounters>();
   private readonly consumers: BatchConsumer[] = [];
   // One outbox per consumer: a flush must publish exactly what its own batch produced before that batch commits.
@@ -38,9 +40,8 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
 
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('blocklist_rebuilt', () => this.rebuilt);
-    const { records } = await this.bus.replay(['antifraudBlocklist'], (r) => {
-      if (r.event) this.blocklist.apply(r.event);
-    });
+    // Site countries come from SiteDirectory (its own replay of `sites`); blocks are stored already normalised.
+    const { records } = await this.bus.replay(['antifraudBlocklist'], (r) => this.blocklist.applyFromLog(r.event, r));
     this.rebuilt = true;
     this.logger.info({ event: 'blocklist_rebuilt', records });
     const flush = (box: keyof typeof this.outbox) => async () => {
@@ -50,8 +51,8 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
       this.outbox[box] = [];
     };
     this.consumers.push(
-      // Other instances' blocks must reach this one too.
-      this.bus.consumer({ groupId: `${SERVICE_NAME}.blocklist`, perInstance: true, topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => this.blocklist.apply(r.event) }),
+      // Other instances' blocks must reach this one too; what replay applied already is skipped by offset.
+      this.bus.consumer({ groupId: `${SERVICE_NAME}.blocklist`, perInstance: true, topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => this.blocklist.applyFromLog(r.event, r) }),
       this.bus.consumer({ groupId: `${SERVICE_NAME}.calls`, topics: ['calls'], fromBeginning: true, handle: async (r) => this.screenCall(r.event), flush: flush('calls') }),
       this.bus.consumer({ groupId: `${SERVICE_NAME}.sessions`, topics: ['sessions'], fromBeginning: true, handle: async (r) => this.screenSession(r.event), flush: flush('sessions') }),
     );
@@ -79,7 +80,7 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     this.outbox.calls.push({ topic: 'screenedCalls', key: callKey(event.siteId, call.callId), event: screened, traceContext: context.active() });
     const c = this.count(event.siteId);
     c.callsScreened += 1;
-    if (reason) c.spamCalls += 1;
+    if (verdict === Verdict.VERDICT_SPAM) c.spamCalls += 1;
   }
 
   private async screenSession(event: AnyDomainEvent): Promise<void> {
@@ -90,21 +91,21 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     this.outbox.sessions.push({ topic: 'antifraudVerdicts', key: visitorKey(event.siteId, s.visitorId), event: screened, traceContext: context.active() });
     const c = this.count(event.siteId);
     c.sessionsScreened += 1;
-    if (reason) c.botSessions += 1;
+    if (verdict === Verdict.VERDICT_BOT) c.botSessions += 1;
   }
 
   /** Publishes a block and applies it once acknowledged, so a call screened right after sees it. */
   async block(siteId: string, phone: string, reason: string): Promise<BlockEntry> {
     const event = createEvent('CallerBlocked', { phone, reason }, { siteId, producer: SERVICE_NAME });
     await this.bus.producer.publish('antifraudBlocklist', phoneKey(siteId, phone), event);
-    this.blocklist.apply(event);
-    return this.blocklist.lookup(siteId, phone)!;
+    this.blocklist.applyAcknowledged(event);
+    return { phone, reason, blockedAtMs: event.occurredAtMs };
   }
 
   async unblock(siteId: string, phone: string): Promise<void> {
     const event = createEvent('CallerUnblocked', { phone }, { siteId, producer: SERVICE_NAME });
     await this.bus.producer.publish('antifraudBlocklist', phoneKey(siteId, phone), event);
-    this.blocklist.apply(event);
+    this.blocklist.applyAcknowledged(event);
   }
 
   blocked(siteId: string, phone: string): BlockEntry | undefined {
@@ -116,6 +117,6 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   counts(siteId: string): SiteCounters {
-    return { ...this.count(siteId) };
+    return { callsScreened: 0, spamCalls: 0, sessionsScreened: 0, botSessions: 0, ...this.counters.get(siteId) };
   }
 }
