@@ -5,3 +5,4 @@ export * from './batch-consumer.js';
 export * from './topic-reader.js';
 export * from './topic-admin.js';
 export * from './kafka-bus.js';
+export * from './replay-watermark.js';

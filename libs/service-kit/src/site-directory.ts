@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { calltrack } from '@calltrack/contracts';
-import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
+import { KafkaBus, ReplayWatermark, type BatchConsumer } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
 import { ReadinessService } from './readiness.service.js';
 import { LOGGER } from './service-core.module.js';
@@ -15,6 +15,7 @@ export type SiteConfig = calltrack.events.v1.SiteConfigured;
 @Injectable()
 export class SiteDirectory implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sites = new Map<string, SiteConfig>();
+  private readonly replayed = new ReplayWatermark();
   private consumer: BatchConsumer | undefined;
   private loaded = false;
 
@@ -27,6 +28,7 @@ export class SiteDirectory implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('sites_loaded', () => this.loaded);
     const { records } = await this.bus.replay(['sites'], (r) => {
+      this.replayed.mark(r.topic, r.partition, r.offset);
       if (r.event?.type === 'SiteConfigured') this.sites.set(r.event.siteId, r.event.payload);
     });
     this.loaded = true;
@@ -37,6 +39,8 @@ export class SiteDirectory implements OnApplicationBootstrap, OnModuleDestroy {
       topics: ['sites'],
       fromBeginning: true,
       handle: async (record) => {
+        // The consumer starts from the beginning; what the replay applied must not step a site back.
+        if (this.replayed.covers(record.topic, record.partition, record.offset)) return;
         if (record.event.type === 'SiteConfigured') this.sites.set(record.event.siteId, record.event.payload);
       },
     });

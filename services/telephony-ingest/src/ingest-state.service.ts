@@ -1,11 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createEvent, siteKey, type DomainEvent } from '@calltrack/contracts';
-import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, ReplayWatermark, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME } from './config.js';
 import { IngestState, type SiteView } from './ingest-state.js';
-import { ReplayWatermark } from './replay-watermark.js';
+
 
 // How long the admin API waits to see its own secret applied before answering.
 const APPLY_WAIT_MS = 10_000;
