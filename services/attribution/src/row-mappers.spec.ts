@@ -7,6 +7,7 @@ import {
   callView,
   checkScreenedCall,
   grantedLeaseRow,
+  extendedLeaseRow,
   releasedLeaseRow,
   sessionVerdictRow,
   visitRow,
@@ -39,16 +40,29 @@ describe('state rows', () => {
     assert.equal(row.started_at, '2025-05-01T10:00:00.000Z');
   });
 
-  it('writes a release as version 2 of the granted lease row, same key columns', () => {
+  it('writes a release as the final version of the granted lease row, same key columns', () => {
     const granted = grantedLeaseRow(createEvent('LeaseGranted', { requestId: 'r', leaseId: 'l1', sessionId: 's1', visitorId: 'v1', trackingNumber: '+74951000001', grantedAtMs: T0, expiresAtMs: T0 + 900_000 }, meta));
     assert.equal(granted.version, 1);
     assert.equal(granted.released_at, null);
     const expired = createEvent('LeaseExpired', { leaseId: 'l1', sessionId: 's1', trackingNumber: '+74951000001', releasedAtMs: T0 + 900_000 }, meta);
     const released = releasedLeaseRow(granted, expired);
-    assert.equal(released.version, 2);
+    assert.ok(released.version > granted.version);
     assert.equal(released.event_id, expired.eventId);
     assert.equal(released.released_at, '2025-05-01T10:15:00.000Z');
     for (const key of ['site_id', 'tracking_number', 'granted_at', 'lease_id', 'session_id', 'expires_at'] as const) assert.equal(released[key], granted[key]);
+  });
+
+  it('versions heartbeat extensions between the grant and the release, later ones higher', () => {
+    const granted = grantedLeaseRow(createEvent('LeaseGranted', { requestId: 'r', leaseId: 'l1', sessionId: 's1', visitorId: 'v1', trackingNumber: '+74951000001', grantedAtMs: T0, expiresAtMs: T0 + 900_000 }, meta));
+    const extend = (expiresAtMs: number) => extendedLeaseRow(granted, createEvent('LeaseExtended', { leaseId: 'l1', sessionId: 's1', trackingNumber: '+74951000001', expiresAtMs }, meta));
+    const first = extend(T0 + 960_000);
+    const second = extend(T0 + 1_020_000);
+    assert.equal(first.expires_at, '2025-05-01T10:16:00.000Z');
+    assert.ok(granted.version < first.version && first.version < second.version);
+    for (const key of ['site_id', 'tracking_number', 'granted_at', 'lease_id'] as const) assert.equal(second[key], granted[key]);
+    const released = releasedLeaseRow(second, createEvent('LeaseExpired', { leaseId: 'l1', sessionId: 's1', trackingNumber: '+74951000001', releasedAtMs: T0 + 1_020_000 }, meta));
+    assert.ok(released.version > second.version, 'the release outranks every extension');
+    assert.equal(released.expires_at, second.expires_at);
   });
 
   it('labels a session verdict', () => {

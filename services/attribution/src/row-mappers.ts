@@ -132,13 +132,23 @@ export function checkLeaseExpired(event: DomainEvent<'LeaseExpired'>): { leaseId
   };
 }
 
-/**
- * Version 2 of a lease row: the granted row with its release time. Same sorting key
- * (site, number, granted_at, lease), so ReplacingMergeTree collapses the two.
- */
+// Versions of a lease row: 1 when granted, 2 + the extended lifetime in ms for each
+// heartbeat extension (later extensions outrank earlier ones), and RELEASED_VERSION,
+// above any extension, once it ended. All rows share the sorting key (site, number,
+// granted_at, lease), so ReplacingMergeTree keeps the latest state.
+const RELEASED_VERSION = 2 ** 52;
+
+/** The lease row after a heartbeat moved its expiry. */
+export function extendedLeaseRow(lease: LeaseRow, extended: DomainEvent<'LeaseExtended'>): LeaseRow {
+  const expiresAtMs = checkTime(extended.payload.expiresAtMs, 'expiresAtMs', true);
+  const grantedAtMs = Date.parse(lease.granted_at ?? '') || 0;
+  return { ...lease, event_id: extended.eventId, expires_at: iso(expiresAtMs), version: 2 + Math.max(0, expiresAtMs - grantedAtMs) };
+}
+
+/** The final version of a lease row: the lease with its release time. */
 export function releasedLeaseRow(granted: LeaseRow, expired: DomainEvent<'LeaseExpired'>): LeaseRow {
   const { releasedAtMs } = checkLeaseExpired(expired);
-  return { ...granted, event_id: expired.eventId, released_at: iso(releasedAtMs), version: 2 };
+  return { ...granted, event_id: expired.eventId, released_at: iso(releasedAtMs), version: RELEASED_VERSION };
 }
 
 export function sessionVerdictRow(event: DomainEvent<'SessionScreened'>): SessionVerdictRow {

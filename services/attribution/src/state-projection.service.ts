@@ -9,6 +9,7 @@ import { SERVICE_NAME } from './config.js';
 import {
   checkLeaseExpired,
   grantedLeaseRow,
+  extendedLeaseRow,
   releasedLeaseRow,
   sessionVerdictRow,
   visitRow,
@@ -21,6 +22,7 @@ type StateItem =
   | { kind: 'visit'; row: VisitRow }
   | { kind: 'granted'; row: LeaseRow }
   | { kind: 'released'; event: DomainEvent<'LeaseExpired'> }
+  | { kind: 'extended'; event: DomainEvent<'LeaseExtended'> }
   | { kind: 'verdict'; row: SessionVerdictRow };
 
 interface PreparedRows {
@@ -84,6 +86,9 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
         checkLeaseExpired(event);
         this.buffer.push({ kind: 'released', event });
         break;
+      case 'LeaseExtended':
+        this.buffer.push({ kind: 'extended', event });
+        break;
       case 'SessionScreened':
         this.buffer.push({ kind: 'verdict', row: sessionVerdictRow(event) });
         break;
@@ -112,28 +117,33 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   private async prepare(items: readonly StateItem[]): Promise<PreparedRows> {
     const out: PreparedRows = { visits: [], leases: [], verdicts: [] };
     const granted = new Map<string, LeaseRow>();
-    const releases: Array<DomainEvent<'LeaseExpired'>> = [];
+    // Extensions and releases, in log order: each becomes the next version of its lease row.
+    const changes: Array<DomainEvent<'LeaseExpired'> | DomainEvent<'LeaseExtended'>> = [];
     for (const item of items) {
       if (item.kind === 'visit') out.visits.push(item.row);
       else if (item.kind === 'verdict') out.verdicts.push(item.row);
       else if (item.kind === 'granted') {
         out.leases.push(item.row);
         granted.set(leaseKey(item.row.site_id, item.row.lease_id), item.row);
-      } else releases.push(item.event);
+      } else changes.push(item.event);
     }
     // Grant and release of a lease share the site's partition, so the grant was stored by an
     // earlier batch or is in this one.
-    const missing = releases.filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId)));
+    const missing = changes.filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId)));
     const stored = await this.store.leasesById(missing.map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })));
     for (const row of stored) granted.set(leaseKey(row.site_id, row.lease_id), row);
-    for (const release of releases) {
-      const lease = granted.get(leaseKey(release.siteId, release.payload.leaseId));
+    for (const change of changes) {
+      const key = leaseKey(change.siteId, change.payload.leaseId);
+      const lease = granted.get(key);
       if (!lease) {
         // Its grant never reached us (dead-lettered): calls fall back to the lease being unknown.
-        this.logger.warn({ event: 'lease_release_without_lease', site_id: release.siteId, lease_id: release.payload.leaseId, event_id: release.eventId });
+        this.logger.warn({ event: 'lease_change_without_lease', site_id: change.siteId, lease_id: change.payload.leaseId, event_id: change.eventId });
         continue;
       }
-      out.leases.push(releasedLeaseRow(lease, release));
+      const row = change.type === 'LeaseExtended' ? extendedLeaseRow(lease, change) : releasedLeaseRow(lease, change);
+      // A later change of the same lease in this batch builds on this one.
+      granted.set(key, row);
+      out.leases.push(row);
     }
     return out;
   }
