@@ -1,56 +1,162 @@
-// Writes docs/configuration.md from the services' validated configuration schemas.
-// `--check` exits 1 when the file is out of date (run by scripts/test.sh).
-import { readFileSync, writeFileSync } from 'node:fs';
+// Writes docs/configuration.md from the services' validated configuration schemas
+// (services/<name>/dist/config.js exports `<camelName>ConfigSchema`), so the document
+// cannot drift from what the services accept. Run after building (`tsc -b`).
+//   node scripts/gen-config-docs.mjs           rewrite docs/configuration.md
+//   node scripts/gen-config-docs.mjs --check   exit 1 when it is out of date (scripts/test.sh)
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { documentConfig } from '@calltrack/config';
 
-const services = {
-  'session-tracker': 'sessionTrackerConfigSchema',
-  'number-pool': 'numberPoolConfigSchema',
-  'telephony-ingest': 'telephonyIngestConfigSchema',
-  attribution: 'attributionConfigSchema',
-  'conversion-export': 'conversionExportConfigSchema',
-  antifraud: 'antifraudConfigSchema',
-};
-const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
-let out = `# Configuration
+const root = new URL('../', import.meta.url);
+const docPath = new URL('docs/configuration.md', root);
+const check = process.argv.includes('--check');
 
-Every service reads its configuration from environment variables and validates it at
-start-up: an invalid or missing value stops the service with every problem listed (exit
-status 78). Empty values count as unset. Generated from the schemas by
-\`node scripts/gen-config-docs.mjs\`; do not edit by hand.
-`;
-for (const [service, exportName] of Object.entries(services)) {
-  const mod = await import(`../services/${service}/dist/config.js`);
-  const schema = mod[exportName];
-  if (!schema) throw new Error(`services/${service}/dist/config.js does not export ${exportName}`);
-  out += `\n## ${service}\n\n| variable | default | description |\n|---|---|---|\n`;
-  for (const v of documentConfig(schema)) {
-    const def = v.required ? '**required**' : v.defaultValue === undefined ? '(unset)' : v.sensitive ? '(hidden)' : `\`${v.defaultValue === '' ? '""' : v.defaultValue}\``;
-    out += `| \`${v.name}\`${v.sensitive ? ' (secret)' : ''} | ${def} | ${cell(v.description)} |\n`;
+const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+/** Every folder of services/ is a service; each must export its schema. */
+async function loadServices() {
+  const names = readdirSync(new URL('services/', root), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(new URL(`services/${d.name}/package.json`, root)))
+    .map((d) => d.name);
+  const services = [];
+  for (const name of names) {
+    const compiled = new URL(`services/${name}/dist/config.js`, root);
+    const source = new URL(`services/${name}/src/config.ts`, root);
+    if (!existsSync(compiled)) {
+      throw new Error(`services/${name}/dist/config.js is missing: build it first (tsc -b services/${name})`);
+    }
+    if (existsSync(source) && statSync(source).mtimeMs > statSync(compiled).mtimeMs) {
+      process.stderr.write(`warning: services/${name}/src/config.ts is newer than its build; run tsc -b services/${name}\n`);
+    }
+    const exportName = `${camel(name)}ConfigSchema`;
+    const schema = (await import(compiled.href))[exportName];
+    if (!schema?.shape) throw new Error(`services/${name}/dist/config.js does not export ${exportName}`);
+    const variables = documentConfig(schema);
+    const port = Number(variables.find((v) => v.name === 'PORT')?.defaultValue ?? Infinity);
+    services.push({ name, port, variables });
   }
+  // The order of docs/architecture: by default port.
+  return services.sort((a, b) => a.port - b.port || a.name.localeCompare(b.name));
 }
-out += `
-## Tracing (all services)
 
-The standard OpenTelemetry variables: \`OTEL_TRACES_EXPORTER\` (\`otlp\`, \`console\` or \`none\`;
-default \`otlp\` when an endpoint is set, else \`none\`), \`OTEL_EXPORTER_OTLP_ENDPOINT\` /
-\`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\` (OTLP over HTTP, e.g. \`http://jaeger:4318\`),
-\`OTEL_EXPORTER_OTLP_HEADERS\`, and \`OTEL_SERVICE_NAME\` (defaults to the service's name).
-`;
-const path = new URL('../docs/configuration.md', import.meta.url);
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(path, 'utf8');
-  } catch {
-    // missing counts as out of date
+const same = (a, b) =>
+  a.description === b.description && a.defaultValue === b.defaultValue && a.required === b.required && a.sensitive === b.sensitive;
+
+const cell = (text) => String(text).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+function requirement(v) {
+  if (v.required) return '**required**';
+  if (v.defaultValue === undefined) return 'optional';
+  return v.defaultValue === '' ? 'default: empty' : `default: \`${v.defaultValue}\``;
+}
+
+function table(variables) {
+  const rows = variables.map((v) => `| \`${v.name}\` | ${requirement(v)} | ${v.sensitive ? 'yes' : ''} | ${cell(v.description)} |`);
+  return ['| Variable | Required / default | Sensitive | Description |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function render(services) {
+  // Variables every service reads the same way are listed once.
+  const [first, ...rest] = services;
+  const common = first.variables.filter((v) => rest.every((s) => s.variables.some((w) => w.name === v.name && same(v, w))));
+  const commonNames = new Set(common.map((v) => v.name));
+
+  const out = [
+    '# Configuration',
+    '',
+    '<!-- Generated by `node scripts/gen-config-docs.mjs` from the services\' configuration schemas',
+    '     (services/*/src/config.ts, libs/config/src/common-variables.ts). Do not edit by hand. -->',
+    '',
+    'Every service reads its configuration from environment variables and validates it at start-up:',
+    'an invalid or missing value stops the service with every problem listed (exit status 78).',
+    'Empty values count as unset. Sensitive values are secrets: pass them from a secret store or an',
+    'untracked `.env`, never bake them into images. `docker-compose.yml` and `.env.example` show a',
+    'complete set.',
+    '',
+    `Services: ${services.map((s) => `[${s.name}](#${s.name})`).join(', ')}.`,
+    '',
+    '## Common to every service',
+    '',
+    table(common),
+  ];
+  for (const s of services) {
+    const own = s.variables.filter((v) => !commonNames.has(v.name));
+    out.push('', `## ${s.name}`, '', 'The common variables above, and:', '', table(own));
   }
-  if (current !== out) {
-    process.stderr.write('docs/configuration.md is out of date: run node scripts/gen-config-docs.mjs\n');
+  out.push(
+    '',
+    '## Topic provisioning job',
+    '',
+    '`node libs/kafka/dist/provision-topics.cli.js` (the compose `kafka-topics` job, `scripts/kafka/start.sh`)',
+    "creates the topic registry's topics and their dead-letter twins when missing. It reads the common",
+    'Kafka and logging variables above and `KAFKA_REPLICATION_FACTOR` (default: `1`), the replication',
+    'factor of the topics it creates.',
+    '',
+    '## Tracing (OpenTelemetry, every service)',
+    '',
+    'The standard OpenTelemetry variables (libs/telemetry/src/tracing.ts). Spans are exported over',
+    'OTLP/HTTP (JSON), e.g. to Jaeger on port 4318.',
+    '',
+    '| Variable | Default | Description |',
+    '|---|---|---|',
+    '| `OTEL_TRACES_EXPORTER` | `otlp` when an OTLP endpoint is set, else `none` | `otlp`, `console` (spans printed to stdout) or `none`; any other value stops the service at start. |',
+    '| `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | Base URL of the OTLP/HTTP collector, e.g. `http://jaeger:4318`; spans go to `<endpoint>/v1/traces`. |',
+    '| `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | Full URL for spans, used as given; takes precedence over `OTEL_EXPORTER_OTLP_ENDPOINT`. |',
+    "| `OTEL_SERVICE_NAME` | the service's name | `service.name` of the spans. |",
+    '',
+    "The exporter's other standard variables (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`,",
+    '`OTEL_EXPORTER_OTLP_COMPRESSION` and their `_TRACES_` forms), the batch span processor\'s `OTEL_BSP_*`',
+    'and the sampler\'s `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` are honoured by the OpenTelemetry',
+    'SDK itself. Trace context travels in W3C `traceparent` headers over HTTP and in Kafka record headers.',
+    '',
+  );
+  return out.join('\n');
+}
+
+/** A line diff (LCS) of the current file against the expected one, as a hint for --check. */
+function diffHint(current, expected, maxLines = 40) {
+  const a = current.split('\n');
+  const b = expected.split('\n');
+  const lcs = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  const lines = [];
+  let i = 0;
+  let j = 0;
+  let inHunk = false;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      i++;
+      j++;
+      inHunk = false;
+      continue;
+    }
+    if (!inHunk) lines.push(`@@ docs/configuration.md line ${i + 1} @@`);
+    inHunk = true;
+    if (j < b.length && (i === a.length || lcs[i][j + 1] >= lcs[i + 1][j])) lines.push(`+${b[j++]}`);
+    else lines.push(`-${a[i++]}`);
+  }
+  const shown = lines.slice(0, maxLines);
+  if (lines.length > maxLines) shown.push(`… ${lines.length - maxLines} more changed lines`);
+  return shown.join('\n');
+}
+
+const expected = render(await loadServices());
+if (check) {
+  const current = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
+  if (current !== expected) {
+    process.stderr.write(
+      'docs/configuration.md is out of date with the configuration schemas ' +
+        '(- in the file, + expected):\n' +
+        `${diffHint(current, expected)}\n` +
+        'Regenerate it: node scripts/gen-config-docs.mjs\n',
+    );
     process.exit(1);
   }
   process.stdout.write('docs/configuration.md is up to date\n');
 } else {
-  writeFileSync(path, out);
+  writeFileSync(docPath, expected);
   process.stdout.write('wrote docs/configuration.md\n');
 }

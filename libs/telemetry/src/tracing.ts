@@ -59,7 +59,7 @@ export function initTelemetry(options: TelemetryOptions): void {
   }
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: process.env['OTEL_SERVICE_NAME'] ?? options.serviceName,
+      [ATTR_SERVICE_NAME]: process.env['OTEL_SERVICE_NAME'] || options.serviceName,
       [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.1.0',
     }),
     spanProcessors: processors,
