@@ -1,4 +1,5 @@
 import { phoneKey, type AnyDomainEvent } from '@calltrack/contracts';
+import { ReplayWatermark } from '@calltrack/kafka';
 
 export interface BlockEntry {
   phone: string;
@@ -26,17 +27,15 @@ export const OWN_WRITE_WAIT_MS = 60_000;
  */
 export class BlocklistState {
   private readonly sites = new Map<string, Map<string, BlockEntry>>();
-  // Highest applied offset per partition: the per-instance consumer re-reads from the beginning what replay already applied.
-  private readonly appliedUpTo = new Map<number, bigint>();
+  // The per-instance consumer re-reads from the beginning what the replay already applied.
+  private readonly applied = new ReplayWatermark();
   // This instance's writes applied before the consumer read them back, by phoneKey.
   private readonly ownWrites = new Map<string, { eventId: string; sinceMs: number }>();
 
   /** Applies a record read from the topic (replay or consumer), in log order; re-read records are skipped. */
   applyFromLog(event: AnyDomainEvent | undefined, at: LogPosition, nowMs = Date.now()): void {
-    const offset = BigInt(at.offset);
-    const last = this.appliedUpTo.get(at.partition);
-    if (last !== undefined && offset <= last) return;
-    this.appliedUpTo.set(at.partition, offset);
+    if (this.applied.covers('antifraudBlocklist', at.partition, at.offset)) return;
+    this.applied.mark('antifraudBlocklist', at.partition, at.offset);
     const target = blockTarget(event);
     if (!event || !target) return;
     const key = phoneKey(event.siteId, target);
