@@ -54,7 +54,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id:visitor_id',
     cleanupPolicy: 'delete',
     retentionMs: 400 * DAY,
-    events: ['SessionStarted'],
+    events: ['SessionStarted', 'SessionEnded'],
     description: 'Visits started on tracked sites, with source, UTM tags and analytics ids.',
   },
   poolCommands: {
@@ -63,7 +63,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: 1 * DAY,
-    events: ['LeaseRequested', 'LeaseExtendRequested'],
+    events: ['LeaseRequested', 'LeaseExtendRequested', 'NumberCallReported'],
     description: 'Requests to number-pool; keyed by site so one partition owner decides for a site.',
   },
   poolEvents: {
@@ -72,7 +72,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: -1,
-    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired'],
+    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired', 'NumberCallObserved', 'NumberQuarantineEnded', 'PromoCodeRedeemed'],
     description: "number-pool's event log (leases); its state is rebuilt from this topic.",
   },
   calls: {
