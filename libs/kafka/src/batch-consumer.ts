@@ -49,6 +49,12 @@ export interface BatchConsumerOptions {
   retryTopic?: boolean;
   /** Overrides the registry's retry delays (configuration, tests). */
   retryDelaysMs?: readonly number[];
+  /**
+   * Called on every group join with this member's partitions per topic, before
+   * any batch of the new assignment is handled: a single writer per partition
+   * drops the state of partitions it lost and rebuilds those it gained.
+   */
+  onAssignment?(partitions: ReadonlyMap<TopicKey, readonly number[]>): void;
 }
 
 /** Headers of a record parked on a retry topic (original key, value and headers kept). */
@@ -139,6 +145,14 @@ export class BatchConsumer {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       member.joined = true;
       this.logger.info({ event: 'kafka_group_joined', group: groupId, assignment: e.payload.memberAssignment });
+      if (!retryTier && this.options.onAssignment) {
+        const partitions = new Map<TopicKey, number[]>();
+        for (const [name, list] of Object.entries(e.payload.memberAssignment as Record<string, number[]>)) {
+          const key = this.topicByName.get(name);
+          if (key) partitions.set(key, [...list].sort((a, b) => a - b));
+        }
+        this.options.onAssignment(partitions);
+      }
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.crashed = e.payload.error;

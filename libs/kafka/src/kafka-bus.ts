@@ -38,8 +38,17 @@ export class KafkaBus {
    * restart from the beginning, which applying events in order does): right after
    * topics are created the broker briefly answers NOT_LEADER.
    */
-  replay(topics: TopicKey[], onRecord: (r: ReplayedRecord) => void | Promise<void>): Promise<{ records: number }> {
-    return pRetry(() => replayTopics(this.kafka, this.settings, this.logger, topics, onRecord), {
+  replay(
+    topics: TopicKey[],
+    onRecord: (r: ReplayedRecord) => void | Promise<void>,
+    options: { partitions?: (topic: TopicKey, partition: number) => boolean; onRestart?: () => void } = {},
+  ): Promise<{ records: number }> {
+    let attempt = 0;
+    return pRetry(() => {
+      // A retried replay starts over: the caller resets what the failed attempt built.
+      if (attempt++ > 0) options.onRestart?.();
+      return replayTopics(this.kafka, this.settings, this.logger, topics, onRecord, options);
+    }, {
       retries: 5,
       minTimeout: 300,
       onFailedAttempt: ({ error, attemptNumber }) => this.logger.warn({ event: 'kafka_replay_retry', topics, attempt: attemptNumber, err: error.message }),

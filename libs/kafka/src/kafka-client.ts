@@ -75,6 +75,11 @@ export function createKafka(settings: KafkaSettings, logger: Logger): KafkaJs {
         const { message, ...extra } = log;
         // Retries of the idempotent producer are bounded on purpose (a publish must fail, not hang), so this warning is noise.
         if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) return;
+        // A heartbeat answered "rebalancing" is how every member learns of a join or leave: routine, not an error.
+        if (typeof (extra as { error?: unknown }).error === 'string' && (extra as { error: string }).error.includes('group is rebalancing')) {
+          logger.info({ event: 'kafka_group_rebalancing', ...extra }, message);
+          return;
+        }
         // kafkajs logs its own retries at WARN/ERROR; keep them structured.
         logger[LEVELS[level] ?? 'info']({ event: 'kafka_client', ...extra }, message);
       },

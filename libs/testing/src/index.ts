@@ -4,3 +4,4 @@ export * from './http-client.js';
 export * from './service-process.js';
 export * from './conversion-receiver.js';
 export * from './webhook-signing.js';
+export * from './lease-ledger.js';

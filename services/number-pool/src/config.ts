@@ -8,7 +8,10 @@ export const numberPoolConfigSchema = z.object({
   PORT: portVariable(8082),
   ADMIN_TOKEN: adminTokenVariable(),
   EXPIRY_SWEEP_INTERVAL_MS: variable(z.coerce.number().int().min(50).max(60_000).default(1000), {
-    description: 'How often expired leases are looked for and released.',
+    description: 'How often expired leases are looked for and released, and quarantines that are over are ended.',
+  }),
+  PROMO_REDEMPTION_WINDOW_DAYS: variable(z.coerce.number().int().min(1).max(400).default(30), {
+    description: 'How long after a session ended its promo code can still be redeemed (a caller may read it out days later).',
   }),
 });
 

@@ -3,6 +3,8 @@ import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
 import { PoolService } from './pool.service.js';
+import { OwnershipAdminController } from './ownership-admin.controller.js';
+import { PromoCodesAdminController } from './promo-codes-admin.controller.js';
 import { SitesAdminController } from './sites-admin.controller.js';
 
 @Module({})
@@ -11,7 +13,7 @@ export class NumberPoolModule {
     return {
       module: NumberPoolModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [SitesAdminController],
+      controllers: [SitesAdminController, PromoCodesAdminController, OwnershipAdminController],
       providers: [PoolService],
     };
   }

@@ -161,4 +161,116 @@ describe('PoolState', () => {
     const b = grant(state, 'r2', 0);
     assert.notEqual(b.payload.trackingNumber, a.payload.trackingNumber);
   });
+
+  const inventory = (state: PoolState, entries: Array<{ number: string; usage?: string; status?: string; quarantinedFromMs?: number }>, quarantineSeconds = 60, extra: object = {}) =>
+    state.apply(
+      createEvent(
+        'SiteConfigured',
+        {
+          name: 'A',
+          country: 'RU',
+          timeZone: 'Europe/Moscow',
+          defaultNumber: '+74950000000',
+          poolNumbers: entries.filter((e) => (e.usage ?? 'pool') === 'pool' && e.status !== 'retired').map((e) => e.number),
+          numbers: entries.map((e) => ({ usage: 'pool', status: 'active', ...e })),
+          quarantineSeconds,
+          leaseTtlSeconds: 60,
+          ...extra,
+        },
+        { siteId: site, producer: 't' },
+      ),
+    );
+  const call = (state: PoolState, callId: string, number: string, at: number) => {
+    const observed = state.observeCall(site, { callId, trackingNumber: number, calledAtMs: at } as never);
+    if (observed) state.apply(createEvent('NumberCallObserved', observed, { siteId: site, producer: 't' }));
+    return observed;
+  };
+
+  it('keeps a quarantined number out of the pool until it has had no calls for the quarantine period', () => {
+    const state = new PoolState();
+    inventory(state, [{ number: '+74951000001' }, { number: '+74951000002', quarantinedFromMs: 1_000 }]);
+    const a = grant(state, 'r1', 2_000);
+    assert.equal(a.payload.trackingNumber, '+74951000001');
+    const b = state.decide(site, request('r2'), 2_000);
+    assert.equal(b.kind === 'rejected' && b.payload.reason, 'pool_exhausted', 'the quarantined number is not given out');
+    assert.equal(state.siteStats(site)?.quarantined, 1);
+
+    // A call to it restarts the clock and is recorded with the number's state.
+    assert.equal(call(state, 'c1', '+74951000002', 50_000)?.numberState, 'quarantined');
+    assert.equal(call(state, 'c1', '+74951000002', 50_000), undefined, 'a call counts once');
+    assert.deepEqual(state.dueQuarantineEnds(61_000), [], 'not quiet for 60 s since the call');
+    const ends = state.dueQuarantineEnds(110_000);
+    assert.deepEqual(ends.map((e) => [e.payload.trackingNumber, e.payload.quarantinedFromMs]), [['+74951000002', 1_000]]);
+    state.apply(createEvent('NumberQuarantineEnded', ends[0]!.payload, { siteId: site, producer: 't' }));
+    assert.deepEqual(state.dueQuarantineEnds(200_000), []);
+    assert.equal(grant(state, 'r3', 110_000).payload.trackingNumber, '+74951000002');
+    assert.deepEqual(state.siteStats(site)?.callsByNumberState, { leased: 0, free: 0, quarantined: 1, retired: 0 });
+
+    // An operator's new quarantine (a later start) is not closed by the old end event.
+    inventory(state, [{ number: '+74951000001' }, { number: '+74951000002', quarantinedFromMs: 300_000 }]);
+    const states = Object.fromEntries(state.numberStates(site, 300_000)!.map((n) => [n.number, n.state]));
+    assert.deepEqual(states, { '+74951000001': 'leased', '+74951000002': 'leased' }, 'a leased number stays leased; quarantine applies once it is released');
+    state.apply(createEvent('LeaseExpired', { leaseId: 'r3', sessionId: 's', trackingNumber: '+74951000002', releasedAtMs: 310_000 }, { siteId: site, producer: 't' }));
+    assert.equal(state.numberStates(site, 310_000)!.find((n) => n.number === '+74951000002')?.state, 'quarantined');
+    assert.deepEqual(state.dueQuarantineEnds(360_000), [], 'the quiet period starts at the release');
+    assert.equal(state.dueQuarantineEnds(370_000).length, 1);
+  });
+
+  it('never gives out a retired number, keeps its live lease, and records calls to it', () => {
+    const state = new PoolState();
+    inventory(state, [{ number: '+74951000001' }, { number: '+74951000002' }]);
+    const a = grant(state, 'r1', 0);
+    inventory(state, [{ number: a.payload.trackingNumber, status: 'retired' }, { number: a.payload.trackingNumber === '+74951000001' ? '+74951000002' : '+74951000001' }]);
+    assert.equal(state.liveLeases(site).length, 1, 'the visitor keeps seeing the retired number until the lease ends');
+    assert.equal(call(state, 'c1', a.payload.trackingNumber, 1_000)?.numberState, 'retired');
+    state.apply(createEvent('LeaseExpired', { leaseId: 'r1', sessionId: 's', trackingNumber: a.payload.trackingNumber, releasedAtMs: 60_000 }, { siteId: site, producer: 't' }));
+    const b = grant(state, 'r2', 61_000);
+    assert.notEqual(b.payload.trackingNumber, a.payload.trackingNumber);
+    const c = state.decide(site, request('r3'), 61_000);
+    assert.equal(c.kind, 'rejected', 'the retired number is never leased again');
+    assert.equal(state.numberStates(site, 61_000)!.find((n) => n.number === a.payload.trackingNumber)?.state, 'retired');
+    assert.equal(state.siteStats(site)?.poolSize, 1);
+    assert.equal(call(state, 'c2', b.payload.trackingNumber, 62_000)?.numberState, 'leased');
+    assert.equal(call(state, 'c3', '+74959999999', 62_000), undefined, 'a number not in the inventory is not a pool event');
+  });
+
+  it('gives each promo-code session a code unique among live leases, frees it on expiry, and finds its holder by time', () => {
+    const state = new PoolState();
+    // Two letters of a two-character alphabet: four codes in all.
+    inventory(state, [], 0, { promoCodes: { length: 2, alphabet: 'AB' } });
+    const promo = (id: string, at: number) => state.decide(site, { requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: 0, method: 'promo_code' } as never, at);
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const d = promo(`p${i}`, 1_000 + i);
+      assert.equal(d.kind, 'granted');
+      if (d.kind !== 'granted') return;
+      assert.equal(d.payload.trackingNumber, '', 'a promo-code lease takes no number');
+      codes.push(d.payload.promoCode!);
+      state.apply(createEvent('LeaseGranted', d.payload, { siteId: site, producer: 't' }));
+    }
+    assert.equal(new Set(codes).size, 4);
+    assert.ok(codes.every((c) => /^[AB]{2}$/.test(c)));
+    const full = promo('p4', 2_000);
+    assert.equal(full.kind === 'rejected' && full.payload.reason, 'codes_exhausted');
+    state.apply(createEvent('LeaseExpired', { leaseId: 'p0', sessionId: 's-p0', trackingNumber: '', releasedAtMs: 61_000, promoCode: codes[0] }, { siteId: site, producer: 't' }));
+    const again = promo('p5', 70_000);
+    assert.equal(again.kind === 'granted' && again.payload.promoCode, codes[0], 'the only free code is the released one');
+    if (again.kind === 'granted') state.apply(createEvent('LeaseGranted', again.payload, { siteId: site, producer: 't' }));
+    // A call at 30 s belongs to the first holder; one at 80 s to the second; one before any holder to nobody.
+    assert.equal(state.findPromoHolder(site, codes[0]!, 30_000)?.sessionId, 's-p0');
+    assert.equal(state.findPromoHolder(site, codes[0]!, 65_000)?.sessionId, 's-p0', 'after its release, before the next holder');
+    assert.equal(state.findPromoHolder(site, codes[0]!, 80_000)?.sessionId, 's-p5');
+    assert.equal(state.findPromoHolder(site, codes[0]!, 500), undefined);
+    assert.equal(state.siteStats(site)?.livePromoCodes, 4);
+  });
+
+  it('holds an ended session for one tail and ignores heartbeats after the end', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001'], 60);
+    const lease = grant(state, 'r1', 0);
+    const end = state.decideExtension(site, { leaseId: 'r1', sessionId: lease.payload.sessionId, requestedAtMs: 20_000, final: true } as never, 20_000);
+    assert.equal(end?.expiresAtMs, 80_000);
+    state.apply(createEvent('LeaseExtended', end!, { siteId: site, producer: 't' }));
+    assert.equal(state.decideExtension(site, { leaseId: 'r1', sessionId: lease.payload.sessionId, requestedAtMs: 40_000 } as never, 40_000), undefined);
+  });
 });

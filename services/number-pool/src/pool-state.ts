@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { calltrack, DomainEvent, EventInput } from '@calltrack/contracts';
 
 type SiteConfigured = calltrack.events.v1.SiteConfigured;
@@ -8,23 +9,57 @@ export interface Lease {
   sessionId: string;
   visitorId: string;
   requestId: string;
+  /** Empty for a promo-code-only lease. */
   trackingNumber: string;
+  promoCode: string;
   grantedAtMs: number;
   expiresAtMs: number;
+  /** The session ended (final extension): later heartbeats do not move the tail. */
+  ended: boolean;
 }
 
-interface PoolNumber {
+/** What number-pool knows of one number of a site; kept when the number leaves the pool, so its history stays. */
+interface NumberRuntime {
   number: string;
   leaseId: string | undefined;
   /** When the number was last released; 0 for never leased. The longest-released free number goes first. */
   releasedAtMs: number;
   /** Visitor of the number's last lease: a returning visitor gets their number back while it is free. */
   lastVisitorId: string | undefined;
+  lastCallAtMs: number;
+  /** The quarantine (by its start) that NumberQuarantineEnded closed. */
+  quarantineEndedFor: number;
+}
+
+/** The site's configuration of one number, read from the inventory (or the legacy pool list). */
+interface NumberConfig {
+  usage: 'pool' | 'static' | 'overflow';
+  retired: boolean;
+  quarantinedFromMs: number;
+}
+
+interface CodeHolder {
+  leaseId: string;
+  sessionId: string;
+  visitorId: string;
+  grantedAtMs: number;
+  /** Undefined while the lease is live. */
+  releasedAtMs: number | undefined;
 }
 
 interface SitePool {
   config: SiteConfigured;
-  numbers: Map<string, PoolNumber>;
+  numbers: Map<string, NumberConfig>;
+  /** The dynamic pool in service (usage pool, not retired), in configuration order. */
+  pool: string[];
+  runtime: Map<string, NumberRuntime>;
+  liveCodes: Map<string, string>;
+  /** Who held each promo code and when, for redemption; pruned after the redemption window. */
+  codeHistory: Map<string, CodeHolder[]>;
+  /** Call ids already observed (bounded), so a call's repeated reports count once. */
+  seenCalls: Set<string>;
+  /** Calls already linked to a promo code: call key → code. */
+  redemptions: Map<string, string>;
   /** Derived from the event log, so a rebuilt instance reports the same figures. */
   counters: PoolCounters;
 }
@@ -35,10 +70,16 @@ interface PoolCounters {
   shortages: number;
   /** Most numbers wanted at once: live leases, plus one for a request that found none free. */
   peakDemand: number;
+  promoCodesIssued: number;
+  promoCodesRedeemed: number;
+  /** Calls to pool numbers by what the number was at the time. */
+  callsByNumberState: Record<NumberCallState, number>;
 }
 
 export const SHORTAGE_POLICIES = ['default_number', 'overflow_number', 'reuse_oldest'] as const;
 export type ShortagePolicy = (typeof SHORTAGE_POLICIES)[number];
+export type NumberState = 'available' | 'leased' | 'quarantined' | 'retired';
+export type NumberCallState = 'leased' | 'free' | 'quarantined' | 'retired';
 
 export type Decision =
   | { kind: 'granted'; payload: EventInput<'LeaseGranted'> }
@@ -47,6 +88,18 @@ export type Decision =
   | { kind: 'duplicate' };
 
 export const DEFAULT_LEASE_TTL_SECONDS = 900;
+export const DEFAULT_PROMO_LENGTH = 6;
+/** Upper-case letters and digits without the look-alikes 0 O 1 I L, so a code read out on the phone survives. */
+export const DEFAULT_PROMO_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** Rejections are remembered this long: long enough for any redelivery of their command. */
+const REJECTION_MEMORY_MS = 10 * 60_000;
+const SEEN_CALLS_LIMIT = 10_000;
+const PROMO_ATTEMPTS = 50;
+
+export interface PoolStateOptions {
+  /** How long after its release a promo code can still be redeemed. */
+  promoRedemptionWindowMs?: number;
+}
 
 /**
  * number-pool's state, rebuilt by applying its events in order. decide() is
@@ -56,49 +109,28 @@ export const DEFAULT_LEASE_TTL_SECONDS = 900;
 export class PoolState {
   private readonly sites = new Map<string, SitePool>();
   private readonly leases = new Map<string, Lease>();
-  // Answered request ids of live leases and recent rejections: a redelivered command must not take a second number.
+  // Answered request ids: a redelivered command must not take a second number.
   private readonly answered = new Map<string, string>();
+  private readonly rejections: Array<{ requestId: string; atMs: number }> = [];
+  private readonly redemptionWindowMs: number;
+
+  constructor(options: PoolStateOptions = {}) {
+    this.redemptionWindowMs = options.promoRedemptionWindowMs ?? 30 * 24 * 3600_000;
+  }
 
   apply(event: DomainEvent): void {
     switch (event.type) {
       case 'SiteConfigured':
         this.configure(event.siteId, event.payload as SiteConfigured);
         break;
-      case 'LeaseGranted': {
-        const p = event.payload as calltrack.events.v1.LeaseGranted;
-        const lease: Lease = {
-          leaseId: p.leaseId,
-          siteId: event.siteId,
-          sessionId: p.sessionId,
-          visitorId: p.visitorId,
-          requestId: p.requestId,
-          trackingNumber: p.trackingNumber,
-          grantedAtMs: Number(p.grantedAtMs),
-          expiresAtMs: Number(p.expiresAtMs),
-        };
-        // Under the reuse policy the new lease takes over a live one, which ends here.
-        if (p.reusedLeaseId) this.leases.delete(p.reusedLeaseId);
-        this.leases.set(lease.leaseId, lease);
-        this.answered.set(p.requestId, lease.leaseId);
-        const site = this.sites.get(event.siteId);
-        if (site) {
-          site.counters.granted += 1;
-          if (p.reusedLeaseId) {
-            site.counters.shortages += 1;
-            site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site) + 1);
-          }
-        }
-        const n = site?.numbers.get(p.trackingNumber);
-        if (n) {
-          n.leaseId = lease.leaseId;
-          n.lastVisitorId = lease.visitorId;
-        }
-        if (site) site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site));
+      case 'LeaseGranted':
+        this.applyGranted(event.siteId, event.payload as calltrack.events.v1.LeaseGranted);
         break;
-      }
       case 'LeaseRejected': {
         const p = event.payload as calltrack.events.v1.LeaseRejected;
         this.answered.set(p.requestId, '');
+        this.rejections.push({ requestId: p.requestId, atMs: event.occurredAtMs });
+        this.forgetOldRejections(event.occurredAtMs);
         const site = this.sites.get(event.siteId);
         if (site && p.reason === 'pool_exhausted') {
           site.counters.shortages += 1;
@@ -112,17 +144,33 @@ export class PoolState {
         if (lease) lease.expiresAtMs = Math.max(lease.expiresAtMs, Number(p.expiresAtMs));
         break;
       }
-      case 'LeaseExpired': {
-        const p = event.payload as calltrack.events.v1.LeaseExpired;
-        const lease = this.leases.get(p.leaseId);
-        if (!lease) break;
-        this.leases.delete(p.leaseId);
-        this.answered.delete(lease.requestId);
-        const n = this.sites.get(event.siteId)?.numbers.get(p.trackingNumber);
-        if (n && n.leaseId === p.leaseId) {
-          n.leaseId = undefined;
-          n.releasedAtMs = Number(p.releasedAtMs);
-        }
+      case 'LeaseExpired':
+        this.applyExpired(event.siteId, event.payload as calltrack.events.v1.LeaseExpired);
+        break;
+      case 'NumberCallObserved': {
+        const p = event.payload as calltrack.events.v1.NumberCallObserved;
+        const site = this.sites.get(event.siteId);
+        if (!site || site.seenCalls.has(p.callId)) break;
+        remember(site.seenCalls, p.callId);
+        const rt = this.runtimeOf(site, p.trackingNumber);
+        rt.lastCallAtMs = Math.max(rt.lastCallAtMs, Number(p.calledAtMs));
+        const state = p.numberState as NumberCallState;
+        if (state in site.counters.callsByNumberState) site.counters.callsByNumberState[state] += 1;
+        break;
+      }
+      case 'NumberQuarantineEnded': {
+        const p = event.payload as calltrack.events.v1.NumberQuarantineEnded;
+        const site = this.sites.get(event.siteId);
+        if (site) this.runtimeOf(site, p.trackingNumber).quarantineEndedFor = Number(p.quarantinedFromMs);
+        break;
+      }
+      case 'PromoCodeRedeemed': {
+        const p = event.payload as calltrack.events.v1.PromoCodeRedeemed;
+        const site = this.sites.get(event.siteId);
+        if (!site) break;
+        const key = redemptionKey(p);
+        if (!site.redemptions.has(key)) site.counters.promoCodesRedeemed += 1;
+        site.redemptions.set(key, p.promoCode);
         break;
       }
       default:
@@ -130,28 +178,133 @@ export class PoolState {
     }
   }
 
+  private applyGranted(siteId: string, p: calltrack.events.v1.LeaseGranted): void {
+    const lease: Lease = {
+      leaseId: p.leaseId,
+      siteId,
+      sessionId: p.sessionId,
+      visitorId: p.visitorId,
+      requestId: p.requestId,
+      trackingNumber: p.trackingNumber,
+      promoCode: p.promoCode,
+      grantedAtMs: Number(p.grantedAtMs),
+      expiresAtMs: Number(p.expiresAtMs),
+      ended: false,
+    };
+    // Under the reuse policy the new lease takes over a live one, which ends here.
+    if (p.reusedLeaseId) this.leases.delete(p.reusedLeaseId);
+    this.leases.set(lease.leaseId, lease);
+    this.answered.set(p.requestId, lease.leaseId);
+    const site = this.sites.get(siteId);
+    if (!site) return;
+    site.counters.granted += 1;
+    if (p.reusedLeaseId) {
+      site.counters.shortages += 1;
+      site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site) + 1);
+    }
+    if (lease.trackingNumber) {
+      const rt = this.runtimeOf(site, lease.trackingNumber);
+      rt.leaseId = lease.leaseId;
+      rt.lastVisitorId = lease.visitorId;
+      site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site));
+    }
+    if (lease.promoCode) {
+      site.liveCodes.set(lease.promoCode, lease.leaseId);
+      site.counters.promoCodesIssued += 1;
+      const holders = site.codeHistory.get(lease.promoCode) ?? [];
+      holders.push({ leaseId: lease.leaseId, sessionId: lease.sessionId, visitorId: lease.visitorId, grantedAtMs: lease.grantedAtMs, releasedAtMs: undefined });
+      site.codeHistory.set(lease.promoCode, holders);
+    }
+  }
+
+  private applyExpired(siteId: string, p: calltrack.events.v1.LeaseExpired): void {
+    const lease = this.leases.get(p.leaseId);
+    if (!lease) return;
+    this.leases.delete(p.leaseId);
+    this.answered.delete(lease.requestId);
+    const site = this.sites.get(siteId);
+    if (!site) return;
+    const releasedAtMs = Number(p.releasedAtMs);
+    const rt = lease.trackingNumber ? site.runtime.get(lease.trackingNumber) : undefined;
+    if (rt && rt.leaseId === lease.leaseId) {
+      rt.leaseId = undefined;
+      rt.releasedAtMs = releasedAtMs;
+    }
+    if (lease.promoCode) {
+      if (site.liveCodes.get(lease.promoCode) === lease.leaseId) site.liveCodes.delete(lease.promoCode);
+      const holder = site.codeHistory.get(lease.promoCode)?.find((h) => h.leaseId === lease.leaseId);
+      if (holder) holder.releasedAtMs = releasedAtMs;
+      this.pruneCodeHistory(site, releasedAtMs);
+    }
+  }
+
   private configure(siteId: string, config: SiteConfigured): void {
     const previous = this.sites.get(siteId);
-    const numbers = new Map<string, PoolNumber>();
-    for (const number of config.poolNumbers) {
-      // A number that stays in the pool keeps its lease and release time.
-      numbers.set(number, previous?.numbers.get(number) ?? { number, leaseId: undefined, releasedAtMs: 0, lastVisitorId: undefined });
-    }
-    // Live leases hold their numbers whatever order the site and lease events were read in
-    // (a rebuild reads two topics). Leases on numbers removed from the pool stay live until
-    // they expire: the visitor still sees the number.
-    for (const lease of this.leases.values()) {
-      const n = lease.siteId === siteId ? numbers.get(lease.trackingNumber) : undefined;
-      if (n) {
-        n.leaseId = lease.leaseId;
-        n.lastVisitorId = lease.visitorId;
+    const numbers = new Map<string, NumberConfig>();
+    if (config.numbers.length > 0) {
+      for (const n of config.numbers) {
+        if (!n.number) continue;
+        numbers.set(n.number, {
+          usage: n.usage === 'static' || n.usage === 'overflow' ? n.usage : 'pool',
+          retired: n.status === 'retired',
+          quarantinedFromMs: Number(n.quarantinedFromMs ?? 0),
+        });
       }
+    } else {
+      // A configuration without an inventory (written before it existed): every pool number in service.
+      for (const number of config.poolNumbers) numbers.set(number, { usage: 'pool', retired: false, quarantinedFromMs: 0 });
     }
-    this.sites.set(siteId, { config, numbers, counters: previous?.counters ?? { granted: 0, shortages: 0, peakDemand: 0 } });
+    const pool = [...numbers].filter(([, n]) => n.usage === 'pool' && !n.retired).map(([number]) => number);
+    const site: SitePool = previous
+      ? { ...previous, config, numbers, pool }
+      : {
+          config,
+          numbers,
+          pool,
+          runtime: new Map(),
+          liveCodes: new Map(),
+          codeHistory: new Map(),
+          seenCalls: new Set(),
+          redemptions: new Map(),
+          counters: { granted: 0, shortages: 0, peakDemand: 0, promoCodesIssued: 0, promoCodesRedeemed: 0, callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 } },
+        };
+    this.sites.set(siteId, site);
+    // Live leases hold their numbers whatever order the site and lease events were read in
+    // (a rebuild reads two topics). A lease on a number retired meanwhile stays live until it
+    // expires: the visitor still sees the number.
+    for (const lease of this.leases.values()) {
+      if (lease.siteId !== siteId || !lease.trackingNumber) continue;
+      const rt = this.runtimeOf(site, lease.trackingNumber);
+      rt.leaseId = lease.leaseId;
+      rt.lastVisitorId = lease.visitorId;
+    }
+  }
+
+  private runtimeOf(site: SitePool, number: string): NumberRuntime {
+    let rt = site.runtime.get(number);
+    if (!rt) {
+      rt = { number, leaseId: undefined, releasedAtMs: 0, lastVisitorId: undefined, lastCallAtMs: 0, quarantineEndedFor: 0 };
+      site.runtime.set(number, rt);
+    }
+    return rt;
   }
 
   hasSite(siteId: string): boolean {
     return this.sites.has(siteId);
+  }
+
+  siteConfig(siteId: string): SiteConfigured | undefined {
+    return this.sites.get(siteId)?.config;
+  }
+
+  siteIds(): string[] {
+    return [...this.sites.keys()];
+  }
+
+  /** True while the number is in a quarantine that has not ended. */
+  private quarantined(site: SitePool, number: string): boolean {
+    const from = site.numbers.get(number)?.quarantinedFromMs ?? 0;
+    return from > 0 && site.runtime.get(number)?.quarantineEndedFor !== from;
   }
 
   decide(siteId: string, request: calltrack.events.v1.LeaseRequested, nowMs: number): Decision {
@@ -159,8 +312,24 @@ export class PoolState {
     const site = this.sites.get(siteId);
     const base = { requestId: request.requestId, sessionId: request.sessionId, visitorId: request.visitorId };
     if (!site) return { kind: 'rejected', payload: { ...base, reason: 'unknown_site', fallbackNumber: '' } };
-    let best: PoolNumber | undefined;
-    for (const n of site.numbers.values()) {
+    const ttl = (site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
+    const grant = (trackingNumber: string, extra: { reusedLeaseId?: string; promoCode?: string } = {}): Decision => ({
+      kind: 'granted',
+      payload: { ...base, leaseId: request.requestId, trackingNumber, grantedAtMs: nowMs, expiresAtMs: nowMs + ttl, reusedLeaseId: extra.reusedLeaseId ?? '', promoCode: extra.promoCode ?? '' },
+    });
+
+    if (request.method === 'promo_code') {
+      const code = this.newPromoCode(site);
+      if (!code) return { kind: 'rejected', payload: { ...base, reason: 'codes_exhausted', fallbackNumber: site.config.defaultNumber } };
+      return grant('', { promoCode: code });
+    }
+
+    let best: NumberRuntime | undefined;
+    let inService = 0;
+    for (const number of site.pool) {
+      if (this.quarantined(site, number)) continue;
+      inService += 1;
+      const n = this.runtimeOf(site, number);
       if (n.leaseId !== undefined) continue;
       // Sticky: the number this visitor saw last time, if nobody took it since.
       if (request.visitorId && n.lastVisitorId === request.visitorId) {
@@ -169,43 +338,65 @@ export class PoolState {
       }
       if (!best || n.releasedAtMs < best.releasedAtMs || (n.releasedAtMs === best.releasedAtMs && n.number < best.number)) best = n;
     }
-    const ttl = (site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
-    const grant = (trackingNumber: string, reusedLeaseId = ''): Decision => ({
-      kind: 'granted',
-      payload: { ...base, leaseId: request.requestId, trackingNumber, grantedAtMs: nowMs, expiresAtMs: nowMs + ttl, reusedLeaseId },
-    });
     if (best) return grant(best.number);
-    if (site.numbers.size === 0) return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
+    if (inService === 0) return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
     const policy = (site.config.shortagePolicy || 'default_number') as ShortagePolicy;
     if (policy === 'reuse_oldest') {
-      const oldest = this.liveLeases(siteId)
-        .filter((l) => site.numbers.get(l.trackingNumber)?.leaseId === l.leaseId)
-        .sort((a, b) => a.grantedAtMs - b.grantedAtMs)[0];
-      if (oldest) return grant(oldest.trackingNumber, oldest.leaseId);
+      let oldest: Lease | undefined;
+      for (const number of site.pool) {
+        const leaseId = site.runtime.get(number)?.leaseId;
+        const lease = leaseId ? this.leases.get(leaseId) : undefined;
+        if (lease && !this.quarantined(site, number) && (!oldest || lease.grantedAtMs < oldest.grantedAtMs)) oldest = lease;
+      }
+      if (oldest) return grant(oldest.trackingNumber, { reusedLeaseId: oldest.leaseId });
     }
     const fallbackNumber = policy === 'overflow_number' && site.config.overflowNumber ? site.config.overflowNumber : site.config.defaultNumber;
     return { kind: 'rejected', payload: { ...base, reason: 'pool_exhausted', fallbackNumber } };
   }
 
+  /** A random code of the site's alphabet, not held by a live lease; undefined when none was found. */
+  private newPromoCode(site: SitePool): string | undefined {
+    const settings = site.config.promoCodes;
+    const alphabet = settings?.alphabet || DEFAULT_PROMO_ALPHABET;
+    const length = settings?.length || DEFAULT_PROMO_LENGTH;
+    for (let attempt = 0; attempt < PROMO_ATTEMPTS; attempt += 1) {
+      let code = '';
+      for (let i = 0; i < length; i += 1) code += alphabet[randomInt(alphabet.length)];
+      if (!site.liveCodes.has(code)) return code;
+    }
+    return undefined;
+  }
+
   /**
    * A heartbeat: the live lease of this session is held for another tail from now.
    * Nothing to do for a lease that already ended (the tracker then starts a new
-   * session) or that belongs to another session.
+   * session), that belongs to another session, or whose session ended.
    */
   decideExtension(siteId: string, request: calltrack.events.v1.LeaseExtendRequested, nowMs: number): EventInput<'LeaseExtended'> | undefined {
     const lease = this.leases.get(request.leaseId);
-    if (!lease || lease.siteId !== siteId || lease.sessionId !== request.sessionId) return undefined;
+    if (!lease || lease.siteId !== siteId || lease.sessionId !== request.sessionId || lease.ended) return undefined;
+    if (request.final) lease.ended = true;
     const site = this.sites.get(siteId);
     const tail = (site?.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
-    const expiresAtMs = nowMs + tail;
+    const expiresAtMs = Math.max(nowMs, Number(request.requestedAtMs) || 0) + tail;
     // Only a real move of the tail is an event; frequent heartbeats within a second are not.
     if (expiresAtMs - lease.expiresAtMs < 1000) return undefined;
     return { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, expiresAtMs };
   }
 
+  /** A call to one of the site's numbers: what the number was at the time, or undefined (not a pool number, or already seen). */
+  observeCall(siteId: string, call: calltrack.events.v1.NumberCallReported): EventInput<'NumberCallObserved'> | undefined {
+    const site = this.sites.get(siteId);
+    const config = site?.numbers.get(call.trackingNumber);
+    if (!site || !config || config.usage !== 'pool' || site.seenCalls.has(call.callId)) return undefined;
+    const rt = site.runtime.get(call.trackingNumber);
+    const numberState: NumberCallState = config.retired ? 'retired' : rt?.leaseId ? 'leased' : this.quarantined(site, call.trackingNumber) ? 'quarantined' : 'free';
+    return { callId: call.callId, trackingNumber: call.trackingNumber, calledAtMs: call.calledAtMs, numberState, leaseId: numberState === 'leased' ? (rt?.leaseId ?? '') : '' };
+  }
+
   private leasedCount(site: SitePool): number {
     let n = 0;
-    for (const number of site.numbers.values()) if (number.leaseId !== undefined) n += 1;
+    for (const number of site.pool) if (site.runtime.get(number)?.leaseId !== undefined) n += 1;
     return n;
   }
 
@@ -214,20 +405,82 @@ export class PoolState {
     return [...this.leases.values()].filter((l) => l.expiresAtMs <= nowMs).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
   }
 
+  /**
+   * Quarantined numbers that have had no calls (and no lease) for the site's
+   * quarantine period: their quarantine ends now.
+   */
+  dueQuarantineEnds(nowMs: number): Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> {
+    const out: Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> = [];
+    for (const [siteId, site] of this.sites) {
+      const period = (site.config.quarantineSeconds ?? 0) * 1000;
+      for (const [number, config] of site.numbers) {
+        if (config.retired || !this.quarantined(site, number)) continue;
+        const rt = site.runtime.get(number);
+        if (rt?.leaseId) continue;
+        const quietSince = Math.max(config.quarantinedFromMs, rt?.lastCallAtMs ?? 0, rt?.releasedAtMs ?? 0);
+        if (nowMs >= quietSince + period) out.push({ siteId, payload: { trackingNumber: number, quarantinedFromMs: config.quarantinedFromMs, endedAtMs: nowMs } });
+      }
+    }
+    return out;
+  }
+
   liveLeases(siteId?: string): Lease[] {
     return [...this.leases.values()].filter((l) => siteId === undefined || l.siteId === siteId);
+  }
+
+  /** Every number of the site's inventory with its state now. */
+  numberStates(siteId: string, nowMs: number): NumberStateView[] | undefined {
+    const site = this.sites.get(siteId);
+    if (!site) return undefined;
+    const period = (site.config.quarantineSeconds ?? 0) * 1000;
+    return [...site.numbers].map(([number, config]) => {
+      const rt = site.runtime.get(number);
+      const view: NumberStateView = { number, usage: config.usage, state: 'available' };
+      if (rt?.lastCallAtMs) view.lastCallAtMs = rt.lastCallAtMs;
+      if (rt?.leaseId) view.leaseId = rt.leaseId;
+      if (config.retired) view.state = 'retired';
+      else if (rt?.leaseId) view.state = 'leased';
+      else if (this.quarantined(site, number)) {
+        view.state = 'quarantined';
+        view.quarantinedUntilMs = Math.max(config.quarantinedFromMs, rt?.lastCallAtMs ?? 0, rt?.releasedAtMs ?? 0, nowMs - period) + period;
+      }
+      return view;
+    });
+  }
+
+  /**
+   * The session that was shown a promo code at a time: the lease holding it then,
+   * else its latest holder released before that time within the redemption window.
+   */
+  findPromoHolder(siteId: string, code: string, atMs: number): CodeHolder | undefined {
+    const holders = this.sites.get(siteId)?.codeHistory.get(code) ?? [];
+    let best: CodeHolder | undefined;
+    for (const h of holders) {
+      if (h.grantedAtMs > atMs) continue;
+      if (h.releasedAtMs === undefined || h.releasedAtMs >= atMs) return h;
+      if (atMs - h.releasedAtMs <= this.redemptionWindowMs && (!best || h.releasedAtMs > best.releasedAtMs!)) best = h;
+    }
+    return best;
+  }
+
+  /** The code a call was already linked to, if any. */
+  redemptionOf(siteId: string, key: { callId: string; callerNumber: string; calledAtMs: number }): string | undefined {
+    return this.sites.get(siteId)?.redemptions.get(redemptionKey(key));
   }
 
   siteStats(siteId: string): SiteStats | undefined {
     const site = this.sites.get(siteId);
     if (!site) return undefined;
     const leased = this.leasedCount(site);
-    const { granted, shortages, peakDemand } = site.counters;
+    let quarantined = 0;
+    for (const number of site.pool) if (this.quarantined(site, number)) quarantined += 1;
+    const { granted, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;
     return {
-      poolSize: site.numbers.size,
+      poolSize: site.pool.length,
       leased,
-      free: site.numbers.size - leased,
-      utilisation: site.numbers.size === 0 ? 0 : Math.round((leased / site.numbers.size) * 1000) / 1000,
+      quarantined,
+      free: Math.max(0, site.pool.length - leased - quarantined),
+      utilisation: site.pool.length === 0 ? 0 : Math.round((leased / site.pool.length) * 1000) / 1000,
       defaultNumber: site.config.defaultNumber,
       leaseTtlSeconds: site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS,
       shortagePolicy: (site.config.shortagePolicy || 'default_number') as ShortagePolicy,
@@ -235,13 +488,54 @@ export class PoolState {
       shortages,
       peakDemand,
       recommendedPoolSize: recommendedPoolSize(peakDemand),
+      livePromoCodes: site.liveCodes.size,
+      promoCodesIssued,
+      promoCodesRedeemed,
+      callsByNumberState: { ...callsByNumberState },
     };
   }
+
+  private forgetOldRejections(nowMs: number): void {
+    while (this.rejections.length > 0 && this.rejections[0]!.atMs < nowMs - REJECTION_MEMORY_MS) {
+      const { requestId } = this.rejections.shift()!;
+      if (this.answered.get(requestId) === '') this.answered.delete(requestId);
+    }
+  }
+
+  private pruneCodeHistory(site: SitePool, nowMs: number): void {
+    // Cheap enough per expiry for the code just released; a full sweep would be needed only for memory, not correctness.
+    if (site.codeHistory.size < 50_000) return;
+    for (const [code, holders] of site.codeHistory) {
+      const kept = holders.filter((h) => h.releasedAtMs === undefined || nowMs - h.releasedAtMs <= this.redemptionWindowMs);
+      if (kept.length === 0) site.codeHistory.delete(code);
+      else if (kept.length !== holders.length) site.codeHistory.set(code, kept);
+    }
+  }
+}
+
+function remember(set: Set<string>, value: string): void {
+  set.add(value);
+  // Sets iterate in insertion order: drop the oldest.
+  if (set.size > SEEN_CALLS_LIMIT) set.delete(set.values().next().value as string);
+}
+
+function redemptionKey(p: { callId: string; callerNumber: string; calledAtMs: unknown }): string {
+  return p.callId ? `call:${p.callId}` : `caller:${p.callerNumber}@${Number(p.calledAtMs)}`;
+}
+
+export interface NumberStateView {
+  number: string;
+  usage: 'pool' | 'static' | 'overflow';
+  state: NumberState;
+  leaseId?: string;
+  quarantinedUntilMs?: number;
+  lastCallAtMs?: number;
 }
 
 export interface SiteStats {
   poolSize: number;
   leased: number;
+  quarantined: number;
   free: number;
   /** Leased share of the pool now, 0..1. */
   utilisation: number;
@@ -252,6 +546,10 @@ export interface SiteStats {
   shortages: number;
   peakDemand: number;
   recommendedPoolSize: number;
+  livePromoCodes: number;
+  promoCodesIssued: number;
+  promoCodesRedeemed: number;
+  callsByNumberState: Record<NumberCallState, number>;
 }
 
 /**
