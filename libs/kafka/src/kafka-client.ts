@@ -76,7 +76,8 @@ export function createKafka(settings: KafkaSettings, logger: Logger): KafkaJs {
         // Retries of the idempotent producer are bounded on purpose (a publish must fail, not hang), so this warning is noise.
         if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) return;
         // A heartbeat answered "rebalancing" is how every member learns of a join or leave: routine, not an error.
-        if (typeof (extra as { error?: unknown }).error === 'string' && (extra as { error: string }).error.includes('group is rebalancing')) {
+        const error: unknown = extra['error'];
+        if (typeof error === 'string' && error.includes('group is rebalancing')) {
           logger.info({ event: 'kafka_group_rebalancing', ...extra }, message);
           return;
         }
