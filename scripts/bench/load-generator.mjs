@@ -11,7 +11,8 @@ const result = await autocannon({
   url: input.url,
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: input.body,
+  // Round-robin over the sites' bodies.
+  requests: input.bodies.map((body) => ({ body })),
   connections: Math.min(200, Math.max(10, Math.ceil(input.rate / 20))),
   overallRate: input.rate,
   duration: input.seconds,

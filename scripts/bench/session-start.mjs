@@ -7,11 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKafka, provisionTopics, replayTopics } from '@calltrack/kafka';
 import { createLogger } from '@calltrack/telemetry';
-import { ServiceProcess, freePort, http, waitFor } from '@calltrack/testing';
+import { LeaseLedger, ServiceProcess, freePort, http, waitFor } from '@calltrack/testing';
 
 const rates = (process.env.BENCH_RATES ?? '250,500,1000,2000,3000').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 10_000);
+// Several sites, as in production: each has its own pool (and one writer), spread over the partitions.
+const siteCount = Number(process.env.BENCH_SITES ?? 8);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const prefix = `bench.${randomUUID().slice(0, 8)}.`;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -26,19 +28,30 @@ const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, L
 const pool = new ServiceProcess('number-pool', await freePort(), env);
 // One load generator is one client address: lift the public rate limits for the run.
 const tracker = new ServiceProcess('session-tracker', await freePort(), { ...env, LEASE_REPLY_TIMEOUT_MS: '2000', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '100000000', RATE_LIMIT_PER_SITE_PER_SECOND: '1000000' });
+// Stop the services whatever happens: a failed run must not leave them running.
+const stopAll = () => Promise.all([tracker.stop(), pool.stop()]);
+process.on('uncaughtException', async (err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  await stopAll();
+  process.exit(1);
+});
 await Promise.all([pool.start(), tracker.start()]);
 
-// Numbers +7 495 1xx-xx-xx: enough that the pool never runs dry during the run.
-const numbers = Array.from({ length: poolSize }, (_, i) => `+749510${String(i).padStart(5, '0')}`);
-const site = 'bench-site';
-const put = await http('PUT', `${pool.url}/v1/admin/sites/${site}`, {
-  headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-  body: { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: 3600 },
-});
-if (put.status !== 200) throw new Error(`site: ${JSON.stringify(put.body)}`);
-await waitFor(async () => (await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: site, landingPage: 'https://bench.example/', userAgent: BROWSER } })).body?.fallback === false, { what: 'site ready', timeoutMs: 60_000 });
+const sites = Array.from({ length: siteCount }, (_, i) => `bench-site-${i}`);
+for (const [s, site] of sites.entries()) {
+  // Numbers +7 495 Sxx-xx-xx per site: enough that no pool runs dry during the run.
+  const numbers = Array.from({ length: poolSize }, (_, i) => `+7495${s + 1}${String(i).padStart(6, '0')}`);
+  const put = await http('PUT', `${pool.url}/v1/admin/sites/${site}`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: { name: `Bench ${s}`, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: `+7495${s + 1}999999`, poolNumbers: numbers, leaseTtlSeconds: 3600 },
+  });
+  if (put.status !== 200) throw new Error(`site: ${JSON.stringify(put.body)}`);
+}
+for (const site of sites) {
+  await waitFor(async () => (await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: site, landingPage: 'https://bench.example/', userAgent: BROWSER } })).body?.fallback === false, { what: `${site} ready`, timeoutMs: 60_000 });
+}
 
-const body = JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: BROWSER });
+const bodies = sites.map((site) => JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: BROWSER }));
 const loadgen = fileURLToPath(new URL('./load-generator.mjs', import.meta.url));
 const rows = [];
 for (const rate of rates) {
@@ -47,29 +60,19 @@ for (const rate of rates) {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited ${code}`))));
-    child.stdin.end(JSON.stringify({ url: `${tracker.url}/v1/sessions`, body, rate, seconds }));
+    child.stdin.end(JSON.stringify({ url: `${tracker.url}/v1/sessions`, bodies, rate, seconds }));
   });
   rows.push({ rate, ...result });
   process.stdout.write(`target ${rate}/s: ${result.throughput.toFixed(0)} starts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, default-number answers ${result.fallbacks}\n`);
 }
 
-await Promise.all([tracker.stop(), pool.stop()]);
+await stopAll();
 
-// Invariant over the whole run, from number-pool's own event log.
-const live = new Map();
-let grants = 0;
-let violations = 0;
-await replayTopics(kafka, settings, logger, ['poolEvents'], (r) => {
-  const e = r.event;
-  if (!e || e.siteId !== site) return;
-  if (e.type === 'LeaseGranted') {
-    grants += 1;
-    if (live.has(e.payload.trackingNumber)) violations += 1;
-    live.set(e.payload.trackingNumber, e.payload.leaseId);
-  } else if (e.type === 'LeaseExpired' && live.get(e.payload.trackingNumber) === e.payload.leaseId) {
-    live.delete(e.payload.trackingNumber);
-  }
-});
-process.stdout.write(`\ninvariant: ${grants} leases granted, ${violations} numbers leased to two live sessions\n`);
+// Invariant over the whole run, from number-pool's own event log: no number granted
+// while a live lease held it, no request answered twice.
+const ledger = new LeaseLedger();
+await replayTopics(kafka, settings, logger, ['poolEvents'], (r) => ledger.apply(r.event));
+process.stdout.write(`\ninvariant: ${ledger.grants} leases granted over ${siteCount} sites, ${ledger.violations.length} violations (numbers leased to two live sessions or requests answered twice)\n`);
+for (const v of ledger.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`);
 process.stdout.write(`machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}; services and broker on this machine, load generator in its own process\n`);
-process.exit(violations === 0 ? 0 : 1);
+process.exit(ledger.violations.length === 0 ? 0 : 1);

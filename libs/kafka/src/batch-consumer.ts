@@ -55,6 +55,13 @@ export interface BatchConsumerOptions {
    * drops the state of partitions it lost and rebuilds those it gained.
    */
   onAssignment?(partitions: ReadonlyMap<TopicKey, readonly number[]>): void;
+  /**
+   * Commit at most this often instead of after every batch, for consumers whose
+   * handling is idempotent (a redelivered record changes nothing): the offset of a
+   * batch is still only marked for commit after its flush, so nothing undone is
+   * ever committed, but the next fetch does not wait for a commit round trip.
+   */
+  commitIntervalMs?: number;
 }
 
 /** Headers of a record parked on a retry topic (original key, value and headers kept). */
@@ -182,7 +189,8 @@ export class BatchConsumer {
     await consumer.connect();
     await consumer.subscribe({ topics: member.topics, fromBeginning: member.retryTier || (this.options.fromBeginning ?? false) });
     const run = consumer.run({
-      autoCommit: false,
+      autoCommit: this.options.commitIntervalMs !== undefined && !member.retryTier,
+      ...(this.options.commitIntervalMs !== undefined ? { autoCommitInterval: this.options.commitIntervalMs } : {}),
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: member.retryTier ? 1 : (this.options.partitionsConsumedConcurrently ?? 1),
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
@@ -201,7 +209,8 @@ export class BatchConsumer {
         resolveOffset(last);
         // Through the batch's own committer: Consumer.commitOffsets() is a no-op once stop() began,
         // which would lose the commit of the batch being drained.
-        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
+        if (this.options.commitIntervalMs !== undefined && !member.retryTier) await commitOffsetsIfNecessary();
+        else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
         await heartbeat();
       },
     });

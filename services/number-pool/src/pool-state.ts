@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { calltrack, DomainEvent, EventInput } from '@calltrack/contracts';
+import { FreeNumbers } from './free-numbers.js';
 
 type SiteConfigured = calltrack.events.v1.SiteConfigured;
 
@@ -52,6 +53,14 @@ interface SitePool {
   numbers: Map<string, NumberConfig>;
   /** The dynamic pool in service (usage pool, not retired), in configuration order. */
   pool: string[];
+  inPool: Set<string>;
+  /** Pool numbers held by a live lease. */
+  leased: number;
+  free: FreeNumbers;
+  /** Numbers whose quarantine may still be running (checked by the sweep). */
+  quarantineCandidates: string[];
+  /** Visitor → the number of their last lease, while that number has had no other visitor since (sticky numbers). */
+  lastNumberOf: Map<string, string>;
   runtime: Map<string, NumberRuntime>;
   liveCodes: Map<string, string>;
   /** Who held each promo code and when, for redemption; pruned after the redemption window. */
@@ -134,7 +143,7 @@ export class PoolState {
         const site = this.sites.get(event.siteId);
         if (site && p.reason === 'pool_exhausted') {
           site.counters.shortages += 1;
-          site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site) + 1);
+          site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + 1);
         }
         break;
       }
@@ -161,7 +170,10 @@ export class PoolState {
       case 'NumberQuarantineEnded': {
         const p = event.payload as calltrack.events.v1.NumberQuarantineEnded;
         const site = this.sites.get(event.siteId);
-        if (site) this.runtimeOf(site, p.trackingNumber).quarantineEndedFor = Number(p.quarantinedFromMs);
+        if (!site) break;
+        const rt = this.runtimeOf(site, p.trackingNumber);
+        rt.quarantineEndedFor = Number(p.quarantinedFromMs);
+        if (!rt.leaseId) site.free.push({ releasedAtMs: rt.releasedAtMs, number: rt.number });
         break;
       }
       case 'PromoCodeRedeemed': {
@@ -200,13 +212,13 @@ export class PoolState {
     site.counters.granted += 1;
     if (p.reusedLeaseId) {
       site.counters.shortages += 1;
-      site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site) + 1);
+      site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + 1);
     }
     if (lease.trackingNumber) {
       const rt = this.runtimeOf(site, lease.trackingNumber);
-      rt.leaseId = lease.leaseId;
-      rt.lastVisitorId = lease.visitorId;
-      site.counters.peakDemand = Math.max(site.counters.peakDemand, this.leasedCount(site));
+      if (rt.leaseId === undefined && site.inPool.has(rt.number)) site.leased += 1;
+      this.holdNumber(site, rt, lease);
+      site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased);
     }
     if (lease.promoCode) {
       site.liveCodes.set(lease.promoCode, lease.leaseId);
@@ -229,6 +241,10 @@ export class PoolState {
     if (rt && rt.leaseId === lease.leaseId) {
       rt.leaseId = undefined;
       rt.releasedAtMs = releasedAtMs;
+      if (site.inPool.has(rt.number)) {
+        site.leased -= 1;
+        site.free.push({ releasedAtMs, number: rt.number });
+      }
     }
     if (lease.promoCode) {
       if (site.liveCodes.get(lease.promoCode) === lease.leaseId) site.liveCodes.delete(lease.promoCode);
@@ -255,12 +271,20 @@ export class PoolState {
       for (const number of config.poolNumbers) numbers.set(number, { usage: 'pool', retired: false, quarantinedFromMs: 0 });
     }
     const pool = [...numbers].filter(([, n]) => n.usage === 'pool' && !n.retired).map(([number]) => number);
+    const derived = {
+      config,
+      numbers,
+      pool,
+      inPool: new Set(pool),
+      leased: 0,
+      free: new FreeNumbers(),
+      quarantineCandidates: [...numbers].filter(([, n]) => n.quarantinedFromMs > 0 && !n.retired).map(([number]) => number),
+    };
     const site: SitePool = previous
-      ? { ...previous, config, numbers, pool }
+      ? { ...previous, ...derived }
       : {
-          config,
-          numbers,
-          pool,
+          ...derived,
+          lastNumberOf: new Map(),
           runtime: new Map(),
           liveCodes: new Map(),
           codeHistory: new Map(),
@@ -274,10 +298,23 @@ export class PoolState {
     // expires: the visitor still sees the number.
     for (const lease of this.leases.values()) {
       if (lease.siteId !== siteId || !lease.trackingNumber) continue;
-      const rt = this.runtimeOf(site, lease.trackingNumber);
-      rt.leaseId = lease.leaseId;
-      rt.lastVisitorId = lease.visitorId;
+      this.holdNumber(site, this.runtimeOf(site, lease.trackingNumber), lease);
     }
+    for (const number of pool) {
+      const rt = this.runtimeOf(site, number);
+      if (rt.leaseId !== undefined) site.leased += 1;
+      else site.free.push({ releasedAtMs: rt.releasedAtMs, number });
+    }
+  }
+
+  private holdNumber(site: SitePool, rt: NumberRuntime, lease: Lease): void {
+    rt.leaseId = lease.leaseId;
+    // The number's previous visitor can no longer get it back as "their" number.
+    if (rt.lastVisitorId !== undefined && rt.lastVisitorId !== lease.visitorId && site.lastNumberOf.get(rt.lastVisitorId) === rt.number) {
+      site.lastNumberOf.delete(rt.lastVisitorId);
+    }
+    rt.lastVisitorId = lease.visitorId;
+    if (lease.visitorId) site.lastNumberOf.set(lease.visitorId, rt.number);
   }
 
   private runtimeOf(site: SitePool, number: string): NumberRuntime {
@@ -324,31 +361,22 @@ export class PoolState {
       return grant('', { promoCode: code });
     }
 
-    let best: NumberRuntime | undefined;
-    let inService = 0;
-    for (const number of site.pool) {
-      if (this.quarantined(site, number)) continue;
-      inService += 1;
-      const n = this.runtimeOf(site, number);
-      if (n.leaseId !== undefined) continue;
-      // Sticky: the number this visitor saw last time, if nobody took it since.
-      if (request.visitorId && n.lastVisitorId === request.visitorId) {
-        best = n;
-        break;
-      }
-      if (!best || n.releasedAtMs < best.releasedAtMs || (n.releasedAtMs === best.releasedAtMs && n.number < best.number)) best = n;
-    }
+    const isFree = (number: string): boolean => site.inPool.has(number) && site.runtime.get(number)?.leaseId === undefined && !this.quarantined(site, number);
+    // Sticky: the number this visitor saw last time, if nobody took it since.
+    const mine = request.visitorId ? site.lastNumberOf.get(request.visitorId) : undefined;
+    if (mine && isFree(mine)) return grant(mine);
+    // Otherwise the free number released longest ago (stale heap entries are dropped on the way).
+    const best = site.free.peekValid((e) => isFree(e.number) && site.runtime.get(e.number)!.releasedAtMs === e.releasedAtMs);
     if (best) return grant(best.number);
-    if (inService === 0) return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
+    if (site.pool.every((n) => this.quarantined(site, n))) return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
     const policy = (site.config.shortagePolicy || 'default_number') as ShortagePolicy;
     if (policy === 'reuse_oldest') {
-      let oldest: Lease | undefined;
-      for (const number of site.pool) {
-        const leaseId = site.runtime.get(number)?.leaseId;
-        const lease = leaseId ? this.leases.get(leaseId) : undefined;
-        if (lease && !this.quarantined(site, number) && (!oldest || lease.grantedAtMs < oldest.grantedAtMs)) oldest = lease;
+      // Leases are kept in grant order, so the first one of this site holding a pool number is the oldest.
+      for (const lease of this.leases.values()) {
+        if (lease.siteId !== siteId || !site.inPool.has(lease.trackingNumber) || this.quarantined(site, lease.trackingNumber)) continue;
+        if (site.runtime.get(lease.trackingNumber)?.leaseId !== lease.leaseId) continue;
+        return grant(lease.trackingNumber, { reusedLeaseId: lease.leaseId });
       }
-      if (oldest) return grant(oldest.trackingNumber, { reusedLeaseId: oldest.leaseId });
     }
     const fallbackNumber = policy === 'overflow_number' && site.config.overflowNumber ? site.config.overflowNumber : site.config.defaultNumber;
     return { kind: 'rejected', payload: { ...base, reason: 'pool_exhausted', fallbackNumber } };
@@ -394,12 +422,6 @@ export class PoolState {
     return { callId: call.callId, trackingNumber: call.trackingNumber, calledAtMs: call.calledAtMs, numberState, leaseId: numberState === 'leased' ? (rt?.leaseId ?? '') : '' };
   }
 
-  private leasedCount(site: SitePool): number {
-    let n = 0;
-    for (const number of site.pool) if (site.runtime.get(number)?.leaseId !== undefined) n += 1;
-    return n;
-  }
-
   /** Leases whose time is up, oldest first. */
   dueForExpiry(nowMs: number): Lease[] {
     return [...this.leases.values()].filter((l) => l.expiresAtMs <= nowMs).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
@@ -413,7 +435,8 @@ export class PoolState {
     const out: Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> = [];
     for (const [siteId, site] of this.sites) {
       const period = (site.config.quarantineSeconds ?? 0) * 1000;
-      for (const [number, config] of site.numbers) {
+      for (const number of site.quarantineCandidates) {
+        const config = site.numbers.get(number)!;
         if (config.retired || !this.quarantined(site, number)) continue;
         const rt = site.runtime.get(number);
         if (rt?.leaseId) continue;
@@ -471,7 +494,7 @@ export class PoolState {
   siteStats(siteId: string): SiteStats | undefined {
     const site = this.sites.get(siteId);
     if (!site) return undefined;
-    const leased = this.leasedCount(site);
+    const leased = site.leased;
     let quarantined = 0;
     for (const number of site.pool) if (this.quarantined(site, number)) quarantined += 1;
     const { granted, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;

@@ -90,6 +90,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       topics: ['poolCommands'],
       fromBeginning: true,
       onAssignment: (partitions) => this.assign(partitions.get('poolCommands') ?? []),
+      // Commands are idempotent against the rebuilt state (answered requests, seen calls): no commit round trip per batch.
+      commitIntervalMs: 1000,
       handle: async (record) => {
         const partition = await this.ownedPartition(record.partition);
         const e = record.event;

@@ -31,6 +31,8 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
       perInstance: true,
       topics: ['poolEvents'],
       fromBeginning: false,
+      // A group of its own that reads from the end on every start: its offsets matter little.
+      commitIntervalMs: 5000,
       handle: async (record) => {
         const e = record.event;
         if (e.type !== 'LeaseGranted' && e.type !== 'LeaseRejected') return;
