@@ -53,15 +53,20 @@ for (const site of sites) {
 
 const bodies = sites.map((site) => JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: BROWSER }));
 const loadgen = fileURLToPath(new URL('./load-generator.mjs', import.meta.url));
-const rows = [];
-for (const rate of rates) {
-  const result = await new Promise((resolve, reject) => {
+const load = (rate, duration) =>
+  new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [loadgen], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited ${code}`))));
-    child.stdin.end(JSON.stringify({ url: `${tracker.url}/v1/sessions`, bodies, rate, seconds }));
+    child.stdin.end(JSON.stringify({ url: `${tracker.url}/v1/sessions`, bodies, rate, seconds: duration }));
   });
+// Warm-up (not reported): JIT compilation and connection set-up would otherwise land in the first rate's tail.
+const warmup = await load(200, Number(process.env.BENCH_WARMUP_SECONDS ?? 5));
+process.stdout.write(`warm-up: ${warmup.throughput.toFixed(0)} starts/s for ${process.env.BENCH_WARMUP_SECONDS ?? 5} s (not counted)\n`);
+const rows = [];
+for (const rate of rates) {
+  const result = await load(rate, seconds);
   rows.push({ rate, ...result });
   process.stdout.write(`target ${rate}/s: ${result.throughput.toFixed(0)} starts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, default-number answers ${result.fallbacks}\n`);
 }
