@@ -5,3 +5,4 @@ export { calltrack } from '@calltrack/proto';
 export * from './event-labels.js';
 export * from './channel-classification.js';
 export * from './bot-detection.js';
+export * from './tracking-rules.js';

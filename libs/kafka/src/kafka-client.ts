@@ -86,3 +86,15 @@ export function createKafka(settings: KafkaSettings, logger: Logger): KafkaJs {
       },
   });
 }
+
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The partition a keyed record lands on, as the producer computes it (Java-compatible
+ * murmur2 of the key, modulo the partition count): how a single writer tells which
+ * sites its partitions hold.
+ */
+export function partitionOf(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}

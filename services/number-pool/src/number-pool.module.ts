@@ -3,7 +3,11 @@ import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
 import { PoolService } from './pool.service.js';
+import { NumbersAdminController } from './numbers-admin.controller.js';
+import { OpenApiController } from './openapi.controller.js';
 import { OwnershipAdminController } from './ownership-admin.controller.js';
+import { RulesAdminController } from './rules-admin.controller.js';
+import { SiteConfigService } from './site-config.service.js';
 import { PromoCodesAdminController } from './promo-codes-admin.controller.js';
 import { SitesAdminController } from './sites-admin.controller.js';
 
@@ -13,8 +17,8 @@ export class NumberPoolModule {
     return {
       module: NumberPoolModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [SitesAdminController, PromoCodesAdminController, OwnershipAdminController],
-      providers: [PoolService],
+      controllers: [SitesAdminController, NumbersAdminController, RulesAdminController, PromoCodesAdminController, OwnershipAdminController, OpenApiController],
+      providers: [PoolService, SiteConfigService],
     };
   }
 }

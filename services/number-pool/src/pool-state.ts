@@ -108,6 +108,11 @@ const PROMO_ATTEMPTS = 50;
 export interface PoolStateOptions {
   /** How long after its release a promo code can still be redeemed. */
   promoRedemptionWindowMs?: number;
+  /**
+   * The sites this state writes for (a writer state holds every site's configuration,
+   * but only the sites of its partition are its to sweep). Default: all.
+   */
+  ownsSite?: (siteId: string) => boolean;
 }
 
 /**
@@ -122,9 +127,11 @@ export class PoolState {
   private readonly answered = new Map<string, string>();
   private readonly rejections: Array<{ requestId: string; atMs: number }> = [];
   private readonly redemptionWindowMs: number;
+  private readonly ownsSite: (siteId: string) => boolean;
 
   constructor(options: PoolStateOptions = {}) {
     this.redemptionWindowMs = options.promoRedemptionWindowMs ?? 30 * 24 * 3600_000;
+    this.ownsSite = options.ownsSite ?? (() => true);
   }
 
   apply(event: DomainEvent): void {
@@ -434,6 +441,7 @@ export class PoolState {
   dueQuarantineEnds(nowMs: number): Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> {
     const out: Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> = [];
     for (const [siteId, site] of this.sites) {
+      if (site.quarantineCandidates.length === 0 || !this.ownsSite(siteId)) continue;
       const period = (site.config.quarantineSeconds ?? 0) * 1000;
       for (const number of site.quarantineCandidates) {
         const config = site.numbers.get(number)!;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { callDirectionLabel, createEvent, siteKey, type calltrack, type DomainEvent, type EventInput } from '@calltrack/contracts';
-import { KafkaBus, ReplayWatermark, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
+import { callDirectionLabel, createEvent, siteKey, TOPICS, type calltrack, type DomainEvent, type EventInput } from '@calltrack/contracts';
+import { KafkaBus, partitionOf, ReplayWatermark, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { ReadinessService, LOGGER, CONFIG } from '@calltrack/service-kit';
 import { context, type Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
@@ -52,8 +52,11 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     this.view = this.newState();
   }
 
-  private newState(): PoolState {
-    return new PoolState({ promoRedemptionWindowMs: this.config.PROMO_REDEMPTION_WINDOW_DAYS * 24 * 3600_000 });
+  private newState(partition?: number): PoolState {
+    return new PoolState({
+      promoRedemptionWindowMs: this.config.PROMO_REDEMPTION_WINDOW_DAYS * 24 * 3600_000,
+      ...(partition === undefined ? {} : { ownsSite: (siteId: string) => partitionOf(siteKey(siteId), TOPICS.poolCommands.partitions) === partition }),
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -154,7 +157,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private restore(partition: number): OwnedPartition {
-    const entry: OwnedPartition = { state: this.newState(), restored: Promise.resolve(), ready: false };
+    const entry: OwnedPartition = { state: this.newState(partition), restored: Promise.resolve(), ready: false };
     this.owned.set(partition, entry);
     const started = Date.now();
     const seed = () => {
@@ -171,7 +174,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       }, {
         partitions: (_topic, p) => p === partition,
         onRestart: () => {
-          entry.state = this.newState();
+          entry.state = this.newState(partition);
           seed();
         },
       })

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { botReason, classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel } from '@calltrack/contracts';
+import { botReason, chooseTrackingMethod, classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel, type TrackingMethod } from '@calltrack/contracts';
 import { KafkaBus, type OutgoingRecord } from '@calltrack/kafka';
 import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
@@ -43,8 +43,12 @@ export interface StartSessionResponse {
   visitorId: string;
   /** Marketing channel of the visit (docs/channels.md). */
   channel: Channel;
-  /** The number to show (E.164): a tracking number, or the site's default number. */
+  /** How the visit is tracked, by the site's tracking rules: dynamic, static, promo_code or default_number. */
+  method: TrackingMethod;
+  /** The number to show (E.164): a tracking number, a static number, or the site's default number. */
   number: string;
+  /** The session's promo code (method promo_code), printed with the site's prefix. */
+  promoCode?: string;
   leaseId?: string;
   expiresAt?: string;
   /** True when the visitor sees the default number (no tracking number could be leased). */
@@ -77,6 +81,8 @@ export class SessionsController {
     const clickIds = { ...fromUrl.clickIds, ...(body.clickIds ?? {}) };
     const channel = classifyChannel({ utmSource: utm.source, utmMedium: utm.medium, clickIds, referrer: body.referrer, landingPage: body.landingPage });
     const userAgent = body.userAgent ?? request.headers['user-agent'] ?? '';
+    const choice = chooseTrackingMethod(site, { channel, utm, referrer: body.referrer, landingPage: body.landingPage, clickIds });
+    const bot = botReason(userAgent);
     const session = createEvent(
       'SessionStarted',
       {
@@ -91,19 +97,27 @@ export class SessionsController {
         clickIds,
         analyticsIds: body.analyticsIds ?? {},
         channel,
+        trackingMethod: bot ? 'default_number' : choice.method,
+        ruleId: choice.ruleId,
       },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now },
     );
     const base = { sessionId, visitorId, channel };
-    if (botReason(userAgent)) {
+    const sessionOnly = () => this.publishOr503([{ topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session }]);
+    if (bot) {
       // Crawlers and automation see the site's own number and take no lease; the visit is still recorded.
-      await this.publishOr503([{ topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session }]);
-      return { ...base, number: site.defaultNumber, fallback: true, reason: 'bot' };
+      await sessionOnly();
+      return { ...base, method: 'default_number', number: site.defaultNumber, fallback: true, reason: 'bot' };
+    }
+    if (choice.method === 'static' || choice.method === 'default_number') {
+      // A static number (its source is the attribution) or the site's own number: nothing to lease.
+      await sessionOnly();
+      return { ...base, method: choice.method, number: choice.staticNumber ?? site.defaultNumber, fallback: false };
     }
     const requestId = sessionId;
     const leaseRequest = createEvent(
       'LeaseRequested',
-      { requestId, sessionId, visitorId, requestedAtMs: now },
+      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
     );
     const answer = this.replies.expect(requestId, this.config.LEASE_REPLY_TIMEOUT_MS);
@@ -117,11 +131,15 @@ export class SessionsController {
       throw err;
     }
     const reply = await answer;
-    if (!reply) return { ...base, number: site.defaultNumber, fallback: true, reason: 'pool_timeout' };
-    if (reply.kind === 'rejected') return { ...base, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
+    const method = choice.method;
+    if (!reply) return { ...base, method, number: site.defaultNumber, fallback: true, reason: 'pool_timeout' };
+    if (reply.kind === 'rejected') return { ...base, method, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
     return {
       ...base,
-      number: reply.event.trackingNumber,
+      method,
+      // A promo-code session shows the site's own number next to its code.
+      number: reply.event.trackingNumber || site.defaultNumber,
+      ...(reply.event.promoCode ? { promoCode: `${site.promoCodes?.prefix ?? ''}${reply.event.promoCode}` } : {}),
       leaseId: reply.event.leaseId,
       expiresAt: new Date(Number(reply.event.expiresAtMs)).toISOString(),
       fallback: false,
