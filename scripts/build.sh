@@ -5,3 +5,4 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$ROOT"
 bash scripts/gen-proto.sh
 tsc -b
+node scripts/build-tracker.mjs

@@ -15,3 +15,12 @@ fi
 log "node $(node -v) from $(command -v node)"
 bash scripts/build.sh
 bash scripts/kafka/fetch.sh
+# The tracker's browser tests drive Debian's Chromium (playwright-core downloads no browser).
+if [[ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Debian's chromium for the browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || log "chromium could not be installed: the browser tests will fail"
+  else
+    log "chromium is missing: install Debian's package (sudo apt-get install chromium) or set CHROMIUM_PATH"
+  fi
+fi

@@ -79,15 +79,17 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       case 'SessionStarted':
         this.buffer.push({ kind: 'visit', row: visitRow(event) });
         break;
+      // A promo-code lease holds no number: nothing for number matching (promo redemptions link calls).
       case 'LeaseGranted':
-        this.buffer.push({ kind: 'granted', row: grantedLeaseRow(event) });
+        if (event.payload.trackingNumber) this.buffer.push({ kind: 'granted', row: grantedLeaseRow(event) });
         break;
       case 'LeaseExpired':
+        if (!event.payload.trackingNumber) break;
         checkLeaseExpired(event);
         this.buffer.push({ kind: 'released', event });
         break;
       case 'LeaseExtended':
-        this.buffer.push({ kind: 'extended', event });
+        if (event.payload.trackingNumber) this.buffer.push({ kind: 'extended', event });
         break;
       case 'SessionScreened':
         this.buffer.push({ kind: 'verdict', row: sessionVerdictRow(event) });

@@ -15,6 +15,12 @@ export const sessionTrackerConfigSchema = z.object({
   RATE_LIMIT_PER_SITE_PER_SECOND: variable(z.coerce.number().int().min(1).default(5000), {
     description: "Public requests per second for one site on this instance, so one site's surge cannot starve the others.",
   }),
+  TRACKER_HEARTBEAT_SECONDS: variable(z.coerce.number().int().min(5).max(600).default(60), {
+    description: 'How often the tracker tells the service that the page is still visible (the lease tail restarts from each heartbeat).',
+  }),
+  TRACKER_CACHE_SECONDS: variable(z.coerce.number().int().min(0).max(86_400).default(300), {
+    description: "How long browsers may cache a site's tracker script before revalidating it (a configuration change reaches pages within this time).",
+  }),
   SESSION_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(1_048_576).default(16 * 1024), {
     description: 'Largest accepted body of a public session request.',
   }),

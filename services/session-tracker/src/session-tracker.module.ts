@@ -4,6 +4,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { SessionsController } from './sessions.controller.js';
+import { TrackerScriptController } from './tracker-script.controller.js';
 
 @Module({})
 export class SessionTrackerModule {
@@ -11,7 +12,7 @@ export class SessionTrackerModule {
     return {
       module: SessionTrackerModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [SessionsController],
+      controllers: [SessionsController, TrackerScriptController],
       providers: [SiteDirectory, LeaseRepliesService],
     };
   }

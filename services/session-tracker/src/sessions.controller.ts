@@ -38,6 +38,14 @@ const heartbeatBody = z
   .strict();
 const sessionIdParam = new ZodValidationPipe(id, 'session id');
 
+const endBody = z
+  .object({
+    siteId: z.string().regex(SITE_ID_PATTERN, SITE_ID_RULE),
+    visitorId: id.optional(),
+    leaseId: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+
 export interface StartSessionResponse {
   sessionId: string;
   visitorId: string;
@@ -167,6 +175,39 @@ export class SessionsController {
       await this.bus.producer.publish('poolCommands', siteKey(body.siteId), command);
     } catch (err) {
       throw new ApiError(503, 'unavailable', `heartbeat could not be recorded: ${(err as Error).message}`);
+    }
+    return { sessionId, accepted: true };
+  }
+
+  /**
+   * The visit ended (the visitor logged out, the site's own code says so): the
+   * session is closed and its lease, if any, is held for one tail from now and
+   * not extended again. Page navigation is not an end: the tracker sends a last
+   * heartbeat on pagehide instead, so the next page of the site continues the visit.
+   */
+  @Post(':sessionId/end')
+  @HttpCode(202)
+  async end(@Param('sessionId', sessionIdParam) sessionId: string, @Body(new ZodValidationPipe(endBody)) body: z.infer<typeof endBody>): Promise<{ sessionId: string; accepted: true }> {
+    if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
+    const now = Date.now();
+    const records: OutgoingRecord[] = [
+      {
+        topic: 'sessions',
+        key: visitorKey(body.siteId, body.visitorId ?? sessionId),
+        event: createEvent('SessionEnded', { sessionId, visitorId: body.visitorId ?? '', endedAtMs: now }, { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now }),
+      },
+    ];
+    if (body.leaseId) {
+      records.push({
+        topic: 'poolCommands',
+        key: siteKey(body.siteId),
+        event: createEvent('LeaseExtendRequested', { leaseId: body.leaseId, sessionId, requestedAtMs: now, final: true }, { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now }),
+      });
+    }
+    try {
+      await this.bus.producer.publishMany(records);
+    } catch (err) {
+      throw new ApiError(503, 'unavailable', `session end could not be recorded: ${(err as Error).message}`);
     }
     return { sessionId, accepted: true };
   }

@@ -1,0 +1,78 @@
+// The public endpoints as the tracker calls them: JSON sent as text/plain (no CORS
+// preflight, sendBeacon), the session end, and bad input on each.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadNumberPoolConfig, startNumberPool } from '@calltrack/number-pool';
+import type { RunningService } from '@calltrack/service-kit';
+import { createKafkaTestEnv, http, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import type { calltrack } from '@calltrack/contracts';
+import { loadSessionTrackerConfig } from './config.js';
+import { startSessionTracker } from './session-tracker.app.js';
+
+const ADMIN = 'public-admin-token-0123456789';
+const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+
+describe('session-tracker public endpoints: text/plain bodies, session end, bad input', () => {
+  let env: KafkaTestEnv;
+  let pool: RunningService;
+  let tracker: RunningService;
+  let probe: TopicProbe;
+  const plain = (path: string, body: string) => fetch(`${tracker.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://shop.example', 'user-agent': BROWSER }, body });
+
+  before(async () => {
+    env = await createKafkaTestEnv('public');
+    const base = { ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    pool = await startNumberPool(loadNumberPoolConfig(base));
+    tracker = await startSessionTracker(loadSessionTrackerConfig({ ...base, LEASE_REPLY_TIMEOUT_MS: '5000' }));
+    probe = await TopicProbe.start(env, ['sessions', 'poolCommands']);
+    const put = await http('PUT', `${pool.url}/v1/admin/sites/plain`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: { name: 'Plain', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 400-00-00', poolNumbers: ['+7 495 400-00-01'] },
+    });
+    assert.equal(put.status, 200);
+    await waitFor(async () => (await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/' }))).status === 201, { what: 'the site to reach session-tracker' });
+  });
+
+  after(async () => {
+    await probe.stop();
+    await tracker.close();
+    await pool.close();
+  });
+
+  it('accepts JSON sent as text/plain (what a cross-origin tag and sendBeacon send) and answers with CORS headers', async () => {
+    const res = await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/?utm_source=ya', visitorId: 'visitor-plain-1' }));
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
+    const body = (await res.json()) as { visitorId: string };
+    assert.equal(body.visitorId, 'visitor-plain-1');
+  });
+
+  it('ends a session: SessionEnded, and a final extension of its lease', async () => {
+    const started = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-end-1' } });
+    const { sessionId, leaseId } = started.body as { sessionId: string; leaseId?: string };
+    const end = await plain(`/v1/sessions/${sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-end-1', ...(leaseId ? { leaseId } : {}) }));
+    assert.equal(end.status, 202);
+    const ended = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === sessionId), { what: 'SessionEnded' });
+    assert.equal((ended.payload as calltrack.events.v1.SessionEnded).visitorId, 'visitor-end-1');
+    if (leaseId) {
+      const final = await waitFor(() => probe.events('poolCommands').find((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId), { what: 'the final extension' });
+      assert.equal((final.payload as calltrack.events.v1.LeaseExtendRequested).final, true);
+    }
+  });
+
+  it('meets bad input with a 4xx JSON error that names the problem', async () => {
+    const notJson = await plain('/v1/sessions', '{"siteId": ');
+    assert.equal(notJson.status, 400);
+    assert.equal(((await notJson.json()) as { error: { code: string } }).error.code, 'invalid_json');
+    const unknownField = await plain('/v1/sessions/session-0001/end', JSON.stringify({ siteId: 'plain', colour: 'red' }));
+    assert.equal(unknownField.status, 400);
+    assert.match(((await unknownField.json()) as { error: { message: string } }).error.message, /colour/);
+    const badId = await plain('/v1/sessions/x/end', JSON.stringify({ siteId: 'plain' }));
+    assert.equal(badId.status, 400);
+    assert.match(((await badId.json()) as { error: { message: string } }).error.message, /session id/);
+    const unknownSite = await plain('/v1/sessions/session-0001/end', JSON.stringify({ siteId: 'nowhere' }));
+    assert.equal(unknownSite.status, 404);
+    const xml = await fetch(`${tracker.url}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
+    assert.equal(xml.status, 415);
+  });
+});
