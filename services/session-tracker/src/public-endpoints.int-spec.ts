@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadNumberPoolConfig, startNumberPool } from '@calltrack/number-pool';
 import type { RunningService } from '@calltrack/service-kit';
-import { createKafkaTestEnv, http, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
-import type { calltrack } from '@calltrack/contracts';
+import { createKafkaTestEnv, http, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import { calltrack, createEvent, visitorKey } from '@calltrack/contracts';
+import { KafkaBus } from '@calltrack/kafka';
 import { loadSessionTrackerConfig } from './config.js';
 import { startSessionTracker } from './session-tracker.app.js';
 
@@ -74,5 +75,28 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
     assert.equal(unknownSite.status, 404);
     const xml = await fetch(`${tracker.url}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
     assert.equal(xml.status, 415);
+  });
+
+  it('gives a visitor antifraud flagged as a bot the default number and no lease, whatever their user agent', async () => {
+    const bus = new KafkaBus({ ...env.settings, clientId: 'flag-test' }, testLogger);
+    await bus.connect();
+    try {
+      await bus.producer.publish(
+        'antifraudVerdicts',
+        visitorKey('plain', 'visitor-flagged-1'),
+        createEvent('SessionScreened', { sessionId: 'earlier-session', visitorId: 'visitor-flagged-1', verdict: calltrack.events.v1.Verdict.VERDICT_BOT, reason: 'datacenter address' }, { siteId: 'plain', producer: 'test' }),
+      );
+      const visit = () => http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/?gclid=1', userAgent: BROWSER, visitorId: 'visitor-flagged-1' } });
+      const flagged = await waitFor(async () => {
+        const r = await visit();
+        return r.body.reason === 'flagged_by_antifraud' ? r : undefined;
+      }, { what: 'the verdict to reach session-tracker' });
+      assert.deepEqual([flagged.body.method, flagged.body.number, flagged.body.leaseId], ['default_number', '+74954000000', undefined]);
+      assert.ok(!probe.events('poolCommands').some((e) => e.type === 'LeaseRequested' && e.payload.sessionId === flagged.body.sessionId), 'no lease requested');
+      const other = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-clean-1' } });
+      assert.notEqual(other.body.reason, 'flagged_by_antifraud');
+    } finally {
+      await bus.close();
+    }
   });
 });

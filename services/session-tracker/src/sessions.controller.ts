@@ -6,6 +6,7 @@ import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/s
 import { z } from 'zod';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
 import { parseLandingPage, UTM_KEYS } from './landing-page.js';
+import { FlaggedVisitorsService } from './flagged-visitors.service.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { PublicRateLimitGuard } from './rate-limit.guard.js';
 
@@ -71,6 +72,7 @@ export class SessionsController {
     private readonly bus: KafkaBus,
     private readonly sites: SiteDirectory,
     private readonly replies: LeaseRepliesService,
+    private readonly flagged: FlaggedVisitorsService,
     @Inject(CONFIG) private readonly config: SessionTrackerConfig,
   ) {}
 
@@ -90,7 +92,8 @@ export class SessionsController {
     const channel = classifyChannel({ utmSource: utm.source, utmMedium: utm.medium, clickIds, referrer: body.referrer, landingPage: body.landingPage });
     const userAgent = body.userAgent ?? request.headers['user-agent'] ?? '';
     const choice = chooseTrackingMethod(site, { channel, utm, referrer: body.referrer, landingPage: body.landingPage, clickIds });
-    const bot = botReason(userAgent);
+    // A crawler by its user agent, or a visitor antifraud already judged to be a bot.
+    const bot = botReason(userAgent) ?? (this.flagged.reason(body.siteId, body.visitorId) ? 'flagged_by_antifraud' : undefined);
     const session = createEvent(
       'SessionStarted',
       {
@@ -115,7 +118,7 @@ export class SessionsController {
     if (bot) {
       // Crawlers and automation see the site's own number and take no lease; the visit is still recorded.
       await sessionOnly();
-      return { ...base, method: 'default_number', number: site.defaultNumber, fallback: true, reason: 'bot' };
+      return { ...base, method: 'default_number', number: site.defaultNumber, fallback: true, reason: bot === 'flagged_by_antifraud' ? bot : 'bot' };
     }
     if (choice.method === 'static' || choice.method === 'default_number') {
       // A static number (its source is the attribution) or the site's own number: nothing to lease.

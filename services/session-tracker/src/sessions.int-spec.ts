@@ -116,7 +116,7 @@ describe('session-tracker with number-pool on the real broker', () => {
       ['bad visitor id', { body: { siteId: 'shop', landingPage: 'https://a.example/', visitorId: 'x' } }, 400, 'invalid_request', /visitorId/],
       ['non-http landing page', { body: { siteId: 'shop', landingPage: 'javascript:alert(1)' } }, 400, 'invalid_request', /landingPage/],
       ['oversized body', { body: { siteId: 'shop', landingPage: `https://a.example/?q=${'x'.repeat(40_000)}` } }, 413, 'body_too_large', /large/i],
-      ['wrong content type', { rawBody: 'siteId=shop', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type', /content.type|media type/i],
+      ['wrong content type', { rawBody: 'siteId=shop', headers: { 'content-type': 'application/xml' } }, 415, 'unsupported_media_type', /content.type|media type/i],
       ['unknown site (wrong tenant)', { body: { siteId: 'someone-else', landingPage: 'https://a.example/' } }, 404, 'unknown_site', /someone-else/],
     ];
     for (const [name, options, status, code, message] of cases) {
