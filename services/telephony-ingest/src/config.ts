@@ -1,17 +1,43 @@
 import { adminTokenVariable, commonVariables, loadConfig, portVariable, variable } from '@calltrack/config';
 import { z } from 'zod';
+import { amiPbxListSchema } from './asterisk-ami-config.js';
 
 export const SERVICE_NAME = 'telephony-ingest';
+
+const publicBaseUrl = z
+  .url({ protocol: /^https?$/, error: 'expected an http or https URL' })
+  .refine((u) => !/[?#]/.test(u), 'must not have a query or fragment')
+  .transform((u) => u.replace(/\/+$/, ''));
 
 export const telephonyIngestConfigSchema = z.object({
   ...commonVariables,
   PORT: portVariable(8083),
   ADMIN_TOKEN: adminTokenVariable(),
   WEBHOOK_TOLERANCE_SECONDS: variable(z.coerce.number().int().min(30).max(3600).default(300), {
-    description: 'Replay window: a signed webhook whose X-Calltrack-Timestamp is further than this from the server clock is rejected (401 stale_timestamp).',
+    description:
+      'Replay window of timestamped webhook signatures: a webhook whose signed timestamp (generic X-Calltrack-Timestamp, Telnyx telnyx-timestamp) is further than this from the server clock is rejected (401 stale_timestamp).',
   }),
   WEBHOOK_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), {
     description: 'Largest accepted request body in bytes; larger webhooks get 413.',
+  }),
+  PUBLIC_BASE_URL: variable(publicBaseUrl.optional(), {
+    description:
+      'The public URL of this service as providers call it (scheme://host[:port][/path prefix], e.g. https://hooks.example.com/calltrack). Twilio signs the full URL it requested, so behind a proxy or TLS terminator set this (or trust the proxy with HTTP_TRUST_PROXY so X-Forwarded-Proto/Host are used); without either the URL is rebuilt from the request as received.',
+  }),
+  CALL_MERGE_CACHE_SIZE: variable(z.coerce.number().int().min(100).max(5_000_000).default(100_000), {
+    description:
+      'How many recent calls of the provider adapters are kept in memory to merge their repeated and out-of-order events into one call record (least recently used calls are forgotten first).',
+  }),
+  ASTERISK_AMI_PBXES: variable(amiPbxListSchema.default([]), {
+    description:
+      'Asterisk PBXes to follow over AMI, as a JSON array: [{"siteId":"acme","host":"pbx.acme.lan","port":5038,"username":"calltrack","secret":"…","name":"main","inboundContexts":["from-trunk","from-pstn"],"outboundContexts":["from-internal"],"timeZone":"Europe/Moscow"}] (port, name, contexts and timeZone optional; see docs/telephony-providers.md). Empty: no AMI connection.',
+    sensitive: true,
+  }),
+  ASTERISK_AMI_RECONNECT_MIN_MS: variable(z.coerce.number().int().min(10).max(60_000).default(1000), {
+    description: 'First delay before reconnecting to a PBX whose AMI connection failed or dropped; doubles on every failed attempt.',
+  }),
+  ASTERISK_AMI_RECONNECT_MAX_MS: variable(z.coerce.number().int().min(100).max(3_600_000).default(60_000), {
+    description: 'Longest delay between AMI reconnection attempts.',
   }),
 });
 

@@ -1,11 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { createEvent, siteKey, type DomainEvent } from '@calltrack/contracts';
+import { createEvent, siteKey, type DomainEvent, type EventInput } from '@calltrack/contracts';
 import { KafkaBus, NonRetriableError, ReplayWatermark, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME } from './config.js';
-import { IngestState, type SiteView } from './ingest-state.js';
-
+import { IngestState, type SiteSettings, type SiteView } from './ingest-state.js';
+import { credentialsToRecord, providerCredentialsKey, type CredentialsOf, type ProviderCredentials, type WebhookProvider } from './provider-credentials.js';
 
 // How long the admin API waits to see its own secret applied before answering.
 const APPLY_WAIT_MS = 10_000;
@@ -19,6 +19,8 @@ const APPLY_WAIT_MS = 10_000;
 export class IngestStateService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly state = new IngestState();
   private rebuilt = false;
+  private markRebuilt!: () => void;
+  private readonly rebuiltPromise = new Promise<void>((resolve) => (this.markRebuilt = resolve));
   private consumer: BatchConsumer | undefined;
   private readonly replayed = new ReplayWatermark();
   private readonly waiters = new Map<string, () => void>();
@@ -34,6 +36,7 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
     const started = Date.now();
     const { records } = await this.replay();
     this.rebuilt = true;
+    this.markRebuilt();
     this.logger.info({ event: 'ingest_state_rebuilt', records, ...this.state.counts(), ms: Date.now() - started });
 
     this.consumer = this.bus.consumer({
@@ -66,30 +69,65 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
     const result = this.state.apply(record.event as DomainEvent, record.key);
     if (!result.applied) throw new NonRetriableError(result.problem);
     this.waiters.get(record.event.eventId)?.();
-    if (record.event.type === 'WebhookSecretSet') this.logger.info({ event: 'webhook_secret_applied', site_id: record.event.siteId, event_id: record.event.eventId });
+    if (record.event.type === 'WebhookSecretSet') {
+      const provider = (record.event.payload as { provider?: string }).provider || 'generic';
+      this.logger.info({ event: 'webhook_secret_applied', site_id: record.event.siteId, provider, event_id: record.event.eventId });
+    }
   }
 
   isRebuilt(): boolean {
     return this.rebuilt;
   }
 
+  /** Resolves once sites and secrets were replayed (what consumers of the state that start on their own wait for). */
+  whenRebuilt(): Promise<void> {
+    return this.rebuiltPromise;
+  }
+
   site(siteId: string): SiteView | undefined {
     return this.state.site(siteId);
+  }
+
+  siteSettings(siteId: string): SiteSettings | undefined {
+    return this.state.siteSettings(siteId);
+  }
+
+  providerCredentials<P extends WebhookProvider>(siteId: string, provider: P): CredentialsOf<P> | undefined {
+    return this.state.providerCredentials(siteId, provider);
+  }
+
+  configuredProviders(siteId: string): WebhookProvider[] {
+    return this.state.configuredProviders(siteId);
   }
 
   /**
    * Publishes a site's new webhook secret and waits (bounded) until this
    * instance applied it, so a webhook sent right after the admin call verifies.
    */
-  async setSecret(siteId: string, secret: string): Promise<{ eventId: string; applied: boolean }> {
-    const event = createEvent('WebhookSecretSet', { secret }, { siteId, producer: SERVICE_NAME });
+  setSecret(siteId: string, secret: string): Promise<{ eventId: string; applied: boolean }> {
+    return this.publishAndWait(siteId, siteKey(siteId), { secret }, () => this.state.site(siteId)?.secret !== undefined);
+  }
+
+  /** Publishes (sets or rotates) a provider's credentials for a site, and waits like setSecret. */
+  setProviderCredentials(siteId: string, credentials: ProviderCredentials): Promise<{ eventId: string; applied: boolean }> {
+    const { provider } = credentials;
+    return this.publishAndWait(siteId, providerCredentialsKey(siteId, provider), credentialsToRecord(credentials), () => this.state.providerCredentials(siteId, provider) !== undefined);
+  }
+
+  private async publishAndWait(
+    siteId: string,
+    key: string,
+    payload: EventInput<'WebhookSecretSet'>,
+    isApplied: () => boolean,
+  ): Promise<{ eventId: string; applied: boolean }> {
+    const event = createEvent('WebhookSecretSet', payload, { siteId, producer: SERVICE_NAME });
     let timer: NodeJS.Timeout | undefined;
     const applied = new Promise<boolean>((resolve) => {
-      this.waiters.set(event.eventId, () => resolve(this.state.site(siteId)?.secret !== undefined));
+      this.waiters.set(event.eventId, () => resolve(isApplied()));
       timer = setTimeout(() => resolve(false), APPLY_WAIT_MS);
     });
     try {
-      await this.bus.producer.publish('telephonySecrets', siteKey(siteId), event);
+      await this.bus.producer.publish('telephonySecrets', key, event);
       const ok = await applied;
       if (!ok) this.logger.warn({ event: 'webhook_secret_apply_slow', site_id: siteId, event_id: event.eventId });
       return { eventId: event.eventId, applied: ok };

@@ -40,3 +40,35 @@ describe('IngestState', () => {
     assert.equal(state.site('s1')?.secret, undefined);
   });
 });
+
+describe('IngestState: provider credentials', () => {
+  const creds = (siteId: string, fields: { provider: string; secret?: string; apiKey?: string; publicKey?: string }) =>
+    createEvent('WebhookSecretSet', { secret: '', apiKey: '', publicKey: '', ...fields }, { siteId, producer: 'test' });
+  const TELNYX_KEY = Buffer.alloc(32, 7).toString('base64');
+
+  it('keeps each provider of a site under its own key, the latest winning', () => {
+    const state = new IngestState();
+    state.apply(site('s1', 'RU'), 's1');
+    assert.ok(state.apply(creds('s1', { provider: 'twilio', secret: 'a'.repeat(32) }), 's1:twilio').applied);
+    assert.ok(state.apply(creds('s1', { provider: 'mango', apiKey: 'key-0123456789', secret: 'salt-0123456789' }), 's1:mango').applied);
+    assert.ok(state.apply(creds('s1', { provider: 'twilio', secret: 'b'.repeat(32) }), 's1:twilio').applied);
+    assert.deepEqual(state.providerCredentials('s1', 'twilio'), { provider: 'twilio', authToken: 'b'.repeat(32) });
+    assert.deepEqual(state.providerCredentials('s1', 'mango'), { provider: 'mango', apiKey: 'key-0123456789', apiSalt: 'salt-0123456789' });
+    assert.equal(state.providerCredentials('s1', 'zadarma'), undefined);
+    assert.deepEqual(state.configuredProviders('s1'), ['mango', 'twilio']);
+    assert.deepEqual(state.site('s1'), { country: 'RU', secret: undefined }, 'provider credentials are not the generic secret');
+    assert.deepEqual(state.siteSettings('s1'), { country: 'RU', timeZone: 'UTC', defaultNumber: '+14155550100' });
+  });
+
+  it('refuses provider records under the site key, unknown providers and invalid credentials', () => {
+    const state = new IngestState();
+    state.apply(site('s1', 'RU'), 's1');
+    assert.equal(state.apply(creds('s1', { provider: 'twilio', secret: 'a'.repeat(32) }), 's1').applied, false, 'a provider record keyed like the generic secret');
+    assert.equal(state.apply(creds('s1', { provider: 'twilio', secret: 'a'.repeat(32) }), 's1:zadarma').applied, false);
+    assert.equal(state.apply(creds('s1', { provider: 'skype', secret: 'a'.repeat(32) }), 's1:skype').applied, false);
+    assert.equal(state.apply(creds('s1', { provider: 'telnyx', publicKey: 'not-a-key' }), 's1:telnyx').applied, false);
+    assert.equal(state.apply(creds('s1', { provider: 'mango', secret: 'salt-0123456789' }), 's1:mango').applied, false, 'Mango needs its key too');
+    assert.ok(state.apply(creds('s1', { provider: 'telnyx', publicKey: TELNYX_KEY }), 's1:telnyx').applied);
+    assert.deepEqual(state.configuredProviders('s1'), ['telnyx']);
+  });
+});

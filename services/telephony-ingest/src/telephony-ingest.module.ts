@@ -1,11 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
+import { AsteriskAmiService } from './asterisk-ami.service.js';
+import { CallReportPublisher } from './call-report-publisher.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import { GenericWebhookController } from './generic-webhook.controller.js';
 import { IngestStateService } from './ingest-state.service.js';
+import { MangoWebhookController } from './mango-webhook.controller.js';
+import { ProviderAdminController } from './provider-admin.controller.js';
+import { ProviderWebhookSupport } from './provider-webhook-support.js';
+import { TelnyxWebhookController } from './telnyx-webhook.controller.js';
+import { TwilioWebhookController } from './twilio-webhook.controller.js';
 import { WebhookAdminController } from './webhook-admin.controller.js';
-import { WebhookStats } from './webhook-stats.js';
+import { ProviderWebhookStats, WebhookStats } from './webhook-stats.js';
+import { ZadarmaWebhookController } from './zadarma-webhook.controller.js';
 
 @Module({})
 export class TelephonyIngestModule {
@@ -13,8 +21,23 @@ export class TelephonyIngestModule {
     return {
       module: TelephonyIngestModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [GenericWebhookController, WebhookAdminController],
-      providers: [IngestStateService, { provide: WebhookStats, useFactory: () => new WebhookStats() }],
+      controllers: [
+        GenericWebhookController,
+        TwilioWebhookController,
+        ZadarmaWebhookController,
+        MangoWebhookController,
+        TelnyxWebhookController,
+        WebhookAdminController,
+        ProviderAdminController,
+      ],
+      providers: [
+        IngestStateService,
+        CallReportPublisher,
+        ProviderWebhookSupport,
+        AsteriskAmiService,
+        { provide: WebhookStats, useFactory: () => new WebhookStats() },
+        { provide: ProviderWebhookStats, useFactory: () => new ProviderWebhookStats() },
+      ],
     };
   }
 }

@@ -3,7 +3,9 @@ import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@callt
 import { z } from 'zod';
 import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH } from './ingest-state.js';
 import { IngestStateService } from './ingest-state.service.js';
-import { WebhookStats } from './webhook-stats.js';
+import { WEBHOOK_PROVIDERS } from './provider-credentials.js';
+import { AsteriskAmiService } from './asterisk-ami.service.js';
+import { ProviderWebhookStats, WebhookStats } from './webhook-stats.js';
 
 const secretBody = z
   .object({
@@ -18,6 +20,8 @@ export class WebhookAdminController {
   constructor(
     private readonly state: IngestStateService,
     private readonly stats: WebhookStats,
+    private readonly providerStats: ProviderWebhookStats,
+    private readonly asterisk: AsteriskAmiService,
   ) {}
 
   /** Sets (or rotates) the secret a site's webhooks are signed with. The secret is never echoed. */
@@ -32,11 +36,19 @@ export class WebhookAdminController {
     return { siteId, secretSet: true, applied, eventId };
   }
 
-  /** Webhooks of a site accepted and rejected (by reason) since this instance started. */
+  /**
+   * Webhooks of a site accepted and rejected (by reason) since this instance
+   * started: the generic webhook's at the top level, each provider adapter's
+   * under `providers` (Asterisk: AMI events, with the state of each connection).
+   */
   @Get(':siteId/webhook-stats')
   webhookStats(@Param('siteId', siteIdPipe) siteId: string): object {
     const site = this.state.site(siteId);
     if (!site) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
-    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId) };
+    const configured = new Set(this.state.configuredProviders(siteId));
+    const providers: Record<string, object> = {};
+    for (const provider of WEBHOOK_PROVIDERS) providers[provider] = { credentialsConfigured: configured.has(provider), ...this.providerStats.of(siteId, provider) };
+    providers['asterisk'] = { connections: this.asterisk.connections(siteId), ...this.providerStats.of(siteId, 'asterisk') };
+    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId), providers };
   }
 }

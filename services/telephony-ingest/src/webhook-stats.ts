@@ -49,3 +49,58 @@ export class WebhookStats {
     return { ...s, rejected: { ...s.rejected }, rejectedTotal };
   }
 }
+
+/** Why a provider's webhook (or an AMI event) was refused. */
+export type ProviderRejection = 'no_credentials' | SignatureFailure | 'invalid_payload';
+const PROVIDER_REASONS: readonly ProviderRejection[] = ['no_credentials', 'missing_signature', 'malformed_signature', 'signature_mismatch', 'stale_timestamp', 'invalid_payload'];
+
+/** What happened to one event of a provider adapter: `ignored` = verified but of a kind that says nothing about a call. */
+export type ProviderOutcome = 'accepted' | 'ignored' | ProviderRejection;
+
+export interface ProviderStats {
+  accepted: number;
+  ignored: number;
+  rejected: Record<ProviderRejection, number>;
+  rejectedTotal: number;
+  lastAcceptedAt: string | null;
+  lastRejectedAt: string | null;
+}
+
+const emptyProviderStats = (): ProviderStats => ({
+  accepted: 0,
+  ignored: 0,
+  rejected: Object.fromEntries(PROVIDER_REASONS.map((r) => [r, 0])) as Record<ProviderRejection, number>,
+  rejectedTotal: 0,
+  lastAcceptedAt: null,
+  lastRejectedAt: null,
+});
+
+/**
+ * Per-site, per-provider counters of the provider adapters' events by outcome
+ * and refusal reason, since this instance started. Like WebhookStats, only
+ * known sites are counted.
+ */
+export class ProviderWebhookStats {
+  private readonly bySite = new Map<string, Map<string, ProviderStats>>();
+
+  record(siteId: string, provider: string, outcome: ProviderOutcome, nowMs: number = Date.now()): void {
+    let site = this.bySite.get(siteId);
+    if (!site) this.bySite.set(siteId, (site = new Map()));
+    let s = site.get(provider);
+    if (!s) site.set(provider, (s = emptyProviderStats()));
+    const at = new Date(nowMs).toISOString();
+    if (outcome === 'accepted' || outcome === 'ignored') {
+      s[outcome] += 1;
+      s.lastAcceptedAt = at;
+    } else {
+      s.rejected[outcome] += 1;
+      s.rejectedTotal += 1;
+      s.lastRejectedAt = at;
+    }
+  }
+
+  of(siteId: string, provider: string): ProviderStats {
+    const s = this.bySite.get(siteId)?.get(provider) ?? emptyProviderStats();
+    return { ...s, rejected: { ...s.rejected } };
+  }
+}

@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { SITE_ID_PATTERN } from '@calltrack/contracts';
+import { ApiError, LOGGER } from '@calltrack/service-kit';
+import type { Logger } from '@calltrack/telemetry';
+import type { CallObservation } from './call-merge.js';
+import { CallReportPublisher, type ReportOutcome } from './call-report-publisher.js';
+import type { FieldProblem } from './generic-webhook.js';
+import type { SiteSettings } from './ingest-state.js';
+import { IngestStateService } from './ingest-state.service.js';
+import type { CredentialsOf, WebhookProvider } from './provider-credentials.js';
+import { ProviderWebhookStats, type ProviderRejection } from './webhook-stats.js';
+import type { SignatureFailure } from './webhook-signature.js';
+
+/** What an adapter made of one verified provider event. */
+export type ProviderEventMapping =
+  | { kind: 'call'; observation: CallObservation; eventId: string }
+  /** Verified, but of a kind that says nothing about a tracked call (IVR digits, an internal call…). */
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'invalid'; problems: FieldProblem[] };
+
+/** The response body of an accepted provider webhook. */
+export type ProviderWebhookResult = { outcome: ReportOutcome['outcome']; callId: string; eventId: string } | { outcome: 'ignored'; reason: string };
+
+/**
+ * What every provider adapter does the same way: find the site and its
+ * credentials, count and log refusals, publish what the event says. Checks run
+ * in a fixed order — site known, credentials set, signature valid, body valid —
+ * so an unsigned request learns nothing about validation.
+ */
+@Injectable()
+export class ProviderWebhookSupport {
+  constructor(
+    private readonly state: IngestStateService,
+    private readonly stats: ProviderWebhookStats,
+    private readonly publisher: CallReportPublisher,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** 503 until the site state is rebuilt. */
+  ensureReady(): void {
+    if (!this.state.isRebuilt()) throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
+  }
+
+  /** Fastify already refuses unknown media types; form and JSON both have parsers, so check which one came. */
+  requireMediaType(req: FastifyRequest, expected: 'application/json' | 'application/x-www-form-urlencoded'): void {
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (mediaType !== expected) throw new ApiError(415, 'unsupported_media_type', `this webhook must be sent as Content-Type: ${expected}`);
+  }
+
+  /** The site and its credentials for a provider; 404 (counted when the site is known) otherwise. */
+  siteWithCredentials<P extends WebhookProvider>(siteId: string, provider: P, req: FastifyRequest): { site: SiteSettings; credentials: CredentialsOf<P> } {
+    const site = SITE_ID_PATTERN.test(siteId) ? this.state.siteSettings(siteId) : undefined;
+    const credentials = site ? this.state.providerCredentials(siteId, provider) : undefined;
+    if (!site || !credentials) {
+      if (site) this.rejected(siteId, provider, 'no_credentials', req);
+      throw new ApiError(404, 'unknown_site', `site ${siteId} does not accept ${provider} webhooks (unknown site or no ${provider} credentials set)`);
+    }
+    return { site, credentials };
+  }
+
+  /** Counts a refused signature and throws the 401 that says why (without echoing anything secret). */
+  signatureRefused(siteId: string, provider: WebhookProvider, reason: SignatureFailure, req: FastifyRequest, how: string): never {
+    this.rejected(siteId, provider, reason, req);
+    if (reason === 'stale_timestamp') throw new ApiError(401, 'stale_timestamp', `${how}: the signed timestamp is outside the replay window`);
+    throw new ApiError(401, 'invalid_signature', `${how}: the signature is missing, malformed or does not match (see docs/telephony-providers.md)`, { reason });
+  }
+
+  /** Publishes a verified event's call report, or answers why not. */
+  async deliver(siteId: string, provider: WebhookProvider, site: SiteSettings, mapping: ProviderEventMapping, req: FastifyRequest): Promise<ProviderWebhookResult> {
+    if (mapping.kind === 'invalid') {
+      this.rejected(siteId, provider, 'invalid_payload', req);
+      const summary = mapping.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');
+      throw new ApiError(400, 'invalid_request', `invalid ${provider} webhook: ${summary}`, mapping.problems);
+    }
+    if (mapping.kind === 'ignored') {
+      this.stats.record(siteId, provider, 'ignored');
+      this.logger.debug({ event: 'webhook_ignored', provider, site_id: siteId, reason: mapping.reason });
+      return { outcome: 'ignored', reason: mapping.reason };
+    }
+    return this.report(siteId, provider, site, mapping.observation, mapping.eventId);
+  }
+
+  /** Merges and publishes one observation; 503 when Kafka did not take it, so the provider retries. */
+  async report(siteId: string, provider: string, site: SiteSettings, observation: CallObservation, eventId: string): Promise<ProviderWebhookResult> {
+    let result: ReportOutcome;
+    try {
+      result = await this.publisher.report(siteId, site, observation, eventId);
+    } catch (err) {
+      // Not acknowledged means not stored: the provider must retry (same event, same event id).
+      this.logger.error({ event: 'call_report_publish_failed', provider, site_id: siteId, call_id: `${provider}:${observation.providerCallId}`, err });
+      throw new ApiError(503, 'unavailable', 'the report could not be stored; retry later');
+    }
+    this.stats.record(siteId, provider, 'accepted');
+    this.logger.info({ event: 'webhook_accepted', provider, site_id: siteId, call_id: result.callId, event_id: result.eventId, outcome: result.outcome });
+    return result;
+  }
+
+  rejected(siteId: string, provider: string, reason: ProviderRejection, req: FastifyRequest | undefined): void {
+    this.stats.record(siteId, provider, reason);
+    this.logger.warn({ event: 'webhook_rejected', provider, site_id: siteId, reason, ip: req?.ip });
+  }
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { CallStage, type CallObservation, type CallOutcome, type CallParties } from './call-merge.js';
+import { providerEventId } from './call-report-publisher.js';
+import { digits, fieldProblems } from './form-body.js';
+import { wallClockToEpochMs } from './local-time.js';
+import { phoneOrEmpty } from './phone-fields.js';
+import type { ProviderEventMapping } from './provider-webhook-support.js';
+
+/** Zadarma's notifications about calls; the others (IVR digits, recordings, SMS) are acknowledged and ignored. */
+export const ZADARMA_CALL_EVENTS = ['NOTIFY_START', 'NOTIFY_INTERNAL', 'NOTIFY_ANSWER', 'NOTIFY_END', 'NOTIFY_OUT_START', 'NOTIFY_OUT_END'] as const;
+type ZadarmaCallEvent = (typeof ZADARMA_CALL_EVENTS)[number];
+
+const text = (max = 128) => z.string().trim().max(max);
+const required = (max = 128) => z.string().trim().min(1, 'must not be empty').max(max);
+
+// All fields the call events carry; which are required depends on the event.
+const base = z.object({
+  event: z.enum(ZADARMA_CALL_EVENTS),
+  pbx_call_id: required().regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  call_start: required(40),
+  caller_id: text().default(''),
+});
+
+const schemas: Record<ZadarmaCallEvent, z.ZodType> = {
+  NOTIFY_START: base.extend({ called_did: required() }),
+  NOTIFY_INTERNAL: base.extend({ called_did: required(), internal: text().optional() }),
+  NOTIFY_ANSWER: base.extend({ destination: text().default(''), internal: text().optional() }),
+  NOTIFY_END: base.extend({ called_did: required(), duration: digits(7 * 24 * 3600), disposition: required(), internal: text().optional() }),
+  NOTIFY_OUT_START: base.extend({ destination: required(), internal: text().default('') }),
+  NOTIFY_OUT_END: base.extend({ destination: required(), internal: text().default(''), duration: digits(7 * 24 * 3600), disposition: required() }),
+};
+
+type Parsed = z.infer<typeof base> & { called_did?: string; destination?: string; internal?: string; duration?: number; disposition?: string };
+
+/** Zadarma's `disposition` values: answered, busy, cancel, no answer, failed, no money, unallocated number, no limit, no day limit, line limit, no money, no limit. */
+export function zadarmaOutcome(disposition: string): CallOutcome {
+  switch (disposition.trim().toLowerCase()) {
+    case 'answered':
+      return 'completed';
+    case 'busy':
+      return 'busy';
+    case 'cancel':
+    case 'no answer':
+      return 'missed';
+    default:
+      return 'failed';
+  }
+}
+
+/**
+ * Maps a verified Zadarma call notification. The call is `pbx_call_id`;
+ * called_did is the tracking number of an incoming call; outgoing calls go
+ * from the extension `internal` to `destination` and name the line as
+ * caller_id when they end. `call_start` is a wall-clock time in the account's
+ * zone, read in the site's time zone. Zadarma sends a notification when the
+ * event happens: the answer and end times are when the notification arrived
+ * (an end without a seen answer is answered `duration` seconds before it).
+ */
+export function mapZadarmaNotification(form: Record<string, string>, site: { country: string; timeZone: string }, siteId: string, rawBody: Buffer, receivedAtMs: number): ProviderEventMapping {
+  const event = form['event'] ?? '';
+  if (!(ZADARMA_CALL_EVENTS as readonly string[]).includes(event)) return { kind: 'ignored', reason: `event ${event || '(none)'} says nothing about a call's state` };
+  const parsed = schemas[event as ZadarmaCallEvent].safeParse(form);
+  if (!parsed.success) return { kind: 'invalid', problems: fieldProblems(form, parsed.error) };
+  const p = parsed.data as Parsed;
+
+  const startMs = wallClockToEpochMs(p.call_start, site.timeZone);
+  if (startMs === undefined) return { kind: 'invalid', problems: [{ field: 'call_start', problem: `expected "YYYY-MM-DD HH:MM:SS" (account time), got "${p.call_start}"` }] };
+  const startedAt = { ms: startMs, exact: true };
+  const arrived = { ms: Math.max(receivedAtMs, startMs), exact: true };
+  const { country } = site;
+
+  let parties: CallParties;
+  if (event === 'NOTIFY_OUT_START' || event === 'NOTIFY_OUT_END') {
+    const calledNumber = phoneOrEmpty(p.destination, country);
+    if (!calledNumber) return { kind: 'ignored', reason: 'outgoing call to an extension, not a phone number' };
+    const line = phoneOrEmpty(p.caller_id, country);
+    parties = { direction: 'outbound', trackingNumber: line, callerNumber: line, calledNumber, rank: 2 };
+  } else if (event === 'NOTIFY_ANSWER') {
+    // The answer names the number called as `destination`, which may also be the answering extension: a weaker source.
+    parties = { direction: 'inbound', trackingNumber: phoneOrEmpty(p.destination, country), callerNumber: phoneOrEmpty(p.caller_id, country), calledNumber: '', rank: 1 };
+  } else {
+    const trackingNumber = phoneOrEmpty(p.called_did, country);
+    if (!trackingNumber) return { kind: 'invalid', problems: [{ field: 'called_did', problem: `"${p.called_did}" is not a phone number (site country ${country})` }] };
+    parties = { direction: 'inbound', trackingNumber, callerNumber: phoneOrEmpty(p.caller_id, country), calledNumber: '', rank: 2 };
+  }
+
+  const observation: CallObservation = { provider: 'zadarma', providerCallId: p.pbx_call_id, stage: CallStage.start, providerSequence: 0, parties, startedAt };
+  if (event === 'NOTIFY_ANSWER') {
+    observation.stage = CallStage.answer;
+    observation.answeredAt = arrived;
+  } else if (event === 'NOTIFY_END' || event === 'NOTIFY_OUT_END') {
+    observation.stage = CallStage.end;
+    observation.endedAt = arrived;
+    observation.outcome = zadarmaOutcome(p.disposition!);
+    if (observation.outcome === 'completed') observation.answeredAt = { ms: Math.max(startMs, arrived.ms - p.duration! * 1000), exact: false };
+  }
+  // A retried notification repeats its bytes; the signature is a header, not part of them.
+  return { kind: 'call', observation, eventId: providerEventId('zadarma', siteId, rawBody) };
+}
