@@ -7,7 +7,7 @@ import { ConversionReceiver, createKafkaTestEnv, http, produceRaw, sleep, testLo
 import { loadConversionExportConfig } from './config.js';
 import { startConversionExport } from './conversion-export.app.js';
 
-const { CallStatus, Verdict, MatchMethod } = calltrack.events.v1;
+const { CallStatus, CallDirection, Verdict, MatchMethod } = calltrack.events.v1;
 const ADMIN = 'export-admin-token-0123456789';
 const SECRET = 'export-secret-0123456789abcdef';
 
@@ -19,11 +19,11 @@ describe('conversion-export on the real broker', () => {
   let service: RunningService;
   const config = () =>
     loadConversionExportConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent', EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: SECRET, EXPORT_INITIAL_BACKOFF_MS: '20', EXPORT_MAX_ATTEMPTS: '3', EXPORT_RETRY_DELAYS_MS: '300,600' });
-  const attributed = (callId: string, opts: { final?: boolean; verdict?: number } = {}): DomainEvent<'CallAttributed'> =>
+  const attributed = (callId: string, opts: { final?: boolean; verdict?: number; direction?: number } = {}): DomainEvent<'CallAttributed'> =>
     createEvent(
       'CallAttributed',
       {
-        call: { callId, callerNumber: '+79165554433', trackingNumber: '+74951000001', status: opts.final === false ? CallStatus.CALL_STATUS_RINGING : CallStatus.CALL_STATUS_COMPLETED, startedAtMs: Date.now() - 60_000, answeredAtMs: Date.now() - 55_000, endedAtMs: Date.now() },
+        call: { callId, callerNumber: '+79165554433', trackingNumber: '+74951000001', status: opts.final === false ? CallStatus.CALL_STATUS_RINGING : CallStatus.CALL_STATUS_COMPLETED, startedAtMs: Date.now() - 60_000, answeredAtMs: Date.now() - 55_000, endedAtMs: Date.now(), direction: opts.direction ?? CallDirection.CALL_DIRECTION_INBOUND },
         verdict: opts.verdict ?? Verdict.VERDICT_CLEAN,
         method: MatchMethod.MATCH_METHOD_DYNAMIC,
         utm: { source: 'google' },
@@ -74,6 +74,13 @@ describe('conversion-export on the real broker', () => {
     await waitFor(async () => (await status('spam-1')).status === 'skipped', { what: 'spam skipped' });
     assert.equal((await status('spam-1')).reason, 'spam');
     assert.equal(receiver.forCall('spam-1').length, 0);
+  });
+
+  it('never exports an outbound call (a call-back is not a conversion)', async () => {
+    await publish(attributed('out-1', { direction: CallDirection.CALL_DIRECTION_OUTBOUND }));
+    await waitFor(async () => (await status('out-1')).status === 'skipped', { what: 'outbound skipped' });
+    assert.equal((await status('out-1')).reason, 'outbound');
+    assert.equal(receiver.forCall('out-1').length, 0);
   });
 
   it('retries a failing receiver with backoff and delivers once', async () => {

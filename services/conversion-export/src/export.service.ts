@@ -8,7 +8,7 @@ import { conversionPayload, safeDestination } from './conversion-payload.js';
 import { DeliveryState } from './delivery-state.js';
 import { deliver, DeliveryFailedError } from './webhook-delivery.js';
 
-const { Verdict } = calltrack.events.v1;
+const { Verdict, CallDirection } = calltrack.events.v1;
 
 /**
  * Delivers each final, non-spam attributed call to the configured endpoint
@@ -73,6 +73,11 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
     const base = { callId, sourceEventId: event.eventId };
     if (a.verdict === Verdict.VERDICT_SPAM || a.verdict === Verdict.VERDICT_BOT) {
       await this.record('ConversionSkipped', { ...base, reason: 'spam' }, event, 'skipped');
+      return;
+    }
+    // A call the business made (a call-back) is not a conversion of any ad.
+    if (a.call?.direction === CallDirection.CALL_DIRECTION_OUTBOUND) {
+      await this.record('ConversionSkipped', { ...base, reason: 'outbound' }, event, 'skipped');
       return;
     }
     const url = this.config.EXPORT_WEBHOOK_URL;
