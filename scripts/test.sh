@@ -68,7 +68,8 @@ if [[ $what == int || $what == all ]]; then
   fi
   export CLICKHOUSE_DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/calltrack-chdb.XXXXXX")"
   export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
-  run_suite int '*.int-spec.js' --test-isolation=none --test-concurrency=1 --test-timeout=300000
+  # Every file closes what it opened; --test-force-exit guards CI against a stray handle (a library timer) keeping the process alive after the last test.
+  run_suite int '*.int-spec.js' --test-isolation=none --test-concurrency=1 --test-timeout=300000 --test-force-exit
   rm -rf "$CLICKHOUSE_DATA_DIR"
 fi
 summary
