@@ -24,11 +24,12 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY proto proto
-COPY scripts/gen-proto.sh scripts/gen-proto.sh
+COPY scripts/gen-proto.sh scripts/build-tracker.mjs scripts/
 COPY libs libs
 COPY services services
 COPY tests tests
-RUN bash scripts/gen-proto.sh && npx tsc -b
+# The browser tracker (esbuild, a dev dependency) lands in session-tracker's dist, which it serves.
+RUN bash scripts/gen-proto.sh && npx tsc -b && node scripts/build-tracker.mjs
 # typescript, the "node" package and the other dev tools go; the runtime image has Node 24.
 RUN npm prune --omit=dev --no-audit --no-fund
 # The runtime tree: compiled code, manifests (and any workspace-local node_modules
@@ -57,7 +58,8 @@ RUN set -eu; \
     test -f "$out/libs/kafka/dist/provision-topics.cli.js"; \
     for svc in session-tracker number-pool telephony-ingest attribution conversion-export antifraud; do \
       test -f "$out/services/$svc/dist/main.js"; \
-    done
+    done; \
+    test -f "$out/services/session-tracker/dist/tracker.min.js"
 
 # --- runtime
 FROM node:24-bookworm-slim

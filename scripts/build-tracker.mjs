@@ -16,6 +16,6 @@ await build({
   minify: true,
   format: 'iife',
   globalName: '__ct',
-  target: 'es2019',
+  target: 'es2018',
   legalComments: 'none',
 });

@@ -5,7 +5,7 @@ import { AdminTokenGuard, siteIdPipe, ZodValidationPipe } from '@calltrack/servi
 import { z } from 'zod';
 import { addNumberBody, retireNumberBody, staticSourceBody, type AddNumberBody, type StaticSourceBody } from './admin-schemas.js';
 import { PoolService } from './pool.service.js';
-import { addNumber, bindSource, quarantineNumber, retireNumber } from './site-config.js';
+import { addNumber, bindSource, inventoryOf, quarantineNumber, retireNumber } from './site-config.js';
 import { e164, etagOf, SiteConfigService } from './site-config.service.js';
 
 const numberParam = new ZodValidationPipe(z.string().min(3).max(40), 'number');
@@ -24,7 +24,7 @@ export class NumbersAdminController {
     const config = this.configs.require(siteId);
     reply.header('etag', etagOf(config));
     const states = new Map((this.pools.numberStates(siteId) ?? []).map((s) => [s.number, s]));
-    const inventory: calltrack.events.v1.IInventoryNumber[] = (config.numbers ?? []).length > 0 ? config.numbers! : (config.poolNumbers ?? []).map((number) => ({ number, usage: 'pool', status: 'active' }));
+    const inventory: calltrack.events.v1.IInventoryNumber[] = inventoryOf(config);
     return {
       siteId,
       revision: Number(config.revision ?? 0),
@@ -56,20 +56,23 @@ export class NumbersAdminController {
     @Param('siteId', siteIdPipe) siteId: string,
     @Body(new ZodValidationPipe(addNumberBody)) body: AddNumberBody,
     @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<object> {
     const site = this.configs.require(siteId);
     const number = e164(body.number, site.country ?? '', 'number');
     const config = await this.configs.change(siteId, ifMatch, (previous) =>
       addNumber(siteId, previous!, { number, usage: body.usage, skipQuarantine: body.skipQuarantine, ...(body.source ? { source: body.source } : {}) }, this.configs.owners, Date.now()),
     );
+    reply.header('etag', etagOf(config));
     return { siteId, revision: Number(config.revision), number: config.numbers?.find((n) => n.number === number) };
   }
 
   @Post(':number/quarantine')
   @HttpCode(200)
-  async quarantine(@Param('siteId', siteIdPipe) siteId: string, @Param('number', numberParam) raw: string, @Headers('if-match') ifMatch: string | undefined): Promise<object> {
+  async quarantine(@Param('siteId', siteIdPipe) siteId: string, @Param('number', numberParam) raw: string, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<object> {
     const number = e164(raw, this.configs.require(siteId).country ?? '', 'number');
     const config = await this.configs.change(siteId, ifMatch, (previous) => quarantineNumber(siteId, previous!, number, Date.now()));
+    reply.header('etag', etagOf(config));
     return { siteId, revision: Number(config.revision), number: config.numbers?.find((n) => n.number === number) };
   }
 
@@ -80,11 +83,13 @@ export class NumbersAdminController {
     @Param('number', numberParam) raw: string,
     @Body(new ZodValidationPipe(retireNumberBody)) body: z.infer<typeof retireNumberBody>,
     @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<object> {
     const country = this.configs.require(siteId).country ?? '';
     const number = e164(raw, country, 'number');
     const replacedBy = body.replacedBy ? e164(body.replacedBy, country, 'replacedBy') : undefined;
     const config = await this.configs.change(siteId, ifMatch, (previous) => retireNumber(siteId, previous!, number, replacedBy, this.configs.owners, Date.now()));
+    reply.header('etag', etagOf(config));
     return { siteId, revision: Number(config.revision), number: config.numbers?.find((n) => n.number === number), replacedBy: replacedBy ? config.numbers?.find((n) => n.number === replacedBy) : undefined };
   }
 
@@ -96,9 +101,11 @@ export class NumbersAdminController {
     @Param('number', numberParam) raw: string,
     @Body(new ZodValidationPipe(staticSourceBody)) body: StaticSourceBody,
     @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<object> {
     const number = e164(raw, this.configs.require(siteId).country ?? '', 'number');
     const config = await this.configs.change(siteId, ifMatch, (previous) => bindSource(siteId, previous!, number, body, Date.now()));
+    reply.header('etag', etagOf(config));
     return { siteId, revision: Number(config.revision), number: config.numbers?.find((n) => n.number === number) };
   }
 }

@@ -3,7 +3,7 @@ import type { calltrack, EventInput } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { ApiError } from '@calltrack/service-kit';
 import { PoolService } from './pool.service.js';
-import { SiteConfigError, type NumberOwners } from './site-config.js';
+import { inventoryOf, SiteConfigError, type NumberOwners } from './site-config.js';
 
 type SiteConfigured = calltrack.events.v1.ISiteConfigured;
 
@@ -37,9 +37,9 @@ export class SiteConfigService {
   readonly owners: NumberOwners = (number) => {
     const out: Array<{ siteId: string; status: string }> = [];
     for (const siteId of this.pools.view.siteIds()) {
-      const entry = this.pools.siteConfig(siteId)?.numbers?.find((n) => n.number === number);
-      if (entry) out.push({ siteId, status: entry.status ?? 'active' });
-      else if (this.pools.siteConfig(siteId)?.poolNumbers?.includes(number)) out.push({ siteId, status: 'active' });
+      const config = this.pools.siteConfig(siteId);
+      const entry = config ? inventoryOf(config).find((n) => n.number === number) : undefined;
+      if (entry) out.push({ siteId, status: entry.status || 'active' });
     }
     return out;
   };

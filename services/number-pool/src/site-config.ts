@@ -52,12 +52,7 @@ export interface WantedNumber {
  * inventory; numbers of the previous inventory not wanted any more are retired.
  */
 export function replaceSite(siteId: string, previous: SiteConfigured | undefined, basics: SiteBasics, wanted: WantedNumber[], owners: NumberOwners, nowMs: number): EventInput<'SiteConfigured'> {
-  const inventory = new Map<string, InventoryNumber>((previous?.numbers ?? []).map((n) => [n.number ?? '', { ...n }]));
-  // Configurations written before the inventory existed: their pool and static lists are the inventory.
-  if (previous && (previous.numbers ?? []).length === 0) {
-    for (const number of previous.poolNumbers ?? []) inventory.set(number, { number, usage: 'pool', status: 'active', addedAtMs: 0 });
-    for (const s of previous.staticNumbers ?? []) inventory.set(s.number ?? '', { number: s.number ?? '', usage: 'static', status: 'active', source: s, addedAtMs: 0 });
-  }
+  const inventory = new Map<string, InventoryNumber>((previous ? inventoryOf(previous) : []).map((n) => [n.number ?? '', { ...n }]));
   const wantedSet = new Set(wanted.map((w) => w.number));
   for (const entry of inventory.values()) {
     if (!wantedSet.has(entry.number ?? '') && entry.status !== 'retired') Object.assign(entry, { status: 'retired', retiredAtMs: nowMs });
@@ -68,10 +63,11 @@ export function replaceSite(siteId: string, previous: SiteConfigured | undefined
 
 /** One number joins the site (POST …/numbers). */
 export function addNumber(siteId: string, previous: SiteConfigured, wanted: WantedNumber, owners: NumberOwners, nowMs: number): EventInput<'SiteConfigured'> {
-  const existing = (previous.numbers ?? []).find((n) => n.number === wanted.number);
+  const inventory = inventoryOf(previous);
+  const existing = inventory.find((n) => n.number === wanted.number);
   if (existing && existing.status !== 'retired') throw new SiteConfigError(409, 'number_exists', `${wanted.number} is already an active ${existing.usage} number of site ${siteId}`);
   const entry = admit(siteId, previous, previous.quarantineSeconds ?? 0, existing, wanted, owners, nowMs);
-  return build(previous, basicsOf(previous), [...(previous.numbers ?? []).filter((n) => n.number !== wanted.number), entry], nowMs);
+  return build(previous, basicsOf(previous), [...inventory.filter((n) => n.number !== wanted.number), entry], nowMs);
 }
 
 /** An operator puts a pool number in quarantine (it rang with calls meant for someone else, say). */
@@ -87,6 +83,9 @@ export function quarantineNumber(siteId: string, previous: SiteConfigured, numbe
  */
 export function retireNumber(siteId: string, previous: SiteConfigured, number: string, replacedBy: string | undefined, owners: NumberOwners, nowMs: number): EventInput<'SiteConfigured'> {
   const entry = findActive(siteId, previous, number);
+  if (entry.usage === 'overflow' && !replacedBy && previous.shortagePolicy === 'overflow_number') {
+    throw new SiteConfigError(409, 'number_needed', `${number} is the overflow number of shortage policy "overflow_number": give replacedBy, or change the policy first`);
+  }
   let next = withEntry(previous, { ...entry, status: 'retired', retiredAtMs: nowMs, replacedBy: replacedBy ?? '' }, nowMs);
   if (replacedBy) {
     if (replacedBy === number) throw new SiteConfigError(400, 'invalid_request', 'replacedBy: a number cannot replace itself');
@@ -99,8 +98,10 @@ export function retireNumber(siteId: string, previous: SiteConfigured, number: s
       next = addNumber(siteId, next, { number: replacedBy, usage, ...(entry.source ? { source: entry.source } : {}) }, owners, nowMs);
     }
   }
+  // Rules showing the retired static number show its replacement (else they would fall through).
+  const rules = (next.rules ?? []).map((r) => (replacedBy && entry.usage === 'static' && r.method === 'static' && r.staticNumber === number ? { ...r, staticNumber: replacedBy } : r));
   // One change, one revision, however many steps it took.
-  return { ...next, revision: Number(previous.revision ?? 0) + 1 };
+  return { ...next, rules, revision: Number(previous.revision ?? 0) + 1 };
 }
 
 /** Binds a static number to its source (a channel, a campaign or an offline medium). */
@@ -112,32 +113,30 @@ export function bindSource(siteId: string, previous: SiteConfigured, number: str
 
 /** Replaces the ordered tracking rules. */
 export function replaceRules(previous: SiteConfigured, rules: calltrack.events.v1.ITrackingRule[], nowMs: number): EventInput<'SiteConfigured'> {
-  return build(previous, { ...basicsOf(previous), rules }, previous.numbers ?? [], nowMs);
+  return build(previous, { ...basicsOf(previous), rules }, inventoryOf(previous), nowMs);
 }
 
 function findActive(siteId: string, config: SiteConfigured, number: string): InventoryNumber {
-  const entry = (config.numbers ?? []).find((n) => n.number === number) ?? legacyEntry(config, number);
+  const entry = inventoryOf(config).find((n) => n.number === number);
   if (!entry) throw new SiteConfigError(404, 'unknown_number', `${number} is not a number of site ${siteId}`);
   if (entry.status === 'retired') throw new SiteConfigError(409, 'number_retired', `${number} was retired from site ${siteId}`);
   return entry;
 }
 
-function legacyEntry(config: SiteConfigured, number: string): InventoryNumber | undefined {
-  if ((config.numbers ?? []).length > 0) return undefined;
-  if ((config.poolNumbers ?? []).includes(number)) return { number, usage: 'pool', status: 'active' };
-  const s = (config.staticNumbers ?? []).find((x) => x.number === number);
-  return s ? { number, usage: 'static', status: 'active', source: s } : undefined;
-}
-
 function withEntry(config: SiteConfigured, entry: InventoryNumber, nowMs: number): EventInput<'SiteConfigured'> {
-  const numbers = (config.numbers ?? []).length > 0 ? config.numbers! : inventoryOf(config);
-  return build(config, basicsOf(config), [...numbers.filter((n) => n.number !== entry.number), entry], nowMs);
+  return build(config, basicsOf(config), [...inventoryOf(config).filter((n) => n.number !== entry.number), entry], nowMs);
 }
 
-function inventoryOf(config: SiteConfigured): InventoryNumber[] {
+/**
+ * The inventory; configurations written before it existed (other services' tests
+ * still publish them) read as every listed number active and available.
+ */
+export function inventoryOf(config: SiteConfigured): InventoryNumber[] {
+  if ((config.numbers ?? []).length > 0) return config.numbers!;
   return [
-    ...(config.poolNumbers ?? []).map((number) => ({ number, usage: 'pool', status: 'active' })),
-    ...(config.staticNumbers ?? []).map((s) => ({ number: s.number ?? '', usage: 'static', status: 'active', source: s })),
+    ...(config.poolNumbers ?? []).map((number) => ({ number, usage: 'pool', status: 'active', addedAtMs: 0 })),
+    ...(config.staticNumbers ?? []).map((s) => ({ number: s.number ?? '', usage: 'static', status: s.status || 'active', source: s, addedAtMs: 0 })),
+    ...(config.overflowNumber ? [{ number: config.overflowNumber, usage: 'overflow', status: 'active', addedAtMs: 0 }] : []),
   ];
 }
 
@@ -183,10 +182,12 @@ function basicsOf(config: SiteConfigured): SiteBasics {
 /** The event: derived lists (pool, static, overflow) always agree with the inventory. */
 function build(previous: SiteConfigured | undefined, basics: SiteBasics, numbers: InventoryNumber[], nowMs: number): EventInput<'SiteConfigured'> {
   const sorted = [...numbers].sort((a, b) => ((a.number ?? '') < (b.number ?? '') ? -1 : 1));
-  const overflow = sorted.find((n) => n.usage === 'overflow' && n.status !== 'retired');
+  const overflows = sorted.filter((n) => n.usage === 'overflow');
+  const overflow = overflows.find((n) => n.status !== 'retired');
   return {
     ...basics,
-    overflowNumber: overflow?.number ?? basics.overflowNumber,
+    // A retired overflow number is never shown again; configurations without an inventory keep theirs.
+    overflowNumber: overflow?.number ?? (overflows.length > 0 ? '' : basics.overflowNumber),
     numbers: sorted,
     poolNumbers: sorted.filter((n) => n.usage === 'pool' && n.status !== 'retired').map((n) => n.number ?? ''),
     staticNumbers: sorted.filter((n) => n.usage === 'static').map((n) => ({ ...(n.source ?? {}), number: n.number ?? '', status: n.status ?? 'active' })),

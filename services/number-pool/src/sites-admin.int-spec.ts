@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { calltrack } from '@calltrack/contracts';
+import { createEvent, siteKey, type calltrack } from '@calltrack/contracts';
+import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
-import { createKafkaTestEnv, http, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import { createKafkaTestEnv, http, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
 import { loadNumberPoolConfig } from './config.js';
 import { startNumberPool } from './number-pool.app.js';
 
@@ -15,6 +16,7 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
   let env: KafkaTestEnv;
   let pool: RunningService;
   let probe: TopicProbe;
+  let bus: KafkaBus;
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => http(method, `${pool.url}/v1/admin${path}`, { headers: { ...auth, ...headers }, ...(body === undefined ? {} : { body }) });
   const numbers = async (site: string): Promise<Record<string, NumberView>> =>
     Object.fromEntries(((await api('GET', `/sites/${site}/numbers`)).body.numbers as NumberView[]).map((n) => [n.number, n]));
@@ -31,12 +33,15 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
   before(async () => {
     env = await createKafkaTestEnv('sitesadmin');
     probe = await TopicProbe.start(env, ['sites']);
+    bus = new KafkaBus({ ...env.settings, clientId: 'sites-admin-test' }, testLogger);
+    await bus.connect();
     pool = await startNumberPool(loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' }));
   });
 
   after(async () => {
     await pool.close();
     await probe.stop();
+    await bus.close();
   });
 
   it('creates a site as revision 1 with its inventory, and every change is the next revision on the sites topic', async () => {
@@ -55,6 +60,7 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
     // A number added later waits out the quarantine (default one day).
     const added = await api('POST', '/sites/shop/numbers', { number: '+7 495 100-00-03', usage: 'pool' });
     assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.equal(added.headers.get('etag'), '"2"', 'a write answers with the ETag of its revision');
     assert.equal((await numbers('shop'))['+74951000003']?.state, 'quarantined');
     assert.equal((await numbers('shop'))['+74951000003']?.quarantineReason, 'new_to_pool');
     const fresh = await api('POST', '/sites/shop/numbers', { number: '+7 495 100-00-04', usage: 'pool', skipQuarantine: true });
@@ -148,6 +154,32 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
     assert.equal(unknown.body.error.code, 'unknown_site');
     const oversized = await api('PUT', '/sites/shop', { ...shop, name: 'x'.repeat(1_100_000) });
     assert.equal(oversized.status, 413);
+  });
+
+  it('takes over a configuration published without inventory (older producers): every listed number active, kept by later changes', async () => {
+    const legacy = { name: 'Legacy', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74954000000', poolNumbers: ['+74954000001', '+74954000002'], staticNumbers: [{ number: '+74954000050', utmSource: 'flyer' }] };
+    await bus.producer.publish('sites', siteKey('legacy'), createEvent('SiteConfigured', legacy, { siteId: 'legacy', producer: 'test' }));
+    const listed = await waitFor(async () => {
+      const r = await api('GET', '/sites/legacy/numbers');
+      return r.status === 200 ? (r.body.numbers as NumberView[]) : undefined;
+    }, { what: 'the legacy site to be read' });
+    assert.deepEqual(
+      listed.map((n) => [n.number, n.usage, n.state]),
+      [
+        ['+74954000001', 'pool', 'available'],
+        ['+74954000002', 'pool', 'available'],
+        ['+74954000050', 'static', 'available'],
+      ],
+    );
+    // Its numbers count as taken for other sites.
+    const taken = await api('POST', '/sites/shop/numbers', { number: '+74954000050', usage: 'static' });
+    assert.deepEqual([taken.status, taken.body.error?.code], [409, 'number_in_use']);
+    // A rules-only change keeps the pool and may point at the legacy static number.
+    const rules = await api('PUT', '/sites/legacy/rules', { rules: [{ id: 'flyer', utmSource: 'flyer', method: 'static', staticNumber: '+74954000050' }] }, { 'if-match': '"0"' });
+    assert.equal(rules.status, 200, JSON.stringify(rules.body));
+    assert.equal(rules.headers.get('etag'), '"1"');
+    const site = await api('GET', '/sites/legacy');
+    assert.deepEqual([site.body.revision, site.body.poolNumbers], [1, ['+74954000001', '+74954000002']]);
   });
 
   it('serves its OpenAPI document, generated from the validation schemas', async () => {

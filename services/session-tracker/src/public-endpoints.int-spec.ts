@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadNumberPoolConfig, startNumberPool } from '@calltrack/number-pool';
 import type { RunningService } from '@calltrack/service-kit';
 import { createKafkaTestEnv, http, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
-import { calltrack, createEvent, visitorKey } from '@calltrack/contracts';
+import { calltrack, createEvent, decodeEvent, visitorKey } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { loadSessionTrackerConfig } from './config.js';
 import { startSessionTracker } from './session-tracker.app.js';
@@ -28,7 +28,7 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
     probe = await TopicProbe.start(env, ['sessions', 'poolCommands']);
     const put = await http('PUT', `${pool.url}/v1/admin/sites/plain`, {
       headers: { authorization: `Bearer ${ADMIN}` },
-      body: { name: 'Plain', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 400-00-00', poolNumbers: ['+7 495 400-00-01'] },
+      body: { name: 'Plain', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 400-00-00', poolNumbers: ['+7 495 400-00-01', '+7 495 400-00-02', '+7 495 400-00-03', '+7 495 400-00-04', '+7 495 400-00-05'] },
     });
     assert.equal(put.status, 200);
     await waitFor(async () => (await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/' }))).status === 201, { what: 'the site to reach session-tracker' });
@@ -51,14 +51,15 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
   it('ends a session: SessionEnded, and a final extension of its lease', async () => {
     const started = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-end-1' } });
     const { sessionId, leaseId } = started.body as { sessionId: string; leaseId?: string };
-    const end = await plain(`/v1/sessions/${sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-end-1', ...(leaseId ? { leaseId } : {}) }));
+    assert.ok(leaseId, JSON.stringify(started.body));
+    const end = await plain(`/v1/sessions/${sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-end-1', leaseId }));
     assert.equal(end.status, 202);
     const ended = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === sessionId), { what: 'SessionEnded' });
     assert.equal((ended.payload as calltrack.events.v1.SessionEnded).visitorId, 'visitor-end-1');
-    if (leaseId) {
-      const final = await waitFor(() => probe.events('poolCommands').find((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId), { what: 'the final extension' });
-      assert.equal((final.payload as calltrack.events.v1.LeaseExtendRequested).final, true);
-    }
+    const record = probe.records.find((r) => r.topic === env.topic('sessions') && decodeEvent(r.value).eventId === ended.eventId);
+    assert.equal(record?.key, visitorKey('plain', 'visitor-end-1'), "keyed like the visitor's SessionStarted");
+    const final = await waitFor(() => probe.events('poolCommands').find((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId), { what: 'the final extension' });
+    assert.equal((final.payload as calltrack.events.v1.LeaseExtendRequested).final, true);
   });
 
   it('meets bad input with a 4xx JSON error that names the problem', async () => {
@@ -75,6 +76,16 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
     assert.equal(unknownSite.status, 404);
     const xml = await fetch(`${tracker.url}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
     assert.equal(xml.status, 415);
+    const empty = await plain('/v1/sessions/session-0001/end', '');
+    assert.equal(empty.status, 400);
+    assert.equal(((await empty.json()) as { error: { code: string } }).error.code, 'invalid_json');
+    // text/plain has the same body limit as JSON (SESSION_BODY_LIMIT_BYTES, 16 KiB by default).
+    const huge = await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: `https://shop.example/?q=${'a'.repeat(20_000)}` }));
+    assert.equal(huge.status, 413);
+    assert.equal(((await huge.json()) as { error: { code: string } }).error.code, 'body_too_large');
+    const noLease = await plain('/v1/sessions/session-0001/heartbeat', JSON.stringify({ siteId: 'plain' }));
+    assert.equal(noLease.status, 400);
+    assert.match(((await noLease.json()) as { error: { message: string } }).error.message, /leaseId/);
   });
 
   it('gives a visitor antifraud flagged as a bot the default number and no lease, whatever their user agent', async () => {

@@ -49,7 +49,7 @@ export class TrackerScriptController {
       .header('access-control-allow-origin', '*')
       .header('cross-origin-resource-policy', 'cross-origin')
       .header('x-content-type-options', 'nosniff');
-    if (ifNoneMatch === script.etag) {
+    if (ifNoneMatch && (ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === script.etag.replace(/^W\//, '')))) {
       reply.status(304).send();
       return;
     }
@@ -70,10 +70,14 @@ export class TrackerScriptController {
       hb: this.config.TRACKER_HEARTBEAT_SECONDS,
       ttl: site.leaseTtlSeconds || 900,
     };
-    // The page can shorten the heartbeat (tests, very short visits) with data-heartbeat on the tag.
-    const text = `(function(){${TRACKER};var s=document.currentScript,c=${JSON.stringify(settings)},a=s&&s.getAttribute("data-api")||(s?new URL(s.src).origin:"");if(s&&+s.getAttribute("data-heartbeat")>0)c.hb=+s.getAttribute("data-heartbeat");try{__ct.track(c,a)}catch(e){}})();\n`;
+    // The API is the script's own origin unless the tag names another (data-api); the tag can
+    // shorten the heartbeat (tests, very short visits) with data-heartbeat. currentScript is
+    // null when a loader runs the script later: the tag is then found by its src.
+    const tagSelector = JSON.stringify(`script[src*="/sites/${siteId}/tracker.js"]`);
+    const text = `(function(){${TRACKER};var s=document.currentScript||document.querySelector(${tagSelector}),c=${JSON.stringify(settings)},a=s&&s.getAttribute("data-api")||(s?new URL(s.src).origin:"");if(s&&+s.getAttribute("data-heartbeat")>0)c.hb=Math.max(1,+s.getAttribute("data-heartbeat"));try{__ct.track(c,a)}catch(e){}})();\n`;
     const body = Buffer.from(text, 'utf8');
-    const served = { revision, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`, body, gzipped: gzipSync(body, { level: 9 }) };
+    // Weak: the gzipped and the plain bytes are one script.
+    const served = { revision, etag: `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`, body, gzipped: gzipSync(body, { level: 9 }) };
     this.cache.set(siteId, served);
     return served;
   }

@@ -83,5 +83,27 @@ describe('session-tracker: tracking rules decide the method of each visit', () =
     assert.ok(paid.body.leaseId);
     const direct = await start('https://mixed.example/');
     assert.deepEqual([direct.body.method, direct.body.number, direct.body.fallback], ['default_number', '+74953000000', false]);
+    const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === paid.body.sessionId));
+    assert.deepEqual([(session.payload as calltrack.events.v1.SessionStarted).trackingMethod, (session.payload as calltrack.events.v1.SessionStarted).ruleId], ['dynamic', 'ads']);
+  });
+
+  it('a replaced static number hands its rule to the replacement; once retired outright the rule falls through', async () => {
+    const admin = (path: string, body: unknown) => http('POST', `${pool.url}/v1/admin/sites/mixed${path}`, { headers: { authorization: `Bearer ${ADMIN}` }, body });
+    const billboard = 'https://mixed.example/?utm_source=billboard';
+    assert.equal((await admin(`/numbers/${encodeURIComponent('+74953000050')}/retire`, { replacedBy: '+7 495 300-00-51' })).status, 200);
+    const replaced = await waitFor(async () => {
+      const r = await start(billboard);
+      return r.body.number === '+74953000051' ? r : undefined;
+    }, { what: 'the replacement to reach session-tracker' });
+    assert.equal(replaced.body.method, 'static');
+    assert.equal((await admin(`/numbers/${encodeURIComponent('+74953000051')}/retire`, {})).status, 200);
+    const fallen = await waitFor(async () => {
+      const r = await start(billboard);
+      return r.body.method !== 'static' ? r : undefined;
+    }, { what: 'the retirement to reach session-tracker' });
+    // utm_source=billboard without a click id: the catch-all rule decides.
+    assert.deepEqual([fallen.body.method, fallen.body.number], ['default_number', '+74953000000']);
+    const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === fallen.body.sessionId));
+    assert.equal((session.payload as calltrack.events.v1.SessionStarted).ruleId, 'rest');
   });
 });

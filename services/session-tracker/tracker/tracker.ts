@@ -10,7 +10,7 @@ export interface TrackerSettings {
   n: string[];
   /** Country calling code of the site ("7", "1", "44"...): national formats drop it. */
   cc: string;
-  /** National trunk prefix written before national numbers ("8" in Russia, "0" in the UK, "1" or "" in the US). */
+  /** National trunk prefix written before national numbers ("8" in Russia, "0" in the UK, "1" in the US). */
   tp: string;
   /** Heartbeat interval, seconds. */
   hb: number;
@@ -21,10 +21,13 @@ export interface TrackerSettings {
 interface StoredLease {
   /** Number shown (digits, E.164 without "+"). */
   n: string;
+  /** Lease id; none for a static or default number (nothing to hold). */
   l?: string;
+  /** Session id. */
   s: string;
   /** Expires at (ms). */
   e: number;
+  /** Promo code. */
   p?: string;
 }
 
@@ -32,24 +35,41 @@ interface StartAnswer {
   sessionId: string;
   visitorId: string;
   number: string;
-  leaseId?: string;
-  expiresAt?: string;
-  promoCode?: string;
   method: string;
+  fallback: boolean;
+  leaseId?: string;
+  promoCode?: string;
 }
 
 const INLINE = /^(A|ABBR|B|BDI|BDO|BIG|CITE|CODE|DATA|DFN|EM|FONT|I|KBD|MARK|NOBR|Q|S|SAMP|SMALL|SPAN|STRONG|SUB|SUP|TIME|U|VAR|WBR)$/;
 const SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|TEMPLATE|svg)$/;
-const PHONE_RUN = /\+?\d[\d\s\u00a0\-().]{5,24}\d/g;
+/** A run of digits and the separators people write numbers with; the site's numbers are looked for inside it. */
+const PHONE_RUN = /\d[\d\s\u00a0\-().]{5,40}\d/g;
 const ATTRIBUTES = ['href', 'title', 'aria-label', 'content', 'alt', 'placeholder', 'data-phone', 'data-tel', 'value'];
 const TIMEOUT_MS = 2000;
 const VISITOR_COOKIE = '_ctvid';
+/** Query parameters of a tagged link (UTM, ad click ids): arriving by one is a new visit with its own source. */
+const TAGGED = /[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=/;
+const once = Symbol.for('calltrack.tracker');
 
 export function track(settings: TrackerSettings, api: string): void {
-  const w = window;
+  const w = window as Window & { [once]?: boolean };
   const d = document;
+  // The tag included twice (by hand and by a tag manager) must not start two visits.
+  if (w[once]) return;
+  w[once] = true;
   const key = `_ct_${settings.s}`;
   const now = () => Date.now();
+  // Nothing the tag does may break the page: every callback swallows its errors.
+  const safe =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A): void => {
+      try {
+        f(...a);
+      } catch {
+        /* the site's own number stays */
+      }
+    };
   const store = {
     get(k: string): string | null {
       try {
@@ -75,43 +95,66 @@ export function track(settings: TrackerSettings, api: string): void {
   let visitorId = cookie(VISITOR_COOKIE) || store.get(VISITOR_COOKIE) || '';
   const rememberVisitor = (id: string) => {
     visitorId = id;
-    d.cookie = `${VISITOR_COOKIE}=${id}; max-age=34560000; path=/; SameSite=Lax`;
+    d.cookie = `${VISITOR_COOKIE}=${id}; max-age=34560000; path=/; SameSite=Lax${location.protocol === 'https:' ? '; Secure' : ''}`;
     store.set(VISITOR_COOKIE, id);
   };
 
-  // What numbers on the page look like: national significant digits of each own number.
-  const national = (e164: string) => (e164.startsWith(settings.cc) ? e164.slice(settings.cc.length) : e164);
-  let shown: string | undefined;
-  /** Own numbers (and a number shown earlier) that the page may show: replaced by `shown`. */
-  const replaceable = new Set(settings.n.map(national));
+  // Numbers are compared by their national significant digits; the country code or trunk
+  // prefix in front of them on the page is kept as written.
+  const national = (e164: string) => (e164.indexOf(settings.cc) === 0 ? e164.slice(settings.cc.length) : e164);
+  const own = settings.n.map(national);
+  const prefixes = ['', settings.cc, settings.tp].filter((p, i, all) => all.indexOf(p) === i);
+  /** National digits of the tracking number the page shows now ('' for the site's own). */
+  let shown = '';
+  /** Tracking numbers shown before on this page (a newer lease replaced them). */
+  const earlier: string[] = [];
+  /** What to rewrite: [digits on the page, digits to show], longest first. */
+  let pairs: string[][] = [];
 
-  /** Digits of a matched run, rewritten to the shown number in the same form (with or without country code or trunk prefix). */
-  const rewrite = (digits: string): string | undefined => {
-    if (!shown) return undefined;
-    const target = national(shown);
-    for (const own of replaceable) {
-      if (own === target) continue;
-      if (digits === own) return target;
-      if (digits === settings.cc + own) return settings.cc + target;
-      if (settings.tp && digits === settings.tp + own) return settings.tp + target;
+  /**
+   * Finds the site's numbers in `s` and rewrites their digits one for one, keeping every
+   * other character; put(index, text) receives each change. A number only counts when no
+   * digit is glued to it (separators around it are fine).
+   */
+  const swap = (s: string, put: (index: number, text: string) => void): boolean => {
+    let changed = false;
+    PHONE_RUN.lastIndex = 0;
+    for (let m = PHONE_RUN.exec(s); m; m = PHONE_RUN.exec(s)) {
+      const at: number[] = [];
+      let digits = '';
+      for (let k = 0; k < m[0].length; k += 1) {
+        const c = m[0][k]!;
+        if (c >= '0' && c <= '9') {
+          at.push(m.index + k);
+          digits += c;
+        }
+      }
+      for (const [from, to] of pairs) {
+        for (let i = digits.indexOf(from!); i >= 0; i = digits.indexOf(from!, i + 1)) {
+          const j = i + from!.length;
+          if ((i > 0 && at[i - 1]! + 1 === at[i]) || (j < at.length && at[j - 1]! + 1 === at[j])) continue;
+          // Equal lengths (the usual case) swap digit for digit; otherwise the last digit takes the rest.
+          for (let k = i; k < j; k += 1) put(at[k]!, k < j - 1 ? (to![k - i] ?? '') : to!.slice(k - i));
+          digits = digits.slice(0, i) + 'x'.repeat(j - i) + digits.slice(j);
+          changed = true;
+        }
+      }
     }
-    return undefined;
+    return changed;
   };
 
-  /** Replaces the digits of `text` from `start` with `digits`, one for one, keeping every other character. */
-  const swapDigits = (chars: string[], positions: number[], digits: string) => positions.forEach((p, i) => (chars[p] = digits[i]!));
-
+  /** The nearest ancestor that is not an inline element: a number may be split across inline tags inside it. */
   const blockOf = (node: Node): Node => {
     let el = node.parentNode;
     while (el && el.nodeType === 1 && INLINE.test((el as Element).tagName)) el = el.parentNode;
-    return el ?? node;
+    return el || node;
   };
 
-  /** Text: runs of text nodes under one block (a number may be split across inline tags). */
+  /** Text: runs of text nodes under one block, so `<span>+7 (495)</span> <b>123-45-67</b>` is one number. */
   const replaceText = (root: Node) => {
     const walker = d.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
       acceptNode: (n) => {
-        for (let p = n.parentElement; p; p = p.parentElement) if (SKIP.test(p.tagName)) return NodeFilter.FILTER_REJECT;
+        for (let p = n.parentElement; p; p = p.parentElement) if (SKIP.test(p.tagName) || p.hasAttribute('data-calltrack-ignore')) return NodeFilter.FILTER_REJECT;
         return NodeFilter.FILTER_ACCEPT;
       },
     });
@@ -119,196 +162,232 @@ export function track(settings: TrackerSettings, api: string): void {
     let block: Node | undefined;
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const b = blockOf(n);
-      if (b !== block || runs.length === 0) runs.push([]);
+      if (b !== block || !runs.length) runs.push([]);
       block = b;
       runs[runs.length - 1]!.push(n as Text);
     }
     for (const run of runs) {
       const texts = run.map((t) => t.data);
-      const joined = texts.join('');
-      if (!/\d{2}/.test(joined.replace(/\D+/g, (s) => (s.length < 4 ? '' : ' ')))) continue;
-      const chars = texts.map((t) => t.split(''));
-      // Where each character of the joined text lives: [node index, offset].
-      const at: Array<[number, number]> = [];
-      texts.forEach((t, i) => {
-        for (let o = 0; o < t.length; o += 1) at.push([i, o]);
-      });
-      let changed = false;
-      for (const m of joined.matchAll(PHONE_RUN)) {
-        const positions: number[] = [];
-        let digits = '';
-        for (let k = 0; k < m[0].length; k += 1) {
-          if (m[0][k]! >= '0' && m[0][k]! <= '9') {
-            positions.push(m.index! + k);
-            digits += m[0][k];
-          }
-        }
-        const next = rewrite(digits);
-        if (!next || next.length !== digits.length) continue;
-        positions.forEach((p, i) => {
-          const [node, offset] = at[p]!;
-          chars[node]![offset] = next[i]!;
-        });
-        changed = true;
-      }
-      if (changed) run.forEach((t, i) => (t.data !== chars[i]!.join('') ? (t.data = chars[i]!.join('')) : undefined));
+      let chars: string[][] | undefined;
+      const put = (p: number, text: string) => {
+        chars = chars || texts.map((t) => t.split(''));
+        let i = 0;
+        while (p >= texts[i]!.length) p -= texts[i++]!.length;
+        chars[i]![p] = text;
+      };
+      if (swap(texts.join(''), put)) run.forEach((t, i) => (t.data !== chars![i]!.join('') ? (t.data = chars![i]!.join('')) : undefined));
     }
   };
 
   /** Attributes: tel: links, titles, data attributes, meta content. */
-  const replaceAttributes = (root: Element | Document) => {
-    const els = root instanceof Element ? [root, ...root.querySelectorAll('*')] : [...root.querySelectorAll('*')];
-    for (const el of els) {
-      for (const name of ATTRIBUTES) {
-        const value = el.getAttribute(name);
-        if (!value || !/\d/.test(value)) continue;
-        const chars = value.split('');
-        let changed = false;
-        for (const m of value.matchAll(PHONE_RUN)) {
-          const positions: number[] = [];
-          let digits = '';
-          for (let k = 0; k < m[0].length; k += 1) {
-            if (/\d/.test(m[0][k]!)) {
-              positions.push(m.index! + k);
-              digits += m[0][k];
-            }
-          }
-          const next = rewrite(digits);
-          if (next && next.length === digits.length) {
-            swapDigits(chars, positions, next);
-            changed = true;
-          }
-        }
-        if (changed) el.setAttribute(name, chars.join(''));
-      }
+  const replaceAttributes = (el: Element) => {
+    for (const name of ATTRIBUTES) {
+      const value = el.getAttribute(name);
+      // Only phone links: a digit run inside another URL is not a number to swap.
+      if (!value || (name === 'href' && !/^(tel|callto|sms):/i.test(value))) continue;
+      const chars = value.split('');
+      if (swap(value, (p, text) => (chars[p] = text))) el.setAttribute(name, chars.join(''));
     }
   };
+  const selector = ATTRIBUTES.map((a) => `[${a}]`).join();
+  const replaceAttributesUnder = (root: Element | Document) => {
+    if (root !== d) replaceAttributes(root as Element);
+    for (const el of root.querySelectorAll(selector)) replaceAttributes(el);
+  };
 
-  const promo = (code: string | undefined) => {
-    if (!code) return;
-    for (const el of d.querySelectorAll('[data-calltrack-promo]')) if (el.textContent !== code) el.textContent = code;
+  const promo = () => {
+    const code = lease && lease.p;
+    if (code) for (const el of d.querySelectorAll('[data-calltrack-promo]')) if (el.textContent !== code) el.textContent = code;
   };
 
   let lease: StoredLease | undefined;
-  const apply = (root: Element | Document = d) => {
-    if (!shown) return;
-    if (root === d) {
+  /** The whole page: text, attributes, promo code. */
+  const apply = () => {
+    if (pairs.length) {
       if (d.body) replaceText(d.body);
-      replaceAttributes(d);
-    } else {
-      replaceText(root);
-      replaceAttributes(root as Element);
+      replaceAttributesUnder(d);
     }
-    promo(lease?.p);
+    promo();
+    // Our own edits need no second look (and the whole page was just covered).
+    observer.takeRecords();
   };
+  /** Shows `digits` (E.164) in place of the site's numbers; showing a site's own number puts back what was swapped. */
   const show = (digits: string) => {
-    if (shown && shown !== digits) replaceable.add(national(shown));
-    shown = digits;
-    replaceable.delete(national(digits));
+    const target = national(digits);
+    const mine = own.indexOf(target) >= 0;
+    if (target === shown || (mine && !shown)) return promo();
+    if (shown) earlier.push(shown);
+    pairs = [];
+    for (const from of mine ? [shown] : own.concat(earlier)) if (from !== target) for (const p of prefixes) pairs.push([p + from, p + target]);
+    pairs.sort((a, b) => b[0]!.length - a[0]!.length);
     apply();
+    shown = mine ? '' : target;
+    if (mine) pairs = [];
   };
 
-  const post = (path: string, body: object, timeoutMs = TIMEOUT_MS): Promise<Response> => {
+  const post = (path: string, body: object): Promise<Response> => {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    // text/plain keeps the request "simple": no CORS preflight round trip.
-    return fetch(api + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'text/plain' }, signal: controller.signal, keepalive: true, credentials: 'omit' }).finally(() => clearTimeout(timer));
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    // A string body goes as text/plain: a "simple" cross-origin request, no CORS preflight.
+    return fetch(api + path, { method: 'POST', body: JSON.stringify(body), signal: controller.signal, keepalive: true, credentials: 'omit' }).finally(() => clearTimeout(timer));
   };
 
-  const save = (l: StoredLease) => {
+  const save = (l: StoredLease | undefined) => {
     lease = l;
-    store.set(key, JSON.stringify(l));
+    store.set(key, l ? JSON.stringify(l) : '');
   };
   const stored = (): StoredLease | undefined => {
     try {
-      const l = JSON.parse(store.get(key) ?? 'null') as StoredLease | null;
+      const l = JSON.parse(store.get(key) || 'null') as StoredLease | null;
       return l && l.e > now() + 5000 ? l : undefined;
     } catch {
       return undefined;
     }
   };
 
-  const analyticsIds = () => {
+  const analyticsIds = (landing: URL) => {
     const ga = cookie('_ga').split('.');
-    const fbclid = new URLSearchParams(location.search).get('fbclid');
-    const fbc = cookie('_fbc') || (fbclid ? `fb.1.${now()}.${fbclid}` : '');
-    const ids: Record<string, string> = { gaClientId: ga.length >= 4 ? `${ga[2]}.${ga[3]}` : '', ymUid: cookie('_ym_uid'), fbp: cookie('_fbp'), fbc };
+    const fbclid = landing.searchParams.get('fbclid');
+    const ids: Record<string, string> = {
+      // _ga is GA1.<domain depth>.<client id: random>.<first visit>.
+      gaClientId: ga.length >= 4 ? `${ga[2]}.${ga[3]}` : '',
+      ymUid: cookie('_ym_uid'),
+      fbp: cookie('_fbp'),
+      // Meta's format for a click that its pixel has not stored yet.
+      fbc: cookie('_fbc') || (fbclid ? `fb.1.${now()}.${fbclid}` : ''),
+    };
     for (const k of Object.keys(ids)) if (!ids[k]) delete ids[k];
     return ids;
   };
 
-  const start = async () => {
-    const body: Record<string, unknown> = { siteId: settings.s, landingPage: location.href, referrer: d.referrer, analyticsIds: analyticsIds() };
-    if (/^[A-Za-z0-9_.-]{8,64}$/.test(visitorId)) body['visitorId'] = visitorId;
-    const res = await post('/v1/sessions', body);
-    if (!res.ok) return;
-    const a = (await res.json()) as StartAnswer;
-    rememberVisitor(a.visitorId);
-    const l: StoredLease = { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: a.expiresAt ? Date.parse(a.expiresAt) : now() + settings.ttl * 1000 };
-    if (a.leaseId) l.l = a.leaseId;
-    if (a.promoCode) l.p = a.promoCode;
-    save(l);
-    show(l.n);
-  };
+  // The URL the visitor landed on: a single-page app may already have rewritten location (and dropped its tags).
+  const navigation = w.performance && performance.getEntriesByType ? (performance.getEntriesByType('navigation')[0] as PerformanceEntry | undefined) : undefined;
+  const landing = navigation && /^https?:/.test(navigation.name) ? navigation.name : location.href;
 
   // Heartbeats while the page is visible move the lease tail; none while hidden.
   let timer: ReturnType<typeof setInterval> | undefined;
-  const beat = (beacon = false) => {
+  const pace = () => {
+    clearInterval(timer);
+    timer = undefined;
+    if (d.visibilityState === 'visible' && lease && lease.l) timer = setInterval(safe(beat), settings.hb * 1000);
+  };
+
+  const start = () =>
+    post('/v1/sessions', {
+      siteId: settings.s,
+      landingPage: landing,
+      referrer: d.referrer,
+      analyticsIds: analyticsIds(new URL(landing)),
+      ...(/^[\w.-]{8,64}$/.test(visitorId) ? { visitorId } : {}),
+    })
+      .then((res) => (res.ok ? (res.json() as Promise<StartAnswer>) : undefined))
+      .then(
+        safe((a: StartAnswer | undefined) => {
+          if (!a) return;
+          rememberVisitor(a.visitorId);
+          // A fallback (pool exhausted or slow, a bot) is not kept: the next page asks again.
+          // The expiry by this clock (the page's clock may be off the service's): granted now, one tail.
+          save(a.fallback ? undefined : { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: now() + settings.ttl * 1000, l: a.leaseId, p: a.promoCode });
+          show(a.number.replace(/\D/g, ''));
+          pace();
+        }),
+      )
+      .catch(() => undefined);
+
+  const beat = (beacon?: boolean) => {
     const l = lease;
-    if (!l?.l) return;
+    if (!l || !l.l) return;
+    // The tail ran out (the page was hidden too long): the number may be someone else's now.
+    if (l.e < now()) {
+      lease = undefined;
+      pace();
+      return void start();
+    }
     const path = `/v1/sessions/${l.s}/heartbeat`;
     const body = { siteId: settings.s, leaseId: l.l };
-    if (beacon && navigator.sendBeacon) navigator.sendBeacon(api + path, JSON.stringify(body));
-    else post(path, body).catch(() => undefined);
-    save({ ...l, e: now() + settings.ttl * 1000 });
+    const extended = () => lease === l && save({ ...l, e: now() + settings.ttl * 1000 });
+    if (!beacon) {
+      post(path, body)
+        .then((res) => res.ok && extended())
+        .catch(() => undefined);
+    } else if (navigator.sendBeacon && navigator.sendBeacon(api + path, JSON.stringify(body))) extended();
   };
-  const pace = () => {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    if (d.visibilityState === 'visible' && lease?.l) {
-      timer = setInterval(() => beat(), settings.hb * 1000);
-    }
-  };
-  d.addEventListener('visibilitychange', () => {
-    if (d.visibilityState === 'visible') beat();
-    pace();
-  });
-  // Leaving the page: one last heartbeat so the tail runs from now (the next page of the site continues the session).
-  w.addEventListener('pagehide', () => beat(true));
 
-  // Content added later (single-page apps) gets the number too; our own edits are no-ops the second time.
-  const observer = new MutationObserver((records) => {
-    if (!shown) return;
-    for (const r of records) {
-      if (r.type === 'characterData') replaceText(r.target.parentNode ?? r.target);
-      for (const n of r.addedNodes) {
-        if (n.nodeType === 1) apply(n as Element);
-        else if (n.nodeType === 3 && n.parentNode) replaceText(n.parentNode);
-      }
-      if (r.type === 'attributes' && r.target.nodeType === 1) replaceAttributes(r.target as Element);
-    }
-  });
-  const observe = () => observer.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ATTRIBUTES });
-
-  const run = () => {
-    observe();
-    // A returning visitor (or another tab) with a live lease sees their number at once, without the network.
-    const live = stored();
-    if (live) {
-      lease = live;
-      show(live.n);
-      // Arriving from an ad or a campaign link is a new visit with its own source (the service gives the same number back when it is free).
-      const fromElsewhere = /[?&](utm_[a-z]+|gclid|yclid|fbclid|msclkid|ysclid)=/.test(location.search) && !d.referrer.startsWith(location.origin);
-      if (!fromElsewhere) {
-        beat();
+  d.addEventListener(
+    'visibilitychange',
+    safe(() => {
+      if (d.visibilityState === 'visible') beat();
+      pace();
+    }),
+  );
+  // Leaving the page: one last heartbeat (a beacon survives the unload) so the tail runs from
+  // now and the next page of the site continues the session with the same number. Not an end:
+  // a lease ended by /end cannot be extended by that next page.
+  w.addEventListener('pagehide', safe(() => beat(true)));
+  // Another tab of this visitor took a new lease (a new visit from an ad): show it here too.
+  w.addEventListener(
+    'storage',
+    safe((e: StorageEvent) => {
+      const l = e.key === key ? stored() : undefined;
+      if (!l) return;
+      const other = !lease || lease.s !== l.s;
+      lease = l;
+      if (other) {
+        show(l.n);
         pace();
-        return;
       }
-    }
-    start()
-      .then(pace)
-      .catch(() => undefined);
-  };
-  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', run);
-  else run();
+    }),
+  );
+
+  // Content added later (single-page apps, content parsed after the tag ran) gets the number
+  // too: each touched block once per batch of changes.
+  const observer = new MutationObserver(
+    safe((records: MutationRecord[]) => {
+      if (!pairs.length && !(lease && lease.p)) return;
+      const blocks = new Set<Node>();
+      const elements = new Set<Element>();
+      for (const r of records) {
+        if (r.type === 'attributes') elements.add(r.target as Element);
+        else if (r.type === 'characterData') blocks.add(blockOf(r.target));
+        else
+          for (const n of r.addedNodes) {
+            if (!n.parentNode) continue;
+            blocks.add(n.nodeType === 1 && !INLINE.test((n as Element).tagName) ? n : blockOf(n));
+            if (n.nodeType === 1) elements.add(n as Element);
+          }
+      }
+      if (pairs.length) {
+        blocks.forEach(replaceText);
+        elements.forEach(replaceAttributesUnder);
+      }
+      promo();
+      observer.takeRecords();
+    }),
+  );
+  observer.observe(d.documentElement, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ATTRIBUTES });
+  // A route change of a single-page app: the new view is scanned once it has rendered.
+  const routed = safe(() => setTimeout(safe(apply), 0));
+  w.addEventListener('popstate', routed);
+  const h = history;
+  for (const m of ['pushState', 'replaceState'] as const) {
+    const original = h[m];
+    h[m] = function (this: History, ...a: Parameters<History['pushState']>) {
+      original.apply(this, a);
+      routed();
+    };
+  }
+  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', safe(() => apply()));
+
+  // A returning visitor (or another tab) with a live lease sees their number at once, before any network.
+  const live = stored();
+  if (live) {
+    lease = live;
+    show(live.n);
+  }
+  // Arriving again from an ad or a tagged link is a new visit with its own source (the service
+  // gives the same number back when it is free); otherwise the visit goes on.
+  if (live && !(TAGGED.test(new URL(landing).search) && d.referrer.indexOf(location.origin) !== 0)) {
+    beat();
+    pace();
+  } else start();
 }
