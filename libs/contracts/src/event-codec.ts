@@ -36,6 +36,10 @@ export const EVENT_TYPES = {
   ConversionFailed: ev.ConversionFailed,
   ConversionSkipped: ev.ConversionSkipped,
   WebhookSecretSet: ev.WebhookSecretSet,
+  AttributionSettingsChanged: ev.AttributionSettingsChanged,
+  CallTagAdded: ev.CallTagAdded,
+  CallTagRemoved: ev.CallTagRemoved,
+  CallCommentAdded: ev.CallCommentAdded,
 } as const;
 
 export type EventName = keyof typeof EVENT_TYPES;
@@ -67,6 +71,10 @@ export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
   ConversionFailed: 1,
   ConversionSkipped: 1,
   WebhookSecretSet: 1,
+  AttributionSettingsChanged: 1,
+  CallTagAdded: 1,
+  CallTagRemoved: 1,
+  CallCommentAdded: 1,
 };
 
 const PACKAGE = 'calltrack.events.v1.';

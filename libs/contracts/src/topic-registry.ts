@@ -13,7 +13,9 @@ export type TopicKey =
   | 'antifraudVerdicts'
   | 'attributedCalls'
   | 'exportDeliveries'
-  | 'telephonySecrets';
+  | 'telephonySecrets'
+  | 'attributionSettings'
+  | 'callAnnotations';
 
 export interface TopicSpec {
   /** Broker-side name without the environment prefix. */
@@ -138,6 +140,24 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     retentionMs: -1,
     events: ['WebhookSecretSet'],
     description: "telephony-ingest's webhook signing secrets per site (restrict with ACLs in production).",
+  },
+  attributionSettings: {
+    name: 'calltrack.attribution-settings.v1',
+    partitions: 3,
+    key: 'site_id',
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    events: ['AttributionSettingsChanged'],
+    description: "attribution's per-site settings (lookback, models, classification, working hours); the latest record per site wins.",
+  },
+  callAnnotations: {
+    name: 'calltrack.call-annotations.v1',
+    partitions: 6,
+    key: 'site_id:call_id',
+    cleanupPolicy: 'delete',
+    retentionMs: -1,
+    events: ['CallTagAdded', 'CallTagRemoved', 'CallCommentAdded'],
+    description: 'Tags and comments people put on calls (attribution admin API); projected into ClickHouse.',
   },
 };
 

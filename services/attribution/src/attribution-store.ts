@@ -5,7 +5,18 @@ import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { LeaseCandidate, VisitSource } from './call-matching.js';
 import type { AttributionConfig } from './config.js';
-import { CALL_VIEW_COLUMNS, type CallRow, type LeaseRow, type SessionVerdictRow, type VisitRow } from './row-mappers.js';
+import {
+  CALL_VIEW_COLUMNS,
+  type CallCommentRow,
+  type CallRow,
+  type CallTagRow,
+  type CreditRow,
+  type LeaseRow,
+  type PromoRedemptionRow,
+  type SessionVerdictRow,
+  type SettingsRow,
+  type VisitRow,
+} from './row-mappers.js';
 
 // Resolved next to the compiled file, so it works from dist/ wherever the service runs.
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -14,19 +25,51 @@ const DAY_MS = 86_400_000;
 /** How far back a call looks for leases of its number: longer than any lease is held. */
 export const LEASE_LOOKBACK_MS = 7 * DAY_MS;
 
+/** A computation of the data-driven model, one row per channel. */
+export interface MarkovWeightRow {
+  site_id: string;
+  model_id: string;
+  computed_at: string;
+  trained_from: string;
+  trained_to: string;
+  channel: string;
+  removal_effect: number;
+  share: number;
+  conversion_probability: number;
+  paths: number;
+  converting_paths: number;
+}
+
+export interface RecomputeRunRow {
+  site_id: string;
+  job_id: string;
+  settings_revision: number;
+  status: string;
+  requested_by: string;
+  started_at: string;
+  finished_at: string | null;
+  calls: number;
+  changed_calls: number;
+  credit_rows: number;
+  markov_model_id: string;
+  error: string;
+  version: number;
+}
+
 interface TableRows {
   visits: VisitRow;
   leases: LeaseRow;
   session_verdicts: SessionVerdictRow;
   calls: CallRow;
+  attribution_credits: CreditRow;
+  promo_redemptions: PromoRedemptionRow;
+  call_tags: CallTagRow;
+  call_comments: CallCommentRow;
+  attribution_settings: SettingsRow;
+  markov_channel_weights: MarkovWeightRow;
+  recompute_runs: RecomputeRunRow;
 }
 export type TableName = keyof TableRows;
-
-/** The stored state of a call: its highest version and the start its rows are keyed by. */
-export interface StoredCallState {
-  version: number;
-  startedAtMs: number;
-}
 
 /** One row of the channel report. */
 export interface ChannelReportRow {
@@ -39,10 +82,11 @@ export interface ChannelReportRow {
   spam_calls: number;
 }
 
-const num = (v: unknown): number => Number(v ?? 0);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const nullableNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const TIME = (name: string): string => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
+export const num = (v: unknown): number => Number(v ?? 0);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+export const nullableNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+/** A query parameter holding epoch milliseconds, as a DateTime64 in UTC. */
+export const TIME = (name: string): string => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
 
 /**
  * attribution's ClickHouse: opens the database (server over HTTP, or the embedded
@@ -108,6 +152,11 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     return this.#ch;
   }
 
+  /** A read for the other query providers of the service (parameters are bound, never interpolated). */
+  async query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    return this.#client().query<T>(sql, params);
+  }
+
   /** Batched, idempotent insert: ClickHouse drops a repeat of the same token. */
   async write<T extends TableName>(table: T, rows: readonly TableRows[T][], dedupToken: string): Promise<void> {
     if (rows.length === 0) return;
@@ -127,7 +176,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     const rows = await this.#client().query<Record<string, unknown>>(
       `SELECT event_id, site_id, lease_id, session_id, visitor_id, tracking_number,
               toUnixTimestamp64Milli(granted_at) AS granted_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms,
-              toUnixTimestamp64Milli(released_at) AS released_ms, version
+              toUnixTimestamp64Milli(released_at) AS released_ms, version, promo_code
        FROM leases FINAL
        WHERE site_id IN {sites:Array(String)} AND tracking_number IN {numbers:Array(String)} AND lease_id IN {ids:Array(String)}`,
       { sites: unique(keys.map((k) => k.siteId)), numbers: unique(keys.map((k) => k.trackingNumber)), ids: unique(keys.map((k) => k.leaseId)) },
@@ -144,6 +193,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
       expires_at: toIso(r['expires_ms']),
       released_at: toIso(r['released_ms']),
       version: num(r['version']),
+      promo_code: str(r['promo_code']),
     }));
   }
 
@@ -158,7 +208,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
               toUnixTimestamp64Milli(granted_at) AS granted_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms,
               toUnixTimestamp64Milli(released_at) AS released_ms
        FROM leases FINAL
-       WHERE site_id IN {sites:Array(String)} AND tracking_number IN {numbers:Array(String)}
+       WHERE site_id IN {sites:Array(String)} AND tracking_number IN {numbers:Array(String)} AND tracking_number != ''
          AND granted_at >= ${TIME('from')} AND granted_at <= ${TIME('to')}`,
       { sites: unique(pairs.map((p) => p.siteId)), numbers: unique(pairs.map((p) => p.trackingNumber)), from: fromMs, to: toMs },
     );
@@ -179,7 +229,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     const out = new Map<string, VisitSource>();
     if (keys.length === 0) return out;
     const rows = await this.#client().query<Record<string, unknown>>(
-      `SELECT site_id, session_id, visitor_id, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
               referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc
        FROM visits FINAL
        WHERE site_id IN {sites:Array(String)} AND session_id IN {sessions:Array(String)}
@@ -190,6 +240,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
       out.set(`${str(r['site_id'])}\n${str(r['session_id'])}`, {
         sessionId: str(r['session_id']),
         visitorId: str(r['visitor_id']),
+        startedAtMs: num(r['started_ms']),
         channel: str(r['channel']),
         utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
         referrer: str(r['referrer']),
@@ -198,25 +249,6 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
         analyticsIds: { gaClientId: str(r['ga_client_id']), ymUid: str(r['ym_uid']), fbp: str(r['fbp']), fbc: str(r['fbc']) },
       });
     }
-    return out;
-  }
-
-  /**
-   * Highest stored version and keyed start of calls that started in [fromMs, toMs],
-   * keyed `${siteId}\n${callId}`: what a late, older report must not replace.
-   */
-  async storedCalls(keys: ReadonlyArray<{ siteId: string; callId: string }>, fromMs: number, toMs: number): Promise<Map<string, StoredCallState>> {
-    const out = new Map<string, StoredCallState>();
-    if (keys.length === 0) return out;
-    const rows = await this.#client().query<Record<string, unknown>>(
-      `SELECT site_id, call_id, max(version) AS max_version, argMax(toUnixTimestamp64Milli(started_at), version) AS key_started_ms
-       FROM calls
-       WHERE site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)}
-         AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
-       GROUP BY site_id, call_id`,
-      { sites: unique(keys.map((k) => k.siteId)), ids: unique(keys.map((k) => k.callId)), from: fromMs, to: toMs },
-    );
-    for (const r of rows) out.set(`${str(r['site_id'])}\n${str(r['call_id'])}`, { version: num(r['max_version']), startedAtMs: num(r['key_started_ms']) });
     return out;
   }
 
@@ -300,6 +332,45 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
       spam_calls: num(r['spam_calls']),
     }));
   }
+
+  /**
+   * Non-spam inbound calls that started in [fromMs, toMs), credited to channel and source
+   * under one model: each call counts as the sum of its touches' credits (1 per call), so
+   * a call shared by two sources counts half to each. Unmatched calls have no credits.
+   */
+  async attributionReport(siteId: string, model: string, fromMs: number, toMs: number): Promise<AttributionReportRow[]> {
+    const rows = await this.#client().query<Record<string, unknown>>(
+      `SELECT cr.channel AS channel, cr.utm_source AS utm_source, cr.utm_medium AS utm_medium,
+              round(sum(cr.credit), 6) AS calls, round(sumIf(cr.credit, c.is_target = 1), 6) AS target_calls,
+              round(sumIf(cr.credit, c.caller_type = 'first'), 6) AS first_calls
+       FROM (SELECT call_id, channel, utm_source, utm_medium, credit FROM attribution_credits FINAL
+             WHERE site_id = {site:String} AND model = {model:String} AND call_started_at >= ${TIME('from')} AND call_started_at < ${TIME('to')}) AS cr
+       INNER JOIN (SELECT call_id, is_target, caller_type FROM calls FINAL
+             WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')} AND verdict != 'spam' AND direction != 'outbound') AS c
+       USING (call_id)
+       GROUP BY channel, utm_source, utm_medium
+       ORDER BY calls DESC, channel, utm_source, utm_medium`,
+      { site: siteId, model, from: fromMs, to: toMs },
+    );
+    return rows.map((r) => ({
+      channel: str(r['channel']),
+      utm_source: str(r['utm_source']),
+      utm_medium: str(r['utm_medium']),
+      calls: num(r['calls']),
+      target_calls: num(r['target_calls']),
+      first_calls: num(r['first_calls']),
+    }));
+  }
+}
+
+/** One row of the attribution report: calls credited to a source under one model (fractions of calls). */
+export interface AttributionReportRow {
+  channel: string;
+  utm_source: string;
+  utm_medium: string;
+  calls: number;
+  target_calls: number;
+  first_calls: number;
 }
 
 function unique<T>(values: readonly T[]): T[] {

@@ -1,11 +1,20 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceCoreModule, SiteDirectory } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
+import { AttributionAdminController } from './attribution-admin.controller.js';
+import { AttributionSettingsService } from './attribution-settings.service.js';
 import { AttributionStore } from './attribution-store.js';
+import { CallAnnotationsController } from './call-annotations.controller.js';
+import { CallAnnotationsService } from './call-annotations.service.js';
 import { CallAttributionService } from './call-attribution.service.js';
+import { CallEvaluationService } from './call-evaluation.service.js';
+import { CallLookups } from './call-lookups.js';
 import { CallsController } from './calls.controller.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
 import { ConversionsApiGrpcController } from './conversions-api.grpc.js';
+import { MarkovModelService } from './markov-model.service.js';
+import { RecomputeService } from './recompute.service.js';
+import { ReevaluationSweepService } from './reevaluation-sweep.service.js';
 import { StateProjectionService } from './state-projection.service.js';
 
 @Module({})
@@ -14,8 +23,20 @@ export class AttributionModule {
     return {
       module: AttributionModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [CallsController, ConversionsApiGrpcController],
-      providers: [AttributionStore, SiteDirectory, StateProjectionService, CallAttributionService],
+      controllers: [CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController],
+      providers: [
+        AttributionStore,
+        SiteDirectory,
+        AttributionSettingsService,
+        CallLookups,
+        MarkovModelService,
+        CallEvaluationService,
+        StateProjectionService,
+        CallAttributionService,
+        CallAnnotationsService,
+        RecomputeService,
+        ReevaluationSweepService,
+      ],
     };
   }
 }

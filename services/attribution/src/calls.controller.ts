@@ -1,7 +1,9 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
-import { AttributionStore, type ChannelReportRow } from './attribution-store.js';
+import { AttributionSettingsService } from './attribution-settings.service.js';
+import { AttributionStore, type AttributionReportRow, type ChannelReportRow } from './attribution-store.js';
+import { ATTRIBUTION_MODELS, type AttributionModel } from './models/attribution-models.js';
 import { callView, type CallView } from './row-mappers.js';
 
 const DAY_MS = 86_400_000;
@@ -30,13 +32,20 @@ const listQuery = z
 
 const reportQuery = z.strictObject(rangeFields).transform((q, ctx) => toRange(q, ctx));
 
+const attributionQuery = z
+  .strictObject({ ...rangeFields, model: z.enum(ATTRIBUTION_MODELS, { message: `model must be one of ${ATTRIBUTION_MODELS.join(', ')}` }).optional() })
+  .transform((q, ctx) => ({ ...toRange(q, ctx), model: q.model }));
+
 const callIdPipe = new ZodValidationPipe(z.string().min(1, 'is empty').max(256, 'at most 256 characters'), 'call id');
 
 /** Attributed calls and a first channel report, read from ClickHouse (FINAL: one row per call). */
 @Controller('v1/sites/:siteId')
 @UseGuards(AdminTokenGuard)
 export class CallsController {
-  constructor(private readonly store: AttributionStore) {}
+  constructor(
+    private readonly store: AttributionStore,
+    private readonly settings: AttributionSettingsService,
+  ) {}
 
   /** Calls that started in [from, to), newest first. */
   @Get('calls')
@@ -67,5 +76,16 @@ export class CallsController {
   ): Promise<{ siteId: string; from: string; to: string; rows: ChannelReportRow[] }> {
     const rows = await this.store.channelReport(siteId, q.fromMs, q.toMs);
     return { siteId, from: new Date(q.fromMs).toISOString(), to: new Date(q.toMs).toISOString(), rows };
+  }
+
+  /** Calls per channel and source credited under a model (default: the site's default model), from attribution_credits. */
+  @Get('report/attribution')
+  async attribution(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(attributionQuery, 'query')) q: z.infer<typeof attributionQuery>,
+  ): Promise<{ siteId: string; model: AttributionModel; from: string; to: string; rows: AttributionReportRow[] }> {
+    const model = q.model ?? this.settings.get(siteId).defaultModel;
+    const rows = await this.store.attributionReport(siteId, model, q.fromMs, q.toMs);
+    return { siteId, model, from: new Date(q.fromMs).toISOString(), to: new Date(q.toMs).toISOString(), rows };
   }
 }

@@ -29,6 +29,15 @@ export const attributionConfigSchema = z.object({
   ATTRIBUTION_STATE_WAIT_MS: variable(z.coerce.number().int().min(0).max(60_000).default(5000), {
     description: 'How long a fresh call without a matching lease waits for lease and visit events still in flight before it is stored as unmatched.',
   }),
+  ATTRIBUTION_SWEEP_INTERVAL_MS: variable(z.coerce.number().int().min(100).max(3_600_000).default(60_000), {
+    description: 'How often missed calls whose call-back window has passed are marked not called back, and recent promo-code redemptions are checked to have reached their calls.',
+  }),
+  ATTRIBUTION_MARKOV_REFRESH_MINUTES: variable(z.coerce.number().int().min(0).max(7 * 24 * 60).default(360), {
+    description: 'Age after which a site\'s data-driven (Markov) model is learnt again from its paths; 0 turns the periodic refresh off (the admin API and recomputes still compute it).',
+  }),
+  ATTRIBUTION_RECOMPUTE_BATCH: variable(z.coerce.number().int().min(100).max(100_000).default(5000), {
+    description: 'Calls evaluated per step of a recompute (one set of ClickHouse reads and one insert per step; live calls are evaluated between steps).',
+  }),
 });
 
 export type AttributionConfig = z.infer<typeof attributionConfigSchema>;

@@ -114,7 +114,7 @@ describe('call rows', () => {
     assert.deepEqual([row.started_at, row.answered_at, row.ended_at], ['2025-05-01T10:00:00.000Z', '2025-05-01T10:00:12.000Z', '2025-05-01T10:01:42.000Z']);
     assert.deepEqual([row.utm_source, row.utm_medium, row.channel, row.session_id, row.lease_id], ['google', 'cpc', 'paid_search', 's1', 'l1']);
     assert.deepEqual(row.click_ids, { gclid: 'g' });
-    assert.deepEqual([row.is_final, row.version], [1, 51]);
+    assert.deepEqual([row.is_final, row.version], [1, 51n]);
   });
 
   it('counts the whole ring of a missed call as waiting, and nothing as talk', () => {

@@ -59,6 +59,8 @@ export interface LeaseRow {
   expires_at: string | null;
   released_at: string | null;
   version: number;
+  /** The promo code of a code-only lease (tracking_number empty). */
+  promo_code: string;
 }
 
 export interface SessionVerdictRow {
@@ -100,7 +102,7 @@ export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
   };
 }
 
-/** Version 1 of a lease row: granted, not released. */
+/** Version 1 of a lease row: granted, not released. A promo-code lease has a code instead of a number. */
 export function grantedLeaseRow(event: DomainEvent<'LeaseGranted'>): LeaseRow {
   const l = event.payload;
   checkId(event.siteId, 'site id');
@@ -113,11 +115,12 @@ export function grantedLeaseRow(event: DomainEvent<'LeaseGranted'>): LeaseRow {
     lease_id: checkId(l.leaseId, 'leaseId'),
     session_id: l.sessionId,
     visitor_id: l.visitorId,
-    tracking_number: checkId(l.trackingNumber, 'trackingNumber'),
+    tracking_number: l.promoCode ? (l.trackingNumber ?? '') : checkId(l.trackingNumber, 'trackingNumber'),
     granted_at: iso(granted),
     expires_at: iso(expires),
     released_at: null,
     version: 1,
+    promo_code: l.promoCode ?? '',
   };
 }
 
@@ -127,7 +130,7 @@ export function checkLeaseExpired(event: DomainEvent<'LeaseExpired'>): { leaseId
   checkId(event.siteId, 'site id');
   return {
     leaseId: checkId(l.leaseId, 'leaseId'),
-    trackingNumber: checkId(l.trackingNumber, 'trackingNumber'),
+    trackingNumber: l.promoCode ? (l.trackingNumber ?? '') : checkId(l.trackingNumber, 'trackingNumber'),
     releasedAtMs: checkTime(l.releasedAtMs, 'releasedAtMs', true),
   };
 }
@@ -176,7 +179,9 @@ export function checkScreenedCall(event: DomainEvent<'CallScreened'>): {
   if (!call) throw new NonRetriableError('CallScreened without a call');
   checkId(event.siteId, 'site id');
   const callId = checkId(call.callId, 'call.callId');
-  const trackingNumber = checkId(call.trackingNumber, 'call.trackingNumber');
+  // An outbound call (a call-back) is placed from a line of the site, which providers may not name.
+  const outbound = call.direction === calltrack.events.v1.CallDirection.CALL_DIRECTION_OUTBOUND;
+  const trackingNumber = outbound ? (call.trackingNumber ?? '') : checkId(call.trackingNumber, 'call.trackingNumber');
   // A report without a start time is placed at the time of the event.
   const startedAtMs = checkTime(Number(call.startedAtMs) || event.occurredAtMs, 'call.startedAtMs', true);
   checkTime(call.answeredAtMs, 'call.answeredAtMs', false);
@@ -217,7 +222,26 @@ export interface CallRow {
   landing_page: string;
   click_ids: Record<string, string>;
   is_final: 0 | 1;
-  version: number;
+  called_number: string;
+  match_confidence: number;
+  promo_code: string;
+  source_call_id: string;
+  session_started_at: string | null;
+  caller_type: string;
+  is_target: 0 | 1;
+  is_missed: 0 | 1;
+  callback_status: string;
+  called_back_at: string | null;
+  callback_call_id: string;
+  is_outside_hours: 0 | 1;
+  is_holiday: 0 | 1;
+  lead_id: string;
+  settings_revision: number;
+  /** The provider report's order (callVersion); `version` adds the attribution revision below it. */
+  report_version: number;
+  /** The CallScreened event of the report: event ids of re-evaluations derive from it. */
+  report_event_id: string;
+  version: bigint;
 }
 
 const seconds = (fromMs: number, toMs: number): number => (fromMs && toMs > fromMs ? Math.round((toMs - fromMs) / 1000) : 0);
@@ -227,8 +251,15 @@ const seconds = (fromMs: number, toMs: number): number => (fromMs && toMs > from
  * first stored version: started_at is part of the sorting key, and versions of a call only
  * collapse when it does not move, so a later report that moved the start keeps the first.
  */
-export function callRow(event: DomainEvent<'CallAttributed'>, version: number, storedStartedAtMs?: number): CallRow {
+export function callRow(
+  event: DomainEvent<'CallAttributed'>,
+  version: bigint | number,
+  storedStartedAtMs?: number,
+  meta: { reportVersion?: number; reportEventId?: string; sessionStartedAtMs?: number | null } = {},
+): CallRow {
   const a = event.payload;
+  const k = a.classification ?? {};
+  const flag = (b: boolean | null | undefined): 0 | 1 => (b ? 1 : 0);
   const c: calltrack.events.v1.ICallReported = a.call ?? {};
   const started = Number(c.startedAtMs) || event.occurredAtMs;
   const answered = Number(c.answeredAtMs) || 0;
@@ -268,7 +299,24 @@ export function callRow(event: DomainEvent<'CallAttributed'>, version: number, s
     landing_page: a.landingPage,
     click_ids: { ...a.clickIds },
     is_final: a.final ? 1 : 0,
-    version,
+    called_number: c.calledNumber ?? '',
+    match_confidence: a.confidence,
+    promo_code: a.promoCode,
+    source_call_id: a.sourceCallId,
+    session_started_at: iso(meta.sessionStartedAtMs ?? 0),
+    caller_type: k.callerType ?? '',
+    is_target: flag(k.target),
+    is_missed: flag(k.missed),
+    callback_status: k.callbackStatus ?? '',
+    called_back_at: iso(Number(k.calledBackAtMs ?? 0)),
+    callback_call_id: k.callbackCallId ?? '',
+    is_outside_hours: flag(k.outsideHours),
+    is_holiday: flag(k.holiday),
+    lead_id: k.leadId ?? '',
+    settings_revision: a.settingsRevision,
+    report_version: meta.reportVersion ?? Number(version),
+    report_event_id: meta.reportEventId ?? event.causationId,
+    version: BigInt(version),
   };
 }
 
@@ -278,6 +326,8 @@ export const CALL_VIEW_COLUMNS = [
   'started_at', 'answered_at', 'ended_at', 'talk_seconds', 'wait_seconds', 'recording_url', 'verdict', 'verdict_reason',
   'match_method', 'match_reason', 'channel', 'session_id', 'visitor_id', 'lease_id', 'utm_source', 'utm_medium', 'utm_campaign',
   'utm_content', 'utm_term', 'referrer', 'landing_page', 'click_ids', 'is_final',
+  'called_number', 'match_confidence', 'promo_code', 'source_call_id', 'session_started_at', 'caller_type', 'is_target', 'is_missed',
+  'callback_status', 'called_back_at', 'callback_call_id', 'is_outside_hours', 'is_holiday', 'lead_id', 'settings_revision',
 ] as const;
 
 export type CallView = Record<(typeof CALL_VIEW_COLUMNS)[number], unknown>;
@@ -298,5 +348,146 @@ export function callView(row: Record<string, unknown>): CallView {
   view.talk_seconds = Number(row['talk_seconds'] ?? 0);
   view.wait_seconds = Number(row['wait_seconds'] ?? 0);
   view.is_final = Number(row['is_final']) === 1;
+  view.session_started_at = isoFromClickHouse(row['session_started_at']);
+  view.called_back_at = isoFromClickHouse(row['called_back_at']);
+  view.match_confidence = Number(row['match_confidence'] ?? 0);
+  view.settings_revision = Number(row['settings_revision'] ?? 0);
+  for (const flag of ['is_target', 'is_missed', 'is_outside_hours', 'is_holiday'] as const) view[flag] = Number(row[flag]) === 1;
   return view;
+}
+
+// ---- promo codes, credits, annotations, settings ----
+
+export interface PromoRedemptionRow {
+  event_id: string;
+  site_id: string;
+  promo_code: string;
+  session_id: string;
+  visitor_id: string;
+  lease_id: string;
+  call_id: string;
+  caller_number: string;
+  called_at: string | null;
+  redeemed_at: string | null;
+  redeemed_by: string;
+  lease_granted_at: string | null;
+}
+
+/** A redemption; `leaseGrantedAtMs` (found in `leases`) bounds the lookup of its visit later. */
+export function promoRedemptionRow(event: DomainEvent<'PromoCodeRedeemed'>, leaseGrantedAtMs: number | null): PromoRedemptionRow {
+  const p = event.payload;
+  checkId(event.siteId, 'site id');
+  if (!p.callId && !p.callerNumber) throw new NonRetriableError('PromoCodeRedeemed names neither a call id nor a caller number');
+  return {
+    event_id: event.eventId,
+    site_id: event.siteId,
+    promo_code: checkId(p.promoCode, 'promoCode'),
+    session_id: checkId(p.sessionId, 'sessionId'),
+    visitor_id: p.visitorId,
+    lease_id: p.leaseId,
+    call_id: p.callId,
+    caller_number: p.callerNumber,
+    called_at: iso(checkTime(p.calledAtMs, 'calledAtMs', true)),
+    redeemed_at: iso(checkTime(p.redeemedAtMs || event.occurredAtMs, 'redeemedAtMs', true)),
+    redeemed_by: p.redeemedBy,
+    lease_granted_at: iso(leaseGrantedAtMs ?? 0),
+  };
+}
+
+/** One touch's credit of a call under one model; `is_deleted` rows retract a touch a newer evaluation no longer credits. */
+export interface CreditRow {
+  site_id: string;
+  call_id: string;
+  call_started_at: string | null;
+  model: string;
+  session_id: string;
+  visitor_id: string;
+  touch_index: number;
+  touch_count: number;
+  touch_at: string | null;
+  channel: string;
+  utm_source: string;
+  utm_medium: string;
+  utm_campaign: string;
+  utm_content: string;
+  utm_term: string;
+  credit: number;
+  settings_revision: number;
+  version: bigint;
+  is_deleted: 0 | 1;
+}
+
+export interface CallTagRow {
+  event_id: string;
+  site_id: string;
+  call_id: string;
+  tag: string;
+  author: string;
+  changed_at: string | null;
+  version: number;
+  is_deleted: 0 | 1;
+}
+
+const TAG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
+/** A tag added or removed; the event time orders the changes of one tag (version), removal is a tombstone. */
+export function callTagRow(event: DomainEvent<'CallTagAdded'> | DomainEvent<'CallTagRemoved'>): CallTagRow {
+  const p = event.payload;
+  checkId(event.siteId, 'site id');
+  if (!TAG_PATTERN.test(p.tag)) throw new NonRetriableError(`tag "${p.tag.slice(0, 50)}" is not 1-40 of a-z, 0-9, "-", "_"`);
+  const at = checkTime(event.occurredAtMs, 'occurredAtMs', true);
+  return {
+    event_id: event.eventId,
+    site_id: event.siteId,
+    call_id: checkId(p.callId, 'callId'),
+    tag: p.tag,
+    author: p.author,
+    changed_at: iso(at),
+    version: at,
+    is_deleted: event.type === 'CallTagRemoved' ? 1 : 0,
+  };
+}
+
+export interface CallCommentRow {
+  event_id: string;
+  site_id: string;
+  call_id: string;
+  comment_id: string;
+  text: string;
+  author: string;
+  created_at: string | null;
+}
+
+export function callCommentRow(event: DomainEvent<'CallCommentAdded'>): CallCommentRow {
+  const p = event.payload;
+  checkId(event.siteId, 'site id');
+  return {
+    event_id: event.eventId,
+    site_id: event.siteId,
+    call_id: checkId(p.callId, 'callId'),
+    comment_id: checkId(p.commentId, 'commentId'),
+    text: p.text,
+    author: p.author,
+    created_at: iso(checkTime(event.occurredAtMs, 'occurredAtMs', true)),
+  };
+}
+
+export interface SettingsRow {
+  event_id: string;
+  site_id: string;
+  revision: number;
+  reason: string;
+  changed_by: string;
+  changed_at: string | null;
+  lookback_days: number;
+  default_model: string;
+  time_decay_half_life_days: number;
+  position_first_share: number;
+  position_last_share: number;
+  target_call_seconds: number;
+  repeat_caller_window_days: number;
+  lead_window_days: number;
+  callback_window_hours: number;
+  working_hours: string;
+  holidays: string[];
 }

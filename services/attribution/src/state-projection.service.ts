@@ -3,18 +3,28 @@ import type { DomainEvent } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
+import { settingsRow } from './attribution-settings.js';
 import { AttributionStore } from './attribution-store.js';
 import { BatchBuffer } from './batch-buffer.js';
+import { CallEvaluationService } from './call-evaluation.service.js';
+import type { Redemption } from './call-matching.js';
 import { SERVICE_NAME } from './config.js';
 import {
+  callCommentRow,
+  callTagRow,
   checkLeaseExpired,
   grantedLeaseRow,
   extendedLeaseRow,
+  promoRedemptionRow,
   releasedLeaseRow,
   sessionVerdictRow,
   visitRow,
+  type CallCommentRow,
+  type CallTagRow,
   type LeaseRow,
+  type PromoRedemptionRow,
   type SessionVerdictRow,
+  type SettingsRow,
   type VisitRow,
 } from './row-mappers.js';
 
@@ -23,21 +33,31 @@ type StateItem =
   | { kind: 'granted'; row: LeaseRow }
   | { kind: 'released'; event: DomainEvent<'LeaseExpired'> }
   | { kind: 'extended'; event: DomainEvent<'LeaseExtended'> }
-  | { kind: 'verdict'; row: SessionVerdictRow };
+  | { kind: 'verdict'; row: SessionVerdictRow }
+  | { kind: 'redeemed'; event: DomainEvent<'PromoCodeRedeemed'> }
+  | { kind: 'settings'; row: SettingsRow }
+  | { kind: 'tag'; row: CallTagRow }
+  | { kind: 'comment'; row: CallCommentRow };
 
 interface PreparedRows {
   visits: VisitRow[];
   leases: LeaseRow[];
   verdicts: SessionVerdictRow[];
+  redemptions: PromoRedemptionRow[];
+  settings: SettingsRow[];
+  tags: CallTagRow[];
+  comments: CallCommentRow[];
 }
 
 const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leaseId}`;
 
 /**
- * Projects visits (SessionStarted), leases (LeaseGranted, then LeaseExpired as a
- * new version with released_at) and session verdicts (SessionScreened) into
- * ClickHouse: handle() checks and buffers, flush() writes one insert per table per
- * batch, and the batch consumer commits the offsets after that.
+ * Projects visits (SessionStarted), leases (LeaseGranted, then LeaseExtended and
+ * LeaseExpired as new versions), session verdicts (SessionScreened), promo-code
+ * redemptions (PromoCodeRedeemed), the settings history (AttributionSettingsChanged)
+ * and call tags and comments into ClickHouse: handle() checks and buffers, flush()
+ * writes one insert per table per batch, and the batch consumer commits the offsets
+ * after that. A redemption then re-attributes the call it names, if already stored.
  */
 @Injectable()
 export class StateProjectionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -49,6 +69,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   constructor(
     private readonly bus: KafkaBus,
     private readonly store: AttributionStore,
+    private readonly evaluation: CallEvaluationService,
     private readonly readiness: ReadinessService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -56,7 +77,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = this.bus.consumer({
       groupId: `${SERVICE_NAME}.state`,
-      topics: ['sessions', 'poolEvents', 'antifraudVerdicts'],
+      topics: ['sessions', 'poolEvents', 'antifraudVerdicts', 'attributionSettings', 'callAnnotations'],
       fromBeginning: true,
       handle: async (record) => this.handle(record),
       flush: () => this.flush(),
@@ -94,8 +115,23 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       case 'SessionScreened':
         this.buffer.push({ kind: 'verdict', row: sessionVerdictRow(event) });
         break;
+      case 'PromoCodeRedeemed':
+        // Checked now (a malformed one is dead-lettered); its row is built in flush, with its lease's grant time.
+        promoRedemptionRow(event, null);
+        this.buffer.push({ kind: 'redeemed', event });
+        break;
+      case 'AttributionSettingsChanged':
+        this.buffer.push({ kind: 'settings', row: settingsRow(event) });
+        break;
+      case 'CallTagAdded':
+      case 'CallTagRemoved':
+        this.buffer.push({ kind: 'tag', row: callTagRow(event) });
+        break;
+      case 'CallCommentAdded':
+        this.buffer.push({ kind: 'comment', row: callCommentRow(event) });
+        break;
       default:
-        // LeaseRejected: nothing to store.
+        // LeaseRejected, NumberCallObserved, NumberQuarantineEnded: nothing to store.
         break;
     }
   }
@@ -106,33 +142,47 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       return;
     }
     this.prepared ??= await this.prepare(this.buffer.items);
-    const { visits, leases, verdicts } = this.prepared;
+    const { visits, leases, verdicts, redemptions, settings, tags, comments } = this.prepared;
     await this.store.write('visits', visits, this.buffer.token('visits', visits));
     await this.store.write('leases', leases, this.buffer.token('leases', leases));
     await this.store.write('session_verdicts', verdicts, this.buffer.token('session_verdicts', verdicts));
-    this.logger.debug({ event: 'state_rows_written', visits: visits.length, leases: leases.length, verdicts: verdicts.length });
+    await this.store.write('promo_redemptions', redemptions, this.buffer.token('promo_redemptions', redemptions));
+    await this.store.write('attribution_settings', settings, this.buffer.token('attribution_settings', settings));
+    await this.store.write('call_tags', tags, this.buffer.token('call_tags', tags));
+    await this.store.write('call_comments', comments, this.buffer.token('call_comments', comments));
+    // A call reported before its code was redeemed is re-attributed now (one that comes later finds the redemption itself).
+    if (redemptions.length > 0) await this.evaluation.reevaluateRedeemed(redemptions.map(redemptionOf));
+    this.logger.debug({ event: 'state_rows_written', visits: visits.length, leases: leases.length, verdicts: verdicts.length, redemptions: redemptions.length });
     this.prepared = undefined;
     this.buffer.clear();
   }
 
   /** Turns the batch into rows; a release becomes the next version of its lease row (from this batch or ClickHouse). */
   private async prepare(items: readonly StateItem[]): Promise<PreparedRows> {
-    const out: PreparedRows = { visits: [], leases: [], verdicts: [] };
+    const out: PreparedRows = { visits: [], leases: [], verdicts: [], redemptions: [], settings: [], tags: [], comments: [] };
     const granted = new Map<string, LeaseRow>();
+    const redeemed: Array<DomainEvent<'PromoCodeRedeemed'>> = [];
     // Extensions and releases, in log order: each becomes the next version of its lease row.
     const changes: Array<DomainEvent<'LeaseExpired'> | DomainEvent<'LeaseExtended'>> = [];
     for (const item of items) {
       if (item.kind === 'visit') out.visits.push(item.row);
       else if (item.kind === 'verdict') out.verdicts.push(item.row);
+      else if (item.kind === 'settings') out.settings.push(item.row);
+      else if (item.kind === 'tag') out.tags.push(item.row);
+      else if (item.kind === 'comment') out.comments.push(item.row);
+      else if (item.kind === 'redeemed') redeemed.push(item.event);
       else if (item.kind === 'granted') {
         out.leases.push(item.row);
         granted.set(leaseKey(item.row.site_id, item.row.lease_id), item.row);
       } else changes.push(item.event);
     }
-    // Grant and release of a lease share the site's partition, so the grant was stored by an
-    // earlier batch or is in this one.
-    const missing = changes.filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId)));
-    const stored = await this.store.leasesById(missing.map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })));
+    // Grant, release and redemption of a lease share the site's partition, so the grant was
+    // stored by an earlier batch or is in this one.
+    const missing = [
+      ...changes.filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId))).map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })),
+      ...redeemed.filter((e) => e.payload.leaseId && !granted.has(leaseKey(e.siteId, e.payload.leaseId))).map((e) => ({ siteId: e.siteId, trackingNumber: '', leaseId: e.payload.leaseId })),
+    ];
+    const stored = await this.store.leasesById(missing);
     for (const row of stored) granted.set(leaseKey(row.site_id, row.lease_id), row);
     for (const change of changes) {
       const key = leaseKey(change.siteId, change.payload.leaseId);
@@ -147,6 +197,27 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       granted.set(key, row);
       out.leases.push(row);
     }
+    for (const e of redeemed) {
+      const lease = granted.get(leaseKey(e.siteId, e.payload.leaseId));
+      out.redemptions.push(promoRedemptionRow(e, lease?.granted_at ? Date.parse(lease.granted_at) : null));
+    }
     return out;
   }
+}
+
+function redemptionOf(r: PromoRedemptionRow): Redemption {
+  const ms = (t: string | null): number => (t ? Date.parse(t) : 0);
+  return {
+    eventId: r.event_id,
+    siteId: r.site_id,
+    promoCode: r.promo_code,
+    sessionId: r.session_id,
+    visitorId: r.visitor_id,
+    leaseId: r.lease_id,
+    callId: r.call_id,
+    callerNumber: r.caller_number,
+    calledAtMs: ms(r.called_at),
+    redeemedAtMs: ms(r.redeemed_at),
+    leaseGrantedAtMs: r.lease_granted_at ? ms(r.lease_granted_at) : null,
+  };
 }
