@@ -136,7 +136,9 @@ describe('BatchConsumer on the real broker', () => {
     const consumer = bus.consumer({
       groupId: 'drain-group',
       topics: ['antifraudBlocklist'],
-      fromBeginning: false,
+      // From the beginning (the handler waits only for its record): with "latest", a record published
+      // between the join and the first offset lookup would be skipped and the test would hang.
+      fromBeginning: true,
       handle: async (r) => {
         if (r.event.eventId !== slow.eventId) return;
         started();
