@@ -19,6 +19,23 @@ const CALL_COLUMNS = `event_id, site_id, call_id, provider, provider_call_id, tr
 
 const flag = (v: unknown): 0 | 1 => (Number(v) === 1 ? 1 : 0);
 
+/** A promo_redemptions row (with the lease's grant time when the query joined it). */
+function redemptionOf(r: Record<string, unknown>): Redemption {
+  return {
+    eventId: str(r['event_id']),
+    siteId: str(r['site_id']),
+    promoCode: str(r['promo_code']),
+    sessionId: str(r['session_id']),
+    visitorId: str(r['visitor_id']),
+    leaseId: str(r['lease_id']),
+    callId: str(r['call_id']),
+    callerNumber: str(r['caller_number']),
+    calledAtMs: num(r['called_ms']),
+    redeemedAtMs: num(r['redeemed_ms']),
+    leaseGrantedAtMs: nullableNum(r['granted_ms']),
+  };
+}
+
 function callRowOf(r: Record<string, unknown>): CallRow {
   return {
     event_id: str(r['event_id']),
@@ -178,19 +195,7 @@ export class CallLookups {
            OR (call_id = '' AND caller_number IN {callers:Array(String)} AND called_at >= ${TIME('from')} AND called_at <= ${TIME('to')}))`,
       { sites: unique(siteIds), ids: unique(callIds), callers: unique(callers.filter((c) => c !== '')), idsFrom: fromMs - 86_400_000, from: fromMs, to: toMs },
     );
-    return rows.map((r) => ({
-      eventId: str(r['event_id']),
-      siteId: str(r['site_id']),
-      promoCode: str(r['promo_code']),
-      sessionId: str(r['session_id']),
-      visitorId: str(r['visitor_id']),
-      leaseId: str(r['lease_id']),
-      callId: str(r['call_id']),
-      callerNumber: str(r['caller_number']),
-      calledAtMs: num(r['called_ms']),
-      redeemedAtMs: num(r['redeemed_ms']),
-      leaseGrantedAtMs: nullableNum(r['granted_ms']),
-    }));
+    return rows.map(redemptionOf);
   }
 
   /** Redemptions recorded since a time (the sweep that makes sure each reached its call). */
@@ -201,19 +206,8 @@ export class CallLookups {
        FROM promo_redemptions FINAL WHERE redeemed_at >= ${TIME('since')}`,
       { since: sinceMs },
     );
-    return rows.map((r) => ({
-      eventId: str(r['event_id']),
-      siteId: str(r['site_id']),
-      promoCode: str(r['promo_code']),
-      sessionId: str(r['session_id']),
-      visitorId: str(r['visitor_id']),
-      leaseId: str(r['lease_id']),
-      callId: str(r['call_id']),
-      callerNumber: str(r['caller_number']),
-      calledAtMs: num(r['called_ms']),
-      redeemedAtMs: num(r['redeemed_ms']),
-      leaseGrantedAtMs: null,
-    }));
+    // This query does not join the lease: its grant time is unknown here.
+    return rows.map((r) => ({ ...redemptionOf(r), leaseGrantedAtMs: null }));
   }
 
   /** Stored calls a redemption may name: by call id, or the caller's calls around the stated time. */
