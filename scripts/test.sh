@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib/env.sh"
 cd "$ROOT"
 what="${1:-all}"
 filter="${2:-}"
-results="$ROOT/.cache/test-results"
+results="${TEST_RESULTS_DIR:-$ROOT/.cache/test-results}"
 rm -rf "$results"; mkdir -p "$results"
 
 
