@@ -285,9 +285,10 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     toMs: number,
     limit: number,
     after?: { startedAtMs: number; callId: string },
-  ): Promise<Array<Record<string, unknown> & { started_at_ms: string }>> {
+  ): Promise<Array<Record<string, unknown> & { started_at_ms: string; answered_at_ms: string | null; ended_at_ms: string | null }>> {
     return this.#client().query(
-      `SELECT ${CALL_VIEW_COLUMNS.join(', ')}, toUnixTimestamp64Milli(started_at) AS started_at_ms FROM calls FINAL
+      `SELECT ${CALL_VIEW_COLUMNS.join(', ')}, toUnixTimestamp64Milli(started_at) AS started_at_ms,
+              toUnixTimestamp64Milli(answered_at) AS answered_at_ms, toUnixTimestamp64Milli(ended_at) AS ended_at_ms FROM calls FINAL
        WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
          ${after ? `AND (started_at, call_id) < (${TIME('afterAt')}, {afterId:String})` : ''}
        ORDER BY started_at DESC, call_id DESC

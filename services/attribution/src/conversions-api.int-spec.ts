@@ -55,7 +55,11 @@ describe('ConversionsService gRPC API (bid managers)', () => {
     client = new pkg.calltrack.api.v1.ConversionsService(`127.0.0.1:${port}`, credentials.createInsecure());
     const now = Date.now();
     for (const [i, callId] of callIds.entries()) {
-      const call = { callId, provider: 'generic', providerCallId: callId, trackingNumber: '+74957770000', callerNumber: '+79160000000', status: calltrack.events.v1.CallStatus.CALL_STATUS_COMPLETED, startedAtMs: now - (3 - i) * 60_000, sequence: 3 };
+      const startedAtMs = now - (3 - i) * 60_000;
+      // The newest call is answered after 5 s and talks 45 s (a target call); the others are missed.
+      const answered = i === 2 ? { answeredAtMs: startedAtMs + 5_000, endedAtMs: startedAtMs + 50_000 } : { endedAtMs: startedAtMs + 20_000 };
+      const status = i === 2 ? calltrack.events.v1.CallStatus.CALL_STATUS_COMPLETED : calltrack.events.v1.CallStatus.CALL_STATUS_MISSED;
+      const call = { callId, provider: 'generic', providerCallId: callId, direction: calltrack.events.v1.CallDirection.CALL_DIRECTION_INBOUND, trackingNumber: '+74957770000', callerNumber: '+79160000000', status, startedAtMs, ...answered, sequence: 3 };
       await bus.producer.publish('screenedCalls', callKey(SITE, callId), createEvent('CallScreened', { call, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'test' }));
     }
     await waitFor(async () => (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls?.length === 3, { what: 'three calls stored', timeoutMs: 30_000 });
@@ -71,10 +75,27 @@ describe('ConversionsService gRPC API (bid managers)', () => {
     const first = await list({ siteId: SITE, pageSize: 2 });
     assert.deepEqual(first.calls.map((c) => c['callId']), [callIds[2], callIds[1]]);
     assert.equal(first.calls[0]!['matchMethod'], 'unmatched');
+    assert.match(String(first.calls[0]!['matchReason']), /\w/, 'an unmatched call says why');
+    assert.equal(first.calls[0]!['matchConfidence'], 0);
+    // Classification travels to bid managers: the answered 45 s call is a target call, the missed ones are not.
+    assert.equal(first.calls[0]!['isTarget'], true);
+    assert.equal(first.calls[0]!['isMissed'], false);
+    assert.equal(first.calls[0]!['isFinal'], true);
+    assert.equal(first.calls[0]!['direction'], 'inbound');
+    assert.equal(Number(first.calls[0]!['answeredAtMs']) - Number(first.calls[0]!['startedAtMs']), 5_000);
+    assert.equal(first.calls[0]!['waitSeconds'], 5);
+    assert.equal(first.calls[1]!['isMissed'], true);
+    assert.equal(first.calls[1]!['isTarget'], false);
+    assert.equal(first.calls[1]!['answeredAtMs'], 0);
+    assert.equal(first.calls[1]!['callbackStatus'], 'pending', 'missed a minute ago: the call-back window is still open');
+    assert.equal(first.calls[1]!['callerType'], 'repeat', 'the second call of the same caller is a repeat');
+    assert.match(String(first.calls[1]!['leadId']), /\w/);
+    assert.equal(first.calls[1]!['leadId'], first.calls[0]!['leadId'], 'one person within the lead window is one lead');
     assert.equal(typeof first.calls[0]!['startedAtMs'], 'number');
     assert.ok(first.nextPageToken);
     const second = await list({ siteId: SITE, pageSize: 2, pageToken: first.nextPageToken });
     assert.deepEqual(second.calls.map((c) => c['callId']), [callIds[0]]);
+    assert.equal(second.calls[0]!['callerType'], 'first');
     assert.equal(second.nextPageToken, '');
   });
 
