@@ -14,5 +14,6 @@ export {
   splitStatements,
   type MigrationFile,
   type MigrationLog,
+  type MigrationOptions,
 } from './migration-runner.js';
 export { BatchWriter, type BatchWriteResult, type BatchWriterOptions } from './batch-writer.js';

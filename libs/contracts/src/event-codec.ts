@@ -40,6 +40,7 @@ export const EVENT_TYPES = {
   CallTagAdded: ev.CallTagAdded,
   CallTagRemoved: ev.CallTagRemoved,
   CallCommentAdded: ev.CallCommentAdded,
+  EnquiryReceived: ev.EnquiryReceived,
 } as const;
 
 export type EventName = keyof typeof EVENT_TYPES;
@@ -75,6 +76,7 @@ export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
   CallTagAdded: 1,
   CallTagRemoved: 1,
   CallCommentAdded: 1,
+  EnquiryReceived: 1,
 };
 
 const PACKAGE = 'calltrack.events.v1.';

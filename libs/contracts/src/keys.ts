@@ -3,6 +3,7 @@
 export const siteKey = (siteId: string): string => siteId;
 export const visitorKey = (siteId: string, visitorId: string): string => `${siteId}:${visitorId}`;
 export const callKey = (siteId: string, callId: string): string => `${siteId}:${callId}`;
+export const enquiryKey = (siteId: string, enquiryId: string): string => `${siteId}:${enquiryId}`;
 export const phoneKey = (siteId: string, phone: string): string => `${siteId}:${phone}`;
 
 /** Site ids: what number-pool's admin API accepts and every other API checks. */

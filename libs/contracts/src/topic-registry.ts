@@ -15,7 +15,8 @@ export type TopicKey =
   | 'exportDeliveries'
   | 'telephonySecrets'
   | 'attributionSettings'
-  | 'callAnnotations';
+  | 'callAnnotations'
+  | 'enquiries';
 
 export interface TopicSpec {
   /** Broker-side name without the environment prefix. */
@@ -158,6 +159,17 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     retentionMs: -1,
     events: ['CallTagAdded', 'CallTagRemoved', 'CallCommentAdded'],
     description: 'Tags and comments people put on calls (attribution admin API); projected into ClickHouse.',
+  },
+  // Not the calls topic: an enquiry is no call report (no number dialled, no status), and
+  // antifraud and conversion-export read calls; attribution consumes this one directly.
+  enquiries: {
+    name: 'calltrack.enquiries.v1',
+    partitions: 6,
+    key: 'site_id:enquiry_id',
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY,
+    events: ['EnquiryReceived'],
+    description: 'Web forms, callback requests and chats sites report (telephony-ingest enquiry API); attributed like calls.',
   },
 };
 

@@ -5,6 +5,8 @@ import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { LeaseCandidate, VisitSource } from './call-matching.js';
 import type { AttributionConfig } from './config.js';
+import type { EnquiryRow } from './enquiry-evaluation.js';
+import type { LeadRow } from './lead-projection.js';
 import {
   CALL_VIEW_COLUMNS,
   type CallCommentRow,
@@ -68,6 +70,8 @@ interface TableRows {
   attribution_settings: SettingsRow;
   markov_channel_weights: MarkovWeightRow;
   recompute_runs: RecomputeRunRow;
+  enquiries: EnquiryRow;
+  leads: LeadRow;
 }
 export type TableName = keyof TableRows;
 
@@ -125,7 +129,8 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
       } finally {
         await admin.close();
       }
-      const applied = await runMigrations(ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event: event.replace('.', '_'), ...fields }));
+      // Numbers are reserved in ranges per line of work (0013–0019 reports, 0020–0029 enquiries and leads), which may land in either order.
+      const applied = await runMigrations(ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event: event.replace('.', '_'), ...fields }), { allowGaps: true });
       this.logger.info({ event: 'clickhouse_ready', mode: ch.mode, database: c.CLICKHOUSE_DATABASE, applied });
     } catch (err) {
       await ch.close();

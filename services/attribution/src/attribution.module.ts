@@ -10,6 +10,10 @@ import { CallAttributionService } from './call-attribution.service.js';
 import { CallEvaluationService } from './call-evaluation.service.js';
 import { CallLookups } from './call-lookups.js';
 import { CallsController } from './calls.controller.js';
+import { EnquiriesController } from './enquiries.controller.js';
+import { EnquiryAttributionService } from './enquiry-attribution.service.js';
+import { EnquiryLookups } from './enquiry-lookups.js';
+import { LeadProjection } from './lead-projection.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
 import { ConversionsApiGrpcController } from './conversions-api.grpc.js';
 import { MarkovModelService } from './markov-model.service.js';
@@ -23,16 +27,19 @@ export class AttributionModule {
     return {
       module: AttributionModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController],
+      controllers: [CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController, EnquiriesController],
       providers: [
         AttributionStore,
         SiteDirectory,
         AttributionSettingsService,
         CallLookups,
+        EnquiryLookups,
+        LeadProjection,
         MarkovModelService,
         CallEvaluationService,
         StateProjectionService,
         CallAttributionService,
+        EnquiryAttributionService,
         CallAnnotationsService,
         RecomputeService,
         ReevaluationSweepService,

@@ -9,6 +9,8 @@ import type { SiteSettings } from './attribution-settings.js';
 import { AttributionStore, LEASE_LOOKBACK_MS } from './attribution-store.js';
 import { creditsForCall, evaluateCalls, historyOfRow, isBefore, planWrites, reportOfRow, type CallReport, type EvaluatedCall, type PlannedCall, type SiteFacts, type StoredCall } from './call-evaluation.js';
 import { CallLookups } from './call-lookups.js';
+import { EnquiryLookups } from './enquiry-lookups.js';
+import type { Contact } from './lead-grouping.js';
 import { decideMatch, matchLease, mayImproveWithState, PROMO_TIME_TOLERANCE_MS, repeatCallerSource, type LeaseCandidate, type Redemption, type SiteNumbers, type VisitSource } from './call-matching.js';
 import type { TouchCredit } from './call-credits.js';
 import { isSuperseded } from './call-version.js';
@@ -59,6 +61,7 @@ export class CallEvaluationService {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly graceMs: number;
   private readonly stateWaitMs: number;
+  private readonly committed: Array<(plans: readonly PlannedCall[]) => Promise<void>> = [];
 
   constructor(
     private readonly bus: KafkaBus,
@@ -67,6 +70,7 @@ export class CallEvaluationService {
     private readonly sites: SiteDirectory,
     private readonly settings: AttributionSettingsService,
     private readonly markov: MarkovModelService,
+    private readonly enquiryLookups: EnquiryLookups,
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -221,6 +225,16 @@ export class CallEvaluationService {
       }
     }
     const visits = await this.visitsOf(hints, redemptions);
+    // Enquiries of the callers and of the visitors the calls may be matched to: a call joins the lead of a form before it.
+    const leadMs = widest((s) => s.leadWindowDays) * DAY_MS;
+    const candidateVisitors = [...leases.map((l) => l.visitorId), ...redemptions.map((r) => r.visitorId), ...history.map((h) => h.visitorId)];
+    const enquiryContacts = new Map<string, Contact[]>();
+    for (const c of await this.enquiryLookups.contacts(siteIds, inbound.map((r) => r.call.callerNumber ?? ''), candidateVisitors, minStart - leadMs, maxStart)) {
+      if (c.kind !== 'enquiry') continue;
+      const list = enquiryContacts.get(c.siteId) ?? [];
+      list.push(c);
+      enquiryContacts.set(c.siteId, list);
+    }
 
     const evaluated = evaluateCalls(reports, {
       nowMs,
@@ -231,6 +245,7 @@ export class CallEvaluationService {
       redemptions,
       history,
       visit: (siteId, sessionId) => visits.get(pairKey(siteId, sessionId)),
+      enquiryContacts: (siteId) => enquiryContacts.get(siteId) ?? [],
     });
 
     const touches = await this.lookups.visitorTouches(
@@ -267,6 +282,16 @@ export class CallEvaluationService {
         return { topic: 'attributedCalls' as const, key: callKey(p.row.site_id, p.row.call_id), event: p.event, ...(trace ? { traceContext: trace } : {}) };
       });
     await this.bus.producer.publishMany(outbox);
+    for (const listener of this.committed) await listener(plans);
+  }
+
+  /**
+   * Work to do after calls were written, inside the same exclusive section (the leads
+   * projection, enquiries whose lead depends on the calls). A listener must not call
+   * exclusive() itself.
+   */
+  onCommitted(listener: (plans: readonly PlannedCall[]) => Promise<void>): void {
+    this.committed.push(listener);
   }
 
   /**

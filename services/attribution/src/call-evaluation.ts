@@ -24,6 +24,7 @@ import {
   type VisitSource,
 } from './call-matching.js';
 import { isFinalStatus } from './call-version.js';
+import { leadOfContact, type Contact } from './lead-grouping.js';
 import { SERVICE_NAME } from './config.js';
 import { callRow, type CallRow, type CreditRow } from './row-mappers.js';
 
@@ -63,6 +64,8 @@ export interface EvaluationLookups {
   /** Stored calls of the callers involved, without the calls being evaluated (their stored state is what is being replaced). */
   history: readonly HistoryCall[];
   visit(siteId: string, sessionId: string): VisitSource | undefined;
+  /** Stored enquiries of the callers and visitors involved: a call joins the lead of a form before it (lead-grouping.ts). */
+  enquiryContacts?(siteId: string): readonly Contact[];
 }
 
 export interface EvaluatedCall {
@@ -160,6 +163,12 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
       site?.timeZone ?? 'UTC',
       lookups.nowMs,
     );
+    if (direction === 'inbound') {
+      // One lead per person across calls and enquiries: the caller's calls by number, enquiries by number or visitor.
+      const self: Contact = { id: report.callId, kind: 'call', phone: caller, visitorId: session?.visitorId ?? '', atMs: start, leadId: '' };
+      const contacts: Contact[] = callerCalls.map((h) => ({ id: h.callId, kind: 'call' as const, phone: h.callerNumber, visitorId: h.visitorId, atMs: h.startedAtMs, leadId: h.leadId }));
+      classification.leadId = leadOfContact(self, [...contacts, ...(lookups.enquiryContacts?.(report.siteId) ?? [])], settings.leadWindowDays * DAY_MS);
+    }
     const sessionStartedAtMs =
       decision.method === 'repeat_caller' ? (decision.source.sessionStartedAtMs ?? visit?.startedAtMs ?? null) : visit ? visit.startedAtMs : null;
     const origin = originOf(decision, visit);
@@ -267,6 +276,8 @@ export interface PlannedCall {
   /** Publish the CallAttributed (a new report, or what it says changed). */
   publish: boolean;
   event: DomainEvent<'CallAttributed'>;
+  /** The lead of the stored row this one supersedes ('' when new): the leads projection recomputes both. */
+  previousLeadId: string;
 }
 
 /** Row content that a re-evaluation compares with what is stored (no ids, versions or write times). */
@@ -378,7 +389,7 @@ export function planWrites(evaluated: readonly EvaluatedCall[], credits: Readonl
       creditRows = [...current, ...retracted];
     }
     latest.set(key, { row, credits: creditRows.length > 0 ? creditRows.filter((c) => c.is_deleted === 0) : (before?.credits ?? []) });
-    out.push({ evaluated: e, row, credits: creditRows, publish, event });
+    out.push({ evaluated: e, row, credits: creditRows, publish, event, previousLeadId: before?.row.lead_id ?? '' });
   }
   return out;
 }

@@ -23,7 +23,8 @@ function toRange(q: { from?: string | undefined; to?: string | undefined }, ctx:
   return { fromMs, toMs };
 }
 
-const listQuery = z
+/** from/to/limit of the list endpoints (calls, enquiries, leads). */
+export const listQuery = z
   .strictObject({
     ...rangeFields,
     limit: z.coerce.number({ message: 'limit must be a number' }).int('limit must be a whole number').min(1, 'limit must be 1..1000').max(1000, 'limit must be 1..1000').default(100),

@@ -4,6 +4,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { AsteriskAmiService } from './asterisk-ami.service.js';
 import { CallReportPublisher } from './call-report-publisher.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
+import { EnquiriesController } from './enquiries.controller.js';
 import { GenericWebhookController } from './generic-webhook.controller.js';
 import { IngestStateService } from './ingest-state.service.js';
 import { MangoWebhookController } from './mango-webhook.controller.js';
@@ -29,6 +30,7 @@ export class TelephonyIngestModule {
         TelnyxWebhookController,
         WebhookAdminController,
         ProviderAdminController,
+        EnquiriesController,
       ],
       providers: [
         IngestStateService,

@@ -5,6 +5,7 @@ import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH } from './ingest-state.js';
 import { IngestStateService } from './ingest-state.service.js';
 import { WEBHOOK_PROVIDERS } from './provider-credentials.js';
 import { AsteriskAmiService } from './asterisk-ami.service.js';
+import { ENQUIRY_STATS_KEY } from './enquiries.controller.js';
 import { ProviderWebhookStats, WebhookStats } from './webhook-stats.js';
 
 const secretBody = z
@@ -49,6 +50,8 @@ export class WebhookAdminController {
     const providers: Record<string, object> = {};
     for (const provider of WEBHOOK_PROVIDERS) providers[provider] = { credentialsConfigured: configured.has(provider), ...this.providerStats.of(siteId, provider) };
     providers['asterisk'] = { connections: this.asterisk.connections(siteId), ...this.providerStats.of(siteId, 'asterisk') };
-    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId), providers };
+    // The enquiry API is signed with the generic secret but counted on its own (docs/enquiries.md).
+    const enquiries = this.providerStats.of(siteId, ENQUIRY_STATS_KEY);
+    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId), providers, enquiries };
   }
 }

@@ -1,0 +1,117 @@
+// Leads across calls and enquiries: one person's contacts within the site's lead window
+// count as one lead. A person is a phone number or a visitor: two contacts are the same
+// person when they share a non-empty phone or a non-empty visitor id. Pure functions;
+// docs/enquiries.md states the rule with examples.
+
+/** A call or an enquiry, as lead grouping sees it. */
+export interface Contact {
+  /** Conversion id: the call id, or `enquiry:<site enquiry id>`. */
+  id: string;
+  kind: 'call' | 'enquiry';
+  /** E.164; '' when withheld or not given. */
+  phone: string;
+  /** The visitor the contact was matched to (or, for an enquiry, the one the site named); '' when unknown. */
+  visitorId: string;
+  atMs: number;
+  /** The lead stored for it ('' when not yet evaluated). */
+  leadId: string;
+}
+
+/** Contact order: by time, then by id (two contacts in the same millisecond). */
+export const contactBefore = (a: Pick<Contact, 'atMs' | 'id'>, b: Pick<Contact, 'atMs' | 'id'>): boolean => a.atMs < b.atMs || (a.atMs === b.atMs && a.id < b.id);
+
+export const samePerson = (a: Pick<Contact, 'phone' | 'visitorId'>, b: Pick<Contact, 'phone' | 'visitorId'>): boolean =>
+  (a.phone !== '' && a.phone === b.phone) || (a.visitorId !== '' && a.visitorId === b.visitorId);
+
+/**
+ * The lead of a contact: the lead of the person's latest earlier contact when that lead's
+ * first contact is at most `windowMs` before this one, else a new lead whose id is this
+ * contact's id. The window is fixed from the lead's first contact, so a steady trickle
+ * does not stay one lead for ever. A contact with neither phone nor visitor is its own lead.
+ * `others` may hold any contacts of the site (the person's earlier ones are picked out).
+ */
+export function leadOfContact(contact: Contact, others: readonly Contact[], windowMs: number): string {
+  if (!contact.phone && !contact.visitorId) return contact.id;
+  let latest: Contact | undefined;
+  for (const o of others) {
+    if (o.id === contact.id || !samePerson(o, contact) || !contactBefore(o, contact)) continue;
+    if (!latest || contactBefore(latest, o)) latest = o;
+  }
+  if (!latest) return contact.id;
+  const leadId = latest.leadId || latest.id;
+  const first = leadId === latest.id ? latest : others.find((o) => o.id === leadId);
+  return first && contact.atMs - first.atMs <= windowMs ? leadId : contact.id;
+}
+
+/**
+ * Lead ids of a set of contacts, assigned in contact order (what the live path converges
+ * to whatever the arrival order: a late contact re-evaluates the later ones it precedes).
+ */
+export function groupLeads(contacts: readonly Contact[], windowMs: number): Map<string, string> {
+  const ordered = [...contacts].sort((a, b) => (contactBefore(a, b) ? -1 : contactBefore(b, a) ? 1 : 0));
+  const assigned: Contact[] = [];
+  const out = new Map<string, string>();
+  for (const c of ordered) {
+    const leadId = leadOfContact({ ...c, leadId: '' }, assigned, windowMs);
+    assigned.push({ ...c, leadId });
+    out.set(c.id, leadId);
+  }
+  return out;
+}
+
+/** What a lead row summarises of one of its contacts. */
+export interface LeadMember {
+  id: string;
+  kind: 'call' | 'enquiry';
+  atMs: number;
+  phone: string;
+  visitorId: string;
+  target: boolean;
+  missed: boolean;
+  channel: string;
+  utm: { source: string; medium: string; campaign: string; term: string };
+}
+
+export interface LeadSummary {
+  leadId: string;
+  personKey: string;
+  firstContactAtMs: number;
+  lastContactAtMs: number;
+  firstContactKind: 'call' | 'enquiry';
+  calls: number;
+  targetCalls: number;
+  missedCalls: number;
+  enquiries: number;
+  /** Source of the first contact that was matched to one (the lead's first touch with a known channel). */
+  channel: string;
+  utm: { source: string; medium: string; campaign: string; term: string };
+  visitorId: string;
+}
+
+/**
+ * One lead's row from its contacts. The person key is the first phone seen (`phone:+…`),
+ * else the first visitor (`visitor:…`); the source and visitor come from the earliest
+ * contact that has them.
+ */
+export function summariseLead(leadId: string, members: readonly LeadMember[]): LeadSummary | undefined {
+  if (members.length === 0) return undefined;
+  const ordered = [...members].sort((a, b) => (contactBefore(a, b) ? -1 : 1));
+  const first = ordered[0]!;
+  const phone = ordered.find((m) => m.phone)?.phone;
+  const visitor = ordered.find((m) => m.visitorId)?.visitorId;
+  const sourced = ordered.find((m) => m.channel);
+  return {
+    leadId,
+    personKey: phone ? `phone:${phone}` : visitor ? `visitor:${visitor}` : `contact:${first.id}`,
+    firstContactAtMs: first.atMs,
+    lastContactAtMs: ordered[ordered.length - 1]!.atMs,
+    firstContactKind: first.kind,
+    calls: ordered.filter((m) => m.kind === 'call').length,
+    targetCalls: ordered.filter((m) => m.kind === 'call' && m.target).length,
+    missedCalls: ordered.filter((m) => m.kind === 'call' && m.missed).length,
+    enquiries: ordered.filter((m) => m.kind === 'enquiry').length,
+    channel: sourced?.channel ?? '',
+    utm: sourced ? { ...sourced.utm } : { source: '', medium: '', campaign: '', term: '' },
+    visitorId: visitor ?? '',
+  };
+}
