@@ -32,6 +32,8 @@ function jobView(job: RecomputeJob): object {
     calls: job.calls,
     changedCalls: job.changedCalls,
     creditRows: job.creditRows,
+    enquiries: job.enquiries,
+    changedEnquiries: job.changedEnquiries,
     dataDrivenModelId: job.markovModelId || null,
     error: job.error || null,
     statusUrl: `/v1/admin/sites/${job.siteId}/attribution/recompute/${job.jobId}`,

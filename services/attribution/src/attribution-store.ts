@@ -53,6 +53,8 @@ export interface RecomputeRunRow {
   calls: number;
   changed_calls: number;
   credit_rows: number;
+  enquiries: number;
+  changed_enquiries: number;
   markov_model_id: string;
   error: string;
   version: number;

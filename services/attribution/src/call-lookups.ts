@@ -303,9 +303,10 @@ export class CallLookups {
    * so calls stored meanwhile are included). Reading a page by its time range lets
    * ClickHouse skip the rest of the site's calls.
    */
-  async pagesOf(siteId: string, size: number): Promise<Array<{ fromMs: number; toMs: number }>> {
+  async pagesOf(siteId: string, size: number, table: 'calls' | 'enquiries' = 'calls'): Promise<Array<{ fromMs: number; toMs: number }>> {
+    const at = table === 'calls' ? 'started_at' : 'occurred_at';
     const hours = await this.store.query<{ h: string; n: string }>(
-      `SELECT toString(toUnixTimestamp(toStartOfHour(started_at)) * 1000) AS h, toString(count()) AS n FROM calls WHERE site_id = {site:String} GROUP BY h ORDER BY toUInt64(h)`,
+      `SELECT toString(toUnixTimestamp(toStartOfHour(${at})) * 1000) AS h, toString(count()) AS n FROM ${table} WHERE site_id = {site:String} GROUP BY h ORDER BY toUInt64(h)`,
       { site: siteId },
     );
     const pages: Array<{ fromMs: number; toMs: number }> = [];

@@ -205,4 +205,25 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.match(limit.body.error.message, /limit/);
     assert.equal((await http('GET', `${service.url}/v1/sites/${SITE}/enquiries`)).status, 401);
   });
+  it('a settings change recomputes the enquiries too: a 1-day lookback drops the organic visit of five days before from the form\'s path', async () => {
+    const put = await http('PUT', `${service.url}/v1/admin/sites/${SITE}/attribution-settings`, { headers: { ...auth, 'x-operator': 'test' }, body: { lookbackDays: 1 } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const job = await waitFor(
+      async () => {
+        const r = await http('GET', `${service.url}/v1/admin/sites/${SITE}/attribution/recompute/${put.body.recompute.jobId}`, { headers: auth });
+        return r.body?.status === 'done' ? r.body : undefined;
+      },
+      { what: 'recompute done', timeoutMs: 60_000 },
+    );
+    const stored = Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM enquiries FINAL WHERE site_id = {s:String}`, { s: SITE }))[0]?.n);
+    assert.equal(job.enquiries, stored, 'every enquiry of the site was evaluated again');
+    assert.ok(job.changedEnquiries >= 1);
+    const row = await enquiryRow('form-1', (r) => Number(r['settings_revision']) === put.body.revision);
+    assert.equal(row['session_id'], 's-cpc');
+    const linear = await ch.query<{ session_id: string; credit: number }>(
+      `SELECT session_id, round(credit, 6) AS credit FROM attribution_credits FINAL WHERE site_id = {s:String} AND call_id = 'enquiry:form-1' AND model = 'linear' ORDER BY session_id`,
+      { s: SITE },
+    );
+    assert.deepEqual(linear.map((c) => [c.session_id, Number(c.credit)]), [['s-cpc', 1]]);
+  });
 });

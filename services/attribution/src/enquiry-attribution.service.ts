@@ -308,13 +308,17 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     }
   }
 
-  /** Evaluates a site's stored enquiries again (after a settings change), page by page. */
-  async reevaluateSite(siteId: string, fromMs: number, toMs: number): Promise<number> {
+  /**
+   * Evaluates a site's enquiries in [fromMs, toMs) again under `settings` (a recompute pins
+   * the revision it runs under); returns how many were read and how many got a new version.
+   */
+  async reevaluateBetween(siteId: string, fromMs: number, toMs: number, settings?: SiteSettings): Promise<{ enquiries: number; changed: number }> {
+    const to = Math.min(toMs, Date.UTC(2200, 0, 1));
     return this.calls.exclusive(async () => {
-      const rows = await this.lookups.enquiries(`site_id = {site:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND occurred_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`, { site: siteId, from: fromMs, to: toMs }, 'ORDER BY occurred_at, enquiry_id');
-      const plans = await this.plan(rows.map(enquiryReportOfRow), 'reevaluate');
-      await this.commit(plans, `recompute:${siteId}`);
-      return plans.length;
+      const rows = await this.lookups.enquiries(`site_id = {site:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND occurred_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`, { site: siteId, from: fromMs, to }, 'ORDER BY occurred_at, enquiry_id');
+      const plans = await this.plan(rows.map(enquiryReportOfRow), 'reevaluate', settings ? { settings: new Map([[siteId, settings]]) } : {});
+      await this.commit(plans, `recompute:${siteId}:enquiries:${fromMs}`);
+      return { enquiries: rows.length, changed: plans.length };
     });
   }
 }

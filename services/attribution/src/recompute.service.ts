@@ -5,6 +5,7 @@ import type { Logger } from '@calltrack/telemetry';
 import type { SiteSettings } from './attribution-settings.js';
 import { AttributionStore, nullableNum, num, str, type RecomputeRunRow } from './attribution-store.js';
 import { CallEvaluationService } from './call-evaluation.service.js';
+import { EnquiryAttributionService } from './enquiry-attribution.service.js';
 import { CallLookups } from './call-lookups.js';
 import type { AttributionConfig } from './config.js';
 import { MarkovModelService } from './markov-model.service.js';
@@ -23,6 +24,9 @@ export interface RecomputeJob {
   calls: number;
   changedCalls: number;
   creditRows: number;
+  /** Enquiries (forms, callback requests, chats) evaluated after the calls, and how many changed. */
+  enquiries: number;
+  changedEnquiries: number;
   markovModelId: string;
   error: string;
 }
@@ -48,6 +52,7 @@ export class RecomputeService implements OnModuleDestroy {
     private readonly lookups: CallLookups,
     private readonly evaluation: CallEvaluationService,
     private readonly markov: MarkovModelService,
+    private readonly enquiries: EnquiryAttributionService,
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -75,6 +80,8 @@ export class RecomputeService implements OnModuleDestroy {
       finishedAtMs: null,
       calls: 0,
       changedCalls: 0,
+      enquiries: 0,
+      changedEnquiries: 0,
       creditRows: 0,
       markovModelId: '',
       error: '',
@@ -110,6 +117,13 @@ export class RecomputeService implements OnModuleDestroy {
           job.creditRows += plans.reduce((a, p) => a + p.credits.length, 0);
         });
       }
+      // Then the enquiries, against the calls just recomputed (a form joins a call's lead and vice versa).
+      for (const page of await this.lookups.pagesOf(siteId, this.batch, 'enquiries')) {
+        if (job.cancelled || this.stopping) break;
+        const done = await this.enquiries.reevaluateBetween(siteId, page.fromMs, page.toMs, settings);
+        job.enquiries += done.enquiries;
+        job.changedEnquiries += done.changed;
+      }
       job.status = job.cancelled || this.stopping ? 'superseded' : 'done';
     } catch (err) {
       job.status = 'failed';
@@ -140,6 +154,8 @@ export class RecomputeService implements OnModuleDestroy {
       calls: job.calls,
       changed_calls: job.changedCalls,
       credit_rows: job.creditRows,
+      enquiries: job.enquiries,
+      changed_enquiries: job.changedEnquiries,
       markov_model_id: job.markovModelId,
       error: job.error,
       version: this.versions,
@@ -153,7 +169,7 @@ export class RecomputeService implements OnModuleDestroy {
     if (own?.siteId === siteId) return view(own);
     const rows = await this.store.query<Record<string, unknown>>(
       `SELECT settings_revision, status, requested_by, toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(finished_at) AS finished_ms,
-              calls, changed_calls, credit_rows, markov_model_id, error
+              calls, changed_calls, credit_rows, enquiries, changed_enquiries, markov_model_id, error
        FROM recompute_runs FINAL WHERE site_id = {site:String} AND job_id = {job:String}`,
       { site: siteId, job: jobId },
     );
@@ -170,6 +186,8 @@ export class RecomputeService implements OnModuleDestroy {
       calls: num(r['calls']),
       changedCalls: num(r['changed_calls']),
       creditRows: num(r['credit_rows']),
+      enquiries: num(r['enquiries']),
+      changedEnquiries: num(r['changed_enquiries']),
       markovModelId: str(r['markov_model_id']),
       error: str(r['error']),
     };
@@ -177,6 +195,6 @@ export class RecomputeService implements OnModuleDestroy {
 }
 
 function view(job: RecomputeJob): RecomputeJob {
-  const { siteId, jobId, settingsRevision, status, requestedBy, startedAtMs, finishedAtMs, calls, changedCalls, creditRows, markovModelId, error } = job;
-  return { siteId, jobId, settingsRevision, status, requestedBy, startedAtMs, finishedAtMs, calls, changedCalls, creditRows, markovModelId, error };
+  const { siteId, jobId, settingsRevision, status, requestedBy, startedAtMs, finishedAtMs, calls, changedCalls, creditRows, enquiries, changedEnquiries, markovModelId, error } = job;
+  return { siteId, jobId, settingsRevision, status, requestedBy, startedAtMs, finishedAtMs, calls, changedCalls, creditRows, enquiries, changedEnquiries, markovModelId, error };
 }
