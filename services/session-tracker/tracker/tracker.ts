@@ -51,9 +51,11 @@ const VISITOR_COOKIE = '_ctvid';
 /** Query parameters of a tagged link (UTM, ad click ids): arriving by one is a new visit with its own source. */
 const TAGGED = /[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=/;
 const once = Symbol.for('calltrack.tracker');
+/** Hidden form fields the tag fills, so the site's backend can pass the visit on with an enquiry (docs/enquiries.md). */
+const FIELDS = 'input[name=calltrack_session_id],input[name=calltrack_visitor_id]';
 
 export function track(settings: TrackerSettings, api: string): void {
-  const w = window as Window & { [once]?: boolean };
+  const w = window as Window & { [once]?: boolean; calltrack?: { ids(): { siteId: string; sessionId: string; visitorId: string } } };
   const d = document;
   // The tag included twice (by hand and by a tag manager) must not start two visits.
   if (w[once]) return;
@@ -201,13 +203,24 @@ export function track(settings: TrackerSettings, api: string): void {
   };
 
   let lease: StoredLease | undefined;
-  /** The whole page: text, attributes, promo code. */
+  // The visit, also when it got no lease (a fallback or a static number): forms and the accessor name it.
+  let sessionId = '';
+  const fill = (root: Element | Document) => {
+    const inputs = root.querySelectorAll<HTMLInputElement>(FIELDS);
+    for (const el of (root as Element).matches && (root as Element).matches(FIELDS) ? [root as HTMLInputElement, ...inputs] : inputs) {
+      const v = el.name === 'calltrack_session_id' ? sessionId : visitorId;
+      if (v && el.value !== v) el.value = v;
+    }
+  };
+  w.calltrack = { ids: () => ({ siteId: settings.s, sessionId, visitorId }) };
+  /** The whole page: text, attributes, promo code, form fields. */
   const apply = () => {
     if (pairs.length) {
       if (d.body) replaceText(d.body);
       replaceAttributesUnder(d);
     }
     promo();
+    fill(d);
     // Our own edits need no second look (and the whole page was just covered).
     observer.takeRecords();
   };
@@ -285,6 +298,8 @@ export function track(settings: TrackerSettings, api: string): void {
         safe((a: StartAnswer | undefined) => {
           if (!a) return;
           rememberVisitor(a.visitorId);
+          sessionId = a.sessionId;
+          fill(d);
           // A fallback (pool exhausted or slow, a bot) is not kept: the next page asks again.
           // The expiry by this clock (the page's clock may be off the service's): granted now, one tail.
           save(a.fallback ? undefined : { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: now() + settings.ttl * 1000, l: a.leaseId, p: a.promoCode });
@@ -333,6 +348,8 @@ export function track(settings: TrackerSettings, api: string): void {
       const other = !lease || lease.s !== l.s;
       lease = l;
       if (other) {
+        sessionId = l.s;
+        fill(d);
         show(l.n);
         pace();
       }
@@ -343,6 +360,7 @@ export function track(settings: TrackerSettings, api: string): void {
   // too: each touched block once per batch of changes.
   const observer = new MutationObserver(
     safe((records: MutationRecord[]) => {
+      for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1 && n.parentNode) fill(n as Element);
       if (!pairs.length && !(lease && lease.p)) return;
       const blocks = new Set<Node>();
       const elements = new Set<Element>();
@@ -382,6 +400,7 @@ export function track(settings: TrackerSettings, api: string): void {
   const live = stored();
   if (live) {
     lease = live;
+    sessionId = live.s;
     show(live.n);
   }
   // Arriving again from an ad or a tagged link is a new visit with its own source (the service

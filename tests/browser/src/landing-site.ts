@@ -106,6 +106,7 @@ const PROMO_SHOP: Page = {
   <p id="promo-number">+7 (495) 200-00-00</p>
   <p id="promo-other">8 800 200-00-00</p>
   <p>Name this code when you call: <b id="promo-code" data-calltrack-promo>your code</b></p>
+  <form id="order"><input type="hidden" name="calltrack_session_id"><input type="hidden" name="calltrack_visitor_id"><input name="phone"></form>
   <main><div id="spa"></div><a id="tel-later" href="#">Call</a></main>
   <button id="route">Contacts</button><button id="more">More</button>`,
 };
@@ -140,6 +141,11 @@ document.addEventListener('DOMContentLoaded', function () {
     promo.id = 'more-promo';
     promo.setAttribute('data-calltrack-promo', '');
     document.querySelector('main').appendChild(promo);
+    // A callback widget that renders its form later.
+    var widget = document.createElement('form');
+    widget.id = 'callback';
+    widget.innerHTML = '<input type="hidden" name="calltrack_session_id"><input name="phone">';
+    document.querySelector('main').appendChild(widget);
   });
   window.addEventListener('popstate', function () {
     var split = document.getElementById('spa-split');

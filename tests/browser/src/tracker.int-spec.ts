@@ -293,8 +293,14 @@ describe('the tracker script in headless Chromium', () => {
     await waitFor(async () => (await text(page, 'promo-code')) === answer.promoCode, { what: 'the promo code to be shown' });
     assert.equal(await text(page, 'promo-number'), '+7 (495) 200-00-00');
     assert.equal(await text(page, 'promo-other'), '8 800 200-00-00', 'the other site number is not swapped for the default one');
+    // The visit for the site's backend: hidden form fields (also of a form added later) and the accessor.
+    const field = (form: string, name: string) => page.evaluate(([f, n]) => (document.querySelector(`#${f} input[name=${n}]`) as HTMLInputElement | null)?.value ?? null, [form, name]);
+    await waitFor(async () => (await field('order', 'calltrack_session_id')) === answer.sessionId, { what: 'the session id in the form' });
+    assert.equal(await field('order', 'calltrack_visitor_id'), answer.visitorId);
+    assert.deepEqual(await page.evaluate(() => (window as unknown as { calltrack: { ids(): object } }).calltrack.ids()), { siteId: 'promo-shop', sessionId: answer.sessionId, visitorId: answer.visitorId });
     await page.click('#more');
     await waitFor(async () => (await text(page, 'more-promo')) === answer.promoCode, { what: 'the promo code in content added later' });
+    await waitFor(async () => (await field('callback', 'calltrack_session_id')) === answer.sessionId, { what: 'the session id in a form added later' });
     await page.click('#route');
     await waitFor(async () => (await text(page, 'spa-promo')) === answer.promoCode, { what: 'the promo code in SPA content' });
     assert.deepEqual(errors, []);
