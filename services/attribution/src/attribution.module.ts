@@ -17,6 +17,7 @@ import { LeadProjection } from './lead-projection.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
 import { ConversionsApiGrpcController } from './conversions-api.grpc.js';
 import { MarkovModelService } from './markov-model.service.js';
+import { OpenApiController } from './openapi.controller.js';
 import { RecomputeService } from './recompute.service.js';
 import { ReevaluationSweepService } from './reevaluation-sweep.service.js';
 import { StateProjectionService } from './state-projection.service.js';
@@ -27,7 +28,7 @@ export class AttributionModule {
     return {
       module: AttributionModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController, EnquiriesController],
+      controllers: [OpenApiController, CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController, EnquiriesController],
       providers: [
         AttributionStore,
         SiteDirectory,

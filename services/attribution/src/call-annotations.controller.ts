@@ -7,8 +7,8 @@ import { CallAnnotationsService } from './call-annotations.service.js';
 const emptyBodyAsObject: PipeTransform = { transform: (value: unknown) => value ?? {} };
 const tagPipe = new ZodValidationPipe(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, '1-40 of a-z, 0-9, "-", "_", starting with a letter or digit'), 'tag');
 const callIdPipe = new ZodValidationPipe(z.string().min(1, 'is empty').max(256, 'at most 256 characters'), 'call id');
-const tagBody = z.strictObject({ author: z.string().max(200, 'author: at most 200 characters').default('') });
-const commentBody = z.strictObject({
+export const tagBody = z.strictObject({ author: z.string().max(200, 'author: at most 200 characters').default('') });
+export const commentBody = z.strictObject({
   text: z.string().trim().min(1, 'text must not be empty').max(2000, 'text: at most 2000 characters'),
   author: z.string().max(200, 'author: at most 200 characters').default(''),
 });

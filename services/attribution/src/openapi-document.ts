@@ -1,0 +1,113 @@
+// The OpenAPI 3.1 description of attribution's HTTP API (calls, enquiries, leads, reports,
+// settings, recompute, tags and comments), generated from the zod schemas that validate
+// the requests where there are any (docs/attribution-api.openapi.json is this document,
+// checked by the test run).
+import { z } from 'zod';
+import { settingsBodySchema } from './attribution-settings.js';
+import { commentBody, tagBody } from './call-annotations.controller.js';
+import { ATTRIBUTION_MODELS } from './models/attribution-models.js';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid request: malformed JSON, unknown or invalid fields or query parameters, a bad range.',
+  401: 'Missing or wrong admin token.',
+  404: 'Unknown site, call or job.',
+  412: 'If-Match names another revision than the current one.',
+  413: 'Body too large.',
+  415: 'Body is not application/json.',
+};
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
+const json = (ref: string) => ({ required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+
+const site = { name: 'siteId', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{1,62}$' } };
+const callId = { name: 'callId', in: 'path', required: true, description: 'Platform call id "<provider>:<provider call id>", URL-encoded.', schema: { type: 'string', maxLength: 256 } };
+const time = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string', format: 'date-time' } });
+const from = time('from', 'Start of the range (inclusive), ISO 8601 with a zone. Default: `to` minus 30 days.');
+const to = time('to', 'End of the range (exclusive). Default: now. A range is at most 366 days.');
+const limit = { name: 'limit', in: 'query', required: false, description: '1..1000, default 100.', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } };
+const model = { name: 'model', in: 'query', required: false, description: "Attribution model; default: the site's default model.", schema: { type: 'string', enum: [...ATTRIBUTION_MODELS] } };
+const ifMatch = { name: 'If-Match', in: 'header', required: false, description: 'The ETag ("<revision>") the change is based on.', schema: { type: 'string' } };
+const operator = { name: 'X-Operator', in: 'header', required: false, description: 'Who made the change (recorded with it).', schema: { type: 'string', maxLength: 200 } };
+
+export function attributionOpenApiDocument(): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'attribution API',
+      version: '1',
+      description:
+        'Attributed calls, enquiries and leads, reports, per-site attribution settings and the recompute of a site\'s history, tags and comments. ' +
+        'Reads come from ClickHouse; every change is an event on Kafka. See docs/attribution.md, docs/enquiries.md and docs/clickhouse-schema.md.',
+    },
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string', description: 'Names the problem (the field, the site, the call).' }, details: {} } } },
+        },
+        AttributionSettings: schema(settingsBodySchema),
+        CallTag: schema(tagBody),
+        CallComment: schema(commentBody),
+      },
+    },
+    paths: {
+      '/v1/sites/{siteId}/calls': {
+        get: { summary: 'Calls that started in [from, to), newest first, in their latest state: origin, match method and confidence, classification', parameters: [site, from, to, limit], responses: { 200: ok('{siteId, from, to, calls}'), ...errors(400, 401) } },
+      },
+      '/v1/sites/{siteId}/calls/{callId}': {
+        get: { summary: 'One call in its latest state', parameters: [site, callId], responses: { 200: ok('The call.'), ...errors(400, 401, 404) } },
+      },
+      '/v1/sites/{siteId}/enquiries': {
+        get: { summary: 'Enquiries (forms, callback requests, chats) that occurred in [from, to), newest first, with their origin', parameters: [site, from, to, limit], responses: { 200: ok('{siteId, from, to, enquiries}'), ...errors(400, 401) } },
+      },
+      '/v1/sites/{siteId}/leads': {
+        get: { summary: 'Leads (one person\'s calls and enquiries within the lead window) whose first contact was in [from, to)', parameters: [site, from, to, limit], responses: { 200: ok('{siteId, from, to, leads}'), ...errors(400, 401) } },
+      },
+      '/v1/sites/{siteId}/report/channels': {
+        get: { summary: 'Visits and calls per channel, utm_source and utm_medium', parameters: [site, from, to], responses: { 200: ok('{siteId, from, to, rows}'), ...errors(400, 401) } },
+      },
+      '/v1/sites/{siteId}/report/attribution': {
+        get: { summary: 'Calls credited to channel and source under one model (fractions of calls)', parameters: [site, from, to, model], responses: { 200: ok('{siteId, model, from, to, rows}'), ...errors(400, 401) } },
+      },
+      '/v1/admin/sites/{siteId}/attribution-settings': {
+        get: { summary: "The site's attribution settings at their current revision (ETag header)", parameters: [site], responses: { 200: ok('{siteId, revision, changedAt, changedBy, settings}'), ...errors(401, 404) } },
+        put: {
+          summary: 'Replace the settings (a field left out takes its default); publishes the next revision and starts a recompute of the history',
+          parameters: [site, ifMatch, operator],
+          requestBody: json('AttributionSettings'),
+          responses: { 200: ok('The settings at the new revision, with the recompute job started.'), ...errors(400, 401, 404, 412, 413, 415) },
+        },
+      },
+      '/v1/admin/sites/{siteId}/attribution/recompute': {
+        post: { summary: "Recompute the site's history (calls, then enquiries) under the current settings", parameters: [site, operator], responses: { 202: ok('{jobId, status, statusUrl, ...}'), ...errors(400, 401, 404) } },
+      },
+      '/v1/admin/sites/{siteId}/attribution/recompute/{jobId}': {
+        get: {
+          summary: 'A recompute job: status (running, done, failed, superseded), calls and enquiries evaluated and changed, duration',
+          parameters: [site, { name: 'jobId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { 200: ok('The job.'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/admin/sites/{siteId}/attribution/data-driven-model': {
+        get: { summary: "The site's data-driven (Markov removal effect) model in force", parameters: [site], responses: { 200: ok('Channel weights, paths, conversion probability.'), ...errors(401, 404) } },
+        post: { summary: 'Learn the data-driven model again from all paths now', parameters: [site], responses: { 200: ok('The new model.'), ...errors(400, 401, 404) } },
+      },
+      '/v1/admin/sites/{siteId}/call-annotations/{callId}': {
+        get: { summary: "A call's tags and comments", parameters: [site, callId], responses: { 200: ok('{tags, comments}'), ...errors(400, 401, 404) } },
+      },
+      '/v1/admin/sites/{siteId}/call-tags/{tag}/{callId}': {
+        put: { summary: 'Tag a call (idempotent)', parameters: [site, { name: 'tag', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,39}$' } }, callId], requestBody: { ...json('CallTag'), required: false }, responses: { 200: ok('{siteId, callId, tag, tagged: true}'), ...errors(400, 401, 404) } },
+        delete: { summary: 'Remove a tag from a call', parameters: [site, { name: 'tag', in: 'path', required: true, schema: { type: 'string' } }, callId], responses: { 200: ok('{siteId, callId, tag, tagged: false}'), ...errors(400, 401, 404) } },
+      },
+      '/v1/admin/sites/{siteId}/call-comments/{callId}': {
+        post: { summary: 'Comment on a call', parameters: [site, callId], requestBody: json('CallComment'), responses: { 201: ok('The comment.'), ...errors(400, 401, 404, 413) } },
+      },
+    },
+  };
+}
