@@ -14,6 +14,5 @@ export {
   splitStatements,
   type MigrationFile,
   type MigrationLog,
-  type MigrationOptions,
 } from './migration-runner.js';
 export { BatchWriter, type BatchWriteResult, type BatchWriterOptions } from './batch-writer.js';

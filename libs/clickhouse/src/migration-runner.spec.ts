@@ -41,12 +41,6 @@ describe('readMigrations', () => {
       await assert.rejects(readMigrations(dir), /gap: expected 2, found 0003_create_c/);
     }));
 
-  it('accepts a gap when asked (numbers reserved per line of work), still in number order', () =>
-    withDir({ '0020_create_t.sql': 'SELECT 20;', '0001_create_a.sql': 'SELECT 1;' }, async (dir) => {
-      const files = await readMigrations(dir, { allowGaps: true });
-      assert.deepEqual(files.map((f) => f.version), [1, 20]);
-    }));
-
   it('throws when numbering does not start at 0001', () =>
     withDir({ '0002_create_b.sql': 'SELECT 2;' }, async (dir) => {
       await assert.rejects(readMigrations(dir), MigrationError);

@@ -62,7 +62,7 @@ export function splitStatements(sql: string): string[] {
  * Reads `NNNN_verb_noun.sql` files from `dir`, ordered by version. Throws on a misnamed
  * `.sql` file, a duplicate number, or a gap (versions must run 1, 2, 3, …). Other files are ignored.
  */
-export async function readMigrations(dir: string, options: MigrationOptions = {}): Promise<MigrationFile[]> {
+export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const files: MigrationFile[] = [];
   for (const entry of (await readdir(dir)).sort()) {
     if (!entry.endsWith('.sql')) continue;
@@ -82,21 +82,12 @@ export async function readMigrations(dir: string, options: MigrationOptions = {}
     if (previous?.version === file.version) {
       throw new MigrationError(`duplicate migration number ${file.version}: ${previous.name} and ${file.name}`);
     }
-    if (!options.allowGaps && file.version !== i + 1) {
+    if (file.version !== i + 1) {
       throw new MigrationError(`migration numbers have a gap: expected ${i + 1}, found ${file.name}`);
     }
     if (file.statements.length === 0) throw new MigrationError(`migration ${file.name} has no statements`);
   });
   return files;
-}
-
-export interface MigrationOptions {
-  /**
-   * Numbers may skip (e.g. 0013–0019 and 0020–0029 reserved for two lines of work landing
-   * in either order), and a pending file may be lower than an applied one; files still
-   * run in number order and applied ones stay immutable.
-   */
-  allowGaps?: boolean;
 }
 
 interface AppliedRow {
@@ -118,9 +109,8 @@ export async function runMigrations(
   ch: Pick<ClickHouse, 'command' | 'query'>,
   dir: string,
   log: MigrationLog = () => {},
-  options: MigrationOptions = {},
 ): Promise<number[]> {
-  const files = await readMigrations(dir, options);
+  const files = await readMigrations(dir);
   await ch.command(CREATE_MIGRATIONS_TABLE);
   const rows = await ch.query<AppliedRow>('SELECT version, name, checksum FROM _migrations ORDER BY version');
   const applied = new Map<number, AppliedRow>();
@@ -147,7 +137,7 @@ export async function runMigrations(
   }
   const pending = files.filter((f) => !applied.has(f.version));
   const firstPending = pending[0];
-  if (!options.allowGaps && firstPending && [...applied.keys()].some((v) => v > firstPending.version)) {
+  if (firstPending && [...applied.keys()].some((v) => v > firstPending.version)) {
     throw new MigrationError(`migration ${firstPending.name} is pending but a later version is already applied`);
   }
 

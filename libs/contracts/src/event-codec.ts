@@ -41,6 +41,8 @@ export const EVENT_TYPES = {
   CallTagRemoved: ev.CallTagRemoved,
   CallCommentAdded: ev.CallCommentAdded,
   EnquiryReceived: ev.EnquiryReceived,
+  AdCostsImported: ev.AdCostsImported,
+  ConversionRevenueRecorded: ev.ConversionRevenueRecorded,
 } as const;
 
 export type EventName = keyof typeof EVENT_TYPES;
@@ -77,6 +79,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
   CallTagRemoved: 1,
   CallCommentAdded: 1,
   EnquiryReceived: 1,
+  AdCostsImported: 1,
+  ConversionRevenueRecorded: 1,
 };
 
 const PACKAGE = 'calltrack.events.v1.';

@@ -16,7 +16,8 @@ export type TopicKey =
   | 'telephonySecrets'
   | 'attributionSettings'
   | 'callAnnotations'
-  | 'enquiries';
+  | 'enquiries'
+  | 'adCosts';
 
 export interface TopicSpec {
   /** Broker-side name without the environment prefix. */
@@ -157,8 +158,17 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id:call_id',
     cleanupPolicy: 'delete',
     retentionMs: -1,
-    events: ['CallTagAdded', 'CallTagRemoved', 'CallCommentAdded'],
-    description: 'Tags and comments people put on calls (attribution admin API); projected into ClickHouse.',
+    events: ['CallTagAdded', 'CallTagRemoved', 'CallCommentAdded', 'ConversionRevenueRecorded'],
+    description: 'Tags, comments and revenue people put on calls and enquiries (attribution admin API); projected into ClickHouse.',
+  },
+  adCosts: {
+    name: 'calltrack.ad-costs.v1',
+    partitions: 3,
+    key: 'site_id',
+    cleanupPolicy: 'delete',
+    retentionMs: -1,
+    events: ['AdCostsImported'],
+    description: "What a site's ads cost per day, source, campaign and keyword (attribution admin API); projected into ClickHouse ad_costs.",
   },
   // Not the calls topic: an enquiry is no call report (no number dialled, no status), and
   // antifraud and conversion-export read calls; attribution consumes this one directly.

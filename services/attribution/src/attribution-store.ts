@@ -1,3 +1,4 @@
+import type { AdCostRow, ConversionRevenueRow } from './reports/ad-costs.js';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { fileURLToPath } from 'node:url';
 import { BatchWriter, createClickHouse, runMigrations, type ClickHouse, type ClickHouseOptions } from '@calltrack/clickhouse';
@@ -74,6 +75,8 @@ interface TableRows {
   recompute_runs: RecomputeRunRow;
   enquiries: EnquiryRow;
   leads: LeadRow;
+  ad_costs: AdCostRow;
+  conversion_revenue: ConversionRevenueRow;
 }
 export type TableName = keyof TableRows;
 
@@ -131,8 +134,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
       } finally {
         await admin.close();
       }
-      // Numbers are reserved in ranges per line of work (0013–0019 reports, 0020–0029 enquiries and leads), which may land in either order.
-      const applied = await runMigrations(ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event: event.replace('.', '_'), ...fields }), { allowGaps: true });
+      const applied = await runMigrations(ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event: event.replace('.', '_'), ...fields }));
       this.logger.info({ event: 'clickhouse_ready', mode: ch.mode, database: c.CLICKHOUSE_DATABASE, applied });
     } catch (err) {
       await ch.close();

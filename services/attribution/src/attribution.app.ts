@@ -10,6 +10,8 @@ export async function startAttribution(config: AttributionConfig): Promise<Runni
     name: SERVICE_NAME,
     config,
     module: (logger) => AttributionModule.register(config, logger),
+    // Ad-cost imports carry up to 20 000 rows (docs/reports.md); everything else is small.
+    bodyLimitBytes: 4 * 1024 * 1024,
     // The gRPC API for bid managers is served only when a token is configured.
     ...(config.GRPC_API_TOKEN
       ? {

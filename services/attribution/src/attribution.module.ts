@@ -18,6 +18,10 @@ import { SERVICE_NAME, type AttributionConfig } from './config.js';
 import { ConversionsApiGrpcController } from './conversions-api.grpc.js';
 import { MarkovModelService } from './markov-model.service.js';
 import { OpenApiController } from './openapi.controller.js';
+import { AdCostsController } from './reports/ad-costs.controller.js';
+import { ReportQueries } from './reports/report-queries.js';
+import { ReportsController } from './reports/reports.controller.js';
+import { VisitEnrichment } from './visit-enrichment.js';
 import { RecomputeService } from './recompute.service.js';
 import { ReevaluationSweepService } from './reevaluation-sweep.service.js';
 import { StateProjectionService } from './state-projection.service.js';
@@ -28,9 +32,11 @@ export class AttributionModule {
     return {
       module: AttributionModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [OpenApiController, CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController, EnquiriesController],
+      controllers: [OpenApiController, CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController, EnquiriesController, AdCostsController, ReportsController],
       providers: [
         AttributionStore,
+        VisitEnrichment,
+        ReportQueries,
         SiteDirectory,
         AttributionSettingsService,
         CallLookups,

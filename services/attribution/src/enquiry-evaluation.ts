@@ -111,7 +111,7 @@ export function latestVisitWithin(visits: readonly VisitSource[], atMs: number, 
   return best;
 }
 
-/** A row of `enquiries` (migrations 0020). */
+/** A row of `enquiries` (migration 0013). */
 export interface EnquiryRow {
   event_id: string;
   site_id: string;

@@ -6,7 +6,7 @@ import { AttributionStore } from './attribution-store.js';
 import { EnquiryLookups } from './enquiry-lookups.js';
 import { summariseLead } from './lead-grouping.js';
 
-/** A row of `leads` (migration 0021). */
+/** A row of `leads` (migration 0014). */
 export interface LeadRow {
   site_id: string;
   lead_id: string;

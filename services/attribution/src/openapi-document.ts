@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { settingsBodySchema } from './attribution-settings.js';
 import { commentBody, tagBody } from './call-annotations.controller.js';
 import { ATTRIBUTION_MODELS } from './models/attribution-models.js';
+import { adCostImportSchema, revenueBodySchema } from './reports/ad-costs.js';
+import { SEGMENTS, SOURCE_LEVELS } from './reports/report-queries.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 
@@ -54,6 +56,8 @@ export function attributionOpenApiDocument(): object {
         AttributionSettings: schema(settingsBodySchema),
         CallTag: schema(tagBody),
         CallComment: schema(commentBody),
+        AdCostImport: schema(adCostImportSchema),
+        ConversionRevenue: schema(revenueBodySchema),
       },
     },
     paths: {
@@ -74,6 +78,70 @@ export function attributionOpenApiDocument(): object {
       },
       '/v1/sites/{siteId}/report/attribution': {
         get: { summary: 'Calls credited to channel and source under one model (fractions of calls)', parameters: [site, from, to, model], responses: { 200: ok('{siteId, model, from, to, rows}'), ...errors(400, 401) } },
+      },
+      '/v1/sites/{siteId}/reports/sources': {
+        get: {
+          summary: '(a) Visits, calls credited under a model, unique, first, target and missed calls, conversion rate, cost, cost per (target) call, revenue and ROMI per source down to keyword',
+          parameters: [site, from, to, model, { name: 'level', in: 'query', required: false, description: 'Grouping: channel; + utm_source and utm_medium; + campaign; + keyword (utm_term).', schema: { type: 'string', enum: [...SOURCE_LEVELS], default: 'source' } }],
+          responses: { 200: ok('{siteId, from, to, timeZone, level, model, totals, rows: [{key, visits, calls, ...}]}'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/sites/{siteId}/reports/day-by-hour': {
+        get: { summary: "(b) Visits, calls, target and missed calls per day and hour of the site's time zone", parameters: [site, from, to], responses: { 200: ok('{rows: [{day, hour, weekday, visits, calls, targetCalls, missedCalls}]}'), ...errors(400, 401, 404) } },
+      },
+      '/v1/sites/{siteId}/reports/segments': {
+        get: {
+          summary: '(c) Visits and calls per device, browser, OS, country, region, city or landing page (calls under the visit they were matched to)',
+          parameters: [site, from, to, { name: 'by', in: 'query', required: true, schema: { type: 'string', enum: [...SEGMENTS] } }],
+          responses: { 200: ok('{by, rows: [{key, visits, calls, targetCalls, missedCalls, conversionRate}]}'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/sites/{siteId}/reports/paths': {
+        get: {
+          summary: '(d) Multi-channel sequences: top paths, path lengths, time lag from first touch, assisted against last-click conversions per channel',
+          parameters: [site, from, to, { name: 'top', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }],
+          responses: { 200: ok('{conversions, topPaths, pathLengths, timeLag, assisted}'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/sites/{siteId}/reports/missed': {
+        get: {
+          summary: '(e) Missed calls: summary (called back, not called back, pending, outside hours) and the calls of one call-back status',
+          parameters: [site, from, to, limit, { name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['not_called_back', 'pending', 'called_back', 'all'], default: 'not_called_back' } }],
+          responses: { 200: ok('{summary, calls}'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/sites/{siteId}/reports/models': {
+        get: { summary: "(g) Each channel's calls under every attribution model, side by side", parameters: [site, from, to], responses: { 200: ok('{models, rows: [{channel, credits: {model: calls}}]}'), ...errors(400, 401, 404) } },
+      },
+      '/v1/sites/{siteId}/visitors': {
+        get: {
+          summary: "(f) The visitor card of a caller's phone: the person's visits (all devices), calls, enquiries and sources",
+          parameters: [site, { name: 'phone', in: 'query', required: true, description: "Any format of the site's country.", schema: { type: 'string', maxLength: 40 } }, limit],
+          responses: { 200: ok('{visitorIds, phones, summary, sources, visits, calls, enquiries}'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/sites/{siteId}/visitors/{visitorId}': {
+        get: {
+          summary: "(f) The visitor card: one visitor's visits, calls, enquiries and sources, with their other devices found by phone",
+          parameters: [site, { name: 'visitorId', in: 'path', required: true, schema: { type: 'string', pattern: '^[\\w.-]{1,64}$' } }, limit],
+          responses: { 200: ok('{visitorIds, phones, summary, sources, visits, calls, enquiries}'), ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/admin/sites/{siteId}/ad-costs': {
+        post: {
+          summary: 'Import ad costs per day, source, medium, campaign and keyword (up to 20 000 rows); a row of the same day and keys replaces an earlier one',
+          parameters: [site, operator],
+          requestBody: json('AdCostImport'),
+          responses: { 202: ok('{importId, rows, events, from, to}'), ...errors(400, 401, 404, 413, 415) },
+        },
+        get: {
+          summary: 'Cost rows of the days from..to (inclusive)',
+          parameters: [site, { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } }, { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } }],
+          responses: { 200: ok('{rows}'), ...errors(400, 401) },
+        },
+      },
+      '/v1/admin/sites/{siteId}/revenue/{callId}': {
+        put: { summary: 'The revenue of a call (or an enquiry, "enquiry:<id>"): the latest record wins, 0 clears it', parameters: [site, callId], requestBody: json('ConversionRevenue'), responses: { 200: ok('{callId, amount, currency, dealId, recordedAt}'), ...errors(400, 401, 404) } },
       },
       '/v1/admin/sites/{siteId}/attribution-settings': {
         get: { summary: "The site's attribution settings at their current revision (ETag header)", parameters: [site], responses: { 200: ok('{siteId, revision, changedAt, changedBy, settings}'), ...errors(401, 404) } },

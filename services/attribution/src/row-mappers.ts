@@ -46,6 +46,13 @@ export interface VisitRow {
   ym_uid: string;
   fbp: string;
   fbc: string;
+  /** Derived by VisitEnrichment when projected (empty in rows built without it). */
+  device_type?: string;
+  browser?: string;
+  os?: string;
+  country?: string;
+  region?: string;
+  city?: string;
 }
 
 export interface LeaseRow {

@@ -9,6 +9,8 @@ import { BatchBuffer } from './batch-buffer.js';
 import { CallEvaluationService } from './call-evaluation.service.js';
 import type { Redemption } from './call-matching.js';
 import { SERVICE_NAME } from './config.js';
+import { adCostRows, conversionRevenueRow, type AdCostRow, type ConversionRevenueRow } from './reports/ad-costs.js';
+import { VisitEnrichment } from './visit-enrichment.js';
 import {
   callCommentRow,
   callTagRow,
@@ -37,7 +39,9 @@ type StateItem =
   | { kind: 'redeemed'; event: DomainEvent<'PromoCodeRedeemed'> }
   | { kind: 'settings'; row: SettingsRow }
   | { kind: 'tag'; row: CallTagRow }
-  | { kind: 'comment'; row: CallCommentRow };
+  | { kind: 'comment'; row: CallCommentRow }
+  | { kind: 'costs'; rows: AdCostRow[] }
+  | { kind: 'revenue'; row: ConversionRevenueRow };
 
 interface PreparedRows {
   visits: VisitRow[];
@@ -47,6 +51,8 @@ interface PreparedRows {
   settings: SettingsRow[];
   tags: CallTagRow[];
   comments: CallCommentRow[];
+  costs: AdCostRow[];
+  revenue: ConversionRevenueRow[];
 }
 
 const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leaseId}`;
@@ -71,13 +77,14 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     private readonly store: AttributionStore,
     private readonly evaluation: CallEvaluationService,
     private readonly readiness: ReadinessService,
+    private readonly enrichment: VisitEnrichment,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = this.bus.consumer({
       groupId: `${SERVICE_NAME}.state`,
-      topics: ['sessions', 'poolEvents', 'antifraudVerdicts', 'attributionSettings', 'callAnnotations'],
+      topics: ['sessions', 'poolEvents', 'antifraudVerdicts', 'attributionSettings', 'callAnnotations', 'adCosts'],
       fromBeginning: true,
       handle: async (record) => this.handle(record),
       flush: () => this.flush(),
@@ -98,7 +105,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     // Mapping checks the event; a NonRetriableError dead-letters it before it reaches the batch.
     switch (event.type) {
       case 'SessionStarted':
-        this.buffer.push({ kind: 'visit', row: visitRow(event) });
+        this.buffer.push({ kind: 'visit', row: { ...visitRow(event), ...this.enrichment.of(event.payload.userAgent, event.payload.clientIp) } });
         break;
       // A promo-code lease holds no number: nothing for number matching (promo redemptions link calls).
       case 'LeaseGranted':
@@ -130,6 +137,12 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       case 'CallCommentAdded':
         this.buffer.push({ kind: 'comment', row: callCommentRow(event) });
         break;
+      case 'ConversionRevenueRecorded':
+        this.buffer.push({ kind: 'revenue', row: conversionRevenueRow(event) });
+        break;
+      case 'AdCostsImported':
+        this.buffer.push({ kind: 'costs', rows: adCostRows(event) });
+        break;
       default:
         // LeaseRejected, NumberCallObserved, NumberQuarantineEnded: nothing to store.
         break;
@@ -142,7 +155,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       return;
     }
     this.prepared ??= await this.prepare(this.buffer.items);
-    const { visits, leases, verdicts, redemptions, settings, tags, comments } = this.prepared;
+    const { visits, leases, verdicts, redemptions, settings, tags, comments, costs, revenue } = this.prepared;
     await this.store.write('visits', visits, this.buffer.token('visits', visits));
     await this.store.write('leases', leases, this.buffer.token('leases', leases));
     await this.store.write('session_verdicts', verdicts, this.buffer.token('session_verdicts', verdicts));
@@ -150,6 +163,8 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     await this.store.write('attribution_settings', settings, this.buffer.token('attribution_settings', settings));
     await this.store.write('call_tags', tags, this.buffer.token('call_tags', tags));
     await this.store.write('call_comments', comments, this.buffer.token('call_comments', comments));
+    await this.store.write('ad_costs', costs, this.buffer.token('ad_costs', costs));
+    await this.store.write('conversion_revenue', revenue, this.buffer.token('conversion_revenue', revenue));
     // A call reported before its code was redeemed is re-attributed now (one that comes later finds the redemption itself).
     if (redemptions.length > 0) await this.evaluation.reevaluateRedeemed(redemptions.map(redemptionOf));
     this.logger.debug({ event: 'state_rows_written', visits: visits.length, leases: leases.length, verdicts: verdicts.length, redemptions: redemptions.length });
@@ -159,7 +174,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
 
   /** Turns the batch into rows; a release becomes the next version of its lease row (from this batch or ClickHouse). */
   private async prepare(items: readonly StateItem[]): Promise<PreparedRows> {
-    const out: PreparedRows = { visits: [], leases: [], verdicts: [], redemptions: [], settings: [], tags: [], comments: [] };
+    const out: PreparedRows = { visits: [], leases: [], verdicts: [], redemptions: [], settings: [], tags: [], comments: [], costs: [], revenue: [] };
     const granted = new Map<string, LeaseRow>();
     const redeemed: Array<DomainEvent<'PromoCodeRedeemed'>> = [];
     // Extensions and releases, in log order: each becomes the next version of its lease row.
@@ -170,6 +185,8 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       else if (item.kind === 'settings') out.settings.push(item.row);
       else if (item.kind === 'tag') out.tags.push(item.row);
       else if (item.kind === 'comment') out.comments.push(item.row);
+      else if (item.kind === 'costs') out.costs.push(...item.rows);
+      else if (item.kind === 'revenue') out.revenue.push(item.row);
       else if (item.kind === 'redeemed') redeemed.push(item.event);
       else if (item.kind === 'granted') {
         out.leases.push(item.row);
