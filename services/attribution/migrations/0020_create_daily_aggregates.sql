@@ -34,7 +34,7 @@ GROUP BY site_id, day, channel, utm_source, utm_medium, utm_campaign, utm_term;
 -- call_facts: each call's latest state on its day, as argMax states over the row version.
 -- A call re-evaluated into another channel moves there (a sum over inserts would count it
 -- in both); merging the states gives one current row per call, as calls FINAL does, from
--- a narrow table. The calls_daily view (0028) groups it by day and source.
+-- a narrow table. The calls_daily view (0021) groups it by day and source.
 CREATE TABLE IF NOT EXISTS call_facts
 (
     site_id LowCardinality(String),
