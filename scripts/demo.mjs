@@ -1,5 +1,6 @@
 // Starts the six services as separate processes against the local broker, plays a
-// visit and two calls through their public APIs, and prints what happened.
+// visit, two calls, a callback request and an ad-cost import through their public APIs,
+// and prints what happened, down to the report by keyword and the visitor card.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { ConversionReceiver, ServiceProcess, http, signGenericWebhook, waitFor } from '@calltrack/testing';
@@ -38,10 +39,13 @@ try {
   say('starting the six services...');
   await Promise.all(Object.values(services).map((s) => s.start()));
   const site = `demo-${randomUUID().slice(0, 6)}`;
+  // A number belongs to one site at a time, and the broker keeps earlier demos' sites: each run takes its own block of numbers.
+  const block = String(1000 + Math.floor(Math.random() * 8000));
+  const number = (i) => `+7 495 ${block.slice(0, 3)}-${block.slice(3)}${i}-0${i}`;
   say(`configuring site ${site} (pool of 3 numbers, Moscow)`);
   const put = await http('PUT', `${services['number-pool'].url}/v1/admin/sites/${site}`, {
     headers: auth,
-    body: { name: 'Demo furniture shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 123-45-00', poolNumbers: ['+7 495 123-45-01', '+7 495 123-45-02', '+7 495 123-45-03'] },
+    body: { name: 'Demo furniture shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: number(0), poolNumbers: [number(1), number(2), number(3)] },
   });
   if (put.status !== 200) throw new Error(`site configuration failed: ${JSON.stringify(put.body)}`);
   const secret = 'demo-webhook-secret-0123456789abcdef';
@@ -83,12 +87,36 @@ try {
   }, { what: 'the spam call', timeoutMs: 60_000 });
   say(`spam call stored with verdict ${spamRow.verdict ?? spamRow.call?.verdict}; exports received for it: ${receiver.forCall(spamId).length}`);
 
+  // The same visitor also leaves a callback request on the site; the site's backend forwards it with the tracker's ids.
+  const enquiryBody = JSON.stringify({ enquiryId: `form-${randomUUID().slice(0, 8)}`, kind: 'callback_request', occurredAt: at(2_950), sessionId: visit.sessionId, visitorId: visit.visitorId, phone: '8 916 555-44-33', name: 'Anna' });
+  const enquiry = await http('POST', `${services['telephony-ingest'].url}/v1/sites/${site}/enquiries`, { rawBody: enquiryBody, headers: signGenericWebhook(secret, enquiryBody) });
+  if (enquiry.status !== 200) throw new Error(`enquiry refused: ${JSON.stringify(enquiry.body)}`);
+  // What the sofa ads cost today (in Moscow), as a bid manager would import it.
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Moscow' }).format(new Date());
+  const costs = await http('POST', `${services.attribution.url}/v1/admin/sites/${site}/ad-costs`, {
+    headers: auth,
+    body: { currency: 'RUB', rows: [{ day: today, source: 'google', medium: 'cpc', campaign: 'sofas', keyword: 'buy sofa', cost: 1500, clicks: 42, impressions: 900 }] },
+  });
+  if (costs.status !== 202) throw new Error(`ad-cost import refused: ${JSON.stringify(costs.body)}`);
+  const card = await waitFor(async () => {
+    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/visitors/${visit.visitorId}`, { headers: auth });
+    return r.status === 200 && r.body.summary.enquiries > 0 ? r.body : undefined;
+  }, { what: 'the visitor card with the enquiry', timeoutMs: 60_000 });
+  say(`visitor card: ${JSON.stringify(card.summary)}; sources ${JSON.stringify(card.sources.map((x) => `${x.channel}/${x.utmSource}/${x.utmCampaign}`))}`);
+  const report = await waitFor(async () => {
+    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword`, { headers: auth });
+    const google = r.body?.rows?.find((x) => x.key.utm_source === 'google');
+    return google && google.cost > 0 ? google : undefined;
+  }, { what: 'the source report with the cost', timeoutMs: 60_000 });
+  say(`report by keyword: google/cpc/sofas/"buy sofa": ${report.visits} visit, ${report.calls} call, cost ${report.cost} RUB, ${report.costPerCall} per call`);
+
   say('');
   say('Where to look:');
   say(`  session API        POST ${services['session-tracker'].url}/v1/sessions`);
   say(`  pool state         curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['number-pool'].url}/v1/admin/sites/${site}/pool`);
   say(`  attributed calls   curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/calls'`);
-  say(`  channel report     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/report/channels'`);
+  say(`  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`);
+  say(`  visitor card       curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/visitors/${visit.visitorId}'`);
   say(`  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`);
   say(`  health             curl ${services.attribution.url}/readyz   (every service: /healthz, /readyz)`);
   say(`  Kafka topics       kcat -L -b ${brokers}`);
