@@ -163,10 +163,15 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
       site?.timeZone ?? 'UTC',
       lookups.nowMs,
     );
-    if (direction === 'inbound') {
+    if (report.verdict === Verdict.VERDICT_SPAM) {
+      // Spam is nobody's lead: it neither opens one nor joins the lead of the visitor whose number it dialled.
+      classification.leadId = '';
+    } else if (direction === 'inbound') {
       // One lead per person across calls and enquiries: the caller's calls by number, enquiries by number or visitor.
       const self: Contact = { id: report.callId, kind: 'call', phone: caller, visitorId: session?.visitorId ?? '', atMs: start, leadId: '' };
-      const contacts: Contact[] = callerCalls.map((h) => ({ id: h.callId, kind: 'call' as const, phone: h.callerNumber, visitorId: h.visitorId, atMs: h.startedAtMs, leadId: h.leadId }));
+      const contacts: Contact[] = callerCalls
+        .filter((h) => !h.spam)
+        .map((h) => ({ id: h.callId, kind: 'call' as const, phone: h.callerNumber, visitorId: h.visitorId, atMs: h.startedAtMs, leadId: h.leadId }));
       classification.leadId = leadOfContact(self, [...contacts, ...(lookups.enquiryContacts?.(report.siteId) ?? [])], settings.leadWindowDays * DAY_MS);
     }
     const sessionStartedAtMs =
@@ -214,6 +219,7 @@ function historyOf(r: CallReport, a: calltrack.events.v1.ICallAttributed | undef
     landingPage: a?.landingPage ?? '',
     clickIds: { ...(a?.clickIds ?? {}) },
     leadId,
+    spam: r.verdict === Verdict.VERDICT_SPAM,
   };
 }
 
@@ -415,6 +421,7 @@ export function historyOfRow(row: CallRow): HistoryCall {
     landingPage: row.landing_page,
     clickIds: { ...row.click_ids },
     leadId: row.lead_id,
+    spam: row.verdict === 'spam',
   };
 }
 

@@ -73,6 +73,8 @@ export interface HistoryCall {
   landingPage: string;
   clickIds: Record<string, string>;
   leadId: string;
+  /** Judged spam by antifraud: no lead, and no part of anyone's lead. */
+  spam?: boolean;
 }
 
 export type LeaseMatchReason = 'lease_active' | 'lease_released_within_grace';

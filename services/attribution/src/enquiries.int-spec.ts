@@ -171,6 +171,42 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.deepEqual(gone, []);
   });
 
+  it('a call, then a form from the same phone a few seconds later, both sent at once: the form joins the call\'s lead', async () => {
+    const at = T + DAY + 5 * HOUR;
+    await Promise.all([
+      sendCall('generic:call-then-form', '+79160000007', at),
+      sendEnquiry(enquiryEvent('form-after-call', { occurredAtMs: at + 3_000, contactPhone: '+79160000007' })),
+    ]);
+    await callRow('generic:call-then-form', (r) => r['lead_id'] === 'generic:call-then-form');
+    const form = await enquiryRow('form-after-call', (r) => r['lead_id'] === 'generic:call-then-form');
+    assert.equal(form['contact_type'], 'repeat');
+    const lead = await leadRow('generic:call-then-form', (r) => Number(r['enquiries']) === 1);
+    assert.equal(Number(lead['calls']), 1);
+  });
+
+  it('a spam call to the number a visitor was shown is no part of their lead, and has none', async () => {
+    const at = T + 2 * DAY + 6 * HOUR;
+    await visit('s-dora', 'v-dora', at, { utm: { source: 'google', medium: 'cpc' } });
+    await send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: 'l-dora', leaseId: 'l-dora', sessionId: 's-dora', visitorId: 'v-dora', trackingNumber: POOL, grantedAtMs: at, expiresAtMs: at + 15 * MIN }, { siteId: SITE, producer: 'test' }));
+    await sendEnquiry(enquiryEvent('form-dora', { occurredAtMs: at + MIN, sessionId: 's-dora', visitorId: 'v-dora', contactPhone: '+79160000008' }));
+    await enquiryRow('form-dora');
+    const spam = createEvent(
+      'CallScreened',
+      {
+        call: { callId: 'generic:spam-dora', provider: 'generic', providerCallId: 'spam-dora', trackingNumber: POOL, callerNumber: '+79990000001', direction: CallDirection.CALL_DIRECTION_INBOUND, status: CallStatus.CALL_STATUS_COMPLETED, startedAtMs: at + 2 * MIN, answeredAtMs: at + 2 * MIN + 3000, endedAtMs: at + 3 * MIN, sequence: 3 },
+        verdict: Verdict.VERDICT_SPAM,
+      },
+      { siteId: SITE, producer: 'test' },
+    );
+    await send('screenedCalls', callKey(SITE, 'generic:spam-dora'), spam);
+    const row = await callRow('generic:spam-dora');
+    assert.deepEqual([row['match_method'], row['visitor_id'], row['lead_id']], ['dynamic', 'v-dora', '']);
+    await new Promise((r) => setTimeout(r, 1000));
+    const lead = await leadRow('enquiry:form-dora');
+    assert.deepEqual([Number(lead['calls']), Number(lead['enquiries'])], [0, 1]);
+    assert.equal((await enquiryRow('form-dora'))['lead_id'], 'enquiry:form-dora');
+  });
+
   it('matches by visitor (latest visit), by phone (repeat contact) and leaves the rest unmatched with the reason', async () => {
     await visit('s-email', 'v-boris', T + 2 * DAY, { utm: { source: 'newsletter', medium: 'email' } });
     await sendEnquiry(enquiryEvent('chat-boris', { kind: EnquiryKind.ENQUIRY_KIND_CHAT, occurredAtMs: T + 2 * DAY + HOUR, visitorId: 'v-boris' }));

@@ -184,7 +184,7 @@ export class EnquiryLookups {
     const [calls, enquiries] = await Promise.all([
       this.store.query<Record<string, unknown>>(
         `SELECT ${CONTACT_CALL_COLUMNS} FROM calls FINAL
-         WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+         WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND verdict != 'spam' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
            AND (caller_number IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)})`,
         params,
       ),
@@ -252,7 +252,7 @@ export class EnquiryLookups {
       this.store.query<Record<string, unknown>>(
         `SELECT call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, lead_id, is_target, is_missed,
                 channel, utm_source, utm_medium, utm_campaign, utm_term
-         FROM calls FINAL WHERE site_id = {site:String} AND direction != 'outbound' AND lead_id IN {ids:Array(String)}`,
+         FROM calls FINAL WHERE site_id = {site:String} AND direction != 'outbound' AND verdict != 'spam' AND lead_id IN {ids:Array(String)}`,
         { site: siteId, ids },
       ),
       this.store.query<Record<string, unknown>>(
