@@ -46,10 +46,13 @@ export interface SourceRow {
   visits: number;
   visitors: number;
   calls: number;
+  /** Forms, callback requests and chats, credited under the model like calls. */
+  enquiries: number;
   uniqueCallers: number;
   firstCalls: number;
   targetCalls: number;
   missedCalls: number;
+  /** Calls and enquiries per visit. */
   conversionRate: number | null;
   cost: number;
   clicks: number;
@@ -92,30 +95,43 @@ export class ReportQueries {
                       WHERE site_id = {site:String} AND model = {model:String} AND conversion_kind = 'call' AND is_deleted = 0
                         AND call_started_at >= ${TIME('from')} AND call_started_at < ${TIME('to')}) AS cr
            ON cr.call_id = c.call_id),
+         enquired AS (
+           SELECT ${keys.map((c) => `if(cr.call_id != '', cr.${c}, e.${c}) AS ${c}`).join(', ')}, e.conversion_id AS conversion_id,
+                  if(cr.call_id != '', cr.credit, 1.) AS credit
+           FROM (SELECT concat('enquiry:', enquiry_id) AS conversion_id, ${k} FROM enquiries FINAL
+                 WHERE site_id = {site:String} AND occurred_at >= ${TIME('from')} AND occurred_at < ${TIME('to')}) AS e
+           LEFT JOIN (SELECT call_id, credit, ${k} FROM attribution_credits FINAL
+                      WHERE site_id = {site:String} AND model = {model:String} AND conversion_kind = 'enquiry' AND is_deleted = 0
+                        AND call_started_at >= ${TIME('from')} AND call_started_at < ${TIME('to')}) AS cr
+           ON cr.call_id = e.conversion_id),
          revenue AS (SELECT call_id, amount FROM conversion_revenue FINAL WHERE site_id = {site:String} AND amount > 0)
-       SELECT ${k}, sum(visits) AS visits, sum(visitors) AS visitors, sum(calls) AS calls, sum(unique_callers) AS unique_callers,
+       SELECT ${k}, sum(visits) AS visits, sum(visitors) AS visitors, sum(calls) AS calls, sum(enquiries) AS enquiries, sum(unique_callers) AS unique_callers,
               sum(first_calls) AS first_calls, sum(target_calls) AS target_calls, sum(missed_calls) AS missed_calls,
               sum(cost) AS cost, sum(clicks) AS clicks, sum(impressions) AS impressions, sum(revenue) AS revenue
        FROM (
-         SELECT ${k}, count() AS visits, uniqExact(visitor_id) AS visitors, 0. AS calls, toUInt64(0) AS unique_callers, 0. AS first_calls,
+         SELECT ${k}, count() AS visits, uniqExact(visitor_id) AS visitors, 0. AS calls, 0. AS enquiries, toUInt64(0) AS unique_callers, 0. AS first_calls,
                 0. AS target_calls, 0. AS missed_calls, 0. AS cost, toUInt64(0) AS clicks, toUInt64(0) AS impressions, 0. AS revenue
          FROM visits FINAL WHERE ${VISITS_IN_RANGE} GROUP BY ${k}
          UNION ALL
-         SELECT ${k}, 0, 0, sum(credit), uniqExactIf(caller_number, caller_number != ''), sumIf(credit, caller_type = 'first'),
+         SELECT ${k}, 0, 0, sum(credit), 0., uniqExactIf(caller_number, caller_number != ''), sumIf(credit, caller_type = 'first'),
                 sumIf(credit, is_target = 1), sumIf(credit, is_missed = 1), 0., 0, 0, sum(credit * revenue.amount)
          FROM credited LEFT JOIN revenue ON revenue.call_id = credited.call_id GROUP BY ${k}
          UNION ALL
-         SELECT ${costKeys}, 0, 0, 0., 0, 0., 0., 0., sum(cost), sum(clicks), sum(impressions), 0.
+         SELECT ${k}, 0, 0, 0., sum(credit), 0, 0., 0., 0., 0., 0, 0, sum(credit * revenue.amount)
+         FROM enquired LEFT JOIN revenue ON revenue.call_id = enquired.conversion_id GROUP BY ${k}
+         UNION ALL
+         SELECT ${costKeys}, 0, 0, 0., 0., 0, 0., 0., 0., sum(cost), sum(clicks), sum(impressions), 0.
          FROM ad_costs FINAL
          WHERE site_id = {site:String} AND day >= toDate(toTimeZone(${TIME('from')}, {tz:String})) AND day <= toDate(toTimeZone(${TIME('to')} - INTERVAL 1 MILLISECOND, {tz:String}))
          GROUP BY ${k}
        )
        GROUP BY ${k}
-       ORDER BY calls DESC, visits DESC, cost DESC, ${k}`,
+       ORDER BY calls + enquiries DESC, visits DESC, cost DESC, ${k}`,
       this.params(r, { model }),
     );
     return rows.map((row) => {
       const calls = round(num(row['calls']));
+      const enquiries = round(num(row['enquiries']));
       const targetCalls = round(num(row['target_calls']));
       const cost = round(num(row['cost']));
       const revenue = round(num(row['revenue']));
@@ -125,11 +141,12 @@ export class ReportQueries {
         visits,
         visitors: num(row['visitors']),
         calls,
+        enquiries,
         uniqueCallers: num(row['unique_callers']),
         firstCalls: round(num(row['first_calls'])),
         targetCalls,
         missedCalls: round(num(row['missed_calls'])),
-        conversionRate: ratio(calls, visits),
+        conversionRate: ratio(calls + enquiries, visits),
         cost,
         clicks: num(row['clicks']),
         impressions: num(row['impressions']),

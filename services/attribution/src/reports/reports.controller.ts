@@ -83,7 +83,7 @@ export class ReportsController {
       ...ReportsController.frame(r),
       level: q.level,
       model: m,
-      totals: { visits: total((x) => x.visits), calls: total((x) => x.calls), targetCalls: total((x) => x.targetCalls), missedCalls: total((x) => x.missedCalls), cost: total((x) => x.cost), revenue: total((x) => x.revenue) },
+      totals: { visits: total((x) => x.visits), calls: total((x) => x.calls), enquiries: total((x) => x.enquiries), targetCalls: total((x) => x.targetCalls), missedCalls: total((x) => x.missedCalls), cost: total((x) => x.cost), revenue: total((x) => x.revenue) },
       rows,
     };
   }

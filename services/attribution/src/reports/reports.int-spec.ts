@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { calltrack, callKey, createEvent, siteKey, visitorKey, type DomainEvent, type EventInput, type TopicKey } from '@calltrack/contracts';
+import { calltrack, callKey, createEvent, enquiryKey, siteKey, visitorKey, type DomainEvent, type EventInput, type TopicKey } from '@calltrack/contracts';
 import { createClickHouse, type ClickHouse } from '@calltrack/clickhouse';
 import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
@@ -17,7 +17,7 @@ import { createKafkaTestEnv, http, testLogger, waitFor, type KafkaTestEnv } from
 import { startAttribution } from '../attribution.app.js';
 import { loadAttributionConfig } from '../config.js';
 
-const { CallStatus, CallDirection, Verdict } = calltrack.events.v1;
+const { CallStatus, CallDirection, Verdict, EnquiryKind } = calltrack.events.v1;
 const ADMIN = 'attribution-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
 const SITE = 'rep';
@@ -130,9 +130,15 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     // Boris on a phone in Omsk: the bed ad, a call nobody answers and nobody returns.
     await send('sessions', visitorKey(SITE, 'v-boris'), visit('s-b1', 'v-boris', T + HOUR, { utm: { source: 'yandex', medium: 'cpc', campaign: 'beds', term: 'bed' }, landingPage: 'https://rep.example/beds', userAgent: IPHONE, clientIp: '2.60.0.1' }));
     await grant('l-b1', 's-b1', 'v-boris', P2, T + HOUR);
-    // Carl types the address; no call.
+    // Carl types the address; no call, but a callback request from the page (passed on by the site's backend).
     await send('sessions', visitorKey(SITE, 'v-carl'), visit('s-c1', 'v-carl', T + 2 * HOUR, { landingPage: 'https://rep.example/', userAgent: CHROME_WINDOWS, clientIp: '8.8.8.8' }));
     await waitFor(async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM visits FINAL WHERE site_id = {s:String}`, { s: SITE }))[0]?.n) === 4, { what: 'four visits stored' });
+    await send(
+      'enquiries',
+      enquiryKey(SITE, 'form-carl'),
+      createEvent('EnquiryReceived', { enquiryId: 'form-carl', kind: EnquiryKind.ENQUIRY_KIND_CALLBACK_REQUEST, occurredAtMs: T + 2 * HOUR + 5 * MIN, receivedAtMs: T + 2 * HOUR + 5 * MIN, sessionId: 's-c1', visitorId: 'v-carl', contactPhone: '+79160000009' }, { siteId: SITE, producer: 'test', occurredAtMs: T + 2 * HOUR + 5 * MIN }),
+    );
+    await waitFor(async () => (await get(`enquiries?${RANGE}`)).body?.enquiries?.length === 1, { what: "Carl's callback request stored" });
 
     await call('generic:c-a', { to: P1, from: '+79160000001', at: T + 5 * MIN, talk: 60 });
     await call('generic:c-b', { to: P2, from: '+79160000002', at: T + HOUR + 2 * MIN, missed: true });
@@ -168,6 +174,7 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     assert.deepEqual({ rows: imported.body.rows, from: imported.body.from, to: imported.body.to }, { rows: 3, from: '2026-10-04', to: '2026-10-05' });
     const deal = await admin('PUT', `${SITE}/revenue/${encodeURIComponent('generic:c-a')}`, { amount: 5000, currency: 'RUB', dealId: 'crm-1' });
     assert.equal(deal.status, 200, JSON.stringify(deal.body));
+    assert.equal((await admin('PUT', `${SITE}/revenue/${encodeURIComponent('enquiry:form-carl')}`, { amount: 700, currency: 'RUB' })).status, 200);
     await waitFor(async () => (await admin('GET', `${SITE}/ad-costs?from=2026-10-01&to=2026-10-31`)).body?.rows?.length === 3, { what: 'ad costs projected' });
   });
 
@@ -185,7 +192,7 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     const sofas = rowOf(r.body.rows, { channel: 'paid_search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'sofas', utm_term: 'buy sofa' });
     assert.deepEqual(sofas, {
       key: { channel: 'paid_search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'sofas', utm_term: 'buy sofa' },
-      visits: 1, visitors: 1, calls: 1, uniqueCallers: 1, firstCalls: 1, targetCalls: 1, missedCalls: 0, conversionRate: 1,
+      visits: 1, visitors: 1, calls: 1, enquiries: 0, uniqueCallers: 1, firstCalls: 1, targetCalls: 1, missedCalls: 0, conversionRate: 1,
       cost: 1000, clicks: 50, impressions: 1000, costPerCall: 1000, costPerTargetCall: 1000, revenue: 5000, romi: 4,
     });
     const beds = rowOf(r.body.rows, { channel: 'paid_search', utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: 'beds', utm_term: 'bed' });
@@ -194,13 +201,17 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
       { calls: 1, target: 0, missed: 1, cost: 500, perCall: 500, perTarget: null, revenue: 0, romi: -1 },
     );
     const direct = rowOf(r.body.rows, { channel: 'direct', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '' });
-    assert.deepEqual({ visits: direct?.visits, calls: direct?.calls }, { visits: 1, calls: 0 });
+    // Carl's callback request counts for direct, with its revenue (no cost: no ROMI).
+    assert.deepEqual(
+      { visits: direct?.visits, calls: direct?.calls, enquiries: direct?.enquiries, conversionRate: direct?.conversionRate, revenue: direct?.revenue, romi: direct?.romi },
+      { visits: 1, calls: 0, enquiries: 1, conversionRate: 1, revenue: 700, romi: null },
+    );
     const billboard = r.body.rows.find((x: { key: Row }) => x.key['utm_source'] === 'billboard');
     assert.deepEqual({ channel: billboard?.key.channel, calls: billboard?.calls, target: billboard?.targetCalls }, { channel: staticChannel, calls: 1, target: 0 });
     const unmatched = rowOf(r.body.rows, { channel: '', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '' });
     assert.deepEqual({ calls: unmatched?.calls, target: unmatched?.targetCalls }, { calls: 1, target: 1 });
     // The spam call is nowhere; the organic visit of the day before is outside the range.
-    assert.deepEqual(r.body.totals, { visits: 3, calls: 4, targetCalls: 2, missedCalls: 1, cost: 1500, revenue: 5000 });
+    assert.deepEqual(r.body.totals, { visits: 3, calls: 4, enquiries: 1, targetCalls: 2, missedCalls: 1, cost: 1500, revenue: 5700 });
 
     const channels = await get(`reports/sources?${RANGE}&level=channel&model=linear`);
     const paid = rowOf(channels.body.rows, { channel: 'paid_search' });
