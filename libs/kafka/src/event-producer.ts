@@ -114,16 +114,28 @@ export class EventProducer {
           take += 1;
         }
         const batch = this.queue.splice(0, take);
-        const byTopic = new Map<string, Array<{ key: string; value: Buffer; headers: Record<string, string> }>>();
+        // One publishMany can itself exceed the limit (a consumer publishing a whole backlog batch):
+        // it goes out as several requests, in order, so per-partition order is kept.
+        const requests: Array<Map<string, Array<{ key: string; value: Buffer; headers: Record<string, string> }>>> = [new Map()];
+        let requestBytes = 0;
         for (const item of batch) {
           for (const { topic, message } of item.messages) {
+            const size = message.value.length + message.key.length + 200;
+            if (requestBytes > 0 && requestBytes + size > MAX_COALESCED_BYTES) {
+              requests.push(new Map());
+              requestBytes = 0;
+            }
+            requestBytes += size;
+            const byTopic = requests[requests.length - 1]!;
             const list = byTopic.get(topic) ?? [];
             list.push(message);
             byTopic.set(topic, list);
           }
         }
         try {
-          await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          for (const byTopic of requests) {
+            if (byTopic.size > 0) await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          }
           for (const item of batch) item.resolve();
         } catch (err) {
           const error = err instanceof Error ? err : new Error(String(err));
