@@ -123,3 +123,63 @@ export function formatTable(results, needed, target = 0.99) {
   );
   return lines.join('\n');
 }
+
+const REPORTS = [
+  ['sources by keyword', 'reports/sources?level=keyword'],
+  ['day by hour', 'reports/day-by-hour'],
+  ['segments: device', 'reports/segments?by=device_type'],
+  ['segments: landing page', 'reports/segments?by=landing_page'],
+  ['multi-channel paths', 'reports/paths'],
+  ['missed, not called back', 'reports/missed?status=all'],
+  ['models side by side', 'reports/models'],
+];
+
+/**
+ * The reports on the simulated data: every report must answer, and the source report by
+ * channel under last click is compared with the truth (human visits and calls per channel
+ * of the visit that truly produced each call).
+ */
+export async function reportsAgainstTruth({ attributionUrl, auth, siteId, driver, fromMs, toMs }) {
+  const range = `from=${encodeURIComponent(new Date(fromMs).toISOString())}&to=${encodeURIComponent(new Date(toMs).toISOString())}`;
+  const answers = [];
+  for (const [label, path] of REPORTS) {
+    const began = Date.now();
+    const r = await http('GET', `${attributionUrl}/v1/sites/${siteId}/${path}${path.includes('?') ? '&' : '?'}${range}`, { headers: auth });
+    const rows = r.body?.rows ?? r.body?.topPaths ?? r.body?.calls ?? [];
+    answers.push({ report: label, status: r.status, ms: Date.now() - began, rows: Array.isArray(rows) ? rows.length : 0 });
+  }
+  const caller = driver.calls.find((c) => c.placed)?.planned.phone;
+  if (caller) {
+    const began = Date.now();
+    const r = await http('GET', `${attributionUrl}/v1/sites/${siteId}/visitors?phone=${encodeURIComponent(caller)}`, { headers: auth });
+    answers.push({ report: 'visitor card', status: r.status, ms: Date.now() - began, rows: r.body?.visits?.length ?? 0 });
+  }
+
+  const truth = new Map();
+  const bump = (channel, field) => {
+    const t = truth.get(channel) ?? { visits: 0, calls: 0 };
+    t[field] += 1;
+    truth.set(channel, t);
+  };
+  for (const v of driver.played.values()) if (v.ok && !v.planned.bot) bump(v.channel, 'visits');
+  for (const call of driver.calls) if (call.placed) bump(driver.played.get(call.planned.visitId)?.channel ?? '', 'calls');
+  const r = await http('GET', `${attributionUrl}/v1/sites/${siteId}/reports/sources?level=channel&model=last_click&${range}`, { headers: auth });
+  const reported = new Map((r.body?.rows ?? []).map((row) => [row.key.channel, row]));
+  const channels = [...new Set([...truth.keys(), ...reported.keys()])].sort((a, b) => (truth.get(b)?.calls ?? 0) - (truth.get(a)?.calls ?? 0) || a.localeCompare(b));
+  const byChannel = channels.map((channel) => ({
+    channel: channel || '(not attributed)',
+    trueVisits: truth.get(channel)?.visits ?? 0,
+    reportedVisits: reported.get(channel)?.visits ?? 0,
+    trueCalls: truth.get(channel)?.calls ?? 0,
+    reportedCalls: reported.get(channel)?.calls ?? 0,
+  }));
+  return { answers, byChannel, totals: r.body?.totals ?? null };
+}
+
+export function formatReportCheck(siteId, poolSize, check) {
+  const lines = [`reports on site ${siteId} (pool ${poolSize}): ${check.answers.map((a) => `${a.report} ${a.status} in ${a.ms} ms (${a.rows} rows)`).join('; ')}`];
+  lines.push('| channel | visits (truth) | visits (report) | calls (truth: the visit that produced them) | calls (report, last click) |');
+  lines.push('|---|---:|---:|---:|---:|');
+  for (const c of check.byChannel) lines.push(`| ${c.channel} | ${c.trueVisits} | ${c.reportedVisits} | ${c.trueCalls} | ${c.reportedCalls} |`);
+  return lines.join('\n');
+}

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SiteDriver, playAll } from './driver.mjs';
 import { newRunId, Platform, servicePorts } from './platform.mjs';
-import { fetchAttributed, formatTable, poolNeeded, scoreSite } from './report.mjs';
+import { fetchAttributed, formatReportCheck, formatTable, poolNeeded, reportsAgainstTruth, scoreSite } from './report.mjs';
 import { concurrency, generateTraffic, SIM_HOUR, SIM_MINUTE } from './traffic.mjs';
 
 const { values: args } = parseArgs({
@@ -157,6 +157,14 @@ try {
   for (const r of results) {
     log(`pool ${r.poolSize}: methods ${JSON.stringify(r.score.methods)}; fallbacks ${JSON.stringify(r.counters.fallbacks)}; errors ${JSON.stringify(r.counters.errors)}${r.notFinal ? `; ${r.notFinal} calls not final` : ''}`);
   }
+  // The reports answer on the simulated data; by channel they are compared with the truth, on the smallest and the largest pool.
+  const reportChecks = [];
+  for (const k of [...new Set([0, sites.length - 1])]) {
+    const check = await reportsAgainstTruth({ attributionUrl: platform.url('attribution'), auth: platform.auth, siteId: sites[k].siteId, driver: drivers[k], fromMs: played.realStart - 3_600_000, toMs: Date.now() + 60_000 });
+    reportChecks.push({ siteId: sites[k].siteId, poolSize: sites[k].poolSize, ...check });
+    log('');
+    log(formatReportCheck(sites[k].siteId, sites[k].poolSize, check));
+  }
   if (lateStarts.length > 0) log(`scheduler: ${lateStarts.length} actions started more than 250 ms late (max ${Math.max(...lateStarts).toFixed(0)} ms): the machine could not keep up with this compression`);
 
   const summary = {
@@ -169,6 +177,7 @@ try {
     results,
     poolFor99: needed,
     table,
+    reports: reportChecks,
   };
   const outDir = process.env.SIM_OUT_DIR ?? join(ROOT, '.cache/simulate');
   mkdirSync(outDir, { recursive: true });

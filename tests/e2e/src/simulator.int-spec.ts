@@ -33,6 +33,11 @@ interface Summary {
   traffic: { calls: number; humanVisits: number; botVisits: number };
   poolFor99: { poolSize: number | null; measured: boolean };
   table: string;
+  reports: Array<{
+    poolSize: number;
+    answers: Array<{ report: string; status: number }>;
+    byChannel: Array<{ channel: string; trueVisits: number; reportedVisits: number; trueCalls: number; reportedCalls: number }>;
+  }>;
 }
 
 function runSimulator(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
@@ -88,6 +93,16 @@ describe('simulator', () => {
       assert.ok(one.score.all.rightSessionShare! <= 0.5, `one number: ${summary.table}`);
       assert.ok(one.score.all.rightSessionShare! < ample.score.all.rightSessionShare! - 0.3);
       assert.ok(one.score.all.unmatchedShare! > ample.score.all.unmatchedShare!);
+      // The reports answer on the simulated data: human visits per channel exactly as played (bots
+      // left out), and every call counted once under last click.
+      assert.equal(summary.reports.length, 2);
+      for (const check of summary.reports) {
+        assert.deepEqual(check.answers.filter((a) => a.status !== 200), [], `pool ${check.poolSize}: every report answers`);
+        assert.ok(check.answers.length >= 8);
+        for (const c of check.byChannel) assert.equal(c.reportedVisits, c.trueVisits, `pool ${check.poolSize}, ${c.channel}: visits`);
+        const sum = (f: (c: (typeof check.byChannel)[number]) => number) => Math.round(check.byChannel.reduce((a, c) => a + f(c), 0) * 1e6) / 1e6;
+        assert.equal(sum((c) => c.reportedCalls), sum((c) => c.trueCalls), `pool ${check.poolSize}: calls`);
+      }
       // The pool that reached 99% is the ample one, or none did (a rare unlucky call).
       assert.ok(summary.poolFor99.poolSize === 60 || !summary.poolFor99.measured, summary.table);
     } finally {
