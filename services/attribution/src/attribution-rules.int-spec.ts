@@ -9,15 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { calltrack, callKey, createEvent, siteKey, visitorKey, type DomainEvent, type EventInput, type TopicKey } from '@calltrack/contracts';
-import { createClickHouse, type ClickHouse } from '@calltrack/clickhouse';
+import type { ClickHouse } from '@calltrack/clickhouse';
 import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
 import { createKafkaTestEnv, http, TopicProbe, testLogger, waitFor, type KafkaTestEnv } from '@calltrack/testing';
-import { startAttribution } from './attribution.app.js';
-import { loadAttributionConfig } from './config.js';
+import { startAttributionForTest, TEST_ADMIN_TOKEN } from './attribution.fixture.js';
 
 const { CallStatus, CallDirection, Verdict, MatchMethod } = calltrack.events.v1;
-const ADMIN = 'attribution-admin-token-0123456789';
+const ADMIN = TEST_ADMIN_TOKEN;
 const auth = { authorization: `Bearer ${ADMIN}` };
 const SITE = 'shop';
 const MARKOV_SITE = 'markov';
@@ -134,22 +133,7 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
       );
     await send('sites', siteKey(SITE), site(SITE, P));
     await send('sites', siteKey(MARKOV_SITE), site(MARKOV_SITE, M));
-    service = await startAttribution(
-      loadAttributionConfig({
-        ...env.env,
-        ADMIN_TOKEN: ADMIN,
-        PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        CLICKHOUSE_DATABASE: database,
-        CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'],
-        ATTRIBUTION_STATE_WAIT_MS: '1500',
-        ATTRIBUTION_SWEEP_INTERVAL_MS: '300',
-        ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0',
-      }),
-    );
-    ch = createClickHouse({ dataDir: process.env['CLICKHOUSE_DATA_DIR'], database });
-    await waitFor(async () => (await http('GET', `${service.url}/readyz`)).status === 200, { what: 'attribution ready', timeoutMs: 60_000 });
+    ({ service, ch } = await startAttributionForTest(env, database));
   });
 
   after(async () => {

@@ -4,38 +4,22 @@ import { z } from 'zod';
 import { AttributionSettingsService } from './attribution-settings.service.js';
 import { AttributionStore, type AttributionReportRow, type ChannelReportRow } from './attribution-store.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from './models/attribution-models.js';
+import { intParam, rangeFields, toRange } from './range-query.js';
 import { callView, type CallView } from './row-mappers.js';
-
-const DAY_MS = 86_400_000;
-const MAX_RANGE_DAYS = 366;
-const DEFAULT_RANGE_DAYS = 30;
-
-const isoTime = (field: string) =>
-  z.iso.datetime({ offset: true, message: `${field} must be an ISO 8601 date-time with a time zone, e.g. 2025-01-31T00:00:00Z` }).optional();
-
-// from/to default to the last 30 days; an explicit range must be ordered and at most a year.
-const rangeFields = { from: isoTime('from'), to: isoTime('to') };
-function toRange(q: { from?: string | undefined; to?: string | undefined }, ctx: z.RefinementCtx): { fromMs: number; toMs: number } {
-  const toMs = q.to ? Date.parse(q.to) : Date.now() + 1000;
-  const fromMs = q.from ? Date.parse(q.from) : toMs - DEFAULT_RANGE_DAYS * DAY_MS;
-  if (fromMs >= toMs) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to' });
-  else if (toMs - fromMs > MAX_RANGE_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: `the range from..to is at most ${MAX_RANGE_DAYS} days` });
-  return { fromMs, toMs };
-}
 
 /** from/to/limit of the list endpoints (calls, enquiries, leads). */
 export const listQuery = z
   .strictObject({
     ...rangeFields,
-    limit: z.coerce.number({ message: 'limit must be a number' }).int('limit must be a whole number').min(1, 'limit must be 1..1000').max(1000, 'limit must be 1..1000').default(100),
+    limit: intParam('limit', 1, 1000, 100),
   })
-  .transform((q, ctx) => ({ ...toRange(q, ctx), limit: q.limit }));
+  .transform(toRange);
 
-const reportQuery = z.strictObject(rangeFields).transform((q, ctx) => toRange(q, ctx));
+const reportQuery = z.strictObject(rangeFields).transform(toRange);
 
 const attributionQuery = z
   .strictObject({ ...rangeFields, model: z.enum(ATTRIBUTION_MODELS, { message: `model must be one of ${ATTRIBUTION_MODELS.join(', ')}` }).optional() })
-  .transform((q, ctx) => ({ ...toRange(q, ctx), model: q.model }));
+  .transform(toRange);
 
 const callIdPipe = new ZodValidationPipe(z.string().min(1, 'is empty').max(256, 'at most 256 characters'), 'call id');
 

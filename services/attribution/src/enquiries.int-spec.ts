@@ -9,15 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { calltrack, callKey, createEvent, enquiryKey, siteKey, visitorKey, type DomainEvent, type EventInput, type TopicKey } from '@calltrack/contracts';
-import { createClickHouse, type ClickHouse } from '@calltrack/clickhouse';
+import type { ClickHouse } from '@calltrack/clickhouse';
 import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
 import { createKafkaTestEnv, http, testLogger, waitFor, type KafkaTestEnv } from '@calltrack/testing';
-import { startAttribution } from './attribution.app.js';
-import { loadAttributionConfig } from './config.js';
+import { startAttributionForTest, TEST_ADMIN_TOKEN } from './attribution.fixture.js';
 
 const { CallStatus, CallDirection, Verdict, EnquiryKind } = calltrack.events.v1;
-const ADMIN = 'attribution-admin-token-0123456789';
+const ADMIN = TEST_ADMIN_TOKEN;
 const auth = { authorization: `Bearer ${ADMIN}` };
 const SITE = 'forms';
 const MIN = 60_000;
@@ -87,21 +86,7 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     bus = new KafkaBus({ ...env.settings, clientId: 'enquiries-test' }, testLogger);
     await bus.connect();
     await send('sites', siteKey(SITE), createEvent('SiteConfigured', { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT_NUMBER, poolNumbers: [POOL] }, { siteId: SITE, producer: 'test' }));
-    service = await startAttribution(
-      loadAttributionConfig({
-        ...env.env,
-        ADMIN_TOKEN: ADMIN,
-        PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        CLICKHOUSE_DATABASE: database,
-        CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'],
-        ATTRIBUTION_STATE_WAIT_MS: '3000',
-        ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0',
-      }),
-    );
-    ch = createClickHouse({ dataDir: process.env['CLICKHOUSE_DATA_DIR'], database });
-    await waitFor(async () => (await http('GET', `${service.url}/readyz`)).status === 200, { what: 'attribution ready', timeoutMs: 60_000 });
+    ({ service, ch } = await startAttributionForTest(env, database, { ATTRIBUTION_STATE_WAIT_MS: '3000' }));
   });
 
   after(async () => {

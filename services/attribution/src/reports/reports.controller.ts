@@ -4,25 +4,8 @@ import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe
 import { z } from 'zod';
 import { AttributionSettingsService } from '../attribution-settings.service.js';
 import { ATTRIBUTION_MODELS } from '../models/attribution-models.js';
+import { intParam, rangeFields, toRange } from '../range-query.js';
 import { ReportQueries, SEGMENTS, SOURCE_LEVELS, type ReportRange } from './report-queries.js';
-
-const DAY_MS = 86_400_000;
-const MAX_RANGE_DAYS = 366;
-const DEFAULT_RANGE_DAYS = 30;
-
-const isoTime = (field: string) =>
-  z.iso.datetime({ offset: true, message: `${field} must be an ISO 8601 date-time with a time zone, e.g. 2025-01-31T00:00:00Z` }).optional();
-const rangeFields = { from: isoTime('from'), to: isoTime('to') };
-const int = (field: string, min: number, max: number, fallback: number) =>
-  z.coerce.number({ message: `${field} must be a number` }).int(`${field} must be a whole number`).min(min, `${field} must be ${min}..${max}`).max(max, `${field} must be ${min}..${max}`).default(fallback);
-
-function toRange<T extends { from?: string | undefined; to?: string | undefined }>(q: T, ctx: z.RefinementCtx): T & { fromMs: number; toMs: number } {
-  const toMs = q.to ? Date.parse(q.to) : Date.now() + 1000;
-  const fromMs = q.from ? Date.parse(q.from) : toMs - DEFAULT_RANGE_DAYS * DAY_MS;
-  if (fromMs >= toMs) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to' });
-  else if (toMs - fromMs > MAX_RANGE_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: `the range from..to is at most ${MAX_RANGE_DAYS} days` });
-  return { ...q, fromMs, toMs };
-}
 
 const model = z.enum(ATTRIBUTION_MODELS, { message: `model must be one of ${ATTRIBUTION_MODELS.join(', ')}` }).optional();
 
@@ -31,16 +14,16 @@ export const sourcesQuery = z
   .transform(toRange);
 export const rangeQuery = z.strictObject(rangeFields).transform(toRange);
 export const segmentsQuery = z.strictObject({ ...rangeFields, by: z.enum(SEGMENTS, { message: `by must be one of ${SEGMENTS.join(', ')}` }) }).transform(toRange);
-export const pathsQuery = z.strictObject({ ...rangeFields, top: int('top', 1, 100, 20) }).transform(toRange);
+export const pathsQuery = z.strictObject({ ...rangeFields, top: intParam('top', 1, 100, 20) }).transform(toRange);
 export const missedQuery = z
   .strictObject({
     ...rangeFields,
     status: z.enum(['not_called_back', 'pending', 'called_back', 'all'], { message: 'status must be one of not_called_back, pending, called_back, all' }).default('not_called_back'),
-    limit: int('limit', 1, 1000, 100),
+    limit: intParam('limit', 1, 1000, 100),
   })
   .transform(toRange);
-export const visitorQuery = z.strictObject({ limit: int('limit', 1, 1000, 200) });
-export const visitorByPhoneQuery = z.strictObject({ phone: z.string({ message: 'phone is required' }).min(1, 'phone is required').max(40, 'phone: at most 40 characters'), limit: int('limit', 1, 1000, 200) });
+export const visitorQuery = z.strictObject({ limit: intParam('limit', 1, 1000, 200) });
+export const visitorByPhoneQuery = z.strictObject({ phone: z.string({ message: 'phone is required' }).min(1, 'phone is required').max(40, 'phone: at most 40 characters'), limit: intParam('limit', 1, 1000, 200) });
 
 const visitorIdPipe = new ZodValidationPipe(z.string().regex(/^[\w.-]{1,64}$/, '1-64 of letters, digits, "_", ".", "-"'), 'visitor id');
 

@@ -10,15 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { calltrack, callKey, createEvent, enquiryKey, siteKey, visitorKey, type DomainEvent, type EventInput, type TopicKey } from '@calltrack/contracts';
-import { createClickHouse, type ClickHouse } from '@calltrack/clickhouse';
+import type { ClickHouse } from '@calltrack/clickhouse';
 import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
 import { createKafkaTestEnv, http, testLogger, waitFor, type KafkaTestEnv } from '@calltrack/testing';
-import { startAttribution } from '../attribution.app.js';
-import { loadAttributionConfig } from '../config.js';
+import { startAttributionForTest, TEST_ADMIN_TOKEN } from '../attribution.fixture.js';
 
 const { CallStatus, CallDirection, Verdict, EnquiryKind } = calltrack.events.v1;
-const ADMIN = 'attribution-admin-token-0123456789';
+const ADMIN = TEST_ADMIN_TOKEN;
 const auth = { authorization: `Bearer ${ADMIN}` };
 const SITE = 'rep';
 const MIN = 60_000;
@@ -96,22 +95,7 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
         { siteId: SITE, producer: 'test' },
       ),
     );
-    service = await startAttribution(
-      loadAttributionConfig({
-        ...env.env,
-        ADMIN_TOKEN: ADMIN,
-        PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        CLICKHOUSE_DATABASE: database,
-        CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'],
-        ATTRIBUTION_STATE_WAIT_MS: '1500',
-        ATTRIBUTION_SWEEP_INTERVAL_MS: '300',
-        ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0',
-      }),
-    );
-    ch = createClickHouse({ dataDir: process.env['CLICKHOUSE_DATA_DIR'], database });
-    await waitFor(async () => (await http('GET', `${service.url}/readyz`)).status === 200, { what: 'attribution ready', timeoutMs: 60_000 });
+    ({ service, ch } = await startAttributionForTest(env, database));
     await waitFor(async () => (await admin('GET', `${SITE}/attribution-settings`)).status === 200, { what: 'the site to reach attribution' });
 
     // Anna: organic the day before, then the sofa ad; calls from the number it showed and talks a minute.
