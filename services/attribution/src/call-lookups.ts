@@ -91,6 +91,34 @@ function callRowOf(r: Record<string, unknown>): CallRow {
   };
 }
 
+/** Columns of a stored credit row, read back to compare a re-evaluation with (calls and enquiries alike). */
+export const STORED_CREDIT_COLUMNS = `site_id, call_id, toUnixTimestamp64Milli(call_started_at) AS started_ms, model, session_id, visitor_id, touch_index, touch_count,
+              toUnixTimestamp64Milli(touch_at) AS touch_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, credit, settings_revision, version`;
+
+export function storedCreditRow(r: Record<string, unknown>): CreditRow {
+  return {
+    site_id: str(r['site_id']),
+    call_id: str(r['call_id']),
+    call_started_at: iso(r['started_ms']),
+    model: str(r['model']),
+    session_id: str(r['session_id']),
+    visitor_id: str(r['visitor_id']),
+    touch_index: num(r['touch_index']),
+    touch_count: num(r['touch_count']),
+    touch_at: iso(r['touch_ms']),
+    channel: str(r['channel']),
+    utm_source: str(r['utm_source']),
+    utm_medium: str(r['utm_medium']),
+    utm_campaign: str(r['utm_campaign']),
+    utm_content: str(r['utm_content']),
+    utm_term: str(r['utm_term']),
+    credit: num(r['credit']),
+    settings_revision: num(r['settings_revision']),
+    version: BigInt(str(r['version']) || '0'),
+    is_deleted: 0,
+  };
+}
+
 /**
  * The reads of call evaluation, each one query for a whole batch: stored rows and
  * credits of the calls, a caller's other calls, promo-code redemptions, a visitor's
@@ -124,8 +152,7 @@ export class CallLookups {
     const out = new Map<string, CreditRow[]>();
     if (keys.length === 0) return out;
     const rows = await this.store.query<Record<string, unknown>>(
-      `SELECT site_id, call_id, toUnixTimestamp64Milli(call_started_at) AS started_ms, model, session_id, visitor_id, touch_index, touch_count,
-              toUnixTimestamp64Milli(touch_at) AS touch_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, credit, settings_revision, version
+      `SELECT ${STORED_CREDIT_COLUMNS}
        FROM attribution_credits FINAL
        WHERE site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND call_started_at >= ${TIME('from')} AND call_started_at <= ${TIME('to')}`,
       { sites: unique(keys.map((k) => k.siteId)), ids: unique(keys.map((k) => k.callId)), from: fromMs, to: toMs },
@@ -133,27 +160,7 @@ export class CallLookups {
     for (const r of rows) {
       const key = pairKey(str(r['site_id']), str(r['call_id']));
       const list = out.get(key) ?? [];
-      list.push({
-        site_id: str(r['site_id']),
-        call_id: str(r['call_id']),
-        call_started_at: iso(r['started_ms']),
-        model: str(r['model']),
-        session_id: str(r['session_id']),
-        visitor_id: str(r['visitor_id']),
-        touch_index: num(r['touch_index']),
-        touch_count: num(r['touch_count']),
-        touch_at: iso(r['touch_ms']),
-        channel: str(r['channel']),
-        utm_source: str(r['utm_source']),
-        utm_medium: str(r['utm_medium']),
-        utm_campaign: str(r['utm_campaign']),
-        utm_content: str(r['utm_content']),
-        utm_term: str(r['utm_term']),
-        credit: num(r['credit']),
-        settings_revision: num(r['settings_revision']),
-        version: BigInt(str(r['version']) || '0'),
-        is_deleted: 0,
-      });
+      list.push(storedCreditRow(r));
       out.set(key, list);
     }
     return out;

@@ -62,7 +62,16 @@ describe('ConversionsService gRPC API (bid managers)', () => {
       const call = { callId, provider: 'generic', providerCallId: callId, direction: calltrack.events.v1.CallDirection.CALL_DIRECTION_INBOUND, trackingNumber: '+74957770000', callerNumber: '+79160000000', status, startedAtMs, ...answered, sequence: 3 };
       await bus.producer.publish('screenedCalls', callKey(SITE, callId), createEvent('CallScreened', { call, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'test' }));
     }
-    await waitFor(async () => (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls?.length === 3, { what: 'three calls stored', timeoutMs: 30_000 });
+    // The calls go to different partitions, so a later one may be evaluated first and repaired
+    // when the earlier one lands (its dependants are evaluated again): wait for that settled state.
+    await waitFor(
+      async () => {
+        const calls: Array<{ call_id: string; caller_type: string }> = (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls ?? [];
+        const typeOf = (id: string) => calls.find((c) => c.call_id === id)?.caller_type;
+        return calls.length === 3 && typeOf(callIds[1]!) === 'repeat' && typeOf(callIds[2]!) === 'repeat';
+      },
+      { what: 'three calls stored, the later two as repeat calls', timeoutMs: 30_000 },
+    );
   });
 
   after(async () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AttributionStore, nullableNum, num, str, TIME } from './attribution-store.js';
+import { STORED_CREDIT_COLUMNS, storedCreditRow } from './call-lookups.js';
 import type { VisitSource } from './call-matching.js';
 import { enquiryConversionId, type EnquiryCreditRow, type EnquiryRow, type MatchedContact, type StoredEnquiry } from './enquiry-evaluation.js';
 import type { LeadMember } from './lead-grouping.js';
@@ -137,8 +138,7 @@ export class EnquiryLookups {
     });
     if (rows.length === 0) return out;
     const credits = await this.store.query<Record<string, unknown>>(
-      `SELECT site_id, call_id, toUnixTimestamp64Milli(call_started_at) AS started_ms, model, session_id, visitor_id, touch_index, touch_count,
-              toUnixTimestamp64Milli(touch_at) AS touch_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, credit, settings_revision, version
+      `SELECT ${STORED_CREDIT_COLUMNS}
        FROM attribution_credits FINAL
        WHERE site_id IN {sites:Array(String)} AND conversion_kind = 'enquiry' AND call_id IN {ids:Array(String)} AND call_started_at >= ${TIME('from')} AND call_started_at <= ${TIME('to')}`,
       { sites, ids: rows.map((r) => enquiryConversionId(r.enquiry_id)), from: fromMs, to: toMs },
@@ -147,28 +147,7 @@ export class EnquiryLookups {
     for (const r of credits) {
       const key = pairKey(str(r['site_id']), str(r['call_id']));
       const list = byConversion.get(key) ?? [];
-      list.push({
-        site_id: str(r['site_id']),
-        call_id: str(r['call_id']),
-        conversion_kind: 'enquiry',
-        call_started_at: iso(r['started_ms']),
-        model: str(r['model']),
-        session_id: str(r['session_id']),
-        visitor_id: str(r['visitor_id']),
-        touch_index: num(r['touch_index']),
-        touch_count: num(r['touch_count']),
-        touch_at: iso(r['touch_ms']),
-        channel: str(r['channel']),
-        utm_source: str(r['utm_source']),
-        utm_medium: str(r['utm_medium']),
-        utm_campaign: str(r['utm_campaign']),
-        utm_content: str(r['utm_content']),
-        utm_term: str(r['utm_term']),
-        credit: num(r['credit']),
-        settings_revision: num(r['settings_revision']),
-        version: BigInt(str(r['version']) || '0'),
-        is_deleted: 0,
-      });
+      list.push({ ...storedCreditRow(r), conversion_kind: 'enquiry' });
       byConversion.set(key, list);
     }
     for (const row of rows) out.set(pairKey(row.site_id, row.enquiry_id), { row, credits: byConversion.get(pairKey(row.site_id, enquiryConversionId(row.enquiry_id))) ?? [] });
