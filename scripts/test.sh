@@ -61,6 +61,8 @@ if [[ $what == unit || $what == all ]]; then
   run_suite unit '*.spec.js' --test-concurrency=2
   if [[ -z $filter ]] && ! node scripts/gen-config-docs.mjs --check; then extra_failures=$((extra_failures + 1)); fi
   if [[ -z $filter ]] && ! node scripts/gen-openapi.mjs --check; then extra_failures=$((extra_failures + 1)); fi
+  # The Helm chart: lint and render with checks (builds helm from the Go module proxy the first time).
+  if [[ -z $filter ]] && ! bash scripts/check-chart.sh; then extra_failures=$((extra_failures + 1)); fi
 fi
 if [[ $what == int || $what == all ]]; then
   if ! node scripts/kafka/wait-ready.mjs "$KAFKA_BROKERS" 500 2>/dev/null; then
