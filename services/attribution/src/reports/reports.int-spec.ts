@@ -2,7 +2,7 @@
 // whose every figure is counted by hand below: three visitors on Monday 5 October 2026
 // (Moscow), four counted calls (a target call from paid search after an organic visit, a
 // missed call from another campaign, a static-number call, an unmatched call) and a spam
-// call, ad costs and a deal's revenue; plus the imports' and reports' answers to bad input.
+// call, a bot's visit, ad costs and a deal's revenue; plus the imports' and reports' answers to bad input.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -116,7 +116,11 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     await grant('l-b1', 's-b1', 'v-boris', P2, T + HOUR);
     // Carl types the address; no call, but a callback request from the page (passed on by the site's backend).
     await send('sessions', visitorKey(SITE, 'v-carl'), visit('s-c1', 'v-carl', T + 2 * HOUR, { landingPage: 'https://rep.example/', userAgent: CHROME_WINDOWS, clientIp: '8.8.8.8' }));
-    await waitFor(async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM visits FINAL WHERE site_id = {s:String}`, { s: SITE }))[0]?.n) === 4, { what: 'four visits stored' });
+    // A bot through the sofa ad, judged by antifraud after its visit is stored: in no report's visits.
+    await send('sessions', visitorKey(SITE, 'v-bot'), visit('s-bot', 'v-bot', T + 30 * MIN, { utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' }, landingPage: 'https://rep.example/sofas', userAgent: CHROME_WINDOWS, clientIp: '5.5.5.5' }));
+    await waitFor(async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM visits FINAL WHERE site_id = {s:String}`, { s: SITE }))[0]?.n) === 5, { what: 'five visits stored' });
+    await send('antifraudVerdicts', visitorKey(SITE, 'v-bot'), createEvent('SessionScreened', { sessionId: 's-bot', visitorId: 'v-bot', verdict: Verdict.VERDICT_BOT, reason: 'bot user agent' }, { siteId: SITE, producer: 'test' }));
+    await waitFor(async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM session_verdicts FINAL WHERE site_id = {s:String} AND verdict = 'bot'`, { s: SITE }))[0]?.n) === 1, { what: 'the bot verdict stored' });
     await send(
       'enquiries',
       enquiryKey(SITE, 'form-carl'),
@@ -294,13 +298,15 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     }
   });
 
-  it('daily aggregates and BI views count the same visits and calls (UTC days), the replayed visit once', async () => {
+  it('daily aggregates and BI views count the same visits and calls (UTC days), the replayed visit once, the bot not at all', async () => {
     const [day] = await ch.query<Row>(
       `SELECT sum(visits) AS visits, sum(calls) AS calls, sum(target_calls) AS target, sum(missed_calls) AS missed, sum(cost) AS cost
        FROM sources_daily WHERE site_id = {s:String} AND day = '2026-10-05'`,
       { s: SITE },
     );
     assert.deepEqual([Number(day!['visits']), Number(day!['calls']), Number(day!['target']), Number(day!['missed']), Number(day!['cost'])], [3, 4, 2, 1, 1500]);
+    const [bots] = await ch.query<Row>(`SELECT sum(bot_visits) AS n FROM bot_visits_daily WHERE site_id = {s:String} AND day = '2026-10-05' AND utm_campaign = 'sofas'`, { s: SITE });
+    assert.equal(Number(bots!['n']), 1, 'the bot is counted apart');
     const [current] = await ch.query<Row>(`SELECT count() AS n FROM calls_current WHERE site_id = {s:String}`, { s: SITE });
     assert.equal(Number(current!['n']), 5);
   });
