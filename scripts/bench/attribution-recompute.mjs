@@ -10,65 +10,26 @@
 //      revision, credits are rewritten),
 //   3. a recompute without a change (everything read and evaluated, nothing written).
 // Prints figures; asserts nothing.  BENCH_CALLS (default 200000) sets the size.
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadAttributionConfig, startAttribution } from '@calltrack/attribution';
-import { createClickHouse } from '@calltrack/clickhouse';
-import { createEvent, siteKey } from '@calltrack/contracts';
-import { createKafka, KafkaBus, provisionTopics } from '@calltrack/kafka';
-import { createLogger } from '@calltrack/telemetry';
 import { http, waitFor } from '@calltrack/testing';
+import { startAttributionInProcess } from './attribution-in-process.mjs';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
 const SITE = 'bench-replay';
 const POOL = 500;
 const DAY = 86_400_000;
 const MIN = 60_000;
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const prefix = `bench.${randomUUID().slice(0, 8)}.`;
-const dataDir = mkdtempSync(join(tmpdir(), 'calltrack-bench-chdb-'));
-const database = 'bench_replay';
-const logger = createLogger('bench', 'warn');
 const iso = (ms) => new Date(ms).toISOString();
 
-const settings = { brokers: brokers.split(','), clientId: 'bench-replay', prefix };
-await provisionTopics(createKafka(settings, logger), prefix, logger);
-const bus = new KafkaBus(settings, logger);
-await bus.connect();
 const pool = Array.from({ length: POOL }, (_, i) => `+7495${String(1_000_000 + i).slice(1)}`);
 const STATIC = '+74957770000';
 const DEFAULT = '+74950000000';
-await bus.producer.publish(
-  'sites',
-  siteKey(SITE),
-  createEvent('SiteConfigured', { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT, poolNumbers: pool, staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline' }] }, { siteId: SITE, producer: 'bench' }),
-);
-
-const service = await startAttribution(
-  loadAttributionConfig({
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC_PREFIX: prefix,
-    ADMIN_TOKEN,
-    PORT: '0',
-    HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    CLICKHOUSE_DATA_DIR: dataDir,
-    CLICKHOUSE_DATABASE: database,
-    ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0',
-  }),
-);
-const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const stop = async () => {
-  await service.close();
-  await bus.close();
-  rmSync(dataDir, { recursive: true, force: true });
-};
+const { service, auth, clickhouse, stop } = await startAttributionInProcess({
+  name: 'replay',
+  siteId: SITE,
+  site: { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT, poolNumbers: pool, staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline' }] },
+});
 try {
-  await waitFor(async () => (await http('GET', `${service.url}/readyz`)).status === 200, { what: 'attribution ready', timeoutMs: 120_000 });
-  const ch = createClickHouse({ dataDir, database });
+  const ch = clickhouse();
 
   // ---- seed: calls evenly over 90 days; a number comes back to the pool long after its lease ended ----
   const seedStart = Date.now();

@@ -5,57 +5,23 @@
 // touches, ad costs per day and keyword), then times every report through the REST API:
 // the first request (cold) and the median of 5 more (warm), over the last 30 and 90 days.
 // Prints figures; asserts nothing.  BENCH_VISITS (default 10 000 000) sets the size.
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadAttributionConfig, startAttribution } from '@calltrack/attribution';
-import { createClickHouse } from '@calltrack/clickhouse';
-import { createEvent, siteKey } from '@calltrack/contracts';
-import { createKafka, KafkaBus, provisionTopics } from '@calltrack/kafka';
-import { createLogger } from '@calltrack/telemetry';
-import { http, waitFor } from '@calltrack/testing';
+import { http } from '@calltrack/testing';
+import { startAttributionInProcess } from './attribution-in-process.mjs';
 
 const VISITS = Number(process.env.BENCH_VISITS ?? 10_000_000);
 const CHUNK = 1_000_000;
 const SITE = 'bench-reports';
 const DAY = 86_400_000;
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const prefix = `bench.${randomUUID().slice(0, 8)}.`;
-const dataDir = mkdtempSync(join(tmpdir(), 'calltrack-bench-chdb-'));
-const database = 'bench_reports';
-const logger = createLogger('bench', 'warn');
 const say = (s) => process.stdout.write(`${s}\n`);
 
-const settings = { brokers: brokers.split(','), clientId: 'bench-reports', prefix };
-await provisionTopics(createKafka(settings, logger), prefix, logger);
-const bus = new KafkaBus(settings, logger);
-await bus.connect();
-await bus.producer.publish(
-  'sites',
-  siteKey(SITE),
-  createEvent('SiteConfigured', { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] }, { siteId: SITE, producer: 'bench' }),
-);
-const service = await startAttribution(
-  loadAttributionConfig({
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC_PREFIX: prefix,
-    ADMIN_TOKEN,
-    PORT: '0',
-    HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    CLICKHOUSE_DATA_DIR: dataDir,
-    CLICKHOUSE_DATABASE: database,
-    ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0',
-  }),
-);
-const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const { service, auth, clickhouse, stop } = await startAttributionInProcess({
+  name: 'reports',
+  siteId: SITE,
+  site: { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] },
+});
 
 try {
-  await waitFor(async () => (await http('GET', `${service.url}/readyz`)).status === 200, { what: 'attribution ready', timeoutMs: 120_000 });
-  await waitFor(async () => (await http('GET', `${service.url}/v1/admin/sites/${SITE}/attribution-settings`, { headers: auth })).status === 200, { what: 'the site', timeoutMs: 60_000 });
-  const ch = createClickHouse({ dataDir, database });
+  const ch = clickhouse();
   const end = Math.floor(Date.now() / DAY) * DAY;
   const T0 = end - 90 * DAY;
   const spacing = (90 * DAY) / VISITS;
@@ -156,7 +122,5 @@ try {
     }
   }
 } finally {
-  await service.close();
-  await bus.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 }

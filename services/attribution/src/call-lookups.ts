@@ -119,6 +119,52 @@ export function storedCreditRow(r: Record<string, unknown>): CreditRow {
   };
 }
 
+/** Columns of `visits` that `touchVisitOf` reads. */
+const TOUCH_COLUMNS = `site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term`;
+
+export function touchVisitOf(r: Record<string, unknown>): TouchVisit {
+  return {
+    sessionId: str(r['session_id']),
+    visitorId: str(r['visitor_id']),
+    startedAtMs: num(r['started_ms']),
+    channel: str(r['channel']),
+    utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
+  };
+}
+
+/**
+ * Visit rows (without bots) of visitors that started in [fromMs, toMs], oldest first, by
+ * `${siteId}\n${visitorId}`: the touch columns and `extraColumns`. Calls and enquiries both
+ * build a visitor's path from it.
+ */
+export async function humanVisitsOfVisitors(
+  store: AttributionStore,
+  keys: ReadonlyArray<{ siteId: string; visitorId: string }>,
+  fromMs: number,
+  toMs: number,
+  extraColumns: string,
+): Promise<Map<string, Array<Record<string, unknown>>>> {
+  const out = new Map<string, Array<Record<string, unknown>>>();
+  const visitors = unique(keys.map((k) => k.visitorId).filter((v) => v !== ''));
+  if (visitors.length === 0) return out;
+  const sites = unique(keys.map((k) => k.siteId));
+  const rows = await store.query<Record<string, unknown>>(
+    `SELECT ${TOUCH_COLUMNS}${extraColumns ? `, ${extraColumns}` : ''}
+     FROM visits FINAL
+     WHERE site_id IN {sites:Array(String)} AND visitor_id IN {visitors:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+       AND (site_id, session_id) NOT IN (SELECT site_id, session_id FROM session_verdicts FINAL WHERE site_id IN {sites:Array(String)} AND verdict = 'bot')
+     ORDER BY started_at, session_id`,
+    { sites, visitors, from: fromMs, to: toMs },
+  );
+  for (const r of rows) {
+    const key = pairKey(str(r['site_id']), str(r['visitor_id']));
+    const list = out.get(key) ?? [];
+    list.push(r);
+    out.set(key, list);
+  }
+  return out;
+}
+
 /**
  * The reads of call evaluation, each one query for a whole batch: stored rows and
  * credits of the calls, a caller's other calls, promo-code redemptions, a visitor's
@@ -237,31 +283,8 @@ export class CallLookups {
 
   /** Visits (without bots) of visitors that started in [fromMs, toMs], oldest first, by `${siteId}\n${visitorId}`. */
   async visitorTouches(keys: ReadonlyArray<{ siteId: string; visitorId: string }>, fromMs: number, toMs: number): Promise<Map<string, TouchVisit[]>> {
-    const out = new Map<string, TouchVisit[]>();
-    const visitors = unique(keys.map((k) => k.visitorId).filter((v) => v !== ''));
-    if (visitors.length === 0) return out;
-    const sites = unique(keys.map((k) => k.siteId));
-    const rows = await this.store.query<Record<string, unknown>>(
-      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term
-       FROM visits FINAL
-       WHERE site_id IN {sites:Array(String)} AND visitor_id IN {visitors:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
-         AND (site_id, session_id) NOT IN (SELECT site_id, session_id FROM session_verdicts FINAL WHERE site_id IN {sites:Array(String)} AND verdict = 'bot')
-       ORDER BY started_at, session_id`,
-      { sites, visitors, from: fromMs, to: toMs },
-    );
-    for (const r of rows) {
-      const key = pairKey(str(r['site_id']), str(r['visitor_id']));
-      const list = out.get(key) ?? [];
-      list.push({
-        sessionId: str(r['session_id']),
-        visitorId: str(r['visitor_id']),
-        startedAtMs: num(r['started_ms']),
-        channel: str(r['channel']),
-        utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
-      });
-      out.set(key, list);
-    }
-    return out;
+    const rows = await humanVisitsOfVisitors(this.store, keys, fromMs, toMs, '');
+    return new Map([...rows].map(([key, visits]) => [key, visits.map(touchVisitOf)]));
   }
 
   /**

@@ -66,11 +66,11 @@ describe('ConversionsService gRPC API (bid managers)', () => {
     // when the earlier one lands (its dependants are evaluated again): wait for that settled state.
     await waitFor(
       async () => {
-        const calls: Array<{ call_id: string; caller_type: string }> = (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls ?? [];
+        const calls: Array<{ call_id: string; caller_type: string; lead_id: string }> = (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls ?? [];
         const typeOf = (id: string) => calls.find((c) => c.call_id === id)?.caller_type;
-        return calls.length === 3 && typeOf(callIds[1]!) === 'repeat' && typeOf(callIds[2]!) === 'repeat';
+        return calls.length === 3 && typeOf(callIds[1]!) === 'repeat' && typeOf(callIds[2]!) === 'repeat' && new Set(calls.map((c) => c.lead_id)).size === 1;
       },
-      { what: 'three calls stored, the later two as repeat calls', timeoutMs: 30_000 },
+      { what: 'three calls stored, the later two as repeat calls, all in one lead', timeoutMs: 30_000 },
     );
   });
 

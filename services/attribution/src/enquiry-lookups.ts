@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AttributionStore, nullableNum, num, str, TIME } from './attribution-store.js';
-import { STORED_CREDIT_COLUMNS, storedCreditRow } from './call-lookups.js';
+import { humanVisitsOfVisitors, STORED_CREDIT_COLUMNS, storedCreditRow, touchVisitOf } from './call-lookups.js';
 import type { VisitSource } from './call-matching.js';
 import { enquiryConversionId, type EnquiryCreditRow, type EnquiryRow, type MatchedContact, type StoredEnquiry } from './enquiry-evaluation.js';
 import type { LeadMember } from './lead-grouping.js';
@@ -178,36 +178,19 @@ export class EnquiryLookups {
 
   /** Visits (bots excluded) of visitors that started in [fromMs, toMs], oldest first, by `${siteId}\n${visitorId}`. */
   async visitorVisits(keys: ReadonlyArray<{ siteId: string; visitorId: string }>, fromMs: number, toMs: number): Promise<Map<string, VisitSource[]>> {
-    const out = new Map<string, VisitSource[]>();
-    const visitors = nonEmpty(keys.map((k) => k.visitorId));
-    if (visitors.length === 0) return out;
-    const sites = unique(keys.map((k) => k.siteId));
-    const rows = await this.store.query<Record<string, unknown>>(
-      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-              referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc
-       FROM visits FINAL
-       WHERE site_id IN {sites:Array(String)} AND visitor_id IN {visitors:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
-         AND (site_id, session_id) NOT IN (SELECT site_id, session_id FROM session_verdicts FINAL WHERE site_id IN {sites:Array(String)} AND verdict = 'bot')
-       ORDER BY started_at, session_id`,
-      { sites, visitors, from: fromMs, to: toMs },
+    const rows = await humanVisitsOfVisitors(this.store, keys, fromMs, toMs, 'referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc');
+    return new Map(
+      [...rows].map(([key, visits]) => [
+        key,
+        visits.map((r) => ({
+          ...touchVisitOf(r),
+          referrer: str(r['referrer']),
+          landingPage: str(r['landing_page']),
+          clickIds: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
+          analyticsIds: { gaClientId: str(r['ga_client_id']), ymUid: str(r['ym_uid']), fbp: str(r['fbp']), fbc: str(r['fbc']) },
+        })),
+      ]),
     );
-    for (const r of rows) {
-      const key = pairKey(str(r['site_id']), str(r['visitor_id']));
-      const list = out.get(key) ?? [];
-      list.push({
-        sessionId: str(r['session_id']),
-        visitorId: str(r['visitor_id']),
-        startedAtMs: num(r['started_ms']),
-        channel: str(r['channel']),
-        utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
-        referrer: str(r['referrer']),
-        landingPage: str(r['landing_page']),
-        clickIds: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
-        analyticsIds: { gaClientId: str(r['ga_client_id']), ymUid: str(r['ym_uid']), fbp: str(r['fbp']), fbc: str(r['fbc']) },
-      });
-      out.set(key, list);
-    }
-    return out;
   }
 
   /** Later enquiries of the people (phones or visitors) that occurred in [fromMs, toMs]: their lead or contact type may change. */

@@ -1,13 +1,13 @@
 import { Controller, HttpCode, Inject, Param, Post, Req, type RawBodyRequest } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { callKey, createEvent, SITE_ID_PATTERN } from '@calltrack/contracts';
+import { callKey, createEvent } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import { mapGenericWebhook, webhookEventId } from './generic-webhook.js';
 import { IngestStateService } from './ingest-state.service.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
+import { verifySignedJsonRequest } from './signed-json-request.js';
 import { WebhookStats } from './webhook-stats.js';
 
 /**
@@ -28,34 +28,13 @@ export class GenericWebhookController {
   @Post(':siteId')
   @HttpCode(202)
   async receive(@Param('siteId') siteId: string, @Req() req: RawBodyRequest<FastifyRequest>): Promise<{ callId: string; eventId: string }> {
-    if (!this.state.isRebuilt()) throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
-    // Fastify already refuses unknown media types; text/plain and form bodies have parsers of their own, so check here.
-    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (mediaType !== 'application/json') throw new ApiError(415, 'unsupported_media_type', 'webhooks must be sent as Content-Type: application/json');
-
-    const site = SITE_ID_PATTERN.test(siteId) ? this.state.site(siteId) : undefined;
-    if (!site?.secret) {
-      if (site) this.reject(siteId, 'no_secret', req);
-      throw new ApiError(404, 'unknown_site', `site ${siteId} does not accept webhooks (unknown site or no webhook secret set)`);
-    }
-
-    const rawBody = req.rawBody;
-    if (!rawBody) throw new ApiError(400, 'invalid_json', 'request body is missing');
-    const check = verifyWebhookSignature({
-      secret: site.secret,
-      timestamp: req.headers[TIMESTAMP_HEADER],
-      signature: req.headers[SIGNATURE_HEADER],
-      rawBody,
-      nowMs: Date.now(),
+    const { site, rawBody } = verifySignedJsonRequest(siteId, req, {
+      state: this.state,
       toleranceSeconds: this.config.WEBHOOK_TOLERANCE_SECONDS,
+      noun: 'webhooks',
+      docs: 'docs/webhooks-generic.md',
+      reject: (reason) => this.reject(siteId, reason, req),
     });
-    if (!check.ok) {
-      this.reject(siteId, check.reason, req);
-      if (check.reason === 'stale_timestamp') {
-        throw new ApiError(401, 'stale_timestamp', `X-Calltrack-Timestamp is more than ${this.config.WEBHOOK_TOLERANCE_SECONDS} s away from the server clock`);
-      }
-      throw new ApiError(401, 'invalid_signature', 'X-Calltrack-Signature is missing, malformed or does not match the body (see docs/webhooks-generic.md)');
-    }
 
     const mapped = mapGenericWebhook(req.body, site.country);
     if (!mapped.ok) {
