@@ -225,15 +225,17 @@ export class CallEvaluationService {
       }
     }
     const visits = await this.visitsOf(hints, redemptions);
-    // Enquiries of the callers and of the visitors the calls may be matched to: a call joins the lead of a form before it.
+    // Enquiries and calls of the callers and of the visitors the calls may be matched to: a call
+    // joins the lead of the same person's form or call before it. The calls being evaluated are
+    // left out: their stored state is what is being replaced (evaluateCalls sees them as evaluated).
     const leadMs = widest((s) => s.leadWindowDays) * DAY_MS;
     const candidateVisitors = [...leases.map((l) => l.visitorId), ...redemptions.map((r) => r.visitorId), ...history.map((h) => h.visitorId)];
-    const enquiryContacts = new Map<string, Contact[]>();
+    const personContacts = new Map<string, Contact[]>();
     for (const c of await this.enquiryLookups.contacts(siteIds, inbound.map((r) => r.call.callerNumber ?? ''), candidateVisitors, minStart - leadMs, maxStart)) {
-      if (c.kind !== 'enquiry') continue;
-      const list = enquiryContacts.get(c.siteId) ?? [];
+      if (c.kind === 'call' && evaluating.has(pairKey(c.siteId, c.id))) continue;
+      const list = personContacts.get(c.siteId) ?? [];
       list.push(c);
-      enquiryContacts.set(c.siteId, list);
+      personContacts.set(c.siteId, list);
     }
 
     const evaluated = evaluateCalls(reports, {
@@ -245,7 +247,7 @@ export class CallEvaluationService {
       redemptions,
       history,
       visit: (siteId, sessionId) => visits.get(pairKey(siteId, sessionId)),
-      enquiryContacts: (siteId) => enquiryContacts.get(siteId) ?? [],
+      personContacts: (siteId) => personContacts.get(siteId) ?? [],
     });
 
     const touches = await this.lookups.visitorTouches(
@@ -310,10 +312,11 @@ export class CallEvaluationService {
       const laterMs = Math.max(...sites.map((s) => Math.max(s.lookbackDays, s.repeatCallerWindowDays, s.leadWindowDays))) * DAY_MS;
       const callbackMs = Math.max(...sites.map((s) => s.callbackWindowHours)) * HOUR_MS;
       const at = (r: CallRow): number => Date.parse(r.started_at ?? '') || 0;
-      const inboundWritten = written.filter((r) => r.direction !== 'outbound' && r.caller_number);
+      // Spam is nobody's lead, so it has no dependents through its visitor.
+      const inboundWritten = written.filter((r) => r.direction !== 'outbound' && (r.caller_number || (r.visitor_id && r.verdict !== 'spam')));
       const outboundWritten = written.filter((r) => r.direction === 'outbound' && r.called_number);
       const found = await this.lookups.dependents(
-        inboundWritten.map((r) => ({ siteId: r.site_id, number: r.caller_number, startedAtMs: at(r) })),
+        inboundWritten.map((r) => ({ siteId: r.site_id, number: r.caller_number, visitorId: r.verdict === 'spam' ? '' : r.visitor_id, startedAtMs: at(r) })),
         outboundWritten.map((r) => ({ siteId: r.site_id, number: r.called_number, startedAtMs: at(r) })),
         laterMs,
         callbackMs,
@@ -323,7 +326,8 @@ export class CallEvaluationService {
         const key = pairKey(d.site_id, d.call_id);
         if (writtenKeys.has(key)) continue;
         const dAt = { startedAtMs: at(d), callId: d.call_id };
-        const later = inboundWritten.some((w) => w.site_id === d.site_id && w.caller_number === d.caller_number && isBefore({ startedAtMs: at(w), callId: w.call_id }, dAt));
+        const samePerson = (w: CallRow): boolean => (w.caller_number !== '' && w.caller_number === d.caller_number) || (w.visitor_id !== '' && w.verdict !== 'spam' && w.visitor_id === d.visitor_id);
+        const later = inboundWritten.some((w) => w.site_id === d.site_id && samePerson(w) && isBefore({ startedAtMs: at(w), callId: w.call_id }, dAt));
         const calledBack = outboundWritten.some((w) => w.site_id === d.site_id && w.called_number === d.caller_number && at(w) >= dAt.startedAtMs);
         if (later || calledBack) rows.set(key, d);
       }

@@ -160,6 +160,24 @@ describe('evaluating calls in call order', () => {
     assert.deepEqual(byModel(credited(b!), 'last_non_direct_click'), [['s1', 0], ['s2', 1], ['s3', 0]]);
   });
 
+  it("puts a visitor's calls from two numbers in one lead: a call of the batch, or a stored call of that visitor", () => {
+    // The visitor calls from a mobile, then ten minutes later from the office, both on the number of their visit.
+    const mobile = report('c1');
+    const office = report('c2', { callerNumber: '+74997770011' }, CALL_AT + 10 * 60_000);
+    const [a, b] = evaluateCalls([office, mobile], lookups());
+    assert.equal(b!.event.payload.visitorId, 'v');
+    assert.equal(b!.classification.callerType, 'first', 'first from this number');
+    assert.equal(a!.classification.leadId, 'c1');
+    assert.equal(b!.classification.leadId, 'c1', 'the same person by visitor');
+    // The mobile call stored before: the office call finds it among the visitor's contacts.
+    const stored = { id: 'c1', kind: 'call' as const, phone: CALLER, visitorId: 'v', atMs: CALL_AT, leadId: 'c1' };
+    const [alone] = evaluateCalls([office], lookups({ personContacts: () => [stored] }));
+    assert.equal(alone!.classification.leadId, 'c1');
+    // Another visitor's call from another number is another lead.
+    const [other] = evaluateCalls([office], lookups({ personContacts: () => [{ ...stored, visitorId: 'w' }] }));
+    assert.equal(other!.classification.leadId, 'c2');
+  });
+
   it('links a redeemed promo code over the number, and marks a missed call called back by a later outbound call', () => {
     const redemption: Redemption = { eventId: 'r', siteId: SITE, promoCode: 'K7M2QX', sessionId: 's2', visitorId: 'v', leaseId: 'l-promo', callId: 'c1', callerNumber: '', calledAtMs: CALL_AT, redeemedAtMs: CALL_AT + HOUR, leaseGrantedAtMs: null };
     const missed = report('c1', { answeredAtMs: 0, status: CallStatus.CALL_STATUS_MISSED, endedAtMs: CALL_AT + 20_000 });

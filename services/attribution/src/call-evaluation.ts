@@ -64,8 +64,12 @@ export interface EvaluationLookups {
   /** Stored calls of the callers involved, without the calls being evaluated (their stored state is what is being replaced). */
   history: readonly HistoryCall[];
   visit(siteId: string, sessionId: string): VisitSource | undefined;
-  /** Stored enquiries of the callers and visitors involved: a call joins the lead of a form before it (lead-grouping.ts). */
-  enquiryContacts?(siteId: string): readonly Contact[];
+  /**
+   * Stored contacts of the visitors the calls may be matched to and of the callers: enquiries,
+   * and calls from other numbers (not those being evaluated). A call joins the lead of the
+   * same person's earlier form or call, a person being a phone or a visitor (lead-grouping.ts).
+   */
+  personContacts?(siteId: string): readonly Contact[];
 }
 
 export interface EvaluatedCall {
@@ -118,6 +122,8 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
   };
   for (const h of lookups.history) index(h);
   for (const r of ordered) index(historyOf(r, undefined, null, ''));
+  // Calls of this batch as evaluated, by visitor: a later one from another number joins their lead.
+  const batchByVisitor = new Map<string, Contact[]>();
 
   const out: EvaluatedCall[] = [];
   for (const report of ordered) {
@@ -172,7 +178,10 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
       const contacts: Contact[] = callerCalls
         .filter((h) => !h.spam)
         .map((h) => ({ id: h.callId, kind: 'call' as const, phone: h.callerNumber, visitorId: h.visitorId, atMs: h.startedAtMs, leadId: h.leadId }));
-      classification.leadId = leadOfContact(self, [...contacts, ...(lookups.enquiryContacts?.(report.siteId) ?? [])], settings.leadWindowDays * DAY_MS);
+      const visitorKey = self.visitorId ? `${report.siteId}\n${self.visitorId}` : '';
+      const sameVisitor = visitorKey ? (batchByVisitor.get(visitorKey) ?? []) : [];
+      classification.leadId = leadOfContact(self, [...contacts, ...sameVisitor, ...(lookups.personContacts?.(report.siteId) ?? [])], settings.leadWindowDays * DAY_MS);
+      if (visitorKey) batchByVisitor.set(visitorKey, [...sameVisitor, { ...self, leadId: classification.leadId }]);
     }
     const sessionStartedAtMs =
       decision.method === 'repeat_caller' ? (decision.source.sessionStartedAtMs ?? visit?.startedAtMs ?? null) : visit ? visit.startedAtMs : null;

@@ -289,23 +289,33 @@ export class CallLookups {
 
   /**
    * Stored calls whose evaluation depends on calls just written: later inbound calls of the
-   * same callers (repeat caller, lead, first/repeat) up to `laterMs` after them, and missed
-   * calls of the people an outbound call reached up to `callbackMs` before it.
+   * same callers (repeat caller, lead, first/repeat) or of the same visitors (lead) up to
+   * `laterMs` after them, and missed calls of the people an outbound call reached up to
+   * `callbackMs` before it.
    */
   async dependents(
-    inbound: ReadonlyArray<{ siteId: string; number: string; startedAtMs: number }>,
+    inbound: ReadonlyArray<{ siteId: string; number: string; visitorId: string; startedAtMs: number }>,
     outbound: ReadonlyArray<{ siteId: string; number: string; startedAtMs: number }>,
     laterMs: number,
     callbackMs: number,
   ): Promise<CallRow[]> {
     const out: CallRow[] = [];
-    const withNumber = inbound.filter((c) => c.number);
-    if (withNumber.length > 0) {
-      const starts = withNumber.map((c) => c.startedAtMs);
+    const people = inbound.filter((c) => c.number || c.visitorId);
+    if (people.length > 0) {
+      const starts = people.map((c) => c.startedAtMs);
+      const nonEmpty = (values: string[]): string[] => unique(values.filter((v) => v !== ''));
       out.push(
         ...(await this.calls(
-          `site_id IN {sites:Array(String)} AND direction != 'outbound' AND caller_number IN {numbers:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
-          { sites: unique(withNumber.map((c) => c.siteId)), numbers: unique(withNumber.map((c) => c.number)), from: Math.min(...starts), to: Math.max(...starts) + laterMs },
+          `site_id IN {sites:Array(String)} AND direction != 'outbound' AND (caller_number IN {numbers:Array(String)} OR visitor_id IN {visitors:Array(String)})
+           AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+          {
+            sites: unique(people.map((c) => c.siteId)),
+            // An empty IN list is an error in ClickHouse: a value no row holds stands in.
+            numbers: nonEmpty(people.map((c) => c.number)).concat('\u0000'),
+            visitors: nonEmpty(people.map((c) => c.visitorId)).concat('\u0000'),
+            from: Math.min(...starts),
+            to: Math.max(...starts) + laterMs,
+          },
         )),
       );
     }

@@ -192,6 +192,24 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.equal((await enquiryRow('form-dora'))['lead_id'], 'enquiry:form-dora');
   });
 
+  it("a visitor's calls from two numbers are one lead, whichever arrives first: the later one is moved when the earlier lands", async () => {
+    const at = T + 2 * DAY + 9 * HOUR;
+    await visit('s-erik', 'v-erik', at, { utm: { source: 'yandex', medium: 'cpc' } });
+    await send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: 'l-erik', leaseId: 'l-erik', sessionId: 's-erik', visitorId: 'v-erik', trackingNumber: POOL, grantedAtMs: at, expiresAtMs: at + 30 * MIN }, { siteId: SITE, producer: 'test' }));
+    // The office call (ten minutes after the mobile one) reaches attribution first.
+    await sendCall('generic:erik-office', '+74997770011', at + 12 * MIN, POOL);
+    const office = await callRow('generic:erik-office', (r) => r['lead_id'] === 'generic:erik-office');
+    assert.equal(office['visitor_id'], 'v-erik');
+    await leadRow('generic:erik-office');
+    await sendCall('generic:erik-mobile', '+79160000011', at + 2 * MIN, POOL);
+    await callRow('generic:erik-mobile', (r) => r['lead_id'] === 'generic:erik-mobile');
+    await callRow('generic:erik-office', (r) => r['lead_id'] === 'generic:erik-mobile');
+    const lead = await leadRow('generic:erik-mobile', (r) => Number(r['calls']) === 2);
+    assert.equal(Number(lead['enquiries']), 0);
+    const gone = await ch.query<Row>(`SELECT lead_id FROM leads FINAL WHERE site_id = {s:String} AND lead_id = 'generic:erik-office'`, { s: SITE });
+    assert.deepEqual(gone, [], "the office call's own lead is retracted");
+  });
+
   it('matches by visitor (latest visit), by phone (repeat contact) and leaves the rest unmatched with the reason', async () => {
     await visit('s-email', 'v-boris', T + 2 * DAY, { utm: { source: 'newsletter', medium: 'email' } });
     await sendEnquiry(enquiryEvent('chat-boris', { kind: EnquiryKind.ENQUIRY_KIND_CHAT, occurredAtMs: T + 2 * DAY + HOUR, visitorId: 'v-boris' }));
