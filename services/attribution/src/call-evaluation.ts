@@ -312,13 +312,22 @@ function creditsDigest(rows: readonly Pick<CreditRow, 'model' | 'session_id' | '
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function creditRowsOf(e: EvaluatedCall, credits: readonly TouchCredit[], version: bigint): CreditRow[] {
-  const started = iso(e.report.keyStartMs);
+  return touchCreditRows({ siteId: e.report.siteId, conversionId: e.report.callId, startedAtMs: e.report.keyStartMs, settingsRevision: e.settings.revision }, credits, version);
+}
+
+/** The `attribution_credits` rows of one conversion (a call, or an enquiry under its conversion id). */
+export function touchCreditRows(
+  conversion: { siteId: string; conversionId: string; startedAtMs: number; settingsRevision: number },
+  credits: readonly TouchCredit[],
+  version: bigint,
+): CreditRow[] {
+  const started = iso(conversion.startedAtMs);
   // Every model credits the same touches: format each touch's time once.
   const touchAt = new Map<number, string>();
   // A touch a model gives nothing has no row (single-touch models would triple the rows); touch_count keeps the path length.
   return credits.filter((t) => t.credit > 0).map((t) => ({
-    site_id: e.report.siteId,
-    call_id: e.report.callId,
+    site_id: conversion.siteId,
+    call_id: conversion.conversionId,
     call_started_at: started,
     model: t.model,
     session_id: t.touch.sessionId,
@@ -333,7 +342,7 @@ function creditRowsOf(e: EvaluatedCall, credits: readonly TouchCredit[], version
     utm_content: t.touch.utm.content,
     utm_term: t.touch.utm.term,
     credit: t.credit,
-    settings_revision: e.settings.revision,
+    settings_revision: conversion.settingsRevision,
     version,
     is_deleted: 0,
   }));

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { modelSettingsOf, type SiteSettings } from './attribution-settings.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from './call-credits.js';
+import { touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from './call-matching.js';
 import { contactBefore, leadOfContact, samePerson, type Contact } from './lead-grouping.js';
 import type { CreditRow } from './row-mappers.js';
@@ -276,30 +277,8 @@ export function creditsForEnquiry(e: EvaluatedEnquiry, visitorVisits: readonly T
 export type EnquiryCreditRow = CreditRow & { conversion_kind: 'enquiry' };
 
 function creditRowsOf(e: EvaluatedEnquiry, credits: readonly TouchCredit[], version: bigint): EnquiryCreditRow[] {
-  return credits
-    .filter((t) => t.credit > 0)
-    .map((t) => ({
-      site_id: e.report.siteId,
-      call_id: enquiryConversionId(e.report.enquiryId),
-      conversion_kind: 'enquiry' as const,
-      call_started_at: iso(e.report.occurredAtMs),
-      model: t.model,
-      session_id: t.touch.sessionId,
-      visitor_id: t.touch.visitorId,
-      touch_index: t.touchIndex,
-      touch_count: t.touchCount,
-      touch_at: iso(t.touch.startedAtMs),
-      channel: t.touch.channel,
-      utm_source: t.touch.utm.source,
-      utm_medium: t.touch.utm.medium,
-      utm_campaign: t.touch.utm.campaign,
-      utm_content: t.touch.utm.content,
-      utm_term: t.touch.utm.term,
-      credit: t.credit,
-      settings_revision: e.settings.revision,
-      version,
-      is_deleted: 0 as const,
-    }));
+  const conversion = { siteId: e.report.siteId, conversionId: enquiryConversionId(e.report.enquiryId), startedAtMs: e.report.occurredAtMs, settingsRevision: e.settings.revision };
+  return touchCreditRows(conversion, credits, version).map((row) => ({ ...row, conversion_kind: 'enquiry' as const }));
 }
 
 /** What is stored of an enquiry. */

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { calltrack, type EventInput } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
-import type { FieldProblem } from './generic-webhook.js';
+import { instant, type FieldProblem } from './generic-webhook.js';
 
 const { EnquiryKind } = calltrack.events.v1;
 
@@ -25,25 +25,8 @@ export const MAX_CUSTOM_KEY = 64;
 export const MAX_CUSTOM_VALUE = 500;
 export const MAX_MESSAGE = 4000;
 
-const MIN_EPOCH_MS = Date.UTC(2000, 0, 1);
-const MAX_EPOCH_MS = Date.UTC(2100, 0, 1);
-const ISO_INSTANT = z.iso.datetime({ offset: true });
 /** How far in the future an enquiry may say it happened (clock skew of the site's server). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
-
-const instant = z.unknown().transform((value, ctx): number => {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= MIN_EPOCH_MS && value < MAX_EPOCH_MS) return value;
-    ctx.addIssue({ code: 'custom', message: 'epoch milliseconds must be an integer between 2000-01-01 and 2100-01-01 (seconds sent instead of milliseconds?)' });
-    return z.NEVER;
-  }
-  if (typeof value === 'string' && ISO_INSTANT.safeParse(value).success) {
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms) && ms >= MIN_EPOCH_MS && ms < MAX_EPOCH_MS) return ms;
-  }
-  ctx.addIssue({ code: 'custom', message: 'expected an ISO-8601 date-time with a zone (e.g. "2025-01-31T09:15:00Z") or epoch milliseconds' });
-  return z.NEVER;
-});
 
 // Ids the tracker issues and sites echo back: printable ASCII without spaces.
 const trackerId = (what: string) => z.string().regex(/^[\x21-\x7e]{1,128}$/, `${what}: 1-128 printable ASCII characters without spaces`);
