@@ -18,6 +18,12 @@ export interface ConsumedRecord {
   key: string | null;
   event: AnyDomainEvent;
   timestampMs: number;
+  /**
+   * Tells the group coordinator this member is alive. A handler that may take longer than a
+   * fraction of the session timeout (an HTTP delivery with retries) calls it between attempts,
+   * or the member is evicted and the batch redone.
+   */
+  heartbeat(): Promise<void>;
 }
 
 export interface BatchConsumerOptions {
@@ -278,6 +284,7 @@ export class BatchConsumer {
       key: message.key ? message.key.toString('utf8') : null,
       event,
       timestampMs: Number(message.timestamp),
+      heartbeat,
     };
     const parent = extractTraceContext(message.headers);
     let attempts = 0;
