@@ -8,3 +8,62 @@ export class NonRetriableError extends Error {
     this.name = 'NonRetriableError';
   }
 }
+
+// Broker answers that pass on their own: a topic or leader not yet known after a create or a
+// restart, a leader or controller that moved, a slow broker.
+const TRANSIENT_TYPES = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_CONTROLLER',
+  'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
+  'PREFERRED_LEADER_NOT_AVAILABLE',
+  'KAFKA_STORAGE_ERROR',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'OFFSET_NOT_AVAILABLE',
+]);
+// kafkajs client-side errors that mean "the cluster is not reachable or not ready yet".
+const TRANSIENT_NAMES = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSStaleTopicMetadataAssignment',
+  'KafkaJSTimeout',
+  'KafkaJSLockTimeout',
+]);
+
+/**
+ * True for a Kafka error worth trying again (a broker's transient answer, a lost
+ * connection, retries of the client itself exhausted), following `cause` chains
+ * and aggregate errors (every inner error must be transient).
+ */
+export function isTransientKafkaError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const x = e as Error & { type?: string; retriable?: boolean; errors?: unknown[] };
+    if (Array.isArray(x.errors) && x.errors.length > 0) return x.errors.every((inner) => isTransientKafkaError(inner) || (inner as { type?: string }).type === 'TOPIC_ALREADY_EXISTS');
+    if (x.type && TRANSIENT_TYPES.has(x.type)) return true;
+    if (TRANSIENT_NAMES.has(x.name)) return true;
+    if (x.retriable === true && x.name.startsWith('KafkaJS')) return true;
+  }
+  return false;
+}
+
+/** The broker's error type (e.g. UNKNOWN_TOPIC_OR_PARTITION) of a kafkajs error or of its causes. */
+export function kafkaErrorType(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+  }
+  return undefined;
+}

@@ -1,42 +1,249 @@
-import { provisionedTopics } from '@calltrack/contracts';
+import { provisionedTopics, TOPICS, topicName, type TopicKey } from '@calltrack/contracts';
 import type { Logger } from '@calltrack/telemetry';
+import { isTransientKafkaError, kafkaErrorType } from './errors.js';
 import type { KafkaJs } from './kafka-client.js';
 
+type Admin = ReturnType<KafkaJs['admin']>;
+
+/** One topic to provision. */
+export interface TopicToProvision {
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+  /**
+   * The partition count is part of the contract (keyed topics: a key's partition, and so which
+   * instance owns a site, follows from it): an existing topic with another count is refused, never
+   * grown. Dead-letter and retry twins are not keyed by ownership and accept any count.
+   */
+  fixedPartitions: boolean;
+}
+
+export interface ProvisionOptions {
+  replicationFactor?: number;
+  /** How long to keep trying the broker's transient answers before failing (default 2 minutes). */
+  deadlineMs?: number;
+}
+
+/** Partitions per topic as the metadata shows them, and which of them have a leader. */
+interface TopicState {
+  partitions: number;
+  leaderless: number;
+}
+
+const DEFAULT_DEADLINE_MS = 120_000;
+const METADATA_CHUNK = 100;
+
+/** The registry's topics with their dead-letter and retry twins, under `prefix`. */
+export function registryTopics(prefix: string): TopicToProvision[] {
+  const keyed = new Set((Object.keys(TOPICS) as TopicKey[]).map((k) => topicName(k, prefix)));
+  return provisionedTopics(prefix).map((t) => ({ ...t, fixedPartitions: keyed.has(t.name) }));
+}
+
 /**
- * Creates every topic of the registry (and its dead-letter topic) that does not
- * exist yet, with the registry's partitions and config. Existing topics are
- * left alone, except that missing partitions are added.
+ * Creates every topic of the registry (and its dead-letter and retry twins) that does
+ * not exist yet, with the registry's partitions and config, and returns only when every
+ * one of them is in the metadata with a leader for every partition. The broker's
+ * transient answers (topic not known yet, no leader yet, controller moved, timeouts, a
+ * concurrent creator) are retried until `deadlineMs`; then the error names the topics
+ * not ready. An existing keyed topic whose partition count differs from the registry
+ * is refused: adding partitions would move keys (sites) to other partitions.
  */
-export async function provisionTopics(kafka: KafkaJs, prefix: string, logger: Logger, replicationFactor = 1): Promise<{ created: string[]; existing: string[] }> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function provisionTopics(
+  kafka: KafkaJs,
+  prefix: string,
+  logger: Logger,
+  replicationFactor = 1,
+  options: Omit<ProvisionOptions, 'replicationFactor'> = {},
+): Promise<{ created: string[]; existing: string[] }> {
+  return ensureTopics(kafka, registryTopics(prefix), logger, { ...options, replicationFactor });
+}
+
+/** provisionTopics for any list of topics (tests, tools). */
+export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], logger: Logger, options: ProvisionOptions = {}): Promise<{ created: string[]; existing: string[] }> {
+  const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const started = Date.now();
+  // No retries inside kafkajs (some of its calls wait up to a minute on one answer): these loops retry against one deadline.
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  await retryTransient(() => admin.connect(), deadline, logger, 'connect');
   try {
-    const wanted = provisionedTopics(prefix);
-    const existingNames = new Set(await admin.listTopics());
-    const toCreate = wanted.filter((t) => !existingNames.has(t.name));
-    if (toCreate.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: toCreate.map((t) => ({
-          topic: t.name,
-          numPartitions: t.partitions,
-          replicationFactor,
-          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
-        })),
-      });
+    // What exists before we create anything: reported as "existing" and checked for its partition count.
+    const before = await retryTransient(() => topicStates(admin, wanted.map((t) => t.name)), deadline, logger, 'metadata');
+    const existing = wanted.filter((t) => before.has(t.name));
+    const wrong = existing.filter((t) => t.fixedPartitions && before.get(t.name)!.partitions !== t.partitions);
+    if (wrong.length > 0) {
+      throw new Error(
+        `refusing to change existing topics whose partition count differs from the registry (adding partitions moves keys to other partitions): ${wrong
+          .map((t) => `${t.name} has ${before.get(t.name)!.partitions}, registry says ${t.partitions}`)
+          .join('; ')}`,
+      );
     }
-    const existing = wanted.filter((t) => existingNames.has(t.name));
-    if (existing.length > 0) {
-      const meta = await admin.fetchTopicMetadata({ topics: existing.map((t) => t.name) });
-      const grow = existing.filter((t) => (meta.topics.find((m) => m.name === t.name)?.partitions.length ?? 0) < t.partitions);
-      if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.name, count: t.partitions })) });
+    const toCreate = wanted.filter((t) => !before.has(t.name));
+    let pending = toCreate;
+    let lastError: unknown;
+    let round = 0;
+    while (pending.length > 0) {
+      try {
+        await admin.createTopics({
+          // Readiness is checked below, for every topic, with our own deadline.
+          waitForLeaders: false,
+          timeout: 30_000,
+          topics: pending.map((t) => ({
+            topic: t.name,
+            numPartitions: t.partitions,
+            replicationFactor: options.replicationFactor ?? 1,
+            configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      } catch (err) {
+        // Another provisioner racing us (TOPIC_ALREADY_EXISTS) or a transient answer: see what exists now.
+        if (!isTransientKafkaError(err)) throw creationError(err);
+        lastError = err;
+      }
+      const now = await retryTransient(() => topicStates(admin, pending.map((t) => t.name)), deadline, logger, 'metadata');
+      pending = pending.filter((t) => !now.has(t.name));
+      if (pending.length === 0) break;
+      if (Date.now() > deadline) throw notReady('topics were not created', pending.map((t) => t.name), started, lastError);
+      await sleep(backoff(round++));
     }
-    logger.info({ event: 'kafka_topics_provisioned', created: toCreate.length, existing: existing.length, prefix });
+    await waitForLeaders(admin, wanted, deadline, started, logger);
+    logger.info({ event: 'kafka_topics_provisioned', created: toCreate.length, existing: existing.length, ms: Date.now() - started });
     return { created: toCreate.map((t) => t.name), existing: existing.map((t) => t.name) };
   } finally {
     await admin.disconnect();
   }
 }
+
+/**
+ * Waits until every named topic exists with a leader for every partition, for as long
+ * as `isRunning()` says (services that start before their topics are provisioned wait,
+ * not ready, instead of crashing). Logs the missing topics every 30 s.
+ */
+export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Logger, isRunning: () => boolean = () => true): Promise<boolean> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let round = 0;
+  let lastLog = Date.now();
+  try {
+    while (isRunning()) {
+      try {
+        if (round === 0) await admin.connect();
+        const states = await topicStates(admin, names);
+        const led = names.filter((n) => states.has(n) && states.get(n)!.partitions > 0 && states.get(n)!.leaderless === 0);
+        const served = await servedTopics(admin, led);
+        const missing = names.filter((n) => !served.has(n));
+        if (missing.length === 0) return true;
+        if (Date.now() - lastLog > 30_000) {
+          lastLog = Date.now();
+          logger.warn({ event: 'kafka_topics_missing', topics: missing.slice(0, 20), count: missing.length }, 'waiting for topics to be provisioned');
+        }
+      } catch (err) {
+        if (!isTransientKafkaError(err)) throw err;
+        if (round === 0) round = -1; // connect again
+      }
+      await sleep(backoff(round < 0 ? 0 : round));
+      round = Math.max(round, 0) + 1;
+    }
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function waitForLeaders(admin: Admin, wanted: TopicToProvision[], deadline: number, started: number, logger: Logger): Promise<void> {
+  let pending = wanted.map((t) => t.name);
+  let round = 0;
+  for (;;) {
+    const states = await retryTransient(() => topicStates(admin, pending), deadline, logger, 'metadata');
+    const led = pending.filter((n) => {
+      const s = states.get(n);
+      return s !== undefined && s.partitions > 0 && s.leaderless === 0;
+    });
+    const served = await servedTopics(admin, led);
+    pending = pending.filter((n) => !served.has(n));
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw notReady('topics have no serving leader for every partition', pending, started);
+    await sleep(backoff(round++));
+  }
+}
+
+/**
+ * The topics whose every partition leader answers for it. The metadata can name a leader
+ * before that broker serves the partition (NOT_LEADER_FOR_PARTITION to a ListOffsets just
+ * after creation): a consumer or a replay started then would fail.
+ */
+async function servedTopics(admin: Admin, names: string[]): Promise<Set<string>> {
+  const served = new Set<string>();
+  const queue = [...names];
+  const worker = async (): Promise<void> => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      try {
+        await admin.fetchTopicOffsets(name);
+        served.add(name);
+      } catch (err) {
+        if (!isTransientKafkaError(err)) throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, names.length) }, worker));
+  return served;
+}
+
+/**
+ * Metadata of the named topics; a topic absent from the answer does not exist (yet). A
+ * request for many topics fails as a whole when one of them is not ready (kafkajs throws on
+ * any topic or partition error), so a failed chunk is split until the culprits are isolated.
+ */
+async function topicStates(admin: Admin, names: string[]): Promise<Map<string, TopicState>> {
+  const out = new Map<string, TopicState>();
+  const probe = async (chunk: string[]): Promise<void> => {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: chunk });
+      for (const t of meta.topics) out.set(t.name, { partitions: t.partitions.length, leaderless: t.partitions.filter((p) => p.leader < 0).length });
+    } catch (err) {
+      if (!isTransientKafkaError(err)) throw err;
+      if (chunk.length === 1) {
+        // Unknown: absent, or created but not yet known to the broker answering. Otherwise listed but not ready.
+        if (kafkaErrorType(err) !== 'UNKNOWN_TOPIC_OR_PARTITION') out.set(chunk[0]!, { partitions: 0, leaderless: 1 });
+        return;
+      }
+      const half = Math.ceil(chunk.length / 2);
+      await probe(chunk.slice(0, half));
+      await probe(chunk.slice(half));
+    }
+  };
+  // Not the cluster-wide listing: on a shared cluster any other topic without a leader fails it.
+  for (let i = 0; i < names.length; i += METADATA_CHUNK) await probe(names.slice(i, i + METADATA_CHUNK));
+  return out;
+}
+
+/** Retries `fn` on transient Kafka errors until `deadline` (at least once more after a failure). */
+async function retryTransient<T>(fn: () => Promise<T>, deadline: number, logger: Logger, what: string): Promise<T> {
+  for (let round = 0; ; round++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransientKafkaError(err) || Date.now() > deadline) throw err;
+      logger.warn({ event: 'kafka_admin_retry', what, attempt: round + 1, err: (err as Error).message });
+      await sleep(backoff(round));
+    }
+  }
+}
+
+/** The broker's refusal per topic (kafkajs reports only "Topic creation errors"). */
+function creationError(err: unknown): Error {
+  const inner = (err as { errors?: Array<{ topic?: string; type?: string; message?: string }> }).errors;
+  if (!Array.isArray(inner)) return err as Error;
+  const reasons = inner.filter((e) => e.type !== 'TOPIC_ALREADY_EXISTS').map((e) => `${e.topic ?? '?'}: ${e.type ?? ''} ${e.message ?? ''}`.trim());
+  return new Error(`the broker refused to create ${reasons.length} topics: ${reasons.slice(0, 20).join('; ')}`, { cause: err });
+}
+
+function notReady(what: string, names: string[], started: number, cause?: unknown): Error {
+  const shown = names.slice(0, 20).join(', ');
+  const more = names.length > 20 ? ` and ${names.length - 20} more` : '';
+  return new Error(`${names.length} ${what} within ${Math.round((Date.now() - started) / 1000)} s: ${shown}${more}`, cause === undefined ? undefined : { cause });
+}
+
+const backoff = (round: number): number => Math.min(100 * 2 ** round, 2_000);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Deletes every topic with the given prefix (test clean-up). Refuses an empty prefix. */
 export async function deletePrefixedTopics(kafka: KafkaJs, prefix: string): Promise<number> {
