@@ -1,10 +1,11 @@
 import { decodeEvent, deadLetterTopicName, retryTopicName, TOPICS, topicName, type AnyDomainEvent, type TopicKey } from '@calltrack/contracts';
 import { extractTraceContext, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
 import { randomUUID } from 'node:crypto';
-import pRetry, { AbortError } from 'p-retry';
-import { NonRetriableError } from './errors.js';
+import pRetry from 'p-retry';
+import { kafkaErrorType, NonRetriableError } from './errors.js';
 import type { EventProducer } from './event-producer.js';
 import type { KafkaJs, KafkaSettings } from './kafka-client.js';
+import { waitForTopics } from './topic-admin.js';
 
 type KafkaConsumer = ReturnType<KafkaJs['consumer']>;
 type KafkaMessage = { key: Buffer | null; value: Buffer | null; headers?: Record<string, unknown>; offset: string; timestamp: string };
@@ -68,6 +69,23 @@ export interface BatchConsumerOptions {
    * ever committed, but the next fetch does not wait for a commit round trip.
    */
   commitIntervalMs?: number;
+  /**
+   * Longest time one record is tried in process, from its first attempt, across redeliveries
+   * (a rebalance or an eviction in between): then it goes to the retry tier or the dead
+   * letters, so no record holds its partition longer. Default 60 s.
+   */
+  maxRecordMs?: number;
+  /**
+   * Longest time the consumer heartbeats on behalf of one handler or flush call that has not
+   * returned (default 60 s). Past it the member stops heartbeating and the group's failure
+   * detection takes over: a handler stuck for good cannot keep its partitions.
+   */
+  maxBlockedMs?: number;
+  /**
+   * Restarts (with backoff from 1 s to 30 s) of a member that crashed for good before it is
+   * declared dead and isLive() turns false (default 10, about 3 minutes of trying).
+   */
+  maxRestarts?: number;
 }
 
 /** Headers of a record parked on a retry topic (original key, value and headers kept). */
@@ -94,27 +112,72 @@ export const DLQ_HEADERS = {
 
 export type DeadLetterReason = 'undecodable' | 'non_retriable' | 'retries_exhausted';
 
-/**
- * A consumer group member that processes batches and commits offsets only after
- * the batch's work is durable: each record is handled (with bounded retries,
- * then the dead-letter topic), then flush() runs, then offsets are committed.
- */
+/** One incarnation of a group member: a kafkajs consumer, replaced by a new one after a crash kafkajs does not restart from. */
 interface Member {
-  consumer: KafkaConsumer;
   groupId: string;
   topics: string[];
   /** Consumes the retry tier: waits for each record's time before handling it. */
   retryTier: boolean;
+  consumer: KafkaConsumer | undefined;
+  /** Joined with a current assignment; false from a rebalance, crash, stop or disconnect until the next join. */
+  assigned: boolean;
+  /**
+   * Assigned and fetching: the first fetch after a join has resolved the partitions' start
+   * offsets, so a record published from now on is consumed (with "latest", one published
+   * between the join and that fetch would be skipped).
+   */
   joined: boolean;
+  /** Restarts since the last successful join. */
+  restarts: number;
+  /** Set when the member gave up restarting: the process is no longer live. */
+  dead: Error | undefined;
+  /** Resolves the wait of the supervisor on the current incarnation (crash without restart, stop). */
+  ended: ((err: Error | undefined) => void) | undefined;
+  supervisor: Promise<void> | undefined;
 }
 
+const RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** Records whose attempts are remembered across redeliveries (oldest forgotten first). */
+const MAX_REMEMBERED = 10_000;
+const PER_INSTANCE_SUFFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.retry)?$/;
+
+/** The batch is given up without committing the record in hand (stopping, or the group rebalancing). */
+class BatchAbandoned extends Error {
+  constructor(readonly reason: 'stopping' | 'rebalance', options?: { cause?: unknown }) {
+    super(`batch abandoned: ${reason}`, options);
+  }
+}
+
+interface AttemptMemo {
+  count: number;
+  firstAt: number;
+  lastError: string | undefined;
+}
+
+/**
+ * A consumer group member that processes batches and commits offsets only after
+ * the batch's work is durable: each record is handled (with bounded retries,
+ * then the retry tier or the dead-letter topic), then flush() runs, then offsets
+ * are committed. It heartbeats between records, during backoffs and (bounded by
+ * maxBlockedMs) while a handler or flush runs, so a slow record or a big batch does
+ * not get the member evicted; a record's attempts are remembered across
+ * redeliveries, so a record that keeps failing is dead-lettered even if the member
+ * is evicted in between. A member that crashes for good is restarted with backoff;
+ * after maxRestarts without a join it is dead and isLive() says so.
+ */
 export class BatchConsumer {
   private readonly members: Member[] = [];
   private readonly topicByName = new Map<string, TopicKey>();
   private readonly groupId: string;
   private readonly maxRetries: number;
+  private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
+  private readonly maxRecordMs: number;
+  private readonly maxBlockedMs: number;
+  private readonly attempts = new Map<string, AttemptMemo>();
   private running = false;
-  private crashed: Error | undefined;
+  private cleanupTimer: NodeJS.Timeout | undefined;
   private readonly tracer;
 
   constructor(
@@ -126,6 +189,10 @@ export class BatchConsumer {
   ) {
     this.groupId = `${settings.prefix}${options.groupId}${options.perInstance ? `.${randomUUID()}` : ''}`;
     this.maxRetries = options.maxRetries ?? settings.maxRetries ?? 5;
+    this.sessionTimeoutMs = settings.sessionTimeoutMs ?? 15_000;
+    this.heartbeatIntervalMs = Math.min(3_000, Math.floor(this.sessionTimeoutMs / 5));
+    this.maxRecordMs = options.maxRecordMs ?? 60_000;
+    this.maxBlockedMs = options.maxBlockedMs ?? 60_000;
     this.tracer = tracer(settings.clientId);
     const main: string[] = [];
     const retry: string[] = [];
@@ -143,22 +210,31 @@ export class BatchConsumer {
   }
 
   private member(groupId: string, topics: string[], retryTier: boolean): Member {
-    const sessionTimeout = this.settings.sessionTimeoutMs ?? 15_000;
+    return { groupId, topics, retryTier, consumer: undefined, assigned: false, joined: false, restarts: 0, dead: undefined, ended: undefined, supervisor: undefined };
+  }
+
+  private newConsumer(member: Member): KafkaConsumer {
     const consumer = this.kafka.consumer({
-      groupId,
+      groupId: member.groupId,
       // A member killed without leaving holds its partitions until this expires (kafkajs has no
-      // static membership), so keep it short; handlers heartbeat between retries and flushes.
-      sessionTimeout,
-      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 5)),
+      // static membership), so keep it short; the consumer heartbeats between records, during
+      // backoffs and while a handler or flush runs.
+      sessionTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: this.heartbeatIntervalMs,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
       retry: { retries: 10 },
     });
-    const member: Member = { consumer, groupId, topics, retryTier, joined: false };
+    // Events of an incarnation that was replaced change nothing.
+    const current = () => member.consumer === consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      member.joined = true;
-      this.logger.info({ event: 'kafka_group_joined', group: groupId, assignment: e.payload.memberAssignment });
-      if (!retryTier && this.options.onAssignment) {
+      if (!current()) return;
+      member.assigned = true;
+      // A member with nothing assigned (more members than partitions) fetches nothing and is ready as it is.
+      if (Object.values(e.payload.memberAssignment as Record<string, number[]>).every((list) => list.length === 0)) member.joined = true;
+      member.restarts = 0;
+      this.logger.info({ event: 'kafka_group_joined', group: member.groupId, assignment: e.payload.memberAssignment });
+      if (!member.retryTier && this.options.onAssignment) {
         const partitions = new Map<TopicKey, number[]>();
         for (const [name, list] of Object.entries(e.payload.memberAssignment as Record<string, number[]>)) {
           const key = this.topicByName.get(name);
@@ -167,34 +243,107 @@ export class BatchConsumer {
         this.options.onAssignment(partitions);
       }
     });
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.crashed = e.payload.error;
-      this.logger.error({ event: 'kafka_consumer_crash', group: groupId, err: e.payload.error, restart: e.payload.restart });
-      if (e.payload.restart) this.crashed = undefined;
+    consumer.on(consumer.events.FETCH, () => {
+      if (current() && member.assigned) member.joined = true;
     });
-    return member;
+    for (const event of [consumer.events.REBALANCING, consumer.events.STOP, consumer.events.DISCONNECT]) {
+      consumer.on(event, () => {
+        if (!current()) return;
+        member.assigned = false;
+        member.joined = false;
+      });
+    }
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!current()) return;
+      member.assigned = false;
+      member.joined = false;
+      this.logger.error({ event: 'kafka_consumer_crash', group: member.groupId, err: e.payload.error, restart: e.payload.restart });
+      // kafkajs restarts by itself after a retriable error; after any other it stops for good.
+      if (!e.payload.restart) member.ended?.(e.payload.error);
+    });
+    return consumer;
   }
 
-  /** True once the member joined its group and is fetching. */
+  /** True once every member joined its group and is fetching. */
   isReady(): boolean {
-    return this.running && !this.crashed && this.members.every((m) => m.joined);
+    return this.running && this.members.every((m) => m.joined && !m.dead);
+  }
+
+  /** False once a member crashed and could not be restarted: the process should be restarted. */
+  isLive(): boolean {
+    return this.members.every((m) => !m.dead);
   }
 
   /**
-   * Connects and subscribes, then returns without waiting for the group join
-   * (which can take a session timeout after an unclean restart): isReady() tells
-   * when the member is consuming.
+   * Starts every member and returns once each has made its first attempt to connect and
+   * subscribe, without waiting for the group join (which can take a session timeout after an
+   * unclean restart) nor for missing topics: isReady() tells when the member is consuming.
+   * Members run under a supervisor that waits for their topics and restarts them with backoff.
    */
   async start(): Promise<void> {
     this.running = true;
-    for (const member of this.members) await this.startMember(member);
+    if (this.options.perInstance) {
+      void this.deleteStaleGroups();
+      // A killed instance's group only becomes empty once its session expires: look again then.
+      this.cleanupTimer = setTimeout(() => void this.deleteStaleGroups(), 2 * this.sessionTimeoutMs + 5_000);
+      this.cleanupTimer.unref();
+    }
+    await Promise.all(
+      this.members.map(
+        (member) =>
+          new Promise<void>((firstAttempt) => {
+            member.supervisor = this.supervise(member, firstAttempt);
+          }),
+      ),
+    );
   }
 
-  private async startMember(member: Member): Promise<void> {
-    const { consumer } = member;
-    await consumer.connect();
-    await consumer.subscribe({ topics: member.topics, fromBeginning: member.retryTier || (this.options.fromBeginning ?? false) });
-    const run = consumer.run({
+  private async supervise(member: Member, firstAttempt: () => void): Promise<void> {
+    while (this.running) {
+      const consumer = this.newConsumer(member);
+      member.consumer = consumer;
+      const ended = new Promise<Error | undefined>((resolve) => (member.ended = resolve));
+      let error: Error | undefined;
+      try {
+        const present = await waitForTopics(this.kafka, member.topics, this.logger, () => this.running);
+        if (!present) break;
+        await consumer.connect();
+        await consumer.subscribe({ topics: member.topics, fromBeginning: member.retryTier || (this.options.fromBeginning ?? false) });
+        await this.run(member, consumer);
+        firstAttempt();
+        error = await ended;
+      } catch (err) {
+        error = err instanceof Error ? err : new Error(String(err));
+        this.logger.error({ event: 'kafka_consumer_start_failed', group: member.groupId, err: error });
+      }
+      firstAttempt();
+      if (!this.running) break;
+      member.assigned = false;
+      member.joined = false;
+      await consumer.disconnect().catch(() => undefined);
+      member.restarts += 1;
+      if (member.restarts > (this.options.maxRestarts ?? 10)) {
+        member.dead = error ?? new Error('consumer stopped');
+        this.logger.fatal({ event: 'kafka_consumer_dead', group: member.groupId, restarts: member.restarts - 1, err: member.dead }, 'consumer could not be restarted: the process is no longer live');
+        return;
+      }
+      const delay = Math.min(RESTART_DELAY_MS * 2 ** (member.restarts - 1), MAX_RESTART_DELAY_MS);
+      this.logger.error({ event: 'kafka_consumer_restarting', group: member.groupId, restart: member.restarts, delayMs: delay, err: error });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        member.ended = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    // Stopped while connecting or subscribing: make sure this incarnation does not run on.
+    if (!this.running) await member.consumer?.disconnect().catch(() => undefined);
+    firstAttempt();
+  }
+
+  private async run(member: Member, consumer: KafkaConsumer): Promise<void> {
+    await consumer.run({
       autoCommit: this.options.commitIntervalMs !== undefined && !member.retryTier,
       ...(this.options.commitIntervalMs !== undefined ? { autoCommitInterval: this.options.commitIntervalMs } : {}),
       eachBatchAutoResolve: false,
@@ -203,26 +352,44 @@ export class BatchConsumer {
         const topic = this.topicByName.get(batch.topic);
         if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
         let last: string | undefined;
+        let abandoned: BatchAbandoned | undefined;
         for (const message of batch.messages as KafkaMessage[]) {
           if (!isRunning() || isStale()) break;
-          // A parked record waits for its time; stopping meanwhile leaves it uncommitted for later.
-          if (member.retryTier && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
-          await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat);
-          last = message.offset;
+          try {
+            // A parked record waits for its time; stopping meanwhile leaves it uncommitted for later.
+            if (member.retryTier && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
+            await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat, isRunning);
+            last = message.offset;
+            // Throttled by heartbeatInterval inside kafkajs: cheap per record, and whatever the
+            // batch size the work between two heartbeats is one record.
+            await heartbeat();
+          } catch (err) {
+            if (err instanceof BatchAbandoned) abandoned = err;
+            else if (isRebalance(err)) abandoned = new BatchAbandoned('rebalance', { cause: err });
+            else throw err;
+            break;
+          }
         }
-        if (last === undefined) return;
+        if (last === undefined) {
+          if (abandoned?.reason === 'rebalance') throw abandoned.cause;
+          return;
+        }
+        // Make the records handled so far durable even when the batch was cut short, so no
+        // handler's buffer carries them into another batch; the commit may then be refused
+        // (rebalance) and they are redone, idempotently.
         if (this.options.flush) await this.flushWithRetry(heartbeat, isRunning);
         resolveOffset(last);
         // Through the batch's own committer: Consumer.commitOffsets() is a no-op once stop() began,
         // which would lose the commit of the batch being drained.
-        if (this.options.commitIntervalMs !== undefined && !member.retryTier) await commitOffsetsIfNecessary();
-        else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
-        await heartbeat();
+        try {
+          if (this.options.commitIntervalMs !== undefined && !member.retryTier) await commitOffsetsIfNecessary();
+          else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
+          await heartbeat();
+        } catch (err) {
+          if (abandoned?.reason !== 'rebalance') throw err;
+        }
+        if (abandoned?.reason === 'rebalance') throw abandoned.cause;
       },
-    });
-    run.catch((err: Error) => {
-      this.crashed = err;
-      this.logger.error({ event: 'kafka_consumer_run_failed', group: member.groupId, err });
     });
   }
 
@@ -236,16 +403,83 @@ export class BatchConsumer {
     return isRunning();
   }
 
+  /** Sleeps `ms` in slices of the heartbeat interval, heartbeating between them. */
+  private async sleepHeartbeating(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (!isRunning()) throw new BatchAbandoned('stopping');
+      await new Promise((r) => setTimeout(r, Math.min(this.heartbeatIntervalMs, until - Date.now())));
+      await heartbeat();
+    }
+  }
+
+  /**
+   * Runs `fn` (a handler, a flush, a dead-letter write) heartbeating every heartbeat interval
+   * while it is genuinely in progress, for at most maxBlockedMs: a blind timer would keep a
+   * stuck member in the group for good and disable the group's failure detection.
+   */
+  private async heartbeating<T>(heartbeat: () => Promise<void>, what: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (Date.now() - started > this.maxBlockedMs) {
+        clearInterval(timer);
+        this.logger.error({ event: 'kafka_handler_overran', group: this.groupId, what, maxBlockedMs: this.maxBlockedMs }, 'no more heartbeats on its behalf: the member will be evicted');
+        return;
+      }
+      // A failed heartbeat (rebalance) is seen again by the batch loop's own heartbeat.
+      heartbeat().catch(() => clearInterval(timer));
+    }, this.heartbeatIntervalMs);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Deletes this consumer's groups (per-instance groups on a graceful stop). */
   private async deleteGroups(): Promise<void> {
     const admin = this.kafka.admin();
     try {
       await admin.connect();
       await admin.deleteGroups(this.members.map((m) => m.groupId));
     } catch (err) {
-      // Only housekeeping: an undeleted group expires with offsets.retention.minutes.
+      // Only housekeeping: an undeleted group is removed at the next start of any instance, or expires.
       this.logger.warn({ event: 'kafka_group_delete_failed', group: this.groupId, err: (err as Error).message });
     } finally {
       await admin.disconnect();
+    }
+  }
+
+  /**
+   * Deletes the per-instance groups of this consumer left by instances that were killed
+   * (no graceful stop): same base name, a random suffix, and no member any more. A live
+   * instance's group has members and is never touched (the broker refuses to delete it anyway).
+   */
+  private async deleteStaleGroups(): Promise<void> {
+    if (!this.running) return;
+    const base = `${this.settings.prefix}${this.options.groupId}.`;
+    const mine = new Set(this.members.map((m) => m.groupId));
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const { groups } = await admin.listGroups();
+      const candidates = groups.map((g) => g.groupId).filter((id) => id.startsWith(base) && !mine.has(id) && PER_INSTANCE_SUFFIX.test(id.slice(base.length)));
+      if (candidates.length === 0) return;
+      const described = await admin.describeGroups(candidates);
+      const stale = described.groups.filter((g) => (g.state === 'Empty' || g.state === 'Dead') && g.members.length === 0).map((g) => g.groupId);
+      if (stale.length === 0) return;
+      const results = await admin.deleteGroups(stale).catch((err: unknown) => {
+        // A group that gained a member meanwhile is refused; the others are deleted.
+        const partial = (err as { groups?: Array<{ groupId: string; errorCode: number }> }).groups;
+        if (partial) return partial;
+        throw err;
+      });
+      const deleted = results.filter((r) => !r.errorCode).map((r) => r.groupId);
+      this.logger.info({ event: 'kafka_stale_groups_deleted', group: this.options.groupId, deleted });
+    } catch (err) {
+      this.logger.warn({ event: 'kafka_stale_groups_delete_failed', group: this.options.groupId, err: (err as Error).message });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
@@ -253,10 +487,22 @@ export class BatchConsumer {
   async waitUntilReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.isReady()) {
-      if (this.crashed) throw this.crashed;
+      const dead = this.members.find((m) => m.dead)?.dead;
+      if (dead) throw dead;
+      if (!this.running) throw new Error(`consumer group ${this.groupId} is not running`);
       if (Date.now() > deadline) throw new Error(`consumer group ${this.groupId} did not join within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  private rememberAttempts(key: string): AttemptMemo {
+    let memo = this.attempts.get(key);
+    if (!memo) {
+      memo = { count: 0, firstAt: Date.now(), lastError: undefined };
+      this.attempts.set(key, memo);
+      if (this.attempts.size > MAX_REMEMBERED) this.attempts.delete(this.attempts.keys().next().value!);
+    }
+    return memo;
   }
 
   private async processMessage(
@@ -265,6 +511,7 @@ export class BatchConsumer {
     partition: number,
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
   ): Promise<void> {
     let event: AnyDomainEvent;
     try {
@@ -273,7 +520,7 @@ export class BatchConsumer {
         throw new NonRetriableError(`event ${event.type} does not belong on topic ${TOPICS[topic].name}`);
       }
     } catch (err) {
-      await this.deadLetter(topic, name, partition, message, 'undecodable', err as Error, 1);
+      await this.deadLetter(topic, name, partition, message, 'undecodable', err as Error, 1, heartbeat);
       return;
     }
     const record: ConsumedRecord = {
@@ -287,58 +534,61 @@ export class BatchConsumer {
       heartbeat,
     };
     const parent = extractTraceContext(message.headers);
-    let attempts = 0;
-    try {
-      await pRetry(
-        async () => {
-          attempts += 1;
-          try {
-            await withSpan(
-              this.tracer,
-              `process ${topic}`,
-              {
-                kind: SpanKind.CONSUMER,
-                parent,
-                attributes: {
-                  'messaging.system': 'kafka',
-                  'messaging.operation.type': 'process',
-                  'messaging.destination.name': name,
-                  'messaging.consumer.group.name': this.groupId,
-                  'messaging.kafka.offset': Number(message.offset),
-                  'calltrack.event_type': event.type,
-                  'calltrack.site_id': event.siteId,
-                },
+    // Attempts are counted per record across redeliveries of this process (the member evicted
+    // or the partition reassigned mid-retries), before each attempt: a handler that never
+    // returns still uses them up.
+    const memoKey = `${name}:${partition}:${message.offset}`;
+    const memo = this.rememberAttempts(memoKey);
+    const exhausted = () => memo.count > this.maxRetries || (memo.count > 0 && Date.now() - memo.firstAt >= this.maxRecordMs);
+    while (!exhausted()) {
+      memo.count += 1;
+      try {
+        await this.heartbeating(heartbeat, `handle ${name}`, () =>
+          withSpan(
+            this.tracer,
+            `process ${topic}`,
+            {
+              kind: SpanKind.CONSUMER,
+              parent,
+              attributes: {
+                'messaging.system': 'kafka',
+                'messaging.operation.type': 'process',
+                'messaging.destination.name': name,
+                'messaging.consumer.group.name': this.groupId,
+                'messaging.kafka.offset': Number(message.offset),
+                'calltrack.event_type': event.type,
+                'calltrack.site_id': event.siteId,
               },
-              () => this.options.handle(record),
-            );
-          } catch (err) {
-            // Only NonRetriableError skips retries; everything else is assumed transient.
-            if (err instanceof NonRetriableError) throw new AbortError(err);
-            throw err instanceof Error ? err : new Error(String(err));
-          }
-        },
-        {
-          retries: this.maxRetries,
-          minTimeout: this.options.retryDelayMs ?? 200,
-          factor: 2,
-          maxTimeout: 10_000,
-          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            this.logger.warn({ event: 'kafka_record_retry', group: this.groupId, topic: name, partition, offset: message.offset, attempt: attemptNumber, retriesLeft, err: error });
-            await heartbeat();
-          },
-        },
-      );
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (err instanceof NonRetriableError) {
-        await this.deadLetter(topic, name, partition, message, 'non_retriable', error, attempts);
+            },
+            () => this.options.handle(record),
+          ),
+        );
+        this.attempts.delete(memoKey);
         return;
+      } catch (err) {
+        // A heartbeat a handler made that found the group rebalancing: the batch is redone elsewhere or after the rejoin.
+        if (isRebalance(err)) throw new BatchAbandoned('rebalance', { cause: err });
+        const error = err instanceof Error ? err : new Error(String(err));
+        // Only NonRetriableError skips retries; everything else is assumed transient.
+        if (err instanceof NonRetriableError) {
+          this.attempts.delete(memoKey);
+          await this.deadLetter(topic, name, partition, message, 'non_retriable', error, memo.count, heartbeat);
+          return;
+        }
+        memo.lastError = error.message;
+        const left = exhausted() ? 0 : this.maxRetries + 1 - memo.count;
+        this.logger.warn({ event: 'kafka_record_retry', group: this.groupId, topic: name, partition, offset: message.offset, attempt: memo.count, retriesLeft: left, err: error });
+        if (left === 0) break;
+        const delay = Math.min((this.options.retryDelayMs ?? 200) * 2 ** (memo.count - 1), 10_000, Math.max(0, memo.firstAt + this.maxRecordMs - Date.now()));
+        await this.sleepHeartbeating(delay, heartbeat, isRunning);
       }
-      const tier = Number(headerText(message.headers?.[RETRY_HEADERS.attempt]) ?? 0);
-      const delays = this.options.retryTopic ? (this.options.retryDelaysMs ?? TOPICS[topic].retryDelaysMs) : undefined;
-      if (delays && tier < delays.length) await this.park(topic, name, partition, message, tier + 1, delays[tier]!, error);
-      else await this.deadLetter(topic, name, partition, message, 'retries_exhausted', error, attempts);
     }
+    this.attempts.delete(memoKey);
+    const error = new Error(memo.lastError ?? `no attempt finished within ${this.maxRecordMs} ms`);
+    const tier = Number(headerText(message.headers?.[RETRY_HEADERS.attempt]) ?? 0);
+    const delays = this.options.retryTopic ? (this.options.retryDelaysMs ?? TOPICS[topic].retryDelaysMs) : undefined;
+    if (delays && tier < delays.length) await this.park(topic, name, partition, message, tier + 1, delays[tier]!, error, heartbeat);
+    else await this.deadLetter(topic, name, partition, message, 'retries_exhausted', error, memo.count, heartbeat);
   }
 
   private async flushWithRetry(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
@@ -347,20 +597,22 @@ export class BatchConsumer {
     let delay = this.options.retryDelayMs ?? 200;
     for (;;) {
       try {
-        await this.options.flush!();
+        await this.heartbeating(heartbeat, 'flush', () => this.options.flush!());
         return;
       } catch (err) {
         this.logger.error({ event: 'kafka_batch_flush_failed', group: this.groupId, err });
         if (!isRunning()) throw err;
-        await new Promise((r) => setTimeout(r, delay));
+        await this.sleepHeartbeating(delay, heartbeat, isRunning).catch((e: unknown) => {
+          if (e instanceof BatchAbandoned) throw err;
+          throw e;
+        });
         delay = Math.min(delay * 2, 10_000);
-        await heartbeat();
       }
     }
   }
 
   /** Parks a record on its retry topic, to be tried again after `delayMs`. */
-  private async park(topic: TopicKey, name: string, partition: number, message: KafkaMessage, attempt: number, delayMs: number, err: Error): Promise<void> {
+  private async park(topic: TopicKey, name: string, partition: number, message: KafkaMessage, attempt: number, delayMs: number, err: Error, heartbeat: () => Promise<void>): Promise<void> {
     const headers = copyHeaders(message.headers);
     // The first source is kept through every tier, so the record stays traceable to where it came from.
     headers[RETRY_HEADERS.sourceTopic] ??= name;
@@ -372,12 +624,21 @@ export class BatchConsumer {
       [RETRY_HEADERS.error]: err.message.slice(0, 2000),
     });
     const target = retryTopicName(topicName(topic, this.settings.prefix));
-    await pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 });
+    await this.heartbeating(heartbeat, 'park', () => pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 }));
     this.logger.warn({ event: 'kafka_record_parked', group: this.groupId, topic: name, partition, offset: message.offset, attempt, delayMs, err: err.message });
   }
 
   /** `name` is the topic the record was read from (a retry topic, possibly); the dead letters are the source topic's. */
-  private async deadLetter(topic: TopicKey, name: string, partition: number, message: KafkaMessage, reason: DeadLetterReason, err: Error, attempts: number): Promise<void> {
+  private async deadLetter(
+    topic: TopicKey,
+    name: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: DeadLetterReason,
+    err: Error,
+    attempts: number,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     const headers = copyHeaders(message.headers);
     Object.assign(headers, {
       [DLQ_HEADERS.reason]: reason,
@@ -391,7 +652,7 @@ export class BatchConsumer {
     });
     // The dead-letter write must succeed before the offset moves on, or the record would be lost.
     const target = deadLetterTopicName(topicName(topic, this.settings.prefix));
-    await pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 });
+    await this.heartbeating(heartbeat, 'dead-letter', () => pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 }));
     this.logger.error({ event: 'kafka_record_dead_lettered', group: this.groupId, topic: name, partition, offset: message.offset, reason, attempts, err: err.message });
   }
 
@@ -399,10 +660,24 @@ export class BatchConsumer {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await Promise.all(this.members.map((m) => m.consumer.disconnect()));
+    if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
+    await Promise.all(
+      this.members.map(async (m) => {
+        m.ended?.(undefined);
+        await m.consumer?.disconnect();
+        await m.supervisor;
+        m.joined = false;
+      }),
+    );
     if (this.options.perInstance) await this.deleteGroups();
     this.logger.info({ event: 'kafka_consumer_stopped', group: this.groupId });
   }
+}
+
+/** The group is rebalancing or forgot this member: the batch in hand cannot be committed. */
+function isRebalance(err: unknown): boolean {
+  const type = kafkaErrorType(err);
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'UNKNOWN_MEMBER_ID' || type === 'ILLEGAL_GENERATION' || (err instanceof Error && err.name === 'KafkaJSFetcherRebalanceError');
 }
 
 function copyHeaders(headers: Record<string, unknown> | undefined): Record<string, string | Buffer> {

@@ -59,6 +59,12 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+const TRANSIENT_ANSWERS = [
+  'This server does not host this topic-partition',
+  'There is no leader for this topic-partition',
+  'This server is not the leader for that topic-partition',
+];
+
 export function createKafka(settings: KafkaSettings, logger: Logger): KafkaJs {
   return new Kafka({
     clientId: settings.clientId,
@@ -79,6 +85,12 @@ export function createKafka(settings: KafkaSettings, logger: Logger): KafkaJs {
         const error: unknown = extra['error'];
         if (typeof error === 'string' && error.includes('group is rebalancing')) {
           logger.info({ event: 'kafka_group_rebalancing', ...extra }, message);
+          return;
+        }
+        // Answers retried by kafkajs or by the callers (provisioning, replay, the consumers' supervisor), which log their
+        // own retries and failures: a topic not known yet, no leader yet, a leader moved.
+        if (typeof error === 'string' && TRANSIENT_ANSWERS.some((a) => error.startsWith(a))) {
+          logger.debug({ event: 'kafka_client', ...extra }, message);
           return;
         }
         // kafkajs logs its own retries at WARN/ERROR; keep them structured.

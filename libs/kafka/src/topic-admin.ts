@@ -210,8 +210,16 @@ async function topicStates(admin: Admin, names: string[]): Promise<Map<string, T
       await probe(chunk.slice(half));
     }
   };
-  // Not the cluster-wide listing: on a shared cluster any other topic without a leader fails it.
-  for (let i = 0; i < names.length; i += METADATA_CHUNK) await probe(names.slice(i, i + METADATA_CHUNK));
+  // The cluster-wide listing first (one request) to skip topics that do not exist; it fails while
+  // any topic of the cluster has no leader (a shared cluster), and then every name is probed.
+  let listed: Set<string> | undefined;
+  try {
+    listed = new Set(await admin.listTopics());
+  } catch (err) {
+    if (!isTransientKafkaError(err)) throw err;
+  }
+  const candidates = listed ? names.filter((n) => listed.has(n)) : names;
+  for (let i = 0; i < candidates.length; i += METADATA_CHUNK) await probe(candidates.slice(i, i + METADATA_CHUNK));
   return out;
 }
 

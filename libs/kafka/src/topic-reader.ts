@@ -54,6 +54,10 @@ export async function replayTopics(
     finish = resolve;
     fail = reject;
   });
+  // A crash kafkajs does not restart from would otherwise leave the replay waiting for good.
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) fail(e.payload.error);
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...keyByName.keys()], fromBeginning: true });

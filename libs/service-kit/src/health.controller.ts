@@ -6,10 +6,15 @@ import { ReadinessService } from './readiness.service.js';
 export class HealthController {
   constructor(private readonly readiness: ReadinessService) {}
 
-  /** Liveness: the process serves requests. */
+  /**
+   * Liveness: the process serves requests and nothing in it is dead for good (a Kafka
+   * consumer that crashed and could not be restarted); 503 with the failing checks otherwise,
+   * so the orchestrator restarts it.
+   */
   @Get('healthz')
-  health(): { status: 'ok' } {
-    return { status: 'ok' };
+  async health(@Res() reply: FastifyReply): Promise<void> {
+    const { live, checks } = await this.readiness.liveness();
+    await reply.status(live ? 200 : 503).send({ status: live ? 'ok' : 'dead', checks });
   }
 
   /** Readiness: every registered dependency check passes; 503 otherwise, with the failing checks. */

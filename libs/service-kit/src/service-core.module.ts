@@ -28,6 +28,8 @@ class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
     // The producer is connected before any controller takes a request.
     await this.bus.connect();
     this.readiness.register('kafka', () => this.bus.isReady());
+    // A consumer that crashed and could not be restarted: only a new process brings it back.
+    this.readiness.registerLiveness('kafka_consumers', () => this.bus.isLive());
   }
 
   async onApplicationShutdown(): Promise<void> {
