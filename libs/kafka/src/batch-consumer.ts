@@ -149,10 +149,24 @@ class BatchAbandoned extends Error {
   }
 }
 
+/**
+ * A record failed and waits for its next attempt: its partition is paused and the batch
+ * released, so the other partitions (fetched together with it by kafkajs) keep flowing.
+ */
+class RetryLater extends Error {
+  constructor(readonly delayMs: number) {
+    super(`retry in ${delayMs} ms`);
+  }
+}
+
 interface AttemptMemo {
+  /** Not to be tried again before this time (its backoff). */
+  notBefore: number;
   count: number;
   firstAt: number;
   lastError: string | undefined;
+  /** Dead-lettered or parked: a redelivery (its commit refused after an eviction) is not tried nor copied again. */
+  settled: boolean;
 }
 
 /**
@@ -177,6 +191,7 @@ export class BatchConsumer {
   private readonly maxBlockedMs: number;
   private readonly attempts = new Map<string, AttemptMemo>();
   private running = false;
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private cleanupTimer: NodeJS.Timeout | undefined;
   private readonly tracer;
 
@@ -229,22 +244,28 @@ export class BatchConsumer {
     const current = () => member.consumer === consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       if (!current()) return;
-      member.assigned = true;
-      // A member with nothing assigned (more members than partitions) fetches nothing and is ready as it is.
-      if (Object.values(e.payload.memberAssignment as Record<string, number[]>).every((list) => list.length === 0)) member.joined = true;
-      member.restarts = 0;
       this.logger.info({ event: 'kafka_group_joined', group: member.groupId, assignment: e.payload.memberAssignment });
+      const assignment = e.payload.memberAssignment as Record<string, number[]>;
       if (!member.retryTier && this.options.onAssignment) {
         const partitions = new Map<TopicKey, number[]>();
-        for (const [name, list] of Object.entries(e.payload.memberAssignment as Record<string, number[]>)) {
+        for (const [name, list] of Object.entries(assignment)) {
           const key = this.topicByName.get(name);
           if (key) partitions.set(key, [...list].sort((a, b) => a - b));
         }
+        // A throw here makes kafkajs crash without restarting: the supervisor restarts the member.
         this.options.onAssignment(partitions);
+      }
+      member.assigned = true;
+      // A member with nothing assigned (more members than partitions) fetches nothing and is ready as it is.
+      if (Object.values(assignment).every((list) => list.length === 0)) {
+        member.joined = true;
+        member.restarts = 0;
       }
     });
     consumer.on(consumer.events.FETCH, () => {
-      if (current() && member.assigned) member.joined = true;
+      if (!current() || !member.assigned) return;
+      member.joined = true;
+      member.restarts = 0;
     });
     for (const event of [consumer.events.REBALANCING, consumer.events.STOP, consumer.events.DISCONNECT]) {
       consumer.on(event, () => {
@@ -305,7 +326,8 @@ export class BatchConsumer {
       const ended = new Promise<Error | undefined>((resolve) => (member.ended = resolve));
       let error: Error | undefined;
       try {
-        const present = await waitForTopics(this.kafka, member.topics, this.logger, () => this.running);
+        // start() returns while the topics are missing: the service starts, not ready.
+        const present = await waitForTopics(this.kafka, member.topics, this.logger, () => this.running, firstAttempt);
         if (!present) break;
         await consumer.connect();
         await consumer.subscribe({ topics: member.topics, fromBeginning: member.retryTier || (this.options.fromBeginning ?? false) });
@@ -364,7 +386,8 @@ export class BatchConsumer {
             // batch size the work between two heartbeats is one record.
             await heartbeat();
           } catch (err) {
-            if (err instanceof BatchAbandoned) abandoned = err;
+            if (err instanceof RetryLater) this.pauseFor(consumer, batch.topic, batch.partition, err.delayMs);
+            else if (err instanceof BatchAbandoned) abandoned = err;
             else if (isRebalance(err)) abandoned = new BatchAbandoned('rebalance', { cause: err });
             else throw err;
             break;
@@ -401,6 +424,16 @@ export class BatchConsumer {
       await heartbeat();
     }
     return isRunning();
+  }
+
+  /** Pauses a partition whose record waits for its next attempt, and resumes it then (the record is fetched again). */
+  private pauseFor(consumer: KafkaConsumer, topic: string, partition: number, delayMs: number): void {
+    consumer.pause([{ topic, partitions: [partition] }]);
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      consumer.resume([{ topic, partitions: [partition] }]);
+    }, delayMs);
+    this.resumeTimers.add(timer);
   }
 
   /** Sleeps `ms` in slices of the heartbeat interval, heartbeating between them. */
@@ -498,7 +531,7 @@ export class BatchConsumer {
   private rememberAttempts(key: string): AttemptMemo {
     let memo = this.attempts.get(key);
     if (!memo) {
-      memo = { count: 0, firstAt: Date.now(), lastError: undefined };
+      memo = { count: 0, firstAt: Date.now(), lastError: undefined, settled: false, notBefore: 0 };
       this.attempts.set(key, memo);
       if (this.attempts.size > MAX_REMEMBERED) this.attempts.delete(this.attempts.keys().next().value!);
     }
@@ -513,6 +546,12 @@ export class BatchConsumer {
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
   ): Promise<void> {
+    // Attempts are counted per record across redeliveries of this process (the member evicted
+    // or the partition reassigned mid-retries), before each attempt: a handler that never
+    // returns still uses them up.
+    const memoKey = `${name}:${partition}:${message.offset}`;
+    const memo = this.rememberAttempts(memoKey);
+    if (memo.settled) return;
     let event: AnyDomainEvent;
     try {
       event = decodeEvent(message.value);
@@ -521,6 +560,7 @@ export class BatchConsumer {
       }
     } catch (err) {
       await this.deadLetter(topic, name, partition, message, 'undecodable', err as Error, 1, heartbeat);
+      memo.settled = true;
       return;
     }
     const record: ConsumedRecord = {
@@ -534,12 +574,9 @@ export class BatchConsumer {
       heartbeat,
     };
     const parent = extractTraceContext(message.headers);
-    // Attempts are counted per record across redeliveries of this process (the member evicted
-    // or the partition reassigned mid-retries), before each attempt: a handler that never
-    // returns still uses them up.
-    const memoKey = `${name}:${partition}:${message.offset}`;
-    const memo = this.rememberAttempts(memoKey);
     const exhausted = () => memo.count > this.maxRetries || (memo.count > 0 && Date.now() - memo.firstAt >= this.maxRecordMs);
+    // Redelivered before its backoff ended (its partition resumed by a new assignment): wait again, released.
+    if (!exhausted() && Date.now() < memo.notBefore) throw new RetryLater(memo.notBefore - Date.now());
     while (!exhausted()) {
       memo.count += 1;
       try {
@@ -571,8 +608,8 @@ export class BatchConsumer {
         const error = err instanceof Error ? err : new Error(String(err));
         // Only NonRetriableError skips retries; everything else is assumed transient.
         if (err instanceof NonRetriableError) {
-          this.attempts.delete(memoKey);
           await this.deadLetter(topic, name, partition, message, 'non_retriable', error, memo.count, heartbeat);
+          memo.settled = true;
           return;
         }
         memo.lastError = error.message;
@@ -580,15 +617,20 @@ export class BatchConsumer {
         this.logger.warn({ event: 'kafka_record_retry', group: this.groupId, topic: name, partition, offset: message.offset, attempt: memo.count, retriesLeft: left, err: error });
         if (left === 0) break;
         const delay = Math.min((this.options.retryDelayMs ?? 200) * 2 ** (memo.count - 1), 10_000, Math.max(0, memo.firstAt + this.maxRecordMs - Date.now()));
-        await this.sleepHeartbeating(delay, heartbeat, isRunning);
+        if (delay < this.heartbeatIntervalMs) {
+          await this.sleepHeartbeating(delay, heartbeat, isRunning);
+        } else {
+          memo.notBefore = Date.now() + delay;
+          throw new RetryLater(delay);
+        }
       }
     }
-    this.attempts.delete(memoKey);
     const error = new Error(memo.lastError ?? `no attempt finished within ${this.maxRecordMs} ms`);
     const tier = Number(headerText(message.headers?.[RETRY_HEADERS.attempt]) ?? 0);
     const delays = this.options.retryTopic ? (this.options.retryDelaysMs ?? TOPICS[topic].retryDelaysMs) : undefined;
     if (delays && tier < delays.length) await this.park(topic, name, partition, message, tier + 1, delays[tier]!, error, heartbeat);
     else await this.deadLetter(topic, name, partition, message, 'retries_exhausted', error, memo.count, heartbeat);
+    memo.settled = true;
   }
 
   private async flushWithRetry(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
@@ -661,6 +703,8 @@ export class BatchConsumer {
     if (!this.running) return;
     this.running = false;
     if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
     await Promise.all(
       this.members.map(async (m) => {
         m.ended?.(undefined);

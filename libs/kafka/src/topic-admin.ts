@@ -118,10 +118,10 @@ export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], l
  * as `isRunning()` says (services that start before their topics are provisioned wait,
  * not ready, instead of crashing). Logs the missing topics every 30 s.
  */
-export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Logger, isRunning: () => boolean = () => true): Promise<boolean> {
+export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Logger, isRunning: () => boolean = () => true, onWaiting?: () => void): Promise<boolean> {
   const admin = kafka.admin({ retry: { retries: 0 } });
   let round = 0;
-  let lastLog = Date.now();
+  let lastLog = 0;
   try {
     while (isRunning()) {
       try {
@@ -131,12 +131,14 @@ export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Log
         const served = await servedTopics(admin, led);
         const missing = names.filter((n) => !served.has(n));
         if (missing.length === 0) return true;
+        onWaiting?.();
         if (Date.now() - lastLog > 30_000) {
           lastLog = Date.now();
           logger.warn({ event: 'kafka_topics_missing', topics: missing.slice(0, 20), count: missing.length }, 'waiting for topics to be provisioned');
         }
       } catch (err) {
         if (!isTransientKafkaError(err)) throw err;
+        onWaiting?.();
         if (round === 0) round = -1; // connect again
       }
       await sleep(backoff(round < 0 ? 0 : round));

@@ -1,0 +1,228 @@
+// Integration tests of libs/kafka's consumer under slow and failing records, evictions, crashes
+// and missing topics, on the real broker (short session timeout so evictions happen in seconds).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createEvent } from '@calltrack/contracts';
+import { createKafka, deletePrefixedTopics, DLQ_HEADERS, KafkaBus, partitionOf, provisionTopics } from '@calltrack/kafka';
+import { createKafkaTestEnv, sleep, testBrokers, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from './index.js';
+
+const SESSION_TIMEOUT_MS = 6_000; // the broker's minimum: evictions within seconds
+const blocked = (phone: string) => createEvent('CallerBlocked', { phone, reason: 'test' }, { siteId: 'site-a', producer: 'test' });
+/** A key of antifraud-blocklist (3 partitions) that lands on `partition`. */
+const keyOn = (partition: number, tag: string): string => {
+  for (let i = 0; ; i++) if (partitionOf(`${tag}-${i}`, 3) === partition) return `${tag}-${i}`;
+};
+
+describe('BatchConsumer resilience on the real broker', () => {
+  let env: KafkaTestEnv;
+  let bus: KafkaBus;
+  let probe: TopicProbe;
+
+  before(async () => {
+    env = await createKafkaTestEnv('kafka-resilience');
+    bus = new KafkaBus({ ...env.settings, clientId: 'kafka-resilience-test', sessionTimeoutMs: SESSION_TIMEOUT_MS }, testLogger);
+    await bus.connect();
+    probe = await TopicProbe.start(env, [{ dlq: 'antifraudBlocklist' }]);
+  });
+  after(async () => {
+    await probe.stop();
+    await bus.close();
+  });
+
+  it('a record slower than the session timeout on every attempt: no eviction, other partitions flow, then it is dead-lettered with its reason and attempts', async () => {
+    const poisonKey = keyOn(0, 'slow');
+    const poison = blocked('+74951000001');
+    let poisonAttempts = 0;
+    let joins = 0;
+    const handledAt = new Map<string, number>();
+    const consumer = bus.consumer({
+      groupId: 'slow-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: true,
+      partitionsConsumedConcurrently: 3,
+      maxRetries: 2,
+      // Backoffs of 4 s then 8 s: the partition is paused meanwhile and the batch released.
+      retryDelayMs: 4_000,
+      maxRecordMs: 120_000,
+      onAssignment: () => void joins++,
+      handle: async (r) => {
+        if (r.event.eventId === poison.eventId) {
+          poisonAttempts++;
+          // Longer than the session timeout, without heartbeating itself: the consumer does it while the handler runs.
+          await sleep(SESSION_TIMEOUT_MS + 1_000);
+          throw new Error('endpoint keeps failing');
+        }
+        handledAt.set(r.event.eventId, Date.now());
+      },
+    });
+    await consumer.start();
+    await consumer.waitUntilReady();
+    await bus.producer.publish('antifraudBlocklist', poisonKey, poison);
+    await waitFor(() => poisonAttempts === 1, { what: 'the first attempt of the slow record' });
+
+    // kafkajs fetches every partition together and waits for the whole fetch: records on the other
+    // partitions wait for the slow attempt in hand, not for the record's retries.
+    const others = [1, 2, 1, 2].map((p, i) => ({ key: keyOn(p, `other${i}`), event: blocked(`+7495200000${i}`) }));
+    const publishedAt = Date.now();
+    await bus.producer.publishMany(others.map((o) => ({ topic: 'antifraudBlocklist' as const, key: o.key, event: o.event })));
+    await waitFor(() => others.every((o) => handledAt.has(o.event.eventId)), { what: 'the other partitions', timeoutMs: 15_000 });
+    const slowest = Math.max(...others.map((o) => handledAt.get(o.event.eventId)! - publishedAt));
+    assert.ok(slowest < SESSION_TIMEOUT_MS + 4_000, `other partitions handled within one attempt of the slow record (slowest ${slowest} ms)`);
+    assert.equal(poisonAttempts, 1, 'handled during the slow record\'s backoff, before its next attempt');
+
+    const dead = await waitFor(() => probe.deadLetters('antifraudBlocklist').find((r) => r.key === poisonKey), { what: 'the dead letter', timeoutMs: 60_000 });
+    assert.equal(dead.headers[DLQ_HEADERS.reason], 'retries_exhausted');
+    assert.equal(dead.headers[DLQ_HEADERS.attempts], '3');
+    assert.match(dead.headers[DLQ_HEADERS.error] ?? '', /endpoint keeps failing/);
+    assert.equal(poisonAttempts, 3);
+    // Three attempts longer than the session timeout each: the member was never evicted.
+    assert.equal(joins, 1, 'one group join: no eviction, no rebalance');
+    await consumer.stop();
+  });
+
+  it('a record whose handler hangs past the session timeout: the member is evicted, the batch comes back, the attempts are remembered and it is dead-lettered once', async () => {
+    const key = keyOn(1, 'hang');
+    const poison = blocked('+74951000002');
+    const marker = blocked('+74951000003');
+    let calls = 0;
+    let joins = 0;
+    const handled: string[] = [];
+    const consumer = bus.consumer({
+      groupId: 'hang-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: true,
+      maxRetries: 1,
+      retryDelayMs: 100,
+      // The consumer heartbeats for a stuck handler only this long; then the group evicts the member.
+      maxBlockedMs: 1_000,
+      onAssignment: () => void joins++,
+      handle: async (r) => {
+        if (r.event.eventId === poison.eventId) {
+          calls++;
+          await sleep(SESSION_TIMEOUT_MS + 4_000);
+          throw new Error('stuck endpoint');
+        }
+        handled.push(r.event.eventId);
+      },
+    });
+    await consumer.start();
+    await consumer.waitUntilReady();
+    await bus.producer.publish('antifraudBlocklist', key, poison);
+    // Same key, same partition: handled only once the poison record is settled.
+    await bus.producer.publish('antifraudBlocklist', key, marker);
+    await waitFor(() => handled.includes(marker.eventId), { what: 'the record after the hanging one', timeoutMs: 90_000 });
+    assert.ok(joins >= 2, `the member was evicted and rejoined (${joins} joins)`);
+    assert.equal(calls, 2, 'one attempt plus one retry in all, across the eviction');
+    const dead = await waitFor(() => {
+      const d = probe.deadLetters('antifraudBlocklist').filter((r) => r.key === key);
+      return d.length > 0 ? d : undefined;
+    }, { what: 'the dead letter' });
+    assert.equal(dead[0]!.headers[DLQ_HEADERS.attempts], '2');
+    assert.equal(dead[0]!.headers[DLQ_HEADERS.reason], 'retries_exhausted');
+    await consumer.stop();
+  });
+
+  it('a consumer that crashes for good is restarted with backoff and consumes again', async () => {
+    let joins = 0;
+    const handled: string[] = [];
+    const consumer = bus.consumer({
+      groupId: 'crash-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: false,
+      // A throwing assignment callback makes kafkajs crash without restarting (restart=false).
+      onAssignment: () => {
+        if (++joins === 1) throw new Error('assignment failed');
+      },
+      handle: async (r) => void handled.push(r.event.eventId),
+    });
+    await consumer.start();
+    await consumer.waitUntilReady(30_000);
+    assert.ok(joins >= 2, 'joined again after the crash');
+    assert.equal(consumer.isLive(), true);
+    const later = blocked('+74951000004');
+    await bus.producer.publish('antifraudBlocklist', 'later', later);
+    await waitFor(() => handled.includes(later.eventId), { what: 'a record published after the restart' });
+    await consumer.stop();
+  });
+
+  it('a consumer that cannot be restarted takes liveness down', async () => {
+    const consumer = bus.consumer({
+      groupId: 'dead-group',
+      topics: ['antifraudBlocklist'],
+      maxRestarts: 1,
+      onAssignment: () => {
+        throw new Error('assignment always fails');
+      },
+      handle: async () => undefined,
+    });
+    assert.equal(bus.isLive(), true);
+    await consumer.start();
+    await waitFor(() => !consumer.isLive(), { what: 'the consumer declared dead', timeoutMs: 30_000 });
+    assert.equal(bus.isLive(), false, 'the process is no longer live');
+    await assert.rejects(consumer.waitUntilReady(1_000), /assignment always fails/);
+    await consumer.stop();
+  });
+
+  it('a consumer and a replay started before their topics exist wait, not ready, and start once the topics are provisioned', async () => {
+    const prefix = `test.kafka-late.${randomUUID().slice(0, 8)}.`;
+    const settings = { brokers: testBrokers().split(','), clientId: 'kafka-late-test', prefix, sessionTimeoutMs: SESSION_TIMEOUT_MS };
+    const late = new KafkaBus(settings, testLogger);
+    await late.connect();
+    try {
+      const handled: string[] = [];
+      const consumer = late.consumer({ groupId: 'late-group', topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => void handled.push(r.event.eventId) });
+      await consumer.start();
+      let replayed: number | undefined;
+      const replay = late.replay(['antifraudBlocklist'], () => undefined).then((r) => (replayed = r.records));
+      assert.equal(consumer.isReady(), false);
+      assert.equal(consumer.isLive(), true);
+      await provisionTopics(createKafka(settings, testLogger), prefix, testLogger);
+      await consumer.waitUntilReady(60_000);
+      await replay;
+      assert.equal(replayed, 0);
+      const first = blocked('+74951000005');
+      await late.producer.publish('antifraudBlocklist', 'k', first);
+      await waitFor(() => handled.includes(first.eventId), { what: 'the first record on the new topic' });
+    } finally {
+      await late.close();
+      await deletePrefixedTopics(createKafka(settings, testLogger), prefix);
+    }
+  });
+
+  it('per-instance groups left by killed instances are deleted at the next start; live ones are kept', async () => {
+    const base = `${env.prefix}view-group`;
+    const admin = env.kafka.admin();
+    await admin.connect();
+    // A killed instance's group: offsets committed, no member left.
+    const stale = `${base}.${randomUUID()}`;
+    const ghost = env.kafka.consumer({ groupId: stale });
+    await ghost.connect();
+    await ghost.subscribe({ topics: [env.topic('antifraudBlocklist')], fromBeginning: true });
+    await ghost.run({ eachMessage: async () => undefined });
+    await waitFor(async () => (await admin.fetchOffsets({ groupId: stale, topics: [env.topic('antifraudBlocklist')] }))[0]!.partitions.some((p) => Number(p.offset) > 0), { what: 'the ghost committed' });
+    await ghost.disconnect();
+    // A live instance's group, with its member.
+    const live = `${base}.${randomUUID()}`;
+    const other = env.kafka.consumer({ groupId: live });
+    await other.connect();
+    await other.subscribe({ topics: [env.topic('antifraudBlocklist')] });
+    let otherJoined = false;
+    other.on(other.events.GROUP_JOIN, () => (otherJoined = true));
+    await other.run({ eachMessage: async () => undefined });
+    await waitFor(() => otherJoined, { what: 'the live instance joined' });
+    try {
+      const consumer = bus.consumer({ groupId: 'view-group', perInstance: true, topics: ['antifraudBlocklist'], fromBeginning: true, handle: async () => undefined });
+      await consumer.start();
+      await waitFor(async () => !(await admin.listGroups()).groups.some((g) => g.groupId === stale), { what: 'the stale group deleted' });
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      assert.ok(groups.includes(live), 'the live instance keeps its group');
+      await consumer.waitUntilReady();
+      await consumer.stop();
+      assert.ok(!(await admin.listGroups()).groups.some((g) => g.groupId.startsWith(base) && g.groupId !== live), 'the stopped instance removed its own group');
+    } finally {
+      await other.disconnect();
+      await admin.disconnect();
+    }
+  });
+});
