@@ -144,7 +144,7 @@ const PER_INSTANCE_SUFFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 
 /** The batch is given up without committing the record in hand (stopping, or the group rebalancing). */
 class BatchAbandoned extends Error {
-  constructor(readonly reason: 'stopping' | 'rebalance', options?: { cause?: unknown }) {
+  constructor(readonly reason: 'stopping' | 'rebalance' | 'error', options?: { cause?: unknown }) {
     super(`batch abandoned: ${reason}`, options);
   }
 }
@@ -388,13 +388,14 @@ export class BatchConsumer {
           } catch (err) {
             if (err instanceof RetryLater) this.pauseFor(consumer, batch.topic, batch.partition, err.delayMs);
             else if (err instanceof BatchAbandoned) abandoned = err;
-            else if (isRebalance(err)) abandoned = new BatchAbandoned('rebalance', { cause: err });
-            else throw err;
+            else abandoned = new BatchAbandoned(isRebalance(err) ? 'rebalance' : 'error', { cause: err });
             break;
           }
         }
+        // Rethrown to kafkajs once the records before are settled: it rejoins after a rebalance, retries or crashes otherwise.
+        const rethrow = abandoned && abandoned.reason !== 'stopping' ? abandoned : undefined;
         if (last === undefined) {
-          if (abandoned?.reason === 'rebalance') throw abandoned.cause;
+          if (rethrow) throw rethrow.cause;
           return;
         }
         // Make the records handled so far durable even when the batch was cut short, so no
@@ -409,9 +410,9 @@ export class BatchConsumer {
           else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
           await heartbeat();
         } catch (err) {
-          if (abandoned?.reason !== 'rebalance') throw err;
+          if (!rethrow) throw err;
         }
-        if (abandoned?.reason === 'rebalance') throw abandoned.cause;
+        if (rethrow) throw rethrow.cause;
       },
     });
   }
