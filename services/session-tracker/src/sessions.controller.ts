@@ -65,6 +65,15 @@ export interface StartSessionResponse {
   reason?: string;
 }
 
+/**
+ * How long before the tracker gives up number-pool must have granted: the answer's way
+ * back (publish, fetch by this instance) and clock skew between hosts. A grant that still
+ * arrives late is given back (LeaseRepliesService).
+ */
+export function replyMargin(timeoutMs: number): number {
+  return Math.min(250, Math.floor(timeoutMs / 5));
+}
+
 @Controller('v1/sessions')
 @UseGuards(PublicRateLimitGuard)
 export class SessionsController {
@@ -126,19 +135,23 @@ export class SessionsController {
       return { ...base, method: choice.method, number: choice.staticNumber ?? site.defaultNumber, fallback: false };
     }
     const requestId = sessionId;
+    // The visitor is shown the default number at giveUpAt; number-pool grants only until the
+    // request's deadline, a little earlier, so that a grant has time to travel back.
+    const giveUpAt = now + this.config.LEASE_REPLY_TIMEOUT_MS;
     const leaseRequest = createEvent(
       'LeaseRequested',
-      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method },
+      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method, deadlineMs: giveUpAt - replyMargin(this.config.LEASE_REPLY_TIMEOUT_MS) },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
     );
-    const answer = this.replies.expect(requestId, this.config.LEASE_REPLY_TIMEOUT_MS);
+    const pending = { requestId, siteId: body.siteId, sessionId };
+    const answer = this.replies.expect(pending, giveUpAt);
     try {
       await this.publishOr503([
         { topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session },
         { topic: 'poolCommands', key: siteKey(body.siteId), event: leaseRequest },
       ]);
     } catch (err) {
-      this.replies.cancel(requestId);
+      this.replies.cancel(pending);
       throw err;
     }
     const reply = await answer;
