@@ -32,6 +32,10 @@ export const commonVariables = {
   KAFKA_SESSION_TIMEOUT_MS: variable(z.coerce.number().int().min(6000).max(300_000).default(15_000), {
     description: 'Consumer group session timeout: how long partitions of a crashed instance wait before another instance takes them.',
   }),
+  KAFKA_PUBLISH_TIMEOUT_MS: variable(z.coerce.number().int().min(100).max(120_000).default(5000), {
+    description:
+      'How long publishing an event may wait for the broker to make it durable; past it an HTTP request answers 503 with Retry-After (never a hang) and a consumer retries its batch.',
+  }),
   SHUTDOWN_TIMEOUT_MS: variable(z.coerce.number().int().min(1000).default(25_000), {
     description: 'How long a graceful shutdown may take to drain consumers and flush producers before the process exits.',
   }),
