@@ -9,6 +9,7 @@ import { parseLandingPage, UTM_KEYS } from './landing-page.js';
 import { FlaggedVisitorsService } from './flagged-visitors.service.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { PublicRateLimitGuard } from './rate-limit.guard.js';
+import { mayBeLiveSession } from './session-ids.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'expected 8-64 characters of letters, digits, "_", "." or "-"');
 const text = (max: number) => z.string().max(max);
@@ -200,12 +201,16 @@ export class SessionsController {
    * session is closed and its lease, if any, is held for one tail from now and
    * not extended again. Page navigation is not an end: the tracker sends a last
    * heartbeat on pagehide instead, so the next page of the site continues the visit.
+   *
+   * 404 unknown_session for an id this service never issued for a live visit: the service
+   * keeps no sessions, but an id is the UUIDv7 minted at the start (session-ids.ts).
    */
   @Post(':sessionId/end')
   @HttpCode(202)
   async end(@Param('sessionId', sessionIdParam) sessionId: string, @Body(new ZodValidationPipe(endBody)) body: z.infer<typeof endBody>): Promise<{ sessionId: string; accepted: true }> {
     if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
     const now = Date.now();
+    if (!mayBeLiveSession(sessionId, now)) throw new ApiError(404, 'unknown_session', `no session ${sessionId} was started in the last 24 hours`);
     const records: OutgoingRecord[] = [
       {
         topic: 'sessions',
