@@ -83,7 +83,7 @@ export class EventProducer {
   async publishMany(records: OutgoingRecord[], options: PublishOptions = {}): Promise<void> {
     if (records.length === 0) return;
     if (!this.connected) throw new PublishUnavailableError('producer is not connected', false);
-    const timeoutMs = options.timeoutMs ?? this.publishTimeoutMs;
+    const deadlinePerRequestMs = options.timeoutMs ?? this.publishTimeoutMs;
     const first = records[0]!;
     await withSpan(
       this.tracer,
@@ -108,6 +108,10 @@ export class EventProducer {
             headers: { ...(r.traceContext ? injectTraceHeaders(r.traceContext) : trace), [HEADER_EVENT_ID]: r.event.eventId, [HEADER_EVENT_TYPE]: r.event.type, [HEADER_SITE_ID]: r.event.siteId },
           },
         }));
+        // One deadline per produce request the call needs: a consumer flushing a backlog batch of
+        // several MiB is not failed for its size, only for a broker that stops answering.
+        const bytes = messages.reduce((sum, { message }) => sum + message.value.length + message.key.length + 200, 0);
+        const timeoutMs = deadlinePerRequestMs * Math.ceil(bytes / MAX_COALESCED_BYTES);
         return new Promise<void>((resolve, reject) => {
           const item: QueuedPublish = {
             messages,
