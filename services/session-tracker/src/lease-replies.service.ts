@@ -117,7 +117,13 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
       { leaseId: grant.leaseId, sessionId: grant.sessionId, requestedAtMs: now },
       { siteId, producer: SERVICE_NAME, occurredAtMs: now, eventId: `${grant.leaseId}:release` },
     );
-    await this.bus.producer.publish('poolCommands', siteKey(siteId), command);
+    try {
+      await this.bus.producer.publish('poolCommands', siteKey(siteId), command);
+    } catch (err) {
+      // Not worth a retry that could dead-letter a pool event: the lease then ends at its tail, as before deadlines.
+      this.logger.error({ event: 'lease_give_back_failed', site_id: siteId, lease_id: grant.leaseId, err });
+      return;
+    }
     this.logger.warn({ event: 'lease_grant_undelivered', site_id: siteId, lease_id: grant.leaseId, late_ms: now - late.atMs });
   }
 }
