@@ -19,7 +19,9 @@ finish() {
     log "stopping the Kafka broker this demo started"
     bash scripts/kafka/stop.sh
   else
-    log "the Kafka broker on $KAFKA_BROKERS was running before the demo and still is; stop it with: bash scripts/kafka/stop.sh"
+    local how="bash scripts/kafka/stop.sh"
+    [[ $KAFKA_PORT == 9092 ]] || how="KAFKA_PORT=$KAFKA_PORT $how"
+    log "the Kafka broker on $KAFKA_BROKERS was running before the demo and still is; stop it with: $how"
   fi
 }
 trap finish EXIT
