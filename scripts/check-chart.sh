@@ -74,7 +74,7 @@ step "helm template (required values only)"
 R_IMAGE=(--set image.repository=registry.example.com/calltrack)
 R_BROKERS=(--set kafka.brokers=kafka:9092)
 R_CLICKHOUSE=(--set clickhouse.url=http://clickhouse:8123)
-R_ADMIN=(--set secrets.adminToken=0123456789abcdef01)
+R_ADMIN=(--set secrets.adminToken=0123456789abcdef0123456789)
 MIN=("${R_IMAGE[@]}" "${R_BROKERS[@]}" "${R_CLICKHOUSE[@]}" "${R_ADMIN[@]}")
 if render "${MIN[@]}" > "$WORK/min.yaml" 2> "$WORK/min.err"; then
   pass "renders with image.repository, kafka.brokers, clickhouse.url, secrets.adminToken"
@@ -148,7 +148,7 @@ must_fail "image.repository missing" "image.repository is required" "${R_BROKERS
 must_fail "kafka.brokers missing" "kafka.brokers is required" "${R_IMAGE[@]}" "${R_CLICKHOUSE[@]}" "${R_ADMIN[@]}"
 must_fail "clickhouse.url missing" "clickhouse.url is required" "${R_IMAGE[@]}" "${R_BROKERS[@]}" "${R_ADMIN[@]}"
 must_fail "secrets.adminToken missing" "secrets.adminToken is required" "${R_IMAGE[@]}" "${R_BROKERS[@]}" "${R_CLICKHOUSE[@]}"
-must_fail "secrets.adminToken too short" "secrets.adminToken must be at least 16 characters" "${MIN[@]}" --set secrets.adminToken=short
+must_fail "secrets.adminToken too short" "secrets.adminToken must be at least 24 characters" "${MIN[@]}" --set secrets.adminToken=short
 must_fail "gRPC on without token" "secrets.grpcApiToken is required" "${MIN[@]}" --set attribution.grpc.enabled=true
 must_fail "SASL without password" "secrets.kafkaSaslPassword is required" "${MIN[@]}" --set kafka.sasl.mechanism=plain --set kafka.sasl.username=u
 must_fail "SASL without user name" "kafka.sasl.username is required" "${MIN[@]}" --set kafka.sasl.mechanism=plain --set secrets.kafkaSaslPassword=p

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { ConversionReceiver, ServiceProcess, http, signGenericWebhook, waitFor } from '@calltrack/testing';
 
 const exitAfter = process.argv.includes('--exit');
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'demo-admin-token-change-me';
+// A fresh random token per run unless one is given (services refuse placeholders and short tokens).
+const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? `demo-${randomUUID()}`;
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const dataDir = process.env.CLICKHOUSE_DATA_DIR ?? `${process.cwd()}/.data/clickhouse`;

@@ -203,8 +203,8 @@ service may read, optional unless the configuration needs them.
 {{- if and (index $.Values $key).enabled (index $defs $key).admin }}{{ $admin = true }}{{ end }}
 {{- end }}
 {{- if $admin }}
-{{- $token := required "secrets.adminToken is required (or set secrets.existingSecret to a Secret with an ADMIN_TOKEN key): bearer token of the admin endpoints, at least 16 characters (e.g. openssl rand -hex 24)" $s.adminToken }}
-{{- if lt (len $token) 16 }}{{ fail "secrets.adminToken must be at least 16 characters" }}{{ end }}
+{{- $token := required "secrets.adminToken is required (or set secrets.existingSecret to a Secret with an ADMIN_TOKEN key): bearer token of the admin endpoints, at least 24 characters (e.g. openssl rand -hex 24)" $s.adminToken }}
+{{- if lt (len $token) 24 }}{{ fail "secrets.adminToken must be at least 24 characters" }}{{ end }}
 ADMIN_TOKEN: {{ $token | quote }}
 {{- end }}
 {{- if and .Values.attribution.enabled .Values.attribution.grpc.enabled }}

@@ -32,6 +32,10 @@ export const commonVariables = {
   KAFKA_SESSION_TIMEOUT_MS: variable(z.coerce.number().int().min(6000).max(300_000).default(15_000), {
     description: 'Consumer group session timeout: how long partitions of a crashed instance wait before another instance takes them.',
   }),
+  KAFKA_PUBLISH_TIMEOUT_MS: variable(z.coerce.number().int().min(100).max(120_000).default(5000), {
+    description:
+      'How long publishing an event may wait for the broker to make it durable; past it an HTTP request answers 503 with Retry-After (never a hang) and a consumer retries its batch.',
+  }),
   SHUTDOWN_TIMEOUT_MS: variable(z.coerce.number().int().min(1000).default(25_000), {
     description: 'How long a graceful shutdown may take to drain consumers and flush producers before the process exits.',
   }),
@@ -40,10 +44,30 @@ export const commonVariables = {
 export const portVariable = (defaultPort: number) =>
   variable(port.default(defaultPort), { description: 'Port of the HTTP API (health, readiness and the service endpoints).' });
 
+/** Shortest admin token accepted: 24 characters (e.g. `openssl rand -hex 16` gives 32). */
+export const ADMIN_TOKEN_MIN_LENGTH = 24;
+/** Placeholders of the shipped examples (.env.example, docs): a token that still says so was never set. */
+const PLACEHOLDER_TOKEN = /replace[-_ ]?(with|me)|change[-_ ]?me|placeholder|your[-_ ]?token|<[^>]*>/i;
+
+/** Why a token is refused as an admin token, or undefined when it is acceptable. */
+export function weakAdminTokenReason(token: string): string | undefined {
+  if (PLACEHOLDER_TOKEN.test(token)) return 'is still a placeholder (e.g. the value of .env.example): set a random token, e.g. `openssl rand -hex 24`';
+  if (token.length < ADMIN_TOKEN_MIN_LENGTH) return `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (e.g. \`openssl rand -hex 24\`)`;
+  // "aaaa…", "0000…", "abababab…": long but guessable.
+  if (new Set(token).size < 8) return 'is too repetitive (fewer than 8 different characters): set a random token, e.g. `openssl rand -hex 24`';
+  return undefined;
+}
+
 export const adminTokenVariable = () =>
-  variable(z.string().min(16, 'must be at least 16 characters'), {
-    description: 'Bearer token required by the admin endpoints.',
-    sensitive: true,
-  });
+  variable(
+    z.string().superRefine((token, ctx) => {
+      const reason = weakAdminTokenReason(token);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    }),
+    {
+      description: `Bearer token required by the admin endpoints: at least ${ADMIN_TOKEN_MIN_LENGTH} characters, not a placeholder.`,
+      sensitive: true,
+    },
+  );
 
 export { bool as booleanVariable };

@@ -30,7 +30,7 @@ describe('documentConfig', () => {
   it('marks a variable without default that must be set as required, and sensitive ones as such', () => {
     assert.deepEqual(docs.get('ADMIN_TOKEN'), {
       name: 'ADMIN_TOKEN',
-      description: 'Bearer token required by the admin endpoints.',
+      description: 'Bearer token required by the admin endpoints: at least 24 characters, not a placeholder.',
       sensitive: true,
       defaultValue: undefined,
       required: true,
@@ -65,6 +65,34 @@ describe('documentConfig', () => {
       common.filter((v) => v.sensitive).map((v) => v.name),
       ['KAFKA_SASL_PASSWORD'],
     );
+  });
+});
+
+describe('adminTokenVariable', () => {
+  const schema = z.object({ ADMIN_TOKEN: adminTokenVariable() });
+  const refused = (token: string, why: RegExp) =>
+    assert.throws(() => loadConfig('test', schema, { ADMIN_TOKEN: token }), (err: Error) => {
+      assert.match(err.message, /ADMIN_TOKEN/);
+      assert.match(err.message, why);
+      assert.ok(!err.message.includes(token), 'the refused token is not echoed');
+      return true;
+    });
+
+  it("refuses .env.example's placeholder and other placeholders, with a clear message", () => {
+    refused('replace-with-a-long-random-admin-token', /placeholder/);
+    refused('please-change-me-0123456789abcdef', /placeholder/);
+  });
+
+  it('refuses short and repetitive tokens', () => {
+    refused('0123456789abcdef01234', /at least 24 characters/);
+    refused('a'.repeat(40), /repetitive/);
+    refused('abababababababababababababab', /repetitive/);
+  });
+
+  it("accepts random tokens and the tests' and demo's tokens", () => {
+    for (const token of ['f3b1e2d4c5a6978812345678abcdef01', 'e2e-admin-token-0123456789', 'demo-admin-token-0123456789abcdef', 'test-admin-token-0123456789']) {
+      assert.equal(loadConfig('test', schema, { ADMIN_TOKEN: token }).ADMIN_TOKEN, token);
+    }
   });
 });
 

@@ -67,7 +67,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: 1 * DAY,
-    events: ['LeaseRequested', 'LeaseExtendRequested', 'NumberCallReported'],
+    events: ['LeaseRequested', 'LeaseExtendRequested', 'LeaseReleaseRequested', 'NumberCallReported'],
     description: 'Requests to number-pool; keyed by site so one partition owner decides for a site.',
   },
   poolEvents: {

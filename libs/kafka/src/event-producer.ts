@@ -1,5 +1,6 @@
 import { encodeEvent, topicName, type AnyDomainEvent, type DomainEvent, type TopicKey } from '@calltrack/contracts';
 import { injectTraceHeaders, SpanKind, tracer, withSpan, type Context, type Logger } from '@calltrack/telemetry';
+import { PublishUnavailableError } from './errors.js';
 import { Partitioners, type KafkaJs, type KafkaSettings } from './kafka-client.js';
 
 type KafkaProducer = ReturnType<KafkaJs['producer']>;
@@ -21,16 +22,31 @@ export const HEADER_EVENT_ID = 'event_id';
 const MAX_COALESCED_BYTES = 512 * 1024;
 export const HEADER_EVENT_TYPE = 'event_type';
 export const HEADER_SITE_ID = 'site_id';
+/** Default publish deadline (KAFKA_PUBLISH_TIMEOUT_MS). */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
+
+interface QueuedPublish {
+  messages: Array<{ topic: string; message: { key: string; value: Buffer; headers: Record<string, string> } }>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
 
 /**
  * Idempotent producer (acks=all, one request in flight, so retries neither
  * duplicate nor reorder). publish() resolves only once the broker acknowledged
  * every record: callers may then treat the events as durable.
+ *
+ * Every publish has a deadline (KAFKA_PUBLISH_TIMEOUT_MS): past it, the call
+ * rejects with PublishUnavailableError instead of waiting for kafkajs's own
+ * retries (tens of seconds while the broker is down). Records not yet handed to
+ * the client are dropped from the queue; records already in flight may still land,
+ * which is why every event that a sender may resend has a deterministic id.
  */
 export class EventProducer {
   private readonly producer: KafkaProducer;
   private connected = false;
   private readonly tracer;
+  private readonly publishTimeoutMs: number;
 
   constructor(
     kafka: KafkaJs,
@@ -40,6 +56,7 @@ export class EventProducer {
     // The default (Java-compatible murmur2) partitioner: a key lands on the same partition whatever client wrote it.
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     this.tracer = tracer(settings.clientId);
+    this.publishTimeoutMs = settings.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   }
 
   async connect(): Promise<void> {
@@ -53,8 +70,8 @@ export class EventProducer {
     return this.connected;
   }
 
-  async publish(topic: TopicKey, key: string, event: DomainEvent | AnyDomainEvent): Promise<void> {
-    await this.publishMany([{ topic, key, event }]);
+  async publish(topic: TopicKey, key: string, event: DomainEvent | AnyDomainEvent, options?: PublishOptions): Promise<void> {
+    await this.publishMany([{ topic, key, event }], options);
   }
 
   /**
@@ -63,9 +80,10 @@ export class EventProducer {
    * request (the idempotent producer allows one in flight anyway): under load one
    * produce request carries many callers' records, at no extra latency when idle.
    */
-  async publishMany(records: OutgoingRecord[]): Promise<void> {
+  async publishMany(records: OutgoingRecord[], options: PublishOptions = {}): Promise<void> {
     if (records.length === 0) return;
-    if (!this.connected) throw new Error('producer is not connected');
+    if (!this.connected) throw new PublishUnavailableError('producer is not connected', false);
+    const deadlinePerRequestMs = options.timeoutMs ?? this.publishTimeoutMs;
     const first = records[0]!;
     await withSpan(
       this.tracer,
@@ -90,15 +108,36 @@ export class EventProducer {
             headers: { ...(r.traceContext ? injectTraceHeaders(r.traceContext) : trace), [HEADER_EVENT_ID]: r.event.eventId, [HEADER_EVENT_TYPE]: r.event.type, [HEADER_SITE_ID]: r.event.siteId },
           },
         }));
+        // One deadline per produce request the call needs: a consumer flushing a backlog batch of
+        // several MiB is not failed for its size, only for a broker that stops answering.
+        const bytes = messages.reduce((sum, { message }) => sum + message.value.length + message.key.length + 200, 0);
+        const timeoutMs = deadlinePerRequestMs * Math.ceil(bytes / MAX_COALESCED_BYTES);
         return new Promise<void>((resolve, reject) => {
-          this.queue.push({ messages, resolve, reject });
+          const item: QueuedPublish = {
+            messages,
+            resolve: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            reject: (err) => {
+              clearTimeout(timer);
+              reject(err instanceof PublishUnavailableError ? err : new PublishUnavailableError(`events not stored: ${err.message}`, false, { cause: err }));
+            },
+          };
+          const timer = setTimeout(() => {
+            // Still queued: never sent, so it cannot land later. In flight: it may (same event ids).
+            const queued = this.queue.indexOf(item);
+            if (queued >= 0) this.queue.splice(queued, 1);
+            reject(new PublishUnavailableError(`events not acknowledged by the broker within ${timeoutMs} ms`, true));
+          }, timeoutMs);
+          this.queue.push(item);
           if (!this.sending) void this.drain();
         });
       },
     );
   }
 
-  private readonly queue: Array<{ messages: Array<{ topic: string; message: { key: string; value: Buffer; headers: Record<string, string> } }>; resolve: () => void; reject: (err: Error) => void }> = [];
+  private readonly queue: QueuedPublish[] = [];
   private sending = false;
 
   /** Sends everything queued in one request, then whatever queued meanwhile, until the queue is empty. */
@@ -147,6 +186,11 @@ export class EventProducer {
     }
   }
 
+  /** The publish deadline in force (KAFKA_PUBLISH_TIMEOUT_MS). */
+  get timeoutMs(): number {
+    return this.publishTimeoutMs;
+  }
+
   /** Sends raw bytes (dead-letter copies keep the original value untouched). */
   async sendRaw(topic: string, messages: Array<{ key: Buffer | string | null; value: Buffer | null; headers: Record<string, string | Buffer> }>): Promise<void> {
     if (!this.connected) throw new Error('producer is not connected');
@@ -159,4 +203,9 @@ export class EventProducer {
     await this.producer.disconnect();
     this.logger.info({ event: 'kafka_producer_disconnected' });
   }
+}
+
+export interface PublishOptions {
+  /** This call's deadline instead of KAFKA_PUBLISH_TIMEOUT_MS. */
+  timeoutMs?: number;
 }

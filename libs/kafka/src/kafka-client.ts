@@ -18,6 +18,8 @@ export interface KafkaSettings {
   maxRetries?: number;
   /** Consumer group session timeout: how long a dead member keeps its partitions. */
   sessionTimeoutMs?: number;
+  /** How long a publish may wait for the broker's acknowledgement before it fails (HTTP paths answer 503). */
+  publishTimeoutMs?: number;
 }
 
 /** Reads the common KAFKA_* variables (already validated by @calltrack/config). */
@@ -33,6 +35,7 @@ export function kafkaSettingsFromConfig(
     KAFKA_SASL_PASSWORD?: string | undefined;
     KAFKA_MAX_RETRIES?: number;
     KAFKA_SESSION_TIMEOUT_MS?: number;
+    KAFKA_PUBLISH_TIMEOUT_MS?: number;
   },
 ): KafkaSettings {
   const settings: KafkaSettings = {
@@ -42,6 +45,7 @@ export function kafkaSettingsFromConfig(
     ssl: config.KAFKA_SSL ?? false,
     maxRetries: config.KAFKA_MAX_RETRIES ?? 5,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS ?? 15_000,
+    publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS ?? 5000,
   };
   if (config.KAFKA_SASL_MECHANISM) {
     if (!config.KAFKA_SASL_USERNAME || !config.KAFKA_SASL_PASSWORD) {

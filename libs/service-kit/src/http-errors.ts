@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { PUBLISH_RETRY_AFTER_SECONDS, PublishUnavailableError } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
 
 /** The one error shape of every HTTP endpoint: a stable code, a message that names the problem, optional details. */
@@ -23,6 +24,10 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 function fromUnknown(err: unknown): { status: number; body: ApiErrorBody } {
+  // Any path that publishes (webhooks, enquiries, sessions, admin writes): not durable in time is "retry later", never a 500 or a hang.
+  if (err instanceof PublishUnavailableError) {
+    return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { error: { code: 'unavailable', message: 'the change could not be stored in time; retry later' } } };
+  }
   // Nest wraps Fastify's own errors (body parsing) in an HttpException; name them by Fastify's code.
   const cause = err instanceof HttpException ? (err.cause as Partial<FastifyError> | undefined) : undefined;
   if (cause?.code && FASTIFY_CODES[cause.code] && err instanceof HttpException) {
@@ -55,6 +60,8 @@ export class JsonExceptionFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const { status, body } = fromUnknown(exception);
     if (status >= 500) this.logger.error({ event: 'http_request_failed', method: request.method, url: request.url, err: exception });
+    // Every 503 (events not durable in time, a service still starting) is temporary: say when to come back.
+    if (status === HttpStatus.SERVICE_UNAVAILABLE && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(PUBLISH_RETRY_AFTER_SECONDS));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -5,3 +5,4 @@ export * from './service-process.js';
 export * from './conversion-receiver.js';
 export * from './webhook-signing.js';
 export * from './lease-ledger.js';
+export * from './kafka-outage-proxy.js';

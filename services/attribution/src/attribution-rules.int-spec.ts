@@ -185,6 +185,27 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await waitFor(async () => (await ch.query(`SELECT 1 FROM attribution_settings FINAL WHERE site_id = {s:String} AND revision = 1`, { s: SITE })).length === 1, { what: 'settings history row' });
   });
 
+  it('credits no call to a lease given back unseen (released at its grant: the answer reached session-tracker too late)', async () => {
+    // Visitor D held P4 until 11:16. At 11:20 number-pool granted P4 to E, but E had already been shown the
+    // default number, so the grant was given back at once (LeaseExpired reason "undelivered", released at the grant).
+    const t = MON_10_MSK + HOUR;
+    await visit(SITE, 's-d', 'v-d', t, { utm: { source: 'yandex', medium: 'cpc' }, channel: 'paid_search' });
+    await grant(SITE, 'l-d', 's-d', 'v-d', P[3]!, t);
+    await release(SITE, 'l-d', 's-d', P[3]!, t + 16 * MIN);
+    await visit(SITE, 's-e', 'v-e', t + 20 * MIN, { utm: { source: 'google', medium: 'cpc' }, channel: 'paid_search' });
+    await grant(SITE, 'l-e', 's-e', 'v-e', P[3]!, t + 20 * MIN, { requestDeadlineMs: t + 20 * MIN + 1 });
+    await send('poolEvents', siteKey(SITE), createEvent('LeaseExpired', { leaseId: 'l-e', sessionId: 's-e', trackingNumber: P[3]!, releasedAtMs: t + 20 * MIN, reason: 'undelivered' }, { siteId: SITE, producer: 'test' }));
+    await waitFor(
+      async () => (await ch.query(`SELECT 1 FROM leases FINAL WHERE site_id = {s:String} AND lease_id IN ('l-d', 'l-e') AND released_at IS NOT NULL`, { s: SITE })).length === 2,
+      { what: 'both leases stored with their release' },
+    );
+    // 11:21: within D's grace after release; E never saw the number.
+    await sendCall(screened(SITE, 'c-undelivered', { to: P[3], from: '+79160000009', at: t + 21 * MIN, talk: 45 }));
+    const row = await stored('c-undelivered');
+    assert.equal(row['match_method'], 'dynamic');
+    assert.equal(row['session_id'], 's-d');
+  });
+
   it('picks the latest lease among several candidates, stores its confidence, and classifies by the site settings', async () => {
     // Visitor A held P1 until 10:16; visitor B got it at 10:20; the call at 10:21 could be either.
     const t = MON_10_MSK;

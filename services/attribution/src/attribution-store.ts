@@ -209,6 +209,8 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
   /**
    * Leases (latest version) of the given site/number pairs granted in
    * [fromMs, toMs]; the caller picks per call. One query for a whole batch.
+   * A lease released at its grant instant never reached its visitor (the grant came
+   * after session-tracker had shown the default number and was given back): no candidate.
    */
   async leaseCandidates(pairs: ReadonlyArray<{ siteId: string; trackingNumber: string }>, fromMs: number, toMs: number): Promise<LeaseCandidate[]> {
     if (pairs.length === 0) return [];
@@ -218,7 +220,8 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
               toUnixTimestamp64Milli(released_at) AS released_ms
        FROM leases FINAL
        WHERE site_id IN {sites:Array(String)} AND tracking_number IN {numbers:Array(String)} AND tracking_number != ''
-         AND granted_at >= ${TIME('from')} AND granted_at <= ${TIME('to')}`,
+         AND granted_at >= ${TIME('from')} AND granted_at <= ${TIME('to')}
+         AND (released_at IS NULL OR released_at > granted_at)`,
       { sites: unique(pairs.map((p) => p.siteId)), numbers: unique(pairs.map((p) => p.trackingNumber)), from: fromMs, to: toMs },
     );
     return rows.map((r) => ({

@@ -274,3 +274,78 @@ describe('PoolState', () => {
     assert.equal(state.decideExtension(site, { leaseId: 'r1', sessionId: lease.payload.sessionId, requestedAtMs: 40_000 } as never, 40_000), undefined);
   });
 });
+
+describe('PoolState lease request deadlines', () => {
+  const withDeadline = (id: string, requestedAtMs: number, deadlineMs: number, method = '') => ({ requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs, deadlineMs, method }) as never;
+  const apply = (state: PoolState, d: ReturnType<PoolState['decide']>) => {
+    if (d.kind === 'granted') state.apply(createEvent('LeaseGranted', d.payload, { siteId: site, producer: 't' }));
+    if (d.kind === 'rejected') state.apply(createEvent('LeaseRejected', d.payload, { siteId: site, producer: 't', occurredAtMs: 0 }));
+  };
+
+  it('grants up to the deadline, answers expired after it, and counts the expired answers', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002', '+74951000003']);
+    const onTime = state.decide(site, withDeadline('r1', 1000, 2500), 2500);
+    assert.equal(onTime.kind, 'granted');
+    assert.equal((onTime as { payload: { requestDeadlineMs: number } }).payload.requestDeadlineMs, 2500);
+    apply(state, onTime);
+    const late = state.decide(site, withDeadline('r2', 1000, 2500), 2501);
+    assert.deepEqual(late, { kind: 'rejected', payload: { requestId: 'r2', sessionId: 's-r2', visitorId: 'v-r2', reason: 'expired', fallbackNumber: '+74950000000' } });
+    apply(state, late);
+    // The answered request stays answered: its redelivery is a duplicate, not a second chance.
+    assert.equal(state.decide(site, withDeadline('r2', 1000, 2500), 2502).kind, 'duplicate');
+    const stats = state.siteStats(site)!;
+    assert.equal(stats.granted, 1);
+    assert.equal(stats.expired, 1);
+    assert.equal(stats.leased, 1);
+    // An expired request is not demand the pool could have met: no shortage, no peak.
+    assert.equal(stats.shortages, 0);
+    assert.equal(stats.peakDemand, 1);
+  });
+
+  it('a backlog of old requests takes no number, so the next live visitor still gets one', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    const now = 100_000;
+    for (let i = 0; i < 50; i += 1) apply(state, state.decide(site, withDeadline(`old${i}`, now - 38_000 + i, now - 36_500 + i), now));
+    assert.equal(state.siteStats(site)!.leased, 0);
+    assert.equal(state.siteStats(site)!.expired, 50);
+    assert.equal(state.decide(site, withDeadline('fresh', now, now + 1250), now + 5).kind, 'granted');
+  });
+
+  it('expires promo-code requests and requests of unknown sites alike', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001']);
+    const promo = state.decide(site, withDeadline('p1', 1000, 2000, 'promo_code'), 3000);
+    assert.equal(promo.kind, 'rejected');
+    assert.equal((promo as { payload: { reason: string } }).payload.reason, 'expired');
+    const unknown = state.decide('site-unknown', withDeadline('u1', 1000, 2000), 3000);
+    assert.equal((unknown as { payload: { reason: string; fallbackNumber: string } }).payload.reason, 'expired');
+  });
+
+  it('gives a request without a deadline (from an older tracker) 30 s from its request time', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    assert.equal(state.decide(site, withDeadline('a', 1000, 0), 31_000).kind, 'granted');
+    const late = state.decide(site, withDeadline('b', 1000, 0), 31_001);
+    assert.equal((late as { payload: { reason: string } }).payload.reason, 'expired');
+  });
+
+  it('gives back a grant that reached the tracker too late: released at its grant time, counted, number free again', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001']);
+    const d = state.decide(site, withDeadline('r1', 1000, 2000), 1900);
+    assert.equal(d.kind, 'granted');
+    apply(state, d);
+    const number = (d as { payload: { trackingNumber: string } }).payload.trackingNumber;
+    assert.equal(state.decideRelease(site, { leaseId: 'r1', sessionId: 'other', requestedAtMs: 2100 } as never), undefined);
+    const release = state.decideRelease(site, { leaseId: 'r1', sessionId: 's-r1', requestedAtMs: 2100 } as never);
+    assert.deepEqual(release, { leaseId: 'r1', sessionId: 's-r1', trackingNumber: number, releasedAtMs: 1900, promoCode: '', reason: 'undelivered' });
+    state.apply(createEvent('LeaseExpired', release!, { siteId: site, producer: 't' }));
+    assert.equal(state.decideRelease(site, { leaseId: 'r1', sessionId: 's-r1', requestedAtMs: 2200 } as never), undefined);
+    const stats = state.siteStats(site)!;
+    assert.equal(stats.leased, 0);
+    assert.equal(stats.undelivered, 1);
+    assert.equal(state.decide(site, withDeadline('r2', 2200, 4000), 2300).kind, 'granted');
+  });
+});

@@ -75,6 +75,10 @@ interface SitePool {
 
 interface PoolCounters {
   granted: number;
+  /** Requests answered after their deadline (LeaseRejected reason "expired"): their visitors already saw the default number. */
+  expired: number;
+  /** Grants that reached session-tracker after its visitor was shown the default number, given back at once. */
+  undelivered: number;
   /** Requests that found every number leased (rejected or served by reusing a lease). */
   shortages: number;
   /** Most numbers wanted at once: live leases, plus one for a request that found none free. */
@@ -104,6 +108,19 @@ export const DEFAULT_PROMO_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const REJECTION_MEMORY_MS = 10 * 60_000;
 const SEEN_CALLS_LIMIT = 10_000;
 const PROMO_ATTEMPTS = 50;
+/**
+ * Deadline of a request from before LeaseRequested.deadline_ms: its request time plus the
+ * longest reply timeout session-tracker accepts (LEASE_REPLY_TIMEOUT_MS max).
+ */
+export const LEGACY_REQUEST_DEADLINE_MS = 30_000;
+
+/** The moment after which a request's visitor is shown the default number; undefined when it carries no time at all. */
+export function requestDeadline(request: Pick<calltrack.events.v1.LeaseRequested, 'deadlineMs' | 'requestedAtMs'>): number | undefined {
+  const deadline = Number(request.deadlineMs) || 0;
+  if (deadline > 0) return deadline;
+  const requestedAt = Number(request.requestedAtMs) || 0;
+  return requestedAt > 0 ? requestedAt + LEGACY_REQUEST_DEADLINE_MS : undefined;
+}
 
 export interface PoolStateOptions {
   /** How long after its release a promo code can still be redeemed. */
@@ -152,6 +169,7 @@ export class PoolState {
           site.counters.shortages += 1;
           site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + 1);
         }
+        if (site && p.reason === 'expired') site.counters.expired += 1;
         break;
       }
       case 'LeaseExtended': {
@@ -243,6 +261,7 @@ export class PoolState {
     this.answered.delete(lease.requestId);
     const site = this.sites.get(siteId);
     if (!site) return;
+    if (p.reason === 'undelivered') site.counters.undelivered += 1;
     const releasedAtMs = Number(p.releasedAtMs);
     const rt = lease.trackingNumber ? site.runtime.get(lease.trackingNumber) : undefined;
     if (rt && rt.leaseId === lease.leaseId) {
@@ -297,7 +316,7 @@ export class PoolState {
           codeHistory: new Map(),
           seenCalls: new Set(),
           redemptions: new Map(),
-          counters: { granted: 0, shortages: 0, peakDemand: 0, promoCodesIssued: 0, promoCodesRedeemed: 0, callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 } },
+          counters: { granted: 0, expired: 0, undelivered: 0, shortages: 0, peakDemand: 0, promoCodesIssued: 0, promoCodesRedeemed: 0, callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 } },
         };
     this.sites.set(siteId, site);
     // Live leases hold their numbers whatever order the site and lease events were read in
@@ -355,11 +374,24 @@ export class PoolState {
     if (this.answered.has(request.requestId)) return { kind: 'duplicate' };
     const site = this.sites.get(siteId);
     const base = { requestId: request.requestId, sessionId: request.sessionId, visitorId: request.visitorId };
+    // A request read after its deadline (a backlog after an outage): its visitor already sees the
+    // default number, so a lease would only hold a number nobody was shown (and credit its calls wrongly).
+    const deadline = requestDeadline(request);
+    if (deadline !== undefined && nowMs > deadline) return { kind: 'rejected', payload: { ...base, reason: 'expired', fallbackNumber: site?.config.defaultNumber ?? '' } };
     if (!site) return { kind: 'rejected', payload: { ...base, reason: 'unknown_site', fallbackNumber: '' } };
     const ttl = (site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
     const grant = (trackingNumber: string, extra: { reusedLeaseId?: string; promoCode?: string } = {}): Decision => ({
       kind: 'granted',
-      payload: { ...base, leaseId: request.requestId, trackingNumber, grantedAtMs: nowMs, expiresAtMs: nowMs + ttl, reusedLeaseId: extra.reusedLeaseId ?? '', promoCode: extra.promoCode ?? '' },
+      payload: {
+        ...base,
+        leaseId: request.requestId,
+        trackingNumber,
+        grantedAtMs: nowMs,
+        expiresAtMs: nowMs + ttl,
+        reusedLeaseId: extra.reusedLeaseId ?? '',
+        promoCode: extra.promoCode ?? '',
+        requestDeadlineMs: deadline ?? 0,
+      },
     });
 
     if (request.method === 'promo_code') {
@@ -417,6 +449,17 @@ export class PoolState {
     // Only a real move of the tail is an event; frequent heartbeats within a second are not.
     if (expiresAtMs - lease.expiresAtMs < 1000) return undefined;
     return { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, expiresAtMs };
+  }
+
+  /**
+   * session-tracker received this lease's grant after it had shown its visitor the default
+   * number: the lease ends at once and counts as never held (released at its grant time), so
+   * attribution credits no call to it. Nothing for a lease already ended or of another session.
+   */
+  decideRelease(siteId: string, request: calltrack.events.v1.LeaseReleaseRequested): EventInput<'LeaseExpired'> | undefined {
+    const lease = this.leases.get(request.leaseId);
+    if (!lease || lease.siteId !== siteId || lease.sessionId !== request.sessionId) return undefined;
+    return { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.grantedAtMs, promoCode: lease.promoCode, reason: 'undelivered' };
   }
 
   /** A call to one of the site's numbers: what the number was at the time, or undefined (not a pool number, or already seen). */
@@ -505,7 +548,7 @@ export class PoolState {
     const leased = site.leased;
     let quarantined = 0;
     for (const number of site.pool) if (this.quarantined(site, number)) quarantined += 1;
-    const { granted, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;
+    const { granted, expired, undelivered, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;
     return {
       poolSize: site.pool.length,
       leased,
@@ -516,6 +559,8 @@ export class PoolState {
       leaseTtlSeconds: site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS,
       shortagePolicy: (site.config.shortagePolicy || 'default_number') as ShortagePolicy,
       granted,
+      expired,
+      undelivered,
       shortages,
       peakDemand,
       recommendedPoolSize: recommendedPoolSize(peakDemand),
@@ -574,6 +619,10 @@ export interface SiteStats {
   leaseTtlSeconds: number;
   shortagePolicy: ShortagePolicy;
   granted: number;
+  /** Requests answered "expired": they reached number-pool after their deadline. */
+  expired: number;
+  /** Grants given back because they reached session-tracker after its visitor saw the default number. */
+  undelivered: number;
   shortages: number;
   peakDemand: number;
   recommendedPoolSize: number;

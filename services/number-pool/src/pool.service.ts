@@ -42,6 +42,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private lock: Promise<void> = Promise.resolve();
   private pending: OutgoingRecord[] = [];
   private pendingCalls: OutgoingRecord[] = [];
+  /** Requests answered "expired" since the last flush, by site (logged once per flush). */
+  private readonly expiredInBatch = new Map<string, number>();
 
   constructor(
     private readonly bus: KafkaBus,
@@ -100,6 +102,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         const e = record.event;
         if (e.type === 'LeaseRequested') await this.exclusive(async () => this.decide(partition.state, e));
         else if (e.type === 'LeaseExtendRequested') await this.exclusive(async () => this.extend(partition.state, e));
+        else if (e.type === 'LeaseReleaseRequested') await this.exclusive(async () => this.release(partition.state, e));
         else if (e.type === 'NumberCallReported') await this.exclusive(async () => this.observeCall(partition.state, e));
       },
       flush: () => this.exclusive(() => this.publishPending()),
@@ -210,9 +213,22 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     state.apply(event);
     // Published later in flush(): keep this record's trace so the answer continues the session's trace.
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
-    if (decision.kind === 'rejected') {
+    if (decision.kind === 'rejected' && decision.payload.reason === 'expired') {
+      // A backlog after an outage can hold thousands: one line per flush, the count is in the pool statistics.
+      this.expiredInBatch.set(command.siteId, (this.expiredInBatch.get(command.siteId) ?? 0) + 1);
+    } else if (decision.kind === 'rejected') {
       this.logger.warn({ event: 'lease_rejected', site_id: command.siteId, reason: decision.payload.reason });
     }
+  }
+
+  /** session-tracker got the grant after its visitor saw the default number: the lease ends at once. */
+  private async release(state: PoolState, command: DomainEvent<'LeaseReleaseRequested'>): Promise<void> {
+    const released = state.decideRelease(command.siteId, command.payload);
+    if (!released) return;
+    const event = createEvent('LeaseExpired', released, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${released.leaseId}:expired`, occurredAtMs: Date.now() });
+    state.apply(event);
+    this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
+    this.logger.warn({ event: 'lease_released_undelivered', site_id: command.siteId, lease_id: released.leaseId });
   }
 
   private async extend(state: PoolState, command: DomainEvent<'LeaseExtendRequested'>): Promise<void> {
@@ -244,6 +260,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.pending.length === 0) return;
     await this.bus.producer.publishMany(this.pending);
     this.pending = [];
+    for (const [siteId, count] of this.expiredInBatch) this.logger.warn({ event: 'lease_requests_expired', site_id: siteId, count });
+    this.expiredInBatch.clear();
   }
 
   /** Releases expired leases and ends quarantines that are over, for the partitions this instance owns. */

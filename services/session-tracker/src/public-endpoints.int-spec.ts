@@ -62,6 +62,21 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
     assert.equal((final.payload as calltrack.events.v1.LeaseExtendRequested).final, true);
   });
 
+  it('answers 404 to the end of a session it never started, publishing nothing', async () => {
+    const hex = (Date.now() - 2 * 24 * 3600_000).toString(16).padStart(12, '0');
+    const twoDaysOld = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7abc-8def-0123456789ab`;
+    for (const sessionId of ['session-0001', twoDaysOld]) {
+      const end = await plain(`/v1/sessions/${sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-ghost-1' }));
+      assert.equal(end.status, 404, sessionId);
+      assert.equal(((await end.json()) as { error: { code: string } }).error.code, 'unknown_session');
+    }
+    // A real end of the same visitor (same key, so the same partition, read in order) shows the ghost ends were never published.
+    const started = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-ghost-1' } });
+    assert.equal((await plain(`/v1/sessions/${started.body.sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-ghost-1' }))).status, 202);
+    await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === started.body.sessionId), { what: 'the real SessionEnded' });
+    assert.deepEqual(probe.events('sessions').filter((e) => e.type === 'SessionEnded' && e.payload.visitorId === 'visitor-ghost-1').map((e) => (e.payload as calltrack.events.v1.SessionEnded).sessionId), [started.body.sessionId]);
+  });
+
   it('meets bad input with a 4xx JSON error that names the problem', async () => {
     const notJson = await plain('/v1/sessions', '{"siteId": ');
     assert.equal(notJson.status, 400);

@@ -9,6 +9,7 @@ import { parseLandingPage, UTM_KEYS } from './landing-page.js';
 import { FlaggedVisitorsService } from './flagged-visitors.service.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { PublicRateLimitGuard } from './rate-limit.guard.js';
+import { mayBeLiveSession } from './session-ids.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'expected 8-64 characters of letters, digits, "_", "." or "-"');
 const text = (max: number) => z.string().max(max);
@@ -63,6 +64,15 @@ export interface StartSessionResponse {
   /** True when the visitor sees the default number (no tracking number could be leased). */
   fallback: boolean;
   reason?: string;
+}
+
+/**
+ * How long before the tracker gives up number-pool must have granted: the answer's way
+ * back (publish, fetch by this instance) and clock skew between hosts. A grant that still
+ * arrives late is given back (LeaseRepliesService).
+ */
+export function replyMargin(timeoutMs: number): number {
+  return Math.min(250, Math.floor(timeoutMs / 5));
 }
 
 @Controller('v1/sessions')
@@ -126,19 +136,23 @@ export class SessionsController {
       return { ...base, method: choice.method, number: choice.staticNumber ?? site.defaultNumber, fallback: false };
     }
     const requestId = sessionId;
+    // The visitor is shown the default number at giveUpAt; number-pool grants only until the
+    // request's deadline, a little earlier, so that a grant has time to travel back.
+    const giveUpAt = now + this.config.LEASE_REPLY_TIMEOUT_MS;
     const leaseRequest = createEvent(
       'LeaseRequested',
-      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method },
+      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method, deadlineMs: giveUpAt - replyMargin(this.config.LEASE_REPLY_TIMEOUT_MS) },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
     );
-    const answer = this.replies.expect(requestId, this.config.LEASE_REPLY_TIMEOUT_MS);
+    const pending = { requestId, siteId: body.siteId, sessionId };
+    const answer = this.replies.expect(pending, giveUpAt);
     try {
       await this.publishOr503([
         { topic: 'sessions', key: visitorKey(body.siteId, visitorId), event: session },
         { topic: 'poolCommands', key: siteKey(body.siteId), event: leaseRequest },
       ]);
     } catch (err) {
-      this.replies.cancel(requestId);
+      this.replies.cancel(pending);
       throw err;
     }
     const reply = await answer;
@@ -187,12 +201,16 @@ export class SessionsController {
    * session is closed and its lease, if any, is held for one tail from now and
    * not extended again. Page navigation is not an end: the tracker sends a last
    * heartbeat on pagehide instead, so the next page of the site continues the visit.
+   *
+   * 404 unknown_session for an id this service never issued for a live visit: the service
+   * keeps no sessions, but an id is the UUIDv7 minted at the start (session-ids.ts).
    */
   @Post(':sessionId/end')
   @HttpCode(202)
   async end(@Param('sessionId', sessionIdParam) sessionId: string, @Body(new ZodValidationPipe(endBody)) body: z.infer<typeof endBody>): Promise<{ sessionId: string; accepted: true }> {
     if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
     const now = Date.now();
+    if (!mayBeLiveSession(sessionId, now)) throw new ApiError(404, 'unknown_session', `no session ${sessionId} was started in the last 24 hours`);
     const records: OutgoingRecord[] = [
       {
         topic: 'sessions',

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '@calltrack/config';
 import { loadTelephonyIngestConfig } from './config.js';
 
-const base = { ADMIN_TOKEN: 'admin-token-0123456789' };
+const base = { ADMIN_TOKEN: 'ami-admin-token-0123456789' };
 
 describe('telephony-ingest configuration of AMI PBXes and the public URL', () => {
   it('defaults to no PBX and no public base URL', () => {
