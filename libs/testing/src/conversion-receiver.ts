@@ -20,9 +20,14 @@ export class ConversionReceiver {
   readonly rejected: Array<{ status: number; reason: string }> = [];
   /** Statuses to answer a call's deliveries with before accepting it (e.g. [503, 503], then 200), by call id. */
   readonly scripted = new Map<string, number[]>();
-  /** While set, every well-formed delivery is answered with this status (an endpoint that is down). */
-  outage: { status: number; retryAfter?: string } | undefined;
-  /** Answers given by `outage`. */
+  /**
+   * While set, every well-formed delivery is answered with this status (an endpoint that is
+   * down), or not answered at all (`hang`: a black-holed endpoint; the sender has to time out).
+   */
+  outage: { status: number; retryAfter?: string } | { hang: true } | undefined;
+  /** Every answer waits this long (a slow endpoint). */
+  answerDelayMs = 0;
+  /** Deliveries that met an `outage`. */
   outageAnswers = 0;
   private server: Server | undefined;
   url = '';
@@ -45,6 +50,7 @@ export class ConversionReceiver {
   private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (this.answerDelayMs > 0) await new Promise((r) => setTimeout(r, this.answerDelayMs));
     const raw = Buffer.concat(chunks);
     const reject = (status: number, reason: string) => {
       this.rejected.push({ status, reason });
@@ -79,6 +85,7 @@ export class ConversionReceiver {
     if (decodedKey !== `${String(body['siteId'])}:${String(body['callId'])}`) return reject(400, 'Idempotency-Key does not match siteId:callId');
     if (this.outage) {
       this.outageAnswers += 1;
+      if ('hang' in this.outage) return new Promise(() => undefined);
       return { status: this.outage.status, body: { error: 'outage' }, ...(this.outage.retryAfter ? { headers: { 'retry-after': this.outage.retryAfter } } : {}) };
     }
     const fail = this.scripted.get(String(body['callId']))?.shift();
@@ -98,6 +105,7 @@ export class ConversionReceiver {
   }
 
   async stop(): Promise<void> {
+    this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }

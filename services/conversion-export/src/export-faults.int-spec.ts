@@ -42,10 +42,11 @@ describe('conversion-export under poison records and a long outage', () => {
       },
       { siteId: 'shop', producer: 'test' },
     );
-  const publish = async (callId: string) => {
+  /** `key` overrides the record key (the call key): records with one key share a partition. */
+  const publish = async (callId: string, key = callKey('shop', callId)) => {
     const e = attributed(callId);
     published.set(callId, Date.now());
-    await bus.producer.publish('attributedCalls', callKey('shop', callId), e);
+    await bus.producer.publish('attributedCalls', key, e);
     return e;
   };
   /** Delivery latency of calls (receiver's acceptance minus publish time), in ms. */
@@ -191,5 +192,52 @@ describe('conversion-export under poison records and a long outage', () => {
     const fresh = latencies(afterOutage);
     t.diagnostic(`outage ${outageLasted} ms; backlog of ${duringOutage.length} calls delivered ${drained} ms after the recovery; new calls after it: ${figures(fresh)}`);
     console.log(`[export-faults] outage ${outageLasted} ms (${duringOutage.length} calls parked, lag 0 while down); all delivered ${drained} ms after recovery; new calls after recovery: ${figures(fresh)}`);
+  });
+  it('keeps partitions moving while the endpoint never answers (each attempt times out), with no eviction', async (t) => {
+    const joins = exporter.groupJoins;
+    const memberIds = await members();
+    const before = receiver.outageAnswers;
+    receiver.outage = { hang: true };
+    const started = Date.now();
+    // One burst on one partition, so that the records come in one batch: each costs a whole round
+    // (a third of the session timeout), and the batch far more than the session timeout.
+    const calls = Array.from({ length: 8 }, (_, i) => `generic:hang-${i}`);
+    for (const id of calls) await publish(id, 'shop:one-partition');
+    await waitFor(async () => (await lag()) === 0, { what: 'committed offsets caught up while the endpoint hangs', timeoutMs: 60_000 });
+    const took = Date.now() - started;
+    assert.ok('hang' in (receiver.outage ?? {}), 'the endpoint still hangs');
+    assert.ok(receiver.outageAnswers - before >= calls.length, 'every call was tried');
+    assert.ok(took >= 2 * SESSION_TIMEOUT_MS, `the records held the consumer ${took} ms, at least twice the session timeout`);
+    assert.equal(exporter.groupJoins, joins, 'no rebalance while the endpoint hangs');
+    assert.deepEqual(await members(), memberIds, 'no member was evicted');
+
+    receiver.outage = undefined;
+    await waitFor(() => calls.every((id) => receiver.forCall(id).length > 0), { what: 'every call delivered after the recovery', timeoutMs: 2 * OUTAGE_MS + 60_000 });
+    await waitFor(async () => (await lag()) === 0, { what: 'committed offsets at the end' });
+    for (const id of calls) assert.equal(receiver.forCall(id).length, 1, `${id} delivered exactly once`);
+    assert.equal(exporter.groupJoins, joins, 'no rebalance at all');
+    assert.deepEqual(await members(), memberIds, 'no member was evicted');
+    t.diagnostic(`${calls.length} calls against a hanging endpoint handled and committed in ${took} ms`);
+  });
+  it('heartbeats through a batch of slow deliveries: no eviction, each delivered once', async (t) => {
+    const joins = exporter.groupJoins;
+    const memberIds = await members();
+    // Each answer takes half the round: a success, so only the handler heartbeats in between.
+    receiver.answerDelayMs = SESSION_TIMEOUT_MS / 6;
+    const started = Date.now();
+    const calls = Array.from({ length: 10 }, (_, i) => `generic:slow-${i}`);
+    try {
+      for (const id of calls) await publish(id, 'shop:one-partition-slow');
+      await waitFor(() => calls.every((id) => receiver.forCall(id).length > 0), { what: 'slow deliveries done', timeoutMs: 60_000 });
+    } finally {
+      receiver.answerDelayMs = 0;
+    }
+    const took = Date.now() - started;
+    await waitFor(async () => (await lag()) === 0, { what: 'committed offsets at the end' });
+    assert.ok(took >= (calls.length * SESSION_TIMEOUT_MS) / 6, `the deliveries took ${took} ms`);
+    for (const id of calls) assert.equal(receiver.forCall(id).length, 1, `${id} delivered exactly once`);
+    assert.equal(exporter.groupJoins, joins, 'no rebalance');
+    assert.deepEqual(await members(), memberIds, 'no member was evicted');
+    t.diagnostic(`${calls.length} slow deliveries on one partition in ${took} ms`);
   });
 });
