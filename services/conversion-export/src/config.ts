@@ -15,7 +15,7 @@ export const conversionExportConfigSchema = z.object({
     sensitive: true,
   }),
   EXPORT_MAX_ATTEMPTS: variable(z.coerce.number().int().min(1).max(20).default(6), {
-    description: 'Delivery attempts per conversion in one go (network errors, timeouts, 408, 429 and 5xx are retried) before it is parked on the retry tier.',
+    description: 'Delivery attempts per conversion in one round (network errors, timeouts, 408, 429 and 5xx are retried; the round also ends at EXPORT_ROUND_TIMEOUT_MS) before it is parked on the retry tier. One attempt while the endpoint is failing.',
   }),
   EXPORT_INITIAL_BACKOFF_MS: variable(z.coerce.number().int().min(1).max(60_000).default(500), {
     description: 'Wait before the second attempt; doubles for each further attempt (capped at 30 s).',
