@@ -31,6 +31,30 @@ export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<
   };
 }
 
+// Characters kept as they are in an Idempotency-Key: URI unreserved and sub-delims, ":", "@", "/"
+// (so the keys of ASCII ids stay readable and unchanged). Everything else, "%" included, is encoded.
+const KEY_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]$/;
+
+/**
+ * Percent-encodes (UTF-8) every character of `value` outside KEY_SAFE, so that any id fits an
+ * HTTP header (visible ASCII only) and decodeURIComponent gives the id back. Deterministic and
+ * one-to-one, so a receiver can dedupe by the encoded value.
+ */
+export function percentEncode(value: string): string {
+  let out = '';
+  // for…of walks code points, so an emoji is encoded as its four UTF-8 bytes.
+  for (const ch of value) {
+    if (KEY_SAFE.test(ch)) out += ch;
+    else for (const byte of Buffer.from(ch, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** The Idempotency-Key of a call's conversion: "<siteId>:<callId>", percent-encoded (site ids hold no ":"). */
+export function idempotencyKey(siteId: string, callId: string): string {
+  return `${percentEncode(siteId)}:${percentEncode(callId)}`;
+}
+
 /** Which answers are worth another attempt: the receiver may succeed later. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { calltrack, callKey, createEvent, type AnyDomainEvent, type DomainEvent, type EventName, type EventInput } from '@calltrack/contracts';
-import { KafkaBus, NonRetriableError, type BatchConsumer } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
-import { SERVICE_NAME, type ConversionExportConfig } from './config.js';
-import { conversionPayload, safeDestination } from './conversion-payload.js';
+import { roundTimeoutMs, SERVICE_NAME, type ConversionExportConfig } from './config.js';
+import { conversionPayload, idempotencyKey, safeDestination } from './conversion-payload.js';
 import { DeliveryState } from './delivery-state.js';
 import { deliver, DeliveryFailedError } from './webhook-delivery.js';
 
@@ -16,12 +16,25 @@ const { Verdict, CallDirection } = calltrack.events.v1;
  * delivery is recorded there before its offset is committed, and the receiver
  * dedupes the rare resend (a crash between the POST and the record) by
  * Idempotency-Key.
+ *
+ * No conversion holds its partition for long: a round of attempts ends within
+ * a fraction of the session timeout (heartbeating while it waits), then the
+ * record is parked on the retry tier; a refused one goes to the dead letters.
  */
 @Injectable()
 export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
   readonly state = new DeliveryState();
   private consumer: BatchConsumer | undefined;
   private rebuilt = false;
+  /** Group joins of the main consumer (each one is a rebalance this member went through). */
+  groupJoins = 0;
+  /**
+   * Set when a round ran out of attempts, cleared by the next delivery: while the endpoint is
+   * down each conversion gets one attempt, so the partition moves on at request speed.
+   */
+  private endpointFailing = false;
+  /** Deliveries in progress by call: the main and retry-tier consumers never deliver one call at once. */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly bus: KafkaBus,
@@ -46,7 +59,11 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       maxRetries: 0,
       retryTopic: true,
       ...(this.config.EXPORT_RETRY_DELAYS_MS ? { retryDelaysMs: this.config.EXPORT_RETRY_DELAYS_MS } : {}),
-      handle: async (record) => this.handle(record.event),
+      onAssignment: (partitions) => {
+        this.groupJoins += 1;
+        this.logger.info({ event: 'export_partitions_assigned', joins: this.groupJoins, partitions: [...partitions.get('attributedCalls') ?? []] });
+      },
+      handle: async (record) => this.handleOnce(record),
     });
     await this.consumer.start();
   }
@@ -63,7 +80,35 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
     this.state.apply(event as AnyDomainEvent);
   }
 
-  private async handle(event: AnyDomainEvent): Promise<void> {
+  /** Tells the group this member is alive; a refused heartbeat (a rebalance) is left to the batch's own. */
+  private heartbeat(record: ConsumedRecord): () => Promise<void> {
+    return async () => {
+      try {
+        await record.heartbeat();
+      } catch (err) {
+        this.logger.warn({ event: 'export_heartbeat_failed', partition: record.partition, offset: record.offset, err: (err as Error).message });
+      }
+    };
+  }
+
+  private async handleOnce(record: ConsumedRecord): Promise<void> {
+    const event = record.event;
+    const callId = event.type === 'CallAttributed' ? event.payload.call?.callId : undefined;
+    if (!callId) return;
+    const key = callKey(event.siteId, callId);
+    // Wait for a delivery of the same call in progress (a parked copy and a redone batch), then
+    // handle(): it sees that call as done and does not send it again.
+    for (let running = this.inFlight.get(key); running; running = this.inFlight.get(key)) await running.catch(() => undefined);
+    const done = this.handle(event, this.heartbeat(record));
+    this.inFlight.set(key, done);
+    try {
+      await done;
+    } finally {
+      if (this.inFlight.get(key) === done) this.inFlight.delete(key);
+    }
+  }
+
+  private async handle(event: AnyDomainEvent, heartbeat: () => Promise<void>): Promise<void> {
     if (event.type !== 'CallAttributed') return;
     const a = event.payload;
     const callId = a.call?.callId;
@@ -86,17 +131,28 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     const destination = safeDestination(url);
+    // Records of a batch are handled one after another: each one starts with a heartbeat.
+    await heartbeat();
     try {
-      const result = await deliver(url, JSON.stringify(conversionPayload(event)), `${event.siteId}:${callId}`, {
-        maxAttempts: this.config.EXPORT_MAX_ATTEMPTS,
-        initialBackoffMs: this.config.EXPORT_INITIAL_BACKOFF_MS,
-        timeoutMs: this.config.EXPORT_TIMEOUT_MS,
-        secret: this.config.EXPORT_WEBHOOK_SECRET,
-      });
+      const result = await deliver(
+        url,
+        JSON.stringify(conversionPayload(event)),
+        idempotencyKey(event.siteId, callId),
+        {
+          maxAttempts: this.endpointFailing ? 1 : this.config.EXPORT_MAX_ATTEMPTS,
+          initialBackoffMs: this.config.EXPORT_INITIAL_BACKOFF_MS,
+          timeoutMs: this.config.EXPORT_TIMEOUT_MS,
+          roundTimeoutMs: roundTimeoutMs(this.config),
+          secret: this.config.EXPORT_WEBHOOK_SECRET,
+        },
+        heartbeat,
+      );
+      this.endpointFailing = false;
       await this.record('ConversionDelivered', { ...base, destination, attempts: result.attempts, httpStatus: result.httpStatus }, event, 'delivered');
       this.logger.info({ event: 'conversion_delivered', site_id: event.siteId, call_id: callId, attempts: result.attempts });
     } catch (err) {
       if (!(err instanceof DeliveryFailedError)) throw err;
+      if (err.retryable) this.endpointFailing = true;
       // Each failed round is its own occurrence (a fresh event id); the last one stays in the state.
       await this.record('ConversionFailed', { ...base, destination, attempts: err.attempts, reason: err.message }, event);
       const message = `delivery to ${destination} failed after ${err.attempts} attempts: ${err.message}`;
