@@ -7,6 +7,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { callReport, mergeObservation, type CallObservation, type MergedCall } from './call-merge.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import type { SiteSettings } from './ingest-state.js';
+import { SignedCallLedger } from './signed-call-ledger.js';
 
 /**
  * Event id of one provider event: the same event delivered again (a provider's
@@ -28,7 +29,9 @@ export type ReportOutcome =
   /** Already seen, or it adds nothing to what was published: nothing changes. */
   | { outcome: 'duplicate'; callId: string; eventId: string }
   /** Kept in memory until another event of the call names the dialled number. */
-  | { outcome: 'held'; callId: string; eventId: string };
+  | { outcome: 'held'; callId: string; eventId: string }
+  /** Refused: it disagrees with what the signatures of the call's earlier events bound it to (SignedCallLedger). */
+  | { outcome: 'conflict'; callId: string; eventId: string; field: string; problem: string };
 
 interface Entry {
   call: MergedCall;
@@ -53,6 +56,7 @@ const SEEN_PER_CALL = 64;
 export class CallReportPublisher {
   private readonly calls = new Map<string, Entry>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly ledger = new SignedCallLedger();
   private readonly capacity: number;
 
   constructor(
@@ -76,6 +80,25 @@ export class CallReportPublisher {
       this.touch(key, entry);
       return { outcome: 'duplicate', callId, eventId };
     }
+    let undo = (): void => undefined;
+    if (observation.signed) {
+      const claim = this.ledger.claim(siteId, key, observation.signed, eventId);
+      if (!claim.ok) {
+        if (entry) this.touch(key, entry);
+        return { outcome: 'conflict', callId, eventId, field: claim.field, problem: claim.problem };
+      }
+      undo = claim.undo;
+    }
+    try {
+      return await this.merge(key, entry, siteId, site, observation, callId, eventId);
+    } catch (err) {
+      // Not stored: the provider's retry must find the call as it was.
+      undo();
+      throw err;
+    }
+  }
+
+  private async merge(key: string, entry: Entry | undefined, siteId: string, site: SiteSettings, observation: CallObservation, callId: string, eventId: string): Promise<ReportOutcome> {
     const merged = mergeObservation(entry?.call, observation);
     const seen = [...(entry?.seen ?? []), eventId].slice(-SEEN_PER_CALL);
     const report = callReport(merged, site);
@@ -104,7 +127,11 @@ export class CallReportPublisher {
   private remember(key: string, entry: Entry): void {
     this.touch(key, entry);
     // Map keeps insertion order: the first key is the least recently used call.
-    while (this.calls.size > this.capacity) this.calls.delete(this.calls.keys().next().value!);
+    while (this.calls.size > this.capacity) {
+      const oldest = this.calls.keys().next().value!;
+      this.calls.delete(oldest);
+      this.ledger.forget(oldest);
+    }
   }
 
   // One call's events are merged one after another, so two concurrent events cannot lose each other.

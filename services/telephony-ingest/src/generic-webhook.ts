@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { calltrack, type EventInput } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
+import { platformId } from './call-identifiers.js';
+import { timeProblems, type EventTimeWindow } from './event-time-window.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
 
@@ -34,7 +36,7 @@ export type GenericCallStatus = (typeof CALL_STATUSES)[number];
 /** The generic webhook body (docs/webhooks-generic.md). Unknown fields are refused so typos surface at once. */
 export const genericWebhookSchema = z
   .object({
-    callId: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters without spaces'),
+    callId: platformId(),
     trackingNumber: z.string().min(1).max(64),
     callerNumber: z.string().max(64).nullish(),
     direction: z.enum(['inbound', 'outbound']).nullish(),
@@ -91,9 +93,11 @@ function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
 /**
  * Validates a generic webhook body and maps it to a CallReported payload:
  * numbers normalised to E.164 with the site's country, times to epoch ms
- * (0 when absent), status and direction to the proto enums.
+ * (0 when absent) and, when `time` is given (the controller always gives it),
+ * within the time window every adapter applies; status and direction to the
+ * proto enums.
  */
-export function mapGenericWebhook(body: unknown, country: string): MappedWebhook {
+export function mapGenericWebhook(body: unknown, country: string, time?: { nowMs: number; window: EventTimeWindow }): MappedWebhook {
   const parsed = genericWebhookSchema.safeParse(body);
   if (!parsed.success) return { ok: false, problems: zodProblems(body, parsed.error) };
   const b = parsed.data;
@@ -112,6 +116,7 @@ export function mapGenericWebhook(body: unknown, country: string): MappedWebhook
   const startedAtMs = b.startedAt;
   const answeredAtMs = b.answeredAt ?? 0;
   const endedAtMs = b.endedAt ?? 0;
+  if (time) problems.push(...timeProblems([['startedAt', startedAtMs], ['answeredAt', answeredAtMs], ['endedAt', endedAtMs]], time.nowMs, time.window));
   if (endedAtMs && endedAtMs < startedAtMs) problems.push({ field: 'endedAt', problem: 'is before startedAt' });
   if (answeredAtMs && answeredAtMs < startedAtMs) problems.push({ field: 'answeredAt', problem: 'is before startedAt' });
   if (answeredAtMs && endedAtMs && answeredAtMs > endedAtMs) problems.push({ field: 'answeredAt', problem: 'is after endedAt' });

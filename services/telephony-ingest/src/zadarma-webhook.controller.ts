@@ -22,6 +22,7 @@ export class ZadarmaWebhookController {
   echo(@Param('siteId') siteId: string, @Query('zd_echo') echo: unknown, @Req() req: FastifyRequest): string {
     this.support.ensureReady();
     this.support.siteWithCredentials(siteId, 'zadarma', req);
+    this.support.requireAllowedSource(siteId, 'zadarma', req);
     if (typeof echo !== 'string' || !ECHO.test(echo)) throw new ApiError(400, 'invalid_request', 'zd_echo must be 1-128 letters, digits, ".", "_" or "-"');
     return echo;
   }
@@ -35,6 +36,7 @@ export class ZadarmaWebhookController {
     this.support.ensureReady();
     this.support.requireMediaType(req, 'application/x-www-form-urlencoded');
     const { site, credentials } = this.support.siteWithCredentials(siteId, 'zadarma', req);
+    this.support.requireAllowedSource(siteId, 'zadarma', req);
     if (!req.rawBody) throw new ApiError(400, 'invalid_request', 'request body is missing');
     const form = formObject(formPairs(req.rawBody));
 
@@ -47,7 +49,11 @@ export class ZadarmaWebhookController {
     const check = verifyZadarmaSignature({ secret: credentials.secret, form, signature: req.headers[ZADARMA_SIGNATURE_HEADER] });
     if (!check.ok) this.support.signatureRefused(siteId, 'zadarma', check.reason, req, `Signature for ${form['event']}`);
 
-    const mapping = mapZadarmaNotification(form, site, siteId, req.rawBody, Date.now());
+    const mapping = mapZadarmaNotification(form, site, siteId, req.rawBody, {
+      nowMs: Date.now(),
+      toleranceMs: this.support.config.WEBHOOK_TOLERANCE_SECONDS * 1000,
+      maxCallMs: this.support.config.ZADARMA_MAX_CALL_SECONDS * 1000,
+    });
     const result = await this.support.deliver(siteId, 'zadarma', site, mapping, req);
     // Diagnostics for operators (Zadarma ignores headers): what became of the notification.
     if ('eventId' in result) void reply.header('x-calltrack-event-id', result.eventId).header('x-calltrack-call-id', result.callId);
