@@ -4,6 +4,7 @@ import { providerEventId } from './call-report-publisher.js';
 import { digits, fieldProblems } from './form-body.js';
 import { wallClockToEpochMs } from './local-time.js';
 import { platformId } from './call-identifiers.js';
+import { timeProblem, type EventTimeWindow } from './event-time-window.js';
 import { phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
 import { ZADARMA_SIGNED_FIELDS } from './zadarma-signature.js';
@@ -56,6 +57,8 @@ export interface ZadarmaReplayWindow {
   toleranceMs: number;
   /** The longest call whose answer or end is accepted (ZADARMA_MAX_CALL_SECONDS). */
   maxCallMs: number;
+  /** The time window of every adapter: a call_start outside it is a 400 naming it, before the replay window is asked. */
+  times?: EventTimeWindow;
 }
 
 /**
@@ -93,6 +96,8 @@ export function mapZadarmaNotification(form: Record<string, string>, site: { cou
 
   const startMs = wallClockToEpochMs(p.call_start, site.timeZone);
   if (startMs === undefined) return { kind: 'invalid', problems: [{ field: 'call_start', problem: `expected "YYYY-MM-DD HH:MM:SS" (account time), got "${p.call_start}"` }] };
+  const outOfRange = replay.times && timeProblem('call_start', startMs, replay.nowMs, replay.times);
+  if (outOfRange) return { kind: 'invalid', problems: [outOfRange] };
   const stale = zadarmaReplayProblem(event, startMs, p.duration, replay);
   if (stale) return { kind: 'stale', problem: stale };
   const startedAt = { ms: startMs, exact: true };

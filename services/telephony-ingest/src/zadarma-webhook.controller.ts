@@ -53,6 +53,7 @@ export class ZadarmaWebhookController {
       nowMs: Date.now(),
       toleranceMs: this.support.config.WEBHOOK_TOLERANCE_SECONDS * 1000,
       maxCallMs: this.support.config.ZADARMA_MAX_CALL_SECONDS * 1000,
+      times: this.support.timeWindow,
     });
     const result = await this.support.deliver(siteId, 'zadarma', site, mapping, req);
     // Diagnostics for operators (Zadarma ignores headers): what became of the notification.
