@@ -4,6 +4,7 @@ import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
 import { platformId } from './call-identifiers.js';
 import { timeProblems, type EventTimeWindow } from './event-time-window.js';
+import { readCaller } from './phone-fields.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
 
@@ -73,9 +74,6 @@ const STATUS: Record<GenericCallStatus, calltrack.events.v1.CallStatus> = {
 /** Default sequence when the provider sends none: a later state of a call outranks an earlier one. */
 export const STATUS_RANK: Record<GenericCallStatus, number> = { ringing: 1, answered: 2, completed: 3, missed: 3, busy: 3, failed: 3 };
 
-// What providers put in the caller field when the number is withheld.
-const WITHHELD = new Set(['', 'anonymous', 'private', 'restricted', 'unknown', 'unavailable', 'withheld']);
-
 function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const issue of error.issues) {
@@ -105,13 +103,10 @@ export function mapGenericWebhook(body: unknown, country: string, time?: { nowMs
 
   const trackingNumber = toE164(b.trackingNumber, country);
   if (!trackingNumber) problems.push({ field: 'trackingNumber', problem: `"${b.trackingNumber}" is not a valid phone number (site country ${country})` });
-  let callerNumber = '';
-  const caller = (b.callerNumber ?? '').trim();
-  if (!WITHHELD.has(caller.toLowerCase())) {
-    const e164 = toE164(caller, country);
-    if (e164) callerNumber = e164;
-    else problems.push({ field: 'callerNumber', problem: `"${caller}" is not a valid phone number (site country ${country}); send it empty or absent when withheld` });
-  }
+  // The caller rule of every adapter (phone-fields.ts): withheld values are '', garbage is refused.
+  const caller = readCaller(b.callerNumber ?? '', country);
+  const callerNumber = caller.ok ? caller.number : '';
+  if (!caller.ok) problems.push({ field: 'callerNumber', problem: `${caller.problem}; send it empty or absent when withheld` });
 
   const startedAtMs = b.startedAt;
   const answeredAtMs = b.answeredAt ?? 0;
