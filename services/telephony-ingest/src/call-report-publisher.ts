@@ -22,6 +22,10 @@ export function providerEventId(provider: string, siteId: string, identity: stri
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** How long after its start a call's signed facts matter: while a notification of it can pass Zadarma's replay window. */
+export const signedCallHorizonMs = (config: Pick<TelephonyIngestConfig, 'ZADARMA_MAX_CALL_SECONDS' | 'WEBHOOK_TOLERANCE_SECONDS'>): number =>
+  (config.ZADARMA_MAX_CALL_SECONDS + 2 * config.WEBHOOK_TOLERANCE_SECONDS) * 1000;
+
 /** What became of one provider event. */
 export type ReportOutcome =
   /** The call's new state is on the calls topic under this event's id. */
@@ -56,7 +60,8 @@ const SEEN_PER_CALL = 64;
 export class CallReportPublisher {
   private readonly calls = new Map<string, Entry>();
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly ledger = new SignedCallLedger();
+  /** Signed facts of recent calls (Zadarma), also fed from the calls topic by SignedCallFeed. */
+  readonly ledger: SignedCallLedger;
   private readonly capacity: number;
 
   constructor(
@@ -65,6 +70,7 @@ export class CallReportPublisher {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.capacity = config.CALL_MERGE_CACHE_SIZE;
+    this.ledger = new SignedCallLedger(signedCallHorizonMs(config), config.CALL_MERGE_CACHE_SIZE);
   }
 
   /** Merges and publishes; throws when Kafka did not acknowledge (nothing is remembered then). */
@@ -127,11 +133,7 @@ export class CallReportPublisher {
   private remember(key: string, entry: Entry): void {
     this.touch(key, entry);
     // Map keeps insertion order: the first key is the least recently used call.
-    while (this.calls.size > this.capacity) {
-      const oldest = this.calls.keys().next().value!;
-      this.calls.delete(oldest);
-      this.ledger.forget(oldest);
-    }
+    while (this.calls.size > this.capacity) this.calls.delete(this.calls.keys().next().value!);
   }
 
   // One call's events are merged one after another, so two concurrent events cannot lose each other.

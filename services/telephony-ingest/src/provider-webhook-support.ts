@@ -14,6 +14,7 @@ import { IngestStateService } from './ingest-state.service.js';
 import type { CredentialsOf, WebhookProvider } from './provider-credentials.js';
 import { ProviderWebhookStats, type ProviderRejection } from './webhook-stats.js';
 import type { SignatureFailure } from './webhook-signature.js';
+import { SignedCallFeed } from './signed-call-feed.js';
 import { sourceAllowlists, type SourceAllowlists } from './source-allowlist.js';
 
 export type TimeFields = Partial<Record<'startedAt' | 'answeredAt' | 'endedAt', string>>;
@@ -46,6 +47,7 @@ export class ProviderWebhookSupport {
     private readonly state: IngestStateService,
     private readonly stats: ProviderWebhookStats,
     private readonly publisher: CallReportPublisher,
+    private readonly signedCalls: SignedCallFeed,
     @Inject(CONFIG) readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -66,9 +68,12 @@ export class ProviderWebhookSupport {
     throw new ApiError(403, 'source_not_allowed', `${provider} webhooks are accepted only from the provider's published addresses (see docs/telephony-providers.md)`);
   }
 
-  /** 503 until the site state is rebuilt. */
-  ensureReady(): void {
-    if (!this.state.isRebuilt()) throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
+  /**
+   * 503 until the site state is rebuilt; for providers whose follow-ups are
+   * checked against their calls' signed facts (Zadarma), until those are too.
+   */
+  ensureReady(options: { signedCalls?: boolean } = {}): void {
+    if (!this.state.isRebuilt() || (options.signedCalls && !this.signedCalls.isRebuilt())) throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
   }
 
   /** Fastify already refuses unknown media types; form and JSON both have parsers, so check which one came. */

@@ -43,6 +43,8 @@ describe('telephony provider adapters (integration)', () => {
   let config: TelephonyIngestConfig;
   /** Provider call ids of refused requests: none may reach the calls topic. */
   const refused: string[] = [];
+  /** The accepted end of a Zadarma call, replayed after a restart. */
+  let guardedEnd: Record<string, string> | undefined;
 
   const callEvents = (callId: string) => (probe.events('calls') as Array<DomainEvent<'CallReported'>>).filter((e) => e.payload.callId === callId);
   /** Waits until the call's reports include an event id, then returns all of them in topic order. */
@@ -567,6 +569,7 @@ describe('telephony provider adapters (integration)', () => {
       const first = [await zadarma(start), await zadarma(end)];
       assert.deepEqual(first.map((r) => [r.status, r.headers.get('x-calltrack-outcome')]), [[200, 'published'], [200, 'published']]);
       const endEventId = first[1]!.headers.get('x-calltrack-event-id')!;
+      guardedEnd = end;
 
       // The same signed fields under a new pbx_call_id: the signature already names in_guarded.
       const minted = await zadarma({ ...end, pbx_call_id: 'in_minted' });
@@ -652,11 +655,33 @@ describe('telephony provider adapters (integration)', () => {
     });
   });
 
+  describe('Zadarma bindings after a restart', () => {
+    it('are rebuilt from the calls topic: a replayed end under a new id, or a changed end, is still refused', async () => {
+      await svc.close();
+      svc = await startTelephonyIngest(config);
+      await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready again' });
+      const post = (form: Record<string, string>) =>
+        http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
+          rawBody: new URLSearchParams(form).toString(),
+          headers: { 'content-type': FORM, Signature: zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form)!) },
+        });
+      const end = guardedEnd!;
+      const minted = await post({ ...end, pbx_call_id: 'in_minted_after_restart' });
+      assert.deepEqual([minted.status, minted.body.error?.code], [409, 'conflicting_event']);
+      const changed = await post({ ...end, disposition: 'busy' });
+      assert.deepEqual([changed.status, changed.body.error?.details?.[0]?.field], [409, 'event']);
+      const retry = await post(end);
+      assert.equal(retry.status, 200, 'Zadarma\'s own retry of the accepted end');
+      refused.push('in_minted_after_restart');
+    });
+  });
+
   describe('source allowlists', () => {
     it('refuses Zadarma from outside its published addresses with 403 and accepts Mango from an allowed one', async () => {
       await svc.close();
       config = { ...config, ZADARMA_SOURCE_ADDRESSES: ['185.45.152.42'], MANGO_SOURCE_ADDRESSES: ['127.0.0.0/8', '::1/128'] };
       svc = await startTelephonyIngest(config);
+      await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready again' });
       const form = { event: 'NOTIFY_START', call_start: moscow(Date.now()), pbx_call_id: 'in_from_elsewhere', caller_id: '79161234567', called_did: '74951234567' };
       const zd = await http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
         rawBody: new URLSearchParams(form).toString(),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { calltrack } from '@calltrack/contracts';
 import { callReport, CallStage, mergeObservation, type CallObservation, type MergedCall } from './call-merge.js';
-import { mapZadarmaNotification, zadarmaOutcome, zadarmaReplayProblem } from './zadarma-mapping.js';
+import { mapZadarmaNotification, signedFactsOfReport, zadarmaOutcome, zadarmaReplayProblem } from './zadarma-mapping.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
 const site = { country: 'RU', timeZone: 'Europe/Moscow' };
@@ -46,8 +46,8 @@ describe('Zadarma notification mapping', () => {
       parties: { direction: 'inbound', trackingNumber: '+74951234567', callerNumber: '+79161234567', calledNumber: '', rank: 2 },
       startedAt: { ms: START, exact: true },
       signed: {
-        fields: { caller_id: '79161234567', called_did: '74951234567', call_start: '2025-03-01 13:00:00', direction: 'inbound' },
-        signature: 'in\n79161234567\n74951234567\n2025-03-01 13:00:00',
+        fields: { direction: 'inbound', caller_id: '+79161234567', called_did: '+74951234567', call_start: String(START) },
+        signature: `in\n+79161234567\n+74951234567\n${START}`,
         final: false,
       },
     });
@@ -178,6 +178,10 @@ describe('Zadarma notification mapping', () => {
     const a = observe(notifyAnswer, START + 6000).signed!;
     assert.equal(s.signature, e.signature);
     assert.deepEqual([s.final, e.final, a.final], [false, true, false]);
-    assert.deepEqual(a.fields, { caller_id: '79161234567', call_start: '2025-03-01 13:00:00', direction: 'inbound' });
+    assert.deepEqual(a.fields, { direction: 'inbound', caller_id: '+79161234567', call_start: String(START) });
+    // What a published report of the call states reads back to the same facts (the ledger's rebuild).
+    const report = callReport(mergeObservation(mergeObservation(undefined, observe(notifyStart)), observe(notifyEnd, START + 60_000)), { defaultNumber: '+74950000000' });
+    assert.ok(report.ok);
+    assert.deepEqual(signedFactsOfReport({ ...report.payload, startedAtMs: String(report.payload.startedAtMs) } as Parameters<typeof signedFactsOfReport>[0]), e);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CallStage, type CallObservation, type CallOutcome, type CallParties, type SignedCallFacts } from './call-merge.js';
+import { calltrack } from '@calltrack/contracts';
+import { CallStage, stageOfSequence, type CallObservation, type CallOutcome, type CallParties, type SignedCallFacts } from './call-merge.js';
 import { providerEventId } from './call-report-publisher.js';
 import { digits, fieldProblems } from './form-body.js';
 import { wallClockToEpochMs } from './local-time.js';
@@ -7,7 +8,8 @@ import { platformId } from './call-identifiers.js';
 import { timeProblem, type EventTimeWindow } from './event-time-window.js';
 import { phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
-import { ZADARMA_SIGNED_FIELDS } from './zadarma-signature.js';
+
+const { CallDirection } = calltrack.events.v1;
 
 /** Zadarma's notifications about calls; the others (IVR digits, recordings, SMS) are acknowledged and ignored. */
 export const ZADARMA_CALL_EVENTS = ['NOTIFY_START', 'NOTIFY_INTERNAL', 'NOTIFY_ANSWER', 'NOTIFY_END', 'NOTIFY_OUT_START', 'NOTIFY_OUT_END'] as const;
@@ -133,28 +135,62 @@ export function mapZadarmaNotification(form: Record<string, string>, site: { cou
     observation.outcome = zadarmaOutcome(p.disposition!);
     if (observation.outcome === 'completed') observation.answeredAt = { ms: Math.max(startMs, arrived.ms - p.duration! * 1000), exact: false };
   }
-  observation.signed = zadarmaSignedFacts(event as ZadarmaCallEvent, p);
+  observation.signed = zadarmaSignedFacts(event as ZadarmaCallEvent, p, parties, startMs);
   // A retried notification repeats its bytes; the signature is a header, not part of them.
   return { kind: 'call', observation, eventId: providerEventId('zadarma', siteId, rawBody), timeFields: { startedAt: 'call_start', answeredAt: 'duration', endedAt: 'call_start' } };
 }
 
 /**
  * What Zadarma's signature binds a notification to: the signed fields that
- * name the call (its caller or extension, the number dialled, call_start) and
- * the signed string itself. The answer signs `destination` (possibly the
- * answering extension) instead of called_did, so it is compared on caller and
- * start only. An end is final: one per call.
+ * name the call — its caller, the number dialled, call_start — and the signed
+ * values themselves, compared as the call report states them (E.164 numbers,
+ * epoch ms), so that the same facts can be read back from the calls topic
+ * after a restart (signedFactsOfReport). The answer signs `destination`
+ * (possibly the answering extension) instead of called_did, so it is compared
+ * on caller and start only. An end is final: one per call.
  */
-function zadarmaSignedFacts(event: ZadarmaCallEvent, p: Parsed): SignedCallFacts {
-  const value = (f: string) => String((p as Record<string, unknown>)[f] ?? '').trim();
-  const outbound = event === 'NOTIFY_OUT_START' || event === 'NOTIFY_OUT_END';
-  const named = outbound ? ['internal', 'destination', 'call_start'] : event === 'NOTIFY_ANSWER' ? ['caller_id', 'call_start'] : ['caller_id', 'called_did', 'call_start'];
-  const fields = Object.fromEntries(named.map((f) => [f, value(f)]));
-  if (outbound) fields['direction'] = 'outbound';
-  else fields['direction'] = 'inbound';
+function zadarmaSignedFacts(event: ZadarmaCallEvent, p: Parsed, parties: CallParties, startMs: number): SignedCallFacts {
+  const start = String(startMs);
+  const final = event === 'NOTIFY_END' || event === 'NOTIFY_OUT_END';
+  if (parties.direction === 'outbound') {
+    // The extension (`internal`) is signed but not reported: part of the signature, not of the fields read back.
+    return { fields: { direction: 'outbound', destination: parties.calledNumber, call_start: start }, signature: `out\n${(p.internal ?? '').trim()}\n${parties.calledNumber}\n${start}`, final };
+  }
+  if (event === 'NOTIFY_ANSWER') {
+    return { fields: { direction: 'inbound', caller_id: parties.callerNumber, call_start: start }, signature: `answer\n${parties.callerNumber}\n${(p.destination ?? '').trim()}\n${start}`, final };
+  }
+  return { fields: { direction: 'inbound', caller_id: parties.callerNumber, called_did: parties.trackingNumber, call_start: start }, signature: inboundSignature(parties.callerNumber, parties.trackingNumber, start), final };
+}
+
+const inboundSignature = (caller: string, dialled: string, start: string) => `in\n${caller}\n${dialled}\n${start}`;
+
+/**
+ * The signed facts a published report of a Zadarma call states (what rebuilds
+ * SignedCallLedger from the calls topic): an inbound call's caller, dialled
+ * number and start, an outgoing call's destination and start; final when the
+ * report is of an end. The dialled number is left out of a report at the
+ * answer stage, whose number may be the answer's `destination`.
+ */
+export function signedFactsOfReport(report: {
+  provider: string;
+  direction: number;
+  callerNumber: string;
+  trackingNumber: string;
+  calledNumber: string;
+  startedAtMs: number | string | { toString(): string };
+  sequence: number;
+}): SignedCallFacts | undefined {
+  if (report.provider !== 'zadarma') return undefined;
+  const start = String(report.startedAtMs);
+  const stage = stageOfSequence(report.sequence);
+  const final = stage >= CallStage.end;
+  if (report.direction === CallDirection.CALL_DIRECTION_OUTBOUND) {
+    return { fields: { direction: 'outbound', destination: report.calledNumber, call_start: start }, signature: '', final };
+  }
+  if (stage === CallStage.answer) return { fields: { direction: 'inbound', caller_id: report.callerNumber, call_start: start }, signature: '', final };
   return {
-    fields,
-    signature: `${event === 'NOTIFY_ANSWER' ? 'answer' : outbound ? 'out' : 'in'}\n${ZADARMA_SIGNED_FIELDS[event]!.map(value).join('\n')}`,
-    final: event === 'NOTIFY_END' || event === 'NOTIFY_OUT_END',
+    fields: { direction: 'inbound', caller_id: report.callerNumber, called_did: report.trackingNumber, call_start: start },
+    signature: inboundSignature(report.callerNumber, report.trackingNumber, start),
+    final,
   };
 }

@@ -20,7 +20,7 @@ export class ZadarmaWebhookController {
   @Header('content-type', 'text/plain; charset=utf-8')
   @Header('x-content-type-options', 'nosniff')
   echo(@Param('siteId') siteId: string, @Query('zd_echo') echo: unknown, @Req() req: FastifyRequest): string {
-    this.support.ensureReady();
+    this.support.ensureReady({ signedCalls: true });
     this.support.siteWithCredentials(siteId, 'zadarma', req);
     this.support.requireAllowedSource(siteId, 'zadarma', req);
     if (typeof echo !== 'string' || !ECHO.test(echo)) throw new ApiError(400, 'invalid_request', 'zd_echo must be 1-128 letters, digits, ".", "_" or "-"');
@@ -33,7 +33,7 @@ export class ZadarmaWebhookController {
    */
   @Post(':siteId')
   async notify(@Param('siteId') siteId: string, @Req() req: RawBodyRequest<FastifyRequest>, @Res() reply: FastifyReply): Promise<void> {
-    this.support.ensureReady();
+    this.support.ensureReady({ signedCalls: true });
     this.support.requireMediaType(req, 'application/x-www-form-urlencoded');
     const { site, credentials } = this.support.siteWithCredentials(siteId, 'zadarma', req);
     this.support.requireAllowedSource(siteId, 'zadarma', req);
