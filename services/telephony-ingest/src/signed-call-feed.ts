@@ -6,7 +6,7 @@ import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { CallReportPublisher, signedCallHorizonMs } from './call-report-publisher.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
-import { signedFactsOfReport } from './zadarma-mapping.js';
+import { signedFactsOfReport } from './zadarma-signed-facts.js';
 
 /**
  * Keeps the SignedCallLedger event-sourced: at start it reads the calls topic

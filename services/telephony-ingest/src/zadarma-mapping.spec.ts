@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { calltrack } from '@calltrack/contracts';
 import { callReport, CallStage, mergeObservation, type CallObservation, type MergedCall } from './call-merge.js';
-import { mapZadarmaNotification, signedFactsOfReport, zadarmaOutcome, zadarmaReplayProblem } from './zadarma-mapping.js';
+import { mapZadarmaNotification, zadarmaOutcome, zadarmaReplayProblem } from './zadarma-mapping.js';
+import { signedFactsOfReport } from './zadarma-signed-facts.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
 const site = { country: 'RU', timeZone: 'Europe/Moscow' };

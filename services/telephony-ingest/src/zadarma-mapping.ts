@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { calltrack } from '@calltrack/contracts';
-import { CallStage, stageOfSequence, type CallObservation, type CallOutcome, type CallParties, type SignedCallFacts } from './call-merge.js';
+import { CallStage, type CallObservation, type CallOutcome, type CallParties, type SignedCallFacts } from './call-merge.js';
 import { providerEventId } from './call-report-publisher.js';
 import { digits, fieldProblems } from './form-body.js';
 import { wallClockToEpochMs } from './local-time.js';
@@ -8,8 +7,7 @@ import { platformId } from './call-identifiers.js';
 import { timeProblem, type EventTimeWindow } from './event-time-window.js';
 import { phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
-
-const { CallDirection } = calltrack.events.v1;
+import { inboundSignature } from './zadarma-signed-facts.js';
 
 /** Zadarma's notifications about calls; the others (IVR digits, recordings, SMS) are acknowledged and ignored. */
 export const ZADARMA_CALL_EVENTS = ['NOTIFY_START', 'NOTIFY_INTERNAL', 'NOTIFY_ANSWER', 'NOTIFY_END', 'NOTIFY_OUT_START', 'NOTIFY_OUT_END'] as const;
@@ -160,37 +158,4 @@ function zadarmaSignedFacts(event: ZadarmaCallEvent, p: Parsed, parties: CallPar
     return { fields: { direction: 'inbound', caller_id: parties.callerNumber, call_start: start }, signature: `answer\n${parties.callerNumber}\n${(p.destination ?? '').trim()}\n${start}`, final };
   }
   return { fields: { direction: 'inbound', caller_id: parties.callerNumber, called_did: parties.trackingNumber, call_start: start }, signature: inboundSignature(parties.callerNumber, parties.trackingNumber, start), final };
-}
-
-const inboundSignature = (caller: string, dialled: string, start: string) => `in\n${caller}\n${dialled}\n${start}`;
-
-/**
- * The signed facts a published report of a Zadarma call states (what rebuilds
- * SignedCallLedger from the calls topic): an inbound call's caller, dialled
- * number and start, an outgoing call's destination and start; final when the
- * report is of an end. The dialled number is left out of a report at the
- * answer stage, whose number may be the answer's `destination`.
- */
-export function signedFactsOfReport(report: {
-  provider: string;
-  direction: number;
-  callerNumber: string;
-  trackingNumber: string;
-  calledNumber: string;
-  startedAtMs: number | string | { toString(): string };
-  sequence: number;
-}): SignedCallFacts | undefined {
-  if (report.provider !== 'zadarma') return undefined;
-  const start = String(report.startedAtMs);
-  const stage = stageOfSequence(report.sequence);
-  const final = stage >= CallStage.end;
-  if (report.direction === CallDirection.CALL_DIRECTION_OUTBOUND) {
-    return { fields: { direction: 'outbound', destination: report.calledNumber, call_start: start }, signature: '', final };
-  }
-  if (stage === CallStage.answer) return { fields: { direction: 'inbound', caller_id: report.callerNumber, call_start: start }, signature: '', final };
-  return {
-    fields: { direction: 'inbound', caller_id: report.callerNumber, called_did: report.trackingNumber, call_start: start },
-    signature: inboundSignature(report.callerNumber, report.trackingNumber, start),
-    final,
-  };
 }
