@@ -90,7 +90,10 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
   let fake: FakeAmiServer;
   let config: TelephonyIngestConfig;
   const admin = { authorization: 'Bearer test-admin-token-0123456789' };
-  const T = 1740823200; // 2025-03-01T10:00:00Z = 13:00 in Moscow
+  // Recent (whole seconds): times outside EVENT_TIME_MAX_AGE_DAYS are dropped like the webhooks refuse them.
+  const T = Math.floor(Date.now() / 1000) - 600;
+  /** Wall-clock time in Moscow (UTC+3, no DST), as the PBX writes CDR times. */
+  const moscow = (s: number) => new Date((s + 3 * 3600) * 1000).toISOString().slice(0, 19).replace('T', ' ');
   const L = '1740823200.77';
   const callId = `asterisk:main:${L}`;
 
@@ -174,9 +177,9 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
       DestinationChannel: 'PJSIP/101-0000004e',
       LastApplication: 'Dial',
       LastData: 'PJSIP/101,30',
-      StartTime: '2025-03-01 13:00:00',
-      AnswerTime: '2025-03-01 13:00:06',
-      EndTime: '2025-03-01 13:01:20',
+      StartTime: moscow(T),
+      AnswerTime: moscow(T + 6),
+      EndTime: moscow(T + 80),
       Duration: '80',
       BillableSeconds: '74',
       Disposition: 'ANSWERED',
@@ -230,5 +233,18 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
     );
     assert.doesNotMatch(JSON.stringify(res.body), new RegExp(AMI_SECRET));
     assert.equal(asterisk.accepted, 4, 'start, answer, end and the CDR');
+  });
+
+  it('drops (and counts) an event whose time is outside the window, as the webhooks refuse it with 400', async () => {
+    const before = (await http('GET', `${svc.url}/v1/admin/sites/${SITE}/webhook-stats`, { headers: admin })).body.providers.asterisk.rejected.invalid_payload;
+    const old = '978307200.1'; // 2001-01-01
+    fake.emit('Newchannel', { ...trunk({ ChannelState: '0', ChannelStateDesc: 'Down', Timestamp: '978307200.000000' }), Uniqueid: old, Linkedid: old });
+    const marker = `${T}.99`;
+    fake.emit('Newchannel', { ...trunk({ ChannelState: '0', ChannelStateDesc: 'Down', Timestamp: `${T + 100}.000000` }), Uniqueid: marker, Linkedid: marker });
+    // Events of a PBX are handled in order: once the marker call is reported, the old one was handled.
+    await waitFor(() => (probe.events('calls') as Array<DomainEvent<'CallReported'>>).some((e) => e.payload.callId === `asterisk:main:${marker}`), { what: 'the marker call' });
+    assert.equal((probe.events('calls') as Array<DomainEvent<'CallReported'>>).filter((e) => e.payload.callId === `asterisk:main:${old}`).length, 0);
+    const after = (await http('GET', `${svc.url}/v1/admin/sites/${SITE}/webhook-stats`, { headers: admin })).body.providers.asterisk.rejected.invalid_payload;
+    assert.equal(after - before, 1);
   });
 });

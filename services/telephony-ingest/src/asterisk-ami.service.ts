@@ -87,6 +87,13 @@ export class AsteriskAmiService implements OnApplicationBootstrap, OnModuleDestr
       return;
     }
     for (const { observation, eventId } of pbx.tracker.handle(m, receivedAtMs, site)) {
+      // Nobody to answer a 400 to: an event the webhooks would refuse is dropped, counted and logged.
+      const problems = this.support.observationProblems(observation, receivedAtMs);
+      if (problems.length > 0) {
+        this.support.rejected(siteId, 'asterisk', 'invalid_payload', undefined);
+        this.logger.warn({ event: 'ami_event_refused', site_id: siteId, pbx: pbx.config.name, ami_event: m.event, problems });
+        continue;
+      }
       try {
         await this.support.report(siteId, 'asterisk', site, observation, eventId);
       } catch (err) {

@@ -34,6 +34,21 @@ export interface CallParties {
   rank: number;
 }
 
+/**
+ * What a provider's signature binds an event to, for providers whose
+ * signature leaves out the call id and the outcome (Zadarma): a later event of
+ * the call must agree with the first on the fields both carry, one signature
+ * names one call, and only one final event is accepted per call.
+ */
+export interface SignedCallFacts {
+  /** Signed fields that name the call (caller, number dialled, start…), by the provider's field name. */
+  fields: Record<string, string>;
+  /** The signed values themselves: a signature seen on one call cannot name another. */
+  signature: string;
+  /** The event ends the call (its outcome and duration are unsigned): one per call. */
+  final: boolean;
+}
+
 /** What one provider event says about one call: each adapter maps its events to this. */
 export interface CallObservation {
   provider: CallProvider;
@@ -48,6 +63,8 @@ export interface CallObservation {
   /** For end and final stages. */
   outcome?: CallOutcome;
   recordingUrl?: string;
+  /** Set by adapters whose signature does not cover the call id (see SignedCallFacts). */
+  signed?: SignedCallFacts;
 }
 
 /** Everything known about one call: the merge of its observations, in any order. */

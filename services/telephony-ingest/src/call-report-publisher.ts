@@ -7,6 +7,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { callReport, mergeObservation, type CallObservation, type MergedCall } from './call-merge.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import type { SiteSettings } from './ingest-state.js';
+import { SignedCallLedger } from './signed-call-ledger.js';
 
 /**
  * Event id of one provider event: the same event delivered again (a provider's
@@ -21,6 +22,10 @@ export function providerEventId(provider: string, siteId: string, identity: stri
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** How long after its start a call's signed facts matter: while a notification of it can pass Zadarma's replay window. */
+export const signedCallHorizonMs = (config: Pick<TelephonyIngestConfig, 'ZADARMA_MAX_CALL_SECONDS' | 'WEBHOOK_TOLERANCE_SECONDS'>): number =>
+  (config.ZADARMA_MAX_CALL_SECONDS + 2 * config.WEBHOOK_TOLERANCE_SECONDS) * 1000;
+
 /** What became of one provider event. */
 export type ReportOutcome =
   /** The call's new state is on the calls topic under this event's id. */
@@ -28,7 +33,9 @@ export type ReportOutcome =
   /** Already seen, or it adds nothing to what was published: nothing changes. */
   | { outcome: 'duplicate'; callId: string; eventId: string }
   /** Kept in memory until another event of the call names the dialled number. */
-  | { outcome: 'held'; callId: string; eventId: string };
+  | { outcome: 'held'; callId: string; eventId: string }
+  /** Refused: it disagrees with what the signatures of the call's earlier events bound it to (SignedCallLedger). */
+  | { outcome: 'conflict'; callId: string; eventId: string; field: string; problem: string };
 
 interface Entry {
   call: MergedCall;
@@ -53,6 +60,8 @@ const SEEN_PER_CALL = 64;
 export class CallReportPublisher {
   private readonly calls = new Map<string, Entry>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Signed facts of recent calls (Zadarma), also fed from the calls topic by SignedCallFeed. */
+  readonly ledger: SignedCallLedger;
   private readonly capacity: number;
 
   constructor(
@@ -61,6 +70,7 @@ export class CallReportPublisher {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.capacity = config.CALL_MERGE_CACHE_SIZE;
+    this.ledger = new SignedCallLedger(signedCallHorizonMs(config), config.CALL_MERGE_CACHE_SIZE);
   }
 
   /** Merges and publishes; throws when Kafka did not acknowledge (nothing is remembered then). */
@@ -76,6 +86,25 @@ export class CallReportPublisher {
       this.touch(key, entry);
       return { outcome: 'duplicate', callId, eventId };
     }
+    let undo = (): void => undefined;
+    if (observation.signed) {
+      const claim = this.ledger.claim(siteId, key, observation.signed, eventId);
+      if (!claim.ok) {
+        if (entry) this.touch(key, entry);
+        return { outcome: 'conflict', callId, eventId, field: claim.field, problem: claim.problem };
+      }
+      undo = claim.undo;
+    }
+    try {
+      return await this.merge(key, entry, siteId, site, observation, callId, eventId);
+    } catch (err) {
+      // Not stored: the provider's retry must find the call as it was.
+      undo();
+      throw err;
+    }
+  }
+
+  private async merge(key: string, entry: Entry | undefined, siteId: string, site: SiteSettings, observation: CallObservation, callId: string, eventId: string): Promise<ReportOutcome> {
     const merged = mergeObservation(entry?.call, observation);
     const seen = [...(entry?.seen ?? []), eventId].slice(-SEEN_PER_CALL);
     const report = callReport(merged, site);

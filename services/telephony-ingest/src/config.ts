@@ -1,6 +1,7 @@
 import { adminTokenVariable, commonVariables, loadConfig, portVariable, variable } from '@calltrack/config';
 import { z } from 'zod';
 import { amiPbxListSchema } from './asterisk-ami-config.js';
+import { sourceAddressList } from './source-allowlist.js';
 
 export const SERVICE_NAME = 'telephony-ingest';
 
@@ -16,6 +17,25 @@ export const telephonyIngestConfigSchema = z.object({
   WEBHOOK_TOLERANCE_SECONDS: variable(z.coerce.number().int().min(30).max(3600).default(300), {
     description:
       'Replay window of timestamped webhook signatures: a webhook whose signed timestamp (generic X-Calltrack-Timestamp, Telnyx telnyx-timestamp) is further than this from the server clock is rejected (401 stale_timestamp).',
+  }),
+  EVENT_TIME_MAX_AGE_DAYS: variable(z.coerce.number().int().min(1).max(400).default(30), {
+    description:
+      'Oldest time any adapter accepts (provider webhooks, generic webhook, enquiry API, Asterisk AMI), in days before the moment of receipt: a call or enquiry time further back is refused with 400 naming the field (AMI: the event is dropped and logged).',
+  }),
+  EVENT_TIME_MAX_FUTURE_SECONDS: variable(z.coerce.number().int().min(0).max(3600).default(300), {
+    description: 'How far after the moment of receipt a received time may lie (the sender\'s clock skew); later ones are refused with 400 naming the field.',
+  }),
+  ZADARMA_MAX_CALL_SECONDS: variable(z.coerce.number().int().min(600).max(7 * 24 * 3600).default(4 * 3600), {
+    description:
+      'Replay window of Zadarma notifications after their signed call_start: an answer or end is accepted up to this long (plus WEBHOOK_TOLERANCE_SECONDS) after call_start, a start only within WEBHOOK_TOLERANCE_SECONDS of it. The end of a longer call is refused (401 stale_timestamp).',
+  }),
+  ZADARMA_SOURCE_ADDRESSES: variable(sourceAddressList, {
+    description:
+      'Comma-separated IP addresses or CIDR ranges Zadarma notifications are accepted from (e.g. 185.45.152.42, the address Zadarma documents); other sources get 403. Empty (default): any source, the signature alone decides.',
+  }),
+  MANGO_SOURCE_ADDRESSES: variable(sourceAddressList, {
+    description:
+      'Comma-separated IP addresses or CIDR ranges Mango Office events are accepted from (e.g. 81.88.80.132,81.88.80.133,81.88.82.36,81.88.82.44,81.88.82.45, the addresses Mango documents); other sources get 403. Empty (default): any source.',
   }),
   WEBHOOK_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), {
     description: 'Largest accepted request body in bytes; larger webhooks get 413.',

@@ -5,6 +5,7 @@ import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
+import { eventTimeWindow } from './event-time-window.js';
 import { enquiryEventId, mapEnquiry } from './enquiry-intake.js';
 import { IngestStateService } from './ingest-state.service.js';
 import { verifySignedJsonRequest } from './signed-json-request.js';
@@ -43,7 +44,7 @@ export class EnquiriesController {
     });
 
     const receivedAtMs = Date.now();
-    const mapped = mapEnquiry(req.body, site.country, receivedAtMs);
+    const mapped = mapEnquiry(req.body, site.country, receivedAtMs, eventTimeWindow(this.config));
     if (!mapped.ok) {
       this.reject(siteId, 'invalid_payload', req);
       const summary = mapped.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');

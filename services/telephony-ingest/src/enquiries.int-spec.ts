@@ -111,6 +111,10 @@ describe('enquiry API (integration)', () => {
       [form({ phone: '12' }), 'phone'],
       [form({ occurredAt: 'yesterday' }), 'occurredAt'],
       [form({ colour: 'red' }), 'colour'],
+      // The time window and the id rule every adapter applies.
+      [form({ occurredAt: '2001-03-01T10:00:00Z' }), 'occurredAt'],
+      [form({ occurredAt: '9999-12-31T23:59:59Z' }), 'occurredAt'],
+      [form({ enquiryId: 'has\u0000nul' }), 'enquiryId'],
       ['{"enquiryId": ', '(root)'],
     ];
     for (const [body, field] of cases) {
@@ -119,7 +123,7 @@ describe('enquiry API (integration)', () => {
       if (field !== '(root)') assert.ok((res.body.error.details as Array<{ field: string }>).some((d) => d.field === field), JSON.stringify(res.body));
     }
     const after = await stats();
-    assert.equal(after.rejected.invalid_payload - before.rejected.invalid_payload, 4);
+    assert.equal(after.rejected.invalid_payload - before.rejected.invalid_payload, 7);
     assert.equal((await http('POST', `${svc.url}/v1/sites/${SITE}/enquiries`, { rawBody: '<x/>', headers: { 'content-type': 'application/xml' } })).status, 415);
   });
 

@@ -47,7 +47,9 @@ describe('enquiry intake', () => {
   it('names each offending field', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ kind: 'form', occurredAt: base.occurredAt }, 'enquiryId', /required/],
-      [{ ...base, enquiryId: 'has space' }, 'enquiryId', /printable/],
+      [{ ...base, enquiryId: 'has space' }, 'enquiryId', /white-space/],
+      [{ ...base, enquiryId: 'x'.repeat(129) }, 'enquiryId', /at most 128/],
+      [{ ...base, enquiryId: 'a\u0000b' }, 'enquiryId', /control/],
       [{ ...base, kind: 'letter' }, 'kind', /form, callback_request, chat, other/],
       [{ ...base, occurredAt: 1_700_000_000 }, 'occurredAt', /seconds sent instead/],
       [{ ...base, occurredAt: '2025-03-01 10:00' }, 'occurredAt', /ISO-8601/],

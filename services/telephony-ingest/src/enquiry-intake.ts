@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { calltrack, type EventInput } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
+import { platformId } from './call-identifiers.js';
+import { DEFAULT_EVENT_TIME_WINDOW, timeProblems, type EventTimeWindow } from './event-time-window.js';
 import { instant, type FieldProblem } from './generic-webhook.js';
 
 const { EnquiryKind } = calltrack.events.v1;
@@ -25,9 +27,6 @@ export const MAX_CUSTOM_KEY = 64;
 export const MAX_CUSTOM_VALUE = 500;
 export const MAX_MESSAGE = 4000;
 
-/** How far in the future an enquiry may say it happened (clock skew of the site's server). */
-export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
-
 // Ids the tracker issues and sites echo back: printable ASCII without spaces.
 const trackerId = (what: string) => z.string().regex(/^[\x21-\x7e]{1,128}$/, `${what}: 1-128 printable ASCII characters without spaces`);
 const text = (max: number) => z.string().max(max, `at most ${max} characters`);
@@ -35,7 +34,7 @@ const text = (max: number) => z.string().max(max, `at most ${max} characters`);
 /** The enquiry body. Unknown fields are refused so typos surface at once. */
 export const enquirySchema = z
   .object({
-    enquiryId: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters without spaces'),
+    enquiryId: platformId(),
     kind: z.enum(ENQUIRY_KINDS, { message: `expected one of ${ENQUIRY_KINDS.join(', ')}` }),
     occurredAt: instant,
     sessionId: trackerId('session id').nullish(),
@@ -78,9 +77,10 @@ function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
 /**
  * Validates an enquiry body and maps it to EnquiryReceived: the phone normalised to
  * E.164 with the site's country (a number that is not one is a 400 naming `phone`),
+ * occurredAt within the time window every adapter applies (event-time-window.ts),
  * e-mail lower-cased, blank optional fields dropped.
  */
-export function mapEnquiry(body: unknown, country: string, receivedAtMs: number): MappedEnquiry {
+export function mapEnquiry(body: unknown, country: string, receivedAtMs: number, window: EventTimeWindow = DEFAULT_EVENT_TIME_WINDOW): MappedEnquiry {
   const parsed = enquirySchema.safeParse(body);
   if (!parsed.success) return { ok: false, problems: zodProblems(body, parsed.error) };
   const b = parsed.data;
@@ -92,7 +92,7 @@ export function mapEnquiry(body: unknown, country: string, receivedAtMs: number)
     if (e164) phone = e164;
     else problems.push({ field: 'phone', problem: `"${rawPhone}" is not a valid phone number (site country ${country}); leave it out when the visitor gave none` });
   }
-  if (b.occurredAt > receivedAtMs + MAX_FUTURE_SKEW_MS) problems.push({ field: 'occurredAt', problem: 'is in the future' });
+  problems.push(...timeProblems([['occurredAt', b.occurredAt]], receivedAtMs, window));
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,

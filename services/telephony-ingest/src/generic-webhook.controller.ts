@@ -5,6 +5,7 @@ import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
+import { eventTimeWindow } from './event-time-window.js';
 import { mapGenericWebhook, webhookEventId } from './generic-webhook.js';
 import { IngestStateService } from './ingest-state.service.js';
 import { verifySignedJsonRequest } from './signed-json-request.js';
@@ -36,7 +37,7 @@ export class GenericWebhookController {
       reject: (reason) => this.reject(siteId, reason, req),
     });
 
-    const mapped = mapGenericWebhook(req.body, site.country);
+    const mapped = mapGenericWebhook(req.body, site.country, { nowMs: Date.now(), window: eventTimeWindow(this.config) });
     if (!mapped.ok) {
       this.reject(siteId, 'invalid_payload', req);
       const summary = mapped.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { calltrack } from '@calltrack/contracts';
+import { DEFAULT_EVENT_TIME_WINDOW } from './event-time-window.js';
 import { mapGenericWebhook, webhookEventId } from './generic-webhook.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
@@ -125,5 +126,22 @@ describe('webhook event id', () => {
     const id = webhookEventId('site-a', raw);
     assert.notEqual(webhookEventId('site-b', raw), id);
     assert.notEqual(webhookEventId('site-a', Buffer.from(JSON.stringify({ ...base, status: 'missed' }))), id);
+  });
+
+  it('applies the time window of every adapter relative to the moment of receipt, naming each field', () => {
+    const time = { nowMs: Date.UTC(2025, 2, 1, 10, 10, 0), window: DEFAULT_EVENT_TIME_WINDOW };
+    assert.equal(mapGenericWebhook(base, 'RU', time).ok, true);
+    const r = mapGenericWebhook({ ...base, startedAt: '2001-03-01T10:00:00Z', answeredAt: null, endedAt: '2025-03-01T10:20:00Z' }, 'RU', time);
+    assert.deepEqual(r.ok ? [] : r.problems.map((p) => [p.field, /days in the past|in the future/.test(p.problem)]), [['startedAt', true], ['endedAt', true]]);
+  });
+
+  it('reads callerNumber by the one caller rule and callId by the id rule', () => {
+    for (const withheld of ['+266696687', 'sip:anonymous@anonymous.invalid', 'Restricted']) {
+      const r = mapGenericWebhook({ ...base, callerNumber: withheld }, 'RU');
+      assert.equal(r.ok && r.payload.callerNumber, '', withheld);
+    }
+    assert.deepEqual(problems({ ...base, callerNumber: 'sip:evil@example.com' }).map((p) => p.field), ['callerNumber']);
+    assert.equal(mapGenericWebhook({ ...base, callId: 'звонок-😀' }, 'RU').ok, true, 'UTF-8 ids are fine: downstream encodes them');
+    assert.deepEqual(problems({ ...base, callId: 'a\u0000b' }).map((p) => p.field), ['callId']);
   });
 });

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { calltrack, type EventInput } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
+import { platformId } from './call-identifiers.js';
+import { timeProblems, type EventTimeWindow } from './event-time-window.js';
+import { readCaller } from './phone-fields.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
 
@@ -34,7 +37,7 @@ export type GenericCallStatus = (typeof CALL_STATUSES)[number];
 /** The generic webhook body (docs/webhooks-generic.md). Unknown fields are refused so typos surface at once. */
 export const genericWebhookSchema = z
   .object({
-    callId: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters without spaces'),
+    callId: platformId(),
     trackingNumber: z.string().min(1).max(64),
     callerNumber: z.string().max(64).nullish(),
     direction: z.enum(['inbound', 'outbound']).nullish(),
@@ -71,9 +74,6 @@ const STATUS: Record<GenericCallStatus, calltrack.events.v1.CallStatus> = {
 /** Default sequence when the provider sends none: a later state of a call outranks an earlier one. */
 export const STATUS_RANK: Record<GenericCallStatus, number> = { ringing: 1, answered: 2, completed: 3, missed: 3, busy: 3, failed: 3 };
 
-// What providers put in the caller field when the number is withheld.
-const WITHHELD = new Set(['', 'anonymous', 'private', 'restricted', 'unknown', 'unavailable', 'withheld']);
-
 function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const issue of error.issues) {
@@ -91,9 +91,11 @@ function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
 /**
  * Validates a generic webhook body and maps it to a CallReported payload:
  * numbers normalised to E.164 with the site's country, times to epoch ms
- * (0 when absent), status and direction to the proto enums.
+ * (0 when absent) and, when `time` is given (the controller always gives it),
+ * within the time window every adapter applies; status and direction to the
+ * proto enums.
  */
-export function mapGenericWebhook(body: unknown, country: string): MappedWebhook {
+export function mapGenericWebhook(body: unknown, country: string, time?: { nowMs: number; window: EventTimeWindow }): MappedWebhook {
   const parsed = genericWebhookSchema.safeParse(body);
   if (!parsed.success) return { ok: false, problems: zodProblems(body, parsed.error) };
   const b = parsed.data;
@@ -101,17 +103,15 @@ export function mapGenericWebhook(body: unknown, country: string): MappedWebhook
 
   const trackingNumber = toE164(b.trackingNumber, country);
   if (!trackingNumber) problems.push({ field: 'trackingNumber', problem: `"${b.trackingNumber}" is not a valid phone number (site country ${country})` });
-  let callerNumber = '';
-  const caller = (b.callerNumber ?? '').trim();
-  if (!WITHHELD.has(caller.toLowerCase())) {
-    const e164 = toE164(caller, country);
-    if (e164) callerNumber = e164;
-    else problems.push({ field: 'callerNumber', problem: `"${caller}" is not a valid phone number (site country ${country}); send it empty or absent when withheld` });
-  }
+  // The caller rule of every adapter (phone-fields.ts): withheld values are '', garbage is refused.
+  const caller = readCaller(b.callerNumber ?? '', country);
+  const callerNumber = caller.ok ? caller.number : '';
+  if (!caller.ok) problems.push({ field: 'callerNumber', problem: `${caller.problem}; send it empty or absent when withheld` });
 
   const startedAtMs = b.startedAt;
   const answeredAtMs = b.answeredAt ?? 0;
   const endedAtMs = b.endedAt ?? 0;
+  if (time) problems.push(...timeProblems([['startedAt', startedAtMs], ['answeredAt', answeredAtMs], ['endedAt', endedAtMs]], time.nowMs, time.window));
   if (endedAtMs && endedAtMs < startedAtMs) problems.push({ field: 'endedAt', problem: 'is before startedAt' });
   if (answeredAtMs && answeredAtMs < startedAtMs) problems.push({ field: 'answeredAt', problem: 'is before startedAt' });
   if (answeredAtMs && endedAtMs && answeredAtMs > endedAtMs) problems.push({ field: 'answeredAt', problem: 'is after endedAt' });

@@ -129,4 +129,17 @@ describe('Mango Office mapping', () => {
     assert.notEqual(id(mapMangoCallEvent(JSON.stringify(callEvent({ seq: 2 })), 'RU', 's')), a);
     assert.notEqual(id(mapMangoSummary(JSON.stringify(summary()), 'RU', 's')), a);
   });
+
+  it('reads from.number by the one caller rule in call events and summaries: withheld stays withheld, garbage is refused', () => {
+    for (const withheld of ['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid']) {
+      assert.equal(call(callEvent({ from: { number: withheld } })).parties?.callerNumber, '', withheld);
+      assert.equal(sum(summary({ from: { number: withheld } })).parties?.callerNumber, '', withheld);
+    }
+    for (const garbage of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com']) {
+      const c = mapMangoCallEvent(JSON.stringify(callEvent({ from: { number: garbage } })), 'RU', 's');
+      assert.deepEqual(c.kind === 'invalid' && c.problems.map((p) => p.field), ['json.from.number'], garbage);
+      const s = mapMangoSummary(JSON.stringify(summary({ from: { number: garbage } })), 'RU', 's');
+      assert.deepEqual(s.kind === 'invalid' && s.problems.map((p) => p.field), ['json.from.number'], garbage);
+    }
+  });
 });

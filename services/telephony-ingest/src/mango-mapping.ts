@@ -2,14 +2,15 @@ import { z } from 'zod';
 import { CallStage, type CallObservation, type CallParties } from './call-merge.js';
 import { providerEventId } from './call-report-publisher.js';
 import { fieldProblems, inEpochRange } from './form-body.js';
-import { phoneOrEmpty } from './phone-fields.js';
+import { platformId } from './call-identifiers.js';
+import { phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
 
 // Mango sends counters and unix times as JSON numbers; some integrations relay them as strings.
 const integer = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,12}$/).transform(Number)]);
 const unixSeconds = integer.refine((s) => s === 0 || inEpochRange(s * 1000), 'expected unix seconds');
 const str = z.union([z.string(), z.number().transform(String)]).optional();
-const id = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const id = platformId();
 
 const party = z.object({ extension: str, number: str, line_number: str }).partial().default({});
 
@@ -49,7 +50,7 @@ function parseJson(json: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-const secondsAt = (s: number | undefined, exact = true) => (s ? { ms: s * 1000, exact } : undefined);
+const secondsAt = (s: number | undefined) => (s ? { ms: s * 1000, exact: true } : undefined);
 
 /**
  * Maps a verified /events/call: one leg (`call_id`) of a call (`entry_id`).
@@ -69,7 +70,9 @@ export function mapMangoCallEvent(json: string, country: string, siteId: string)
   let parties: CallParties;
   if (!e.from.extension) {
     const trackingNumber = phoneOrEmpty(e.dct?.number, country) || phoneOrEmpty(e.to.line_number, country);
-    parties = { direction: 'inbound', trackingNumber, callerNumber: phoneOrEmpty(e.from.number, country), calledNumber: '', rank: 1 };
+    const caller = readCaller(e.from.number, country);
+    if (!caller.ok) return { kind: 'invalid', problems: [{ field: 'json.from.number', problem: caller.problem }] };
+    parties = { direction: 'inbound', trackingNumber, callerNumber: caller.number, calledNumber: '', rank: 1 };
   } else {
     const calledNumber = e.to.extension ? '' : phoneOrEmpty(e.to.number, country);
     if (!calledNumber) return { kind: 'ignored', reason: 'call between employees' };
@@ -86,11 +89,12 @@ export function mapMangoCallEvent(json: string, country: string, siteId: string)
   } else if (e.call_state === 'OnHold') {
     // Only a connected call is put on hold.
     observation.stage = CallStage.answer;
-    observation.answeredAt = { ms: at.ms, exact: false };
+    observation.answeredAt = { ...at, exact: false };
   } else {
-    observation.startedAt = e.call_state === 'Appeared' ? at : { ms: at.ms, exact: false };
+    observation.startedAt = e.call_state === 'Appeared' ? at : { ...at, exact: false };
   }
-  return { kind: 'call', observation, eventId: providerEventId('mango', siteId, `call\n${e.entry_id}\n${e.call_id}\n${e.seq}\n${e.call_state}`) };
+  const timeFields = { startedAt: 'json.timestamp', answeredAt: 'json.timestamp', endedAt: 'json.timestamp' };
+  return { kind: 'call', observation, eventId: providerEventId('mango', siteId, `call\n${e.entry_id}\n${e.call_id}\n${e.seq}\n${e.call_state}`), timeFields };
 }
 
 /** Maps a verified /events/summary: the whole call, final. */
@@ -106,7 +110,9 @@ export function mapMangoSummary(json: string, country: string, siteId: string): 
   if (s.call_direction === 1) {
     const trackingNumber = phoneOrEmpty(s.line_number, country) || phoneOrEmpty(s.to.number, country);
     if (!trackingNumber) return { kind: 'invalid', problems: [{ field: 'json.line_number', problem: `"${s.line_number ?? ''}" is not a phone number (site country ${country})` }] };
-    parties = { direction: 'inbound', trackingNumber, callerNumber: phoneOrEmpty(s.from.number, country), calledNumber: '', rank: 2 };
+    const caller = readCaller(s.from.number, country);
+    if (!caller.ok) return { kind: 'invalid', problems: [{ field: 'json.from.number', problem: caller.problem }] };
+    parties = { direction: 'inbound', trackingNumber, callerNumber: caller.number, calledNumber: '', rank: 2 };
   } else {
     const calledNumber = phoneOrEmpty(s.to.number, country);
     if (!calledNumber) return { kind: 'ignored', reason: 'outgoing call to an extension, not a phone number' };
@@ -126,5 +132,6 @@ export function mapMangoSummary(json: string, country: string, siteId: string): 
   };
   const answeredAt = secondsAt(s.talk_time);
   if (answeredAt) observation.answeredAt = answeredAt;
-  return { kind: 'call', observation, eventId: providerEventId('mango', siteId, `summary\n${s.entry_id}`) };
+  const timeFields = { startedAt: s.create_time ? 'json.create_time' : 'json.end_time', answeredAt: 'json.talk_time', endedAt: 'json.end_time' };
+  return { kind: 'call', observation, eventId: providerEventId('mango', siteId, `summary\n${s.entry_id}`), timeFields };
 }

@@ -33,6 +33,7 @@ export class MangoWebhookController {
     this.support.ensureReady();
     this.support.requireMediaType(req, 'application/x-www-form-urlencoded');
     const { site, credentials } = this.support.siteWithCredentials(siteId, 'mango', req);
+    this.support.requireAllowedSource(siteId, 'mango', req);
     if (!req.rawBody) throw new ApiError(400, 'invalid_request', 'request body is missing');
 
     const form = formObject(formPairs(req.rawBody));

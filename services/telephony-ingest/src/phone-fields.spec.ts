@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diversionNumber, historyInfoNumber, phoneOrEmpty, uriNumber } from './phone-fields.js';
+import { diversionNumber, historyInfoNumber, phoneOrEmpty, readCaller, uriNumber } from './phone-fields.js';
 
 describe('provider number fields', () => {
   it('normalises numbers to E.164 with the site country; withheld and non-numbers become empty', () => {
@@ -31,5 +31,18 @@ describe('provider number fields', () => {
     const header = '<sip:+74957654321@pbx.example?Reason=SIP%3Bcause%3D302>;index=1.1, <sip:+74951234567@carrier.example>;index=1';
     assert.equal(historyInfoNumber(header, 'RU'), '+74951234567');
     assert.equal(historyInfoNumber('<sip:+74951234567@a>', 'RU'), '+74951234567');
+  });
+
+  it('readCaller: withheld values are empty, numbers E.164 (also inside sip:/tel: URIs), anything else a problem', () => {
+    for (const v of [undefined, '', ' Anonymous ', 'RESTRICTED', 'private', 'unavailable', 'withheld', '<unknown>', '+266696687', 'sip:anonymous@anonymous.invalid', 'tel:restricted']) {
+      assert.deepEqual(readCaller(v, 'RU'), { ok: true, number: '' }, String(v));
+    }
+    assert.deepEqual(readCaller('8 (916) 123-45-67', 'RU'), { ok: true, number: '+79161234567' });
+    assert.deepEqual(readCaller('sip:+79161234567@pbx.example;user=phone', 'RU'), { ok: true, number: '+79161234567' });
+    for (const v of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com', 'client:alice', '12']) {
+      const r = readCaller(v, 'RU');
+      assert.equal(r.ok, false, v);
+      if (!r.ok) assert.match(r.problem, /neither a phone number/);
+    }
   });
 });

@@ -1,10 +1,52 @@
 import { toE164 } from '@calltrack/phone';
 
-// What providers put in a number field when the caller is withheld.
-const WITHHELD = new Set(['', 'anonymous', 'private', 'restricted', 'unknown', 'unavailable', 'withheld', 'anonymous@anonymous.invalid']);
+// What providers put in a number field when the caller is withheld: words, Asterisk's
+// "<unknown>", RFC 3323's anonymous URI, and Twilio's keypad spellings of ANONYMOUS,
+// RESTRICTED, UNKNOWN and UNAVAILABLE (+266696687, +7378742833, +8656696, +86282452253).
+const WITHHELD = new Set([
+  '',
+  'anonymous',
+  'private',
+  'restricted',
+  'unknown',
+  'unavailable',
+  'withheld',
+  '<unknown>',
+  'anonymous@anonymous.invalid',
+  '+266696687',
+  '266696687',
+  '+7378742833',
+  '7378742833',
+  '+8656696',
+  '8656696',
+  '+86282452253',
+  '86282452253',
+]);
 
 export function isWithheld(raw: string | undefined): boolean {
-  return WITHHELD.has((raw ?? '').trim().toLowerCase());
+  const value = (raw ?? '').trim().toLowerCase();
+  if (WITHHELD.has(value)) return true;
+  // sip:anonymous@anonymous.invalid, tel:restricted…: a URI whose user part is one of the words.
+  const user = uriNumber(value);
+  return user !== undefined && WITHHELD.has(user.trim().toLowerCase());
+}
+
+/** A caller field read by the one rule of every adapter: withheld, a number, or garbage. */
+export type CallerReading = { ok: true; number: string } | { ok: false; problem: string };
+
+/**
+ * The caller of an inbound call (docs/telephony-providers.md#caller-numbers):
+ * withheld values (empty, "anonymous", "restricted", Twilio's +266696687…) are
+ * '' (stored as withheld); a phone number, bare or as the user part of a
+ * sip:/tel: URI, is E.164 with the site's country; anything else ("ABCDEFG",
+ * 40 digits, sip:evil@host) is a problem the adapter refuses with a 400.
+ */
+export function readCaller(raw: string | undefined, country: string): CallerReading {
+  if (raw === undefined || isWithheld(raw)) return { ok: true, number: '' };
+  const value = raw.trim();
+  const e164 = toE164(uriNumber(value) ?? value, country);
+  if (e164) return { ok: true, number: e164 };
+  return { ok: false, problem: `"${value.slice(0, 64)}" is neither a phone number (site country ${country}) nor a withheld caller (empty, "anonymous", "restricted"…)` };
 }
 
 /**

@@ -30,7 +30,10 @@ const siteConfigured = (siteId: string, country: string, timeZone: string, defau
   createEvent('SiteConfigured', { name: siteId, country, timeZone, defaultNumber }, { siteId, producer: 'test' });
 
 const FORM = 'application/x-www-form-urlencoded';
-const T0 = Date.UTC(2025, 2, 1, 10, 0, 0); // 13:00 in Moscow
+// Recent: every adapter refuses times outside its window (EVENT_TIME_MAX_AGE_DAYS, Zadarma's replay window).
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 5000;
+/** Wall-clock time in Moscow (UTC+3, no DST), as Zadarma sends call_start. */
+const moscow = (ms: number) => new Date(ms + 3 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
 const rfc2822 = (ms: number) => new Date(ms).toUTCString().replace('GMT', '+0000');
 
 describe('telephony provider adapters (integration)', () => {
@@ -40,6 +43,8 @@ describe('telephony provider adapters (integration)', () => {
   let config: TelephonyIngestConfig;
   /** Provider call ids of refused requests: none may reach the calls topic. */
   const refused: string[] = [];
+  /** The accepted end of a Zadarma call, replayed after a restart. */
+  let guardedEnd: Record<string, string> | undefined;
 
   const callEvents = (callId: string) => (probe.events('calls') as Array<DomainEvent<'CallReported'>>).filter((e) => e.payload.callId === callId);
   /** Waits until the call's reports include an event id, then returns all of them in topic order. */
@@ -244,8 +249,8 @@ describe('telephony provider adapters (integration)', () => {
         headers: { 'content-type': FORM, Signature: signature ?? zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form) ?? '') },
       });
     const CALL = 'in_1740823200.555';
-    const start = { event: 'NOTIFY_START', call_start: '2025-03-01 13:00:00', pbx_call_id: CALL, caller_id: '79161234567', called_did: '74951234567' };
-    const answer = { event: 'NOTIFY_ANSWER', caller_id: '79161234567', destination: '101', call_start: '2025-03-01 13:00:00', pbx_call_id: CALL, internal: '101' };
+    const start = { event: 'NOTIFY_START', call_start: moscow(T0), pbx_call_id: CALL, caller_id: '79161234567', called_did: '74951234567' };
+    const answer = { event: 'NOTIFY_ANSWER', caller_id: '79161234567', destination: '101', call_start: moscow(T0), pbx_call_id: CALL, internal: '101' };
     const end = { ...start, event: 'NOTIFY_END', internal: '101', duration: '30', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '' };
 
     it('echoes zd_echo as plain text when the URL is checked', async () => {
@@ -449,10 +454,10 @@ describe('telephony provider adapters (integration)', () => {
     it('counts refused webhooks per site, provider and reason', async () => {
       const s = await stats(SITE);
       const rejected = (provider: string) => s.providers[provider].rejected;
-      assert.deepEqual(rejected('twilio'), { no_credentials: 0, missing_signature: 1, malformed_signature: 1, signature_mismatch: 3, stale_timestamp: 0, invalid_payload: 1 });
-      assert.deepEqual(rejected('zadarma'), { no_credentials: 0, missing_signature: 1, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 0, invalid_payload: 1 });
-      assert.deepEqual(rejected('mango'), { no_credentials: 0, missing_signature: 0, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 0, invalid_payload: 0 });
-      assert.deepEqual(rejected('telnyx'), { no_credentials: 0, missing_signature: 1, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 1, invalid_payload: 1 });
+      assert.deepEqual(rejected('twilio'), { no_credentials: 0, missing_signature: 1, malformed_signature: 1, signature_mismatch: 3, stale_timestamp: 0, invalid_payload: 1, source_not_allowed: 0, conflicting_event: 0 });
+      assert.deepEqual(rejected('zadarma'), { no_credentials: 0, missing_signature: 1, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 0, invalid_payload: 1, source_not_allowed: 0, conflicting_event: 0 });
+      assert.deepEqual(rejected('mango'), { no_credentials: 0, missing_signature: 0, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 0, invalid_payload: 0, source_not_allowed: 0, conflicting_event: 0 });
+      assert.deepEqual(rejected('telnyx'), { no_credentials: 0, missing_signature: 1, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 1, invalid_payload: 1, source_not_allowed: 0, conflicting_event: 0 });
       assert.equal(s.providers.mango.ignored, 2);
       assert.equal(s.providers.twilio.ignored, 1);
       assert.ok(s.providers.twilio.accepted >= 7);
@@ -465,6 +470,163 @@ describe('telephony provider adapters (integration)', () => {
       const bare = await stats(SITE_BARE);
       assert.equal(bare.providers.twilio.rejected.no_credentials, 1);
       assert.equal(bare.providers.zadarma.rejected.no_credentials, 1);
+    });
+  });
+
+  describe('hostile input (issue 10 §5)', () => {
+    const twilioUrl = () => `${svc.url}/v1/webhooks/twilio/${SITE}`;
+    const twilio = (over: Record<string, string>) => {
+      const params = { CallSid: 'CA' + '3'.repeat(32), CallStatus: 'ringing', Direction: 'inbound', From: '+79161234567', To: '+74951234567', Timestamp: rfc2822(Date.now()), SequenceNumber: '1', ...over };
+      return http('POST', twilioUrl(), { rawBody: new URLSearchParams(params).toString(), headers: { 'content-type': FORM, 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, twilioUrl(), Object.entries(params)) } });
+    };
+    const zadarma = (form: Record<string, string>, signature?: string) =>
+      http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
+        rawBody: new URLSearchParams(form).toString(),
+        headers: { 'content-type': FORM, Signature: signature ?? zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form) ?? '') },
+      });
+    const mango = (kind: string, payload: object) => {
+      const json = JSON.stringify(payload);
+      return http('POST', `${svc.url}/v1/webhooks/mango/${SITE}/events/${kind}`, { rawBody: new URLSearchParams({ vpbx_api_key: MANGO_KEY, sign: mangoSign(MANGO_KEY, json, MANGO_SALT), json }).toString(), headers: { 'content-type': FORM } });
+    };
+    const telnyx = (body: object) => {
+      const raw = JSON.stringify(body);
+      const ts = String(Math.floor(Date.now() / 1000));
+      const signature = sign(null, Buffer.from(`${ts}|${raw}`), telnyxKeys.privateKey).toString('base64');
+      return http('POST', `${svc.url}/v1/webhooks/telnyx/${SITE}`, { rawBody: raw, headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ts } });
+    };
+    const telnyxBody = (id: string, session: string, payload: object, occurredAt = new Date().toISOString()) => ({
+      data: { record_type: 'event', event_type: 'call.initiated', id, occurred_at: occurredAt, payload: { call_control_id: `v3:${session}`, call_session_id: session, from: '+79161234567', to: '+74951234567', direction: 'incoming', ...payload } },
+    });
+    const mangoSummary = (entry: string, over: object = {}) => {
+      const t = Math.floor(Date.now() / 1000) - 60;
+      return { entry_id: entry, call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: t, talk_time: t + 5, end_time: t + 50, entry_result: 1, ...over };
+    };
+    const zStart = (id: string, over: Record<string, string> = {}) => ({ event: 'NOTIFY_START', call_start: moscow(Date.now() - 60_000), pbx_call_id: id, caller_id: '79161234567', called_did: '74951234567', ...over });
+    const zEnd = (start: Record<string, string>, over: Record<string, string> = {}) => ({ ...start, event: 'NOTIFY_END', internal: '101', duration: '30', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '', ...over });
+    const fields = (res: { body: { error?: { details?: Array<{ field: string }> } } }) => (res.body.error?.details ?? []).map((d) => d.field);
+    /** Provider call ids this describe got refused: none may reach the calls topic. */
+    const mine: string[] = [];
+
+    it('refuses times out of range with 400 naming the field, in every adapter (year 9999, year 2001)', async () => {
+      const y9999 = Date.UTC(9999, 0, 1);
+      const y2001 = Date.UTC(2001, 0, 1);
+      const tw = await twilio({ CallSid: 'CA' + '4'.repeat(32), Timestamp: rfc2822(y2001) });
+      assert.deepEqual([tw.status, fields(tw)], [400, ['Timestamp']]);
+      const zd = await zadarma(zStart('in_time_9999', { call_start: '9999-12-31 23:59:59' }));
+      assert.deepEqual([zd.status, fields(zd)], [400, ['call_start']]);
+      const zd2001 = await zadarma(zStart('in_time_2001', { call_start: '2001-03-01 13:00:00' }));
+      assert.deepEqual([zd2001.status, fields(zd2001)], [400, ['call_start']]);
+      const mg = await mango('summary', mangoSummary('dGltZS0yMDAx', { create_time: y2001 / 1000, talk_time: 0, end_time: y2001 / 1000 + 50 }));
+      assert.deepEqual([mg.status, fields(mg).sort()], [400, ['json.create_time', 'json.end_time']]);
+      const tx = await telnyx(telnyxBody('e-time', 'time-session-9999', {}, new Date(y9999).toISOString()));
+      assert.deepEqual([tx.status, fields(tx)], [400, ['data.occurred_at']]);
+      mine.push('CA' + '4'.repeat(32), 'in_time_9999', 'in_time_2001', 'dGltZS0yMDAx', 'time-session-9999');
+    });
+
+    it('refuses garbage callers with 400 naming the field, in every adapter; withheld callers are stored as withheld', async () => {
+      for (const [i, garbage] of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com'].entries()) {
+        const tw = await twilio({ CallSid: 'CA' + String(i).repeat(32), From: garbage });
+        assert.deepEqual([tw.status, fields(tw)], [400, ['From']], garbage);
+        const zd = await zadarma(zStart(`in_garbage_${i}`, { caller_id: garbage }));
+        assert.deepEqual([zd.status, fields(zd)], [400, ['caller_id']], garbage);
+        const mg = await mango('summary', mangoSummary(`Z2FyYmFnZS0${i}`, { from: { number: garbage } }));
+        assert.deepEqual([mg.status, fields(mg)], [400, ['json.from.number']], garbage);
+        const tx = await telnyx(telnyxBody(`e-garbage-${i}`, `garbage-session-${i}`, { from: garbage }));
+        assert.deepEqual([tx.status, fields(tx)], [400, ['data.payload.from']], garbage);
+        mine.push('CA' + String(i).repeat(32), `in_garbage_${i}`, `Z2FyYmFnZS0${i}`, `garbage-session-${i}`);
+      }
+      const withheld = [
+        await twilio({ CallSid: 'CA' + '5'.repeat(32), From: '+266696687' }),
+        await zadarma(zStart('in_withheld', { caller_id: '' })),
+        await mango('summary', mangoSummary('d2l0aGhlbGQ=', { from: { number: 'Anonymous' } })),
+        await telnyx(telnyxBody('e-withheld', 'withheld-session', { from: 'sip:anonymous@anonymous.invalid' })),
+      ];
+      const ids = ['twilio:CA' + '5'.repeat(32), 'zadarma:in_withheld', 'mango:d2l0aGhlbGQ=', 'telnyx:withheld-session'];
+      for (const [i, res] of withheld.entries()) {
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const eventId = res.headers.get('x-calltrack-event-id') ?? res.body.eventId;
+        const [event] = await reportsUntil(ids[i]!, eventId);
+        assert.equal(event!.payload.callerNumber, '', ids[i]);
+      }
+    });
+
+    it('refuses call ids outside the id rule with 400 naming the field; accepts UTF-8 ones', async () => {
+      const long = await zadarma(zStart('x'.repeat(129)));
+      assert.deepEqual([long.status, fields(long)], [400, ['pbx_call_id']]);
+      const control = await telnyx(telnyxBody('e-ctl', 'ctl\u0001session', {}));
+      assert.deepEqual([control.status, fields(control).sort()], [400, ['data.payload.call_control_id', 'data.payload.call_session_id']]);
+      const spaced = await mango('summary', mangoSummary('has space'));
+      assert.deepEqual([spaced.status, fields(spaced)], [400, ['json.entry_id']]);
+      const emoji = await telnyx(telnyxBody('e-emoji', '😀', {}));
+      assert.equal(emoji.status, 200, JSON.stringify(emoji.body));
+      await reportsUntil('telnyx:😀', emoji.body.eventId);
+      mine.push('x'.repeat(129), 'ctl\u0001session', 'has space');
+    });
+
+    it('Zadarma: a captured notification cannot mint a call, change an accepted end, or move a call to another caller', async () => {
+      const start = zStart('in_guarded');
+      const end = zEnd(start);
+      const first = [await zadarma(start), await zadarma(end)];
+      assert.deepEqual(first.map((r) => [r.status, r.headers.get('x-calltrack-outcome')]), [[200, 'published'], [200, 'published']]);
+      const endEventId = first[1]!.headers.get('x-calltrack-event-id')!;
+      guardedEnd = end;
+
+      // The same signed fields under a new pbx_call_id: the signature already names in_guarded.
+      const minted = await zadarma({ ...end, pbx_call_id: 'in_minted' });
+      assert.deepEqual([minted.status, minted.body.error.code, fields(minted)], [409, 'conflicting_event', ['Signature']]);
+      const mintedStart = await zadarma({ ...start, pbx_call_id: 'in_minted_2' });
+      assert.deepEqual([mintedStart.status, fields(mintedStart)], [409, ['Signature']]);
+      // The accepted end replayed with another disposition, a longer duration or an extra field: one end per call.
+      for (const over of [{ disposition: 'busy' }, { duration: '45' }, { status_code: '17' }]) {
+        const changed = await zadarma({ ...end, ...over });
+        assert.deepEqual([changed.status, fields(changed)], [409, ['event']], JSON.stringify(over));
+      }
+      const extra = await zadarma({ ...end, internal: '102' });
+      assert.equal(extra.status, 409);
+      // Another call's captured notification (other caller, never seen here) posted under in_guarded.
+      const other = zStart('in_guarded', { caller_id: '79160000000' });
+      const moved = await zadarma(zEnd(other));
+      assert.deepEqual([moved.status, fields(moved)], [409, ['caller_id']]);
+      // Zadarma's own retry of the end is still a harmless duplicate.
+      const retry = await zadarma(end);
+      assert.deepEqual([retry.status, retry.headers.get('x-calltrack-outcome')], [200, 'duplicate']);
+
+      const events = await reportsUntil('zadarma:in_guarded', endEventId);
+      assert.equal(events.length, 2, 'the start and the end, nothing else');
+      const last = numbers(events.at(-1)!);
+      assert.deepEqual([last.status, last.callerNumber], [CallStatus.CALL_STATUS_COMPLETED, '+79161234567']);
+      mine.push('in_minted', 'in_minted_2');
+    });
+
+    it('Zadarma: a signed call_start outside the replay window is refused with 401 stale_timestamp', async () => {
+      const tolerance = config.WEBHOOK_TOLERANCE_SECONDS * 1000;
+      const oldStart = await zadarma(zStart('in_stale_start', { call_start: moscow(Date.now() - tolerance - 120_000) }));
+      assert.deepEqual([oldStart.status, oldStart.body.error.code], [401, 'stale_timestamp']);
+      // Further ahead than EVENT_TIME_MAX_FUTURE_SECONDS: the time window every adapter applies answers first.
+      const futureStart = await zadarma(zStart('in_future_start', { call_start: moscow(Date.now() + config.EVENT_TIME_MAX_FUTURE_SECONDS * 1000 + 120_000) }));
+      assert.deepEqual([futureStart.status, fields(futureStart)], [400, ['call_start']]);
+      const lateEnd = await zadarma(zEnd(zStart('in_stale_end', { call_start: moscow(Date.now() - config.ZADARMA_MAX_CALL_SECONDS * 1000 - tolerance - 120_000) })));
+      assert.deepEqual([lateEnd.status, lateEnd.body.error.code], [401, 'stale_timestamp']);
+      const tooLong = await zadarma(zEnd(zStart('in_too_long'), { duration: '7200' }));
+      assert.deepEqual([tooLong.status, tooLong.body.error.code], [401, 'stale_timestamp']);
+      assert.match(tooLong.body.error.message, /duration 7200 s is longer/);
+      // An end of a two-hour call, inside the window, is accepted.
+      const longCall = await zadarma(zEnd(zStart('in_long_call', { call_start: moscow(Date.now() - 2 * 3600_000) }), { duration: '7000' }));
+      assert.equal(longCall.status, 200);
+      mine.push('in_stale_start', 'in_future_start', 'in_stale_end', 'in_too_long');
+    });
+
+    it('published nothing it refused, and counted the refusals by reason', async () => {
+      const marker = await twilio({ CallSid: 'CA' + '6'.repeat(32) });
+      assert.equal(marker.status, 200);
+      assert.equal(marker.body.outcome, 'published', JSON.stringify(marker.body));
+      await reportsUntil('twilio:CA' + '6'.repeat(32), marker.body.eventId);
+      const published = new Set((probe.events('calls') as Array<DomainEvent<'CallReported'>>).map((e) => e.payload.providerCallId));
+      assert.deepEqual(mine.filter((id) => published.has(id)), []);
+      const zd = (await stats(SITE)).providers.zadarma.rejected;
+      assert.equal(zd.conflicting_event, 7);
+      assert.equal(zd.stale_timestamp, 3);
+      assert.equal(zd.invalid_payload, 1 + 2 + 3 + 1 + 1, 'earlier tests 1; times 2; callers 3; ids 1; too far ahead 1');
     });
   });
 
@@ -490,6 +652,50 @@ describe('telephony provider adapters (integration)', () => {
         headers: { 'content-type': FORM },
       });
       assert.equal(mango.status, 200, 'Mango credentials replayed too');
+    });
+  });
+
+  describe('Zadarma bindings after a restart', () => {
+    it('are rebuilt from the calls topic: a replayed end under a new id, or a changed end, is still refused', async () => {
+      await svc.close();
+      svc = await startTelephonyIngest(config);
+      await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready again' });
+      const post = (form: Record<string, string>) =>
+        http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
+          rawBody: new URLSearchParams(form).toString(),
+          headers: { 'content-type': FORM, Signature: zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form)!) },
+        });
+      const end = guardedEnd!;
+      const minted = await post({ ...end, pbx_call_id: 'in_minted_after_restart' });
+      assert.deepEqual([minted.status, minted.body.error?.code], [409, 'conflicting_event']);
+      const changed = await post({ ...end, disposition: 'busy' });
+      assert.deepEqual([changed.status, changed.body.error?.details?.[0]?.field], [409, 'event']);
+      const retry = await post(end);
+      assert.equal(retry.status, 200, 'Zadarma\'s own retry of the accepted end');
+      refused.push('in_minted_after_restart');
+    });
+  });
+
+  describe('source allowlists', () => {
+    it('refuses Zadarma from outside its published addresses with 403 and accepts Mango from an allowed one', async () => {
+      await svc.close();
+      config = { ...config, ZADARMA_SOURCE_ADDRESSES: ['185.45.152.42'], MANGO_SOURCE_ADDRESSES: ['127.0.0.0/8', '::1/128'] };
+      svc = await startTelephonyIngest(config);
+      await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready again' });
+      const form = { event: 'NOTIFY_START', call_start: moscow(Date.now()), pbx_call_id: 'in_from_elsewhere', caller_id: '79161234567', called_did: '74951234567' };
+      const zd = await http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
+        rawBody: new URLSearchParams(form).toString(),
+        headers: { 'content-type': FORM, Signature: zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form)!) },
+      });
+      assert.deepEqual([zd.status, zd.body.error.code], [403, 'source_not_allowed']);
+      const t = Math.floor(Date.now() / 1000) - 60;
+      const json = JSON.stringify({ entry_id: 'YWxsb3dlZA==', call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: t, end_time: t + 20, entry_result: 0 });
+      const mg = await http('POST', `${svc.url}/v1/webhooks/mango/${SITE}/events/summary`, {
+        rawBody: new URLSearchParams({ vpbx_api_key: MANGO_KEY, sign: mangoSign(MANGO_KEY, json, MANGO_SALT), json }).toString(),
+        headers: { 'content-type': FORM },
+      });
+      assert.equal(mg.status, 200, JSON.stringify(mg.body));
+      assert.equal((await stats(SITE)).providers.zadarma.rejected.source_not_allowed, 1);
     });
   });
 });

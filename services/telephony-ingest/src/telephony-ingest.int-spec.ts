@@ -20,6 +20,9 @@ const siteConfigured = (siteId: string, country: string) =>
   createEvent('SiteConfigured', { name: siteId, country, timeZone: 'UTC', defaultNumber: country === 'RU' ? '+74951234500' : '+14155550100' }, { siteId, producer: 'test' });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+// Recent, whole seconds: every adapter refuses times outside EVENT_TIME_MAX_AGE_DAYS / EVENT_TIME_MAX_FUTURE_SECONDS.
+const T0 = (nowSeconds() - 600) * 1000;
+const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
 
 function call(over: Record<string, unknown> = {}) {
   return {
@@ -27,9 +30,9 @@ function call(over: Record<string, unknown> = {}) {
     trackingNumber: '8 (495) 123-45-67',
     callerNumber: '8 916 123 45 67',
     status: 'completed',
-    startedAt: '2025-03-01T10:00:00Z',
-    answeredAt: '2025-03-01T10:00:04Z',
-    endedAt: '2025-03-01T10:03:00Z',
+    startedAt: at(0),
+    answeredAt: at(4000),
+    endedAt: at(180_000),
     ...over,
   };
 }
@@ -157,14 +160,14 @@ describe('telephony-ingest (integration)', () => {
           callerNumber: '+79161234567',
           direction: CallDirection.CALL_DIRECTION_INBOUND,
           status: CallStatus.CALL_STATUS_COMPLETED,
-          startedAtMs: Date.UTC(2025, 2, 1, 10, 0, 0),
-          answeredAtMs: Date.UTC(2025, 2, 1, 10, 0, 4),
-          endedAtMs: Date.UTC(2025, 2, 1, 10, 3, 0),
+          startedAtMs: T0,
+          answeredAtMs: T0 + 4000,
+          endedAtMs: T0 + 180_000,
           recordingUrl: 'https://rec.example.com/ok-1.mp3',
           sequence: 3,
         },
       );
-      assert.equal(ev.occurredAtMs, Date.UTC(2025, 2, 1, 10, 3, 0));
+      assert.equal(ev.occurredAtMs, T0 + 180_000);
 
       const raw = JSON.stringify(call({ callId: 'ok-charset' }));
       const ts = nowSeconds();
@@ -289,11 +292,18 @@ describe('telephony-ingest (integration)', () => {
         [call({ callId: 'bad-2', startedAt: true }), 'startedAt'],
         [call({ callId: 'bad-3', sequence: 'one' }), 'sequence'],
         [call({ callId: 'bad-4', durationSec: 12 }), 'durationSec'],
-        [call({ callId: 'bad-5', endedAt: '2025-03-01T09:00:00Z', answeredAt: undefined }), 'endedAt'],
-        [call({ callId: 'bad-6', answeredAt: '2025-03-01T11:00:00Z' }), 'answeredAt'],
+        [call({ callId: 'bad-5', endedAt: at(-3600_000), answeredAt: undefined }), 'endedAt'],
+        [call({ callId: 'bad-6', answeredAt: at(3600_000) }), 'answeredAt'],
         [call({ callId: 'bad-7', trackingNumber: '12345' }), 'trackingNumber'],
         [call({ callId: 'bad-8', recordingUrl: 'file:///etc/passwd' }), 'recordingUrl'],
         [call({ callId: 'bad-9', status: 'hungup' }), 'status'],
+        // The time window every adapter applies: year 2001 and year 9999 are refused, not stored.
+        [call({ callId: 'bad-10', startedAt: '2001-03-01T10:00:00Z', answeredAt: undefined, endedAt: undefined }), 'startedAt'],
+        [call({ callId: 'bad-11', endedAt: '9999-12-31T23:59:59Z' }), 'endedAt'],
+        // Ids: no control or white-space characters, at most 128 characters.
+        [call({ callId: 'bad\u000012' }), 'callId'],
+        [call({ callId: 'x'.repeat(129) }), 'callId'],
+        [call({ callId: 'bad-14', callerNumber: 'sip:evil@example.com' }), 'callerNumber'],
       ];
       for (const [body, field] of cases) {
         const res = await send(SITE_A, SECRET_A, body);
@@ -324,7 +334,7 @@ describe('telephony-ingest (integration)', () => {
         malformed_signature: 1,
         signature_mismatch: 2,
         stale_timestamp: 2,
-        invalid_payload: 9,
+        invalid_payload: 14,
       });
       assert.ok(a.body.accepted >= 6);
       const b = await http('GET', `${svc.url}/v1/admin/sites/${SITE_B}/webhook-stats`, { headers: admin });

@@ -10,6 +10,7 @@ import { IngestStateService } from './ingest-state.service.js';
 import { MangoWebhookController } from './mango-webhook.controller.js';
 import { ProviderAdminController } from './provider-admin.controller.js';
 import { ProviderWebhookSupport } from './provider-webhook-support.js';
+import { SignedCallFeed } from './signed-call-feed.js';
 import { TelnyxWebhookController } from './telnyx-webhook.controller.js';
 import { TwilioWebhookController } from './twilio-webhook.controller.js';
 import { WebhookAdminController } from './webhook-admin.controller.js';
@@ -35,6 +36,7 @@ export class TelephonyIngestModule {
       providers: [
         IngestStateService,
         CallReportPublisher,
+        SignedCallFeed,
         ProviderWebhookSupport,
         AsteriskAmiService,
         { provide: WebhookStats, useFactory: () => new WebhookStats() },

@@ -126,4 +126,23 @@ describe('Telnyx mapping', () => {
     assert.deepEqual(fields(webhook('call.initiated', { direction: 'incoming', to: 'sip:agent@example.sip.telnyx.com' })), ['data.payload.to']);
     assert.deepEqual(fields(webhook('call.initiated', { direction: 'sideways' })), ['data.payload.direction']);
   });
+
+  it('reads from by the one caller rule: withheld stays withheld, garbage is refused naming data.payload.from', () => {
+    for (const withheld of ['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid']) assert.equal(observe(webhook('call.initiated', { direction: 'incoming', from: withheld })).observation.parties?.callerNumber, '', withheld);
+    for (const garbage of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com']) {
+      const r = mapTelnyxWebhook(webhook('call.initiated', { direction: 'incoming', from: garbage }), 'US', 's');
+      assert.deepEqual(r.kind === 'invalid' && r.problems.map((p) => p.field), ['data.payload.from'], garbage);
+    }
+  });
+
+  it('refuses call and event ids outside the id rule, naming them', () => {
+    const bad = (payload: Record<string, unknown>, over = {}) => {
+      const r = mapTelnyxWebhook(webhook('call.initiated', { direction: 'incoming', ...payload }, over), 'US', 's');
+      return r.kind === 'invalid' ? r.problems.map((p) => p.field) : r.kind;
+    };
+    assert.deepEqual(bad({ call_session_id: 'a\u0000b' }), ['data.payload.call_session_id']);
+    assert.deepEqual(bad({ call_session_id: 'x'.repeat(129) }), ['data.payload.call_session_id']);
+    assert.deepEqual(bad({}, { id: 'e 1' }), ['data.id']);
+    assert.equal(bad({ call_session_id: '😀' }), 'call', 'UTF-8 is fine: downstream encodes ids');
+  });
 });

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties } from './call-merge.js';
 import { providerEventId } from './call-report-publisher.js';
 import { fieldProblems, inEpochRange } from './form-body.js';
-import { diversionNumber, historyInfoNumber, phoneOrEmpty } from './phone-fields.js';
+import { platformId } from './call-identifiers.js';
+import { diversionNumber, historyInfoNumber, phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
 
 /** Call Control events that change what is known of a call; the others (playback, gather, recording…) are ignored. */
@@ -20,13 +21,13 @@ export const telnyxWebhookSchema = z.object({
   data: z.object({
     record_type: z.string().optional(),
     event_type: z.string().min(1).max(128),
-    id: z.string().min(1).max(128),
+    id: platformId(),
     occurred_at: instant,
     payload: z
       .object({
-        call_control_id: z.string().min(1).max(256).optional(),
+        call_control_id: platformId().optional(),
         call_leg_id: z.string().max(256).optional(),
-        call_session_id: z.string().min(1).max(256).optional(),
+        call_session_id: platformId().optional(),
         from: z.string().max(256).optional(),
         to: z.string().max(256).optional(),
         direction: z.enum(['incoming', 'outgoing']).optional(),
@@ -89,7 +90,9 @@ export function mapTelnyxWebhook(body: unknown, country: string, siteId: string)
     if (p.direction === 'incoming' && !trackingNumber) {
       return { kind: 'invalid', problems: [{ field: 'data.payload.to', problem: `"${p.to ?? ''}" is not a phone number (site country ${country})` }] };
     }
-    parties = { direction: 'inbound', trackingNumber, callerNumber: phoneOrEmpty(p.from, country), calledNumber: '', rank: p.direction === 'incoming' ? 2 : 0 };
+    const caller = readCaller(p.from, country);
+    if (!caller.ok) return { kind: 'invalid', problems: [{ field: 'data.payload.from', problem: caller.problem }] };
+    parties = { direction: 'inbound', trackingNumber, callerNumber: caller.number, calledNumber: '', rank: p.direction === 'incoming' ? 2 : 0 };
   }
 
   const occurred = { ms: Date.parse(data.occurred_at), exact: true };
@@ -100,7 +103,7 @@ export function mapTelnyxWebhook(body: unknown, country: string, siteId: string)
     stage: CallStage.start,
     providerSequence: 0,
     parties,
-    startedAt: started ?? (event === 'call.initiated' ? occurred : { ms: occurred.ms, exact: false }),
+    startedAt: started ?? (event === 'call.initiated' ? occurred : { ...occurred, exact: false }),
   };
   if (event === 'call.answered' || event === 'call.bridged') {
     observation.stage = CallStage.answer;
@@ -110,8 +113,13 @@ export function mapTelnyxWebhook(body: unknown, country: string, siteId: string)
     observation.endedAt = p.end_time ? { ms: Date.parse(p.end_time), exact: true } : occurred;
     observation.outcome = telnyxOutcome(p.hangup_cause);
     // A call cleared normally was answered; without its call.answered, the start stands in.
-    if (observation.outcome === 'completed') observation.answeredAt = { ms: observation.startedAt!.ms, exact: false };
+    if (observation.outcome === 'completed') observation.answeredAt = { ...observation.startedAt!, exact: false };
   }
   // data.id is the event's id: the same on every delivery attempt.
-  return { kind: 'call', observation, eventId: providerEventId('telnyx', siteId, data.id) };
+  const timeFields = {
+    startedAt: p.start_time ? 'data.payload.start_time' : 'data.occurred_at',
+    answeredAt: observation.stage === CallStage.end ? 'data.payload.start_time' : 'data.occurred_at',
+    endedAt: p.end_time ? 'data.payload.end_time' : 'data.occurred_at',
+  };
+  return { kind: 'call', observation, eventId: providerEventId('telnyx', siteId, data.id), timeFields };
 }

@@ -131,4 +131,17 @@ describe('Twilio status callback mapping', () => {
     const { To: _to, ...noTo } = callback();
     assert.deepEqual(problems(noTo), ['To']);
   });
+
+  it('reads From by the one caller rule: Twilio\'s anonymous numbers stay withheld, garbage is refused naming From', () => {
+    for (const withheld of [...['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid'], '+266696687', '+7378742833', '+86282452253']) assert.equal(observe(callback({ From: withheld })).observation.parties?.callerNumber, '', withheld);
+    for (const garbage of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com']) {
+      const r = mapTwilioStatusCallback(callback({ From: garbage }), 'US', 's', RECEIVED);
+      assert.deepEqual(r.kind === 'invalid' && r.problems.map((p) => p.field), ['From'], garbage);
+    }
+  });
+
+  it('names the field each time comes from, for the time window', () => {
+    const r = mapTwilioStatusCallback(callback({ CallStatus: 'completed', CallDuration: '30' }), 'US', 's', RECEIVED);
+    assert.deepEqual(r.kind === 'call' && r.timeFields, { startedAt: 'CallDuration', answeredAt: 'CallDuration', endedAt: 'Timestamp' });
+  });
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type EventTime } from './call-merge.js';
 import { providerEventId } from './call-report-publisher.js';
 import { digits, fieldProblems, inEpochRange } from './form-body.js';
-import { phoneOrEmpty } from './phone-fields.js';
+import { phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
 
 export const TWILIO_CALL_STATUSES = ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
@@ -72,7 +72,9 @@ export function mapTwilioStatusCallback(form: Record<string, string>, country: s
   } else {
     const trackingNumber = phoneOrEmpty(p.ForwardedFrom, country) || phoneOrEmpty(p.To, country);
     if (!trackingNumber) return { kind: 'invalid', problems: [{ field: 'To', problem: `"${p.To}" is not a phone number (site country ${country})` }] };
-    parties = { direction: 'inbound', trackingNumber, callerNumber: phoneOrEmpty(p.From, country), calledNumber: '', rank: 2 };
+    const caller = readCaller(p.From, country);
+    if (!caller.ok) return { kind: 'invalid', problems: [{ field: 'From', problem: caller.problem }] };
+    parties = { direction: 'inbound', trackingNumber, callerNumber: caller.number, calledNumber: '', rank: 2 };
   }
 
   const at: EventTime = p.Timestamp ? { ms: Date.parse(p.Timestamp), exact: true } : { ms: receivedAtMs, exact: false };
@@ -97,5 +99,8 @@ export function mapTwilioStatusCallback(form: Record<string, string>, country: s
 
   // A retried callback repeats these; a new state of the call changes them.
   const identity = `${p.CallSid}\n${p.CallStatus}\n${p.SequenceNumber ?? ''}\n${p.Timestamp ?? ''}`;
-  return { kind: 'call', observation, eventId: providerEventId('twilio', siteId, identity) };
+  // Times derived from CallDuration name it when out of range.
+  const derived = p.CallStatus === 'completed' ? 'CallDuration' : 'Timestamp';
+  const timeFields = { startedAt: stage === CallStage.end ? derived : 'Timestamp', answeredAt: derived, endedAt: 'Timestamp' };
+  return { kind: 'call', observation, eventId: providerEventId('twilio', siteId, identity), timeFields };
 }

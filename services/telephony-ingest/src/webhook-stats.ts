@@ -51,8 +51,17 @@ export class WebhookStats {
 }
 
 /** Why a provider's webhook (or an AMI event) was refused. */
-export type ProviderRejection = 'no_credentials' | SignatureFailure | 'invalid_payload';
-const PROVIDER_REASONS: readonly ProviderRejection[] = ['no_credentials', 'missing_signature', 'malformed_signature', 'signature_mismatch', 'stale_timestamp', 'invalid_payload'];
+export type ProviderRejection = 'no_credentials' | 'source_not_allowed' | SignatureFailure | 'invalid_payload' | 'conflicting_event';
+const PROVIDER_REASONS: readonly ProviderRejection[] = [
+  'no_credentials',
+  'source_not_allowed',
+  'missing_signature',
+  'malformed_signature',
+  'signature_mismatch',
+  'stale_timestamp',
+  'invalid_payload',
+  'conflicting_event',
+];
 
 /** What happened to one event of a provider adapter: `ignored` = verified but of a kind that says nothing about a call. */
 export type ProviderOutcome = 'accepted' | 'ignored' | ProviderRejection;

@@ -20,8 +20,9 @@ export class ZadarmaWebhookController {
   @Header('content-type', 'text/plain; charset=utf-8')
   @Header('x-content-type-options', 'nosniff')
   echo(@Param('siteId') siteId: string, @Query('zd_echo') echo: unknown, @Req() req: FastifyRequest): string {
-    this.support.ensureReady();
+    this.support.ensureReady({ signedCalls: true });
     this.support.siteWithCredentials(siteId, 'zadarma', req);
+    this.support.requireAllowedSource(siteId, 'zadarma', req);
     if (typeof echo !== 'string' || !ECHO.test(echo)) throw new ApiError(400, 'invalid_request', 'zd_echo must be 1-128 letters, digits, ".", "_" or "-"');
     return echo;
   }
@@ -32,9 +33,10 @@ export class ZadarmaWebhookController {
    */
   @Post(':siteId')
   async notify(@Param('siteId') siteId: string, @Req() req: RawBodyRequest<FastifyRequest>, @Res() reply: FastifyReply): Promise<void> {
-    this.support.ensureReady();
+    this.support.ensureReady({ signedCalls: true });
     this.support.requireMediaType(req, 'application/x-www-form-urlencoded');
     const { site, credentials } = this.support.siteWithCredentials(siteId, 'zadarma', req);
+    this.support.requireAllowedSource(siteId, 'zadarma', req);
     if (!req.rawBody) throw new ApiError(400, 'invalid_request', 'request body is missing');
     const form = formObject(formPairs(req.rawBody));
 
@@ -47,7 +49,12 @@ export class ZadarmaWebhookController {
     const check = verifyZadarmaSignature({ secret: credentials.secret, form, signature: req.headers[ZADARMA_SIGNATURE_HEADER] });
     if (!check.ok) this.support.signatureRefused(siteId, 'zadarma', check.reason, req, `Signature for ${form['event']}`);
 
-    const mapping = mapZadarmaNotification(form, site, siteId, req.rawBody, Date.now());
+    const mapping = mapZadarmaNotification(form, site, siteId, req.rawBody, {
+      nowMs: Date.now(),
+      toleranceMs: this.support.config.WEBHOOK_TOLERANCE_SECONDS * 1000,
+      maxCallMs: this.support.config.ZADARMA_MAX_CALL_SECONDS * 1000,
+      times: this.support.timeWindow,
+    });
     const result = await this.support.deliver(siteId, 'zadarma', site, mapping, req);
     // Diagnostics for operators (Zadarma ignores headers): what became of the notification.
     if ('eventId' in result) void reply.header('x-calltrack-event-id', result.eventId).header('x-calltrack-call-id', result.callId);
