@@ -55,6 +55,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private newState(partition?: number): PoolState {
     return new PoolState({
       promoRedemptionWindowMs: this.config.PROMO_REDEMPTION_WINDOW_DAYS * 24 * 3600_000,
+      holderSharePercent: this.config.POOL_HOLDER_SHARE_PERCENT,
       ...(partition === undefined ? {} : { ownsSite: (siteId: string) => partitionOf(siteKey(siteId), TOPICS.poolCommands.partitions) === partition }),
     });
   }
@@ -210,7 +211,10 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     state.apply(event);
     // Published later in flush(): keep this record's trace so the answer continues the session's trace.
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
-    if (decision.kind === 'rejected') {
+    // A holder-share answer is the limit working (counted in the site's stats), not a shortage: no warning line per request.
+    if (decision.kind === 'rejected' && decision.payload.reason === 'holder_share') {
+      this.logger.debug({ event: 'lease_holder_share', site_id: command.siteId });
+    } else if (decision.kind === 'rejected') {
       this.logger.warn({ event: 'lease_rejected', site_id: command.siteId, reason: decision.payload.reason });
     }
   }

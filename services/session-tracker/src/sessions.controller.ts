@@ -6,6 +6,7 @@ import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/s
 import { z } from 'zod';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
 import { parseLandingPage, UTM_KEYS } from './landing-page.js';
+import { ClientAddressKeys } from './client-address-key.js';
 import { FlaggedVisitorsService } from './flagged-visitors.service.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { PublicRateLimitGuard } from './rate-limit.guard.js';
@@ -73,6 +74,7 @@ export class SessionsController {
     private readonly sites: SiteDirectory,
     private readonly replies: LeaseRepliesService,
     private readonly flagged: FlaggedVisitorsService,
+    private readonly clientKeys: ClientAddressKeys,
     @Inject(CONFIG) private readonly config: SessionTrackerConfig,
   ) {}
 
@@ -128,7 +130,8 @@ export class SessionsController {
     const requestId = sessionId;
     const leaseRequest = createEvent(
       'LeaseRequested',
-      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method },
+      // clientKey: the holder share per address (a keyed hash, docs/number-pool.md#holder-share).
+      { requestId, sessionId, visitorId, clientKey: this.clientKeys.keyOf(request.ip), requestedAtMs: now, method: choice.method },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
     );
     const answer = this.replies.expect(requestId, this.config.LEASE_REPLY_TIMEOUT_MS);
