@@ -18,7 +18,8 @@ export type BearerToken = { ok: true; token: string } | { ok: false; reason: 'mi
  */
 export function bearerToken(values: readonly string[]): BearerToken {
   if (values.length === 0) return { ok: false, reason: 'missing' };
-  if (values.length > 1) return { ok: false, reason: 'duplicate' };
+  // Two headers, or two credentials folded into one by a proxy or client ("Bearer a, Bearer b").
+  if (values.length > 1 || /,\s*bearer\b/i.test(values[0]!)) return { ok: false, reason: 'duplicate' };
   // Any token the operator configured (ADMIN_TOKEN is free text), without the surrounding spaces.
   const match = /^bearer +(.*\S) *$/i.exec(values[0]!);
   return match ? { ok: true, token: match[1]! } : { ok: false, reason: 'malformed' };

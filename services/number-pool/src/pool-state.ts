@@ -430,7 +430,7 @@ export class PoolState {
       let best: Lease | undefined;
       for (const id of ids) {
         const l = this.leases.get(id);
-        if (l && (!best || l.grantedAtMs > best.grantedAtMs)) best = l;
+        if (l && (!best || l.grantedAtMs >= best.grantedAtMs)) best = l; // ties: the later grant
       }
       return best;
     };
