@@ -34,7 +34,8 @@ export class Platform {
     this.adminToken = adminToken;
     this.dataDir = dataDir;
     this.auth = { authorization: `Bearer ${adminToken}` };
-    const common = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN: adminToken, LOG_LEVEL: logLevel, KAFKA_SESSION_TIMEOUT_MS: '10000' };
+    // HTTP_TRUST_PROXY: the driver plays a proxy on loopback, naming each simulated visitor's address in X-Forwarded-For.
+    const common = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN: adminToken, LOG_LEVEL: logLevel, KAFKA_SESSION_TIMEOUT_MS: '10000', HTTP_TRUST_PROXY: 'loopback' };
     const extra = {
       attribution: { CLICKHOUSE_DATA_DIR: dataDir, GRPC_PORT: String(ports.grpc), ...(serviceEnv.attribution ?? {}) },
     };

@@ -24,11 +24,19 @@ export class ClientAddressKeys {
     }
   }
 
+  /**
+   * '' (no address share, the visitor share still applies) for loopback: such a peer is a
+   * local tool, a test, or a local proxy missing from HTTP_TRUST_PROXY, whose visitors
+   * would otherwise all share one address's few numbers.
+   */
   keyOf(address: string): string {
     const holder = holderAddress(address);
+    if (isLoopback(holder)) return '';
     return holder ? createHmac('sha256', this.key).update(holder).digest('base64url').slice(0, 22) : '';
   }
 }
+
+const isLoopback = (holder: string): boolean => holder.startsWith('127.') || holder === '0:0:0:0::/64';
 
 /** The address a holder is known by: IPv4 as is (also IPv4-mapped IPv6), IPv6 cut to its /64; '' when not an address. */
 export function holderAddress(address: string): string {
