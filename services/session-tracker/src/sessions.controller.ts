@@ -61,7 +61,7 @@ export interface StartSessionResponse {
   promoCode?: string;
   leaseId?: string;
   expiresAt?: string;
-  /** True when the visitor sees the default number (no tracking number could be leased). */
+  /** True when the session has no lease of its own: the default number, or (reason holder_share) a number its visitor or address already holds. */
   fallback: boolean;
   reason?: string;
 }
