@@ -34,8 +34,12 @@ export class Platform {
     this.adminToken = adminToken;
     this.dataDir = dataDir;
     this.auth = { authorization: `Bearer ${adminToken}` };
-    const common = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN: adminToken, LOG_LEVEL: logLevel, KAFKA_SESSION_TIMEOUT_MS: '10000' };
+    // HTTP_TRUST_PROXY: the driver plays a proxy on loopback, naming each simulated visitor's address in X-Forwarded-For.
+    // Admin and webhook rate limits sized for one client polling and posting as fast as a bench does: they measure the platform, not its abuse limits.
+    const unlimited = '100000000';
+    const common = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN: adminToken, LOG_LEVEL: logLevel, KAFKA_SESSION_TIMEOUT_MS: '10000', HTTP_TRUST_PROXY: 'loopback', ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited, ADMIN_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited };
     const extra = {
+      'telephony-ingest': { WEBHOOK_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited, WEBHOOK_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited, ENQUIRY_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited, ENQUIRY_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited, ...(serviceEnv['telephony-ingest'] ?? {}) },
       attribution: { CLICKHOUSE_DATA_DIR: dataDir, GRPC_PORT: String(ports.grpc), ...(serviceEnv.attribution ?? {}) },
     };
     this.services = Object.fromEntries(

@@ -179,6 +179,7 @@ service may read, optional unless the configuration needs them.
 {{- if $svc.grpc.enabled }}{{ $refs = append $refs (dict "env" "GRPC_API_TOKEN" "value" $s.grpcApiToken "required" true) }}{{ end }}
 {{- end }}
 {{- if eq .key "conversionExport" }}{{ $refs = append $refs (dict "env" "EXPORT_WEBHOOK_SECRET" "value" $s.exportWebhookSecret "required" false) }}{{ end }}
+{{- if eq .key "sessionTracker" }}{{ $refs = append $refs (dict "env" "CLIENT_ADDRESS_HASH_KEY" "value" $s.clientAddressHashKey "required" false) }}{{ end }}
 {{- if eq .key "telephonyIngest" }}{{ $refs = append $refs (dict "env" "ASTERISK_AMI_PBXES" "value" $s.asteriskAmiPbxes "required" false) }}{{ end }}
 {{- range $refs }}
 {{- if or $existing .value }}
@@ -221,6 +222,10 @@ CLICKHOUSE_PASSWORD: {{ . | quote }}
 {{- with $s.exportWebhookSecret }}
 {{- if lt (len .) 16 }}{{ fail "secrets.exportWebhookSecret must be at least 16 characters (EXPORT_WEBHOOK_SECRET)" }}{{ end }}
 EXPORT_WEBHOOK_SECRET: {{ . | quote }}
+{{- end }}
+{{- with $s.clientAddressHashKey }}
+{{- if lt (len .) 16 }}{{ fail "secrets.clientAddressHashKey must be at least 16 characters (CLIENT_ADDRESS_HASH_KEY)" }}{{ end }}
+CLIENT_ADDRESS_HASH_KEY: {{ . | quote }}
 {{- end }}
 {{- with $s.asteriskAmiPbxes }}
 {{- if not (hasPrefix "[" (trim .)) }}{{ fail "secrets.asteriskAmiPbxes must be a JSON array (ASTERISK_AMI_PBXES)" }}{{ end }}

@@ -8,9 +8,21 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 /** Variables every service reads; each service's schema extends this. */
 export const commonVariables = {
   HTTP_HOST: variable(z.string().default('0.0.0.0'), { description: 'Address the HTTP server binds to.' }),
-  HTTP_TRUST_PROXY: variable(z.string().default('loopback'), {
-    description:
-      'Which proxies may set X-Forwarded-For (the client address of visits): "true", "false", or comma-separated addresses/CIDRs/"loopback" (Fastify trustProxy). Default: loopback only.',
+  HTTP_TRUST_PROXY: variable(
+    z
+      .string()
+      .default('')
+      .refine((v) => !v.split(',').some((p) => p.trim() === 'true'), 'trusting every peer lets any client choose its address: list the proxies (addresses, CIDRs, "loopback")'),
+    {
+      description:
+        'Proxies whose X-Forwarded-For/-Proto/-Host are believed (the client address of visits, rate limits and pool shares): comma-separated addresses, CIDRs or "loopback", "linklocal", "uniquelocal" (Fastify trustProxy). Default: none, the peer address is the client. Set it to your ingress or load balancer addresses only.',
+    },
+  ),
+  ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: variable(z.coerce.number().int().min(1).default(1200), {
+    description: 'Admin API requests (reads included) one client address may make per minute on this instance; more get 429 with Retry-After.',
+  }),
+  ADMIN_RATE_LIMIT_PER_SITE_PER_MINUTE: variable(z.coerce.number().int().min(1).default(3000), {
+    description: 'Admin API requests about one site per minute on this instance; more get 429 with Retry-After.',
   }),
   LOG_LEVEL: variable(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), {
     description: 'Minimum level of the structured (JSON) logs.',

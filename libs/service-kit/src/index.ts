@@ -7,3 +7,6 @@ export * from './request-tracing.js';
 export * from './service-core.module.js';
 export * from './service-bootstrap.js';
 export * from './site-directory.js';
+export * from './refusal-log.js';
+export * from './rate-limits.js';
+export * from './security-headers.js';

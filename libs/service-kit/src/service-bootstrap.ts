@@ -5,6 +5,7 @@ import type { LoggerService, DynamicModule } from '@nestjs/common';
 import { createLogger, initTelemetry, shutdownTelemetry, type Logger } from '@calltrack/telemetry';
 import { JsonExceptionFilter } from './http-errors.js';
 import { installRequestTracing } from './request-tracing.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { ReadinessService } from './readiness.service.js';
 
 class PinoNestLogger implements LoggerService {
@@ -37,16 +38,21 @@ export interface StartServiceOptions {
   bodyLimitBytes?: number;
   /** Public endpoints called from any site's pages (the tracker script) allow every origin. */
   cors?: boolean;
-  /** Fastify trustProxy, from HTTP_TRUST_PROXY: who may tell us the client's address. */
+  /** Fastify trustProxy, from HTTP_TRUST_PROXY: who may tell us the client's address. Default: nobody. */
   trustProxy?: string;
   /** Runs before the HTTP server listens: connect and start other transports (gRPC) here. */
   beforeListen?: (app: NestFastifyApplication) => Promise<void>;
 }
 
-function trustProxyOption(value: string | undefined): boolean | string[] {
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
+/**
+ * Which peers may set X-Forwarded-For/-Proto/-Host: none unless configured, so a
+ * client cannot choose the address its rate limits and pool share are counted
+ * under. "true" (trust any peer) is refused at start-up by the configuration.
+ */
+export function trustProxyOption(value: string | undefined): false | string[] {
+  const list = (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  if (list.length === 0 || (list.length === 1 && (list[0] === 'false' || list[0] === 'none'))) return false;
+  return list;
 }
 
 export interface RunningService {
@@ -78,6 +84,7 @@ async function listen(app: NestFastifyApplication, options: StartServiceOptions)
   // JSON APIs only: a text/plain body is refused with 415 instead of reaching validation as a string.
   fastify.removeContentTypeParser('text/plain');
   installRequestTracing(fastify, options.name);
+  installSecurityHeaders(fastify);
   app.useGlobalFilters(new JsonExceptionFilter(options.logger));
   if (options.cors) app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });
   await options.beforeListen?.(app);

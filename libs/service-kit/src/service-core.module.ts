@@ -3,11 +3,11 @@ import { KafkaBus, kafkaSettingsFromConfig, type KafkaSettings } from '@calltrac
 import type { Logger } from '@calltrack/telemetry';
 import { HealthController } from './health.controller.js';
 import { ReadinessService } from './readiness.service.js';
+import { RateLimits } from './rate-limits.js';
+import { RefusalLog } from './refusal-log.js';
+import { CONFIG, LOGGER } from './tokens.js';
 
-/** Injection token of the service's pino logger. */
-export const LOGGER = Symbol('LOGGER');
-/** Injection token of the service's validated configuration object. */
-export const CONFIG = Symbol('CONFIG');
+export { CONFIG, LOGGER };
 
 export interface ServiceCoreOptions {
   name: string;
@@ -51,9 +51,12 @@ export class ServiceCoreModule {
         { provide: CONFIG, useValue: options.config },
         { provide: KafkaBus, useFactory: () => new KafkaBus(options.kafka ?? kafkaSettingsFromConfig(options.name, options.config), options.logger) },
         ReadinessService,
+        // One refusal log and one set of rate-limit counters per service, shared by every guard.
+        { provide: RefusalLog, useFactory: () => new RefusalLog(options.logger) },
+        { provide: RateLimits, useFactory: (refusals: RefusalLog) => new RateLimits(refusals), inject: [RefusalLog] },
         { provide: KafkaLifecycle, useFactory: (bus: KafkaBus, r: ReadinessService) => new KafkaLifecycle(bus, r), inject: [KafkaBus, ReadinessService] },
       ],
-      exports: [LOGGER, CONFIG, KafkaBus, ReadinessService],
+      exports: [LOGGER, CONFIG, KafkaBus, ReadinessService, RefusalLog, RateLimits],
     };
   }
 }

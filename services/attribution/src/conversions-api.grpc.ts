@@ -4,7 +4,7 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SITE_ID_PATTERN } from '@calltrack/contracts';
-import { CONFIG } from '@calltrack/service-kit';
+import { bearerToken, CONFIG } from '@calltrack/service-kit';
 import { AttributionStore } from './attribution-store.js';
 import type { AttributionConfig } from './config.js';
 
@@ -50,10 +50,11 @@ export class ConversionsApiGrpcController {
   ) {}
 
   private authorize(metadata: Metadata): void {
-    const header = String(metadata.get('authorization')[0] ?? '');
-    const match = /^Bearer (.+)$/.exec(header);
-    if (!match) fail(status.UNAUTHENTICATED, 'send metadata "authorization: Bearer <token>"');
-    if (!timingSafeEqual(digest(match![1]!), digest(this.config.GRPC_API_TOKEN ?? ''))) fail(status.PERMISSION_DENIED, 'the token is not valid');
+    // The HTTP admin API's rule: scheme case-insensitive, exactly one authorization entry.
+    const bearer = bearerToken(metadata.get('authorization').map(String));
+    if (!bearer.ok && bearer.reason === 'duplicate') return fail(status.INVALID_ARGUMENT, 'send exactly one "authorization" metadata entry');
+    if (!bearer.ok) return fail(status.UNAUTHENTICATED, 'send metadata "authorization: Bearer <token>"');
+    if (!timingSafeEqual(digest(bearer.token), digest(this.config.GRPC_API_TOKEN ?? ''))) fail(status.PERMISSION_DENIED, 'the token is not valid');
   }
 
   @GrpcMethod('ConversionsService', 'ListCalls')

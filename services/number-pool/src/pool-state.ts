@@ -9,6 +9,8 @@ export interface Lease {
   siteId: string;
   sessionId: string;
   visitorId: string;
+  /** Keyed hash of the client address of the request (empty: unknown); the lease counts toward that address's pool share. */
+  clientKey: string;
   requestId: string;
   /** Empty for a promo-code-only lease. */
   trackingNumber: string;
@@ -85,6 +87,8 @@ interface PoolCounters {
   peakDemand: number;
   promoCodesIssued: number;
   promoCodesRedeemed: number;
+  /** Requests answered with a number their visitor or address already held (holder share reached). */
+  holderShareReuses: number;
   /** Calls to pool numbers by what the number was at the time. */
   callsByNumberState: Record<NumberCallState, number>;
 }
@@ -130,6 +134,16 @@ export interface PoolStateOptions {
    * but only the sites of its partition are its to sweep). Default: all.
    */
   ownsSite?: (siteId: string) => boolean;
+  /**
+   * Holder share: the percentage of a site's pool one visitor, or one client address,
+   * may hold in live leases (at least one number); 0 turns the check off. Default 5.
+   */
+  holderSharePercent?: number;
+}
+
+/** How many pool numbers one visitor or one client address may hold at once. */
+export function holderShareLimit(poolSize: number, percent: number): number {
+  return Math.max(1, Math.floor((poolSize * percent) / 100));
 }
 
 /**
@@ -145,10 +159,14 @@ export class PoolState {
   private readonly rejections: Array<{ requestId: string; atMs: number }> = [];
   private readonly redemptionWindowMs: number;
   private readonly ownsSite: (siteId: string) => boolean;
+  private readonly holderSharePercent: number;
+  /** Live leases holding a number, by holder (site, visitor or client key): the holder-share check counts them. */
+  private readonly byHolder = new Map<string, Set<string>>();
 
   constructor(options: PoolStateOptions = {}) {
     this.redemptionWindowMs = options.promoRedemptionWindowMs ?? 30 * 24 * 3600_000;
     this.ownsSite = options.ownsSite ?? (() => true);
+    this.holderSharePercent = options.holderSharePercent ?? 5;
   }
 
   apply(event: DomainEvent): void {
@@ -165,6 +183,7 @@ export class PoolState {
         this.rejections.push({ requestId: p.requestId, atMs: event.occurredAtMs });
         this.forgetOldRejections(event.occurredAtMs);
         const site = this.sites.get(event.siteId);
+        if (site && p.reason === 'holder_share') site.counters.holderShareReuses += 1;
         if (site && p.reason === 'pool_exhausted') {
           site.counters.shortages += 1;
           site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + 1);
@@ -221,6 +240,7 @@ export class PoolState {
       siteId,
       sessionId: p.sessionId,
       visitorId: p.visitorId,
+      clientKey: p.clientKey ?? '',
       requestId: p.requestId,
       trackingNumber: p.trackingNumber,
       promoCode: p.promoCode,
@@ -229,8 +249,10 @@ export class PoolState {
       ended: false,
     };
     // Under the reuse policy the new lease takes over a live one, which ends here.
+    if (p.reusedLeaseId) this.forgetHolder(this.leases.get(p.reusedLeaseId));
     if (p.reusedLeaseId) this.leases.delete(p.reusedLeaseId);
     this.leases.set(lease.leaseId, lease);
+    this.rememberHolder(lease);
     this.answered.set(p.requestId, lease.leaseId);
     const site = this.sites.get(siteId);
     if (!site) return;
@@ -257,6 +279,7 @@ export class PoolState {
   private applyExpired(siteId: string, p: calltrack.events.v1.LeaseExpired): void {
     const lease = this.leases.get(p.leaseId);
     if (!lease) return;
+    this.forgetHolder(lease);
     this.leases.delete(p.leaseId);
     this.answered.delete(lease.requestId);
     const site = this.sites.get(siteId);
@@ -316,7 +339,7 @@ export class PoolState {
           codeHistory: new Map(),
           seenCalls: new Set(),
           redemptions: new Map(),
-          counters: { granted: 0, expired: 0, undelivered: 0, shortages: 0, peakDemand: 0, promoCodesIssued: 0, promoCodesRedeemed: 0, callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 } },
+          counters: { granted: 0, expired: 0, undelivered: 0, holderShareReuses: 0, shortages: 0, peakDemand: 0, promoCodesIssued: 0, promoCodesRedeemed: 0, callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 } },
         };
     this.sites.set(siteId, site);
     // Live leases hold their numbers whatever order the site and lease events were read in
@@ -373,7 +396,7 @@ export class PoolState {
   decide(siteId: string, request: calltrack.events.v1.LeaseRequested, nowMs: number): Decision {
     if (this.answered.has(request.requestId)) return { kind: 'duplicate' };
     const site = this.sites.get(siteId);
-    const base = { requestId: request.requestId, sessionId: request.sessionId, visitorId: request.visitorId };
+    const base = { requestId: request.requestId, sessionId: request.sessionId, visitorId: request.visitorId, clientKey: request.clientKey ?? '' };
     // A request read after its deadline (a backlog after an outage): its visitor already sees the
     // default number, so a lease would only hold a number nobody was shown (and credit its calls wrongly).
     const deadline = requestDeadline(request);
@@ -400,6 +423,10 @@ export class PoolState {
       return grant('', { promoCode: code });
     }
 
+    // Holder share, before any free number is chosen: a visitor or address at its share reuses a number it holds.
+    const held = this.holderShareReached(siteId, site, request);
+    if (held) return { kind: 'rejected', payload: { ...base, reason: 'holder_share', fallbackNumber: held.trackingNumber } };
+
     const isFree = (number: string): boolean => site.inPool.has(number) && site.runtime.get(number)?.leaseId === undefined && !this.quarantined(site, number);
     // Sticky: the number this visitor saw last time, if nobody took it since.
     const mine = request.visitorId ? site.lastNumberOf.get(request.visitorId) : undefined;
@@ -419,6 +446,46 @@ export class PoolState {
     }
     const fallbackNumber = policy === 'overflow_number' && site.config.overflowNumber ? site.config.overflowNumber : site.config.defaultNumber;
     return { kind: 'rejected', payload: { ...base, reason: 'pool_exhausted', fallbackNumber } };
+  }
+
+  /**
+   * The holder-share step: when the request's visitor, or its client address, already
+   * holds its share of the site's pool in live leases, the lease whose number it reuses
+   * (the visitor's own latest, else the address's latest); undefined when it may take another.
+   */
+  private holderShareReached(siteId: string, site: SitePool, request: calltrack.events.v1.LeaseRequested): Lease | undefined {
+    if (this.holderSharePercent <= 0) return undefined;
+    const limit = holderShareLimit(site.pool.length, this.holderSharePercent);
+    const latest = (key: string | undefined): Lease | undefined => {
+      const ids = key === undefined ? undefined : this.byHolder.get(key);
+      if (!ids || ids.size < limit) return undefined;
+      let best: Lease | undefined;
+      for (const id of ids) {
+        const l = this.leases.get(id);
+        if (l && (!best || l.grantedAtMs >= best.grantedAtMs)) best = l; // ties: the later grant
+      }
+      return best;
+    };
+    return latest(visitorHolder(siteId, request.visitorId)) ?? latest(clientHolder(siteId, request.clientKey ?? ''));
+  }
+
+  private rememberHolder(lease: Lease): void {
+    if (!lease.trackingNumber) return;
+    for (const key of holderKeys(lease)) {
+      let ids = this.byHolder.get(key);
+      if (!ids) this.byHolder.set(key, (ids = new Set()));
+      ids.add(lease.leaseId);
+    }
+  }
+
+  private forgetHolder(lease: Lease | undefined): void {
+    if (!lease) return;
+    for (const key of holderKeys(lease)) {
+      const ids = this.byHolder.get(key);
+      if (!ids) continue;
+      ids.delete(lease.leaseId);
+      if (ids.size === 0) this.byHolder.delete(key);
+    }
   }
 
   /** A random code of the site's alphabet, not held by a live lease; undefined when none was found. */
@@ -548,7 +615,7 @@ export class PoolState {
     const leased = site.leased;
     let quarantined = 0;
     for (const number of site.pool) if (this.quarantined(site, number)) quarantined += 1;
-    const { granted, expired, undelivered, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;
+    const { granted, expired, undelivered, holderShareReuses, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;
     return {
       poolSize: site.pool.length,
       leased,
@@ -567,6 +634,7 @@ export class PoolState {
       livePromoCodes: site.liveCodes.size,
       promoCodesIssued,
       promoCodesRedeemed,
+      holderShareReuses,
       callsByNumberState: { ...callsByNumberState },
     };
   }
@@ -587,6 +655,13 @@ export class PoolState {
       else if (kept.length !== holders.length) site.codeHistory.set(code, kept);
     }
   }
+}
+
+const visitorHolder = (siteId: string, visitorId: string): string | undefined => (visitorId ? `${siteId}\u0000visitor\u0000${visitorId}` : undefined);
+const clientHolder = (siteId: string, clientKey: string): string | undefined => (clientKey ? `${siteId}\u0000client\u0000${clientKey}` : undefined);
+
+function holderKeys(lease: Lease): string[] {
+  return [visitorHolder(lease.siteId, lease.visitorId), clientHolder(lease.siteId, lease.clientKey)].filter((k): k is string => k !== undefined);
 }
 
 function remember(set: Set<string>, value: string): void {
@@ -629,6 +704,8 @@ export interface SiteStats {
   livePromoCodes: number;
   promoCodesIssued: number;
   promoCodesRedeemed: number;
+  /** Requests answered with a number their visitor or address already held (holder share reached). */
+  holderShareReuses: number;
   callsByNumberState: Record<NumberCallState, number>;
 }
 

@@ -57,6 +57,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private newState(partition?: number): PoolState {
     return new PoolState({
       promoRedemptionWindowMs: this.config.PROMO_REDEMPTION_WINDOW_DAYS * 24 * 3600_000,
+      holderSharePercent: this.config.POOL_HOLDER_SHARE_PERCENT,
       ...(partition === undefined ? {} : { ownsSite: (siteId: string) => partitionOf(siteKey(siteId), TOPICS.poolCommands.partitions) === partition }),
     });
   }
@@ -216,6 +217,9 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     if (decision.kind === 'rejected' && decision.payload.reason === 'expired') {
       // A backlog after an outage can hold thousands: one line per flush, the count is in the pool statistics.
       this.expiredInBatch.set(command.siteId, (this.expiredInBatch.get(command.siteId) ?? 0) + 1);
+    } else if (decision.kind === 'rejected' && decision.payload.reason === 'holder_share') {
+      // A holder-share answer is the limit working (counted in the site's stats), not a shortage: no warning line per request.
+      this.logger.debug({ event: 'lease_holder_share', site_id: command.siteId });
     } else if (decision.kind === 'rejected') {
       this.logger.warn({ event: 'lease_rejected', site_id: command.siteId, reason: decision.payload.reason });
     }

@@ -15,6 +15,11 @@ export const sessionTrackerConfigSchema = z.object({
   RATE_LIMIT_PER_SITE_PER_SECOND: variable(z.coerce.number().int().min(1).default(5000), {
     description: "Public requests per second for one site on this instance, so one site's surge cannot starve the others.",
   }),
+  CLIENT_ADDRESS_HASH_KEY: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
+    description:
+      "Key of the hash of client addresses sent to number-pool (an address's share of a pool is counted by it; the address itself never goes on a topic). The same on every instance; unset: a random key per instance, so an address reaching two instances counts as two.",
+    sensitive: true,
+  }),
   TRACKER_HEARTBEAT_SECONDS: variable(z.coerce.number().int().min(5).max(600).default(60), {
     description: 'How often the tracker tells the service that the page is still visible (the lease tail restarts from each heartbeat).',
   }),

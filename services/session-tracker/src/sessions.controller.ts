@@ -6,6 +6,7 @@ import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/s
 import { z } from 'zod';
 import { SERVICE_NAME, type SessionTrackerConfig } from './config.js';
 import { parseLandingPage, UTM_KEYS } from './landing-page.js';
+import { ClientAddressKeys } from './client-address-key.js';
 import { FlaggedVisitorsService } from './flagged-visitors.service.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { PublicRateLimitGuard } from './rate-limit.guard.js';
@@ -61,7 +62,7 @@ export interface StartSessionResponse {
   promoCode?: string;
   leaseId?: string;
   expiresAt?: string;
-  /** True when the visitor sees the default number (no tracking number could be leased). */
+  /** True when the session has no lease of its own: the default number, or (reason holder_share) a number its visitor or address already holds. */
   fallback: boolean;
   reason?: string;
 }
@@ -83,6 +84,7 @@ export class SessionsController {
     private readonly sites: SiteDirectory,
     private readonly replies: LeaseRepliesService,
     private readonly flagged: FlaggedVisitorsService,
+    private readonly clientKeys: ClientAddressKeys,
     @Inject(CONFIG) private readonly config: SessionTrackerConfig,
   ) {}
 
@@ -141,7 +143,8 @@ export class SessionsController {
     const giveUpAt = now + this.config.LEASE_REPLY_TIMEOUT_MS;
     const leaseRequest = createEvent(
       'LeaseRequested',
-      { requestId, sessionId, visitorId, requestedAtMs: now, method: choice.method, deadlineMs: giveUpAt - replyMargin(this.config.LEASE_REPLY_TIMEOUT_MS) },
+      // clientKey: the holder share per address (a keyed hash, docs/number-pool.md#holder-share).
+      { requestId, sessionId, visitorId, clientKey: this.clientKeys.keyOf(request.ip), requestedAtMs: now, method: choice.method, deadlineMs: giveUpAt - replyMargin(this.config.LEASE_REPLY_TIMEOUT_MS) },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
     );
     const pending = { requestId, siteId: body.siteId, sessionId };

@@ -39,6 +39,7 @@ interface StartAnswer {
   fallback: boolean;
   leaseId?: string;
   promoCode?: string;
+  reason?: string;
 }
 
 const INLINE = /^(A|ABBR|B|BDI|BDO|BIG|CITE|CODE|DATA|DFN|EM|FONT|I|KBD|MARK|NOBR|Q|S|SAMP|SMALL|SPAN|STRONG|SUB|SUP|TIME|U|VAR|WBR)$/;
@@ -302,7 +303,8 @@ export function track(settings: TrackerSettings, api: string): void {
           fill(d);
           // A fallback (pool exhausted or slow, a bot) is not kept: the next page asks again.
           // The expiry by this clock (the page's clock may be off the service's): granted now, one tail.
-          save(a.fallback ? undefined : { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: now() + settings.ttl * 1000, l: a.leaseId, p: a.promoCode });
+          // holder_share: the number of this visitor's live lease (kept, with its heartbeats), or its address's.
+          if (a.reason !== 'holder_share') save(a.fallback ? undefined : { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: now() + settings.ttl * 1000, l: a.leaseId, p: a.promoCode });
           show(a.number.replace(/\D/g, ''));
           pace();
         }),

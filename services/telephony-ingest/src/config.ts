@@ -40,6 +40,19 @@ export const telephonyIngestConfigSchema = z.object({
   WEBHOOK_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), {
     description: 'Largest accepted request body in bytes; larger webhooks get 413.',
   }),
+  WEBHOOK_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: variable(z.coerce.number().int().min(1).default(6000), {
+    description:
+      'Call webhooks (generic and every provider) one client address may send per minute to this instance; more get 429 with Retry-After (providers retry). Providers send from few addresses: keep it generous.',
+  }),
+  WEBHOOK_RATE_LIMIT_PER_SITE_PER_MINUTE: variable(z.coerce.number().int().min(1).default(6000), {
+    description: 'Call webhooks for one site per minute to this instance, whatever their sender; more get 429 with Retry-After.',
+  }),
+  ENQUIRY_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: variable(z.coerce.number().int().min(1).default(600), {
+    description: 'Enquiries one client address may send per minute to this instance; more get 429 with Retry-After.',
+  }),
+  ENQUIRY_RATE_LIMIT_PER_SITE_PER_MINUTE: variable(z.coerce.number().int().min(1).default(1200), {
+    description: 'Enquiries for one site per minute to this instance; more get 429 with Retry-After.',
+  }),
   PUBLIC_BASE_URL: variable(publicBaseUrl.optional(), {
     description:
       'The public URL of this service as providers call it (scheme://host[:port][/path prefix], e.g. https://hooks.example.com/calltrack). Twilio signs the full URL it requested, so behind a proxy or TLS terminator set this (or trust the proxy with HTTP_TRUST_PROXY so X-Forwarded-Proto/Host are used); without either the URL is rebuilt from the request as received.',

@@ -2,7 +2,7 @@ import { Controller, HttpCode, Inject, Param, Post, Req, type RawBodyRequest } f
 import type { FastifyRequest } from 'fastify';
 import { createEvent, enquiryKey } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
-import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
+import { ApiError, CONFIG, LOGGER, RefusalLog } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import { eventTimeWindow } from './event-time-window.js';
@@ -30,6 +30,7 @@ export class EnquiriesController {
     private readonly bus: KafkaBus,
     @Inject(CONFIG) private readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly refusals: RefusalLog,
   ) {}
 
   @Post(':siteId/enquiries')
@@ -71,6 +72,7 @@ export class EnquiriesController {
 
   private reject(siteId: string, reason: ProviderRejection, req: FastifyRequest): void {
     this.stats.record(siteId, ENQUIRY_STATS_KEY, reason);
-    this.logger.warn({ event: 'enquiry_rejected', site_id: siteId, reason, ip: req.ip });
+    // Counted above; logged sampled (one line per site, reason and minute).
+    this.refusals.refused('enquiry_checks', siteId, reason, { event: 'enquiry_rejected', ip: req.ip });
   }
 }

@@ -2,7 +2,7 @@ import { Controller, HttpCode, Inject, Param, Post, Req, type RawBodyRequest } f
 import type { FastifyRequest } from 'fastify';
 import { callKey, createEvent } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
-import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
+import { ApiError, CONFIG, LOGGER, RefusalLog } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type TelephonyIngestConfig } from './config.js';
 import { eventTimeWindow } from './event-time-window.js';
@@ -24,6 +24,7 @@ export class GenericWebhookController {
     private readonly bus: KafkaBus,
     @Inject(CONFIG) private readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly refusals: RefusalLog,
   ) {}
 
   @Post(':siteId')
@@ -64,6 +65,7 @@ export class GenericWebhookController {
 
   private reject(siteId: string, reason: Parameters<WebhookStats['record']>[1], req: FastifyRequest): void {
     this.stats.record(siteId, reason);
-    this.logger.warn({ event: 'webhook_rejected', site_id: siteId, reason, ip: req.ip });
+    // Counted above; logged sampled (one line per site, reason and minute), a flood of forgeries cannot flood the log.
+    this.refusals.refused('webhooks.generic', siteId, reason, { event: 'webhook_rejected', ip: req.ip });
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { SITE_ID_PATTERN } from '@calltrack/contracts';
-import { ApiError, CONFIG, LOGGER } from '@calltrack/service-kit';
+import { ApiError, CONFIG, LOGGER, RefusalLog } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { CallObservation } from './call-merge.js';
 import { CallReportPublisher, type ReportOutcome } from './call-report-publisher.js';
@@ -50,6 +50,7 @@ export class ProviderWebhookSupport {
     private readonly signedCalls: SignedCallFeed,
     @Inject(CONFIG) readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly refusals: RefusalLog,
   ) {
     this.timeWindow = eventTimeWindow(config);
     this.allowlists = sourceAllowlists(config);
@@ -157,6 +158,7 @@ export class ProviderWebhookSupport {
 
   rejected(siteId: string, provider: string, reason: ProviderRejection, req: FastifyRequest | undefined): void {
     this.stats.record(siteId, provider, reason);
-    this.logger.warn({ event: 'webhook_rejected', provider, site_id: siteId, reason, ip: req?.ip });
+    // Counted above; logged sampled (one line per site, reason and minute), a flood of forgeries cannot flood the log.
+    this.refusals.refused(`webhooks.${provider}`, siteId, reason, { event: 'webhook_rejected', provider, ip: req?.ip });
   }
 }

@@ -73,7 +73,8 @@ describe('telephony provider adapters (integration)', () => {
       { key: siteKey(SITE_US), value: encodeEvent(siteConfigured(SITE_US, 'US', 'America/New_York', '+14155550100')) },
       { key: siteKey(SITE_BARE), value: encodeEvent(siteConfigured(SITE_BARE, 'RU', 'Europe/Moscow', '+74951234500')) },
     ]);
-    config = { ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), PORT: 0 };
+    // HTTP_TRUST_PROXY: the test plays the proxy (on loopback) that sets X-Forwarded-Proto/Host.
+    config = { ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent', HTTP_TRUST_PROXY: 'loopback' }), PORT: 0 };
     svc = await startTelephonyIngest(config);
     await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready' });
   });

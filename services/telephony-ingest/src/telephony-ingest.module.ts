@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { ServiceCoreModule } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { AsteriskAmiService } from './asterisk-ami.service.js';
@@ -14,6 +15,7 @@ import { SignedCallFeed } from './signed-call-feed.js';
 import { TelnyxWebhookController } from './telnyx-webhook.controller.js';
 import { TwilioWebhookController } from './twilio-webhook.controller.js';
 import { WebhookAdminController } from './webhook-admin.controller.js';
+import { WebhookRateLimitGuard } from './webhook-rate-limit.guard.js';
 import { ProviderWebhookStats, WebhookStats } from './webhook-stats.js';
 import { ZadarmaWebhookController } from './zadarma-webhook.controller.js';
 
@@ -41,6 +43,7 @@ export class TelephonyIngestModule {
         AsteriskAmiService,
         { provide: WebhookStats, useFactory: () => new WebhookStats() },
         { provide: ProviderWebhookStats, useFactory: () => new ProviderWebhookStats() },
+        { provide: APP_GUARD, useClass: WebhookRateLimitGuard },
       ],
     };
   }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
+import { AdminTokenGuard, ApiError, RefusalLog, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH } from './ingest-state.js';
 import { IngestStateService } from './ingest-state.service.js';
@@ -23,6 +23,7 @@ export class WebhookAdminController {
     private readonly stats: WebhookStats,
     private readonly providerStats: ProviderWebhookStats,
     private readonly asterisk: AsteriskAmiService,
+    private readonly refusals: RefusalLog,
   ) {}
 
   /** Sets (or rotates) the secret a site's webhooks are signed with. The secret is never echoed. */
@@ -52,6 +53,8 @@ export class WebhookAdminController {
     providers['asterisk'] = { connections: this.asterisk.connections(siteId), ...this.providerStats.of(siteId, 'asterisk') };
     // The enquiry API is signed with the generic secret but counted on its own (docs/enquiries.md).
     const enquiries = this.providerStats.of(siteId, ENQUIRY_STATS_KEY);
-    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId), providers, enquiries };
+    // Requests refused by the rate limits before any check (docs/webhooks-generic.md#rate-limits).
+    const rateLimited = { webhooks: this.refusals.of('webhooks', siteId), enquiries: this.refusals.of('enquiries', siteId) };
+    return { siteId, secretConfigured: site.secret !== undefined, ...this.stats.of(siteId), providers, enquiries, rateLimited };
   }
 }
