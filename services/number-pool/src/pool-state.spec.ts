@@ -290,7 +290,7 @@ describe('PoolState lease request deadlines', () => {
     assert.equal((onTime as { payload: { requestDeadlineMs: number } }).payload.requestDeadlineMs, 2500);
     apply(state, onTime);
     const late = state.decide(site, withDeadline('r2', 1000, 2500), 2501);
-    assert.deepEqual(late, { kind: 'rejected', payload: { requestId: 'r2', sessionId: 's-r2', visitorId: 'v-r2', reason: 'expired', fallbackNumber: '+74950000000' } });
+    assert.deepEqual(late, { kind: 'rejected', payload: { requestId: 'r2', sessionId: 's-r2', visitorId: 'v-r2', clientKey: '', reason: 'expired', fallbackNumber: '+74950000000' } });
     apply(state, late);
     // The answered request stays answered: its redelivery is a duplicate, not a second chance.
     assert.equal(state.decide(site, withDeadline('r2', 1000, 2500), 2502).kind, 'duplicate');
