@@ -19,7 +19,13 @@ export async function startBenchPlatform(label, serviceEnv = {}) {
     dataDir: `/tmp/calltrack-bench-${label}-${runId}`,
     ports: servicePorts({ ...process.env, SIM_PORT_BASE: process.env.BENCH_PORT_BASE ?? '18280' }),
     logLevel: process.env.BENCH_SERVICE_LOG_LEVEL ?? 'warn',
-    serviceEnv: { attribution: { ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0', ...(serviceEnv.attribution ?? {}) }, ...serviceEnv },
+    serviceEnv: {
+      ...serviceEnv,
+      attribution: { ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0', ...(serviceEnv.attribution ?? {}) },
+      // The visits that hold the numbers are set-up, not what is measured: on a busy machine the
+      // lease round trip can outlast the visitor's 1.5 s, which would leave a visit without a number.
+      'session-tracker': { LEASE_REPLY_TIMEOUT_MS: '15000', ...(serviceEnv['session-tracker'] ?? {}) },
+    },
   });
   // An interrupted benchmark still stops the services it started and removes their data.
   for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void platform.stop().finally(() => process.exit(130)));

@@ -12,6 +12,7 @@
 //   --days SIM_DAYS (2)  --visits-per-day SIM_VISITS_PER_DAY (800)  --pools SIM_POOLS (2,5,10,20,40)
 //   --compression SIM_COMPRESSION (300: 1 simulated hour = 12 s)  --seed SIM_SEED (1)  --start-hour SIM_START_HOUR (0)
 //   --lease-tail-minutes SIM_LEASE_TAIL_MINUTES (15)  --grace-minutes SIM_GRACE_MINUTES (10)
+//   --lease-reply-seconds SIM_LEASE_REPLY_SECONDS (15: how long a session start waits for number-pool; real time, not scaled)
 //   --json (last line of output: the result as JSON)
 //   KAFKA_BROKERS (127.0.0.1:9092), SIM_TOPIC_PREFIX (sim.<run id>.), SIM_PORT_BASE (18180) or SIM_PORTS,
 //   SIM_OUT_DIR (.cache/simulate), SIM_DATA_DIR (/tmp/calltrack-sim-<run id>), SIM_SERVICE_LOG_LEVEL (warn)
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     'start-hour': { type: 'string' },
     'lease-tail-minutes': { type: 'string' },
     'grace-minutes': { type: 'string' },
+    'lease-reply-seconds': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
   strict: true,
@@ -54,6 +56,13 @@ const startHour = numberOption('start-hour', 'SIM_START_HOUR', 0, { min: 0, max:
 const seed = String(args.seed ?? process.env.SIM_SEED ?? '1');
 const leaseTailMinutes = numberOption('lease-tail-minutes', 'SIM_LEASE_TAIL_MINUTES', 15, { min: 1, max: 1440 });
 const graceMinutes = numberOption('grace-minutes', 'SIM_GRACE_MINUTES', 10, { min: 0, max: 1440 });
+// The simulation measures what the pool size does to attribution. session-tracker shows the
+// default number when number-pool's answer takes longer than LEASE_REPLY_TIMEOUT_MS (1.5 s, a
+// real visitor's patience): on a busy machine the Kafka round trip alone takes that long, and an
+// ample pool then showed the default number to a third of the visitors. That is the machine's
+// speed, not the pool's size: the simulated visitor waits for the answer (counted as
+// pool_timeout only when number-pool really does not answer).
+const leaseReplySeconds = numberOption('lease-reply-seconds', 'SIM_LEASE_REPLY_SECONDS', 15, { min: 0.05, max: 30 });
 const pools = String(args.pools ?? process.env.SIM_POOLS ?? '2,5,10,20,40')
   .split(',')
   .map((p) => Number(p.trim()));
@@ -92,6 +101,7 @@ const platform = new Platform({
   logLevel: process.env.SIM_SERVICE_LOG_LEVEL ?? 'warn',
   serviceEnv: {
     'number-pool': { EXPIRY_SWEEP_INTERVAL_MS: String(Math.max(50, Math.min(1000, Math.round(heartbeatRealMs / 10)))) },
+    'session-tracker': { LEASE_REPLY_TIMEOUT_MS: String(Math.round(leaseReplySeconds * 1000)) },
     attribution: { ATTRIBUTION_GRACE_SECONDS: String(graceSeconds), ATTRIBUTION_MARKOV_REFRESH_MINUTES: '0' },
   },
 });
@@ -170,7 +180,7 @@ try {
   const summary = {
     runId,
     startedAt: new Date(played.realStart).toISOString(),
-    config: { seed, days, startHour, visitsPerDay, pools, compression, leaseTailMinutes, graceMinutes, leaseTtlSecondsReal: leaseTtlSeconds, graceSecondsReal: graceSeconds, heartbeatRealMs },
+    config: { seed, days, startHour, visitsPerDay, pools, compression, leaseTailMinutes, graceMinutes, leaseTtlSecondsReal: leaseTtlSeconds, graceSecondsReal: graceSeconds, heartbeatRealMs, leaseReplySeconds },
     traffic: { people: plan.people.length, humanVisits: humans, botVisits: plan.visits.length - humans, calls: plan.calls.length, concurrentVisitors: load },
     realSeconds: (played.realEnd - played.realStart) / 1000,
     lateActions: lateStarts.length,

@@ -49,14 +49,21 @@ export class ServiceProcess {
     });
     closeSync(log);
     const child = this.child;
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}`);
-        const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
-        return res?.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 200, what: `${this.name} to be ready` },
-    );
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}`);
+          const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
+          return res?.status === 200;
+        },
+        // On a busy machine loading a service's modules alone took 40-60 s: 60 s was not a hang.
+        { timeoutMs: Number(process.env['SERVICE_READY_TIMEOUT_MS'] ?? 180_000), intervalMs: 200, what: `${this.name} to be ready` },
+      );
+    } catch (err) {
+      // A service that never became ready is not left running behind a failed start.
+      await this.stop();
+      throw err;
+    }
   }
 
   /** SIGKILL: no drain, no goodbye to the consumer group — a crash. */

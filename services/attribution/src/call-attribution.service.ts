@@ -1,35 +1,44 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
-import { LOGGER, ReadinessService } from '@calltrack/service-kit';
+import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, type Context, type Logger } from '@calltrack/telemetry';
 import { BatchBuffer } from './batch-buffer.js';
 import type { PlannedCall } from './call-evaluation.js';
 import { CallEvaluationService, type IncomingReport } from './call-evaluation.service.js';
 import { callVersion } from './call-version.js';
-import { SERVICE_NAME } from './config.js';
+import { SERVICE_NAME, type AttributionConfig } from './config.js';
+import { chunksOf, withKeepAlive } from './keep-alive.js';
 import { checkScreenedCall } from './row-mappers.js';
 
 /**
  * The live consumer of screened calls: each report is evaluated (origin, classification,
  * credits: call-evaluation.service.ts), stored in `calls` and `attribution_credits` and
  * published as CallAttributed; calls that depend on it are evaluated again. The
- * evaluation runs once per batch in flush(); then the inserts, then the publish, then
- * the batch consumer commits. A report older than the stored state of its call is dropped.
+ * evaluation runs in flush(), in chunks of ATTRIBUTION_CALL_CHUNK reports (evaluate, insert,
+ * publish, heartbeat), however large the batch a backlog brings; then the batch consumer
+ * commits. A report older than the stored state of its call is dropped.
  */
 @Injectable()
 export class CallAttributionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
   private readonly buffer = new BatchBuffer<IncomingReport>();
-  // Rows and events of the batch being flushed, kept across flush retries so a retry writes
-  // and publishes exactly what the first attempt did.
+  // Rows and events of the chunk being flushed, kept across flush retries so a retry writes
+  // and publishes exactly what the first attempt did; chunks before `chunksDone` are durable.
   private prepared: PlannedCall[] | undefined;
+  private chunksDone = 0;
+  // The heartbeat of the batch being handled (every record of a batch carries the same one).
+  private heartbeat: (() => Promise<void>) | undefined;
+  private readonly chunkSize: number;
 
   constructor(
     private readonly bus: KafkaBus,
     private readonly evaluation: CallEvaluationService,
     private readonly readiness: ReadinessService,
+    @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.chunkSize = config.ATTRIBUTION_CALL_CHUNK;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = this.bus.consumer({
@@ -49,6 +58,8 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
 
   private async handle(record: ConsumedRecord): Promise<void> {
     this.prepared = undefined;
+    this.chunksDone = 0;
+    this.heartbeat = record.heartbeat;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'calls' });
     if (record.event.type !== 'CallScreened') return;
     const event = record.event;
@@ -78,16 +89,34 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
       return;
     }
     const items = this.buffer.items;
-    // Outside the evaluation lock: a fresh call may wait for its lease to reach ClickHouse.
-    if (!this.prepared) await this.evaluation.waitForState(items);
-    const traces = new Map<string, Context>(items.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
-    await this.evaluation.exclusive(async () => {
-      this.prepared ??= await this.evaluation.plan({ mode: 'report', reports: items.map((i) => i.report) });
-      await this.evaluation.commit(this.prepared, this.buffer.token('calls', []), traces);
-      await this.evaluation.followDependents(this.prepared);
+    const chunks = chunksOf(items, this.chunkSize);
+    const heartbeat = this.heartbeat;
+    let calls = 0;
+    // A backlog brings batches of thousands of calls: the work between two heartbeats is one
+    // chunk, and waits (the evaluation lock, ClickHouse) heartbeat in the background.
+    await withKeepAlive(heartbeat, async () => {
+      while (this.chunksDone < chunks.length) {
+        const chunk = chunks[this.chunksDone]!;
+        const startedAt = Date.now();
+        // Outside the evaluation lock: a fresh call may wait for its lease to reach ClickHouse.
+        if (!this.prepared) await this.evaluation.waitForState(chunk);
+        const traces = new Map<string, Context>(chunk.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
+        const planned = await this.evaluation.exclusive(async () => {
+          this.prepared ??= await this.evaluation.plan({ mode: 'report', reports: chunk.map((i) => i.report) });
+          await this.evaluation.commit(this.prepared, this.buffer.token(`calls:${this.chunksDone}`, []), traces);
+          await this.evaluation.followDependents(this.prepared);
+          return this.prepared;
+        });
+        calls += planned.length;
+        this.logger.info({ event: 'calls_attributed', calls: planned.length, superseded: chunk.length - planned.length, chunk: this.chunksDone + 1, chunks: chunks.length, ms: Date.now() - startedAt });
+        this.prepared = undefined;
+        this.chunksDone += 1;
+        // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).
+        if (heartbeat && this.chunksDone < chunks.length) await heartbeat();
+      }
     });
-    this.logger.info({ event: 'calls_attributed', calls: this.prepared?.length ?? 0, superseded: items.length - (this.prepared?.length ?? 0) });
-    this.prepared = undefined;
+    if (chunks.length > 1) this.logger.debug({ event: 'calls_batch_attributed', calls, reports: items.length, chunks: chunks.length });
+    this.chunksDone = 0;
     this.buffer.clear();
   }
 }

@@ -7,8 +7,9 @@ import type { Context, Logger } from '@calltrack/telemetry';
 import { AttributionSettingsService } from './attribution-settings.service.js';
 import type { SiteSettings } from './attribution-settings.js';
 import { AttributionStore, LEASE_LOOKBACK_MS } from './attribution-store.js';
-import { creditsForCall, evaluateCalls, historyOfRow, isBefore, planWrites, reportOfRow, type CallReport, type EvaluatedCall, type PlannedCall, type SiteFacts, type StoredCall } from './call-evaluation.js';
+import { creditsForCall, evaluateCalls, historyOfRow, planWrites, reportOfRow, type CallReport, type EvaluatedCall, type PlannedCall, type SiteFacts, type StoredCall } from './call-evaluation.js';
 import { CallLookups } from './call-lookups.js';
+import { callsToFollow, type LeftLead, type WrittenCall } from './dependent-calls.js';
 import { EnquiryLookups } from './enquiry-lookups.js';
 import type { Contact } from './lead-grouping.js';
 import { decideMatch, matchLease, mayImproveWithState, PROMO_TIME_TOLERANCE_MS, repeatCallerSource, type LeaseCandidate, type Redemption, type SiteNumbers, type VisitSource } from './call-matching.js';
@@ -24,7 +25,7 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const POLL_MS = 250;
 /** Rounds of "calls that depend on calls just written" followed in one go. */
-const MAX_DEPENDENT_ROUNDS = 3;
+const MAX_DEPENDENT_ROUNDS = 6;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const pairKey = (siteId: string, id: string): string => `${siteId}\n${id}`;
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
@@ -75,7 +76,7 @@ export class CallEvaluationService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.graceMs = config.ATTRIBUTION_GRACE_SECONDS * 1000;
-    // The wait runs inside a flush, which does not heartbeat: stay well inside the session timeout.
+    // Kept well inside the session timeout, though the flush heartbeats while it waits.
     this.stateWaitMs = Math.min(config.ATTRIBUTION_STATE_WAIT_MS, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 2));
   }
 
@@ -298,8 +299,10 @@ export class CallEvaluationService {
 
   /**
    * Evaluates again, until nothing changes (at most MAX_DEPENDENT_ROUNDS rounds), the
-   * stored calls that depend on calls just written: the same caller's later calls (first
-   * or repeat, lead, repeat-caller match) and the missed calls an outbound call called back.
+   * stored calls that depend on calls just written: the next call of the same caller or
+   * visitor (first or repeat, lead, repeat-caller match: dependent-calls.ts), the later calls
+   * of a lead a call left, and the missed calls an outbound call called back. Each round reads
+   * positions, not whole histories, so a backlog of a busy caller's calls stays linear.
    * Calls normally arrive in order, so this finds nothing; it repairs a late or re-evaluated one.
    */
   async followDependents(plans: readonly PlannedCall[]): Promise<number> {
@@ -313,23 +316,37 @@ export class CallEvaluationService {
       const callbackMs = Math.max(...sites.map((s) => s.callbackWindowHours)) * HOUR_MS;
       const at = (r: CallRow): number => Date.parse(r.started_at ?? '') || 0;
       // Spam is nobody's lead, so it has no dependents through its visitor.
-      const inboundWritten = written.filter((r) => r.direction !== 'outbound' && (r.caller_number || (r.visitor_id && r.verdict !== 'spam')));
+      const inbound: WrittenCall[] = written
+        .filter((r) => r.direction !== 'outbound')
+        .map((r) => ({ siteId: r.site_id, callId: r.call_id, number: r.caller_number, visitorId: r.verdict === 'spam' ? '' : r.visitor_id, atMs: at(r) }))
+        .filter((w) => w.number || w.visitorId);
+      const leftLeads: LeftLead[] = current
+        .filter((p) => p.row.direction !== 'outbound' && p.previousLeadId && p.previousLeadId !== p.row.lead_id)
+        .map((p) => ({ siteId: p.row.site_id, leadId: p.previousLeadId, callId: p.row.call_id, atMs: at(p.row) }));
       const outboundWritten = written.filter((r) => r.direction === 'outbound' && r.called_number);
-      const found = await this.lookups.dependents(
-        inboundWritten.map((r) => ({ siteId: r.site_id, number: r.caller_number, visitorId: r.verdict === 'spam' ? '' : r.visitor_id, startedAtMs: at(r) })),
-        outboundWritten.map((r) => ({ siteId: r.site_id, number: r.called_number, startedAtMs: at(r) })),
-        laterMs,
-        callbackMs,
-      );
       const rows = new Map<string, CallRow>();
-      for (const d of found) {
+      if (inbound.length > 0 || leftLeads.length > 0) {
+        const starts = [...inbound.map((w) => w.atMs), ...leftLeads.map((l) => l.atMs)];
+        const positions = await this.lookups.callPositions(
+          {
+            sites: [...inbound.map((w) => w.siteId), ...leftLeads.map((l) => l.siteId)],
+            numbers: inbound.map((w) => w.number),
+            visitors: inbound.map((w) => w.visitorId),
+            leads: leftLeads.map((l) => l.leadId),
+          },
+          Math.min(...starts),
+          Math.max(...starts) + laterMs,
+        );
+        const next = callsToFollow(inbound, positions, leftLeads);
+        if (next.length > 0) {
+          const stored = await this.lookups.storedRows(next, Math.min(...next.map((p) => p.atMs)), Math.max(...next.map((p) => p.atMs)));
+          for (const [key, row] of stored) if (!writtenKeys.has(key)) rows.set(key, row);
+        }
+      }
+      for (const d of await this.lookups.calledBack(outboundWritten.map((r) => ({ siteId: r.site_id, number: r.called_number, startedAtMs: at(r) })), callbackMs)) {
         const key = pairKey(d.site_id, d.call_id);
         if (writtenKeys.has(key)) continue;
-        const dAt = { startedAtMs: at(d), callId: d.call_id };
-        const samePerson = (w: CallRow): boolean => (w.caller_number !== '' && w.caller_number === d.caller_number) || (w.visitor_id !== '' && w.verdict !== 'spam' && w.visitor_id === d.visitor_id);
-        const later = inboundWritten.some((w) => w.site_id === d.site_id && samePerson(w) && isBefore({ startedAtMs: at(w), callId: w.call_id }, dAt));
-        const calledBack = outboundWritten.some((w) => w.site_id === d.site_id && w.called_number === d.caller_number && at(w) >= dAt.startedAtMs);
-        if (later || calledBack) rows.set(key, d);
+        if (outboundWritten.some((w) => w.site_id === d.site_id && w.called_number === d.caller_number && at(w) >= at(d))) rows.set(key, d);
       }
       if (rows.size === 0) break;
       current = await this.plan({ mode: 'reevaluate', rows: [...rows.values()] });

@@ -8,6 +8,18 @@ const iso = (v: unknown): string | null => (v === null || v === undefined ? null
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
 const pairKey = (siteId: string, id: string): string => `${siteId}\n${id}`;
 
+/** Where a stored inbound call is among its person's contacts. */
+export interface CallPosition {
+  siteId: string;
+  callId: string;
+  number: string;
+  visitorId: string;
+  leadId: string;
+  atMs: number;
+  /** Spam is nobody's lead: it stands between no two contacts of a person. */
+  spam: boolean;
+}
+
 /** Every column of a `calls` row, times as epoch ms, so rows read back compare equal to rows built in memory. */
 const CALL_COLUMNS = `event_id, site_id, call_id, provider, provider_call_id, tracking_number, caller_number, called_number, direction, status,
   toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(answered_at) AS answered_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
@@ -288,48 +300,45 @@ export class CallLookups {
   }
 
   /**
-   * Stored calls whose evaluation depends on calls just written: later inbound calls of the
-   * same callers (repeat caller, lead, first/repeat) or of the same visitors (lead) up to
-   * `laterMs` after them, and missed calls of the people an outbound call reached up to
-   * `callbackMs` before it.
+   * Where the stored inbound calls of these callers, visitors and leads are in [fromMs, toMs]:
+   * positions only, never full rows, so that finding the calls after a written one stays
+   * cheap for a caller or visitor with thousands of calls.
    */
-  async dependents(
-    inbound: ReadonlyArray<{ siteId: string; number: string; visitorId: string; startedAtMs: number }>,
-    outbound: ReadonlyArray<{ siteId: string; number: string; startedAtMs: number }>,
-    laterMs: number,
-    callbackMs: number,
-  ): Promise<CallRow[]> {
-    const out: CallRow[] = [];
-    const people = inbound.filter((c) => c.number || c.visitorId);
-    if (people.length > 0) {
-      const starts = people.map((c) => c.startedAtMs);
-      const nonEmpty = (values: string[]): string[] => unique(values.filter((v) => v !== ''));
-      out.push(
-        ...(await this.calls(
-          `site_id IN {sites:Array(String)} AND direction != 'outbound' AND (caller_number IN {numbers:Array(String)} OR visitor_id IN {visitors:Array(String)})
-           AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
-          {
-            sites: unique(people.map((c) => c.siteId)),
-            // An empty IN list is an error in ClickHouse: a value no row holds stands in.
-            numbers: nonEmpty(people.map((c) => c.number)).concat('\u0000'),
-            visitors: nonEmpty(people.map((c) => c.visitorId)).concat('\u0000'),
-            from: Math.min(...starts),
-            to: Math.max(...starts) + laterMs,
-          },
-        )),
-      );
-    }
+  async callPositions(
+    people: { sites: readonly string[]; numbers: readonly string[]; visitors: readonly string[]; leads: readonly string[] },
+    fromMs: number,
+    toMs: number,
+  ): Promise<CallPosition[]> {
+    const nonEmpty = (values: readonly string[]): string[] => unique(values.filter((v) => v !== ''));
+    if (people.sites.length === 0) return [];
+    const rows = await this.store.query<Record<string, unknown>>(
+      `SELECT site_id, call_id, caller_number, visitor_id, verdict, lead_id, toUnixTimestamp64Milli(started_at) AS at_ms
+       FROM calls FINAL
+       WHERE site_id IN {sites:Array(String)} AND direction != 'outbound'
+         AND (caller_number IN {numbers:Array(String)} OR visitor_id IN {visitors:Array(String)} OR lead_id IN {leads:Array(String)})
+         AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+      {
+        sites: unique(people.sites),
+        // An empty IN list is an error in ClickHouse: a value no row holds stands in.
+        numbers: nonEmpty(people.numbers).concat('\u0000'),
+        visitors: nonEmpty(people.visitors).concat('\u0000'),
+        leads: nonEmpty(people.leads).concat('\u0000'),
+        from: fromMs,
+        to: toMs,
+      },
+    );
+    return rows.map((r) => ({ siteId: str(r.site_id), callId: str(r.call_id), number: str(r.caller_number), visitorId: str(r.visitor_id), leadId: str(r.lead_id), atMs: num(r.at_ms), spam: str(r.verdict) === 'spam' }));
+  }
+
+  /** Missed inbound calls that these outbound calls (to their callers) may have called back. */
+  async calledBack(outbound: ReadonlyArray<{ siteId: string; number: string; startedAtMs: number }>, callbackMs: number): Promise<CallRow[]> {
     const backs = outbound.filter((c) => c.number);
-    if (backs.length > 0) {
-      const starts = backs.map((c) => c.startedAtMs);
-      out.push(
-        ...(await this.calls(
-          `site_id IN {sites:Array(String)} AND direction != 'outbound' AND is_missed = 1 AND caller_number IN {numbers:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
-          { sites: unique(backs.map((c) => c.siteId)), numbers: unique(backs.map((c) => c.number)), from: Math.min(...starts) - callbackMs, to: Math.max(...starts) },
-        )),
-      );
-    }
-    return out;
+    if (backs.length === 0) return [];
+    const starts = backs.map((c) => c.startedAtMs);
+    return this.calls(
+      `site_id IN {sites:Array(String)} AND direction != 'outbound' AND is_missed = 1 AND caller_number IN {numbers:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+      { sites: unique(backs.map((c) => c.siteId)), numbers: unique(backs.map((c) => c.number)), from: Math.min(...starts) - callbackMs, to: Math.max(...starts) },
+    );
   }
 
   /** Missed calls still waiting for a call-back that started after `sinceMs` (the sweep decides those whose window passed). */

@@ -35,6 +35,9 @@ export const attributionConfigSchema = z.object({
   ATTRIBUTION_MARKOV_REFRESH_MINUTES: variable(z.coerce.number().int().min(0).max(7 * 24 * 60).default(360), {
     description: 'Age after which a site\'s data-driven (Markov) model is learnt again from its paths; 0 turns the periodic refresh off (the admin API and recomputes still compute it).',
   }),
+  ATTRIBUTION_CALL_CHUNK: variable(z.coerce.number().int().min(10).max(10_000).default(500), {
+    description: 'Calls of a consumed batch evaluated and written per step; the consumer heartbeats between steps, so a backlog (large batches) never makes one step outlast the Kafka session timeout.',
+  }),
   ATTRIBUTION_RECOMPUTE_BATCH: variable(z.coerce.number().int().min(100).max(100_000).default(5000), {
     description: 'Calls evaluated per step of a recompute (one set of ClickHouse reads and one insert per step; live calls are evaluated between steps).',
   }),

@@ -8,6 +8,7 @@ import { AttributionSettingsService } from './attribution-settings.service.js';
 import type { SiteSettings } from './attribution-settings.js';
 import { AttributionStore } from './attribution-store.js';
 import { BatchBuffer } from './batch-buffer.js';
+import { withKeepAlive } from './keep-alive.js';
 import type { TouchCredit } from './call-credits.js';
 import type { PlannedCall } from './call-evaluation.js';
 import { CallEvaluationService } from './call-evaluation.service.js';
@@ -103,6 +104,8 @@ export function enquiryReportOfRow(row: EnquiryRow): EnquiryReport {
 @Injectable()
 export class EnquiryAttributionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
+  // The heartbeat of the batch being handled: a long flush (a backlog's batch, the evaluation lock) beats while it waits.
+  private heartbeat: (() => Promise<void>) | undefined;
   private readonly buffer = new BatchBuffer<{ report: EnquiryReport; publishedAtMs: number }>();
   private readonly stateWaitMs: number;
   private depth = 0;
@@ -131,7 +134,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
       topics: ['enquiries'],
       fromBeginning: true,
       handle: async (record) => this.handle(record),
-      flush: () => this.flush(),
+      flush: () => withKeepAlive(this.heartbeat, () => this.flush()),
     });
     this.readiness.register('enquiry_consumer', () => this.consumer?.isReady() ?? false);
     await this.consumer.start();
@@ -142,6 +145,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
   }
 
   private async handle(record: ConsumedRecord): Promise<void> {
+    this.heartbeat = record.heartbeat;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'enquiries' });
     if (record.event.type !== 'EnquiryReceived') return;
     this.buffer.push({ report: enquiryReportOf(record.event as DomainEvent<'EnquiryReceived'>), publishedAtMs: record.timestampMs || Date.now() });

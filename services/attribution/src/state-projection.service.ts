@@ -6,6 +6,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { settingsRow } from './attribution-settings.js';
 import { AttributionStore } from './attribution-store.js';
 import { BatchBuffer } from './batch-buffer.js';
+import { withKeepAlive } from './keep-alive.js';
 import { CallEvaluationService } from './call-evaluation.service.js';
 import type { Redemption } from './call-matching.js';
 import { SERVICE_NAME } from './config.js';
@@ -68,6 +69,8 @@ const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leas
 @Injectable()
 export class StateProjectionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
+  // The heartbeat of the batch being handled: a long flush (a backlog's batch, the evaluation lock) beats while it waits.
+  private heartbeat: (() => Promise<void>) | undefined;
   private readonly buffer = new BatchBuffer<StateItem>();
   // Rows of the batch being flushed, kept across flush retries so a retry inserts the same rows.
   private prepared: PreparedRows | undefined;
@@ -87,7 +90,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       topics: ['sessions', 'poolEvents', 'antifraudVerdicts', 'attributionSettings', 'callAnnotations', 'adCosts'],
       fromBeginning: true,
       handle: async (record) => this.handle(record),
-      flush: () => this.flush(),
+      flush: () => withKeepAlive(this.heartbeat, () => this.flush()),
     });
     this.readiness.register('state_consumer', () => this.consumer?.isReady() ?? false);
     await this.consumer.start();
@@ -98,6 +101,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   }
 
   private async handle(record: ConsumedRecord): Promise<void> {
+    this.heartbeat = record.heartbeat;
     // Any new record (of this batch, or of a new one after an abandoned batch) invalidates prepared rows.
     this.prepared = undefined;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'state' });

@@ -60,7 +60,10 @@ describe('simulator', () => {
     const outDir = mkdtempSync(join(tmpdir(), 'calltrack-sim-test-'));
     try {
       const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-      const { code, output } = await runSimulator(['--days', '0.2', '--start-hour', '10', '--pools', '1,60', '--visits-per-day', '1500', '--seed', 'ci', '--json'], {
+      // A 30-minute tail is 6 s of real time: compression does not scale the platform's own latency,
+      // and with the default 15 minutes (3 s) a heartbeat delayed by 2 s on a busy machine let a
+      // visitor's lease expire while they were still on the page.
+      const { code, output } = await runSimulator(['--days', '0.2', '--start-hour', '10', '--pools', '1,60', '--visits-per-day', '1500', '--lease-tail-minutes', '30', '--seed', 'ci', '--json'], {
         KAFKA_BROKERS: testBrokers(),
         SIM_TOPIC_PREFIX: `test.sim.${randomUUID().slice(0, 8)}.`,
         SIM_PORTS: ports.join(','),
