@@ -4,7 +4,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { BatchConsumer, type BatchConsumerOptions } from './batch-consumer.js';
 import { EventProducer } from './event-producer.js';
 import { createKafka, type KafkaJs, type KafkaSettings } from './kafka-client.js';
-import { replayTopics, type ReplayedRecord } from './topic-reader.js';
+import { replayTopics, type ReplayedRecord, type ReplayOptions } from './topic-reader.js';
 
 /**
  * A service's connection to Kafka: one idempotent producer shared by all its
@@ -41,7 +41,7 @@ export class KafkaBus {
   replay(
     topics: TopicKey[],
     onRecord: (r: ReplayedRecord) => void | Promise<void>,
-    options: { partitions?: (topic: TopicKey, partition: number) => boolean; onRestart?: () => void } = {},
+    options: ReplayOptions & { onRestart?: () => void } = {},
   ): Promise<{ records: number }> {
     let attempt = 0;
     return pRetry(() => {

@@ -69,6 +69,16 @@ export class ServiceProcess {
     await this.signal('SIGTERM');
   }
 
+  /** SIGSTOP: the process freezes as in a long GC pause or a stalled VM (no heartbeats, no I/O). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   private async signal(signal: NodeJS.Signals): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { DomainEvent } from '@calltrack/contracts';
+import { WriterFences, type DomainEvent } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -69,6 +69,8 @@ const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leas
 export class StateProjectionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
   private readonly buffer = new BatchBuffer<StateItem>();
+  /** Writer fences of pool-events (number-pool's single writer per partition). */
+  private readonly poolFences = new WriterFences();
   // Rows of the batch being flushed, kept across flush retries so a retry inserts the same rows.
   private prepared: PreparedRows | undefined;
 
@@ -102,6 +104,8 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     this.prepared = undefined;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'state' });
     const event = record.event;
+    // A stalled former number-pool owner's late event (older writer epoch) is not a fact.
+    if (record.topic === 'poolEvents' && !this.poolFences.admit(record.partition, record.offset, event)) return;
     // Mapping checks the event; a NonRetriableError dead-letters it before it reaches the batch.
     switch (event.type) {
       case 'SessionStarted':

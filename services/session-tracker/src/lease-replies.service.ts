@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { calltrack } from '@calltrack/contracts';
+import { WriterFences, type calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -17,6 +17,7 @@ export type LeaseAnswer =
 @Injectable()
 export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly waiting = new Map<string, (answer: LeaseAnswer) => void>();
+  private readonly fences = new WriterFences();
   private consumer: BatchConsumer | undefined;
 
   constructor(
@@ -35,6 +36,8 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
       commitIntervalMs: 5000,
       handle: async (record) => {
         const e = record.event;
+        // A stalled former number-pool owner's late answer (older writer epoch) is not an answer.
+        if (!this.fences.admit(record.partition, record.offset, e)) return;
         if (e.type !== 'LeaseGranted' && e.type !== 'LeaseRejected') return;
         const resolve = this.waiting.get(e.payload.requestId);
         if (!resolve) return;
