@@ -73,6 +73,28 @@ export class PoolHistory {
     return out;
   }
 
+  /**
+   * Ends the history at a time: open pages are closed, and every lease and
+   * quarantine due by then ends, as the sweep would (long leases stay live).
+   */
+  drain(atMs: number): DomainEvent[] {
+    const out: DomainEvent[] = [];
+    this.visits.length = 0;
+    this.now = Math.max(this.now, atMs);
+    this.sweep(out, this.now);
+    return out;
+  }
+
+  private sweep(out: DomainEvent[], now: number): void {
+    for (const lease of this.state.dueForExpiry(now)) {
+      const payload = { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.expiresAtMs, promoCode: lease.promoCode };
+      this.emit(out, createEvent('LeaseExpired', payload, { siteId: lease.siteId, producer: this.producer, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs }));
+    }
+    for (const { siteId, payload } of this.state.dueQuarantineEnds(now)) {
+      this.emit(out, createEvent('NumberQuarantineEnded', payload, { siteId, producer: this.producer, eventId: `h${this.n++}`, occurredAtMs: now }));
+    }
+  }
+
   private emit(out: DomainEvent[], event: DomainEvent): void {
     this.state.apply(event);
     out.push(event);
@@ -97,13 +119,7 @@ export class PoolHistory {
       }
     }
     // The sweep: expired leases, quarantines that are over.
-    for (const lease of this.state.dueForExpiry(now)) {
-      const payload = { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.expiresAtMs, promoCode: lease.promoCode };
-      this.emit(out, createEvent('LeaseExpired', payload, { siteId: lease.siteId, producer: this.producer, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs }));
-    }
-    for (const { siteId, payload } of this.state.dueQuarantineEnds(now)) {
-      this.emit(out, createEvent('NumberQuarantineEnded', payload, { siteId, producer: this.producer, eventId: `h${this.n++}`, occurredAtMs: now }));
-    }
+    this.sweep(out, now);
     // The visit.
     const { siteId, config } = this.options.sites[Math.floor(this.rnd() * this.options.sites.length)]!;
     const id = `h${this.n++}`;

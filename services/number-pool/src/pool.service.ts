@@ -35,6 +35,8 @@ interface OwnedPartition {
   snapshotAtMs: number;
   snapshotKeys: string[];
   snapshotting: boolean;
+  /** How the partition was rebuilt: from which snapshot offset (null: none), and how many pool-events records were read. */
+  restoredFrom: { snapshotOffset: string | null; records: number } | undefined;
 }
 
 /** A record key that the producer's partitioner puts on the given partition (for records that belong to a partition, not a site). */
@@ -102,16 +104,22 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     this.readiness.register('state_rebuilt', () => this.viewLoaded && [...this.owned.values()].every((p) => p.ready));
     const started = Date.now();
     // Sites first, then leases: the lease log refers to the pools the sites define.
-    let records = 0;
-    for (const topic of ['sites', 'poolEvents'] as const) {
-      const replayed = await this.bus.replay([topic], (r) => {
+    const sites = await this.bus.replay(['sites'], (r) => {
+      this.viewReplayed.mark(r.topic, r.partition, r.offset);
+      if (r.event) this.applyToView(r.event as DomainEvent, r.partition);
+    });
+    // Each partition of pool events from its latest snapshot on (the whole partition when there is none).
+    const covered = await this.viewFromSnapshots();
+    const events = await this.bus.replay(
+      ['poolEvents'],
+      (r) => {
         this.viewReplayed.mark(r.topic, r.partition, r.offset);
-        if (r.event && (r.topic !== 'poolEvents' || this.viewFences.admit(r.partition, r.offset, r.event))) this.applyToView(r.event as DomainEvent, r.partition);
-      });
-      records += replayed.records;
-    }
+        if (r.event && this.viewFences.admit(r.partition, r.offset, r.event)) this.applyToView(r.event as DomainEvent, r.partition);
+      },
+      { startOffset: (_topic, p) => (covered.has(p) ? covered.get(p)! + 1n : undefined) },
+    );
     this.viewLoaded = true;
-    this.logger.info({ event: 'pool_view_rebuilt', records, liveLeases: this.view.liveLeases().length, ms: Date.now() - started });
+    this.logger.info({ event: 'pool_view_rebuilt', records: sites.records + events.records, snapshots: covered.size, liveLeases: this.view.liveLeases().length, ms: Date.now() - started });
 
     // Every instance sees every site's configuration and every lease event.
     this.followers = this.bus.consumer({
@@ -196,6 +204,28 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     await this.followers?.stop();
   }
 
+  /** Loads each partition's latest snapshot into the read view; returns the offset each covers. */
+  private async viewFromSnapshots(): Promise<Map<number, bigint>> {
+    const covered = new Map<number, bigint>();
+    const catalog = new SnapshotCatalog();
+    await this.bus.replay(['poolSnapshots'], (r) => catalog.add(r.key, r.event));
+    for (let p = 0; p < TOPICS.poolEvents.partitions; p += 1) {
+      let snapshot: LoadedSnapshot | undefined;
+      try {
+        snapshot = catalog.latest(p);
+      } catch (err) {
+        this.logger.error({ event: 'pool_snapshot_unreadable', partition: p, err });
+      }
+      if (!snapshot) continue;
+      this.view.restoreSnapshot(snapshot.document.state);
+      for (const siteId of Object.keys(snapshot.document.state.sites)) this.sitePartition.set(siteId, p);
+      this.viewFences.set(p, snapshot.document.fence);
+      if (snapshot.coveredOffset >= 0n) this.viewReplayed.mark('poolEvents', p, String(snapshot.coveredOffset));
+      covered.set(p, snapshot.coveredOffset);
+    }
+    return covered;
+  }
+
   private applyToView(event: DomainEvent, partition: number): void {
     if (event.type === 'PoolWriterClaimed' || event.type === 'PoolSnapshotChunk') return;
     if (event.type !== 'SiteConfigured') this.sitePartition.set(event.siteId, partition);
@@ -267,6 +297,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       snapshotAtMs: Date.now(),
       snapshotKeys: [],
       snapshotting: false,
+      restoredFrom: undefined,
     };
     this.owned.set(partition, entry);
     entry.restored = this.rebuild(entry).then(
@@ -355,6 +386,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       },
     );
     if (entry.epoch === 0) throw new Error(`partition ${partition}: this instance's writer claim was not read back`);
+    entry.restoredFrom = { snapshotOffset: snapshot ? String(snapshot.coveredOffset) : null, records };
     if (snapshot) {
       entry.snapshotOffset = snapshot.coveredOffset;
       entry.snapshotAtMs = snapshot.takenAtMs;
@@ -548,10 +580,37 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     return entry?.ready && entry.state.hasSite(siteId) ? entry.state : this.view;
   }
 
-  /** The pool-commands partitions this instance decides for (operators, tests). */
-  ownership(): { partitions: number[]; restoring: number[] } {
+  /** The pool-commands partitions this instance decides for, and how each was rebuilt (operators, tests). */
+  ownership(): {
+    partitions: number[];
+    restoring: number[];
+    restored: Array<{ partition: number; epoch: number; snapshotOffset: string | null; records: number }>;
+    snapshots: Array<{ partition: number; coveredOffset: string; takenAtMs: number }>;
+  } {
     const partitions = [...this.owned.keys()].sort((a, b) => a - b);
-    return { partitions, restoring: partitions.filter((p) => !this.owned.get(p)!.ready) };
+    const snapshots = partitions.flatMap((partition) => {
+      const entry = this.owned.get(partition)!;
+      return entry.snapshotOffset >= 0n ? [{ partition, coveredOffset: String(entry.snapshotOffset), takenAtMs: entry.snapshotAtMs }] : [];
+    });
+    const restored = partitions.flatMap((partition) => {
+      const entry = this.owned.get(partition)!;
+      return entry.restoredFrom ? [{ partition, epoch: entry.epoch, ...entry.restoredFrom }] : [];
+    });
+    return { partitions, restoring: partitions.filter((p) => !this.owned.get(p)!.ready), restored, snapshots };
+  }
+
+  /** The writer state of each partition this instance owns and has rebuilt, as snapshot data (tests compare it with a full replay). */
+  writerStates(): Map<number, ReturnType<PoolState['toSnapshot']>> {
+    const out = new Map<number, ReturnType<PoolState['toSnapshot']>>();
+    for (const [partition, entry] of this.owned) if (entry.ready) out.set(partition, entry.state.toSnapshot());
+    return out;
+  }
+
+  /** Snapshots every owned partition that changed since its last snapshot now; returns the partitions written. */
+  async snapshotAll(): Promise<number[]> {
+    const written: number[] = [];
+    for (const entry of [...this.owned.values()]) if (await this.takeSnapshot(entry, 'requested')) written.push(entry.partition);
+    return written;
   }
 
   siteStats(siteId: string): SiteStats | undefined {
