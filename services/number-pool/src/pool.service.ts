@@ -72,8 +72,6 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   /** The pool-snapshots topic as read for the current assignment (read once, used by every gained partition). */
   private snapshotRead: Promise<SnapshotCatalog> | undefined;
   private stopping = false;
-  /** Partitions another instance claimed while this one still had them (it stalled): not decided for until the next assignment. */
-  private readonly fenced = new Set<number>();
   private commands: BatchConsumer | undefined;
   private calls: BatchConsumer | undefined;
   private followers: BatchConsumer | undefined;
@@ -151,8 +149,6 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       commitIntervalMs: 1000,
       handle: async (record) => {
         const partition = await this.ownedPartition(record.partition);
-        // Fenced off: the partition's new owner answers these commands (this member's commit will be refused).
-        if (!partition) return;
         const e = record.event;
         if (e.type === 'LeaseRequested') await this.exclusive(async () => this.decide(partition, e));
         else if (e.type === 'LeaseExtendRequested') await this.exclusive(async () => this.extend(partition, e));
@@ -253,8 +249,9 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     entry.logOffset = offset;
     if (event.type === 'PoolWriterClaimed') {
       if (event.eventId !== entry.claimId && this.owned.get(entry.partition) === entry) {
+        // Stalled past its session (or a claim that lost a race): if the group still gives this
+        // instance the partition's commands, the next batch claims it again and rebuilds from the log.
         this.owned.delete(entry.partition);
-        this.fenced.add(entry.partition);
         this.logger.warn({ event: 'pool_partition_fenced', partition: entry.partition, claimed_by: (event as DomainEvent<'PoolWriterClaimed'>).payload.instanceId, offset: String(offset) });
       }
       return;
@@ -272,7 +269,6 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     const mine = new Set(partitions);
     // Snapshots are read once per assignment, for all gained partitions.
     this.snapshotRead = undefined;
-    this.fenced.clear();
     for (const p of [...this.owned.keys()]) {
       if (!mine.has(p)) {
         this.owned.delete(p);
@@ -466,8 +462,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async ownedPartition(partition: number): Promise<OwnedPartition | undefined> {
-    if (this.fenced.has(partition)) return undefined;
+  private async ownedPartition(partition: number): Promise<OwnedPartition> {
     // A batch can only come from an assigned partition, and onAssignment ran before it.
     const entry = this.owned.get(partition) ?? this.restore(partition);
     await entry.restored;
