@@ -23,7 +23,9 @@ const runs = Number(process.env.BENCH_RUNS ?? 3);
 // Records published after the latest snapshot and before each kill (the tail a restart reads).
 const tail = Number(process.env.BENCH_TAIL ?? 20_000);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const prefix = `bench.recovery.${randomUUID().slice(0, 8)}.`;
+// BENCH_REUSE_PREFIX: the topics of an earlier run with the same settings (its history is regenerated, not published again).
+const reuse = process.env.BENCH_REUSE_PREFIX;
+const prefix = reuse ?? `bench.recovery.${randomUUID().slice(0, 8)}.`;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const SITE = 'bench-recovery';
 const logger = createLogger('bench', 'warn');
@@ -43,8 +45,9 @@ await bus.connect();
 
 const numbers = Array.from({ length: poolSize }, (_, i) => `+74957${String(i).padStart(6, '0')}`);
 const config = { name: 'Recovery bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74957999999', poolNumbers: numbers, leaseTtlSeconds: 900 };
-await bus.producer.publish('sites', siteKey(SITE), createEvent('SiteConfigured', config, { siteId: SITE, producer: 'bench' }));
-const history = new PoolHistory({ sites: [{ siteId: SITE, config }], startMs: Date.now() - days * DAY, visitEveryMs: DAY / visitsPerDay, seed: 2026 });
+if (!reuse) await bus.producer.publish('sites', siteKey(SITE), createEvent('SiteConfigured', config, { siteId: SITE, producer: 'bench' }));
+const endOfYear = Number(process.env.BENCH_HISTORY_END_MS ?? Date.now() - 3600_000);
+const history = new PoolHistory({ sites: [{ siteId: SITE, config }], startMs: endOfYear - days * DAY, visitEveryMs: DAY / visitsPerDay, seed: 2026 });
 
 async function publishEvents(events) {
   for (let i = 0; i < events.length; i += 5000) {
@@ -54,34 +57,42 @@ async function publishEvents(events) {
 
 let published = 0;
 const t0 = Date.now();
-const endOfYear = Date.now() - 3600_000;
 while (history.nowMs < endOfYear) {
   const chunk = [];
   while (chunk.length < 50_000 && history.nowMs < endOfYear) chunk.push(...history.next(1000));
-  await publishEvents(chunk);
+  if (!reuse) await publishEvents(chunk);
   published += chunk.length;
   process.stderr.write(`\rpublished ${published.toLocaleString('en')} pool events (${Math.round((history.nowMs - (endOfYear - days * DAY)) / DAY)} days)`);
 }
 process.stderr.write('\n');
+console.log(`topics ${prefix} (history end ${endOfYear}: BENCH_REUSE_PREFIX=${prefix} BENCH_HISTORY_END_MS=${endOfYear} reuses them)`);
 console.log(`history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events (${(published / (days * visitsPerDay)).toFixed(2)} per visit), published in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
-const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, LOG_LEVEL: 'warn', KAFKA_SESSION_TIMEOUT_MS: '6000' };
+const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000' };
+const READY_TIMEOUT_MS = 30 * 60_000;
+let current;
+process.on('uncaughtException', async (err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  await current?.kill();
+  process.exit(1);
+});
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const ownership = async (svc) => (await http('GET', `${svc.url}/v1/admin/ownership`, { headers: auth })).body;
 
 /** Starts, kills and restarts number-pool `runs` times; returns the seconds from spawn to ready of each restart. */
 async function measure(label, extraEnv, beforeKill) {
   const svc = new ServiceProcess('number-pool', await freePort(), { ...env, ...extraEnv });
+  current = svc;
   const times = [];
   try {
     let started = Date.now();
-    await svc.start();
+    await svc.start(READY_TIMEOUT_MS);
     console.log(`${label}: first start ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (let run = 0; run < runs; run += 1) {
       await beforeKill(svc);
       await svc.kill();
       started = Date.now();
-      await svc.start();
+      await svc.start(READY_TIMEOUT_MS);
       const seconds = (Date.now() - started) / 1000;
       // Ready means the site's partition is rebuilt: say how.
       const own = await waitFor(async () => {

@@ -37,7 +37,8 @@ export class ServiceProcess {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  async start(): Promise<void> {
+  /** Spawns the process and waits for /readyz (a service rebuilding a long history may need longer than the default). */
+  async start(readyTimeoutMs = 60_000): Promise<void> {
     this.starts += 1;
     const logDir = process.env['SERVICE_LOG_DIR'] ?? join(ROOT, '.cache/test-logs');
     mkdirSync(logDir, { recursive: true });
@@ -55,7 +56,7 @@ export class ServiceProcess {
         const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
         return res?.status === 200;
       },
-      { timeoutMs: 60_000, intervalMs: 200, what: `${this.name} to be ready` },
+      { timeoutMs: readyTimeoutMs, intervalMs: 200, what: `${this.name} to be ready` },
     );
   }
 
