@@ -66,7 +66,7 @@ while (history.nowMs < endOfYear) {
 }
 process.stderr.write('\n');
 console.log(`topics ${prefix} (history end ${endOfYear}: BENCH_REUSE_PREFIX=${prefix} BENCH_HISTORY_END_MS=${endOfYear} reuses them)`);
-console.log(`history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events (${(published / (days * visitsPerDay)).toFixed(2)} per visit), published in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events (${(published / (days * visitsPerDay)).toFixed(2)} per visit), ${reuse ? 'regenerated (already on the topics)' : 'published'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
 const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const READY_TIMEOUT_MS = 30 * 60_000;
