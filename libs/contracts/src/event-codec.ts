@@ -27,6 +27,8 @@ export const EVENT_TYPES = {
   NumberCallObserved: ev.NumberCallObserved,
   NumberQuarantineEnded: ev.NumberQuarantineEnded,
   PromoCodeRedeemed: ev.PromoCodeRedeemed,
+  PoolWriterClaimed: ev.PoolWriterClaimed,
+  PoolSnapshotChunk: ev.PoolSnapshotChunk,
   CallReported: ev.CallReported,
   CallScreened: ev.CallScreened,
   CallerBlocked: ev.CallerBlocked,
@@ -66,6 +68,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
   NumberCallObserved: 1,
   NumberQuarantineEnded: 1,
   PromoCodeRedeemed: 1,
+  PoolWriterClaimed: 1,
+  PoolSnapshotChunk: 1,
   CallReported: 1,
   CallScreened: 1,
   CallerBlocked: 1,
@@ -97,6 +101,8 @@ export interface DomainEvent<N extends EventName = EventName> {
   occurredAtMs: number;
   producer: string;
   causationId: string;
+  /** A partition writer's fencing token (see EventEnvelope.writer_epoch); 0 when the event is not fenced. */
+  writerEpoch?: number;
   payload: EventPayload<N>;
 }
 
@@ -109,6 +115,8 @@ export interface NewEventMeta {
   /** Set to derive a deterministic id (replays publish the same id); default is a fresh UUIDv7. */
   eventId?: string;
   causationId?: string;
+  /** The partition writer's epoch (number-pool's pool events); omitted for events no single writer owns. */
+  writerEpoch?: number;
 }
 
 /** Thrown when bytes are not a valid envelope or payload; consumers dead-letter such records. */
@@ -137,6 +145,7 @@ export function createEvent<N extends EventName>(type: N, payload: EventInput<N>
     occurredAtMs: meta.occurredAtMs ?? Date.now(),
     producer: meta.producer,
     causationId: meta.causationId ?? '',
+    ...(meta.writerEpoch ? { writerEpoch: meta.writerEpoch } : {}),
     payload: Type.fromObject(payload as object),
   };
 }
@@ -152,6 +161,7 @@ export function encodeEvent(event: DomainEvent): Buffer {
     occurredAtMs: event.occurredAtMs,
     producer: event.producer,
     causationId: event.causationId,
+    writerEpoch: event.writerEpoch ?? 0,
     payload,
   }).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -188,6 +198,7 @@ export function decodeEvent(bytes: Uint8Array | null | undefined): AnyDomainEven
     occurredAtMs: Number(envelope.occurredAtMs),
     producer: envelope.producer,
     causationId: envelope.causationId,
+    ...(Number(envelope.writerEpoch) > 0 ? { writerEpoch: Number(envelope.writerEpoch) } : {}),
     payload,
   } as AnyDomainEvent;
 }

@@ -6,3 +6,4 @@ export * from './event-labels.js';
 export * from './channel-classification.js';
 export * from './bot-detection.js';
 export * from './tracking-rules.js';
+export * from './writer-fence.js';

@@ -7,6 +7,7 @@ export type TopicKey =
   | 'sessions'
   | 'poolCommands'
   | 'poolEvents'
+  | 'poolSnapshots'
   | 'calls'
   | 'screenedCalls'
   | 'antifraudBlocklist'
@@ -28,6 +29,8 @@ export interface TopicSpec {
   readonly cleanupPolicy: 'delete' | 'compact';
   /** -1 keeps records forever (event logs that state is rebuilt from). */
   readonly retentionMs: number;
+  /** segment.ms: how soon a compacted topic's superseded records can be cleaned (default: the broker's, 7 days). */
+  readonly segmentMs?: number;
   /** Payload message names (calltrack.events.v1.*) that may appear on the topic. */
   readonly events: readonly string[];
   /**
@@ -76,8 +79,18 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: -1,
-    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired', 'NumberCallObserved', 'NumberQuarantineEnded', 'PromoCodeRedeemed'],
-    description: "number-pool's event log (leases); its state is rebuilt from this topic.",
+    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired', 'NumberCallObserved', 'NumberQuarantineEnded', 'PromoCodeRedeemed', 'PoolWriterClaimed'],
+    description: "number-pool's event log (leases); its state is rebuilt from this topic (from the latest snapshot on).",
+  },
+  poolSnapshots: {
+    name: 'calltrack.pool-snapshots.v1',
+    partitions: 1,
+    key: 'partition:snapshot_id:chunk',
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    segmentMs: 60 * 60 * 1000,
+    events: ['PoolSnapshotChunk'],
+    description: "number-pool's state of each pool-events partition up to an offset, in chunks; a superseded snapshot is deleted with tombstones.",
   },
   calls: {
     name: 'calltrack.calls.v1',
@@ -220,7 +233,7 @@ export function provisionedTopics(prefix: string = topicPrefix()): Array<{
     out.push({
       name,
       partitions: spec.partitions,
-      config: { 'cleanup.policy': spec.cleanupPolicy, 'retention.ms': String(spec.retentionMs) },
+      config: { 'cleanup.policy': spec.cleanupPolicy, 'retention.ms': String(spec.retentionMs), ...(spec.segmentMs ? { 'segment.ms': String(spec.segmentMs) } : {}) },
     });
     out.push({
       name: deadLetterTopicName(name),

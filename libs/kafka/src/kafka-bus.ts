@@ -6,7 +6,7 @@ import { EventProducer } from './event-producer.js';
 import { isTransientKafkaError } from './errors.js';
 import { createKafka, type KafkaJs, type KafkaSettings } from './kafka-client.js';
 import { waitForTopics } from './topic-admin.js';
-import { replayTopics, type ReplayedRecord } from './topic-reader.js';
+import { replayTopics, type ReplayedRecord, type ReplayOptions } from './topic-reader.js';
 
 /**
  * A service's connection to Kafka: one idempotent producer shared by all its
@@ -46,7 +46,7 @@ export class KafkaBus {
   async replay(
     topics: TopicKey[],
     onRecord: (r: ReplayedRecord) => void | Promise<void>,
-    options: { partitions?: (topic: TopicKey, partition: number) => boolean; onRestart?: () => void; deadlineMs?: number } = {},
+    options: ReplayOptions & { onRestart?: () => void; deadlineMs?: number } = {},
   ): Promise<{ records: number }> {
     const names = topics.map((t) => topicName(t, this.settings.prefix));
     if (!(await waitForTopics(this.kafka, names, this.logger, () => !this.closed))) throw new Error('replay stopped: the Kafka connection is closing');

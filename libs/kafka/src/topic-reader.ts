@@ -12,6 +12,12 @@ export interface ReplayedRecord {
   event: AnyDomainEvent | undefined;
 }
 
+export interface ReplayOptions {
+  partitions?: (topic: TopicKey, partition: number) => boolean;
+  /** Where to start in a partition instead of its beginning (a snapshot covers what lies before). */
+  startOffset?: (topic: TopicKey, partition: number) => bigint | undefined;
+}
+
 /**
  * Reads topics from the beginning up to the end offsets seen when the call
  * started: how a service rebuilds its state from its event log after a restart.
@@ -23,20 +29,24 @@ export async function replayTopics(
   logger: Logger,
   topics: TopicKey[],
   onRecord: (record: ReplayedRecord) => void | Promise<void>,
-  options: { partitions?: (topic: TopicKey, partition: number) => boolean } = {},
+  options: ReplayOptions = {},
 ): Promise<{ records: number }> {
   const admin = kafka.admin();
   await admin.connect();
   // Remaining end offset per "topic:partition"; replay ends when every one is reached.
   const remaining = new Map<string, bigint>();
   const keyByName = new Map<string, TopicKey>();
+  const starts: Array<{ topic: string; partition: number; offset: string }> = [];
   try {
     for (const key of topics) {
       const name = topicName(key, settings.prefix);
       keyByName.set(name, key);
       for (const p of await admin.fetchTopicOffsets(name)) {
         if (options.partitions && !options.partitions(key, p.partition)) continue;
-        if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${name}:${p.partition}`, BigInt(p.high));
+        const start = options.startOffset?.(key, p.partition);
+        const from = start !== undefined && start > BigInt(p.low) ? start : BigInt(p.low);
+        if (BigInt(p.high) > from) remaining.set(`${name}:${p.partition}`, BigInt(p.high));
+        if (start !== undefined && BigInt(p.high) > from) starts.push({ topic: name, partition: p.partition, offset: String(from) });
       }
     }
   } finally {
@@ -46,6 +56,16 @@ export async function replayTopics(
 
   // kafkajs has no manual assignment: a throw-away group reads from the beginning.
   const groupId = `${settings.prefix}replay-${settings.clientId}-${randomUUID()}`;
+  if (starts.length > 0) {
+    // The throw-away group starts where it has "committed": set before any member joins.
+    const setter = kafka.admin();
+    await setter.connect();
+    try {
+      for (const s of starts) await setter.setOffsets({ groupId, topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] });
+    } finally {
+      await setter.disconnect();
+    }
+  }
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
   let records = 0;
   let finish!: () => void;

@@ -37,7 +37,9 @@ export class ServiceProcess {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  async start(): Promise<void> {
+  /** Spawns the process and waits for /readyz (a service rebuilding a long history may need longer than the default). */
+  // On a busy machine loading a service's modules alone took 40-60 s: 60 s was not a hang.
+  async start(readyTimeoutMs = Number(process.env['SERVICE_READY_TIMEOUT_MS'] ?? 180_000)): Promise<void> {
     this.starts += 1;
     const logDir = process.env['SERVICE_LOG_DIR'] ?? join(ROOT, '.cache/test-logs');
     mkdirSync(logDir, { recursive: true });
@@ -56,8 +58,7 @@ export class ServiceProcess {
           const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
           return res?.status === 200;
         },
-        // On a busy machine loading a service's modules alone took 40-60 s: 60 s was not a hang.
-        { timeoutMs: Number(process.env['SERVICE_READY_TIMEOUT_MS'] ?? 180_000), intervalMs: 200, what: `${this.name} to be ready` },
+        { timeoutMs: readyTimeoutMs, intervalMs: 200, what: `${this.name} to be ready` },
       );
     } catch (err) {
       // A service that never became ready is not left running behind a failed start.
@@ -74,6 +75,16 @@ export class ServiceProcess {
   /** SIGTERM: graceful shutdown. */
   async stop(): Promise<void> {
     await this.signal('SIGTERM');
+  }
+
+  /** SIGSTOP: the process freezes as in a long GC pause or a stalled VM (no heartbeats, no I/O). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   private async signal(signal: NodeJS.Signals): Promise<void> {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { DomainEvent } from '@calltrack/contracts';
+import { WriterFences, type DomainEvent } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -72,6 +72,8 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   // The heartbeat of the batch being handled: a long flush (a backlog's batch, the evaluation lock) beats while it waits.
   private heartbeat: (() => Promise<void>) | undefined;
   private readonly buffer = new BatchBuffer<StateItem>();
+  /** Writer fences of pool-events (number-pool's single writer per partition). */
+  private readonly poolFences = new WriterFences();
   // Rows of the batch being flushed, kept across flush retries so a retry inserts the same rows.
   private prepared: PreparedRows | undefined;
 
@@ -106,6 +108,8 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     this.prepared = undefined;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'state' });
     const event = record.event;
+    // A stalled former number-pool owner's late event (older writer epoch) is not a fact.
+    if (record.topic === 'poolEvents' && !this.poolFences.admit(record.partition, record.offset, event)) return;
     // Mapping checks the event; a NonRetriableError dead-letters it before it reaches the batch.
     switch (event.type) {
       case 'SessionStarted':

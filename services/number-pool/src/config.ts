@@ -14,6 +14,13 @@ export const numberPoolConfigSchema = z.object({
     description:
       "Share of a site's pool (percent, at least one number) that one visitor, or one client address, may hold in live leases; further sessions from it are shown a number it already holds (reason holder_share). 0 turns the limit off.",
   }),
+  POOL_SNAPSHOT_EVERY_RECORDS: variable(z.coerce.number().int().min(0).max(100_000_000).default(100_000), {
+    description:
+      'A partition owner snapshots its pool state (topic pool-snapshots) once its part of pool-events grew by this many records since the last snapshot; a restart then replays at most about this many. 0: not by count.',
+  }),
+  POOL_SNAPSHOT_INTERVAL_MS: variable(z.coerce.number().int().min(0).max(7 * 24 * 3600_000).default(15 * 60_000), {
+    description: 'A partition whose pool events changed is snapshotted at least this often (also on graceful shutdown). 0: not by time.',
+  }),
   PROMO_REDEMPTION_WINDOW_DAYS: variable(z.coerce.number().int().min(1).max(400).default(30), {
     description: 'How long after a session ended its promo code can still be redeemed (a caller may read it out days later).',
   }),

@@ -84,7 +84,10 @@ export function adminOpenApiDocument(): object {
         },
       },
       '/v1/admin/ownership': {
-        get: { summary: 'The pool-commands partitions this instance writes for', responses: { 200: ok('Partitions.'), ...errors(401) } },
+        get: { summary: 'The pool-commands partitions this instance writes for, how each was rebuilt and its latest snapshot', responses: { 200: ok('Partitions.'), ...errors(401) } },
+      },
+      '/v1/admin/ownership/snapshots': {
+        post: { summary: 'Snapshot every owned partition that changed since its last snapshot, now', responses: { 200: ok('The partitions written.'), ...errors(401) } },
       },
     },
   };

@@ -1,4 +1,4 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard } from '@calltrack/service-kit';
 import { PoolService } from './pool.service.js';
 
@@ -9,7 +9,14 @@ export class OwnershipAdminController {
   constructor(private readonly pools: PoolService) {}
 
   @Get()
-  get(): { partitions: number[]; restoring: number[] } {
+  get(): ReturnType<PoolService['ownership']> {
     return this.pools.ownership();
+  }
+
+  /** Snapshots now every owned partition that changed since its last snapshot (before maintenance, benchmarks). */
+  @Post('snapshots')
+  @HttpCode(200)
+  async snapshot(): Promise<{ written: number[] }> {
+    return { written: await this.pools.snapshotAll() };
   }
 }

@@ -639,6 +639,62 @@ export class PoolState {
     };
   }
 
+  /**
+   * The state of the sites this state writes for, as plain data (a snapshot):
+   * everything the event log built that the site configurations do not give.
+   * Maps whose order has no meaning are sorted, so equal states give equal data.
+   */
+  toSnapshot(): PoolStateSnapshot {
+    const byKey = <V>(m: Map<string, V>): Array<[string, V]> => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sites: PoolStateSnapshot['sites'] = {};
+    for (const [siteId, site] of [...this.sites].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (!this.ownsSite(siteId)) continue;
+      sites[siteId] = {
+        runtime: byKey(site.runtime).map(([, rt]) => ({ ...rt, leaseId: rt.leaseId ?? null, lastVisitorId: rt.lastVisitorId ?? null })),
+        lastNumberOf: byKey(site.lastNumberOf),
+        liveCodes: byKey(site.liveCodes),
+        codeHistory: byKey(site.codeHistory).map(([code, holders]) => [code, holders.map((h) => ({ ...h, releasedAtMs: h.releasedAtMs ?? null }))]),
+        // Insertion order matters: the oldest call id is forgotten first.
+        seenCalls: [...site.seenCalls],
+        redemptions: byKey(site.redemptions),
+        counters: { ...site.counters, callsByNumberState: { ...site.counters.callsByNumberState } },
+      };
+    }
+    return {
+      format: 1,
+      // Grant order matters: reuse_oldest takes the first live lease.
+      leases: [...this.leases.values()].filter((l) => this.ownsSite(l.siteId)).map((l) => ({ ...l })),
+      answered: byKey(this.answered),
+      rejections: this.rejections.map((r) => ({ ...r })),
+      sites,
+    };
+  }
+
+  /**
+   * Loads a snapshot into a state that holds the site configurations and nothing
+   * else yet; the derived parts (leased count, free-number order) are rebuilt
+   * from the configurations as configure() does.
+   */
+  restoreSnapshot(snapshot: PoolStateSnapshot): void {
+    if (snapshot.format !== 1) throw new Error(`unsupported pool snapshot format ${String(snapshot.format)}`);
+    for (const l of snapshot.leases) this.leases.set(l.leaseId, { ...l });
+    for (const [requestId, leaseId] of snapshot.answered) this.answered.set(requestId, leaseId);
+    this.rejections.push(...snapshot.rejections.map((r) => ({ ...r })));
+    for (const [siteId, data] of Object.entries(snapshot.sites)) {
+      const site = this.sites.get(siteId);
+      // A site without a configuration is not in the rebuild either: its leases stay, as a full replay keeps them.
+      if (!site) continue;
+      site.runtime = new Map(data.runtime.map((rt) => [rt.number, { ...rt, leaseId: rt.leaseId ?? undefined, lastVisitorId: rt.lastVisitorId ?? undefined }]));
+      site.lastNumberOf = new Map(data.lastNumberOf);
+      site.codeHistory = new Map(data.codeHistory.map(([code, holders]) => [code, holders.map((h) => ({ ...h, releasedAtMs: h.releasedAtMs ?? undefined }))]));
+      site.seenCalls = new Set(data.seenCalls);
+      site.redemptions = new Map(data.redemptions);
+      site.counters = { ...data.counters, callsByNumberState: { ...data.counters.callsByNumberState } };
+      site.liveCodes = new Map(data.liveCodes);
+      this.configure(siteId, site.config);
+    }
+  }
+
   private forgetOldRejections(nowMs: number): void {
     while (this.rejections.length > 0 && this.rejections[0]!.atMs < nowMs - REJECTION_MEMORY_MS) {
       const { requestId } = this.rejections.shift()!;
@@ -672,6 +728,26 @@ function remember(set: Set<string>, value: string): void {
 
 function redemptionKey(p: { callId: string; callerNumber: string; calledAtMs: unknown }): string {
   return p.callId ? `call:${p.callId}` : `caller:${p.callerNumber}@${Number(p.calledAtMs)}`;
+}
+
+/** A writer state as plain (JSON) data; see PoolState.toSnapshot. */
+export interface PoolStateSnapshot {
+  format: 1;
+  leases: Lease[];
+  answered: Array<[string, string]>;
+  rejections: Array<{ requestId: string; atMs: number }>;
+  sites: Record<
+    string,
+    {
+      runtime: Array<Omit<NumberRuntime, 'leaseId' | 'lastVisitorId'> & { leaseId: string | null; lastVisitorId: string | null }>;
+      lastNumberOf: Array<[string, string]>;
+      liveCodes: Array<[string, string]>;
+      codeHistory: Array<[string, Array<Omit<CodeHolder, 'releasedAtMs'> & { releasedAtMs: number | null }>]>;
+      seenCalls: string[];
+      redemptions: Array<[string, string]>;
+      counters: PoolCounters;
+    }
+  >;
 }
 
 export interface NumberStateView {

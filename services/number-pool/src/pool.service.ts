@@ -1,17 +1,50 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { callDirectionLabel, createEvent, siteKey, TOPICS, type calltrack, type DomainEvent, type EventInput } from '@calltrack/contracts';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { callDirectionLabel, createEvent, siteKey, topicName, TOPICS, WriterFences, type calltrack, type DomainEvent, type EventInput } from '@calltrack/contracts';
 import { KafkaBus, partitionOf, ReplayWatermark, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { ReadinessService, LOGGER, CONFIG } from '@calltrack/service-kit';
 import { context, type Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
 import { PoolState, type NumberStateView, type SiteStats } from './pool-state.js';
+import { SnapshotCatalog, snapshotChunks, snapshotSiteId, type LoadedSnapshot } from './pool-snapshots.js';
 
 /** The writer state of one pool-commands partition this instance owns. */
 interface OwnedPartition {
+  partition: number;
   state: PoolState;
   /** Resolves once the partition's pool events have been read back. */
   restored: Promise<void>;
   ready: boolean;
+  /** Event id of this owner's PoolWriterClaimed on the partition. */
+  claimId: string;
+  /** This owner's writer epoch (its claim's offset + 1), stamped on every event it writes. */
+  epoch: number;
+  /**
+   * Last pool-events offset of the partition the writer state includes: set by the
+   * rebuild, then moved by the follower as it reads the partition (this owner's own
+   * events, already applied when decided, and events others wrote, applied then).
+   */
+  logOffset: bigint;
+  /** Events this owner decided that the follower has not read back yet. */
+  unseen: Set<string>;
+  /** Records the follower read while the partition was being rebuilt. */
+  early: Array<{ offset: bigint; event: DomainEvent }>;
+  /** The latest snapshot of the partition: its covered offset, when it was taken and its record keys. */
+  snapshotOffset: bigint;
+  snapshotAtMs: number;
+  snapshotKeys: string[];
+  snapshotting: boolean;
+  /** How the partition was rebuilt: from which snapshot offset (null: none), and how many pool-events records were read. */
+  restoredFrom: { snapshotOffset: string | null; records: number } | undefined;
+}
+
+/** A record key that the producer's partitioner puts on the given partition (for records that belong to a partition, not a site). */
+function partitionKey(prefix: string, partition: number, partitions: number): string {
+  for (let i = 0; ; i += 1) {
+    const key = `${prefix}:${partition}:${i}`;
+    if (partitionOf(key, partitions) === partition) return key;
+  }
 }
 
 /**
@@ -33,6 +66,12 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Partition of each site's pool events, learned from the log (for reading a site from its writer state when local). */
   private readonly sitePartition = new Map<string, number>();
   private readonly viewReplayed = new ReplayWatermark();
+  /** Writer fences of pool-events as the view read them: events of a fenced-off former owner are not applied. */
+  private readonly viewFences = new WriterFences();
+  private readonly instanceId = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  /** The pool-snapshots topic as read for the current assignment (read once, used by every gained partition). */
+  private snapshotRead: Promise<SnapshotCatalog> | undefined;
+  private stopping = false;
   private commands: BatchConsumer | undefined;
   private calls: BatchConsumer | undefined;
   private followers: BatchConsumer | undefined;
@@ -66,16 +105,22 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     this.readiness.register('state_rebuilt', () => this.viewLoaded && [...this.owned.values()].every((p) => p.ready));
     const started = Date.now();
     // Sites first, then leases: the lease log refers to the pools the sites define.
-    let records = 0;
-    for (const topic of ['sites', 'poolEvents'] as const) {
-      const replayed = await this.bus.replay([topic], (r) => {
+    const sites = await this.bus.replay(['sites'], (r) => {
+      this.viewReplayed.mark(r.topic, r.partition, r.offset);
+      if (r.event) this.applyToView(r.event as DomainEvent, r.partition);
+    });
+    // Each partition of pool events from its latest snapshot on (the whole partition when there is none).
+    const covered = await this.viewFromSnapshots();
+    const events = await this.bus.replay(
+      ['poolEvents'],
+      (r) => {
         this.viewReplayed.mark(r.topic, r.partition, r.offset);
-        if (r.event) this.applyToView(r.event as DomainEvent, r.partition);
-      });
-      records += replayed.records;
-    }
+        if (r.event && this.viewFences.admit(r.partition, r.offset, r.event)) this.applyToView(r.event as DomainEvent, r.partition);
+      },
+      { startOffset: (_topic, p) => (covered.has(p) ? covered.get(p)! + 1n : undefined) },
+    );
     this.viewLoaded = true;
-    this.logger.info({ event: 'pool_view_rebuilt', records, liveLeases: this.view.liveLeases().length, ms: Date.now() - started });
+    this.logger.info({ event: 'pool_view_rebuilt', records: sites.records + events.records, snapshots: covered.size, liveLeases: this.view.liveLeases().length, ms: Date.now() - started });
 
     // Every instance sees every site's configuration and every lease event.
     this.followers = this.bus.consumer({
@@ -86,6 +131,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       handle: async (record) => {
         if (this.viewReplayed.covers(record.topic, record.partition, record.offset)) return;
         const event = record.event as DomainEvent;
+        if (record.topic === 'poolEvents') {
+          if (!this.viewFences.admit(record.partition, record.offset, event)) {
+            this.logger.warn({ event: 'pool_event_fenced', partition: record.partition, offset: record.offset, type: event.type, event_id: event.eventId, writer_epoch: event.writerEpoch });
+            return;
+          }
+          this.followWriter(record.partition, BigInt(record.offset), event);
+        }
         this.applyToView(event, record.partition);
         // Site configuration changes reach the writer states too (they are not on the partitioned log).
         if (event.type === 'SiteConfigured') await this.exclusive(async () => this.forEachOwned((s) => s.apply(event)));
@@ -101,10 +153,10 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       handle: async (record) => {
         const partition = await this.ownedPartition(record.partition);
         const e = record.event;
-        if (e.type === 'LeaseRequested') await this.exclusive(async () => this.decide(partition.state, e));
-        else if (e.type === 'LeaseExtendRequested') await this.exclusive(async () => this.extend(partition.state, e));
-        else if (e.type === 'LeaseReleaseRequested') await this.exclusive(async () => this.release(partition.state, e));
-        else if (e.type === 'NumberCallReported') await this.exclusive(async () => this.observeCall(partition.state, e));
+        if (e.type === 'LeaseRequested') await this.exclusive(async () => this.decide(partition, e));
+        else if (e.type === 'LeaseExtendRequested') await this.exclusive(async () => this.extend(partition, e));
+        else if (e.type === 'LeaseReleaseRequested') await this.exclusive(async () => this.release(partition, e));
+        else if (e.type === 'NumberCallReported') await this.exclusive(async () => this.observeCall(partition, e));
       },
       flush: () => this.exclusive(() => this.publishPending()),
     });
@@ -131,17 +183,85 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       },
     });
     await Promise.all([this.followers.start(), this.commands.start(), this.calls.start()]);
-    this.sweeper = setInterval(() => void this.sweep(), this.config.EXPIRY_SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => {
+      void this.sweep();
+      this.snapshotDue(Date.now());
+    }, this.config.EXPIRY_SWEEP_INTERVAL_MS);
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.all([this.commands?.stop(), this.calls?.stop(), this.followers?.stop()]);
+    // Decisions end first (the batch in progress is answered and flushed); then each partition's
+    // state is snapshotted while the follower still reads back what was published, so the next
+    // owner starts from here.
+    await Promise.all([this.commands?.stop(), this.calls?.stop()]);
+    await Promise.all(
+      [...this.owned.values()].map((entry) =>
+        this.takeSnapshot(entry, 'shutdown').catch((err: unknown) => this.logger.error({ event: 'pool_snapshot_failed', partition: entry.partition, reason: 'shutdown', err })),
+      ),
+    );
+    await this.followers?.stop();
+  }
+
+  /** Loads each partition's latest snapshot into the read view; returns the offset each covers. */
+  private async viewFromSnapshots(): Promise<Map<number, bigint>> {
+    const covered = new Map<number, bigint>();
+    const catalog = new SnapshotCatalog();
+    await this.bus.replay(['poolSnapshots'], (r) => catalog.add(r.key, r.event));
+    for (let p = 0; p < TOPICS.poolEvents.partitions; p += 1) {
+      let snapshot: LoadedSnapshot | undefined;
+      try {
+        snapshot = catalog.latest(p);
+      } catch (err) {
+        this.logger.error({ event: 'pool_snapshot_unreadable', partition: p, err });
+      }
+      if (!snapshot) continue;
+      this.view.restoreSnapshot(snapshot.document.state);
+      for (const siteId of Object.keys(snapshot.document.state.sites)) this.sitePartition.set(siteId, p);
+      this.viewFences.set(p, snapshot.document.fence);
+      if (snapshot.coveredOffset >= 0n) this.viewReplayed.mark('poolEvents', p, String(snapshot.coveredOffset));
+      covered.set(p, snapshot.coveredOffset);
+    }
+    return covered;
   }
 
   private applyToView(event: DomainEvent, partition: number): void {
+    if (event.type === 'PoolWriterClaimed' || event.type === 'PoolSnapshotChunk') return;
     if (event.type !== 'SiteConfigured') this.sitePartition.set(event.siteId, partition);
     this.view.apply(event);
+  }
+
+  /**
+   * The follower read a pool event of a partition this instance may write for:
+   * events others wrote (a promo redemption through another instance) reach the
+   * writer state, this owner's own are only counted as read back, and a claim by
+   * another instance means this one was fenced off (it stalled and lost the partition).
+   */
+  private followWriter(partition: number, offset: bigint, event: DomainEvent): void {
+    const entry = this.owned.get(partition);
+    if (!entry) return;
+    if (!entry.ready) {
+      entry.early.push({ offset, event });
+      return;
+    }
+    this.applyFollowed(entry, offset, event);
+  }
+
+  private applyFollowed(entry: OwnedPartition, offset: bigint, event: DomainEvent): void {
+    if (offset <= entry.logOffset) return;
+    entry.logOffset = offset;
+    if (event.type === 'PoolWriterClaimed') {
+      if (event.eventId !== entry.claimId && this.owned.get(entry.partition) === entry) {
+        // Stalled past its session (or a claim that lost a race): if the group still gives this
+        // instance the partition's commands, the next batch claims it again and rebuilds from the log.
+        this.owned.delete(entry.partition);
+        this.logger.warn({ event: 'pool_partition_fenced', partition: entry.partition, claimed_by: (event as DomainEvent<'PoolWriterClaimed'>).payload.instanceId, offset: String(offset) });
+      }
+      return;
+    }
+    if (entry.unseen.delete(event.eventId)) return;
+    entry.state.apply(event);
   }
 
   private forEachOwned(fn: (state: PoolState) => void): void {
@@ -151,6 +271,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   /** A new assignment of pool-commands partitions: drop the lost ones, rebuild the gained ones. */
   private assign(partitions: readonly number[]): void {
     const mine = new Set(partitions);
+    // Snapshots are read once per assignment, for all gained partitions.
+    this.snapshotRead = undefined;
     for (const p of [...this.owned.keys()]) {
       if (!mine.has(p)) {
         this.owned.delete(p);
@@ -161,32 +283,187 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private restore(partition: number): OwnedPartition {
-    const entry: OwnedPartition = { state: this.newState(partition), restored: Promise.resolve(), ready: false };
+    const entry: OwnedPartition = {
+      partition,
+      state: this.newState(partition),
+      restored: Promise.resolve(),
+      ready: false,
+      claimId: `${partition}:${randomUUID()}:claim`,
+      epoch: 0,
+      logOffset: -1n,
+      unseen: new Set(),
+      early: [],
+      snapshotOffset: -1n,
+      snapshotAtMs: Date.now(),
+      snapshotKeys: [],
+      snapshotting: false,
+      restoredFrom: undefined,
+    };
     this.owned.set(partition, entry);
+    entry.restored = this.rebuild(entry).then(
+      () => {
+        entry.ready = true;
+        // What the follower read meanwhile, past what the rebuild covered.
+        for (const { offset, event } of entry.early.splice(0)) this.applyFollowed(entry, offset, event);
+      },
+      (err: unknown) => {
+        // The next batch of the partition starts a new rebuild.
+        if (this.owned.get(partition) === entry) this.owned.delete(partition);
+        this.logger.error({ event: 'pool_partition_restore_failed', partition, err });
+        throw err;
+      },
+    );
+    // Awaited by the partition's batches; a failure is logged above.
+    entry.restored.catch(() => undefined);
+    return entry;
+  }
+
+  /** Reads the compacted pool-snapshots topic (once per assignment). */
+  private snapshotCatalog(): Promise<SnapshotCatalog> {
+    this.snapshotRead ??= (async () => {
+      const catalog = new SnapshotCatalog();
+      await this.bus.replay(['poolSnapshots'], (r) => catalog.add(r.key, r.event));
+      if (catalog.skipped > 0) this.logger.warn({ event: 'pool_snapshot_chunks_skipped', count: catalog.skipped });
+      return catalog;
+    })();
+    const read = this.snapshotRead;
+    // A failed read is tried again by the next rebuild.
+    read.catch(() => {
+      if (this.snapshotRead === read) this.snapshotRead = undefined;
+    });
+    return read;
+  }
+
+  /**
+   * Claims the partition (fencing off a stalled former owner), then rebuilds its
+   * writer state from the latest snapshot and the pool events after it (all of
+   * them when there is no snapshot), up to and including the claim.
+   */
+  private async rebuild(entry: OwnedPartition): Promise<void> {
+    const { partition } = entry;
     const started = Date.now();
-    const seed = () => {
+    const claim = createEvent('PoolWriterClaimed', { partition, instanceId: this.instanceId }, { siteId: snapshotSiteId(partition), producer: SERVICE_NAME, eventId: entry.claimId });
+    await this.bus.producer.publish('poolEvents', partitionKey('pool-writer', partition, TOPICS.poolEvents.partitions), claim);
+    const catalog = await this.snapshotCatalog();
+    let snapshot: LoadedSnapshot | undefined;
+    try {
+      snapshot = catalog.latest(partition);
+    } catch (err) {
+      // An unreadable snapshot costs time, not correctness: the whole partition is replayed.
+      this.logger.error({ event: 'pool_snapshot_unreadable', partition, err });
+    }
+    let fences = new WriterFences();
+    const reset = () => {
+      entry.state = this.newState(partition);
       // The sites as this instance knows them now; later changes reach the state through the follower.
       for (const siteId of this.view.siteIds()) {
         const config = this.view.siteConfig(siteId)!;
         entry.state.apply(createEvent('SiteConfigured', config, { siteId, producer: SERVICE_NAME }));
       }
+      fences = new WriterFences();
+      entry.epoch = 0;
+      entry.logOffset = -1n;
+      if (snapshot) {
+        entry.state.restoreSnapshot(snapshot.document.state);
+        fences.set(partition, snapshot.document.fence);
+        entry.logOffset = snapshot.coveredOffset;
+      }
     };
-    seed();
-    entry.restored = this.bus
-      .replay(['poolEvents'], (r) => {
-        if (r.event) entry.state.apply(r.event as DomainEvent);
-      }, {
+    reset();
+    const { records } = await this.bus.replay(
+      ['poolEvents'],
+      (r) => {
+        entry.logOffset = BigInt(r.offset);
+        const event = r.event as DomainEvent | undefined;
+        if (!event || !fences.admit(partition, r.offset, event)) return;
+        if (event.type === 'PoolWriterClaimed' && event.eventId === entry.claimId) entry.epoch = Number(r.offset) + 1;
+        entry.state.apply(event);
+      },
+      {
         partitions: (_topic, p) => p === partition,
-        onRestart: () => {
-          entry.state = this.newState(partition);
-          seed();
-        },
-      })
-      .then(({ records }) => {
-        entry.ready = true;
-        this.logger.info({ event: 'pool_partition_restored', partition, records, liveLeases: entry.state.liveLeases().length, ms: Date.now() - started });
+        ...(snapshot ? { startOffset: () => snapshot.coveredOffset + 1n } : {}),
+        onRestart: reset,
+      },
+    );
+    if (entry.epoch === 0) throw new Error(`partition ${partition}: this instance's writer claim was not read back`);
+    entry.restoredFrom = { snapshotOffset: snapshot ? String(snapshot.coveredOffset) : null, records };
+    if (snapshot) {
+      entry.snapshotOffset = snapshot.coveredOffset;
+      entry.snapshotAtMs = snapshot.takenAtMs;
+      entry.snapshotKeys = snapshot.keys;
+    }
+    this.logger.info({
+      event: 'pool_partition_restored',
+      partition,
+      snapshot_offset: snapshot ? String(snapshot.coveredOffset) : null,
+      records,
+      epoch: entry.epoch,
+      liveLeases: entry.state.liveLeases().length,
+      ms: Date.now() - started,
+    });
+  }
+
+  /**
+   * Writes the partition's writer state to pool-snapshots at a batch boundary:
+   * nothing decided is waiting to be published, and the follower has read back
+   * everything this owner published, so the state is exactly the log up to
+   * logOffset. Returns false when there was nothing new or no clean boundary now
+   * (the next sweep tries again).
+   */
+  async takeSnapshot(entry: OwnedPartition, reason: string): Promise<boolean> {
+    if (entry.snapshotting || !entry.ready) return false;
+    entry.snapshotting = true;
+    try {
+      const { partition } = entry;
+      const captured = await this.exclusive(async () => {
+        const owns = () => this.owned.get(partition) === entry;
+        if (!owns() || entry.logOffset <= entry.snapshotOffset && entry.unseen.size === 0) return undefined;
+        if (this.pending.some((r) => partitionOf(r.key, TOPICS.poolEvents.partitions) === partition)) return undefined;
+        // Holding the lock, nothing new is decided: wait for the follower to read back what was published.
+        const deadline = Date.now() + 5_000;
+        while (entry.unseen.size > 0 && owns() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        if (entry.unseen.size > 0 || !owns() || entry.logOffset <= entry.snapshotOffset) return undefined;
+        return { covered: entry.logOffset, document: { state: entry.state.toSnapshot(), fence: entry.epoch } };
       });
-    return entry;
+      if (!captured) return false;
+      const started = Date.now();
+      const { snapshotId, chunks } = await snapshotChunks(partition, captured.covered, captured.document, SERVICE_NAME);
+      await this.bus.producer.publishMany(chunks.map((c) => ({ topic: 'poolSnapshots' as const, key: c.key, event: c.event })));
+      const superseded = entry.snapshotKeys;
+      entry.snapshotOffset = captured.covered;
+      entry.snapshotAtMs = Date.now();
+      entry.snapshotKeys = chunks.map((c) => c.key);
+      // The previous snapshot goes only once this one is complete on the topic.
+      if (superseded.length > 0) {
+        await this.bus.producer.sendRaw(topicName('poolSnapshots', this.bus.settings.prefix), superseded.map((key) => ({ key, value: null, headers: {} })));
+      }
+      this.logger.info({
+        event: 'pool_snapshot_written',
+        partition,
+        reason,
+        snapshot_id: snapshotId,
+        covered_offset: String(captured.covered),
+        chunks: chunks.length,
+        bytes: chunks.reduce((n, c) => n + c.event.payload.data.length, 0),
+        ms: Date.now() - started,
+      });
+      return true;
+    } finally {
+      entry.snapshotting = false;
+    }
+  }
+
+  /** Snapshots the partitions whose log grew by the configured count, or that changed and whose snapshot is older than the interval. */
+  private snapshotDue(now: number): void {
+    if (this.stopping) return;
+    for (const entry of this.owned.values()) {
+      if (!entry.ready || entry.snapshotting) continue;
+      const grown = entry.logOffset - entry.snapshotOffset;
+      const byCount = this.config.POOL_SNAPSHOT_EVERY_RECORDS > 0 && grown >= BigInt(this.config.POOL_SNAPSHOT_EVERY_RECORDS);
+      const byTime = this.config.POOL_SNAPSHOT_INTERVAL_MS > 0 && grown > 0n && now - entry.snapshotAtMs >= this.config.POOL_SNAPSHOT_INTERVAL_MS;
+      if (!byCount && !byTime) continue;
+      void this.takeSnapshot(entry, byCount ? 'records' : 'interval').catch((err: unknown) => this.logger.error({ event: 'pool_snapshot_failed', partition: entry.partition, err }));
+    }
   }
 
   private async ownedPartition(partition: number): Promise<OwnedPartition> {
@@ -205,13 +482,15 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     return run;
   }
 
-  private async decide(state: PoolState, command: DomainEvent<'LeaseRequested'>): Promise<void> {
+  private async decide(owner: OwnedPartition, command: DomainEvent<'LeaseRequested'>): Promise<void> {
+    const { state } = owner;
     const decision = state.decide(command.siteId, command.payload, Date.now());
     if (decision.kind === 'duplicate') return;
-    const meta = { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer` };
+    const meta = { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer`, writerEpoch: owner.epoch };
     const event = decision.kind === 'granted' ? createEvent('LeaseGranted', decision.payload, meta) : createEvent('LeaseRejected', decision.payload, meta);
     // Applied now so the next request of the batch sees the number as taken; published in flush, before the commit.
     state.apply(event);
+    owner.unseen.add(event.eventId);
     // Published later in flush(): keep this record's trace so the answer continues the session's trace.
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
     if (decision.kind === 'rejected' && decision.payload.reason === 'expired') {
@@ -226,24 +505,29 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** session-tracker got the grant after its visitor saw the default number: the lease ends at once. */
-  private async release(state: PoolState, command: DomainEvent<'LeaseReleaseRequested'>): Promise<void> {
+  private async release(owner: OwnedPartition, command: DomainEvent<'LeaseReleaseRequested'>): Promise<void> {
+    const { state } = owner;
     const released = state.decideRelease(command.siteId, command.payload);
     if (!released) return;
-    const event = createEvent('LeaseExpired', released, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${released.leaseId}:expired`, occurredAtMs: Date.now() });
+    const event = createEvent('LeaseExpired', released, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${released.leaseId}:expired`, occurredAtMs: Date.now(), writerEpoch: owner.epoch });
     state.apply(event);
+    owner.unseen.add(event.eventId);
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
     this.logger.warn({ event: 'lease_released_undelivered', site_id: command.siteId, lease_id: released.leaseId });
   }
 
-  private async extend(state: PoolState, command: DomainEvent<'LeaseExtendRequested'>): Promise<void> {
+  private async extend(owner: OwnedPartition, command: DomainEvent<'LeaseExtendRequested'>): Promise<void> {
+    const { state } = owner;
     const extension = state.decideExtension(command.siteId, command.payload, Date.now());
     if (!extension) return;
-    const event = createEvent('LeaseExtended', extension, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer` });
+    const event = createEvent('LeaseExtended', extension, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer`, writerEpoch: owner.epoch });
     state.apply(event);
+    owner.unseen.add(event.eventId);
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
   }
 
-  private async observeCall(state: PoolState, command: DomainEvent<'NumberCallReported'>): Promise<void> {
+  private async observeCall(owner: OwnedPartition, command: DomainEvent<'NumberCallReported'>): Promise<void> {
+    const { state } = owner;
     const observed = state.observeCall(command.siteId, command.payload);
     if (!observed) return;
     const event = createEvent('NumberCallObserved', observed, {
@@ -252,8 +536,10 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       causationId: command.eventId,
       eventId: `${command.payload.callId}:observed`,
       occurredAtMs: Number(command.payload.calledAtMs) || undefined,
+      writerEpoch: owner.epoch,
     });
     state.apply(event);
+    owner.unseen.add(event.eventId);
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
     if (observed.numberState !== 'leased') {
       this.logger.info({ event: 'call_to_idle_number', site_id: command.siteId, number: observed.trackingNumber, number_state: observed.numberState, call_id: observed.callId });
@@ -279,17 +565,26 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
           createEvent(
             'LeaseExpired',
             { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.expiresAtMs, promoCode: lease.promoCode },
-            { siteId: lease.siteId, producer: SERVICE_NAME, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs },
+            { siteId: lease.siteId, producer: SERVICE_NAME, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs, writerEpoch: entry.epoch },
           ),
         );
         for (const { siteId, payload } of state.dueQuarantineEnds(now)) {
-          events.push(createEvent('NumberQuarantineEnded', payload, { siteId, producer: SERVICE_NAME, eventId: `${siteId}:${payload.trackingNumber}:${payload.quarantinedFromMs}:quarantine-ended` }));
+          events.push(
+            createEvent('NumberQuarantineEnded', payload, {
+              siteId,
+              producer: SERVICE_NAME,
+              eventId: `${siteId}:${payload.trackingNumber}:${payload.quarantinedFromMs}:quarantine-ended`,
+              writerEpoch: entry.epoch,
+            }),
+          );
         }
         if (events.length === 0) continue;
+        for (const e of events) entry.unseen.add(e.eventId);
         try {
           await this.bus.producer.publishMany(events.map((event) => ({ topic: 'poolEvents' as const, key: siteKey(event.siteId), event })));
           for (const e of events) state.apply(e);
         } catch (err) {
+          for (const e of events) entry.unseen.delete(e.eventId);
           // Nothing applied: the next sweep tries again.
           this.logger.error({ event: 'pool_sweep_publish_failed', count: events.length, err });
         }
@@ -304,10 +599,37 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     return entry?.ready && entry.state.hasSite(siteId) ? entry.state : this.view;
   }
 
-  /** The pool-commands partitions this instance decides for (operators, tests). */
-  ownership(): { partitions: number[]; restoring: number[] } {
+  /** The pool-commands partitions this instance decides for, and how each was rebuilt (operators, tests). */
+  ownership(): {
+    partitions: number[];
+    restoring: number[];
+    restored: Array<{ partition: number; epoch: number; snapshotOffset: string | null; records: number }>;
+    snapshots: Array<{ partition: number; coveredOffset: string; takenAtMs: number }>;
+  } {
     const partitions = [...this.owned.keys()].sort((a, b) => a - b);
-    return { partitions, restoring: partitions.filter((p) => !this.owned.get(p)!.ready) };
+    const snapshots = partitions.flatMap((partition) => {
+      const entry = this.owned.get(partition)!;
+      return entry.snapshotOffset >= 0n ? [{ partition, coveredOffset: String(entry.snapshotOffset), takenAtMs: entry.snapshotAtMs }] : [];
+    });
+    const restored = partitions.flatMap((partition) => {
+      const entry = this.owned.get(partition)!;
+      return entry.restoredFrom ? [{ partition, epoch: entry.epoch, ...entry.restoredFrom }] : [];
+    });
+    return { partitions, restoring: partitions.filter((p) => !this.owned.get(p)!.ready), restored, snapshots };
+  }
+
+  /** The writer state of each partition this instance owns and has rebuilt, as snapshot data (tests compare it with a full replay). */
+  writerStates(): Map<number, ReturnType<PoolState['toSnapshot']>> {
+    const out = new Map<number, ReturnType<PoolState['toSnapshot']>>();
+    for (const [partition, entry] of this.owned) if (entry.ready) out.set(partition, entry.state.toSnapshot());
+    return out;
+  }
+
+  /** Snapshots every owned partition that changed since its last snapshot now; returns the partitions written. */
+  async snapshotAll(): Promise<number[]> {
+    const written: number[] = [];
+    for (const entry of [...this.owned.values()]) if (await this.takeSnapshot(entry, 'requested')) written.push(entry.partition);
+    return written;
   }
 
   siteStats(siteId: string): SiteStats | undefined {
@@ -356,10 +678,21 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     if (linked) return { kind: 'redeemed', redemption: payload, duplicate: true };
     const key = call.callId ? `call:${call.callId}` : `caller:${call.callerNumber}@${call.calledAtMs}`;
     const event = createEvent('PromoCodeRedeemed', payload, { siteId, producer: SERVICE_NAME, eventId: `${siteId}:${key}:promo` });
-    await this.bus.producer.publish('poolEvents', siteKey(siteId), event);
-    // Read-your-writes for this instance: a second redemption right after sees the first.
-    state.apply(event);
-    if (state !== this.view) this.view.apply(event);
+    // On the site's writer, under the lock: a snapshot never sees the event read back but not applied.
+    const owner = [...this.owned.values()].find((o) => o.state === state);
+    const publishAndApply = async () => {
+      owner?.unseen.add(event.eventId);
+      try {
+        await this.bus.producer.publish('poolEvents', siteKey(siteId), event);
+      } catch (err) {
+        owner?.unseen.delete(event.eventId);
+        throw err;
+      }
+      // Read-your-writes for this instance: a second redemption right after sees the first.
+      state.apply(event);
+      if (state !== this.view) this.view.apply(event);
+    };
+    await (owner ? this.exclusive(publishAndApply) : publishAndApply());
     return { kind: 'redeemed', redemption: payload, duplicate: false };
   }
 }

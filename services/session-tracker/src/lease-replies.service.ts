@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { createEvent, siteKey, type calltrack } from '@calltrack/contracts';
+import { createEvent, siteKey, WriterFences, type calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -34,6 +34,7 @@ const GIVEN_UP_LIMIT = 100_000;
 export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly waiting = new Map<string, (answer: LeaseAnswer) => void>();
   private readonly givenUp = new Map<string, GivenUp>();
+  private readonly fences = new WriterFences();
   private consumer: BatchConsumer | undefined;
 
   constructor(
@@ -52,6 +53,8 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
       commitIntervalMs: 5000,
       handle: async (record) => {
         const e = record.event;
+        // A stalled former number-pool owner's late answer (older writer epoch) is not an answer.
+        if (!this.fences.admit(record.partition, record.offset, e)) return;
         if (e.type !== 'LeaseGranted' && e.type !== 'LeaseRejected') return;
         const late = this.givenUp.get(e.payload.requestId);
         if (late) {
