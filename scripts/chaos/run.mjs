@@ -55,6 +55,8 @@ o.kafkaHome = env.CHAOS_KAFKA_HOME_DIR ?? join(ROOT, `.cache/chaos/kafka-${o.kaf
 o.outDir = env.CHAOS_OUT_DIR ?? join(ROOT, '.cache/chaos', runId);
 if ([9092, 19092].includes(o.kafkaPort)) throw new Error(`CHAOS_KAFKA_PORT ${o.kafkaPort} is a shared broker's port: the chaos run stops and kills its broker, give it its own`);
 env.SERVICE_LOG_DIR = join(o.outDir, 'logs');
+// How long a (re)started service may take to be ready (ServiceProcess); a busy machine needs more than a minute.
+env.SERVICE_READY_TIMEOUT_MS ??= String(num('CHAOS_SERVICE_READY_SECONDS', 240, { min: 10, max: 3600 }) * 1000);
 mkdirSync(env.SERVICE_LOG_DIR, { recursive: true });
 
 const t0 = Date.now();

@@ -55,7 +55,8 @@ export class ServiceProcess {
         const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
         return res?.status === 200;
       },
-      { timeoutMs: 60_000, intervalMs: 200, what: `${this.name} to be ready` },
+      // SERVICE_READY_TIMEOUT_MS: runs that load the machine on purpose (the chaos run) allow more.
+      { timeoutMs: Number(process.env['SERVICE_READY_TIMEOUT_MS'] ?? 60_000), intervalMs: 200, what: `${this.name} to be ready` },
     );
   }
 
