@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pRetry from 'p-retry';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { topicName, type calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
@@ -35,6 +36,24 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('signed_calls_rebuilt', () => this.rebuilt);
     const started = Date.now();
+    // Retried as a whole: right after topics are created the broker briefly answers UNKNOWN_TOPIC_OR_PARTITION.
+    await pRetry(() => this.position(started), {
+      retries: 5,
+      minTimeout: 300,
+      onFailedAttempt: ({ error, attemptNumber }) => this.logger.warn({ event: 'signed_calls_position_retry', attempt: attemptNumber, err: error.message }),
+    });
+    this.markIfRebuilt(started);
+    this.consumer = this.bus.consumer({
+      groupId: this.groupId,
+      topics: ['calls'],
+      handle: async (record) => this.onRecord(record, started),
+    });
+    await this.consumer.start();
+  }
+
+  // Sets this instance's group to the first offset of the horizon and notes the offsets to reach.
+  private async position(started: number): Promise<void> {
+    this.pending.clear();
     const topic = topicName('calls', this.bus.settings.prefix);
     const admin = this.bus.kafka.admin();
     await admin.connect();
@@ -49,13 +68,6 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
     } finally {
       await admin.disconnect();
     }
-    this.markIfRebuilt(started);
-    this.consumer = this.bus.consumer({
-      groupId: this.groupId,
-      topics: ['calls'],
-      handle: async (record) => this.onRecord(record, started),
-    });
-    await this.consumer.start();
   }
 
   async onModuleDestroy(): Promise<void> {
