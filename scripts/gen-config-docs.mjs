@@ -89,7 +89,7 @@ function render(services) {
     '`node libs/kafka/dist/provision-topics.cli.js` (the compose `kafka-topics` job, `scripts/kafka/start.sh`)',
     "creates the topic registry's topics and their dead-letter and retry twins when missing, and exits",
     'only when every one is in the metadata with a serving leader for every partition (transient broker',
-    'answers are retried for up to 2 minutes; then it fails naming the topics not ready). An existing',
+    'answers are retried for up to 3 minutes; then it fails naming the topics not ready). An existing',
     "registry topic whose partition count differs from the registry is refused, never grown (that would",
     "move keys, and so sites, to other partitions). It reads the common Kafka and logging variables above",
     'and `KAFKA_REPLICATION_FACTOR` (default: `1`), the replication factor of the topics it creates.',

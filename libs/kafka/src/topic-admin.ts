@@ -20,7 +20,7 @@ export interface TopicToProvision {
 
 export interface ProvisionOptions {
   replicationFactor?: number;
-  /** How long to keep trying the broker's transient answers before failing (default 2 minutes). */
+  /** How long to keep trying the broker's transient answers before failing (default 3 minutes). */
   deadlineMs?: number;
 }
 
@@ -30,7 +30,8 @@ interface TopicState {
   leaderless: number;
 }
 
-const DEFAULT_DEADLINE_MS = 120_000;
+// Below the Helm hook's activeDeadlineSeconds (240 s), so the job ends with this error, not a kill.
+const DEFAULT_DEADLINE_MS = 180_000;
 const METADATA_CHUNK = 100;
 
 /** The registry's topics with their dead-letter and retry twins, under `prefix`. */
@@ -120,12 +121,15 @@ export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], l
  */
 export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Logger, isRunning: () => boolean = () => true, onWaiting?: () => void): Promise<boolean> {
   const admin = kafka.admin({ retry: { retries: 0 } });
-  let round = 0;
+  let connected = false;
   let lastLog = 0;
   try {
-    while (isRunning()) {
+    for (let round = 0; isRunning(); round++) {
       try {
-        if (round === 0) await admin.connect();
+        if (!connected) {
+          await admin.connect();
+          connected = true;
+        }
         const states = await topicStates(admin, names);
         const led = names.filter((n) => states.has(n) && states.get(n)!.partitions > 0 && states.get(n)!.leaderless === 0);
         const served = await servedTopics(admin, led);
@@ -139,10 +143,12 @@ export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Log
       } catch (err) {
         if (!isTransientKafkaError(err)) throw err;
         onWaiting?.();
-        if (round === 0) round = -1; // connect again
+        if (Date.now() - lastLog > 30_000) {
+          lastLog = Date.now();
+          logger.warn({ event: 'kafka_topics_unreachable', err: (err as Error).message }, 'waiting for the Kafka cluster');
+        }
       }
-      await sleep(backoff(round < 0 ? 0 : round));
-      round = Math.max(round, 0) + 1;
+      await sleep(backoff(round));
     }
     return false;
   } finally {
