@@ -303,6 +303,18 @@ describe('PoolState lease request deadlines', () => {
     assert.equal(stats.peakDemand, 1);
   });
 
+  it('a request redelivered after its lease ended is a duplicate, not a second grant (found by the chaos run)', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    const first = state.decide(site, withDeadline('r1', 1000, 60_000), 1000);
+    assert.equal(first.kind, 'granted');
+    apply(state, first);
+    const { leaseId, trackingNumber } = (first as { payload: { leaseId: string; trackingNumber: string } }).payload;
+    state.apply(createEvent('LeaseExpired', { leaseId, sessionId: 's-r1', trackingNumber, releasedAtMs: 2000, promoCode: '', reason: '' }, { siteId: site, producer: 't', occurredAtMs: 2000 }));
+    assert.equal(state.siteStats(site)!.leased, 0);
+    assert.equal(state.decide(site, withDeadline('r1', 1000, 60_000), 3000).kind, 'duplicate');
+  });
+
   it('a backlog of old requests takes no number, so the next live visitor still gets one', () => {
     const state = new PoolState();
     configure(state, ['+74951000001', '+74951000002']);

@@ -108,7 +108,7 @@ export const DEFAULT_LEASE_TTL_SECONDS = 900;
 export const DEFAULT_PROMO_LENGTH = 6;
 /** Upper-case letters and digits without the look-alikes 0 O 1 I L, so a code read out on the phone survives. */
 export const DEFAULT_PROMO_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
-/** Rejections are remembered this long: long enough for any redelivery of their command. */
+/** Rejections and ended leases are remembered as answered this long: long enough for any redelivery of their command. */
 const REJECTION_MEMORY_MS = 10 * 60_000;
 const SEEN_CALLS_LIMIT = 10_000;
 const PROMO_ATTEMPTS = 50;
@@ -281,7 +281,11 @@ export class PoolState {
     if (!lease) return;
     this.forgetHolder(lease);
     this.leases.delete(p.leaseId);
-    this.answered.delete(lease.requestId);
+    // Still answered: a redelivered request of an ended lease (an uncommitted offset after a crash)
+    // must not be granted a second time; forgotten like a rejection once no redelivery can come.
+    this.answered.set(lease.requestId, '');
+    this.rejections.push({ requestId: lease.requestId, atMs: Number(p.releasedAtMs) });
+    this.forgetOldRejections(Number(p.releasedAtMs));
     const site = this.sites.get(siteId);
     if (!site) return;
     if (p.reason === 'undelivered') site.counters.undelivered += 1;
