@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { calltrack, callKey, createEvent, phoneKey, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
-import { KafkaBus, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
+import { KafkaBus, withKeepAlive, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, type Logger } from '@calltrack/telemetry';
 import { BlocklistState, type BlockEntry } from './blocklist-state.js';
@@ -31,6 +31,8 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
   // One outbox per consumer: a flush must publish exactly what its own batch produced before that batch commits.
   private readonly outbox = { calls: [] as OutgoingRecord[], sessions: [] as OutgoingRecord[] };
   private rebuilt = false;
+  // The heartbeat of the batch each consumer is handling: publishing a backlog's batch takes a while.
+  private readonly heartbeats: { calls?: () => Promise<void>; sessions?: () => Promise<void> } = {};
 
   constructor(
     private readonly bus: KafkaBus,
@@ -47,14 +49,14 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     const flush = (box: keyof typeof this.outbox) => async () => {
       if (this.outbox[box].length === 0) return;
       // On failure the records stay: the consumer retries the flush and commits nothing until it succeeds.
-      await this.bus.producer.publishMany(this.outbox[box]);
+      await withKeepAlive(this.heartbeats[box], () => this.bus.producer.publishMany(this.outbox[box]));
       this.outbox[box] = [];
     };
     this.consumers.push(
       // Other instances' blocks must reach this one too; what replay applied already is skipped by offset.
       this.bus.consumer({ groupId: `${SERVICE_NAME}.blocklist`, perInstance: true, topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => this.blocklist.applyFromLog(r.event, r) }),
-      this.bus.consumer({ groupId: `${SERVICE_NAME}.calls`, topics: ['calls'], fromBeginning: true, handle: async (r) => this.screenCall(r.event), flush: flush('calls') }),
-      this.bus.consumer({ groupId: `${SERVICE_NAME}.sessions`, topics: ['sessions'], fromBeginning: true, handle: async (r) => this.screenSession(r.event), flush: flush('sessions') }),
+      this.bus.consumer({ groupId: `${SERVICE_NAME}.calls`, topics: ['calls'], fromBeginning: true, handle: async (r) => { this.heartbeats.calls = r.heartbeat; await this.screenCall(r.event); }, flush: flush('calls') }),
+      this.bus.consumer({ groupId: `${SERVICE_NAME}.sessions`, topics: ['sessions'], fromBeginning: true, handle: async (r) => { this.heartbeats.sessions = r.heartbeat; await this.screenSession(r.event); }, flush: flush('sessions') }),
     );
     await Promise.all(this.consumers.map((c) => c.start()));
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, type Context, type Logger } from '@calltrack/telemetry';
 import { BatchBuffer } from './batch-buffer.js';
@@ -7,7 +7,7 @@ import type { PlannedCall } from './call-evaluation.js';
 import { CallEvaluationService, type IncomingReport } from './call-evaluation.service.js';
 import { callVersion } from './call-version.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
-import { chunksOf, withKeepAlive } from './keep-alive.js';
+import { chunksOf } from './keep-alive.js';
 import { checkScreenedCall } from './row-mappers.js';
 
 /**

@@ -1,14 +1,13 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { calltrack, type DomainEvent } from '@calltrack/contracts';
-import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { AttributionSettingsService } from './attribution-settings.service.js';
 import type { SiteSettings } from './attribution-settings.js';
 import { AttributionStore } from './attribution-store.js';
 import { BatchBuffer } from './batch-buffer.js';
-import { withKeepAlive } from './keep-alive.js';
 import type { TouchCredit } from './call-credits.js';
 import type { PlannedCall } from './call-evaluation.js';
 import { CallEvaluationService } from './call-evaluation.service.js';

@@ -1,12 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { WriterFences, type DomainEvent } from '@calltrack/contracts';
-import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { settingsRow } from './attribution-settings.js';
 import { AttributionStore } from './attribution-store.js';
 import { BatchBuffer } from './batch-buffer.js';
-import { withKeepAlive } from './keep-alive.js';
 import { CallEvaluationService } from './call-evaluation.service.js';
 import type { Redemption } from './call-matching.js';
 import { SERVICE_NAME } from './config.js';
