@@ -129,6 +129,8 @@ interface Member {
   joined: boolean;
   /** Restarts since the last successful join. */
   restarts: number;
+  /** Commits the last batch's offsets after a quiet commit interval (commitIntervalMs consumers). */
+  idleCommit?: NodeJS.Timeout;
   /** Set when the member gave up restarting: the process is no longer live. */
   dead: Error | undefined;
   /** Resolves the wait of the supervisor on the current incarnation (crash without restart, stop). */
@@ -370,7 +372,7 @@ export class BatchConsumer {
       ...(this.options.commitIntervalMs !== undefined ? { autoCommitInterval: this.options.commitIntervalMs } : {}),
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: member.retryTier ? 1 : (this.options.partitionsConsumedConcurrently ?? 1),
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, uncommittedOffsets }) => {
         const topic = this.topicByName.get(batch.topic);
         if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
         let last: string | undefined;
@@ -406,8 +408,10 @@ export class BatchConsumer {
         // Through the batch's own committer: Consumer.commitOffsets() is a no-op once stop() began,
         // which would lose the commit of the batch being drained.
         try {
-          if (this.options.commitIntervalMs !== undefined && !member.retryTier) await commitOffsetsIfNecessary();
-          else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
+          if (this.options.commitIntervalMs !== undefined && !member.retryTier) {
+            await commitOffsetsIfNecessary();
+            this.commitWhenIdle(member, commitOffsetsIfNecessary, uncommittedOffsets);
+          } else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
           await heartbeat();
         } catch (err) {
           if (!rethrow) throw err;
@@ -415,6 +419,23 @@ export class BatchConsumer {
         if (rethrow) throw rethrow.cause;
       },
     });
+  }
+
+  /**
+   * kafkajs commits on an interval only when a later batch arrives: the last batch before a
+   * quiet spell would stay uncommitted (stale lag on every dashboard, redone after a restart).
+   * One timer per member commits it once the interval has passed. It goes through the batch's
+   * own committer, whose offsets belong to the current generation, so a commit after a
+   * rebalance can never move back a partition this member lost.
+   */
+  private commitWhenIdle(member: Member, commit: () => Promise<void>, uncommitted: () => { topics: unknown[] }): void {
+    if (member.idleCommit || uncommitted().topics.length === 0) return;
+    member.idleCommit = setTimeout(() => {
+      member.idleCommit = undefined;
+      if (!this.running) return;
+      commit().catch((err: Error) => this.logger.debug({ event: 'kafka_idle_commit_failed', group: member.groupId, err: err.message }));
+    }, (this.options.commitIntervalMs ?? 0) + 50);
+    member.idleCommit.unref();
   }
 
   private async waitUntilDue(message: KafkaMessage, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
@@ -709,6 +730,7 @@ export class BatchConsumer {
     await Promise.all(
       this.members.map(async (m) => {
         m.ended?.(undefined);
+        if (m.idleCommit) clearTimeout(m.idleCommit);
         await m.consumer?.disconnect();
         await m.supervisor;
         m.joined = false;
