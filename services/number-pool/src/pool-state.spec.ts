@@ -315,6 +315,24 @@ describe('PoolState lease request deadlines', () => {
     assert.equal(state.decide(site, withDeadline('r1', 1000, 60_000), 3000).kind, 'duplicate');
   });
 
+  it('a second copy of an answer in the log (a publish retried after an unacknowledged send) changes nothing', () => {
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002']);
+    const first = state.decide(site, withDeadline('r1', 1000, 60_000), 1000);
+    assert.equal(first.kind, 'granted');
+    if (first.kind !== 'granted') return;
+    const grant = createEvent('LeaseGranted', first.payload, { siteId: site, producer: 't' });
+    state.apply(grant);
+    state.apply(grant);
+    assert.equal(state.siteStats(site)!.granted, 1);
+    const { leaseId, trackingNumber } = (first as { payload: { leaseId: string; trackingNumber: string } }).payload;
+    state.apply(createEvent('LeaseExpired', { leaseId, sessionId: 's-r1', trackingNumber, releasedAtMs: 2000, promoCode: '', reason: '' }, { siteId: site, producer: 't', occurredAtMs: 2000 }));
+    // The copy read after the lease ended does not lease the number again.
+    state.apply(grant);
+    assert.equal(state.siteStats(site)!.leased, 0);
+    assert.equal(state.siteStats(site)!.granted, 1);
+  });
+
   it('a backlog of old requests takes no number, so the next live visitor still gets one', () => {
     const state = new PoolState();
     configure(state, ['+74951000001', '+74951000002']);

@@ -179,6 +179,7 @@ export class PoolState {
         break;
       case 'LeaseRejected': {
         const p = event.payload as calltrack.events.v1.LeaseRejected;
+        if (this.answered.has(p.requestId)) break; // a second copy of the answer, as for grants
         this.answered.set(p.requestId, '');
         this.rejections.push({ requestId: p.requestId, atMs: event.occurredAtMs });
         this.forgetOldRejections(event.occurredAtMs);
@@ -235,6 +236,9 @@ export class PoolState {
   }
 
   private applyGranted(siteId: string, p: calltrack.events.v1.LeaseGranted): void {
+    // A second copy of an answer (a publish retried after the broker took the first but did not
+    // acknowledge it in time): applying it again would count it twice, or revive an ended lease.
+    if (this.answered.has(p.requestId)) return;
     const lease: Lease = {
       leaseId: p.leaseId,
       siteId,
