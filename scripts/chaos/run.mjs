@@ -420,7 +420,7 @@ async function main() {
   const notShownKept = [...notShown.values()].filter((v) => !v.givenBack).length;
   row('leases granted / rejected', `${ledger.grants} / ${ledger.rejections}`, null, `${expiredRejections.length} rejected as expired (reached number-pool after their deadline)`);
   row('numbers leased to two live sessions', doubleLeased.length, doubleLeased.length === 0);
-  row('lease requests answered twice', answeredTwice.length, answeredTwice.length === 0);
+  row('lease requests answered twice', answeredTwice.length, answeredTwice.length === 0, `${ledger.redelivered} answers read again with the same event id (a publish retried after an unacknowledged send: the same answer, not a second one)`);
   row("leases granted after their request's deadline", afterDeadline.size, afterDeadline.size === 0, 'LeaseGranted.granted_at_ms > request_deadline_ms (or no deadline)');
   row("calls credited to a lease granted after its request's deadline", creditedAfterDeadline.length, creditedAfterDeadline.length === 0);
   row('leases granted to visitors not shown them', notShown.size, null, `${notShown.size - notShownKept} given back as undelivered, ${notShownKept} not (no answer, or session-tracker restarted)`);
