@@ -417,6 +417,7 @@ async function main() {
   details.grantedAfterDeadline = [...afterDeadline.entries()].slice(0, 50).map(([id, v]) => `${id} ${JSON.stringify(v)}`);
   details.creditedAfterDeadline = creditedAfterDeadline.map((r) => `${r.call_id} → lease ${r.lease_id} ${JSON.stringify(afterDeadline.get(r.lease_id))}`);
   details.creditedNotShown = creditedNotShown.map((r) => `${r.call_id} → lease ${r.lease_id} ${JSON.stringify(notShown.get(r.lease_id))}`);
+  details.notShown = [...notShown.entries()].slice(0, 50).map(([id, v]) => `${id} ${JSON.stringify(v)}`);
   const notShownKept = [...notShown.values()].filter((v) => !v.givenBack).length;
   row('leases granted / rejected', `${ledger.grants} / ${ledger.rejections}`, null, `${expiredRejections.length} rejected as expired (reached number-pool after their deadline)`);
   row('numbers leased to two live sessions', doubleLeased.length, doubleLeased.length === 0);
