@@ -50,6 +50,11 @@ export async function consumerGroups(admin, prefix) {
       for (const p of t.partitions) {
         const w = highs.get(`${t.topic}:${p.partition}`);
         if (!w) continue;
+        // Never committed: a shared group reads from the beginning, so all of it is backlog. A
+        // per-instance group may start at the end (session-tracker's lease replies): a partition
+        // that got no record since it joined has nothing for it, and this cannot tell the two
+        // kinds apart, so it counts only what such a group committed.
+        if (BigInt(p.offset) < 0n && isPerInstanceGroup(groupId)) continue;
         const at = BigInt(p.offset) < 0n ? w.low : BigInt(p.offset);
         const l = w.high > at ? w.high - at : 0n;
         if (l > 0n) lagByTopic[t.topic.slice(prefix.length)] = Number(BigInt(lagByTopic[t.topic.slice(prefix.length)] ?? 0) + l);

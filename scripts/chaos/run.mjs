@@ -385,35 +385,47 @@ async function main() {
   // Leases: number-pool's event log replayed through the ledger; grants after the request's deadline.
   const ledger = new LeaseLedger();
   const grants = [];
+  const expiredRejections = [];
+  const givenBack = new Set();
   await platform.bus.replay(['poolEvents'], (r) => {
     ledger.apply(r.event);
-    if (r.event?.type === 'LeaseGranted' && r.event.siteId === siteId) grants.push(r.event.payload);
+    if (r.event?.siteId !== siteId) return;
+    if (r.event.type === 'LeaseGranted') grants.push(r.event.payload);
+    else if (r.event.type === 'LeaseRejected' && r.event.payload.reason === 'expired') expiredRejections.push(r.event.payload);
+    else if (r.event.type === 'LeaseExpired' && r.event.payload.reason === 'undelivered') givenBack.add(r.event.payload.leaseId);
   }, { onRestart: () => undefined });
   const answeredTwice = ledger.violations.filter((v) => v.includes('answered twice'));
   const doubleLeased = ledger.violations.filter((v) => !v.includes('answered twice'));
   details.leaseViolations = ledger.violations.slice(0, 50);
-  // A grant is late when the visitor was not shown it: the session's answer carried no such
-  // lease (default number, an error, no answer), or it came after the reply deadline. Exact
-  // once lease requests carry their deadline (issue 10 §3); until then this is judged from
-  // the grant's time and what the visitor was answered.
-  const late = new Map();
-  let grantedAfterDeadline = 0;
+  // Every grant carries its request's deadline (LeaseGranted.request_deadline_ms, issue 10 §3):
+  // number-pool must never grant after it, and no call may be credited to such a grant.
+  const afterDeadline = new Map();
+  // A grant its visitor was not shown (the session's answer was the default number, an error
+  // or nothing): fine when session-tracker gave it back (LeaseExpired "undelivered") or nobody
+  // dialled it; a call credited to it is a call credited to a visit that never saw the number.
+  const notShown = new Map();
   for (const g of grants) {
+    const deadline = Number(g.requestDeadlineMs);
+    if (!(deadline > 0) || Number(g.grantedAtMs) > deadline) afterDeadline.set(g.leaseId, { sessionId: g.sessionId, grantedAtMs: Number(g.grantedAtMs), requestDeadlineMs: deadline });
     const s = traffic.sessions.get(g.sessionId);
-    const shown = s !== undefined && s.leaseId === g.leaseId;
-    // Granted later than the reply deadline after the visitor's request (the request's own
-    // clock; the answer may still have carried it when the service took the request late).
-    if (s && Number(g.grantedAtMs) > s.requestAtMs + o.leaseReplyTimeoutMs) grantedAfterDeadline += 1;
-    if (!shown) late.set(g.leaseId, { sessionId: g.sessionId, answered: s ? `${s.fallback ? `default number (${s.reason})` : 'another lease'}` : 'no session answer', grantedAfterRequestMs: s ? Number(g.grantedAtMs) - s.requestAtMs : undefined });
+    if (s !== undefined && s.leaseId === g.leaseId) continue;
+    notShown.set(g.leaseId, { sessionId: g.sessionId, answered: s ? (s.fallback ? `default number (${s.reason})` : 'another lease') : 'no session answer', givenBack: givenBack.has(g.leaseId), grantedAfterRequestMs: s ? Number(g.grantedAtMs) - s.requestAtMs : undefined });
   }
-  const creditedLate = [...stored.values()].filter((r) => r.lease_id && late.has(r.lease_id));
-  details.creditedLate = creditedLate.map((r) => `${r.call_id} → lease ${r.lease_id} ${JSON.stringify(late.get(r.lease_id))}`);
-  row('leases granted / rejected', `${ledger.grants} / ${ledger.rejections}`, null);
+  const storedRows = [...stored.values()];
+  const creditedAfterDeadline = storedRows.filter((r) => r.lease_id && afterDeadline.has(r.lease_id));
+  const creditedNotShown = storedRows.filter((r) => r.lease_id && notShown.has(r.lease_id));
+  details.grantedAfterDeadline = [...afterDeadline.entries()].slice(0, 50).map(([id, v]) => `${id} ${JSON.stringify(v)}`);
+  details.creditedAfterDeadline = creditedAfterDeadline.map((r) => `${r.call_id} → lease ${r.lease_id} ${JSON.stringify(afterDeadline.get(r.lease_id))}`);
+  details.creditedNotShown = creditedNotShown.map((r) => `${r.call_id} → lease ${r.lease_id} ${JSON.stringify(notShown.get(r.lease_id))}`);
+  details.notShown = [...notShown.entries()].slice(0, 50).map(([id, v]) => `${id} ${JSON.stringify(v)}`);
+  const notShownKept = [...notShown.values()].filter((v) => !v.givenBack).length;
+  row('leases granted / rejected', `${ledger.grants} / ${ledger.rejections}`, null, `${expiredRejections.length} rejected as expired (reached number-pool after their deadline)`);
   row('numbers leased to two live sessions', doubleLeased.length, doubleLeased.length === 0);
-  row('lease requests answered twice', answeredTwice.length, answeredTwice.length === 0);
-  row('leases granted after the reply deadline', grantedAfterDeadline, null, `${o.leaseReplyTimeoutMs} ms after the visitor's request`);
-  row('leases granted to visitors not shown them', late.size, null, 'answered with the default number, an error or nothing');
-  row('calls credited to such a late lease', creditedLate.length, creditedLate.length === 0);
+  row('lease requests answered twice', answeredTwice.length, answeredTwice.length === 0, `${ledger.redelivered} answers read again with the same event id (a publish retried after an unacknowledged send: the same answer, not a second one)`);
+  row("leases granted after their request's deadline", afterDeadline.size, afterDeadline.size === 0, 'LeaseGranted.granted_at_ms > request_deadline_ms (or no deadline)');
+  row("calls credited to a lease granted after its request's deadline", creditedAfterDeadline.length, creditedAfterDeadline.length === 0);
+  row('leases granted to visitors not shown them', notShown.size, null, `${notShown.size - notShownKept} given back as undelivered, ${notShownKept} not (no answer, or session-tracker restarted)`);
+  row('calls credited to a lease its visitor was not shown', creditedNotShown.length, creditedNotShown.length === 0);
 
   // Dead letters: only the injected poison, and every consumer of calls dead-lettered each poison record.
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(o.prefix));

@@ -9,8 +9,11 @@ import type { AnyDomainEvent } from '@calltrack/contracts';
 export class LeaseLedger {
   /** site → number → live lease id */
   private readonly live = new Map<string, Map<string, string>>();
-  private readonly answered = new Set<string>();
+  /** request → event id of its answer */
+  private readonly answered = new Map<string, string>();
   grants = 0;
+  /** Answers read again with the same event id: a publish retried after an unacknowledged send (at-least-once), not a second answer. */
+  redelivered = 0;
   rejections = 0;
   readonly violations: string[] = [];
 
@@ -18,8 +21,13 @@ export class LeaseLedger {
     if (!event) return;
     if (event.type === 'LeaseGranted' || event.type === 'LeaseRejected') {
       const key = `${event.siteId}/${event.payload.requestId}`;
-      if (this.answered.has(key)) this.violations.push(`request ${key} answered twice`);
-      this.answered.add(key);
+      const first = this.answered.get(key);
+      if (first !== undefined && first === event.eventId) {
+        this.redelivered += 1;
+        return;
+      }
+      if (first !== undefined) this.violations.push(`request ${key} answered twice`);
+      this.answered.set(key, event.eventId);
     }
     if (event.type === 'LeaseRejected') this.rejections += 1;
     if (event.type === 'LeaseGranted') {
