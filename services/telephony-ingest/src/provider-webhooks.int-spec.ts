@@ -31,7 +31,9 @@ const siteConfigured = (siteId: string, country: string, timeZone: string, defau
 
 const FORM = 'application/x-www-form-urlencoded';
 // Recent: every adapter refuses times outside its window (EVENT_TIME_MAX_AGE_DAYS, Zadarma's replay window).
-const T0 = Math.floor(Date.now() / 1000) * 1000 - 5000;
+// Set when the file's tests start, not when it is imported: the integration run imports every file
+// first, and this one may start many minutes later.
+let T0 = 0;
 /** Wall-clock time in Moscow (UTC+3, no DST), as Zadarma sends call_start. */
 const moscow = (ms: number) => new Date(ms + 3 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
 const rfc2822 = (ms: number) => new Date(ms).toUTCString().replace('GMT', '+0000');
@@ -66,6 +68,7 @@ describe('telephony provider adapters (integration)', () => {
   });
 
   before(async () => {
+    T0 = Math.floor(Date.now() / 1000) * 1000 - 5000;
     env = await createKafkaTestEnv('telephony-providers');
     probe = await TopicProbe.start(env, ['calls', 'telephonySecrets']);
     await produceRaw(env, 'sites', [
@@ -250,9 +253,14 @@ describe('telephony provider adapters (integration)', () => {
         headers: { 'content-type': FORM, Signature: signature ?? zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form) ?? '') },
       });
     const CALL = 'in_1740823200.555';
-    const start = { event: 'NOTIFY_START', call_start: moscow(T0), pbx_call_id: CALL, caller_id: '79161234567', called_did: '74951234567' };
-    const answer = { event: 'NOTIFY_ANSWER', caller_id: '79161234567', destination: '101', call_start: moscow(T0), pbx_call_id: CALL, internal: '101' };
-    const end = { ...start, event: 'NOTIFY_END', internal: '101', duration: '30', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '' };
+    let start: Record<string, string>;
+    let answer: Record<string, string>;
+    let end: Record<string, string>;
+    before(() => {
+      start = { event: 'NOTIFY_START', call_start: moscow(T0), pbx_call_id: CALL, caller_id: '79161234567', called_did: '74951234567' };
+      answer = { event: 'NOTIFY_ANSWER', caller_id: '79161234567', destination: '101', call_start: moscow(T0), pbx_call_id: CALL, internal: '101' };
+      end = { ...start, event: 'NOTIFY_END', internal: '101', duration: '30', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '' };
+    });
 
     it('echoes zd_echo as plain text when the URL is checked', async () => {
       const res = await fetch(`${url(SITE)}?zd_echo=a1b2c3d4e5`);
@@ -303,7 +311,7 @@ describe('telephony provider adapters (integration)', () => {
 
   describe('Mango Office', () => {
     const ENTRY = 'MjA2NDQ2NzE1Njo0MDE=';
-    const T = T0 / 1000;
+    let T = 0;
     const post = (siteId: string, kind: string, payload: object, options: { key?: string; salt?: string } = {}) => {
       const json = JSON.stringify(payload);
       const key = options.key ?? MANGO_KEY;
@@ -312,9 +320,15 @@ describe('telephony provider adapters (integration)', () => {
         headers: { 'content-type': FORM },
       });
     };
-    const appeared = { entry_id: ENTRY, call_id: 'MToxMDEz', timestamp: T, seq: 1, call_state: 'Appeared', location: 'ivr', from: { number: '79161234567' }, to: { number: '74951234567', line_number: '74951234567' } };
-    const connected = { ...appeared, call_id: 'MToxMDE0', seq: 1, call_state: 'Connected', location: 'abonent', timestamp: T + 8, to: { extension: '101', number: 'sip:manager@vpbx.mangosip.ru' } };
-    const summary = { entry_id: ENTRY, call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: T, forward_time: T + 3, talk_time: T + 8, end_time: T + 70, entry_result: 1, disconnect_reason: 1110 };
+    let appeared: Record<string, unknown>;
+    let connected: Record<string, unknown>;
+    let summary: Record<string, unknown>;
+    before(() => {
+      T = T0 / 1000;
+      appeared = { entry_id: ENTRY, call_id: 'MToxMDEz', timestamp: T, seq: 1, call_state: 'Appeared', location: 'ivr', from: { number: '79161234567' }, to: { number: '74951234567', line_number: '74951234567' } };
+      connected = { ...appeared, call_id: 'MToxMDE0', seq: 1, call_state: 'Connected', location: 'abonent', timestamp: T + 8, to: { extension: '101', number: 'sip:manager@vpbx.mangosip.ru' } };
+      summary = { entry_id: ENTRY, call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: T, forward_time: T + 3, talk_time: T + 8, end_time: T + 70, entry_result: 1, disconnect_reason: 1110 };
+    });
 
     it('takes the summary as the final word: call events arriving after it change nothing', async () => {
       const outcomes = [];
@@ -386,9 +400,14 @@ describe('telephony provider adapters (integration)', () => {
       meta: { attempt: 1, delivered_to: 'https://hooks.example.com' },
     });
     const iso = (ms: number) => new Date(ms).toISOString();
-    const initiated = webhook('call.initiated', 'e-1', iso(T0), { direction: 'incoming', state: 'parked', start_time: iso(T0) });
-    const answered = webhook('call.answered', 'e-2', iso(T0 + 4000), { state: 'answered', start_time: iso(T0) });
-    const hangup = webhook('call.hangup', 'e-3', iso(T0 + 50_000), { state: 'hangup', start_time: iso(T0), end_time: iso(T0 + 50_000), hangup_cause: 'normal_clearing', hangup_source: 'callee', sip_hangup_cause: '200' });
+    let initiated: ReturnType<typeof webhook>;
+    let answered: ReturnType<typeof webhook>;
+    let hangup: ReturnType<typeof webhook>;
+    before(() => {
+      initiated = webhook('call.initiated', 'e-1', iso(T0), { direction: 'incoming', state: 'parked', start_time: iso(T0) });
+      answered = webhook('call.answered', 'e-2', iso(T0 + 4000), { state: 'answered', start_time: iso(T0) });
+      hangup = webhook('call.hangup', 'e-3', iso(T0 + 50_000), { state: 'hangup', start_time: iso(T0), end_time: iso(T0 + 50_000), hangup_cause: 'normal_clearing', hangup_source: 'callee', sip_hangup_cause: '200' });
+    });
 
     it('merges hangup, initiated and answered (in that order) into one completed call; a redelivery changes nothing', async () => {
       const outcomes = [];
