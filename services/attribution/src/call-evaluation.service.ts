@@ -12,7 +12,7 @@ import { CallLookups } from './call-lookups.js';
 import { callsToFollow, type LeftLead, type WrittenCall } from './dependent-calls.js';
 import { EnquiryLookups } from './enquiry-lookups.js';
 import type { Contact } from './lead-grouping.js';
-import { decideMatch, matchLease, mayImproveWithState, PROMO_TIME_TOLERANCE_MS, repeatCallerSource, type LeaseCandidate, type Redemption, type SiteNumbers, type VisitSource } from './call-matching.js';
+import { decideMatch, matchLease, mayImproveWithState, PROMO_TIME_TOLERANCE_MS, repeatCallerSource, type HistoryCall, type LeaseCandidate, type Redemption, type SiteNumbers, type VisitSource } from './call-matching.js';
 import type { TouchCredit } from './call-credits.js';
 import { isSuperseded } from './call-version.js';
 import type { AttributionConfig } from './config.js';
@@ -216,12 +216,19 @@ export class CallEvaluationService {
     // neither explains) the visit of the caller's latest earlier matched call.
     const hints: Array<{ siteId: string; sessionId: string; at: number }> = [];
     for (const red of redemptions) hints.push({ siteId: red.siteId, sessionId: red.sessionId, at: red.leaseGrantedAtMs ?? red.calledAtMs });
+    // The history by caller number (what repeatCallerSource looks at): a scan of all of it per call is quadratic in a backlog.
+    const historyByCaller = new Map<string, HistoryCall[]>();
+    for (const h of history) {
+      const list = historyByCaller.get(h.callerNumber);
+      if (list) list.push(h);
+      else historyByCaller.set(h.callerNumber, [h]);
+    }
     const redeemedBy = new Set(redemptions.flatMap((red) => [pairKey(red.siteId, red.callId), pairKey(red.siteId, red.callerNumber)]));
     for (const r of inbound) {
       const m = matchLease(leasesByNumber.get(pairKey(r.siteId, r.call.trackingNumber ?? '')) ?? [], r.keyStartMs, this.graceMs);
       if (m) hints.push({ siteId: r.siteId, sessionId: m.lease.sessionId, at: m.lease.grantedAtMs });
       else if (!redeemedBy.has(pairKey(r.siteId, r.callId)) && !redeemedBy.has(pairKey(r.siteId, r.call.callerNumber ?? ''))) {
-        const source = repeatCallerSource({ callId: r.callId, callerNumber: r.call.callerNumber ?? '', startedAtMs: r.keyStartMs }, history, settingsOf(r.siteId).lookbackDays * DAY_MS);
+        const source = repeatCallerSource({ callId: r.callId, callerNumber: r.call.callerNumber ?? '', startedAtMs: r.keyStartMs }, historyByCaller.get(r.call.callerNumber ?? '') ?? [], settingsOf(r.siteId).lookbackDays * DAY_MS);
         if (source) hints.push({ siteId: r.siteId, sessionId: source.sessionId, at: source.sessionStartedAtMs ?? source.startedAtMs });
       }
     }

@@ -24,7 +24,7 @@ import {
   type VisitSource,
 } from './call-matching.js';
 import { isFinalStatus } from './call-version.js';
-import { leadOfContact, type Contact } from './lead-grouping.js';
+import { ContactIndex, leadOfContactIn, type Contact } from './lead-grouping.js';
 import { SERVICE_NAME } from './config.js';
 import { callRow, type CallRow, type CreditRow } from './row-mappers.js';
 
@@ -124,6 +124,13 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
   for (const r of ordered) index(historyOf(r, undefined, null, ''));
   // Calls of this batch as evaluated, by visitor: a later one from another number joins their lead.
   const batchByVisitor = new Map<string, Contact[]>();
+  // The site's stored contacts by person, built once: scanning them all for every call was quadratic in a backlog.
+  const siteContacts = new Map<string, ContactIndex>();
+  const contactsOfSite = (siteId: string): ContactIndex => {
+    let index = siteContacts.get(siteId);
+    if (!index) siteContacts.set(siteId, (index = new ContactIndex(lookups.personContacts?.(siteId) ?? [])));
+    return index;
+  };
 
   const out: EvaluatedCall[] = [];
   for (const report of ordered) {
@@ -180,8 +187,11 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
         .map((h) => ({ id: h.callId, kind: 'call' as const, phone: h.callerNumber, visitorId: h.visitorId, atMs: h.startedAtMs, leadId: h.leadId }));
       const visitorKey = self.visitorId ? `${report.siteId}\n${self.visitorId}` : '';
       const sameVisitor = visitorKey ? (batchByVisitor.get(visitorKey) ?? []) : [];
-      classification.leadId = leadOfContact(self, [...contacts, ...sameVisitor, ...(lookups.personContacts?.(report.siteId) ?? [])], settings.leadWindowDays * DAY_MS);
-      if (visitorKey) batchByVisitor.set(visitorKey, [...sameVisitor, { ...self, leadId: classification.leadId }]);
+      classification.leadId = leadOfContactIn(self, [contacts, sameVisitor, contactsOfSite(report.siteId)], settings.leadWindowDays * DAY_MS);
+      if (visitorKey) {
+        if (batchByVisitor.has(visitorKey)) sameVisitor.push({ ...self, leadId: classification.leadId });
+        else batchByVisitor.set(visitorKey, [{ ...self, leadId: classification.leadId }]);
+      }
     }
     const sessionStartedAtMs =
       decision.method === 'repeat_caller' ? (decision.source.sessionStartedAtMs ?? visit?.startedAtMs ?? null) : visit ? visit.startedAtMs : null;

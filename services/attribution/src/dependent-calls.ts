@@ -71,11 +71,21 @@ export function callsToFollow(written: readonly WrittenCall[], positions: readon
       }
     }
   }
+  // Positions by lead, in the order given: a scan of all positions per left lead is quadratic in a backlog.
+  const byLead = new Map<string, CallPosition[]>();
+  if (leftLeads.length > 0) {
+    for (const p of positions) {
+      const key = `${p.siteId}\n${p.leadId}`;
+      const list = byLead.get(key);
+      if (list) list.push(p);
+      else byLead.set(key, [p]);
+    }
+  }
   for (const left of leftLeads) {
     const at = { startedAtMs: left.atMs, callId: left.callId };
-    for (const p of positions) {
+    for (const p of byLead.get(`${left.siteId}\n${left.leadId}`) ?? []) {
       const id = `${p.siteId}\n${p.callId}`;
-      if (p.siteId === left.siteId && p.leadId === left.leadId && !writtenIds.has(id) && isBefore(at, order(p))) out.set(id, p);
+      if (!writtenIds.has(id) && isBefore(at, order(p))) out.set(id, p);
     }
   }
   return [...out.values()];

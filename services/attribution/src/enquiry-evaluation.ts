@@ -8,7 +8,7 @@ import { modelSettingsOf, type SiteSettings } from './attribution-settings.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from './call-credits.js';
 import { touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from './call-matching.js';
-import { contactBefore, leadOfContact, samePerson, type Contact } from './lead-grouping.js';
+import { ContactIndex, contactBefore, leadOfContact, type Contact } from './lead-grouping.js';
 import type { CreditRow } from './row-mappers.js';
 
 const DAY_MS = 86_400_000;
@@ -202,13 +202,21 @@ export function evaluateEnquiries(
   },
 ): EvaluatedEnquiry[] {
   const ordered = [...reports].sort((a, b) => a.occurredAtMs - b.occurredAtMs || (a.enquiryId < b.enquiryId ? -1 : a.enquiryId > b.enquiryId ? 1 : 0));
-  const batch = new Map<string, MatchedContact[]>();
+  // Each site's inbound contacts by person (stored ones, then the batch's as evaluated): scanning
+  // every contact of the site for each enquiry was quadratic in a backlog. Outbound calls match nothing here.
+  const indexes = new Map<string, ContactIndex<MatchedContact>>();
+  const contactsOfSite = (siteId: string): ContactIndex<MatchedContact> => {
+    let index = indexes.get(siteId);
+    if (!index) indexes.set(siteId, (index = new ContactIndex(lookups.contacts(siteId).filter((c) => c.inbound))));
+    return index;
+  };
   const out: EvaluatedEnquiry[] = [];
   for (const e of ordered) {
     const settings = lookups.settings(e.siteId);
     const lookbackMs = settings.lookbackDays * DAY_MS;
     const id = enquiryConversionId(e.enquiryId);
-    const others = [...lookups.contacts(e.siteId), ...(batch.get(e.siteId) ?? [])].filter((c) => c.id !== id);
+    const index = contactsOfSite(e.siteId);
+    const others = index.ofPerson({ phone: e.phone, visitorId: '' }).filter((c) => c.id !== id);
     const match = matchEnquiry(
       e,
       e.givenSessionId ? lookups.sessionVisit(e.siteId, e.givenSessionId) : undefined,
@@ -221,9 +229,9 @@ export function evaluateEnquiries(
     const person = { phone: e.phone, visitorId: origin.visitor_id || e.givenVisitorId };
     const self: Contact = { id, kind: 'enquiry', ...person, atMs: e.occurredAtMs, leadId: '' };
     const repeatMs = settings.repeatCallerWindowDays * DAY_MS;
-    const earlierOfPerson = others.filter((c) => c.inbound && samePerson(c, self) && contactBefore(c, self));
+    const earlierOfPerson = index.ofPerson(self).filter((c) => c.id !== id && contactBefore(c, self));
     const contactType = !person.phone && !person.visitorId ? '' : earlierOfPerson.some((c) => e.occurredAtMs - c.atMs <= repeatMs) ? 'repeat' : 'first';
-    const leadId = leadOfContact(self, others.filter((c) => c.inbound), settings.leadWindowDays * DAY_MS);
+    const leadId = leadOfContact(self, index, settings.leadWindowDays * DAY_MS);
     const { utm, ...rest } = origin;
     const row: EnquiryRow = {
       event_id: e.eventId,
@@ -258,9 +266,7 @@ export function evaluateEnquiries(
       match.method === 'unmatched' || !row.session_id || row.session_started_at === null
         ? undefined
         : { sessionId: row.session_id, visitorId: row.visitor_id, startedAtMs: Date.parse(row.session_started_at), channel: row.channel, utm: { ...utm } };
-    const list = batch.get(e.siteId) ?? [];
-    list.push({ ...self, leadId, inbound: true, matchMethod: match.method, matchConfidence: row.match_confidence, sessionId: row.session_id, sessionStartedAtMs: matchedTouch?.startedAtMs ?? null, channel: row.channel, utm: { ...utm }, referrer: row.referrer, landingPage: row.landing_page, clickIds: { ...row.click_ids } });
-    batch.set(e.siteId, list);
+    index.add({ ...self, leadId, inbound: true, matchMethod: match.method, matchConfidence: row.match_confidence, sessionId: row.session_id, sessionStartedAtMs: matchedTouch?.startedAtMs ?? null, channel: row.channel, utm: { ...utm }, referrer: row.referrer, landingPage: row.landing_page, clickIds: { ...row.click_ids } });
     out.push({ report: e, match, settings, row, matchedTouch });
   }
   return out;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { groupLeads, leadOfContact, summariseLead, type Contact, type LeadMember } from './lead-grouping.js';
+import { ContactIndex, contactBefore, groupLeads, leadOfContact, leadOfContactIn, samePerson, summariseLead, type Contact, type LeadMember } from './lead-grouping.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-03-03T09:00:00Z');
@@ -35,6 +35,49 @@ function liveArrival(arrival: readonly Contact[], windowMs: number): Map<string,
     }
   }
   return new Map([...stored.values()].map((s) => [s.id, s.leadId]));
+}
+
+
+/** The rule as first written: a scan of every contact given (the reference the indexed lookups must agree with). */
+function referenceLead(contact: Contact, others: readonly Contact[], windowMs: number): string {
+  if (!contact.phone && !contact.visitorId) return contact.id;
+  let latest: Contact | undefined;
+  for (const o of others) {
+    if (o.id === contact.id || !samePerson(o, contact) || !contactBefore(o, contact)) continue;
+    if (!latest || contactBefore(latest, o)) latest = o;
+  }
+  if (!latest) return contact.id;
+  const leadId = latest.leadId || latest.id;
+  const first = leadId === latest.id ? latest : others.find((o) => o.id === leadId);
+  return first && contact.atMs - first.atMs <= windowMs ? leadId : contact.id;
+}
+
+/** A site with many contacts of few people: shared phones and visitors, withheld ones, duplicates, ties in time, stale lead ids. */
+function randomSite(seed: number, n: number): Contact[] {
+  let x = seed;
+  const rnd = (k: number): number => {
+    x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+    return (x >>> 8) % k;
+  };
+  const out: Contact[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const phone = rnd(5) === 0 ? '' : `+7916${String(rnd(40)).padStart(7, '0')}`;
+    const visitorId = rnd(4) === 0 ? '' : `vis-${rnd(30)}`;
+    const id = rnd(20) === 0 && out.length > 0 ? out[rnd(out.length)]!.id : `c${i}`;
+    const leadId = rnd(3) === 0 ? '' : rnd(2) === 0 ? `c${rnd(n)}` : id;
+    out.push({ id, kind: rnd(3) === 0 ? 'enquiry' : 'call', phone, visitorId, atMs: T0 + rnd(60) * DAY + rnd(3) * 1000, leadId });
+  }
+  return out;
+}
+
+/** Contacts that count how many of them a lookup reads (the phone is read by every person test). */
+function counted(contacts: readonly Contact[]): { contacts: Contact[]; reads: () => number } {
+  const read = new Set<number>();
+  const contactsOut = contacts.map((c, i) => {
+    const copy = { ...c };
+    return Object.defineProperty(copy, 'phone', { get: () => (read.add(i), c.phone), enumerable: true });
+  });
+  return { contacts: contactsOut, reads: () => { const n = read.size; read.clear(); return n; } };
 }
 
 describe('lead grouping across calls and enquiries', () => {
@@ -92,6 +135,49 @@ describe('lead grouping across calls and enquiries', () => {
       assert.deepEqual(Object.fromEntries(groupLeads(order, WEEK)), Object.fromEntries(expected));
       assert.deepEqual(Object.fromEntries(liveArrival(order, WEEK)), Object.fromEntries(expected), order.map((o) => o.id).join(' → '));
     }
+  });
+
+  it('the indexed lookup finds the same lead as a scan of every contact, on a large random site', () => {
+    for (const seed of [1, 2, 3]) {
+      const site = randomSite(seed, 3000);
+      const index = new ContactIndex(site);
+      const [a, b] = [site.slice(0, 200), site.slice(200, 400)];
+      const rest = new ContactIndex(site.slice(400));
+      let joined = 0;
+      for (const probe of randomSite(seed + 100, 400)) {
+        const self = { ...probe, leadId: '' };
+        const expected = referenceLead(self, site, WEEK);
+        if (expected !== self.id) joined += 1;
+        assert.equal(leadOfContact(self, index, WEEK), expected, `seed ${seed}, ${self.id}`);
+        // Several sources, searched as if concatenated.
+        assert.equal(leadOfContactIn(self, [a, b, rest], WEEK), expected, `seed ${seed}, ${self.id} (sources)`);
+        assert.deepEqual(index.ofPerson(self), site.filter((o) => samePerson(o, self)));
+      }
+      assert.ok(joined > 100, `most probes join an earlier lead (${joined} of 400)`);
+      // groupLeads (indexed) against the same grouping done by scans.
+      const assigned: Contact[] = [];
+      const expected = new Map<string, string>();
+      for (const c of [...site].sort((p, q) => (contactBefore(p, q) ? -1 : contactBefore(q, p) ? 1 : 0))) {
+        const leadId = referenceLead({ ...c, leadId: '' }, assigned, WEEK);
+        assigned.push({ ...c, leadId });
+        expected.set(c.id, leadId);
+      }
+      assert.deepEqual(groupLeads(site, WEEK), expected);
+    }
+  });
+
+  it('finding a lead reads only the person\'s contacts, not every contact of the site', () => {
+    // 200 people with 50 contacts each: a scan reads all 10,000 for every lookup.
+    const site: Contact[] = [];
+    for (let p = 0; p < 200; p += 1) for (let k = 0; k < 50; k += 1) site.push(c(`p${p}-${k}`, 'call', '', `vis-${p}`, k / 10, k === 0 ? '' : `p${p}-0`));
+    const { contacts, reads } = counted(site);
+    const index = new ContactIndex(contacts);
+    reads();
+    const probe = c('new', 'call', '', 'vis-7', 6);
+    assert.equal(leadOfContact(probe, index, WEEK), 'p7-0');
+    assert.ok(reads() <= 50, 'only vis-7\'s 50 contacts are read');
+    assert.equal(leadOfContact(probe, contacts, WEEK), 'p7-0');
+    assert.equal(reads(), 10_000, 'a plain list is scanned whole (the counter works)');
   });
 
   it('summarises a lead: person key, first/last contact, counts, first sourced contact\'s channel', () => {

@@ -24,23 +24,95 @@ export const samePerson = (a: Pick<Contact, 'phone' | 'visitorId'>, b: Pick<Cont
   (a.phone !== '' && a.phone === b.phone) || (a.visitorId !== '' && a.visitorId === b.visitorId);
 
 /**
+ * A site's contacts indexed by phone, by visitor and by id, so that finding a person's
+ * contacts touches only theirs (a site holds many people; scanning all of them for every
+ * contact made a backlog quadratic). Contacts keep the order they were added in: where two
+ * copies of a contact tie, the one added first wins, as in a scan of a list.
+ */
+export class ContactIndex<C extends Contact = Contact> {
+  private readonly all: C[] = [];
+  private readonly byPhone = new Map<string, number[]>();
+  private readonly byVisitor = new Map<string, number[]>();
+  private readonly firstById = new Map<string, C>();
+
+  constructor(contacts: Iterable<C> = []) {
+    for (const c of contacts) this.add(c);
+  }
+
+  add(c: C): void {
+    const i = this.all.push(c) - 1;
+    if (c.phone) pushTo(this.byPhone, c.phone, i);
+    if (c.visitorId) pushTo(this.byVisitor, c.visitorId, i);
+    if (!this.firstById.has(c.id)) this.firstById.set(c.id, c);
+  }
+
+  /** The contacts of the same person (samePerson), in the order added. */
+  ofPerson(p: Pick<Contact, 'phone' | 'visitorId'>): C[] {
+    const a = p.phone ? (this.byPhone.get(p.phone) ?? []) : [];
+    const b = p.visitorId ? (this.byVisitor.get(p.visitorId) ?? []) : [];
+    const out: C[] = [];
+    let i = 0;
+    let j = 0;
+    // Merge two ascending position lists; a contact with both the phone and the visitor is in both.
+    while (i < a.length || j < b.length) {
+      const x = i < a.length ? a[i]! : Infinity;
+      const y = j < b.length ? b[j]! : Infinity;
+      const next = Math.min(x, y);
+      if (x === next) i += 1;
+      if (y === next) j += 1;
+      out.push(this.all[next]!);
+    }
+    return out;
+  }
+
+  /** The first contact added with this id. */
+  byId(id: string): C | undefined {
+    return this.firstById.get(id);
+  }
+}
+
+function pushTo(map: Map<string, number[]>, key: string, i: number): void {
+  const list = map.get(key);
+  if (list) list.push(i);
+  else map.set(key, [i]);
+}
+
+/** Where a contact's earlier contacts are looked up: lists (scanned) and indexes, searched in the order given. */
+export type ContactSource = readonly Contact[] | ContactIndex;
+
+/**
  * The lead of a contact: the lead of the person's latest earlier contact when that lead's
  * first contact is at most `windowMs` before this one, else a new lead whose id is this
  * contact's id. The window is fixed from the lead's first contact, so a steady trickle
  * does not stay one lead for ever. A contact with neither phone nor visitor is its own lead.
- * `others` may hold any contacts of the site (the person's earlier ones are picked out).
+ * `others` may hold any contacts of the site (the person's earlier ones are picked out);
+ * an index (or several sources, searched in order as if concatenated) avoids scanning them all.
  */
-export function leadOfContact(contact: Contact, others: readonly Contact[], windowMs: number): string {
+export function leadOfContact(contact: Contact, others: readonly Contact[] | ContactIndex, windowMs: number): string {
+  return leadOfContactIn(contact, [others], windowMs);
+}
+
+export function leadOfContactIn(contact: Contact, sources: readonly ContactSource[], windowMs: number): string {
   if (!contact.phone && !contact.visitorId) return contact.id;
   let latest: Contact | undefined;
-  for (const o of others) {
-    if (o.id === contact.id || !samePerson(o, contact) || !contactBefore(o, contact)) continue;
-    if (!latest || contactBefore(latest, o)) latest = o;
+  for (const source of sources) {
+    for (const o of source instanceof ContactIndex ? source.ofPerson(contact) : source) {
+      if (o.id === contact.id || !samePerson(o, contact) || !contactBefore(o, contact)) continue;
+      if (!latest || contactBefore(latest, o)) latest = o;
+    }
   }
   if (!latest) return contact.id;
   const leadId = latest.leadId || latest.id;
-  const first = leadId === latest.id ? latest : others.find((o) => o.id === leadId);
+  const first = leadId === latest.id ? latest : firstWithId(sources, leadId);
   return first && contact.atMs - first.atMs <= windowMs ? leadId : contact.id;
+}
+
+function firstWithId(sources: readonly ContactSource[], id: string): Contact | undefined {
+  for (const source of sources) {
+    const found = source instanceof ContactIndex ? source.byId(id) : source.find((o) => o.id === id);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -49,11 +121,11 @@ export function leadOfContact(contact: Contact, others: readonly Contact[], wind
  */
 export function groupLeads(contacts: readonly Contact[], windowMs: number): Map<string, string> {
   const ordered = [...contacts].sort((a, b) => (contactBefore(a, b) ? -1 : contactBefore(b, a) ? 1 : 0));
-  const assigned: Contact[] = [];
+  const assigned = new ContactIndex();
   const out = new Map<string, string>();
   for (const c of ordered) {
     const leadId = leadOfContact({ ...c, leadId: '' }, assigned, windowMs);
-    assigned.push({ ...c, leadId });
+    assigned.add({ ...c, leadId });
     out.set(c.id, leadId);
   }
   return out;
