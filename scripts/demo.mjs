@@ -50,15 +50,31 @@ try {
   });
   if (put.status !== 200) throw new Error(`site configuration failed: ${JSON.stringify(put.body)}`);
   const secret = 'demo-webhook-secret-0123456789abcdef';
-  await waitFor(async () => (await http('PUT', `${services['telephony-ingest'].url}/v1/admin/sites/${site}/webhook-secret`, { headers: auth, body: { secret } })).status === 200, { what: 'webhook secret' });
-  await waitFor(async () => (await http('PUT', `${services.antifraud.url}/v1/admin/sites/${site}/blocklist/%2B79990000000`, { headers: auth, body: { reason: 'known robocaller' } })).status === 200, { what: 'blocklist entry' });
+  await waitFor(
+    async () =>
+      (await http('PUT', `${services['telephony-ingest'].url}/v1/admin/sites/${site}/webhook-secret`, { headers: auth, body: { secret } })).status === 200,
+    { what: 'webhook secret' },
+  );
+  await waitFor(
+    async () =>
+      (await http('PUT', `${services.antifraud.url}/v1/admin/sites/${site}/blocklist/%2B79990000000`, { headers: auth, body: { reason: 'known robocaller' } }))
+        .status === 200,
+    { what: 'blocklist entry' },
+  );
 
-  const visit = await waitFor(async () => {
-    const r = await http('POST', `${services['session-tracker'].url}/v1/sessions`, {
-      body: { siteId: site, landingPage: 'https://shop.example/sofas?utm_source=google&utm_medium=cpc&utm_campaign=sofas&utm_term=buy+sofa&gclid=demo', userAgent: 'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0' },
-    });
-    return r.status === 201 ? r.body : undefined;
-  }, { what: 'a session' });
+  const visit = await waitFor(
+    async () => {
+      const r = await http('POST', `${services['session-tracker'].url}/v1/sessions`, {
+        body: {
+          siteId: site,
+          landingPage: 'https://shop.example/sofas?utm_source=google&utm_medium=cpc&utm_campaign=sofas&utm_term=buy+sofa&gclid=demo',
+          userAgent: 'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0',
+        },
+      });
+      return r.status === 201 ? r.body : undefined;
+    },
+    { what: 'a session' },
+  );
   say(`visit ${visit.sessionId} from google/cpc sees tracking number ${visit.number}`);
 
   const post = async (body) => {
@@ -71,44 +87,86 @@ try {
   const visitAt = Date.now();
   await new Promise((r) => setTimeout(r, 3000));
   const at = (ms) => new Date(visitAt + ms).toISOString();
-  const callId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '8 916 555-44-33', status: 'completed', startedAt: at(500), answeredAt: at(1_000), endedAt: at(2_900) });
-  const spamId = await post({ callId: randomUUID(), trackingNumber: visit.number, callerNumber: '+7 999 000-00-00', status: 'completed', startedAt: at(1_500), answeredAt: at(2_000), endedAt: at(2_800) });
+  const callId = await post({
+    callId: randomUUID(),
+    trackingNumber: visit.number,
+    callerNumber: '8 916 555-44-33',
+    status: 'completed',
+    startedAt: at(500),
+    answeredAt: at(1_000),
+    endedAt: at(2_900),
+  });
+  const spamId = await post({
+    callId: randomUUID(),
+    trackingNumber: visit.number,
+    callerNumber: '+7 999 000-00-00',
+    status: 'completed',
+    startedAt: at(1_500),
+    answeredAt: at(2_000),
+    endedAt: at(2_800),
+  });
   say(`call ${callId} from +79165554433 reported; call ${spamId} from a blocked caller reported`);
 
-  const row = await waitFor(async () => {
-    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(callId)}`, { headers: auth });
-    return r.status === 200 ? r.body : undefined;
-  }, { what: 'the attributed call', timeoutMs: 60_000 });
+  const row = await waitFor(
+    async () => {
+      const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(callId)}`, { headers: auth });
+      return r.status === 200 ? r.body : undefined;
+    },
+    { what: 'the attributed call', timeoutMs: 60_000 },
+  );
   say(`ClickHouse row: ${JSON.stringify(row)}`);
   await waitFor(() => receiver.forCall(callId).length > 0, { what: 'the export', timeoutMs: 60_000 });
   say(`exported conversion: ${JSON.stringify(receiver.forCall(callId)[0].body)}`);
-  const spamRow = await waitFor(async () => {
-    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(spamId)}`, { headers: auth });
-    return r.status === 200 ? r.body : undefined;
-  }, { what: 'the spam call', timeoutMs: 60_000 });
+  const spamRow = await waitFor(
+    async () => {
+      const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(spamId)}`, { headers: auth });
+      return r.status === 200 ? r.body : undefined;
+    },
+    { what: 'the spam call', timeoutMs: 60_000 },
+  );
   say(`spam call stored with verdict ${spamRow.verdict ?? spamRow.call?.verdict}; exports received for it: ${receiver.forCall(spamId).length}`);
 
   // The same visitor also leaves a callback request on the site; the site's backend forwards it with the tracker's ids.
-  const enquiryBody = JSON.stringify({ enquiryId: `form-${randomUUID().slice(0, 8)}`, kind: 'callback_request', occurredAt: at(2_950), sessionId: visit.sessionId, visitorId: visit.visitorId, phone: '8 916 555-44-33', name: 'Anna' });
-  const enquiry = await http('POST', `${services['telephony-ingest'].url}/v1/sites/${site}/enquiries`, { rawBody: enquiryBody, headers: signGenericWebhook(secret, enquiryBody) });
+  const enquiryBody = JSON.stringify({
+    enquiryId: `form-${randomUUID().slice(0, 8)}`,
+    kind: 'callback_request',
+    occurredAt: at(2_950),
+    sessionId: visit.sessionId,
+    visitorId: visit.visitorId,
+    phone: '8 916 555-44-33',
+    name: 'Anna',
+  });
+  const enquiry = await http('POST', `${services['telephony-ingest'].url}/v1/sites/${site}/enquiries`, {
+    rawBody: enquiryBody,
+    headers: signGenericWebhook(secret, enquiryBody),
+  });
   if (enquiry.status !== 200) throw new Error(`enquiry refused: ${JSON.stringify(enquiry.body)}`);
   // What the sofa ads cost today (in Moscow), as a bid manager would import it.
   const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Moscow' }).format(new Date());
   const costs = await http('POST', `${services.attribution.url}/v1/admin/sites/${site}/ad-costs`, {
     headers: auth,
-    body: { currency: 'RUB', rows: [{ day: today, source: 'google', medium: 'cpc', campaign: 'sofas', keyword: 'buy sofa', cost: 1500, clicks: 42, impressions: 900 }] },
+    body: {
+      currency: 'RUB',
+      rows: [{ day: today, source: 'google', medium: 'cpc', campaign: 'sofas', keyword: 'buy sofa', cost: 1500, clicks: 42, impressions: 900 }],
+    },
   });
   if (costs.status !== 202) throw new Error(`ad-cost import refused: ${JSON.stringify(costs.body)}`);
-  const card = await waitFor(async () => {
-    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/visitors/${visit.visitorId}`, { headers: auth });
-    return r.status === 200 && r.body.summary.enquiries > 0 ? r.body : undefined;
-  }, { what: 'the visitor card with the enquiry', timeoutMs: 60_000 });
+  const card = await waitFor(
+    async () => {
+      const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/visitors/${visit.visitorId}`, { headers: auth });
+      return r.status === 200 && r.body.summary.enquiries > 0 ? r.body : undefined;
+    },
+    { what: 'the visitor card with the enquiry', timeoutMs: 60_000 },
+  );
   say(`visitor card: ${JSON.stringify(card.summary)}; sources ${JSON.stringify(card.sources.map((x) => `${x.channel}/${x.utmSource}/${x.utmCampaign}`))}`);
-  const report = await waitFor(async () => {
-    const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword`, { headers: auth });
-    const google = r.body?.rows?.find((x) => x.key.utm_source === 'google');
-    return google && google.cost > 0 ? google : undefined;
-  }, { what: 'the source report with the cost', timeoutMs: 60_000 });
+  const report = await waitFor(
+    async () => {
+      const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword`, { headers: auth });
+      const google = r.body?.rows?.find((x) => x.key.utm_source === 'google');
+      return google && google.cost > 0 ? google : undefined;
+    },
+    { what: 'the source report with the cost', timeoutMs: 60_000 },
+  );
   say(`report by keyword: google/cpc/sofas/"buy sofa": ${report.visits} visit, ${report.calls} call, cost ${report.cost} RUB, ${report.costPerCall} per call`);
 
   say('');
@@ -116,9 +174,13 @@ try {
   say(`  session API        POST ${services['session-tracker'].url}/v1/sessions`);
   say(`  pool state         curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['number-pool'].url}/v1/admin/sites/${site}/pool`);
   say(`  attributed calls   curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/calls'`);
-  say(`  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`);
+  say(
+    `  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`,
+  );
   say(`  visitor card       curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/visitors/${visit.visitorId}'`);
-  say(`  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`);
+  say(
+    `  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`,
+  );
   say(`  health             curl ${services.attribution.url}/readyz   (every service: /healthz, /readyz)`);
   say(`  Kafka topics       kcat -L -b ${brokers}`);
   say(`  service logs       ${process.env.SERVICE_LOG_DIR}/<service>-1.log    broker log: .cache/kafka-9092/broker.log`);

@@ -50,7 +50,10 @@ export async function startAttributionInProcess({ name, siteId, site }) {
   };
   try {
     await waitFor(async () => (await http('GET', `${service.url}/readyz`)).status === 200, { what: 'attribution ready', timeoutMs: 120_000 });
-    await waitFor(async () => (await http('GET', `${service.url}/v1/admin/sites/${siteId}/attribution-settings`, { headers: auth })).status === 200, { what: 'the site', timeoutMs: 60_000 });
+    await waitFor(async () => (await http('GET', `${service.url}/v1/admin/sites/${siteId}/attribution-settings`, { headers: auth })).status === 200, {
+      what: 'the site',
+      timeoutMs: 60_000,
+    });
   } catch (err) {
     await stop();
     throw err;

@@ -26,7 +26,14 @@ const DEFAULT = '+74950000000';
 const { service, auth, clickhouse, stop } = await startAttributionInProcess({
   name: 'replay',
   siteId: SITE,
-  site: { name: 'Bench', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT, poolNumbers: pool, staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline' }] },
+  site: {
+    name: 'Bench',
+    country: 'RU',
+    timeZone: 'Europe/Moscow',
+    defaultNumber: DEFAULT,
+    poolNumbers: pool,
+    staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline' }],
+  },
 });
 try {
   const ch = clickhouse();
@@ -44,17 +51,65 @@ try {
     ['referral', 'partner.example', 'referral'],
   ];
   const visitRow = (session, visitor, at, c) => ({
-    event_id: `v:${session}`, site_id: SITE, session_id: session, visitor_id: visitor, started_at: iso(at), channel: c[0],
-    utm_source: c[1], utm_medium: c[2], utm_campaign: '', utm_content: '', utm_term: '', referrer: '', landing_page: 'https://bench.example/',
-    user_agent: 'Mozilla/5.0', client_ip: '', click_ids: {}, ga_client_id: '', ym_uid: '', fbp: '', fbc: '', tracking_number: '', lease_id: '', is_bot: 0,
+    event_id: `v:${session}`,
+    site_id: SITE,
+    session_id: session,
+    visitor_id: visitor,
+    started_at: iso(at),
+    channel: c[0],
+    utm_source: c[1],
+    utm_medium: c[2],
+    utm_campaign: '',
+    utm_content: '',
+    utm_term: '',
+    referrer: '',
+    landing_page: 'https://bench.example/',
+    user_agent: 'Mozilla/5.0',
+    client_ip: '',
+    click_ids: {},
+    ga_client_id: '',
+    ym_uid: '',
+    fbp: '',
+    fbc: '',
+    tracking_number: '',
+    lease_id: '',
+    is_bot: 0,
   });
   const callRow = (i, at, o) => ({
-    event_id: `seed-${i}:attributed`, site_id: SITE, call_id: `bench:${i}`, provider: 'bench', provider_call_id: String(i), tracking_number: o.to, caller_number: o.from,
-    called_number: o.calledNumber ?? '', direction: o.direction ?? 'inbound', status: o.missed ? 'missed' : 'completed', started_at: iso(at),
-    answered_at: o.missed ? null : iso(at + 5_000), ended_at: iso(at + (o.missed ? 20_000 : 5_000 + (i % 240) * 1000)), talk_seconds: o.missed ? 0 : i % 240,
-    wait_seconds: o.missed ? 20 : 5, recording_url: '', verdict: 'clean', verdict_reason: '', match_method: o.method, match_reason: '', channel: '',
-    session_id: o.session ?? '', visitor_id: o.visitor ?? '', lease_id: o.lease ?? '', utm_source: '', utm_medium: '', utm_campaign: '', utm_content: '', utm_term: '',
-    referrer: '', landing_page: '', click_ids: {}, is_final: 1, version: 51,
+    event_id: `seed-${i}:attributed`,
+    site_id: SITE,
+    call_id: `bench:${i}`,
+    provider: 'bench',
+    provider_call_id: String(i),
+    tracking_number: o.to,
+    caller_number: o.from,
+    called_number: o.calledNumber ?? '',
+    direction: o.direction ?? 'inbound',
+    status: o.missed ? 'missed' : 'completed',
+    started_at: iso(at),
+    answered_at: o.missed ? null : iso(at + 5_000),
+    ended_at: iso(at + (o.missed ? 20_000 : 5_000 + (i % 240) * 1000)),
+    talk_seconds: o.missed ? 0 : i % 240,
+    wait_seconds: o.missed ? 20 : 5,
+    recording_url: '',
+    verdict: 'clean',
+    verdict_reason: '',
+    match_method: o.method,
+    match_reason: '',
+    channel: '',
+    session_id: o.session ?? '',
+    visitor_id: o.visitor ?? '',
+    lease_id: o.lease ?? '',
+    utm_source: '',
+    utm_medium: '',
+    utm_campaign: '',
+    utm_content: '',
+    utm_term: '',
+    referrer: '',
+    landing_page: '',
+    click_ids: {},
+    is_final: 1,
+    version: 51,
   });
   let visits = [];
   let leases = [];
@@ -90,7 +145,19 @@ try {
       visits.push(visitRow(`${session}a`, visitor, at - 10 * DAY, channels[i % channels.length]));
       visits.push(visitRow(`${session}b`, visitor, at - 3 * DAY, channels[(i + 1) % channels.length]));
       visits.push(visitRow(session, visitor, at - 5 * MIN, channels[(i + 2) % channels.length]));
-      leases.push({ event_id: `l:${lease}`, site_id: SITE, lease_id: lease, session_id: session, visitor_id: visitor, tracking_number: number, granted_at: iso(at - 5 * MIN), expires_at: iso(at + 10 * MIN), released_at: iso(at + 10 * MIN), version: 2 ** 52, promo_code: '' });
+      leases.push({
+        event_id: `l:${lease}`,
+        site_id: SITE,
+        lease_id: lease,
+        session_id: session,
+        visitor_id: visitor,
+        tracking_number: number,
+        granted_at: iso(at - 5 * MIN),
+        expires_at: iso(at + 10 * MIN),
+        released_at: iso(at + 10 * MIN),
+        version: 2 ** 52,
+        promo_code: '',
+      });
       calls.push(callRow(i, at, { to: number, from, method: 'dynamic', session, visitor, lease, missed: i % 20 === 6 }));
     } else if (kind === 7) {
       calls.push(callRow(i, at, { to: STATIC, from, method: 'static', missed: i % 20 === 6 }));
@@ -122,7 +189,10 @@ try {
   const put = (body) => async () => (await http('PUT', `${service.url}/v1/admin/sites/${SITE}/attribution-settings`, { headers: auth, body })).body.recompute;
   await run('1. settings change on history stored before issue 4', put({ lookbackDays: 30 }));
   await run('2. settings change (time-decay half-life)', put({ lookbackDays: 30, timeDecayHalfLifeDays: 3 }));
-  await run('3. recompute without a change', async () => (await http('POST', `${service.url}/v1/admin/sites/${SITE}/attribution/recompute`, { headers: auth })).body);
+  await run(
+    '3. recompute without a change',
+    async () => (await http('POST', `${service.url}/v1/admin/sites/${SITE}/attribution/recompute`, { headers: auth })).body,
+  );
 } finally {
   await stop();
 }

@@ -25,7 +25,9 @@ const log = (s = '') => process.stdout.write(`${s}\n`);
 const { platform, runId } = await startBenchPlatform('throughput');
 const SITE = `bench-tp-${runId}`;
 try {
-  log(`attribution throughput: ${CALLS} calls onto ${INPUT === 'calls' ? 'the calls topic (antifraud → attribution)' : 'screened-calls (attribution alone)'}, ${SESSIONS} live visits`);
+  log(
+    `attribution throughput: ${CALLS} calls onto ${INPUT === 'calls' ? 'the calls topic (antifraud → attribution)' : 'screened-calls (attribution alone)'}, ${SESSIONS} live visits`,
+  );
   const visits = await siteWithLiveVisits(platform, { siteId: SITE, sessions: SESSIONS, webhookSecret: `bench-secret-${runId}-0123456789abcdef` });
   const watcher = await watchAttributed(platform, `tp-${runId}`);
   await sleep(2000);
@@ -45,14 +47,26 @@ try {
       const missed = i % 7 === 3;
       const startedAtMs = t0 - 1000 + (i % 1000);
       const call = {
-        callId, provider: 'bench', providerCallId: `${runId}-${i}`, trackingNumber: visit.number, callerNumber: caller,
-        direction: CallDirection.CALL_DIRECTION_INBOUND, status: missed ? CallStatus.CALL_STATUS_MISSED : CallStatus.CALL_STATUS_COMPLETED,
-        startedAtMs, answeredAtMs: missed ? 0 : startedAtMs + 100, endedAtMs: startedAtMs + 900, sequence: 3,
+        callId,
+        provider: 'bench',
+        providerCallId: `${runId}-${i}`,
+        trackingNumber: visit.number,
+        callerNumber: caller,
+        direction: CallDirection.CALL_DIRECTION_INBOUND,
+        status: missed ? CallStatus.CALL_STATUS_MISSED : CallStatus.CALL_STATUS_COMPLETED,
+        startedAtMs,
+        answeredAtMs: missed ? 0 : startedAtMs + 100,
+        endedAtMs: startedAtMs + 900,
+        sequence: 3,
       };
       records.push(
         INPUT === 'calls'
           ? { topic: 'calls', key: callKey(SITE, callId), event: createEvent('CallReported', call, { siteId: SITE, producer: 'bench' }) }
-          : { topic: 'screenedCalls', key: callKey(SITE, callId), event: createEvent('CallScreened', { call, verdict: Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'bench' }) },
+          : {
+              topic: 'screenedCalls',
+              key: callKey(SITE, callId),
+              event: createEvent('CallScreened', { call, verdict: Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'bench' }),
+            },
       );
     }
     await platform.bus.producer.publishMany(records);
@@ -75,10 +89,13 @@ try {
   const last = Math.max(...[...ids].map((id) => watcher.finals.get(id).at));
   const cpu1 = { attribution: cpuSeconds(pidOf(platform, 'attribution')), antifraud: cpuSeconds(pidOf(platform, 'antifraud')) };
   const seconds = (last - t0) / 1000;
-  const stored = await waitFor(async () => {
-    const n = await storedCalls(platform, SITE);
-    return n >= CALLS ? n : undefined;
-  }, { what: 'the rows counted by the channel report', timeoutMs: 60_000, intervalMs: 500 });
+  const stored = await waitFor(
+    async () => {
+      const n = await storedCalls(platform, SITE);
+      return n >= CALLS ? n : undefined;
+    },
+    { what: 'the rows counted by the channel report', timeoutMs: 60_000, intervalMs: 500 },
+  );
   const methods = {};
   for (const id of ids) {
     const m = MatchMethod[watcher.finals.get(id).method] ?? String(watcher.finals.get(id).method);
@@ -86,10 +103,16 @@ try {
   }
   await watcher.stop();
   log('');
-  log(`attribution throughput: ${Math.round(CALLS / seconds)} calls/s (${CALLS} calls, first publish → last final row ${seconds.toFixed(1)} s; ${stored} rows in the channel report)`);
+  log(
+    `attribution throughput: ${Math.round(CALLS / seconds)} calls/s (${CALLS} calls, first publish → last final row ${seconds.toFixed(1)} s; ${stored} rows in the channel report)`,
+  );
   log(`match methods: ${JSON.stringify(methods)}`);
   const used = (k) => (cpu1[k] - cpu0[k]).toFixed(1);
-  log(`CPU used: attribution ${used('attribution')} s (${((cpu1.attribution - cpu0.attribution) / seconds).toFixed(2)} cores), antifraud ${used('antifraud')} s; machine: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  log(
+    `CPU used: attribution ${used('attribution')} s (${((cpu1.attribution - cpu0.attribution) / seconds).toFixed(2)} cores), antifraud ${used('antifraud')} s; machine: ${cpus().length} cores, load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await platform.stop();
 }

@@ -45,11 +45,14 @@ try {
     if (!call) return;
     call.announcedAt = at;
     checks.push(
-      waitFor(async () => {
-        const r = await http('GET', `${admin}${encodeURIComponent(callId)}`, { headers: platform.auth });
-        if (r.status === 200 && r.body.is_final) return (call.visibleAt = Date.now());
-        return undefined;
-      }, { what: `${callId} final over REST`, timeoutMs: 60_000, intervalMs: 20 }).catch(() => undefined),
+      waitFor(
+        async () => {
+          const r = await http('GET', `${admin}${encodeURIComponent(callId)}`, { headers: platform.auth });
+          if (r.status === 200 && r.body.is_final) return (call.visibleAt = Date.now());
+          return undefined;
+        },
+        { what: `${callId} final over REST`, timeoutMs: 60_000, intervalMs: 20 },
+      ).catch(() => undefined),
     );
   });
   await sleep(2000);
@@ -80,19 +83,31 @@ try {
   }
   await Promise.all(flows);
   const sent = Date.now();
-  await waitFor(() => [...calls.values()].every((c) => c.announcedAt), { what: 'every call announced', timeoutMs: 300_000, intervalMs: 200 }).catch((err) => log(String(err)));
+  await waitFor(() => [...calls.values()].every((c) => c.announcedAt), { what: 'every call announced', timeoutMs: 300_000, intervalMs: 200 }).catch((err) =>
+    log(String(err)),
+  );
   await Promise.all(checks);
   const cpu1 = cpuSeconds(pidOf(platform, 'attribution'));
   await watcher.stop();
 
-  const announced = [...calls.values()].filter((c) => c.announcedAt).map((c) => c.announcedAt - c.endSentAt).sort((a, b) => a - b);
-  const visible = [...calls.values()].filter((c) => c.visibleAt).map((c) => c.visibleAt - c.endSentAt).sort((a, b) => a - b);
+  const announced = [...calls.values()]
+    .filter((c) => c.announcedAt)
+    .map((c) => c.announcedAt - c.endSentAt)
+    .sort((a, b) => a - b);
+  const visible = [...calls.values()]
+    .filter((c) => c.visibleAt)
+    .map((c) => c.visibleAt - c.endSentAt)
+    .sort((a, b) => a - b);
   const fmt = (xs) => `p50 ${percentile(xs, 50)} ms, p90 ${percentile(xs, 90)} ms, p99 ${percentile(xs, 99)} ms, max ${xs.at(-1)} ms (${xs.length} calls)`;
   log('');
   log(`calls sent: ${total} at ${(total / ((sent - t0) / 1000)).toFixed(1)}/s; webhook refusals: ${JSON.stringify(failures)}`);
   log(`end webhook → final row announced (CallAttributed): ${fmt(announced)}`);
   log(`end webhook → final row visible over REST:          ${fmt(visible)}`);
-  log(`attribution CPU: ${((cpu1 - cpu0) / ((Date.now() - t0) / 1000)).toFixed(2)} cores on average; machine: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  log(
+    `attribution CPU: ${((cpu1 - cpu0) / ((Date.now() - t0) / 1000)).toFixed(2)} cores on average; machine: ${cpus().length} cores, load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await platform.stop();
 }

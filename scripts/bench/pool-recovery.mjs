@@ -66,7 +66,9 @@ while (history.nowMs < endOfYear) {
 }
 process.stderr.write('\n');
 console.log(`topics ${prefix} (history end ${endOfYear}: BENCH_REUSE_PREFIX=${prefix} BENCH_HISTORY_END_MS=${endOfYear} reuses them)`);
-console.log(`history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events (${(published / (days * visitsPerDay)).toFixed(2)} per visit), ${reuse ? 'regenerated (already on the topics)' : 'published'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(
+  `history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events (${(published / (days * visitsPerDay)).toFixed(2)} per visit), ${reuse ? 'regenerated (already on the topics)' : 'published'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+);
 
 const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const READY_TIMEOUT_MS = 30 * 60_000;
@@ -95,13 +97,18 @@ async function measure(label, extraEnv, beforeKill) {
       await svc.start(READY_TIMEOUT_MS);
       const seconds = (Date.now() - started) / 1000;
       // Ready means the site's partition is rebuilt: say how.
-      const own = await waitFor(async () => {
-        const o = await ownership(svc);
-        return o.restored.length > 0 && o.restoring.length === 0 ? o : undefined;
-      }, { what: 'ownership', timeoutMs: 600_000 });
+      const own = await waitFor(
+        async () => {
+          const o = await ownership(svc);
+          return o.restored.length > 0 && o.restoring.length === 0 ? o : undefined;
+        },
+        { what: 'ownership', timeoutMs: 600_000 },
+      );
       const restored = own.restored.filter((r) => r.records > 1);
       times.push(seconds);
-      console.log(`${label}: run ${run + 1}: ready ${seconds.toFixed(1)} s after the kill (partition rebuilt from ${restored.map((r) => `snapshot ${r.snapshotOffset ?? 'none'} + ${r.records} records`).join(', ') || 'its claim only'})`);
+      console.log(
+        `${label}: run ${run + 1}: ready ${seconds.toFixed(1)} s after the kill (partition rebuilt from ${restored.map((r) => `snapshot ${r.snapshotOffset ?? 'none'} + ${r.records} records`).join(', ') || 'its claim only'})`,
+      );
     }
   } finally {
     await svc.kill();
@@ -127,7 +134,9 @@ const after = await measure('snapshots', { POOL_SNAPSHOT_EVERY_RECORDS: '0', POO
   if (tail > 0) await publishEvents(history.next(tail));
 });
 console.log('');
-console.log(`time to ready after SIGKILL, ${published.toLocaleString('en')} pool events (session timeout 6 s included: the killed member's partitions wait for it):`);
+console.log(
+  `time to ready after SIGKILL, ${published.toLocaleString('en')} pool events (session timeout 6 s included: the killed member's partitions wait for it):`,
+);
 console.log(`  before snapshots (whole log):        ${summary(before)}`);
 console.log(`  with snapshots (snapshot + ${tail.toLocaleString('en')}-record tail): ${summary(after)}`);
 await bus.close();

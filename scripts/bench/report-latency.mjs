@@ -27,7 +27,8 @@ try {
   const spacing = (90 * DAY) / VISITS;
   // Sources: [channel, source, medium, campaign count, keyword count] — paid search has campaigns and keywords.
   const at = (n) => `fromUnixTimestamp64Milli(toInt64(${T0} + ${n} * ${spacing}), 'UTC')`;
-  const source = (n) => `[('paid_search','google','cpc'),('paid_search','yandex','cpc'),('organic_search','google','organic'),('direct','',''),('paid_social','vk','cpc'),('email','newsletter','email'),('referral','partner.example','referral')][(${n}) % 7 + 1]`;
+  const source = (n) =>
+    `[('paid_search','google','cpc'),('paid_search','yandex','cpc'),('organic_search','google','organic'),('direct','',''),('paid_social','vk','cpc'),('email','newsletter','email'),('referral','partner.example','referral')][(${n}) % 7 + 1]`;
   const campaign = (n) => `if(${source(n)}.3 = 'cpc', concat('campaign-', toString((${n}) % 20)), '')`;
   const keyword = (n) => `if(${source(n)}.3 = 'cpc', concat('keyword-', toString((${n}) % 200)), '')`;
 
@@ -81,7 +82,9 @@ try {
             concat('campaign-', toString(number % 20)), concat('keyword-', toString(number % 200)), 10 + number % 90, 5 + number % 20, 100 + number % 500, 'RUB', 'bench', 'bench', 1
      FROM numbers(${90 * 400})`,
   );
-  say(`seeded ${CALLS.toLocaleString('en')} calls, ${(CALLS * 14).toLocaleString('en')} credit rows, ${(90 * 400).toLocaleString('en')} cost rows in ${((Date.now() - callsBegan) / 1000).toFixed(1)} s`);
+  say(
+    `seeded ${CALLS.toLocaleString('en')} calls, ${(CALLS * 14).toLocaleString('en')} credit rows, ${(90 * 400).toLocaleString('en')} cost rows in ${((Date.now() - callsBegan) / 1000).toFixed(1)} s`,
+  );
   // Parts merged as a steady system's would be (background merges catch up between inserts).
   const optimizeBegan = Date.now();
   for (const table of ['visits', 'calls', 'attribution_credits']) await ch.command(`OPTIMIZE TABLE ${table} FINAL`);

@@ -27,7 +27,12 @@ await provisionTopics(kafka, prefix, logger);
 const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, LOG_LEVEL: 'warn' };
 const pool = new ServiceProcess('number-pool', await freePort(), env);
 // One load generator is one client address: lift the public rate limits for the run.
-const tracker = new ServiceProcess('session-tracker', await freePort(), { ...env, LEASE_REPLY_TIMEOUT_MS: '2000', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '100000000', RATE_LIMIT_PER_SITE_PER_SECOND: '1000000' });
+const tracker = new ServiceProcess('session-tracker', await freePort(), {
+  ...env,
+  LEASE_REPLY_TIMEOUT_MS: '2000',
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '100000000',
+  RATE_LIMIT_PER_SITE_PER_SECOND: '1000000',
+});
 // Stop the services whatever happens: a failed run must not leave them running.
 const stopAll = () => Promise.all([tracker.stop(), pool.stop()]);
 process.on('uncaughtException', async (err) => {
@@ -48,10 +53,17 @@ for (const [s, site] of sites.entries()) {
   if (put.status !== 200) throw new Error(`site: ${JSON.stringify(put.body)}`);
 }
 for (const site of sites) {
-  await waitFor(async () => (await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: site, landingPage: 'https://bench.example/', userAgent: BROWSER } })).body?.fallback === false, { what: `${site} ready`, timeoutMs: 60_000 });
+  await waitFor(
+    async () =>
+      (await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: site, landingPage: 'https://bench.example/', userAgent: BROWSER } })).body
+        ?.fallback === false,
+    { what: `${site} ready`, timeoutMs: 60_000 },
+  );
 }
 
-const bodies = sites.map((site) => JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: BROWSER }));
+const bodies = sites.map((site) =>
+  JSON.stringify({ siteId: site, landingPage: 'https://bench.example/?utm_source=google&utm_medium=cpc', userAgent: BROWSER }),
+);
 const loadgen = fileURLToPath(new URL('./load-generator.mjs', import.meta.url));
 const load = (rate, duration) =>
   new Promise((resolve, reject) => {
@@ -68,7 +80,9 @@ const rows = [];
 for (const rate of rates) {
   const result = await load(rate, seconds);
   rows.push({ rate, ...result });
-  process.stdout.write(`target ${rate}/s: ${result.throughput.toFixed(0)} starts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, default-number answers ${result.fallbacks}\n`);
+  process.stdout.write(
+    `target ${rate}/s: ${result.throughput.toFixed(0)} starts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, default-number answers ${result.fallbacks}\n`,
+  );
 }
 
 await stopAll();
@@ -77,7 +91,11 @@ await stopAll();
 // while a live lease held it, no request answered twice.
 const ledger = new LeaseLedger();
 await replayTopics(kafka, settings, logger, ['poolEvents'], (r) => ledger.apply(r.event));
-process.stdout.write(`\ninvariant: ${ledger.grants} leases granted over ${siteCount} sites, ${ledger.violations.length} violations (numbers leased to two live sessions or requests answered twice)\n`);
+process.stdout.write(
+  `\ninvariant: ${ledger.grants} leases granted over ${siteCount} sites, ${ledger.violations.length} violations (numbers leased to two live sessions or requests answered twice)\n`,
+);
 for (const v of ledger.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`);
-process.stdout.write(`machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}; services and broker on this machine, load generator in its own process\n`);
+process.stdout.write(
+  `machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}; services and broker on this machine, load generator in its own process\n`,
+);
 process.exit(ledger.violations.length === 0 ? 0 : 1);

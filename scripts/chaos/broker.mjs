@@ -69,7 +69,11 @@ export class Broker {
     } catch (err) {
       const pid = this.pid();
       if (!pid || !alive(pid)) throw err;
-      await waitFor(() => this.answering(), { what: `the broker on ${this.brokers} to answer`, timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 1000 });
+      await waitFor(() => this.answering(), {
+        what: `the broker on ${this.brokers} to answer`,
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 1000,
+      });
       await this.#script('start.sh');
     }
   }

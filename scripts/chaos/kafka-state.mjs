@@ -27,7 +27,10 @@ async function highWatermarks(admin, topics) {
 /** Every consumer group of the prefix: state, members, lag per topic (committed vs high watermark). */
 export async function consumerGroups(admin, prefix) {
   const { groups } = await admin.listGroups();
-  const ids = groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix) && !id.startsWith(`${prefix}${READER_GROUP}`)).sort();
+  const ids = groups
+    .map((g) => g.groupId)
+    .filter((id) => id.startsWith(prefix) && !id.startsWith(`${prefix}${READER_GROUP}`))
+    .sort();
   if (ids.length === 0) return { groups: [], highs: new Map() };
   const described = new Map((await admin.describeGroups(ids)).groups.map((g) => [g.groupId, g]));
   const committed = new Map();

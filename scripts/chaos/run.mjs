@@ -53,7 +53,8 @@ o.controllerPort = num('CHAOS_KAFKA_CONTROLLER_PORT', o.kafkaPort + 1, { min: 10
 o.dataDir = env.CHAOS_DATA_DIR ?? `/tmp/calltrack-chaos-${runId}`;
 o.kafkaHome = env.CHAOS_KAFKA_HOME_DIR ?? join(ROOT, `.cache/chaos/kafka-${o.kafkaPort}-${runId}`);
 o.outDir = env.CHAOS_OUT_DIR ?? join(ROOT, '.cache/chaos', runId);
-if ([9092, 19092].includes(o.kafkaPort)) throw new Error(`CHAOS_KAFKA_PORT ${o.kafkaPort} is a shared broker's port: the chaos run stops and kills its broker, give it its own`);
+if ([9092, 19092].includes(o.kafkaPort))
+  throw new Error(`CHAOS_KAFKA_PORT ${o.kafkaPort} is a shared broker's port: the chaos run stops and kills its broker, give it its own`);
 env.SERVICE_LOG_DIR = join(o.outDir, 'logs');
 // How long a (re)started service may take to be ready (ServiceProcess); a busy machine needs more than a minute.
 env.SERVICE_READY_TIMEOUT_MS ??= String(num('CHAOS_SERVICE_READY_SECONDS', 240, { min: 10, max: 3600 }) * 1000);
@@ -71,7 +72,13 @@ const exportSecret = `chaos-export-secret-${runId}-0123456789`;
 const siteId = `chaos-${runId}`;
 const spamCallers = ['+79990000001', '+79990000002', '+79990000003'];
 
-const broker = new Broker({ root: ROOT, port: o.kafkaPort, homeDir: o.kafkaHome, prefix: o.prefix, heapOpts: env.CHAOS_KAFKA_HEAP_OPTS ?? '-Xms256m -Xmx512m' });
+const broker = new Broker({
+  root: ROOT,
+  port: o.kafkaPort,
+  homeDir: o.kafkaHome,
+  prefix: o.prefix,
+  heapOpts: env.CHAOS_KAFKA_HEAP_OPTS ?? '-Xms256m -Xmx512m',
+});
 broker.env.KAFKA_CONTROLLER_PORT = String(o.controllerPort);
 const receiver = new ConversionReceiver(exportSecret);
 let platform;
@@ -176,7 +183,11 @@ async function allReady(timeoutMs) {
     return { ok: true, ms: Date.now() - started };
   } catch {
     const states = await Promise.all(Object.entries(allServices()).map(async ([n, s]) => [n, await get(`${s.url}/readyz`, 3000)]));
-    return { ok: false, ms: Date.now() - started, notReady: states.filter(([, r]) => r.status !== 200).map(([n, r]) => `${n}: ${r.status} ${JSON.stringify(r.body?.checks ?? r.body)}`) };
+    return {
+      ok: false,
+      ms: Date.now() - started,
+      notReady: states.filter(([, r]) => r.status !== 200).map(([n, r]) => `${n}: ${r.status} ${JSON.stringify(r.body?.checks ?? r.body)}`),
+    };
   }
 }
 
@@ -204,7 +215,9 @@ async function runFault(kind, target) {
   const recovery = await allReady(o.recoverySeconds * 1000);
   fault.recoveredMs = recovery.ok ? Date.now() : undefined;
   fault.notReady = recovery.notReady;
-  log(`  ${kind} ${target}: ${recovery.ok ? `every service ready ${((Date.now() - fault.doneMs) / 1000).toFixed(1)} s after` : `NOT every service ready after ${o.recoverySeconds} s: ${recovery.notReady.join('; ')}`}`);
+  log(
+    `  ${kind} ${target}: ${recovery.ok ? `every service ready ${((Date.now() - fault.doneMs) / 1000).toFixed(1)} s after` : `NOT every service ready after ${o.recoverySeconds} s: ${recovery.notReady.join('; ')}`}`,
+  );
 }
 
 function faultPlan() {
@@ -218,8 +231,11 @@ function faultPlan() {
 // ---- the run ----
 
 async function main() {
-  log(`chaos run ${runId}: ${o.seconds} s of traffic (${o.visitsPerSecond} visits/s, ${o.callsPerSecond} calls/s), broker 127.0.0.1:${o.kafkaPort}, prefix ${o.prefix}, ClickHouse ${o.dataDir}, logs ${env.SERVICE_LOG_DIR}`);
-  if (await broker.answering()) throw new Error(`something already answers on 127.0.0.1:${o.kafkaPort}: the chaos run needs a broker of its own (CHAOS_KAFKA_PORT)`);
+  log(
+    `chaos run ${runId}: ${o.seconds} s of traffic (${o.visitsPerSecond} visits/s, ${o.callsPerSecond} calls/s), broker 127.0.0.1:${o.kafkaPort}, prefix ${o.prefix}, ClickHouse ${o.dataDir}, logs ${env.SERVICE_LOG_DIR}`,
+  );
+  if (await broker.answering())
+    throw new Error(`something already answers on 127.0.0.1:${o.kafkaPort}: the chaos run needs a broker of its own (CHAOS_KAFKA_PORT)`);
   await broker.start();
   await receiver.start();
   const servicePorts = {};
@@ -254,17 +270,30 @@ async function main() {
   const defaultNumber = '+74954999999';
   await platform.configureSite({ siteId, poolNumbers, defaultNumber, leaseTtlSeconds: o.leaseTailSeconds, webhookSecret });
   for (const phone of spamCallers) {
-    await waitFor(async () => (await fetch(`${allServices().antifraud.url}/v1/admin/sites/${siteId}/blocklist/${encodeURIComponent(phone)}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'chaos spam caller' }) })).status === 200, {
-      what: `antifraud to block ${phone}`,
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      async () =>
+        (
+          await fetch(`${allServices().antifraud.url}/v1/admin/sites/${siteId}/blocklist/${encodeURIComponent(phone)}`, {
+            method: 'PUT',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ reason: 'chaos spam caller' }),
+          })
+        ).status === 200,
+      {
+        what: `antifraud to block ${phone}`,
+        timeoutMs: 30_000,
+      },
+    );
   }
   log(`site ${siteId}: pool of ${o.poolSize}, lease tail ${o.leaseTailSeconds} s, ${spamCallers.length} blocked callers`);
 
   // Poison: records nobody can decode, on the calls topic; each consumer of calls must dead-letter them and move on.
   const poisonKeys = Array.from({ length: o.poison }, (_, i) => `${siteId}:chaos-poison-${i}`);
   if (poisonKeys.length > 0) {
-    await platform.bus.producer.sendRaw(topicName('calls', o.prefix), poisonKeys.map((key) => ({ key, value: Buffer.from(`not a protobuf envelope ${key}`), headers: {} })));
+    await platform.bus.producer.sendRaw(
+      topicName('calls', o.prefix),
+      poisonKeys.map((key) => ({ key, value: Buffer.from(`not a protobuf envelope ${key}`), headers: {} })),
+    );
   }
 
   const traffic = new ChaosTraffic({
@@ -318,7 +347,11 @@ async function main() {
     }
     await sleep(1000);
   }
-  log(quietAtMs ? `quiet ${((quietAtMs - lastFaultMs) / 1000).toFixed(1)} s after the last fault` : `NOT quiet after ${o.quietTimeoutSeconds} s: lagging ${JSON.stringify(lastSnapshot?.lagging?.map((g) => [g.name, g.lagByTopic]))}, growing ${JSON.stringify(lastSnapshot?.grew)}`);
+  log(
+    quietAtMs
+      ? `quiet ${((quietAtMs - lastFaultMs) / 1000).toFixed(1)} s after the last fault`
+      : `NOT quiet after ${o.quietTimeoutSeconds} s: lagging ${JSON.stringify(lastSnapshot?.lagging?.map((g) => [g.name, g.lagByTopic]))}, growing ${JSON.stringify(lastSnapshot?.grew)}`,
+  );
   await monitor.stop();
 
   // ---- checks ----
@@ -350,14 +383,26 @@ async function main() {
   const perId = new Map();
   for (const r of listed) perId.set(r.call_id, (perId.get(r.call_id) ?? 0) + 1);
   const duplicateRows = [...perId.values()].reduce((a, n) => a + n - 1, 0);
-  const report = await get(`${platform.url('attribution')}/v1/sites/${siteId}/report/channels?from=${new Date(trafficStart - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`, 30_000);
+  const report = await get(
+    `${platform.url('attribution')}/v1/sites/${siteId}/report/channels?from=${new Date(trafficStart - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`,
+    30_000,
+  );
   const reportCalls = report.status === 200 ? report.body.rows.reduce((a, r) => a + Number(r.calls ?? 0) + Number(r.spam_calls ?? 0), 0) : NaN;
   const unknownStored = [...perId.keys()].filter((id) => !calls.some((c) => c.callId === id));
-  row('calls sent / final report acknowledged', `${calls.length} / ${acked.length}`, null, `${calls.filter((c) => !c.finalAcked).length} never acknowledged (provider gave up or refused)`);
+  row(
+    'calls sent / final report acknowledged',
+    `${calls.length} / ${acked.length}`,
+    null,
+    `${calls.filter((c) => !c.finalAcked).length} never acknowledged (provider gave up or refused)`,
+  );
   row('acknowledged calls lost', lost.length, lost.length === 0);
   row('acknowledged calls not in their final state', notFinal.length, notFinal.length === 0);
   row('calls stored twice (list rows - distinct)', duplicateRows, duplicateRows === 0);
-  row('channel report calls - distinct stored calls', Number.isNaN(reportCalls) ? `report ${report.status}` : reportCalls - perId.size, reportCalls === perId.size);
+  row(
+    'channel report calls - distinct stored calls',
+    Number.isNaN(reportCalls) ? `report ${report.status}` : reportCalls - perId.size,
+    reportCalls === perId.size,
+  );
   row('stored calls nobody sent', unknownStored.length, unknownStored.length === 0);
 
   // Spam: every call from a blocked caller judged spam; none exported.
@@ -387,13 +432,17 @@ async function main() {
   const grants = [];
   const expiredRejections = [];
   const givenBack = new Set();
-  await platform.bus.replay(['poolEvents'], (r) => {
-    ledger.apply(r.event);
-    if (r.event?.siteId !== siteId) return;
-    if (r.event.type === 'LeaseGranted') grants.push(r.event.payload);
-    else if (r.event.type === 'LeaseRejected' && r.event.payload.reason === 'expired') expiredRejections.push(r.event.payload);
-    else if (r.event.type === 'LeaseExpired' && r.event.payload.reason === 'undelivered') givenBack.add(r.event.payload.leaseId);
-  }, { onRestart: () => undefined });
+  await platform.bus.replay(
+    ['poolEvents'],
+    (r) => {
+      ledger.apply(r.event);
+      if (r.event?.siteId !== siteId) return;
+      if (r.event.type === 'LeaseGranted') grants.push(r.event.payload);
+      else if (r.event.type === 'LeaseRejected' && r.event.payload.reason === 'expired') expiredRejections.push(r.event.payload);
+      else if (r.event.type === 'LeaseExpired' && r.event.payload.reason === 'undelivered') givenBack.add(r.event.payload.leaseId);
+    },
+    { onRestart: () => undefined },
+  );
   const answeredTwice = ledger.violations.filter((v) => v.includes('answered twice'));
   const doubleLeased = ledger.violations.filter((v) => !v.includes('answered twice'));
   details.leaseViolations = ledger.violations.slice(0, 50);
@@ -406,10 +455,16 @@ async function main() {
   const notShown = new Map();
   for (const g of grants) {
     const deadline = Number(g.requestDeadlineMs);
-    if (!(deadline > 0) || Number(g.grantedAtMs) > deadline) afterDeadline.set(g.leaseId, { sessionId: g.sessionId, grantedAtMs: Number(g.grantedAtMs), requestDeadlineMs: deadline });
+    if (!(deadline > 0) || Number(g.grantedAtMs) > deadline)
+      afterDeadline.set(g.leaseId, { sessionId: g.sessionId, grantedAtMs: Number(g.grantedAtMs), requestDeadlineMs: deadline });
     const s = traffic.sessions.get(g.sessionId);
     if (s !== undefined && s.leaseId === g.leaseId) continue;
-    notShown.set(g.leaseId, { sessionId: g.sessionId, answered: s ? (s.fallback ? `default number (${s.reason})` : 'another lease') : 'no session answer', givenBack: givenBack.has(g.leaseId), grantedAfterRequestMs: s ? Number(g.grantedAtMs) - s.requestAtMs : undefined });
+    notShown.set(g.leaseId, {
+      sessionId: g.sessionId,
+      answered: s ? (s.fallback ? `default number (${s.reason})` : 'another lease') : 'no session answer',
+      givenBack: givenBack.has(g.leaseId),
+      grantedAfterRequestMs: s ? Number(g.grantedAtMs) - s.requestAtMs : undefined,
+    });
   }
   const storedRows = [...stored.values()];
   const creditedAfterDeadline = storedRows.filter((r) => r.lease_id && afterDeadline.has(r.lease_id));
@@ -419,12 +474,32 @@ async function main() {
   details.creditedNotShown = creditedNotShown.map((r) => `${r.call_id} → lease ${r.lease_id} ${JSON.stringify(notShown.get(r.lease_id))}`);
   details.notShown = [...notShown.entries()].slice(0, 50).map(([id, v]) => `${id} ${JSON.stringify(v)}`);
   const notShownKept = [...notShown.values()].filter((v) => !v.givenBack).length;
-  row('leases granted / rejected', `${ledger.grants} / ${ledger.rejections}`, null, `${expiredRejections.length} rejected as expired (reached number-pool after their deadline)`);
+  row(
+    'leases granted / rejected',
+    `${ledger.grants} / ${ledger.rejections}`,
+    null,
+    `${expiredRejections.length} rejected as expired (reached number-pool after their deadline)`,
+  );
   row('numbers leased to two live sessions', doubleLeased.length, doubleLeased.length === 0);
-  row('lease requests answered twice', answeredTwice.length, answeredTwice.length === 0, `${ledger.redelivered} answers read again with the same event id (a publish retried after an unacknowledged send: the same answer, not a second one)`);
-  row("leases granted after their request's deadline", afterDeadline.size, afterDeadline.size === 0, 'LeaseGranted.granted_at_ms > request_deadline_ms (or no deadline)');
+  row(
+    'lease requests answered twice',
+    answeredTwice.length,
+    answeredTwice.length === 0,
+    `${ledger.redelivered} answers read again with the same event id (a publish retried after an unacknowledged send: the same answer, not a second one)`,
+  );
+  row(
+    "leases granted after their request's deadline",
+    afterDeadline.size,
+    afterDeadline.size === 0,
+    'LeaseGranted.granted_at_ms > request_deadline_ms (or no deadline)',
+  );
   row("calls credited to a lease granted after its request's deadline", creditedAfterDeadline.length, creditedAfterDeadline.length === 0);
-  row('leases granted to visitors not shown them', notShown.size, null, `${notShown.size - notShownKept} given back as undelivered, ${notShownKept} not (no answer, or session-tracker restarted)`);
+  row(
+    'leases granted to visitors not shown them',
+    notShown.size,
+    null,
+    `${notShown.size - notShownKept} given back as undelivered, ${notShownKept} not (no answer, or session-tracker restarted)`,
+  );
   row('calls credited to a lease its visitor was not shown', creditedNotShown.length, creditedNotShown.length === 0);
 
   // Dead letters: only the injected poison, and every consumer of calls dead-lettered each poison record.
@@ -433,38 +508,96 @@ async function main() {
   const dead = await readTopics(kafka, o.prefix, dlqTopics);
   const poison = new Set(poisonKeys);
   const unexpected = dead.filter((r) => !poison.has(r.key));
-  details.unexpectedDeadLetters = unexpected.slice(0, 50).map((r) => ({ topic: r.topic.slice(o.prefix.length), key: r.key, reason: r.headers.dlq_reason, group: r.headers.dlq_consumer_group, error: r.headers.dlq_error }));
+  details.unexpectedDeadLetters = unexpected.slice(0, 50).map((r) => ({
+    topic: r.topic.slice(o.prefix.length),
+    key: r.key,
+    reason: r.headers.dlq_reason,
+    group: r.headers.dlq_consumer_group,
+    error: r.headers.dlq_error,
+  }));
   const finalGroups = (await consumerGroups(admin, o.prefix)).groups;
   const callsTopic = topicName('calls', o.prefix);
   const callsReaders = finalGroups.filter((g) => !g.perInstance && g.topics.includes(callsTopic)).map((g) => g.groupId);
   const poisonMissing = [];
-  for (const key of poisonKeys) for (const group of callsReaders) if (!dead.some((r) => r.key === key && r.headers.dlq_consumer_group === group)) poisonMissing.push(`${key} by ${group}`);
-  row('dead letters not injected', unexpected.length, unexpected.length === 0, [...new Set(unexpected.map((r) => `${r.topic.slice(o.prefix.length)}/${r.headers.dlq_reason}`))].join(', '));
-  row('injected poison not dead-lettered', `${poisonMissing.length} (${poisonKeys.length} records × ${callsReaders.length} groups)`, poisonMissing.length === 0);
+  for (const key of poisonKeys)
+    for (const group of callsReaders) if (!dead.some((r) => r.key === key && r.headers.dlq_consumer_group === group)) poisonMissing.push(`${key} by ${group}`);
+  row(
+    'dead letters not injected',
+    unexpected.length,
+    unexpected.length === 0,
+    [...new Set(unexpected.map((r) => `${r.topic.slice(o.prefix.length)}/${r.headers.dlq_reason}`))].join(', '),
+  );
+  row(
+    'injected poison not dead-lettered',
+    `${poisonMissing.length} (${poisonKeys.length} records × ${callsReaders.length} groups)`,
+    poisonMissing.length === 0,
+  );
 
   // Lag and consumers.
   const lagging = countedGroups(finalGroups).filter((g) => g.lag > 0);
   const leftovers = finalGroups.filter((g) => g.perInstance && g.members === 0);
   details.groups = finalGroups.map((g) => ({ name: g.name, state: g.state, members: g.members, lag: g.lag, lagByTopic: g.lagByTopic }));
-  row('consumer lag (shared groups, live per-instance groups)', lagging.reduce((a, g) => a + g.lag, 0), lagging.length === 0, lagging.map((g) => `${g.name}=${g.lag}`).join(', '));
+  row(
+    'consumer lag (shared groups, live per-instance groups)',
+    lagging.reduce((a, g) => a + g.lag, 0),
+    lagging.length === 0,
+    lagging.map((g) => `${g.name}=${g.lag}`).join(', '),
+  );
   row('per-instance groups left without members', leftovers.length, null, `lag ${leftovers.reduce((a, g) => a + g.lag, 0)} (not counted)`);
-  const finalReady = await Promise.all(Object.entries(allServices()).map(async ([n, s]) => [n, await get(`${s.url}/healthz`, 5000), await get(`${s.url}/readyz`, 5000)]));
-  const deadConsumers = finalReady.filter(([, h, r]) => h.status === 200 && r.status !== 200).map(([n, , r]) => `${n}: ${Object.entries(r.body?.checks ?? {}).filter(([, v]) => !v).map(([k]) => k).join(',')}`);
+  const finalReady = await Promise.all(
+    Object.entries(allServices()).map(async ([n, s]) => [n, await get(`${s.url}/healthz`, 5000), await get(`${s.url}/readyz`, 5000)]),
+  );
+  const deadConsumers = finalReady
+    .filter(([, h, r]) => h.status === 200 && r.status !== 200)
+    .map(
+      ([n, , r]) =>
+        `${n}: ${Object.entries(r.body?.checks ?? {})
+          .filter(([, v]) => !v)
+          .map(([k]) => k)
+          .join(',')}`,
+    );
   row('services live but not ready at the end', deadConsumers.length, deadConsumers.length === 0, deadConsumers.join('; '));
-  const longest = Object.entries(monitor.state).map(([n, s]) => [n, s.longestUnreadyMs, Object.keys(s.failing)]).sort((a, b) => b[1] - a[1]);
+  const longest = Object.entries(monitor.state)
+    .map(([n, s]) => [n, s.longestUnreadyMs, Object.keys(s.failing)])
+    .sort((a, b) => b[1] - a[1]);
   const tooLong = longest.filter(([, ms]) => ms > o.unreadyLimitSeconds * 1000);
-  row(`services live but unready > ${o.unreadyLimitSeconds} s on the way`, tooLong.length, tooLong.length === 0, `longest ${longest[0] ? `${(longest[0][1] / 1000).toFixed(0)} s (${longest[0][0]}${longest[0][2].length ? `: ${longest[0][2].join(',')}` : ''})` : '-'}; not while its own restart or a broker outage lasts`);
+  row(
+    `services live but unready > ${o.unreadyLimitSeconds} s on the way`,
+    tooLong.length,
+    tooLong.length === 0,
+    `longest ${longest[0] ? `${(longest[0][1] / 1000).toFixed(0)} s (${longest[0][0]}${longest[0][2].length ? `: ${longest[0][2].join(',')}` : ''})` : '-'}; not while its own restart or a broker outage lasts`,
+  );
   row('processes that exited on their own', monitor.exits.length, null, monitor.exits.map((e) => e.name).join(', '));
   const unrecovered = faults.filter((f) => !f.recoveredMs);
-  row('faults after which not every service was ready in time', unrecovered.length, unrecovered.length === 0, unrecovered.map((f) => `${f.kind} ${f.target}`).join(', '));
-  row('time from the last fault to quiet', quietAtMs ? `${((quietAtMs - lastFaultMs) / 1000).toFixed(1)} s` : `not quiet in ${o.quietTimeoutSeconds} s`, Boolean(quietAtMs), quietAtMs ? `${((quietAtMs - trafficEnd) / 1000).toFixed(1)} s after the traffic ended` : '');
+  row(
+    'faults after which not every service was ready in time',
+    unrecovered.length,
+    unrecovered.length === 0,
+    unrecovered.map((f) => `${f.kind} ${f.target}`).join(', '),
+  );
+  row(
+    'time from the last fault to quiet',
+    quietAtMs ? `${((quietAtMs - lastFaultMs) / 1000).toFixed(1)} s` : `not quiet in ${o.quietTimeoutSeconds} s`,
+    Boolean(quietAtMs),
+    quietAtMs ? `${((quietAtMs - trafficEnd) / 1000).toFixed(1)} s after the traffic ended` : '',
+  );
 
   // Client-side: what the visitors and the provider were answered (503 is allowed during outages; hangs are not).
   const c = traffic.counters;
   row('session starts answered', JSON.stringify(c.sessionAnswers), null, `slowest ${(c.slowestMs.session / 1000).toFixed(1)} s`);
-  row('webhooks answered', JSON.stringify(c.webhookAnswers), null, `slowest ${(c.slowestMs.webhook / 1000).toFixed(1)} s, ${c.providerRetries} provider retries, ${c.resends} resends`);
+  row(
+    'webhooks answered',
+    JSON.stringify(c.webhookAnswers),
+    null,
+    `slowest ${(c.slowestMs.webhook / 1000).toFixed(1)} s, ${c.providerRetries} provider retries, ${c.resends} resends`,
+  );
   const hangs = c.slow.session + c.slow.webhook + c.slow.heartbeat;
-  row(`requests answered after ${o.answerLimitMs / 1000} s or never`, hangs, hangs === 0, `session starts ${c.slow.session}, heartbeats ${c.slow.heartbeat}, webhooks ${c.slow.webhook} (a 503 is the promised answer during an outage)`);
+  row(
+    `requests answered after ${o.answerLimitMs / 1000} s or never`,
+    hangs,
+    hangs === 0,
+    `session starts ${c.slow.session}, heartbeats ${c.slow.heartbeat}, webhooks ${c.slow.webhook} (a 503 is the promised answer during an outage)`,
+  );
   if (c.driverErrors) row('driver errors', c.driverErrors, false, traffic.lastDriverError?.slice(0, 200));
 
   await admin.disconnect();
@@ -480,7 +613,10 @@ async function main() {
 
 /** Every stored call of the site whose start is in [from, to), through the list endpoint (at most 1000 a page: the window is halved until a page fits). */
 async function listCalls(fromMs, toMs) {
-  const r = await get(`${platform.url('attribution')}/v1/sites/${siteId}/calls?from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}&limit=1000`, 30_000);
+  const r = await get(
+    `${platform.url('attribution')}/v1/sites/${siteId}/calls?from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}&limit=1000`,
+    30_000,
+  );
   if (r.status !== 200) throw new Error(`attribution's call list answered ${r.status}: ${JSON.stringify(r.body)}`);
   if (r.body.calls.length < 1000 || toMs - fromMs < 2) return r.body.calls;
   const mid = Math.floor((fromMs + toMs) / 2);
@@ -490,7 +626,11 @@ async function listCalls(fromMs, toMs) {
 function formatTable(rows) {
   const w = [Math.max(...rows.map((r) => r.check.length)), Math.max(...rows.map((r) => String(r.value).length)), 4];
   const line = (a, b, c, d) => `${a.padEnd(w[0])}  ${b.padStart(w[1])}  ${c.padEnd(w[2])}  ${d}`.trimEnd();
-  return [line('check', 'value', 'ok', 'note'), line('-'.repeat(w[0]), '-'.repeat(w[1]), '----', ''), ...rows.map((r) => line(r.check, String(r.value), r.ok === null ? '' : r.ok ? 'ok' : 'FAIL', r.detail ?? ''))].join('\n');
+  return [
+    line('check', 'value', 'ok', 'note'),
+    line('-'.repeat(w[0]), '-'.repeat(w[1]), '----', ''),
+    ...rows.map((r) => line(r.check, String(r.value), r.ok === null ? '' : r.ok ? 'ok' : 'FAIL', r.detail ?? '')),
+  ].join('\n');
 }
 
 async function cleanup() {

@@ -39,15 +39,55 @@ export class ChaosTraffic {
    * @param {object} o
    * @param {() => number} o.random  seeded source of [0, 1)
    */
-  constructor({ trackerUrl, telephonyUrl, siteId, defaultNumber, webhookSecret, spamCallers, visitsPerSecond, callsPerSecond, spamShare, duplicateShare, heartbeatMs, requestTimeoutMs, answerLimitMs, providerRetryMs, random }) {
-    Object.assign(this, { trackerUrl, telephonyUrl, siteId, defaultNumber, webhookSecret, spamCallers, visitsPerSecond, callsPerSecond, spamShare, duplicateShare, heartbeatMs, requestTimeoutMs, answerLimitMs, providerRetryMs, random });
+  constructor({
+    trackerUrl,
+    telephonyUrl,
+    siteId,
+    defaultNumber,
+    webhookSecret,
+    spamCallers,
+    visitsPerSecond,
+    callsPerSecond,
+    spamShare,
+    duplicateShare,
+    heartbeatMs,
+    requestTimeoutMs,
+    answerLimitMs,
+    providerRetryMs,
+    random,
+  }) {
+    Object.assign(this, {
+      trackerUrl,
+      telephonyUrl,
+      siteId,
+      defaultNumber,
+      webhookSecret,
+      spamCallers,
+      visitsPerSecond,
+      callsPerSecond,
+      spamShare,
+      duplicateShare,
+      heartbeatMs,
+      requestTimeoutMs,
+      answerLimitMs,
+      providerRetryMs,
+      random,
+    });
     /** sessionId → what the visitor was shown */
     this.sessions = new Map();
     /** every session start: when it was asked, how it was answered */
     this.sessionStarts = [];
     /** provider call id → the call as the provider reported it */
     this.calls = new Map();
-    this.counters = { sessionAnswers: {}, heartbeatAnswers: {}, webhookAnswers: {}, slowestMs: { session: 0, heartbeat: 0, webhook: 0 }, slow: { session: 0, heartbeat: 0, webhook: 0 }, resends: 0, providerRetries: 0 };
+    this.counters = {
+      sessionAnswers: {},
+      heartbeatAnswers: {},
+      webhookAnswers: {},
+      slowestMs: { session: 0, heartbeat: 0, webhook: 0 },
+      slow: { session: 0, heartbeat: 0, webhook: 0 },
+      resends: 0,
+      providerRetries: 0,
+    };
     this.inFlight = new Set();
     this.running = false;
     this.callSeq = 0;
@@ -102,7 +142,12 @@ export class ChaosTraffic {
     this.sessionStarts.push(record);
     const campaign = ['sofas', 'beds', 'kitchens'][n % 3];
     const res = await request('POST', `${this.trackerUrl}/v1/sessions`, {
-      body: { siteId: this.siteId, landingPage: `https://shop.example/${campaign}?utm_source=google&utm_medium=cpc&utm_campaign=${campaign}`, referrer: 'https://www.google.com/', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36' },
+      body: {
+        siteId: this.siteId,
+        landingPage: `https://shop.example/${campaign}?utm_source=google&utm_medium=cpc&utm_campaign=${campaign}`,
+        referrer: 'https://www.google.com/',
+        userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36',
+      },
       headers: { 'x-forwarded-for': ip, 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36' },
       timeoutMs: this.requestTimeoutMs,
     });
@@ -112,7 +157,15 @@ export class ChaosTraffic {
     if (res.status !== 201) return;
     const s = res.body;
     record.sessionId = s.sessionId;
-    const visit = { ...record, ip, number: s.number, leaseId: s.leaseId ?? '', fallback: Boolean(s.fallback), reason: s.reason ?? '', endsAtMs: record.answeredAtMs + 3000 + this.random() * 9000 };
+    const visit = {
+      ...record,
+      ip,
+      number: s.number,
+      leaseId: s.leaseId ?? '',
+      fallback: Boolean(s.fallback),
+      reason: s.reason ?? '',
+      endsAtMs: record.answeredAtMs + 3000 + this.random() * 9000,
+    };
     this.sessions.set(s.sessionId, visit);
     if (!visit.leaseId) return;
     // Heartbeats while the page is open, and the last one on pagehide.
@@ -157,7 +210,13 @@ export class ChaosTraffic {
     };
     this.calls.set(providerCallId, call);
     const startedAt = Date.now();
-    const base = { callId: providerCallId, trackingNumber: call.dialled, callerNumber: call.callerNumber, direction: 'inbound', startedAt: new Date(startedAt).toISOString() };
+    const base = {
+      callId: providerCallId,
+      trackingNumber: call.dialled,
+      callerNumber: call.callerNumber,
+      direction: 'inbound',
+      startedAt: new Date(startedAt).toISOString(),
+    };
     await this.#report(call, { ...base, status: 'ringing' }, false);
     await sleep(300 + this.random() * 1200);
     let final;
@@ -184,7 +243,11 @@ export class ChaosTraffic {
     const raw = JSON.stringify(report);
     const giveUpAt = Date.now() + this.providerRetryMs;
     for (let attempt = 0; ; attempt += 1) {
-      const res = await request('POST', `${this.telephonyUrl}/v1/webhooks/generic/${this.siteId}`, { rawBody: raw, headers: signGenericWebhook(this.webhookSecret, raw), timeoutMs: this.requestTimeoutMs });
+      const res = await request('POST', `${this.telephonyUrl}/v1/webhooks/generic/${this.siteId}`, {
+        rawBody: raw,
+        headers: signGenericWebhook(this.webhookSecret, raw),
+        timeoutMs: this.requestTimeoutMs,
+      });
       this.#count('webhook', res);
       if (res.status >= 200 && res.status < 300) {
         call.reportsAcked += 1;

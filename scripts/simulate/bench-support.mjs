@@ -69,7 +69,11 @@ export async function siteWithLiveVisits(platform, { siteId, sessions, webhookSe
 
 /** Calls in ClickHouse for the site (attribution's channel report: one row per call, FINAL). */
 export async function storedCalls(platform, siteId) {
-  const r = await http('GET', `${platform.url('attribution')}/v1/sites/${siteId}/report/channels?from=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`, { headers: platform.auth });
+  const r = await http(
+    'GET',
+    `${platform.url('attribution')}/v1/sites/${siteId}/report/channels?from=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`,
+    { headers: platform.auth },
+  );
   if (r.status !== 200) throw new Error(`channel report: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.rows.reduce((n, row) => n + Number(row.calls ?? 0), 0);
 }

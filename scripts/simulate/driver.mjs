@@ -70,7 +70,12 @@ export class SiteDriver {
     const visitorId = this.visitorIds.get(v.deviceId);
     const body = { siteId: this.site.siteId, landingPage: v.landingPage, referrer: v.referrer, userAgent: v.userAgent, ...(visitorId ? { visitorId } : {}) };
     const startedAtMs = Date.now();
-    const r = await post(`${this.urls.tracker}/v1/sessions`, { body, headers: { 'x-forwarded-for': v.ip, 'user-agent': v.userAgent } }, this.counters, 'session');
+    const r = await post(
+      `${this.urls.tracker}/v1/sessions`,
+      { body, headers: { 'x-forwarded-for': v.ip, 'user-agent': v.userAgent } },
+      this.counters,
+      'session',
+    );
     if (r.status !== 201) {
       const failed = { planned: v, ok: false };
       this.played.set(v.id, failed);
@@ -80,7 +85,18 @@ export class SiteDriver {
     const s = r.body;
     if (!v.bot) this.visitorIds.set(v.deviceId, s.visitorId);
     if (s.fallback) this.counters.fallbacks[s.reason ?? 'unknown'] = (this.counters.fallbacks[s.reason ?? 'unknown'] ?? 0) + 1;
-    const played = { planned: v, ok: true, sessionId: s.sessionId, visitorId: s.visitorId, number: s.number, leaseId: s.leaseId, channel: s.channel, fallback: s.fallback, reason: s.reason, startedAtMs };
+    const played = {
+      planned: v,
+      ok: true,
+      sessionId: s.sessionId,
+      visitorId: s.visitorId,
+      number: s.number,
+      leaseId: s.leaseId,
+      channel: s.channel,
+      fallback: s.fallback,
+      reason: s.reason,
+      startedAtMs,
+    };
     this.played.set(v.id, played);
     if (s.leaseId) {
       const alive = this.#keepAlive(v, played).catch(() => undefined);
@@ -94,7 +110,12 @@ export class SiteDriver {
   async #keepAlive(v, played) {
     const endAtMs = played.startedAtMs + v.durationMs / this.compression;
     const beat = () =>
-      post(`${this.urls.tracker}/v1/sessions/${played.sessionId}/heartbeat`, { body: { siteId: this.site.siteId, leaseId: played.leaseId }, headers: { 'x-forwarded-for': v.ip } }, this.counters, 'heartbeat').then(() => {
+      post(
+        `${this.urls.tracker}/v1/sessions/${played.sessionId}/heartbeat`,
+        { body: { siteId: this.site.siteId, leaseId: played.leaseId }, headers: { 'x-forwarded-for': v.ip } },
+        this.counters,
+        'heartbeat',
+      ).then(() => {
         this.counters.heartbeats += 1;
       });
     for (let next = played.startedAtMs + this.heartbeatRealMs; next < endAtMs; next += this.heartbeatRealMs) {
@@ -119,7 +140,12 @@ export class SiteDriver {
     const send = (report) => {
       const raw = JSON.stringify({ callId, trackingNumber: visit.number, callerNumber: c.phone, direction: 'inbound', ...report });
       this.counters.webhooks += 1;
-      return post(`${this.urls.telephony}/v1/webhooks/generic/${this.site.siteId}`, { rawBody: raw, headers: signGenericWebhook(this.secret, raw) }, this.counters, 'webhook');
+      return post(
+        `${this.urls.telephony}/v1/webhooks/generic/${this.site.siteId}`,
+        { rawBody: raw, headers: signGenericWebhook(this.secret, raw) },
+        this.counters,
+        'webhook',
+      );
     };
     await send({ status: 'ringing', startedAt: startedAtMs });
     await sleep(c.ringMs / this.compression);

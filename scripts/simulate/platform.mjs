@@ -37,9 +37,24 @@ export class Platform {
     // HTTP_TRUST_PROXY: the driver plays a proxy on loopback, naming each simulated visitor's address in X-Forwarded-For.
     // Admin and webhook rate limits sized for one client polling and posting as fast as a bench does: they measure the platform, not its abuse limits.
     const unlimited = '100000000';
-    const common = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN: adminToken, LOG_LEVEL: logLevel, KAFKA_SESSION_TIMEOUT_MS: '10000', HTTP_TRUST_PROXY: 'loopback', ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited, ADMIN_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited };
+    const common = {
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC_PREFIX: prefix,
+      ADMIN_TOKEN: adminToken,
+      LOG_LEVEL: logLevel,
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
+      HTTP_TRUST_PROXY: 'loopback',
+      ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited,
+      ADMIN_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited,
+    };
     const extra = {
-      'telephony-ingest': { WEBHOOK_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited, WEBHOOK_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited, ENQUIRY_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited, ENQUIRY_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited, ...(serviceEnv['telephony-ingest'] ?? {}) },
+      'telephony-ingest': {
+        WEBHOOK_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited,
+        WEBHOOK_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited,
+        ENQUIRY_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: unlimited,
+        ENQUIRY_RATE_LIMIT_PER_SITE_PER_MINUTE: unlimited,
+        ...(serviceEnv['telephony-ingest'] ?? {}),
+      },
       attribution: { CLICKHOUSE_DATA_DIR: dataDir, GRPC_PORT: String(ports.grpc), ...(serviceEnv.attribution ?? {}) },
     };
     this.services = Object.fromEntries(
@@ -107,7 +122,9 @@ export class Platform {
       );
     }
     await waitFor(
-      async () => (await http('PUT', `${this.url('telephony-ingest')}/v1/admin/sites/${siteId}/webhook-secret`, { headers: this.auth, body: { secret: webhookSecret } })).status === 200,
+      async () =>
+        (await http('PUT', `${this.url('telephony-ingest')}/v1/admin/sites/${siteId}/webhook-secret`, { headers: this.auth, body: { secret: webhookSecret } }))
+          .status === 200,
       { what: `telephony-ingest to know ${siteId}`, timeoutMs: 30_000 },
     );
     // session-tracker and attribution follow the sites topic too: wait until both know the site.
@@ -115,10 +132,13 @@ export class Platform {
       what: `session-tracker to know ${siteId}`,
       timeoutMs: 30_000,
     });
-    await waitFor(async () => (await http('GET', `${this.url('attribution')}/v1/admin/sites/${siteId}/attribution-settings`, { headers: this.auth })).status === 200, {
-      what: `attribution to know ${siteId}`,
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      async () => (await http('GET', `${this.url('attribution')}/v1/admin/sites/${siteId}/attribution-settings`, { headers: this.auth })).status === 200,
+      {
+        what: `attribution to know ${siteId}`,
+        timeoutMs: 30_000,
+      },
+    );
   }
 
   async poolStats(siteId) {

@@ -70,7 +70,13 @@ export function scoreSite(driver, rows) {
     unmatchedShare: share(t.unmatched, t.calls),
     wrongSessionShare: share(t.wrongSession, t.calls),
   });
-  return { all: shares(all), inWindow: shares(inWindow), byTiming: Object.fromEntries(Object.entries(byTiming).map(([k, v]) => [k, shares(v)])), methods, reasons };
+  return {
+    all: shares(all),
+    inWindow: shares(inWindow),
+    byTiming: Object.fromEntries(Object.entries(byTiming).map(([k, v]) => [k, shares(v)])),
+    methods,
+    reasons,
+  };
 }
 
 /**
@@ -97,17 +103,36 @@ const pct = (x) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1
 /** The accuracy table as Markdown (it goes into notes and docs as it is). */
 export function formatTable(results, needed, target = 0.99) {
   const header = [
-    'pool', 'calls', 'right session', 'right channel', 'unmatched', 'other visit',
-    'in-window calls', 'in-window right session', 'in-window right channel', 'visitors per number (mean / peak)', 'shortages', 'number-pool recommends',
+    'pool',
+    'calls',
+    'right session',
+    'right channel',
+    'unmatched',
+    'other visit',
+    'in-window calls',
+    'in-window right session',
+    'in-window right channel',
+    'visitors per number (mean / peak)',
+    'shortages',
+    'number-pool recommends',
   ];
   const rows = [...results]
     .sort((a, b) => a.poolSize - b.poolSize)
     .map((r) => {
       const s = r.score;
       return [
-        r.poolSize, s.all.calls, pct(s.all.rightSessionShare), pct(s.all.rightChannelShare), pct(s.all.unmatchedShare), pct(s.all.wrongSessionShare),
-        s.inWindow.calls, pct(s.inWindow.rightSessionShare), pct(s.inWindow.rightChannelShare),
-        `${r.concurrentPerNumber.mean.toFixed(2)} / ${r.concurrentPerNumber.peak.toFixed(2)}`, r.pool?.shortages ?? '-', r.pool?.recommendedPoolSize ?? '-',
+        r.poolSize,
+        s.all.calls,
+        pct(s.all.rightSessionShare),
+        pct(s.all.rightChannelShare),
+        pct(s.all.unmatchedShare),
+        pct(s.all.wrongSessionShare),
+        s.inWindow.calls,
+        pct(s.inWindow.rightSessionShare),
+        pct(s.inWindow.rightChannelShare),
+        `${r.concurrentPerNumber.mean.toFixed(2)} / ${r.concurrentPerNumber.peak.toFixed(2)}`,
+        r.pool?.shortages ?? '-',
+        r.pool?.recommendedPoolSize ?? '-',
       ].map(String);
     });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -165,7 +190,9 @@ export async function reportsAgainstTruth({ attributionUrl, auth, siteId, driver
   for (const call of driver.calls) if (call.placed) bump(driver.played.get(call.planned.visitId)?.channel ?? '', 'calls');
   const r = await http('GET', `${attributionUrl}/v1/sites/${siteId}/reports/sources?level=channel&model=last_click&${range}`, { headers: auth });
   const reported = new Map((r.body?.rows ?? []).map((row) => [row.key.channel, row]));
-  const channels = [...new Set([...truth.keys(), ...reported.keys()])].sort((a, b) => (truth.get(b)?.calls ?? 0) - (truth.get(a)?.calls ?? 0) || a.localeCompare(b));
+  const channels = [...new Set([...truth.keys(), ...reported.keys()])].sort(
+    (a, b) => (truth.get(b)?.calls ?? 0) - (truth.get(a)?.calls ?? 0) || a.localeCompare(b),
+  );
   const byChannel = channels.map((channel) => ({
     channel: channel || '(not attributed)',
     trueVisits: truth.get(channel)?.visits ?? 0,
@@ -177,7 +204,9 @@ export async function reportsAgainstTruth({ attributionUrl, auth, siteId, driver
 }
 
 export function formatReportCheck(siteId, poolSize, check) {
-  const lines = [`reports on site ${siteId} (pool ${poolSize}): ${check.answers.map((a) => `${a.report} ${a.status} in ${a.ms} ms (${a.rows} rows)`).join('; ')}`];
+  const lines = [
+    `reports on site ${siteId} (pool ${poolSize}): ${check.answers.map((a) => `${a.report} ${a.status} in ${a.ms} ms (${a.rows} rows)`).join('; ')}`,
+  ];
   lines.push('| channel | visits (truth) | visits (report) | calls (truth: the visit that produced them) | calls (report, last click) |');
   lines.push('|---|---:|---:|---:|---:|');
   for (const c of check.byChannel) lines.push(`| ${c.channel} | ${c.trueVisits} | ${c.reportedVisits} | ${c.trueCalls} | ${c.reportedCalls} |`);

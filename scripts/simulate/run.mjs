@@ -86,9 +86,15 @@ process.env.SERVICE_LOG_DIR ??= join(ROOT, '.cache/simulate/logs', runId);
 const plan = generateTraffic(seed, { days, visitsPerDay, startHour });
 const humans = plan.visits.filter((v) => !v.bot).length;
 const load = concurrency(plan, effectiveTailSimMs);
-log(`simulator run ${runId}: seed ${seed}, ${days} day(s), ${plan.people.length} people, ${humans} human + ${plan.visits.length - humans} bot visits, ${plan.calls.length} calls per site`);
-log(`time: 1 simulated hour = ${(SIM_HOUR / compression / 1000).toFixed(1)} s (compression ${compression}); lease tail ${leaseTtlSeconds} s real = ${(effectiveTailSimMs / SIM_MINUTE).toFixed(1)} simulated min; grace ${graceSeconds} s real`);
-log(`visitors holding or wanting a number at once: mean ${load.mean.toFixed(1)}, peak ${load.peak}; pools ${pools.join(', ')}; about ${((plan.endMs - plan.startMs) / compression / 60_000).toFixed(1)} min of real time`);
+log(
+  `simulator run ${runId}: seed ${seed}, ${days} day(s), ${plan.people.length} people, ${humans} human + ${plan.visits.length - humans} bot visits, ${plan.calls.length} calls per site`,
+);
+log(
+  `time: 1 simulated hour = ${(SIM_HOUR / compression / 1000).toFixed(1)} s (compression ${compression}); lease tail ${leaseTtlSeconds} s real = ${(effectiveTailSimMs / SIM_MINUTE).toFixed(1)} simulated min; grace ${graceSeconds} s real`,
+);
+log(
+  `visitors holding or wanting a number at once: mean ${load.mean.toFixed(1)}, peak ${load.peak}; pools ${pools.join(', ')}; about ${((plan.endMs - plan.startMs) / compression / 60_000).toFixed(1)} min of real time`,
+);
 
 const adminToken = `sim-admin-${runId}-0123456789`;
 const webhookSecret = `sim-webhook-secret-${runId}-0123456789abcdef`;
@@ -133,19 +139,34 @@ try {
 
   const drivers = sites.map(
     (site) =>
-      new SiteDriver({ site, plan, urls: { tracker: platform.url('session-tracker'), telephony: platform.url('telephony-ingest') }, compression, heartbeatRealMs, webhookSecret }),
+      new SiteDriver({
+        site,
+        plan,
+        urls: { tracker: platform.url('session-tracker'), telephony: platform.url('telephony-ingest') },
+        compression,
+        heartbeatRealMs,
+        webhookSecret,
+      }),
   );
   const played = await playAll(drivers, {
     compression,
     startMs: plan.startMs,
-    onProgress: (simAt, running) => log(`  day ${Math.floor(simAt / (24 * SIM_HOUR)) + 1} ${String(Math.floor((simAt % (24 * SIM_HOUR)) / SIM_HOUR)).padStart(2, '0')}:00 — ${running} requests in flight`),
+    onProgress: (simAt, running) =>
+      log(
+        `  day ${Math.floor(simAt / (24 * SIM_HOUR)) + 1} ${String(Math.floor((simAt % (24 * SIM_HOUR)) / SIM_HOUR)).padStart(2, '0')}:00 — ${running} requests in flight`,
+      ),
   });
   log(`played in ${((played.realEnd - played.realStart) / 1000).toFixed(0)} s; reading attribution's results...`);
 
   const results = [];
   for (const [k, site] of sites.entries()) {
     const driver = drivers[k];
-    const { rows, missing } = await fetchAttributed({ attributionUrl: platform.url('attribution'), auth: platform.auth, siteId: site.siteId, calls: driver.calls });
+    const { rows, missing } = await fetchAttributed({
+      attributionUrl: platform.url('attribution'),
+      auth: platform.auth,
+      siteId: site.siteId,
+      calls: driver.calls,
+    });
     const pool = await platform.poolStats(site.siteId);
     const c = driver.counters;
     results.push({
@@ -154,8 +175,23 @@ try {
       score: scoreSite(driver, rows),
       notFinal: missing.length,
       concurrentPerNumber: { mean: load.mean / site.poolSize, peak: load.peak / site.poolSize },
-      pool: pool && { peakDemand: pool.peakDemand, shortages: pool.shortages, granted: pool.granted, recommendedPoolSize: pool.recommendedPoolSize, callsByNumberState: pool.callsByNumberState },
-      counters: { sessions: c.sessions, fallbacks: c.fallbacks, heartbeats: c.heartbeats, webhooks: c.webhooks, retries: c.retries, errors: c.errors, errorSamples: c.errorSamples, callsNotPlaced: driver.calls.filter((x) => !x.placed).length },
+      pool: pool && {
+        peakDemand: pool.peakDemand,
+        shortages: pool.shortages,
+        granted: pool.granted,
+        recommendedPoolSize: pool.recommendedPoolSize,
+        callsByNumberState: pool.callsByNumberState,
+      },
+      counters: {
+        sessions: c.sessions,
+        fallbacks: c.fallbacks,
+        heartbeats: c.heartbeats,
+        webhooks: c.webhooks,
+        retries: c.retries,
+        errors: c.errors,
+        errorSamples: c.errorSamples,
+        callsNotPlaced: driver.calls.filter((x) => !x.placed).length,
+      },
     });
   }
   const lateStarts = drivers[0].counters.lateStartsMs;
@@ -165,22 +201,47 @@ try {
   log(table);
   log('');
   for (const r of results) {
-    log(`pool ${r.poolSize}: methods ${JSON.stringify(r.score.methods)}; fallbacks ${JSON.stringify(r.counters.fallbacks)}; errors ${JSON.stringify(r.counters.errors)}${r.notFinal ? `; ${r.notFinal} calls not final` : ''}`);
+    log(
+      `pool ${r.poolSize}: methods ${JSON.stringify(r.score.methods)}; fallbacks ${JSON.stringify(r.counters.fallbacks)}; errors ${JSON.stringify(r.counters.errors)}${r.notFinal ? `; ${r.notFinal} calls not final` : ''}`,
+    );
   }
   // The reports answer on the simulated data; by channel they are compared with the truth, on the smallest and the largest pool.
   const reportChecks = [];
   for (const k of [...new Set([0, sites.length - 1])]) {
-    const check = await reportsAgainstTruth({ attributionUrl: platform.url('attribution'), auth: platform.auth, siteId: sites[k].siteId, driver: drivers[k], fromMs: played.realStart - 3_600_000, toMs: Date.now() + 60_000 });
+    const check = await reportsAgainstTruth({
+      attributionUrl: platform.url('attribution'),
+      auth: platform.auth,
+      siteId: sites[k].siteId,
+      driver: drivers[k],
+      fromMs: played.realStart - 3_600_000,
+      toMs: Date.now() + 60_000,
+    });
     reportChecks.push({ siteId: sites[k].siteId, poolSize: sites[k].poolSize, ...check });
     log('');
     log(formatReportCheck(sites[k].siteId, sites[k].poolSize, check));
   }
-  if (lateStarts.length > 0) log(`scheduler: ${lateStarts.length} actions started more than 250 ms late (max ${Math.max(...lateStarts).toFixed(0)} ms): the machine could not keep up with this compression`);
+  if (lateStarts.length > 0)
+    log(
+      `scheduler: ${lateStarts.length} actions started more than 250 ms late (max ${Math.max(...lateStarts).toFixed(0)} ms): the machine could not keep up with this compression`,
+    );
 
   const summary = {
     runId,
     startedAt: new Date(played.realStart).toISOString(),
-    config: { seed, days, startHour, visitsPerDay, pools, compression, leaseTailMinutes, graceMinutes, leaseTtlSecondsReal: leaseTtlSeconds, graceSecondsReal: graceSeconds, heartbeatRealMs, leaseReplySeconds },
+    config: {
+      seed,
+      days,
+      startHour,
+      visitsPerDay,
+      pools,
+      compression,
+      leaseTailMinutes,
+      graceMinutes,
+      leaseTtlSecondsReal: leaseTtlSeconds,
+      graceSecondsReal: graceSeconds,
+      heartbeatRealMs,
+      leaseReplySeconds,
+    },
     traffic: { people: plan.people.length, humanVisits: humans, botVisits: plan.visits.length - humans, calls: plan.calls.length, concurrentVisitors: load },
     realSeconds: (played.realEnd - played.realStart) / 1000,
     lateActions: lateStarts.length,

@@ -11,8 +11,7 @@ export const SIM_DAY = 24 * SIM_HOUR;
 
 /** Share of arrivals per hour of the local day: quiet nights, a late-morning and an evening peak. */
 export const HOURLY_CURVE = [
-  0.15, 0.08, 0.05, 0.04, 0.04, 0.08, 0.25, 0.55, 0.9, 1.2, 1.4, 1.5,
-  1.45, 1.4, 1.35, 1.3, 1.25, 1.2, 1.3, 1.45, 1.5, 1.2, 0.75, 0.35,
+  0.15, 0.08, 0.05, 0.04, 0.04, 0.08, 0.25, 0.55, 0.9, 1.2, 1.4, 1.5, 1.45, 1.4, 1.35, 1.3, 1.25, 1.2, 1.3, 1.45, 1.5, 1.2, 0.75, 0.35,
 ];
 
 const CAMPAIGNS = {
@@ -37,7 +36,13 @@ export const CHANNELS = {
 };
 
 /** Where a returning person comes from: mostly typed in or bookmarked, then search and ads. */
-const RETURN_CHANNELS = [['direct', 0.42], ['organic_search', 0.2], ['paid_search', 0.22], ['email', 0.1], ['social', 0.06]];
+const RETURN_CHANNELS = [
+  ['direct', 0.42],
+  ['organic_search', 0.2],
+  ['paid_search', 0.22],
+  ['email', 0.1],
+  ['social', 0.06],
+];
 
 export const HUMAN_USER_AGENTS = {
   desktop: [
@@ -90,13 +95,36 @@ const landing = (path, params) => {
 /** A visit's landing page and referrer for a channel, as the browser would send them. */
 function arrival(rnd, channel) {
   const campaign = rnd.pick(Object.keys(CAMPAIGNS));
-  const path = rnd.weighted([['/', 3], [`/${campaign}`, 4], ['/catalog', 2], ['/contacts', 1]]);
+  const path = rnd.weighted([
+    ['/', 3],
+    [`/${campaign}`, 4],
+    ['/catalog', 2],
+    ['/contacts', 1],
+  ]);
   switch (channel) {
     case 'paid_search': {
       const keyword = rnd.pick(CAMPAIGNS[campaign]);
       return rnd.chance(0.55)
-        ? { landingPage: landing(path, { utm_source: 'google', utm_medium: 'cpc', utm_campaign: campaign, utm_term: keyword, gclid: `Cj0K${rnd.int(1e8, 9e8)}` }), referrer: 'https://www.google.com/' }
-        : { landingPage: landing(path, { utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: campaign, utm_term: keyword, yclid: String(rnd.int(1e9, 9e9)) }), referrer: 'https://yandex.ru/' };
+        ? {
+            landingPage: landing(path, {
+              utm_source: 'google',
+              utm_medium: 'cpc',
+              utm_campaign: campaign,
+              utm_term: keyword,
+              gclid: `Cj0K${rnd.int(1e8, 9e8)}`,
+            }),
+            referrer: 'https://www.google.com/',
+          }
+        : {
+            landingPage: landing(path, {
+              utm_source: 'yandex',
+              utm_medium: 'cpc',
+              utm_campaign: campaign,
+              utm_term: keyword,
+              yclid: String(rnd.int(1e9, 9e9)),
+            }),
+            referrer: 'https://yandex.ru/',
+          };
     }
     case 'organic_search':
       return { landingPage: landing(path, {}), referrer: rnd.pick(['https://www.google.com/', 'https://yandex.ru/', 'https://www.bing.com/']) };
@@ -130,7 +158,10 @@ function arrivals(rnd, perDay, start, end, curve) {
   }
 }
 
-const phoneOf = (n) => `+7916${String(1_000_000 + n).padStart(7, '0').slice(-7)}`;
+const phoneOf = (n) =>
+  `+7916${String(1_000_000 + n)
+    .padStart(7, '0')
+    .slice(-7)}`;
 
 /**
  * The whole plan for one site. Deterministic: the same seed and options give the same
@@ -182,9 +213,11 @@ export function generateTraffic(seed, options = {}) {
         const timing = r.weighted(Object.entries(o.callTiming));
         const visitEnd = visit.at + visit.durationMs;
         const callAt =
-          timing === 'during' ? visit.at + r.uniform(0.15, 0.95) * visit.durationMs
-          : timing === 'after' ? visitEnd + r.uniform(0.2, 8) * SIM_MINUTE
-          : visitEnd + SIM_HOUR + r.exponential(10 * SIM_HOUR);
+          timing === 'during'
+            ? visit.at + r.uniform(0.15, 0.95) * visit.durationMs
+            : timing === 'after'
+              ? visitEnd + r.uniform(0.2, 8) * SIM_MINUTE
+              : visitEnd + SIM_HOUR + r.exponential(10 * SIM_HOUR);
         calledBefore = true;
         let call = addCall(r, calls, person, visit, callAt, timing, o, end);
         // Calling the same number again later, from the phone's call log.
@@ -201,13 +234,31 @@ export function generateTraffic(seed, options = {}) {
 
   // Bots arrive around the clock (crawlers do not sleep); some come through ads (click fraud).
   const humanVisits = visits.length;
-  const bots = arrivals(rnd.fork('bots'), (humanVisits / o.days) * o.botShare, start, end, HOURLY_CURVE.map(() => 1));
+  const bots = arrivals(
+    rnd.fork('bots'),
+    (humanVisits / o.days) * o.botShare,
+    start,
+    end,
+    HOURLY_CURVE.map(() => 1),
+  );
   for (const [n, at] of bots.entries()) {
     const r = rnd.fork(`bot:${n}`);
-    const channel = r.weighted([['paid_search', 0.4], ['direct', 0.4], ['organic_search', 0.2]]);
+    const channel = r.weighted([
+      ['paid_search', 0.4],
+      ['direct', 0.4],
+      ['organic_search', 0.2],
+    ]);
     visits.push({
-      id: `b${n}`, personId: `bot${n}`, deviceId: `bot${n}`, userAgent: r.pick(BOT_USER_AGENTS), ip: `172.16.${r.int(0, 255)}.${r.int(1, 254)}`,
-      at, durationMs: r.uniform(2_000, 30_000), channel, ...arrival(r, channel), bot: true,
+      id: `b${n}`,
+      personId: `bot${n}`,
+      deviceId: `bot${n}`,
+      userAgent: r.pick(BOT_USER_AGENTS),
+      ip: `172.16.${r.int(0, 255)}.${r.int(1, 254)}`,
+      at,
+      durationMs: r.uniform(2_000, 30_000),
+      channel,
+      ...arrival(r, channel),
+      bot: true,
     });
   }
   visits.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
@@ -220,7 +271,17 @@ function addCall(r, calls, person, visit, at, timing, o, end) {
   const missed = r.chance(o.missedRate);
   const ringMs = missed ? r.uniform(10_000, 45_000) : r.uniform(3_000, 25_000);
   const talkMs = missed ? 0 : Math.min(40 * SIM_MINUTE, r.logNormal(150_000, 0.9));
-  const call = { id: `${visit.id}c${calls.filter((c) => c.visitId === visit.id).length}`, personId: person.id, phone: person.phone, visitId: visit.id, at, timing, missed, ringMs, talkMs };
+  const call = {
+    id: `${visit.id}c${calls.filter((c) => c.visitId === visit.id).length}`,
+    personId: person.id,
+    phone: person.phone,
+    visitId: visit.id,
+    at,
+    timing,
+    missed,
+    ringMs,
+    talkMs,
+  };
   calls.push(call);
   return call;
 }

@@ -29,9 +29,16 @@ describe('BatchWriter', () => {
     assert.deepEqual(await writer.write(rows(5), 'visits:3:10-14'), { rows: 5, inserts: 3 });
     assert.deepEqual(
       ch.calls.map((c) => [c.table, c.rows.length, c.options?.dedupToken]),
-      [['visits', 2, 'visits:3:10-14:0'], ['visits', 2, 'visits:3:10-14:1'], ['visits', 1, 'visits:3:10-14:2']],
+      [
+        ['visits', 2, 'visits:3:10-14:0'],
+        ['visits', 2, 'visits:3:10-14:1'],
+        ['visits', 1, 'visits:3:10-14:2'],
+      ],
     );
-    assert.deepEqual(ch.calls.flatMap((c) => c.rows), rows(5));
+    assert.deepEqual(
+      ch.calls.flatMap((c) => c.rows),
+      rows(5),
+    );
   });
 
   it('sends a batch within the limit as one insert, and nothing for an empty batch', async () => {
@@ -39,7 +46,10 @@ describe('BatchWriter', () => {
     const writer = new BatchWriter(ch, { table: 't' });
     await writer.write(rows(50_000), 'tok');
     await writer.write([], 'tok2');
-    assert.deepEqual(ch.calls.map((c) => [c.rows.length, c.options?.dedupToken]), [[50_000, 'tok:0']]);
+    assert.deepEqual(
+      ch.calls.map((c) => [c.rows.length, c.options?.dedupToken]),
+      [[50_000, 'tok:0']],
+    );
   });
 
   it('rejects on the first failed chunk and sends no more', async () => {

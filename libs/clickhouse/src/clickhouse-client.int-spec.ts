@@ -15,8 +15,7 @@ interface Event {
   n: number;
 }
 
-const events = (prefix: string, count: number): Event[] =>
-  Array.from({ length: count }, (_, i) => ({ event_id: `${prefix}-${i}`, site_id: 'site-a', n: i }));
+const events = (prefix: string, count: number): Event[] => Array.from({ length: count }, (_, i) => ({ event_id: `${prefix}-${i}`, site_id: 'site-a', n: i }));
 
 describe('ClickHouse on the embedded engine', () => {
   let ch: ClickHouse;
@@ -42,10 +41,10 @@ describe('ClickHouse on the embedded engine', () => {
   };
 
   it('binds query parameters and resolves unqualified names in its own database', async () => {
-    const rows = await ch.query<{ db: string; s: string; big: string }>(
-      'SELECT currentDatabase() AS db, {s:String} AS s, {big:UInt64} AS big',
-      { s: "it's", big: '18446744073709551615' },
-    );
+    const rows = await ch.query<{ db: string; s: string; big: string }>('SELECT currentDatabase() AS db, {s:String} AS s, {big:UInt64} AS big', {
+      s: "it's",
+      big: '18446744073709551615',
+    });
     assert.deepEqual(rows, [{ db: DB, s: "it's", big: '18446744073709551615' }]);
   });
 
@@ -124,11 +123,12 @@ describe('ClickHouse on the embedded engine', () => {
     const other = await openTestDatabase(`${DB}_other`);
     try {
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          (i % 2 ? ch : other).query<{ db: string }>('SELECT currentDatabase() AS db').then((r) => r[0]?.db),
-        ),
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? ch : other).query<{ db: string }>('SELECT currentDatabase() AS db').then((r) => r[0]?.db)),
       );
-      assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => (i % 2 ? DB : `${DB}_other`)));
+      assert.deepEqual(
+        results,
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? DB : `${DB}_other`)),
+      );
     } finally {
       await other.command(`DROP DATABASE ${DB}_other`);
       await other.close();

@@ -10,10 +10,7 @@ describe('toJsonEachRow', () => {
       { id: 'a', v: 18446744073709551615n, ts: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), m: { gclid: 'x' } },
       { id: 'b\nc', skipped: undefined },
     ]);
-    assert.equal(
-      buf.toString('utf8'),
-      '{"id":"a","v":"18446744073709551615","ts":"2024-01-02T03:04:05.006Z","m":{"gclid":"x"}}\n{"id":"b\\nc"}\n',
-    );
+    assert.equal(buf.toString('utf8'), '{"id":"a","v":"18446744073709551615","ts":"2024-01-02T03:04:05.006Z","m":{"gclid":"x"}}\n{"id":"b\\nc"}\n');
   });
 });
 
@@ -68,7 +65,7 @@ describe('ClickHouse over HTTP', () => {
   });
 
   it('inserts a JSONEachRow body with the dedup token in the statement', async () => {
-    await ch.insertJsonEachRow('visits', [{ event_id: 'e1' }, { event_id: "e'2" }], { dedupToken: "topic:0:1-2" });
+    await ch.insertJsonEachRow('visits', [{ event_id: 'e1' }, { event_id: "e'2" }], { dedupToken: 'topic:0:1-2' });
     const req = seen.at(-1);
     assert.equal(
       req?.url.searchParams.get('query'),

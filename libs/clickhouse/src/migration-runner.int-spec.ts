@@ -96,11 +96,21 @@ describe('runMigrations on the embedded engine', () => {
     try {
       const files = readdirSync(ATTRIBUTION_MIGRATIONS).filter((f) => /^\d{4}_.*\.sql$/.test(f));
       assert.ok(files.length >= 3);
-      assert.deepEqual(await runMigrations(attribution, ATTRIBUTION_MIGRATIONS), files.map((_, i) => i + 1));
+      assert.deepEqual(
+        await runMigrations(attribution, ATTRIBUTION_MIGRATIONS),
+        files.map((_, i) => i + 1),
+      );
       const writer = new BatchWriter(attribution, { table: 'calls' });
       const base = {
-        event_id: 'e1', site_id: 'site-a', call_id: 'mango:1', provider: 'mango', provider_call_id: '1',
-        tracking_number: '+74951000001', status: 'ringing', started_at: '2024-05-01T10:00:00.000Z', version: 1_000,
+        event_id: 'e1',
+        site_id: 'site-a',
+        call_id: 'mango:1',
+        provider: 'mango',
+        provider_call_id: '1',
+        tracking_number: '+74951000001',
+        status: 'ringing',
+        started_at: '2024-05-01T10:00:00.000Z',
+        version: 1_000,
       };
       await writer.write([base], 'calls:0:1');
       await writer.write([base], 'calls:0:1');
@@ -112,8 +122,12 @@ describe('runMigrations on the embedded engine', () => {
         { call_id: 'mango:1', status: 'completed', ended_at: '2024-05-01 10:03:00.000', answered_at: null, is_final: 1, version: '2000', click_ids: {} },
       ]);
       await attribution.insertJsonEachRow('visits', [{ event_id: 'v1', site_id: 'site-a', session_id: 's1', started_at: Date.UTC(2024, 4, 1) }]);
-      await attribution.insertJsonEachRow('leases', [{ event_id: 'l1', site_id: 'site-a', lease_id: 'l1', granted_at: '2024-05-01 10:00:00', expires_at: '2024-05-01 10:30:00' }]);
-      assert.deepEqual(await attribution.query("SELECT session_id, started_at FROM visits FINAL"), [{ session_id: 's1', started_at: '2024-05-01 00:00:00.000' }]);
+      await attribution.insertJsonEachRow('leases', [
+        { event_id: 'l1', site_id: 'site-a', lease_id: 'l1', granted_at: '2024-05-01 10:00:00', expires_at: '2024-05-01 10:30:00' },
+      ]);
+      assert.deepEqual(await attribution.query('SELECT session_id, started_at FROM visits FINAL'), [
+        { session_id: 's1', started_at: '2024-05-01 00:00:00.000' },
+      ]);
       assert.deepEqual(await attribution.query('SELECT lease_id, released_at FROM leases FINAL'), [{ lease_id: 'l1', released_at: null }]);
     } finally {
       await attribution.command(`DROP DATABASE ${ATTRIBUTION_DB}`);

@@ -13,7 +13,7 @@ function withDir(files: Record<string, string>, fn: (dir: string) => Promise<voi
 
 describe('splitStatements', () => {
   it('splits at a line ending in ; or a line holding only ;', () => {
-    assert.deepEqual(splitStatements('CREATE TABLE a (x String)\nENGINE = Memory\n;\nINSERT INTO a VALUES (\'1\');\r\nSELECT 1'), [
+    assert.deepEqual(splitStatements("CREATE TABLE a (x String)\nENGINE = Memory\n;\nINSERT INTO a VALUES ('1');\r\nSELECT 1"), [
       'CREATE TABLE a (x String)\nENGINE = Memory',
       "INSERT INTO a VALUES ('1')",
       'SELECT 1',
@@ -21,9 +21,7 @@ describe('splitStatements', () => {
   });
 
   it('keeps a ; inside a line and in comment lines, and drops comment-only chunks', () => {
-    assert.deepEqual(splitStatements("-- header; still a comment\nSELECT 'a;b', 1 ;  \n-- trailing note\n\n"), [
-      "-- header; still a comment\nSELECT 'a;b', 1",
-    ]);
+    assert.deepEqual(splitStatements("-- header; still a comment\nSELECT 'a;b', 1 ;  \n-- trailing note\n\n"), ["-- header; still a comment\nSELECT 'a;b', 1"]);
   });
 });
 
@@ -31,7 +29,13 @@ describe('readMigrations', () => {
   it('orders files by number, hashes them and ignores non-SQL files', () =>
     withDir({ '0002_create_b.sql': 'SELECT 2;', '0001_create_a.sql': 'SELECT 1;', 'README.md': '#' }, async (dir) => {
       const files = await readMigrations(dir);
-      assert.deepEqual(files.map((f) => [f.version, f.name, f.statements]), [[1, '0001_create_a', ['SELECT 1']], [2, '0002_create_b', ['SELECT 2']]]);
+      assert.deepEqual(
+        files.map((f) => [f.version, f.name, f.statements]),
+        [
+          [1, '0001_create_a', ['SELECT 1']],
+          [2, '0002_create_b', ['SELECT 2']],
+        ],
+      );
       assert.match(files[0]?.checksum ?? '', /^[0-9a-f]{64}$/);
       assert.notEqual(files[0]?.checksum, files[1]?.checksum);
     }));

@@ -105,11 +105,7 @@ interface AppliedRow {
  * migration is not recorded and is re-run next time, so write statements with `IF NOT EXISTS`.
  * There is no lock: run it from one process (a deploy job), not from every replica at once.
  */
-export async function runMigrations(
-  ch: Pick<ClickHouse, 'command' | 'query'>,
-  dir: string,
-  log: MigrationLog = () => {},
-): Promise<number[]> {
+export async function runMigrations(ch: Pick<ClickHouse, 'command' | 'query'>, dir: string, log: MigrationLog = () => {}): Promise<number[]> {
   const files = await readMigrations(dir);
   await ch.command(CREATE_MIGRATIONS_TABLE);
   const rows = await ch.query<AppliedRow>('SELECT version, name, checksum FROM _migrations ORDER BY version');
@@ -146,11 +142,11 @@ export async function runMigrations(
     const started = Date.now();
     log('migration.applying', { version: file.version, name: file.name, statements: file.statements.length });
     for (const statement of file.statements) await ch.command(statement);
-    await ch.command(
-      'INSERT INTO _migrations (version, name, checksum, applied_at) ' +
-        'SELECT {version:UInt32}, {name:String}, {checksum:String}, now64(3)',
-      { version: file.version, name: file.name, checksum: file.checksum },
-    );
+    await ch.command('INSERT INTO _migrations (version, name, checksum, applied_at) ' + 'SELECT {version:UInt32}, {name:String}, {checksum:String}, now64(3)', {
+      version: file.version,
+      name: file.name,
+      checksum: file.checksum,
+    });
     done.push(file.version);
     log('migration.applied', { version: file.version, name: file.name, durationMs: Date.now() - started });
   }

@@ -12,7 +12,10 @@ export const commonVariables = {
     z
       .string()
       .default('')
-      .refine((v) => !v.split(',').some((p) => p.trim() === 'true'), 'trusting every peer lets any client choose its address: list the proxies (addresses, CIDRs, "loopback")'),
+      .refine(
+        (v) => !v.split(',').some((p) => p.trim() === 'true'),
+        'trusting every peer lets any client choose its address: list the proxies (addresses, CIDRs, "loopback")',
+      ),
     {
       description:
         'Proxies whose X-Forwarded-For/-Proto/-Host are believed (the client address of visits, rate limits and pool shares): comma-separated addresses, CIDRs or "loopback", "linklocal", "uniquelocal" (Fastify trustProxy). Default: none, the peer address is the client. Set it to your ingress or load balancer addresses only.',
@@ -28,9 +31,15 @@ export const commonVariables = {
     description: 'Minimum level of the structured (JSON) logs.',
   }),
   KAFKA_BROKERS: variable(z.string().min(1).default('127.0.0.1:9092'), { description: 'Comma-separated Kafka bootstrap servers.' }),
-  KAFKA_TOPIC_PREFIX: variable(z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''), {
-    description: 'Prefix for every topic and consumer group of this environment (isolates tests and tenants of a shared cluster).',
-  }),
+  KAFKA_TOPIC_PREFIX: variable(
+    z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]*$/)
+      .default(''),
+    {
+      description: 'Prefix for every topic and consumer group of this environment (isolates tests and tenants of a shared cluster).',
+    },
+  ),
   KAFKA_CLIENT_ID: variable(z.string().optional(), { description: 'Kafka client id; defaults to the service name.' }),
   KAFKA_SSL: variable(bool.default(false), { description: 'Connect to Kafka over TLS.' }),
   KAFKA_SASL_MECHANISM: variable(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(), {

@@ -60,7 +60,10 @@ describe('documentConfig', () => {
   it('documents every common variable, with the Kafka SASL password sensitive', () => {
     const common = documentConfig(z.object(commonVariables));
     assert.equal(common.length, Object.keys(commonVariables).length);
-    assert.ok(common.every((v) => v.description.length > 0 && !v.required), 'every common variable has a description and is optional');
+    assert.ok(
+      common.every((v) => v.description.length > 0 && !v.required),
+      'every common variable has a description and is optional',
+    );
     assert.deepEqual(
       common.filter((v) => v.sensitive).map((v) => v.name),
       ['KAFKA_SASL_PASSWORD'],
@@ -71,12 +74,15 @@ describe('documentConfig', () => {
 describe('adminTokenVariable', () => {
   const schema = z.object({ ADMIN_TOKEN: adminTokenVariable() });
   const refused = (token: string, why: RegExp) =>
-    assert.throws(() => loadConfig('test', schema, { ADMIN_TOKEN: token }), (err: Error) => {
-      assert.match(err.message, /ADMIN_TOKEN/);
-      assert.match(err.message, why);
-      assert.ok(!err.message.includes(token), 'the refused token is not echoed');
-      return true;
-    });
+    assert.throws(
+      () => loadConfig('test', schema, { ADMIN_TOKEN: token }),
+      (err: Error) => {
+        assert.match(err.message, /ADMIN_TOKEN/);
+        assert.match(err.message, why);
+        assert.ok(!err.message.includes(token), 'the refused token is not echoed');
+        return true;
+      },
+    );
 
   it("refuses .env.example's placeholder and other placeholders, with a clear message", () => {
     refused('replace-with-a-long-random-admin-token', /placeholder/);
@@ -90,7 +96,12 @@ describe('adminTokenVariable', () => {
   });
 
   it("accepts random tokens and the tests' and demo's tokens", () => {
-    for (const token of ['f3b1e2d4c5a6978812345678abcdef01', 'e2e-admin-token-0123456789', 'demo-admin-token-0123456789abcdef', 'test-admin-token-0123456789']) {
+    for (const token of [
+      'f3b1e2d4c5a6978812345678abcdef01',
+      'e2e-admin-token-0123456789',
+      'demo-admin-token-0123456789abcdef',
+      'test-admin-token-0123456789',
+    ]) {
       assert.equal(loadConfig('test', schema, { ADMIN_TOKEN: token }).ADMIN_TOKEN, token);
     }
   });
@@ -114,10 +125,13 @@ describe('loadConfig with empty values', () => {
   });
 
   it('still validates values that are set', () => {
-    assert.throws(() => loadConfig('test', schema, { DESTINATION: 'not a url', SECRET: 'short' }), (err: Error) => {
-      assert.match(err.message, /DESTINATION: .*\(Optional URL\.\)/);
-      assert.match(err.message, /SECRET: /);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig('test', schema, { DESTINATION: 'not a url', SECRET: 'short' }),
+      (err: Error) => {
+        assert.match(err.message, /DESTINATION: .*\(Optional URL\.\)/);
+        assert.match(err.message, /SECRET: /);
+        return true;
+      },
+    );
   });
 });

@@ -15,12 +15,94 @@ export interface ChannelInput {
 }
 
 // Hosts are matched on whole labels: "google" matches google.com, google.co.uk, www.google.ru.
-const SEARCH_ENGINES = ['google', 'yandex', 'ya', 'bing', 'go.mail', 'duckduckgo', 'yahoo', 'baidu', 'ecosia', 'search.brave', 'nova.rambler', 'startpage', 'qwant', 'seznam', 'naver'];
-const SOCIAL_NETWORKS = ['vk', 'vkontakte', 'ok', 'odnoklassniki', 'facebook', 'fb', 'instagram', 't', 'telegram', 'twitter', 'x', 'linkedin', 'youtube', 'tiktok', 'pinterest', 'reddit', 'dzen', 'threads', 'whatsapp', 'my.mail'];
+const SEARCH_ENGINES = [
+  'google',
+  'yandex',
+  'ya',
+  'bing',
+  'go.mail',
+  'duckduckgo',
+  'yahoo',
+  'baidu',
+  'ecosia',
+  'search.brave',
+  'nova.rambler',
+  'startpage',
+  'qwant',
+  'seznam',
+  'naver',
+];
+const SOCIAL_NETWORKS = [
+  'vk',
+  'vkontakte',
+  'ok',
+  'odnoklassniki',
+  'facebook',
+  'fb',
+  'instagram',
+  't',
+  'telegram',
+  'twitter',
+  'x',
+  'linkedin',
+  'youtube',
+  'tiktok',
+  'pinterest',
+  'reddit',
+  'dzen',
+  'threads',
+  'whatsapp',
+  'my.mail',
+];
 const WEBMAIL = ['mail.google', 'e.mail', 'mail.yandex', 'outlook.live', 'mail.yahoo', 'mail.rambler'];
 // Source names as people type them into utm_source.
-const SEARCH_SOURCES = new Set(['google', 'yandex', 'bing', 'mail.ru', 'mailru', 'duckduckgo', 'yahoo', 'baidu', 'ecosia', 'brave', 'rambler', 'yandex_direct', 'yandexdirect', 'direct.yandex', 'google_ads', 'googleads', 'adwords', 'microsoft', 'msn']);
-const SOCIAL_SOURCES = new Set(['vk', 'vkontakte', 'ok', 'odnoklassniki', 'facebook', 'fb', 'instagram', 'ig', 'meta', 'telegram', 'tg', 'twitter', 'x', 'linkedin', 'youtube', 'tiktok', 'pinterest', 'reddit', 'dzen', 'threads', 'whatsapp', 'mytarget', 'vk_ads', 'vkads']);
+const SEARCH_SOURCES = new Set([
+  'google',
+  'yandex',
+  'bing',
+  'mail.ru',
+  'mailru',
+  'duckduckgo',
+  'yahoo',
+  'baidu',
+  'ecosia',
+  'brave',
+  'rambler',
+  'yandex_direct',
+  'yandexdirect',
+  'direct.yandex',
+  'google_ads',
+  'googleads',
+  'adwords',
+  'microsoft',
+  'msn',
+]);
+const SOCIAL_SOURCES = new Set([
+  'vk',
+  'vkontakte',
+  'ok',
+  'odnoklassniki',
+  'facebook',
+  'fb',
+  'instagram',
+  'ig',
+  'meta',
+  'telegram',
+  'tg',
+  'twitter',
+  'x',
+  'linkedin',
+  'youtube',
+  'tiktok',
+  'pinterest',
+  'reddit',
+  'dzen',
+  'threads',
+  'whatsapp',
+  'mytarget',
+  'vk_ads',
+  'vkads',
+]);
 
 const SEARCH_CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'yclid', 'msclkid'];
 const SOCIAL_CLICK_IDS = ['ttclid', 'twclid', 'vkclid', 'li_fat_id'];

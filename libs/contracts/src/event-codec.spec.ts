@@ -6,7 +6,19 @@ import { provisionedTopics, TOPICS, topicName } from './topic-registry.js';
 
 describe('event codec', () => {
   it('round-trips an event with its envelope', () => {
-    const e = createEvent('LeaseGranted', { requestId: 'r1', leaseId: 'l1', sessionId: 's1', visitorId: 'v1', trackingNumber: '+74951000001', grantedAtMs: 1_700_000_000_123, expiresAtMs: 1_700_000_900_123 }, { siteId: 'site-a', producer: 'test' });
+    const e = createEvent(
+      'LeaseGranted',
+      {
+        requestId: 'r1',
+        leaseId: 'l1',
+        sessionId: 's1',
+        visitorId: 'v1',
+        trackingNumber: '+74951000001',
+        grantedAtMs: 1_700_000_000_123,
+        expiresAtMs: 1_700_000_900_123,
+      },
+      { siteId: 'site-a', producer: 'test' },
+    );
     const back = decodeEvent(encodeEvent(e));
     assert.equal(back.type, 'LeaseGranted');
     assert.equal(back.eventId, e.eventId);
@@ -34,9 +46,19 @@ describe('event codec', () => {
     assert.throws(() => decodeEvent(Buffer.from('not protobuf at all {json}')), EventDecodeError);
     assert.throws(() => decodeEvent(Buffer.alloc(0)), /empty/);
     assert.throws(() => decodeEvent(null), /empty/);
-    const unknownType = calltrack.events.v1.EventEnvelope.encode({ eventId: 'e', eventType: 'calltrack.events.v1.Nope', schemaVersion: 1, siteId: 's' }).finish();
+    const unknownType = calltrack.events.v1.EventEnvelope.encode({
+      eventId: 'e',
+      eventType: 'calltrack.events.v1.Nope',
+      schemaVersion: 1,
+      siteId: 's',
+    }).finish();
     assert.throws(() => decodeEvent(unknownType), /unknown event type/);
-    const future = calltrack.events.v1.EventEnvelope.encode({ eventId: 'e', eventType: 'calltrack.events.v1.CallerUnblocked', schemaVersion: 99, siteId: 's' }).finish();
+    const future = calltrack.events.v1.EventEnvelope.encode({
+      eventId: 'e',
+      eventType: 'calltrack.events.v1.CallerUnblocked',
+      schemaVersion: 99,
+      siteId: 's',
+    }).finish();
     assert.throws(() => decodeEvent(future), /unsupported schema version 99/);
     const noTenant = calltrack.events.v1.EventEnvelope.encode({ eventId: 'e', eventType: 'calltrack.events.v1.CallerUnblocked', schemaVersion: 1 }).finish();
     assert.throws(() => decodeEvent(noTenant), /without site_id/);

@@ -79,7 +79,16 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     key: 'site_id',
     cleanupPolicy: 'delete',
     retentionMs: -1,
-    events: ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired', 'NumberCallObserved', 'NumberQuarantineEnded', 'PromoCodeRedeemed', 'PoolWriterClaimed'],
+    events: [
+      'LeaseGranted',
+      'LeaseRejected',
+      'LeaseExtended',
+      'LeaseExpired',
+      'NumberCallObserved',
+      'NumberQuarantineEnded',
+      'PromoCodeRedeemed',
+      'PoolWriterClaimed',
+    ],
     description: "number-pool's event log (leases); its state is rebuilt from this topic (from the latest snapshot on).",
   },
   poolSnapshots: {
@@ -99,7 +108,7 @@ export const TOPICS: Readonly<Record<TopicKey, TopicSpec>> = {
     cleanupPolicy: 'delete',
     retentionMs: 400 * DAY,
     events: ['CallReported'],
-    description: 'Call reports from telephony providers, normalised; one call\'s reports stay ordered.',
+    description: "Call reports from telephony providers, normalised; one call's reports stay ordered.",
   },
   screenedCalls: {
     name: 'calltrack.screened-calls.v1',
@@ -233,7 +242,11 @@ export function provisionedTopics(prefix: string = topicPrefix()): Array<{
     out.push({
       name,
       partitions: spec.partitions,
-      config: { 'cleanup.policy': spec.cleanupPolicy, 'retention.ms': String(spec.retentionMs), ...(spec.segmentMs ? { 'segment.ms': String(spec.segmentMs) } : {}) },
+      config: {
+        'cleanup.policy': spec.cleanupPolicy,
+        'retention.ms': String(spec.retentionMs),
+        ...(spec.segmentMs ? { 'segment.ms': String(spec.segmentMs) } : {}),
+      },
     });
     out.push({
       name: deadLetterTopicName(name),

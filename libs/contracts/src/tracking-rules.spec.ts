@@ -37,8 +37,18 @@ const cases: Array<[string, Partial<VisitFacts>, string, string]> = [
   ['organic search gets a promo code', {}, 'promo_code', 'seo'],
   ['referrer subdomain matches its domain', { channel: 'referral', referrer: 'https://blog.partner.example/post' }, 'default_number', 'partners'],
   ['a look-alike domain does not', { channel: 'referral', referrer: 'https://notpartner.example/' }, 'dynamic', ''],
-  ['every condition of a rule must hold', { channel: 'email', utm: { medium: 'email', campaign: 'autumn' }, landingPage: 'https://shop.example/b2b/offer' }, 'default_number', 'b2b'],
-  ['one failing condition skips the rule', { channel: 'email', utm: { medium: 'email', campaign: 'spring' }, landingPage: 'https://shop.example/b2b/offer' }, 'dynamic', ''],
+  [
+    'every condition of a rule must hold',
+    { channel: 'email', utm: { medium: 'email', campaign: 'autumn' }, landingPage: 'https://shop.example/b2b/offer' },
+    'default_number',
+    'b2b',
+  ],
+  [
+    'one failing condition skips the rule',
+    { channel: 'email', utm: { medium: 'email', campaign: 'spring' }, landingPage: 'https://shop.example/b2b/offer' },
+    'dynamic',
+    '',
+  ],
 ];
 
 describe('tracking rules', () => {

@@ -146,7 +146,10 @@ const PER_INSTANCE_SUFFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 
 /** The batch is given up without committing the record in hand (stopping, or the group rebalancing). */
 class BatchAbandoned extends Error {
-  constructor(readonly reason: 'stopping' | 'rebalance' | 'error', options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: 'stopping' | 'rebalance' | 'error',
+    options?: { cause?: unknown },
+  ) {
     super(`batch abandoned: ${reason}`, options);
   }
 }
@@ -227,7 +230,18 @@ export class BatchConsumer {
   }
 
   private member(groupId: string, topics: string[], retryTier: boolean): Member {
-    return { groupId, topics, retryTier, consumer: undefined, assigned: false, joined: false, restarts: 0, dead: undefined, ended: undefined, supervisor: undefined };
+    return {
+      groupId,
+      topics,
+      retryTier,
+      consumer: undefined,
+      assigned: false,
+      joined: false,
+      restarts: 0,
+      dead: undefined,
+      ended: undefined,
+      supervisor: undefined,
+    };
   }
 
   private newConsumer(member: Member): KafkaConsumer {
@@ -252,7 +266,11 @@ export class BatchConsumer {
         const partitions = new Map<TopicKey, number[]>();
         for (const [name, list] of Object.entries(assignment)) {
           const key = this.topicByName.get(name);
-          if (key) partitions.set(key, [...list].sort((a, b) => a - b));
+          if (key)
+            partitions.set(
+              key,
+              [...list].sort((a, b) => a - b),
+            );
         }
         // A throw here makes kafkajs crash without restarting: the supervisor restarts the member.
         this.options.onAssignment(partitions);
@@ -348,7 +366,10 @@ export class BatchConsumer {
       member.restarts += 1;
       if (member.restarts > (this.options.maxRestarts ?? 10)) {
         member.dead = error ?? new Error('consumer stopped');
-        this.logger.fatal({ event: 'kafka_consumer_dead', group: member.groupId, restarts: member.restarts - 1, err: member.dead }, 'consumer could not be restarted: the process is no longer live');
+        this.logger.fatal(
+          { event: 'kafka_consumer_dead', group: member.groupId, restarts: member.restarts - 1, err: member.dead },
+          'consumer could not be restarted: the process is no longer live',
+        );
         return;
       }
       const delay = Math.min(RESTART_DELAY_MS * 2 ** (member.restarts - 1), MAX_RESTART_DELAY_MS);
@@ -411,7 +432,10 @@ export class BatchConsumer {
           if (this.options.commitIntervalMs !== undefined && !member.retryTier) {
             await commitOffsetsIfNecessary();
             this.commitWhenIdle(member, commitOffsetsIfNecessary, uncommittedOffsets);
-          } else await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
+          } else
+            await commitOffsetsIfNecessary({
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+            });
           await heartbeat();
         } catch (err) {
           if (!rethrow) throw err;
@@ -430,11 +454,14 @@ export class BatchConsumer {
    */
   private commitWhenIdle(member: Member, commit: () => Promise<void>, uncommitted: () => { topics: unknown[] }): void {
     if (member.idleCommit || uncommitted().topics.length === 0) return;
-    member.idleCommit = setTimeout(() => {
-      member.idleCommit = undefined;
-      if (!this.running) return;
-      commit().catch((err: Error) => this.logger.debug({ event: 'kafka_idle_commit_failed', group: member.groupId, err: err.message }));
-    }, (this.options.commitIntervalMs ?? 0) + 50);
+    member.idleCommit = setTimeout(
+      () => {
+        member.idleCommit = undefined;
+        if (!this.running) return;
+        commit().catch((err: Error) => this.logger.debug({ event: 'kafka_idle_commit_failed', group: member.groupId, err: err.message }));
+      },
+      (this.options.commitIntervalMs ?? 0) + 50,
+    );
     member.idleCommit.unref();
   }
 
@@ -478,7 +505,10 @@ export class BatchConsumer {
     const timer = setInterval(() => {
       if (Date.now() - started > this.maxBlockedMs) {
         clearInterval(timer);
-        this.logger.error({ event: 'kafka_handler_overran', group: this.groupId, what, maxBlockedMs: this.maxBlockedMs }, 'no more heartbeats on its behalf: the member will be evicted');
+        this.logger.error(
+          { event: 'kafka_handler_overran', group: this.groupId, what, maxBlockedMs: this.maxBlockedMs },
+          'no more heartbeats on its behalf: the member will be evicted',
+        );
         return;
       }
       // A failed heartbeat (rebalance) is seen again by the batch loop's own heartbeat.
@@ -636,7 +666,16 @@ export class BatchConsumer {
         }
         memo.lastError = error.message;
         const left = exhausted() ? 0 : this.maxRetries + 1 - memo.count;
-        this.logger.warn({ event: 'kafka_record_retry', group: this.groupId, topic: name, partition, offset: message.offset, attempt: memo.count, retriesLeft: left, err: error });
+        this.logger.warn({
+          event: 'kafka_record_retry',
+          group: this.groupId,
+          topic: name,
+          partition,
+          offset: message.offset,
+          attempt: memo.count,
+          retriesLeft: left,
+          err: error,
+        });
         if (left === 0) break;
         const delay = Math.min((this.options.retryDelayMs ?? 200) * 2 ** (memo.count - 1), 10_000, Math.max(0, memo.firstAt + this.maxRecordMs - Date.now()));
         if (delay < this.heartbeatIntervalMs) {
@@ -676,7 +715,16 @@ export class BatchConsumer {
   }
 
   /** Parks a record on its retry topic, to be tried again after `delayMs`. */
-  private async park(topic: TopicKey, name: string, partition: number, message: KafkaMessage, attempt: number, delayMs: number, err: Error, heartbeat: () => Promise<void>): Promise<void> {
+  private async park(
+    topic: TopicKey,
+    name: string,
+    partition: number,
+    message: KafkaMessage,
+    attempt: number,
+    delayMs: number,
+    err: Error,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     const headers = copyHeaders(message.headers);
     // The first source is kept through every tier, so the record stays traceable to where it came from.
     headers[RETRY_HEADERS.sourceTopic] ??= name;
@@ -688,7 +736,9 @@ export class BatchConsumer {
       [RETRY_HEADERS.error]: err.message.slice(0, 2000),
     });
     const target = retryTopicName(topicName(topic, this.settings.prefix));
-    await this.heartbeating(heartbeat, 'park', () => pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 }));
+    await this.heartbeating(heartbeat, 'park', () =>
+      pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 }),
+    );
     this.logger.warn({ event: 'kafka_record_parked', group: this.groupId, topic: name, partition, offset: message.offset, attempt, delayMs, err: err.message });
   }
 
@@ -716,8 +766,19 @@ export class BatchConsumer {
     });
     // The dead-letter write must succeed before the offset moves on, or the record would be lost.
     const target = deadLetterTopicName(topicName(topic, this.settings.prefix));
-    await this.heartbeating(heartbeat, 'dead-letter', () => pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 }));
-    this.logger.error({ event: 'kafka_record_dead_lettered', group: this.groupId, topic: name, partition, offset: message.offset, reason, attempts, err: err.message });
+    await this.heartbeating(heartbeat, 'dead-letter', () =>
+      pRetry(() => this.producer.sendRaw(target, [{ key: message.key, value: message.value, headers }]), { retries: 10, minTimeout: 200 }),
+    );
+    this.logger.error({
+      event: 'kafka_record_dead_lettered',
+      group: this.groupId,
+      topic: name,
+      partition,
+      offset: message.offset,
+      reason,
+      attempts,
+      err: err.message,
+    });
   }
 
   /** Graceful drain: stops fetching, lets the batch in progress finish and commit, then leaves the group. */
@@ -744,7 +805,12 @@ export class BatchConsumer {
 /** The group is rebalancing or forgot this member: the batch in hand cannot be committed. */
 function isRebalance(err: unknown): boolean {
   const type = kafkaErrorType(err);
-  return type === 'REBALANCE_IN_PROGRESS' || type === 'UNKNOWN_MEMBER_ID' || type === 'ILLEGAL_GENERATION' || (err instanceof Error && err.name === 'KafkaJSFetcherRebalanceError');
+  return (
+    type === 'REBALANCE_IN_PROGRESS' ||
+    type === 'UNKNOWN_MEMBER_ID' ||
+    type === 'ILLEGAL_GENERATION' ||
+    (err instanceof Error && err.name === 'KafkaJSFetcherRebalanceError')
+  );
 }
 
 function copyHeaders(headers: Record<string, unknown> | undefined): Record<string, string | Buffer> {

@@ -10,7 +10,13 @@ const protocol = (type: string, code: number, retriable: boolean) => new KafkaJS
 
 describe('isTransientKafkaError', () => {
   it('retries the broker answers that pass on their own, directly or as the cause of exhausted client retries', () => {
-    for (const [type, code] of [['UNKNOWN_TOPIC_OR_PARTITION', 3], ['LEADER_NOT_AVAILABLE', 5], ['NOT_LEADER_FOR_PARTITION', 6], ['REQUEST_TIMED_OUT', 7], ['NOT_CONTROLLER', 41]] as const) {
+    for (const [type, code] of [
+      ['UNKNOWN_TOPIC_OR_PARTITION', 3],
+      ['LEADER_NOT_AVAILABLE', 5],
+      ['NOT_LEADER_FOR_PARTITION', 6],
+      ['REQUEST_TIMED_OUT', 7],
+      ['NOT_CONTROLLER', 41],
+    ] as const) {
       const e = protocol(type, code, true);
       assert.equal(isTransientKafkaError(e), true, type);
       const exhausted = new KafkaJSNumberOfRetriesExceeded(e, { retryCount: 5, retryTime: 1000, cause: e } as never);

@@ -51,7 +51,8 @@ const TRANSIENT_NAMES = new Set([
 export function isTransientKafkaError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
     const x = e as Error & { type?: string; retriable?: boolean; errors?: unknown[] };
-    if (Array.isArray(x.errors) && x.errors.length > 0) return x.errors.every((inner) => isTransientKafkaError(inner) || (inner as { type?: string }).type === 'TOPIC_ALREADY_EXISTS');
+    if (Array.isArray(x.errors) && x.errors.length > 0)
+      return x.errors.every((inner) => isTransientKafkaError(inner) || (inner as { type?: string }).type === 'TOPIC_ALREADY_EXISTS');
     if (x.type && TRANSIENT_TYPES.has(x.type)) return true;
     if (TRANSIENT_NAMES.has(x.name)) return true;
     if (x.retriable === true && x.name.startsWith('KafkaJS')) return true;

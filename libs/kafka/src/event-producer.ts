@@ -54,7 +54,12 @@ export class EventProducer {
     private readonly logger: Logger,
   ) {
     // The default (Java-compatible murmur2) partitioner: a key lands on the same partition whatever client wrote it.
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.tracer = tracer(settings.clientId);
     this.publishTimeoutMs = settings.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   }
@@ -105,7 +110,12 @@ export class EventProducer {
           message: {
             key: r.key,
             value: encodeEvent(r.event as DomainEvent),
-            headers: { ...(r.traceContext ? injectTraceHeaders(r.traceContext) : trace), [HEADER_EVENT_ID]: r.event.eventId, [HEADER_EVENT_TYPE]: r.event.type, [HEADER_SITE_ID]: r.event.siteId },
+            headers: {
+              ...(r.traceContext ? injectTraceHeaders(r.traceContext) : trace),
+              [HEADER_EVENT_ID]: r.event.eventId,
+              [HEADER_EVENT_TYPE]: r.event.type,
+              [HEADER_SITE_ID]: r.event.siteId,
+            },
           },
         }));
         // One deadline per produce request the call needs: a consumer flushing a backlog batch of
@@ -192,7 +202,10 @@ export class EventProducer {
   }
 
   /** Sends raw bytes (dead-letter copies keep the original value untouched). */
-  async sendRaw(topic: string, messages: Array<{ key: Buffer | string | null; value: Buffer | null; headers: Record<string, string | Buffer> }>): Promise<void> {
+  async sendRaw(
+    topic: string,
+    messages: Array<{ key: Buffer | string | null; value: Buffer | null; headers: Record<string, string | Buffer> }>,
+  ): Promise<void> {
     if (!this.connected) throw new Error('producer is not connected');
     await this.producer.send({ topic, acks: -1, messages });
   }

@@ -39,7 +39,9 @@ export function kafkaSettingsFromConfig(
   },
 ): KafkaSettings {
   const settings: KafkaSettings = {
-    brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: config.KAFKA_BROKERS.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     clientId: config.KAFKA_CLIENT_ID ?? service,
     prefix: config.KAFKA_TOPIC_PREFIX,
     ssl: config.KAFKA_SSL ?? false,
@@ -111,6 +113,12 @@ const defaultPartitioner = Partitioners.DefaultPartitioner();
  * sites its partitions hold.
  */
 export function partitionOf(key: string, partitions: number): number {
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
   return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }

@@ -22,7 +22,7 @@ describe('keep-alive of a long flush', () => {
     assert.ok(beats >= 2);
   });
 
-  it('a failed background beat (a rebalance began) does not break the work; the work\'s error is thrown', async () => {
+  it("a failed background beat (a rebalance began) does not break the work; the work's error is thrown", async () => {
     let failed = 0;
     let reached: () => void = () => undefined;
     const beaten = new Promise<void>((r) => (reached = r));
@@ -39,11 +39,16 @@ describe('keep-alive of a long flush', () => {
     );
     assert.equal(result, 42);
     assert.ok(failed >= 1);
-    await assert.rejects(withKeepAlive(async () => undefined, async () => Promise.reject(new Error('insert failed'))), /insert failed/);
+    await assert.rejects(
+      withKeepAlive(
+        async () => undefined,
+        async () => Promise.reject(new Error('insert failed')),
+      ),
+      /insert failed/,
+    );
   });
 
   it('runs the work as is without a heartbeat', async () => {
     assert.equal(await withKeepAlive(undefined, async () => 'x'), 'x');
   });
-
 });

@@ -60,7 +60,12 @@ export async function provisionTopics(
 }
 
 /** provisionTopics for any list of topics (tests, tools). */
-export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], logger: Logger, options: ProvisionOptions = {}): Promise<{ created: string[]; existing: string[] }> {
+export async function ensureTopics(
+  kafka: KafkaJs,
+  wanted: TopicToProvision[],
+  logger: Logger,
+  options: ProvisionOptions = {},
+): Promise<{ created: string[]; existing: string[] }> {
   const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS);
   const started = Date.now();
   // No retries inside kafkajs (some of its calls wait up to a minute on one answer): these loops retry against one deadline.
@@ -68,7 +73,16 @@ export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], l
   await retryTransient(() => admin.connect(), deadline, logger, 'connect');
   try {
     // What exists before we create anything: reported as "existing" and checked for its partition count.
-    const before = await retryTransient(() => topicStates(admin, wanted.map((t) => t.name)), deadline, logger, 'metadata');
+    const before = await retryTransient(
+      () =>
+        topicStates(
+          admin,
+          wanted.map((t) => t.name),
+        ),
+      deadline,
+      logger,
+      'metadata',
+    );
     const existing = wanted.filter((t) => before.has(t.name));
     const wrong = existing.filter((t) => t.fixedPartitions && before.get(t.name)!.partitions !== t.partitions);
     if (wrong.length > 0) {
@@ -100,10 +114,25 @@ export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], l
         if (!isTransientKafkaError(err)) throw creationError(err);
         lastError = err;
       }
-      const now = await retryTransient(() => topicStates(admin, pending.map((t) => t.name)), deadline, logger, 'metadata');
+      const now = await retryTransient(
+        () =>
+          topicStates(
+            admin,
+            pending.map((t) => t.name),
+          ),
+        deadline,
+        logger,
+        'metadata',
+      );
       pending = pending.filter((t) => !now.has(t.name));
       if (pending.length === 0) break;
-      if (Date.now() > deadline) throw notReady('topics were not created', pending.map((t) => t.name), started, lastError);
+      if (Date.now() > deadline)
+        throw notReady(
+          'topics were not created',
+          pending.map((t) => t.name),
+          started,
+          lastError,
+        );
       await sleep(backoff(round++));
     }
     await waitForLeaders(admin, wanted, deadline, started, logger);
@@ -119,7 +148,13 @@ export async function ensureTopics(kafka: KafkaJs, wanted: TopicToProvision[], l
  * as `isRunning()` says (services that start before their topics are provisioned wait,
  * not ready, instead of crashing). Logs the missing topics every 30 s.
  */
-export async function waitForTopics(kafka: KafkaJs, names: string[], logger: Logger, isRunning: () => boolean = () => true, onWaiting?: () => void): Promise<boolean> {
+export async function waitForTopics(
+  kafka: KafkaJs,
+  names: string[],
+  logger: Logger,
+  isRunning: () => boolean = () => true,
+  onWaiting?: () => void,
+): Promise<boolean> {
   const admin = kafka.admin({ retry: { retries: 0 } });
   let connected = false;
   let lastLog = 0;
@@ -255,7 +290,10 @@ function creationError(err: unknown): Error {
 function notReady(what: string, names: string[], started: number, cause?: unknown): Error {
   const shown = names.slice(0, 20).join(', ');
   const more = names.length > 20 ? ` and ${names.length - 20} more` : '';
-  return new Error(`${names.length} ${what} within ${Math.round((Date.now() - started) / 1000)} s: ${shown}${more}`, cause === undefined ? undefined : { cause });
+  return new Error(
+    `${names.length} ${what} within ${Math.round((Date.now() - started) / 1000)} s: ${shown}${more}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 const backoff = (round: number): number => Math.min(100 * 2 ** round, 2_000);

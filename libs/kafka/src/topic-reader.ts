@@ -96,7 +96,13 @@ export async function replayTopics(
               try {
                 event = decodeEvent(m.value);
               } catch (err) {
-                logger.warn({ event: 'replay_record_undecodable', topic: batch.topic, partition: batch.partition, offset: m.offset, err: (err as Error).message });
+                logger.warn({
+                  event: 'replay_record_undecodable',
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  offset: m.offset,
+                  err: (err as Error).message,
+                });
               }
             }
             await onRecord({ topic, partition: batch.partition, offset: m.offset, key: m.key ? m.key.toString('utf8') : null, event });

@@ -73,7 +73,8 @@ export class AdminTokenGuard implements CanActivate {
     const siteId = siteOfRequest(request);
     await this.limits.consume(this.policy, request, http.getResponse<FastifyReply>(), siteId);
     const bearer = bearerToken(authorizationHeaders(request));
-    const refuse = (reason: string, status: number): void => this.refusals.refused('admin', siteId, reason, { event: 'admin_refused', status, ip: request.ip, route: request.routeOptions.url });
+    const refuse = (reason: string, status: number): void =>
+      this.refusals.refused('admin', siteId, reason, { event: 'admin_refused', status, ip: request.ip, route: request.routeOptions.url });
     if (!bearer.ok) {
       refuse(`authorization_${bearer.reason}`, bearer.reason === 'duplicate' ? 400 : 401);
       if (bearer.reason === 'duplicate') throw new ApiError(400, 'duplicate_authorization', 'send exactly one Authorization header');

@@ -15,7 +15,13 @@ describe('health endpoints', () => {
   const state = { joined: false, consumerLive: true };
 
   before(async () => {
-    service = await startService({ name: 'health-test', module: { module: HealthOnlyModule }, logger: createLogger('health-test', 'silent'), host: '127.0.0.1', port: 0 });
+    service = await startService({
+      name: 'health-test',
+      module: { module: HealthOnlyModule },
+      logger: createLogger('health-test', 'silent'),
+      host: '127.0.0.1',
+      port: 0,
+    });
     readiness = service.app.get(ReadinessService);
     readiness.register('kafka', () => state.joined);
     readiness.registerLiveness('kafka_consumers', () => state.consumerLive);

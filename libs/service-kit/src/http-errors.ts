@@ -10,7 +10,12 @@ export interface ApiErrorBody {
 
 /** Throw from controllers: becomes a JSON error response with this status and code. */
 export class ApiError extends HttpException {
-  constructor(status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super({ error: { code, message, ...(details === undefined ? {} : { details }) } } satisfies ApiErrorBody, status);
   }
 }
@@ -40,7 +45,10 @@ function fromUnknown(err: unknown): { status: number; body: ApiErrorBody } {
       return { status, body: response as ApiErrorBody };
     }
     const message = typeof response === 'string' ? response : ((response as { message?: string }).message ?? err.message);
-    return { status, body: { error: { code: status === 404 ? 'not_found' : `http_${status}`, message: Array.isArray(message) ? message.join('; ') : String(message) } } };
+    return {
+      status,
+      body: { error: { code: status === 404 ? 'not_found' : `http_${status}`, message: Array.isArray(message) ? message.join('; ') : String(message) } },
+    };
   }
   const fe = err as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

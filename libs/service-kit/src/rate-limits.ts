@@ -70,7 +70,15 @@ export class RateLimits {
     }
   }
 
-  private refuse(policy: RateLimitPolicy, siteId: string | undefined, reason: string, request: FastifyRequest, reply: FastifyReply, err: unknown, message: string): never {
+  private refuse(
+    policy: RateLimitPolicy,
+    siteId: string | undefined,
+    reason: string,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    err: unknown,
+    message: string,
+  ): never {
     if (!(err instanceof RateLimiterRes)) throw err;
     const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
     this.refusals.refused(policy.scope, siteId, reason, { event: `${policy.scope}_refused`, status: 429, ip: request.ip, route: request.routeOptions.url });

@@ -43,7 +43,10 @@ export class RefusalLog {
     const unlogged = s?.unlogged ?? 0;
     if (!s && this.sampling.size >= MAX_SAMPLING_KEYS) this.forgetOldMinutes(minute);
     this.sampling.set(key, { minute, unlogged: 0 });
-    this.logger.warn({ event: 'request_refused', ...fields, scope, site_id: site, reason, total: this.counts.get(key), not_logged_since_last_line: unlogged }, 'sampled: at most one line per site, reason and minute');
+    this.logger.warn(
+      { event: 'request_refused', ...fields, scope, site_id: site, reason, total: this.counts.get(key), not_logged_since_last_line: unlogged },
+      'sampled: at most one line per site, reason and minute',
+    );
   }
 
   /** Refusals counted for a site in a scope, by reason (since this instance started). */

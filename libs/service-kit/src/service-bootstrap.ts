@@ -50,7 +50,10 @@ export interface StartServiceOptions {
  * under. "true" (trust any peer) is refused at start-up by the configuration.
  */
 export function trustProxyOption(value: string | undefined): false | string[] {
-  const list = (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  const list = (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (list.length === 0 || (list.length === 1 && (list[0] === 'false' || list[0] === 'none'))) return false;
   return list;
 }
@@ -64,7 +67,11 @@ export interface RunningService {
 /** Builds and starts a service: Nest on Fastify, JSON errors, request tracing, health endpoints. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   // Route parameters carry provider call ids ("<provider>:<id>", up to ~140 characters); Fastify's default limit is 100.
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 64 * 1024, trustProxy: trustProxyOption(options.trustProxy), routerOptions: { maxParamLength: 512 } });
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    trustProxy: trustProxyOption(options.trustProxy),
+    routerOptions: { maxParamLength: 512 },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new PinoNestLogger(options.logger),
     rawBody: true,

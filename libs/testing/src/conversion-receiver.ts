@@ -86,7 +86,11 @@ export class ConversionReceiver {
     if (this.outage) {
       this.outageAnswers += 1;
       if ('hang' in this.outage) return new Promise(() => undefined);
-      return { status: this.outage.status, body: { error: 'outage' }, ...(this.outage.retryAfter ? { headers: { 'retry-after': this.outage.retryAfter } } : {}) };
+      return {
+        status: this.outage.status,
+        body: { error: 'outage' },
+        ...(this.outage.retryAfter ? { headers: { 'retry-after': this.outage.retryAfter } } : {}),
+      };
     }
     const fail = this.scripted.get(String(body['callId']))?.shift();
     if (fail) return { status: fail, body: { error: 'scripted failure' } };

@@ -49,7 +49,12 @@ describe('BatchConsumer on the real broker', () => {
 
     // A new member of the same group starts after the committed offsets: nothing is handled twice.
     const seenAgain: string[] = [];
-    const second = bus.consumer({ groupId: 'flush-group', topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => void seenAgain.push(r.event.eventId) });
+    const second = bus.consumer({
+      groupId: 'flush-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: true,
+      handle: async (r) => void seenAgain.push(r.event.eventId),
+    });
     await second.start();
     await second.waitUntilReady();
     const more = blocked('+74950009999', 99);
@@ -87,10 +92,13 @@ describe('BatchConsumer on the real broker', () => {
     assert.equal(attempts.get(poison.eventId), 3, 'one attempt plus two retries');
     assert.equal(attempts.get(rejected.eventId), 1, 'a non-retriable error is not retried');
 
-    const dead = await waitFor(() => {
-      const d = probe.deadLetters('antifraudBlocklist').filter((r) => r.key === 'poison-key' || r.key === 'rejected-key');
-      return d.length === 2 ? d : undefined;
-    }, { what: 'two dead letters' });
+    const dead = await waitFor(
+      () => {
+        const d = probe.deadLetters('antifraudBlocklist').filter((r) => r.key === 'poison-key' || r.key === 'rejected-key');
+        return d.length === 2 ? d : undefined;
+      },
+      { what: 'two dead letters' },
+    );
     const p = dead.find((r) => r.key === 'poison-key')!;
     assert.equal(p.headers[DLQ_HEADERS.reason], 'retries_exhausted');
     assert.equal(p.headers[DLQ_HEADERS.attempts], '3');
@@ -105,7 +113,12 @@ describe('BatchConsumer on the real broker', () => {
 
   it('dead-letters undecodable records and events that do not belong on the topic', async () => {
     const handled: AnyDomainEvent[] = [];
-    const consumer = bus.consumer({ groupId: 'decode-group', topics: ['antifraudBlocklist'], fromBeginning: false, handle: async (r) => void handled.push(r.event) });
+    const consumer = bus.consumer({
+      groupId: 'decode-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: false,
+      handle: async (r) => void handled.push(r.event),
+    });
     await consumer.start();
     await consumer.waitUntilReady();
     const wrongTopic = createEvent('SessionScreened', { sessionId: 's', visitorId: 'v', verdict: 1 }, { siteId: 'site-a', producer: 'test' });
@@ -118,10 +131,13 @@ describe('BatchConsumer on the real broker', () => {
     const ok = blocked('+74954444444', 4);
     await bus.producer.publish('antifraudBlocklist', 'ok', ok);
     await waitFor(() => handled.some((e) => e.eventId === ok.eventId), { what: 'the valid record' });
-    const dead = await waitFor(() => {
-      const d = probe.deadLetters('antifraudBlocklist').filter((x) => ['garbage', 'empty', 'wrong-topic'].includes(x.key ?? ''));
-      return d.length === 3 ? d : undefined;
-    }, { what: 'three dead letters' });
+    const dead = await waitFor(
+      () => {
+        const d = probe.deadLetters('antifraudBlocklist').filter((x) => ['garbage', 'empty', 'wrong-topic'].includes(x.key ?? ''));
+        return d.length === 3 ? d : undefined;
+      },
+      { what: 'three dead letters' },
+    );
     assert.ok(dead.every((d) => d.headers[DLQ_HEADERS.reason] === 'undecodable'));
     assert.equal(dead.find((d) => d.key === 'garbage')?.value?.toString(), '{"this is":"not protobuf"}');
     assert.equal(handled.length, 1);
@@ -154,7 +170,12 @@ describe('BatchConsumer on the real broker', () => {
     assert.deepEqual(finished, [slow.eventId], 'stop() waited for the handler');
 
     const redelivered: string[] = [];
-    const next = bus.consumer({ groupId: 'drain-group', topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => void redelivered.push(r.event.eventId) });
+    const next = bus.consumer({
+      groupId: 'drain-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: true,
+      handle: async (r) => void redelivered.push(r.event.eventId),
+    });
     await next.start();
     await next.waitUntilReady();
     const marker = blocked('+74956666666', 6);
@@ -189,7 +210,13 @@ describe('BatchConsumer committing on an interval', () => {
       return events;
     };
     const seen = new Set<string>();
-    const consumer = bus.consumer({ groupId: 'idle-commit-group', topics: ['antifraudBlocklist'], fromBeginning: true, commitIntervalMs: 2000, handle: async (r) => void seen.add(r.event.eventId) });
+    const consumer = bus.consumer({
+      groupId: 'idle-commit-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: true,
+      commitIntervalMs: 2000,
+      handle: async (r) => void seen.add(r.event.eventId),
+    });
     await consumer.start();
     // The first batch is committed at once (kafkajs starts its interval clock at zero); the second,
     // inside the interval, is the last before a quiet spell.

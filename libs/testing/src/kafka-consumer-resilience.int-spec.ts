@@ -69,7 +69,7 @@ describe('BatchConsumer resilience on the real broker', () => {
     await waitFor(() => others.every((o) => handledAt.has(o.event.eventId)), { what: 'the other partitions', timeoutMs: 15_000 });
     const slowest = Math.max(...others.map((o) => handledAt.get(o.event.eventId)! - publishedAt));
     assert.ok(slowest < SESSION_TIMEOUT_MS + 4_000, `other partitions handled within one attempt of the slow record (slowest ${slowest} ms)`);
-    assert.equal(poisonAttempts, 1, 'handled during the slow record\'s backoff, before its next attempt');
+    assert.equal(poisonAttempts, 1, "handled during the slow record's backoff, before its next attempt");
 
     const dead = await waitFor(() => probe.deadLetters('antifraudBlocklist').find((r) => r.key === poisonKey), { what: 'the dead letter', timeoutMs: 60_000 });
     assert.equal(dead.headers[DLQ_HEADERS.reason], 'retries_exhausted');
@@ -114,10 +114,13 @@ describe('BatchConsumer resilience on the real broker', () => {
     await waitFor(() => handled.includes(marker.eventId), { what: 'the record after the hanging one', timeoutMs: 90_000 });
     assert.ok(joins >= 2, `the member was evicted and rejoined (${joins} joins)`);
     assert.equal(calls, 2, 'one attempt plus one retry in all, across the eviction');
-    const dead = await waitFor(() => {
-      const d = probe.deadLetters('antifraudBlocklist').filter((r) => r.key === key);
-      return d.length > 0 ? d : undefined;
-    }, { what: 'the dead letter' });
+    const dead = await waitFor(
+      () => {
+        const d = probe.deadLetters('antifraudBlocklist').filter((r) => r.key === key);
+        return d.length > 0 ? d : undefined;
+      },
+      { what: 'the dead letter' },
+    );
     assert.equal(dead[0]!.headers[DLQ_HEADERS.attempts], '2');
     assert.equal(dead[0]!.headers[DLQ_HEADERS.reason], 'retries_exhausted');
     await consumer.stop();
@@ -171,7 +174,12 @@ describe('BatchConsumer resilience on the real broker', () => {
     await late.connect();
     try {
       const handled: string[] = [];
-      const consumer = late.consumer({ groupId: 'late-group', topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => void handled.push(r.event.eventId) });
+      const consumer = late.consumer({
+        groupId: 'late-group',
+        topics: ['antifraudBlocklist'],
+        fromBeginning: true,
+        handle: async (r) => void handled.push(r.event.eventId),
+      });
       await consumer.start();
       let replayed: number | undefined;
       const replay = late.replay(['antifraudBlocklist'], () => undefined).then((r) => (replayed = r.records));
@@ -200,7 +208,10 @@ describe('BatchConsumer resilience on the real broker', () => {
     await ghost.connect();
     await ghost.subscribe({ topics: [env.topic('antifraudBlocklist')], fromBeginning: true });
     await ghost.run({ eachMessage: async () => undefined });
-    await waitFor(async () => (await admin.fetchOffsets({ groupId: stale, topics: [env.topic('antifraudBlocklist')] }))[0]!.partitions.some((p) => Number(p.offset) > 0), { what: 'the ghost committed' });
+    await waitFor(
+      async () => (await admin.fetchOffsets({ groupId: stale, topics: [env.topic('antifraudBlocklist')] }))[0]!.partitions.some((p) => Number(p.offset) > 0),
+      { what: 'the ghost committed' },
+    );
     await ghost.disconnect();
     // A live instance's group, with its member.
     const live = `${base}.${randomUUID()}`;
@@ -212,7 +223,13 @@ describe('BatchConsumer resilience on the real broker', () => {
     await other.run({ eachMessage: async () => undefined });
     await waitFor(() => otherJoined, { what: 'the live instance joined' });
     try {
-      const consumer = bus.consumer({ groupId: 'view-group', perInstance: true, topics: ['antifraudBlocklist'], fromBeginning: true, handle: async () => undefined });
+      const consumer = bus.consumer({
+        groupId: 'view-group',
+        perInstance: true,
+        topics: ['antifraudBlocklist'],
+        fromBeginning: true,
+        handle: async () => undefined,
+      });
       await consumer.start();
       await waitFor(async () => !(await admin.listGroups()).groups.some((g) => g.groupId === stale), { what: 'the stale group deleted' });
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId);

@@ -57,19 +57,25 @@ describe('EventProducer publish deadline on the real broker', () => {
 
     proxy.restore();
     const after = event('+74950000004');
-    await waitFor(async () => {
-      try {
-        await bus.producer.publish('antifraudBlocklist', 'one-key', after);
-        return true;
-      } catch (err) {
-        if (err instanceof PublishUnavailableError) return undefined;
-        throw err;
-      }
-    }, { what: 'publishing to work again', timeoutMs: 60_000 });
-    const seen = await waitFor(() => {
-      const got = probe.events('antifraudBlocklist');
-      return got.some((e) => e.eventId === after.eventId) ? got : undefined;
-    }, { what: 'the event published after the outage' });
+    await waitFor(
+      async () => {
+        try {
+          await bus.producer.publish('antifraudBlocklist', 'one-key', after);
+          return true;
+        } catch (err) {
+          if (err instanceof PublishUnavailableError) return undefined;
+          throw err;
+        }
+      },
+      { what: 'publishing to work again', timeoutMs: 60_000 },
+    );
+    const seen = await waitFor(
+      () => {
+        const got = probe.events('antifraudBlocklist');
+        return got.some((e) => e.eventId === after.eventId) ? got : undefined;
+      },
+      { what: 'the event published after the outage' },
+    );
     // Same key, same partition, one producer in order: had the queued record been sent, it would be before this one.
     assert.ok(!seen.some((e) => e.eventId === queued.eventId), 'the record still queued at its deadline was never sent');
   });

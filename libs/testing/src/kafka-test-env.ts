@@ -36,7 +36,14 @@ export async function createKafkaTestEnv(label = 't'): Promise<KafkaTestEnv> {
   const settings: KafkaSettings = { brokers: brokers.split(','), clientId: `test-${label}`, prefix, maxRetries: 2, publishTimeoutMs: TEST_PUBLISH_TIMEOUT_MS };
   const kafka = createKafka(settings, testLogger);
   await provisionTopics(kafka, prefix, testLogger);
-  return { prefix, brokers, settings, kafka, env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PUBLISH_TIMEOUT_MS: String(TEST_PUBLISH_TIMEOUT_MS) }, topic: (key) => topicName(key, prefix) };
+  return {
+    prefix,
+    brokers,
+    settings,
+    kafka,
+    env: { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, KAFKA_PUBLISH_TIMEOUT_MS: String(TEST_PUBLISH_TIMEOUT_MS) },
+    topic: (key) => topicName(key, prefix),
+  };
 }
 
 export interface RawRecord {
@@ -111,7 +118,11 @@ export class TopicProbe {
 }
 
 /** Produces raw bytes (malformed records, foreign tenants) straight onto a topic. */
-export async function produceRaw(env: KafkaTestEnv, topic: TopicKey, messages: Array<{ key: string | null; value: Buffer | string | null; headers?: Record<string, string> }>): Promise<void> {
+export async function produceRaw(
+  env: KafkaTestEnv,
+  topic: TopicKey,
+  messages: Array<{ key: string | null; value: Buffer | string | null; headers?: Record<string, string> }>,
+): Promise<void> {
   const producer = env.kafka.producer();
   await producer.connect();
   try {

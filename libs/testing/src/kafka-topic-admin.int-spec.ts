@@ -20,7 +20,12 @@ describe('topic provisioning on the real broker', () => {
   const wanted: TopicToProvision[] = [];
   for (let i = 0; i < 100; i++) {
     const name = `${prefix}topic-${i}.v1`;
-    wanted.push({ name, partitions: 1 + (i % 6), config: { 'cleanup.policy': i % 3 === 0 ? 'compact' : 'delete', 'retention.ms': '-1' }, fixedPartitions: true });
+    wanted.push({
+      name,
+      partitions: 1 + (i % 6),
+      config: { 'cleanup.policy': i % 3 === 0 ? 'compact' : 'delete', 'retention.ms': '-1' },
+      fixedPartitions: true,
+    });
     wanted.push({ name: `${name}.dlq`, partitions: 3, config: { 'cleanup.policy': 'delete' }, fixedPartitions: false });
     wanted.push({ name: `${name}.retry`, partitions: 1, config: { 'cleanup.policy': 'delete' }, fixedPartitions: false });
   }
@@ -78,7 +83,7 @@ describe('topic provisioning on the real broker', () => {
     assert.deepEqual(r.existing, [twin.name]);
   });
 
-  it('fails at once with the broker\'s reason on a refusal that is not transient', async () => {
+  it("fails at once with the broker's reason on a refusal that is not transient", async () => {
     const bad: TopicToProvision = { name: `${prefix}bad-config`, partitions: 1, config: { 'cleanup.policy': 'no-such-policy' }, fixedPartitions: true };
     await assert.rejects(ensureTopics(kafka, [bad], testLogger, { deadlineMs: 2_000 }), /refused to create 1 topics: .*bad-config: INVALID_CONFIG/);
   });

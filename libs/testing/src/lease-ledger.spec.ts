@@ -4,7 +4,11 @@ import { createEvent } from '@calltrack/contracts';
 import { LeaseLedger } from './lease-ledger.js';
 
 const grant = (requestId: string, leaseId: string, trackingNumber: string) =>
-  createEvent('LeaseGranted', { requestId, leaseId, sessionId: `s-${requestId}`, visitorId: 'v', trackingNumber, grantedAtMs: 1, expiresAtMs: 2, requestDeadlineMs: 3 }, { siteId: 'site', producer: 'test' });
+  createEvent(
+    'LeaseGranted',
+    { requestId, leaseId, sessionId: `s-${requestId}`, visitorId: 'v', trackingNumber, grantedAtMs: 1, expiresAtMs: 2, requestDeadlineMs: 3 },
+    { siteId: 'site', producer: 'test' },
+  );
 
 describe('LeaseLedger', () => {
   it('reads an answer published twice with the same event id as one answer', () => {
@@ -20,7 +24,13 @@ describe('LeaseLedger', () => {
   it('flags a request answered by two different events', () => {
     const ledger = new LeaseLedger();
     ledger.apply(grant('r1', 'l1', '+1'));
-    ledger.apply(createEvent('LeaseRejected', { requestId: 'r1', sessionId: 's-r1', visitorId: 'v', reason: 'expired', fallbackNumber: '+0' }, { siteId: 'site', producer: 'test' }));
+    ledger.apply(
+      createEvent(
+        'LeaseRejected',
+        { requestId: 'r1', sessionId: 's-r1', visitorId: 'v', reason: 'expired', fallbackNumber: '+0' },
+        { siteId: 'site', producer: 'test' },
+      ),
+    );
     assert.deepEqual(ledger.violations, ['request site/r1 answered twice']);
   });
 

@@ -46,7 +46,13 @@ export class ServiceProcess {
     // The child writes its logs straight to a file: it must not depend on this process staying alive to drain a pipe.
     const log = openSync(join(logDir, `${this.name}-${this.starts}.log`), 'a');
     this.child = spawn(process.execPath, [join(ROOT, `services/${this.name}/dist/main.js`)], {
-      env: { ...process.env, ...this.env, PORT: String(this.port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: this.env['LOG_LEVEL'] ?? process.env['TEST_SERVICE_LOG_LEVEL'] ?? 'info' },
+      env: {
+        ...process.env,
+        ...this.env,
+        PORT: String(this.port),
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: this.env['LOG_LEVEL'] ?? process.env['TEST_SERVICE_LOG_LEVEL'] ?? 'info',
+      },
       stdio: ['ignore', log, log],
     });
     closeSync(log);

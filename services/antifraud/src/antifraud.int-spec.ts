@@ -29,7 +29,16 @@ describe('antifraud on the real broker', () => {
     const callId = `c${++callSeq}`;
     const event = createEvent(
       'CallReported',
-      { callId, provider: 'generic', providerCallId: callId, trackingNumber: '+74951000001', callerNumber, status: CallStatus.CALL_STATUS_COMPLETED, startedAtMs: Date.now(), sequence: 3 },
+      {
+        callId,
+        provider: 'generic',
+        providerCallId: callId,
+        trackingNumber: '+74951000001',
+        callerNumber,
+        status: CallStatus.CALL_STATUS_COMPLETED,
+        startedAtMs: Date.now(),
+        sequence: 3,
+      },
       { siteId, producer: 'test' },
     );
     await bus.producer.publish('calls', callKey(siteId, callId), event);
@@ -46,7 +55,15 @@ describe('antifraud on the real broker', () => {
     bus = new KafkaBus({ ...env.settings, clientId: 'antifraud-test' }, testLogger);
     await bus.connect();
     for (const site of ['site-a', 'site-b']) {
-      await bus.producer.publish('sites', siteKey(site), createEvent('SiteConfigured', { name: site, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] }, { siteId: site, producer: 'test' }));
+      await bus.producer.publish(
+        'sites',
+        siteKey(site),
+        createEvent(
+          'SiteConfigured',
+          { name: site, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] },
+          { siteId: site, producer: 'test' },
+        ),
+      );
     }
     probe = await TopicProbe.start(env, ['screenedCalls', 'antifraudVerdicts', { dlq: 'calls' }]);
     service = await startAntifraud(config());
@@ -66,7 +83,7 @@ describe('antifraud on the real broker', () => {
     await waitFor(async () => (await http('GET', url('/readyz'))).status === 200, { what: 'readiness' });
   });
 
-  it('marks a blocked caller\'s calls spam on that site only and passes every other call', async () => {
+  it("marks a blocked caller's calls spam on that site only and passes every other call", async () => {
     // Written as a person would, normalised with the site's country.
     const put = await http('PUT', blocklistUrl('site-a', '8 916 111-22-33'), { headers: auth, body: { reason: 'robocalls' } });
     assert.equal(put.status, 200, JSON.stringify(put.body));
@@ -96,7 +113,10 @@ describe('antifraud on the real broker', () => {
 
     const list = await http('GET', url('/v1/admin/sites/site-a/blocklist'), { headers: auth });
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.entries.map((e: { phone: string; reason: string }) => [e.phone, e.reason]), [[SPAMMER, 'robocalls']]);
+    assert.deepEqual(
+      list.body.entries.map((e: { phone: string; reason: string }) => [e.phone, e.reason]),
+      [[SPAMMER, 'robocalls']],
+    );
     assert.deepEqual((await http('GET', url('/v1/admin/sites/site-b/blocklist'), { headers: auth })).body.entries, []);
   });
 
@@ -105,11 +125,17 @@ describe('antifraud on the real broker', () => {
     await screened(first.eventId);
     // The same event redelivered (same event id): downstream dedupes by the deterministic id.
     await bus.producer.publish('calls', callKey('site-a', first.payload.callId), first);
-    const both = await waitFor(() => {
-      const found = probe.events('screenedCalls').filter((e) => e.eventId === `${first.eventId}:screened`);
-      return found.length === 2 ? found : undefined;
-    }, { what: 'the duplicate screening' });
-    assert.deepEqual(both.map((e) => (e.payload as CallScreened).verdict), [Verdict.VERDICT_SPAM, Verdict.VERDICT_SPAM]);
+    const both = await waitFor(
+      () => {
+        const found = probe.events('screenedCalls').filter((e) => e.eventId === `${first.eventId}:screened`);
+        return found.length === 2 ? found : undefined;
+      },
+      { what: 'the duplicate screening' },
+    );
+    assert.deepEqual(
+      both.map((e) => (e.payload as CallScreened).verdict),
+      [Verdict.VERDICT_SPAM, Verdict.VERDICT_SPAM],
+    );
   });
 
   it('unblocks, re-blocks with a new reason, and keeps the blocklist across a restart', async () => {
@@ -130,7 +156,10 @@ describe('antifraud on the real broker', () => {
     const former = await reportCall('site-a', formerSpammer);
     const still = await reportCall('site-a', SPAMMER);
     const list = await http('GET', url('/v1/admin/sites/site-a/blocklist'), { headers: auth });
-    assert.deepEqual(list.body.entries.map((e: { phone: string; reason: string }) => [e.phone, e.reason]), [[SPAMMER, 'robocalls again']]);
+    assert.deepEqual(
+      list.body.entries.map((e: { phone: string; reason: string }) => [e.phone, e.reason]),
+      [[SPAMMER, 'robocalls again']],
+    );
     assert.equal((await screened(still.eventId)).payload.verdict, Verdict.VERDICT_SPAM, 'the blocklist was rebuilt from Kafka');
     assert.equal((await screened(former.eventId)).payload.verdict, Verdict.VERDICT_CLEAN, 'an unblocked caller stays unblocked');
   });
@@ -152,7 +181,11 @@ describe('antifraud on the real broker', () => {
     };
     const started = new Map<string, AnyDomainEvent>();
     for (const [visitorId, userAgent] of Object.entries(agents)) {
-      const event = createEvent('SessionStarted', { sessionId: `s-${visitorId}`, visitorId, startedAtMs: Date.now(), userAgent, landingPage: 'https://a.example/' }, { siteId: 'site-a', producer: 'test' });
+      const event = createEvent(
+        'SessionStarted',
+        { sessionId: `s-${visitorId}`, visitorId, startedAtMs: Date.now(), userAgent, landingPage: 'https://a.example/' },
+        { siteId: 'site-a', producer: 'test' },
+      );
       started.set(visitorId, event);
       await bus.producer.publish('sessions', visitorKey('site-a', visitorId), event);
     }
@@ -174,12 +207,27 @@ describe('antifraud on the real broker', () => {
     const beforeB = await stats('site-b');
     await verdictOf('site-a', SPAMMER);
     await verdictOf('site-a', '+79160000002');
-    const session = createEvent('SessionStarted', { sessionId: 's-stats', visitorId: 'v-stats', startedAtMs: Date.now(), userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)', landingPage: 'https://a.example/' }, { siteId: 'site-a', producer: 'test' });
+    const session = createEvent(
+      'SessionStarted',
+      {
+        sessionId: 's-stats',
+        visitorId: 'v-stats',
+        startedAtMs: Date.now(),
+        userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+        landingPage: 'https://a.example/',
+      },
+      { siteId: 'site-a', producer: 'test' },
+    );
     await bus.producer.publish('sessions', visitorKey('site-a', 'v-stats'), session);
     await waitFor(() => probe.events('antifraudVerdicts').find((e) => e.eventId === `${session.eventId}:screened`), { what: 'the session verdict' });
     const now = await stats('site-a');
     assert.deepEqual(
-      [now.callsScreened - before.callsScreened, now.spamCalls - before.spamCalls, now.sessionsScreened - before.sessionsScreened, now.botSessions - before.botSessions],
+      [
+        now.callsScreened - before.callsScreened,
+        now.spamCalls - before.spamCalls,
+        now.sessionsScreened - before.sessionsScreened,
+        now.botSessions - before.botSessions,
+      ],
       [2, 1, 1, 1],
     );
     assert.deepEqual(await stats('site-b'), beforeB, 'other sites are counted apart');
@@ -202,7 +250,11 @@ describe('antifraud on the real broker', () => {
     const unknown = await http('PUT', blocklistUrl('nowhere', SPAMMER), { headers: auth, body: {} });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, 'unknown_site');
-    for (const [method, path] of [['DELETE', `/v1/admin/sites/nowhere/blocklist/${encodeURIComponent(SPAMMER)}`], ['GET', '/v1/admin/sites/nowhere/blocklist'], ['GET', '/v1/admin/sites/nowhere/stats']] as const) {
+    for (const [method, path] of [
+      ['DELETE', `/v1/admin/sites/nowhere/blocklist/${encodeURIComponent(SPAMMER)}`],
+      ['GET', '/v1/admin/sites/nowhere/blocklist'],
+      ['GET', '/v1/admin/sites/nowhere/stats'],
+    ] as const) {
       const r = await http(method, url(path), { headers: auth });
       assert.deepEqual([r.status, r.body.error.code], [404, 'unknown_site'], `${method} ${path}`);
     }
@@ -229,7 +281,10 @@ describe('antifraud on the real broker', () => {
     assert.equal(notBlocked.body.error.code, 'not_blocked');
     // None of the refused requests blocked anything.
     const list = await http('GET', url('/v1/admin/sites/site-a/blocklist'), { headers: auth });
-    assert.deepEqual(list.body.entries.map((e: { phone: string }) => e.phone), [SPAMMER]);
+    assert.deepEqual(
+      list.body.entries.map((e: { phone: string }) => e.phone),
+      [SPAMMER],
+    );
 
     // The reason is optional: no body at all blocks with an empty reason.
     const bare = await http('PUT', valid, { headers: auth });

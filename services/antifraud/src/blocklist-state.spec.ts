@@ -29,15 +29,21 @@ describe('BlocklistState', () => {
     feed(s, [block('a', P, 'again')], 2);
     assert.equal(s.lookup('a', P)?.reason, 'again');
     feed(s, [block('a', P, 'changed reason')], 3);
-    assert.deepEqual(s.entries('a').map((e) => e.reason), ['changed reason']);
+    assert.deepEqual(
+      s.entries('a').map((e) => e.reason),
+      ['changed reason'],
+    );
   });
 
-  it('keeps each site\'s list to itself (a phone blocked on one site is clean on another)', () => {
+  it("keeps each site's list to itself (a phone blocked on one site is clean on another)", () => {
     const s = new BlocklistState();
     feed(s, [block('a', P), block('b', '+79160000001')]);
     assert.ok(s.lookup('a', P));
     assert.equal(s.lookup('b', P), undefined, 'wrong tenant');
-    assert.deepEqual(s.entries('b').map((e) => e.phone), ['+79160000001']);
+    assert.deepEqual(
+      s.entries('b').map((e) => e.phone),
+      ['+79160000001'],
+    );
     feed(s, [unblock('b', P)], 2);
     assert.ok(s.lookup('a', P), 'an unblock on site b leaves site a alone');
   });
@@ -95,7 +101,14 @@ describe('verdicts', () => {
     assert.equal(sessionVerdict('curl/8.5.0').verdict, Verdict.VERDICT_BOT);
     assert.deepEqual(sessionVerdict(''), { verdict: Verdict.VERDICT_BOT, reason: 'empty user agent' });
     assert.equal(sessionVerdict('  ').verdict, Verdict.VERDICT_BOT);
-    assert.deepEqual(sessionVerdict('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'), { verdict: Verdict.VERDICT_CLEAN, reason: '' });
-    assert.equal(sessionVerdict('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1').verdict, Verdict.VERDICT_CLEAN);
+    assert.deepEqual(sessionVerdict('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'), {
+      verdict: Verdict.VERDICT_CLEAN,
+      reason: '',
+    });
+    assert.equal(
+      sessionVerdict('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1')
+        .verdict,
+      Verdict.VERDICT_CLEAN,
+    );
   });
 });

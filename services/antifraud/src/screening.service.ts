@@ -54,9 +54,33 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     };
     this.consumers.push(
       // Other instances' blocks must reach this one too; what replay applied already is skipped by offset.
-      this.bus.consumer({ groupId: `${SERVICE_NAME}.blocklist`, perInstance: true, topics: ['antifraudBlocklist'], fromBeginning: true, handle: async (r) => this.blocklist.applyFromLog(r.event, r) }),
-      this.bus.consumer({ groupId: `${SERVICE_NAME}.calls`, topics: ['calls'], fromBeginning: true, handle: async (r) => { this.heartbeats.calls = r.heartbeat; await this.screenCall(r.event); }, flush: flush('calls') }),
-      this.bus.consumer({ groupId: `${SERVICE_NAME}.sessions`, topics: ['sessions'], fromBeginning: true, handle: async (r) => { this.heartbeats.sessions = r.heartbeat; await this.screenSession(r.event); }, flush: flush('sessions') }),
+      this.bus.consumer({
+        groupId: `${SERVICE_NAME}.blocklist`,
+        perInstance: true,
+        topics: ['antifraudBlocklist'],
+        fromBeginning: true,
+        handle: async (r) => this.blocklist.applyFromLog(r.event, r),
+      }),
+      this.bus.consumer({
+        groupId: `${SERVICE_NAME}.calls`,
+        topics: ['calls'],
+        fromBeginning: true,
+        handle: async (r) => {
+          this.heartbeats.calls = r.heartbeat;
+          await this.screenCall(r.event);
+        },
+        flush: flush('calls'),
+      }),
+      this.bus.consumer({
+        groupId: `${SERVICE_NAME}.sessions`,
+        topics: ['sessions'],
+        fromBeginning: true,
+        handle: async (r) => {
+          this.heartbeats.sessions = r.heartbeat;
+          await this.screenSession(r.event);
+        },
+        flush: flush('sessions'),
+      }),
     );
     await Promise.all(this.consumers.map((c) => c.start()));
   }
@@ -78,7 +102,11 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     if (event.type !== 'CallReported') return;
     const call = event.payload;
     const { verdict, reason } = callVerdict(this.blocklist.lookup(event.siteId, call.callerNumber));
-    const screened = createEvent('CallScreened', { call, verdict, reason }, { siteId: event.siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:screened`, causationId: event.eventId, occurredAtMs: event.occurredAtMs });
+    const screened = createEvent(
+      'CallScreened',
+      { call, verdict, reason },
+      { siteId: event.siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:screened`, causationId: event.eventId, occurredAtMs: event.occurredAtMs },
+    );
     this.outbox.calls.push({ topic: 'screenedCalls', key: callKey(event.siteId, call.callId), event: screened, traceContext: context.active() });
     const c = this.count(event.siteId);
     c.callsScreened += 1;
@@ -89,7 +117,11 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     if (event.type !== 'SessionStarted') return;
     const s = event.payload;
     const { verdict, reason } = sessionVerdict(s.userAgent);
-    const screened = createEvent('SessionScreened', { sessionId: s.sessionId, visitorId: s.visitorId, verdict, reason }, { siteId: event.siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:screened`, causationId: event.eventId, occurredAtMs: event.occurredAtMs });
+    const screened = createEvent(
+      'SessionScreened',
+      { sessionId: s.sessionId, visitorId: s.visitorId, verdict, reason },
+      { siteId: event.siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:screened`, causationId: event.eventId, occurredAtMs: event.occurredAtMs },
+    );
     this.outbox.sessions.push({ topic: 'antifraudVerdicts', key: visitorKey(event.siteId, s.visitorId), event: screened, traceContext: context.active() });
     const c = this.count(event.siteId);
     c.sessionsScreened += 1;

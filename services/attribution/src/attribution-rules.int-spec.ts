@@ -46,9 +46,29 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
 
   const send = (topic: TopicKey, key: string, event: DomainEvent) => bus.producer.publish(topic, key, event);
   const visit = (site: string, sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>> = {}) =>
-    send('sessions', visitorKey(site, visitorId), createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, { siteId: site, producer: 'test' }));
-  const grant = (site: string, leaseId: string, sessionId: string, visitorId: string, trackingNumber: string, grantedAtMs: number, extra: Partial<EventInput<'LeaseGranted'>> = {}) =>
-    send('poolEvents', siteKey(site), createEvent('LeaseGranted', { requestId: leaseId, leaseId, sessionId, visitorId, trackingNumber, grantedAtMs, expiresAtMs: grantedAtMs + 15 * MIN, ...extra }, { siteId: site, producer: 'test' }));
+    send(
+      'sessions',
+      visitorKey(site, visitorId),
+      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, { siteId: site, producer: 'test' }),
+    );
+  const grant = (
+    site: string,
+    leaseId: string,
+    sessionId: string,
+    visitorId: string,
+    trackingNumber: string,
+    grantedAtMs: number,
+    extra: Partial<EventInput<'LeaseGranted'>> = {},
+  ) =>
+    send(
+      'poolEvents',
+      siteKey(site),
+      createEvent(
+        'LeaseGranted',
+        { requestId: leaseId, leaseId, sessionId, visitorId, trackingNumber, grantedAtMs, expiresAtMs: grantedAtMs + 15 * MIN, ...extra },
+        { siteId: site, producer: 'test' },
+      ),
+    );
   const release = (site: string, leaseId: string, sessionId: string, trackingNumber: string, releasedAtMs: number) =>
     send('poolEvents', siteKey(site), createEvent('LeaseExpired', { leaseId, sessionId, trackingNumber, releasedAtMs }, { siteId: site, producer: 'test' }));
 
@@ -95,7 +115,10 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
   const attributedOf = (callId: string): Attributed[] =>
     probe.events('attributedCalls').filter((e): e is Attributed => e.type === 'CallAttributed' && e.payload.call?.callId === callId);
   const version = async (site: string, callId: string): Promise<bigint> => {
-    const rows = await ch.query<{ v: string }>(`SELECT toString(max(version)) AS v FROM calls WHERE site_id = {s:String} AND call_id = {c:String}`, { s: site, c: callId });
+    const rows = await ch.query<{ v: string }>(`SELECT toString(max(version)) AS v FROM calls WHERE site_id = {s:String} AND call_id = {c:String}`, {
+      s: site,
+      c: callId,
+    });
     return BigInt(rows[0]?.v ?? '0');
   };
   const credits = (site: string, callId: string) =>
@@ -128,7 +151,14 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     const site = (name: string, pool: string[]) =>
       createEvent(
         'SiteConfigured',
-        { name, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT_NUMBER, poolNumbers: pool, staticNumbers: [{ number: STATIC_NUMBER, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }] },
+        {
+          name,
+          country: 'RU',
+          timeZone: 'Europe/Moscow',
+          defaultNumber: DEFAULT_NUMBER,
+          poolNumbers: pool,
+          staticNumbers: [{ number: STATIC_NUMBER, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+        },
         { siteId: name, producer: 'test' },
       );
     await send('sites', siteKey(SITE), site(SITE, P));
@@ -182,7 +212,10 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.equal(done.status, 'done');
     assert.equal(done.settingsRevision, 1);
     // Projected for reports too.
-    await waitFor(async () => (await ch.query(`SELECT 1 FROM attribution_settings FINAL WHERE site_id = {s:String} AND revision = 1`, { s: SITE })).length === 1, { what: 'settings history row' });
+    await waitFor(
+      async () => (await ch.query(`SELECT 1 FROM attribution_settings FINAL WHERE site_id = {s:String} AND revision = 1`, { s: SITE })).length === 1,
+      { what: 'settings history row' },
+    );
   });
 
   it('credits no call to a lease given back unseen (released at its grant: the answer reached session-tracker too late)', async () => {
@@ -194,9 +227,19 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await release(SITE, 'l-d', 's-d', P[3]!, t + 16 * MIN);
     await visit(SITE, 's-e', 'v-e', t + 20 * MIN, { utm: { source: 'google', medium: 'cpc' }, channel: 'paid_search' });
     await grant(SITE, 'l-e', 's-e', 'v-e', P[3]!, t + 20 * MIN, { requestDeadlineMs: t + 20 * MIN + 1 });
-    await send('poolEvents', siteKey(SITE), createEvent('LeaseExpired', { leaseId: 'l-e', sessionId: 's-e', trackingNumber: P[3]!, releasedAtMs: t + 20 * MIN, reason: 'undelivered' }, { siteId: SITE, producer: 'test' }));
+    await send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent(
+        'LeaseExpired',
+        { leaseId: 'l-e', sessionId: 's-e', trackingNumber: P[3]!, releasedAtMs: t + 20 * MIN, reason: 'undelivered' },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
     await waitFor(
-      async () => (await ch.query(`SELECT 1 FROM leases FINAL WHERE site_id = {s:String} AND lease_id IN ('l-d', 'l-e') AND released_at IS NOT NULL`, { s: SITE })).length === 2,
+      async () =>
+        (await ch.query(`SELECT 1 FROM leases FINAL WHERE site_id = {s:String} AND lease_id IN ('l-d', 'l-e') AND released_at IS NOT NULL`, { s: SITE }))
+          .length === 2,
       { what: 'both leases stored with their release' },
     );
     // 11:21: within D's grace after release; E never saw the number.
@@ -216,7 +259,12 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await grant(SITE, 'l-b', 's-b', 'v-b', P[0]!, t + 20 * MIN);
     // The state consumer runs apart from the calls consumer: the rule is checked on complete state.
     await waitFor(
-      async () => (await ch.query(`SELECT 1 FROM leases FINAL WHERE site_id = {s:String} AND ((lease_id = 'l-a' AND released_at IS NOT NULL) OR lease_id = 'l-b')`, { s: SITE })).length === 2,
+      async () =>
+        (
+          await ch.query(`SELECT 1 FROM leases FINAL WHERE site_id = {s:String} AND ((lease_id = 'l-a' AND released_at IS NOT NULL) OR lease_id = 'l-b')`, {
+            s: SITE,
+          })
+        ).length === 2,
       { what: 'both leases stored' },
     );
     await sendCall(screened(SITE, 'c-multi', { to: P[0], from: '+79160000001', at: t + 21 * MIN, talk: 45 }));
@@ -258,11 +306,16 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.equal(back['callback_call_id'], 'c-callback');
     assert.equal(back['called_back_at'], new Date(now - 5 * MIN).toISOString());
     assert.ok((await version(SITE, 'c-missed-back')) > v1, 'a new row version of the same report');
-    const events = await waitFor(() => (attributedOf('c-missed-back').length >= 2 ? attributedOf('c-missed-back') : undefined), { what: 'the re-evaluated call published' });
+    const events = await waitFor(() => (attributedOf('c-missed-back').length >= 2 ? attributedOf('c-missed-back') : undefined), {
+      what: 'the re-evaluated call published',
+    });
     assert.equal(events[1]!.payload.classification?.callbackStatus, 'called_back');
     assert.match(events[1]!.eventId, /:attributed:\d+$/);
     const outbound = await stored('c-callback');
-    assert.deepEqual([outbound['direction'], outbound['match_reason'], outbound['called_number'], outbound['lead_id']], ['outbound', 'outbound_call', '+79161000001', '']);
+    assert.deepEqual(
+      [outbound['direction'], outbound['match_reason'], outbound['called_number'], outbound['lead_id']],
+      ['outbound', 'outbound_call', '+79161000001', ''],
+    );
 
     // The window (1 h for this site) passes without a call-back: the sweep decides.
     await sendCall(screened(SITE, 'c-missed-window', { from: '+79161000002', at: Date.now() - HOUR + 8_000, status: CallStatus.CALL_STATUS_MISSED }));
@@ -285,21 +338,46 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
 
     const redeemed = createEvent(
       'PromoCodeRedeemed',
-      { promoCode: 'K7M2QX', sessionId: 's-promo', visitorId: 'v-promo', leaseId: 'l-promo', callId: 'c-promo', calledAtMs: now - 3 * MIN, redeemedAtMs: now, redeemedBy: 'operator' },
+      {
+        promoCode: 'K7M2QX',
+        sessionId: 's-promo',
+        visitorId: 'v-promo',
+        leaseId: 'l-promo',
+        callId: 'c-promo',
+        calledAtMs: now - 3 * MIN,
+        redeemedAtMs: now,
+        redeemedBy: 'operator',
+      },
       { siteId: SITE, producer: 'test', eventId: `${SITE}:call:c-promo:promo` },
     );
     await send('poolEvents', siteKey(SITE), redeemed);
     const after1 = await stored('c-promo', (r) => r['match_method'] === 'promo_code');
     assert.deepEqual(
-      [after1['promo_code'], after1['session_id'], after1['visitor_id'], after1['utm_source'], after1['channel'], after1['match_reason'], after1['match_confidence'], after1['status']],
+      [
+        after1['promo_code'],
+        after1['session_id'],
+        after1['visitor_id'],
+        after1['utm_source'],
+        after1['channel'],
+        after1['match_reason'],
+        after1['match_confidence'],
+        after1['status'],
+      ],
       ['K7M2QX', 's-promo', 'v-promo', 'newsletter', 'email', 'promo_code_call_id', 1, 'completed'],
     );
     const v2 = await version(SITE, 'c-promo');
     assert.equal(v2, v1 + 1n, 'the next step of the same report');
-    const reattributed = await waitFor(() => attributedOf('c-promo').find((e) => e.payload.method === MatchMethod.MATCH_METHOD_PROMO_CODE), { what: 'the re-attribution published' });
+    const reattributed = await waitFor(() => attributedOf('c-promo').find((e) => e.payload.method === MatchMethod.MATCH_METHOD_PROMO_CODE), {
+      what: 'the re-attribution published',
+    });
     assert.equal(reattributed.eventId, `${report3.eventId}:attributed:${v2}`);
     assert.equal(reattributed.payload.promoCode, 'K7M2QX');
-    assert.deepEqual(await creditOf(SITE, 'c-promo'), Object.fromEntries(['data_driven', 'first_click', 'last_click', 'last_non_direct_click', 'linear', 'position_based', 'time_decay'].map((m) => [m, { email: 1 }])));
+    assert.deepEqual(
+      await creditOf(SITE, 'c-promo'),
+      Object.fromEntries(
+        ['data_driven', 'first_click', 'last_click', 'last_non_direct_click', 'linear', 'position_based', 'time_decay'].map((m) => [m, { email: 1 }]),
+      ),
+    );
 
     // The same redemption again (redelivered), then a marker on the same partition: once the
     // marker is applied, the duplicate was too, and it changed nothing.
@@ -310,12 +388,30 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await send(
       'poolEvents',
       siteKey(SITE),
-      createEvent('PromoCodeRedeemed', { promoCode: 'ZZ9Q', sessionId: 's-promo2', visitorId: 'v-promo2', leaseId: 'l-promo2', callerNumber: '+79162000002', calledAtMs: now - 2 * MIN, redeemedAtMs: now }, { siteId: SITE, producer: 'test' }),
+      createEvent(
+        'PromoCodeRedeemed',
+        {
+          promoCode: 'ZZ9Q',
+          sessionId: 's-promo2',
+          visitorId: 'v-promo2',
+          leaseId: 'l-promo2',
+          callerNumber: '+79162000002',
+          calledAtMs: now - 2 * MIN,
+          redeemedAtMs: now,
+        },
+        { siteId: SITE, producer: 'test' },
+      ),
     );
-    await waitFor(async () => (await ch.query(`SELECT 1 FROM promo_redemptions FINAL WHERE site_id = {s:String} AND promo_code = 'ZZ9Q'`, { s: SITE })).length === 1, { what: 'the marker redemption stored' });
+    await waitFor(
+      async () => (await ch.query(`SELECT 1 FROM promo_redemptions FINAL WHERE site_id = {s:String} AND promo_code = 'ZZ9Q'`, { s: SITE })).length === 1,
+      { what: 'the marker redemption stored' },
+    );
     await sendCall(screened(SITE, 'c-promo2', { from: '+79162000002', at: now - 2 * MIN - 40_000 }));
     const byCaller = await stored('c-promo2');
-    assert.deepEqual([byCaller['match_method'], byCaller['match_reason'], byCaller['promo_code'], byCaller['channel']], ['promo_code', 'promo_code_caller_time', 'ZZ9Q', 'social']);
+    assert.deepEqual(
+      [byCaller['match_method'], byCaller['match_reason'], byCaller['promo_code'], byCaller['channel']],
+      ['promo_code', 'promo_code_caller_time', 'ZZ9Q', 'social'],
+    );
     assert.equal(await version(SITE, 'c-promo'), v2, 'the duplicate redemption wrote nothing');
     assert.equal(attributedOf('c-promo').length, 2, 'and published nothing');
 
@@ -325,7 +421,9 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     const latest = await stored('c-promo', (r) => r['talk_seconds'] === 90);
     assert.equal(latest['match_method'], 'promo_code');
     assert.ok((await version(SITE, 'c-promo')) > v2);
-    const published = await waitFor(() => attributedOf('c-promo').find((e) => e.eventId === `${report4.eventId}:attributed`), { what: 'the later report published' });
+    const published = await waitFor(() => attributedOf('c-promo').find((e) => e.eventId === `${report4.eventId}:attributed`), {
+      what: 'the later report published',
+    });
     assert.equal(published.payload.method, MatchMethod.MATCH_METHOD_PROMO_CODE);
   });
 
@@ -339,7 +437,17 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await sendCall(screened(SITE, 'c-r2', { to: DEFAULT_NUMBER, from: '+79163000001', at: now - MIN }));
     const row = await stored('c-r2');
     assert.deepEqual(
-      [row['match_method'], row['match_reason'], row['visitor_id'], row['session_id'], row['source_call_id'], row['utm_campaign'], row['match_confidence'], row['caller_type'], row['lead_id']],
+      [
+        row['match_method'],
+        row['match_reason'],
+        row['visitor_id'],
+        row['session_id'],
+        row['source_call_id'],
+        row['utm_campaign'],
+        row['match_confidence'],
+        row['caller_type'],
+        row['lead_id'],
+      ],
       ['repeat_caller', 'repeat_caller', 'v-laptop', 's-r1', 'c-r1', 'spring', 0.5, 'repeat', 'c-r1'],
     );
     const out = await waitFor(() => attributedOf('c-r2')[0], { what: 'CallAttributed of c-r2' });
@@ -347,7 +455,7 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.equal((await creditOf(SITE, 'c-r2'))['last_click']?.['paid_social'], 1);
   });
 
-  it('learns the data-driven model from all paths of a site and stores every model\'s credits per touch', async () => {
+  it("learns the data-driven model from all paths of a site and stores every model's credits per touch", async () => {
     // The hand-solved chain of models/attribution-models.spec.ts with A = paid_search, B = email:
     // v1 [A, B] converts, v2 [A] and v3 [B] do not → P(conversion) = ⅓, shares A ⅓, B ⅔.
     const t = now - 20 * DAY;
@@ -360,7 +468,9 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await visit(MARKOV_SITE, 'm3', 'mv3', t, email);
     await sendCall(screened(MARKOV_SITE, 'cm1', { to: M[0], from: '+79164000001', at: t + DAY + MIN }));
     await stored('cm1', () => true, MARKOV_SITE);
-    await waitFor(async () => (await ch.query(`SELECT 1 FROM visits FINAL WHERE site_id = {s:String}`, { s: MARKOV_SITE })).length === 4, { what: 'the visits stored' });
+    await waitFor(async () => (await ch.query(`SELECT 1 FROM visits FINAL WHERE site_id = {s:String}`, { s: MARKOV_SITE })).length === 4, {
+      what: 'the visits stored',
+    });
 
     const model = await admin('POST', `${MARKOV_SITE}/attribution/data-driven-model`);
     assert.equal(model.status, 200, JSON.stringify(model.body));
@@ -379,7 +489,9 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await sendCall(screened(MARKOV_SITE, 'cm2', { to: M[1], from: '+79164000002', at: c }));
     await stored('cm2', () => true, MARKOV_SITE);
     // 3 single-touch models with one row each, 4 models sharing over both touches: 11 rows.
-    const rows = await waitFor(async () => ((await credits(MARKOV_SITE, 'cm2')).length === 11 ? credits(MARKOV_SITE, 'cm2') : undefined), { what: 'credits of cm2' });
+    const rows = await waitFor(async () => ((await credits(MARKOV_SITE, 'cm2')).length === 11 ? credits(MARKOV_SITE, 'cm2') : undefined), {
+      what: 'credits of cm2',
+    });
     assert.ok(rows.every((r) => Number(r.touch_count) === 2));
     assert.deepEqual(await creditOf(MARKOV_SITE, 'cm2'), {
       data_driven: { paid_search: 0.333333, email: 0.666667 },
@@ -391,20 +503,43 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
       // Half-life 7 days, the paid visit 7 days older: weights ½ and 1.
       time_decay: { paid_search: 0.333333, email: 0.666667 },
     });
-    const report = await http('GET', `${service.url}/v1/sites/${MARKOV_SITE}/report/attribution?model=first_click&from=${new Date(now - 30 * DAY).toISOString()}`, { headers: auth });
+    const report = await http(
+      'GET',
+      `${service.url}/v1/sites/${MARKOV_SITE}/report/attribution?model=first_click&from=${new Date(now - 30 * DAY).toISOString()}`,
+      { headers: auth },
+    );
     assert.equal(report.status, 200);
-    assert.deepEqual(report.body.rows.map((r: Row) => [r['channel'], r['calls']]), [['paid_search', 2]]);
-    const byDefault = await http('GET', `${service.url}/v1/sites/${MARKOV_SITE}/report/attribution?from=${new Date(now - 30 * DAY).toISOString()}`, { headers: auth });
+    assert.deepEqual(
+      report.body.rows.map((r: Row) => [r['channel'], r['calls']]),
+      [['paid_search', 2]],
+    );
+    const byDefault = await http('GET', `${service.url}/v1/sites/${MARKOV_SITE}/report/attribution?from=${new Date(now - 30 * DAY).toISOString()}`, {
+      headers: auth,
+    });
     assert.equal(byDefault.body.model, 'last_non_direct_click');
-    assert.deepEqual(byDefault.body.rows.map((r: Row) => [r['channel'], r['calls']]), [['email', 2]]);
-    const linear = await http('GET', `${service.url}/v1/sites/${MARKOV_SITE}/report/attribution?model=linear&from=${new Date(now - 30 * DAY).toISOString()}`, { headers: auth });
-    assert.deepEqual(linear.body.rows.map((r: Row) => [r['channel'], r['calls']]), [['email', 1], ['paid_search', 1]], 'each call shared half and half');
+    assert.deepEqual(
+      byDefault.body.rows.map((r: Row) => [r['channel'], r['calls']]),
+      [['email', 2]],
+    );
+    const linear = await http('GET', `${service.url}/v1/sites/${MARKOV_SITE}/report/attribution?model=linear&from=${new Date(now - 30 * DAY).toISOString()}`, {
+      headers: auth,
+    });
+    assert.deepEqual(
+      linear.body.rows.map((r: Row) => [r['channel'], r['calls']]),
+      [
+        ['email', 1],
+        ['paid_search', 1],
+      ],
+      'each call shared half and half',
+    );
   });
 
   it('recomputes a site when its settings change, deterministically: a second run writes nothing', async () => {
     const snapshot = async () => ({
       calls: await ch.query(`SELECT * EXCEPT (ingested_at) FROM calls FINAL WHERE site_id = {s:String} ORDER BY call_id`, { s: MARKOV_SITE }),
-      credits: await ch.query(`SELECT * EXCEPT (ingested_at) FROM attribution_credits FINAL WHERE site_id = {s:String} ORDER BY call_id, model, session_id`, { s: MARKOV_SITE }),
+      credits: await ch.query(`SELECT * EXCEPT (ingested_at) FROM attribution_credits FINAL WHERE site_id = {s:String} ORDER BY call_id, model, session_id`, {
+        s: MARKOV_SITE,
+      }),
       rowCount: (await ch.query<{ n: string }>(`SELECT count() AS n FROM calls WHERE site_id = {s:String}`, { s: MARKOV_SITE }))[0]!.n,
     });
     const put = await admin('PUT', `${MARKOV_SITE}/attribution-settings`, { lookbackDays: 3, defaultModel: 'first_click' });
@@ -415,7 +550,10 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.equal(job.changedCalls, 2, 'every row moves to settings revision 1');
     // cm2's paid-search visit (7 days before) left the 3-day lookback: its touches are retracted.
     assert.deepEqual((await creditOf(MARKOV_SITE, 'cm2'))['first_click'], { email: 1 });
-    assert.deepEqual((await credits(MARKOV_SITE, 'cm2')).map((r) => r.session_id), Array(7).fill('m4b'));
+    assert.deepEqual(
+      (await credits(MARKOV_SITE, 'cm2')).map((r) => r.session_id),
+      Array(7).fill('m4b'),
+    );
     assert.equal((await stored('cm2', () => true, MARKOV_SITE))['settings_revision'], 1);
     const first = await snapshot();
 
@@ -437,14 +575,29 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.match(comment.body.commentId, /^[0-9a-f-]{36}$/);
     const got = await admin('GET', `${SITE}/call-annotations/${call}`);
     assert.equal(got.status, 200);
-    assert.deepEqual(got.body.tags.map((t: Row) => [t['tag'], t['author']]), [['lead', 'anna']]);
-    assert.deepEqual(got.body.comments.map((c: Row) => c['text']), ['Wants a quote for 40 roses']);
-    const events = await waitFor(() => (probe.events('callAnnotations').length >= 5 ? probe.events('callAnnotations') : undefined), { what: 'annotation events' });
-    assert.deepEqual(events.map((e) => e.type), ['CallTagAdded', 'CallTagAdded', 'CallTagAdded', 'CallTagRemoved', 'CallCommentAdded']);
+    assert.deepEqual(
+      got.body.tags.map((t: Row) => [t['tag'], t['author']]),
+      [['lead', 'anna']],
+    );
+    assert.deepEqual(
+      got.body.comments.map((c: Row) => c['text']),
+      ['Wants a quote for 40 roses'],
+    );
+    const events = await waitFor(() => (probe.events('callAnnotations').length >= 5 ? probe.events('callAnnotations') : undefined), {
+      what: 'annotation events',
+    });
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['CallTagAdded', 'CallTagAdded', 'CallTagAdded', 'CallTagRemoved', 'CallCommentAdded'],
+    );
     const record = probe.records.find((r) => r.topic === env.topic('callAnnotations'));
     assert.equal(record?.key, callKey(SITE, 'c-multi'));
     // An event on the topic from elsewhere (a CRM connector) reaches ClickHouse through the projection.
-    await send('callAnnotations', callKey(SITE, 'c-multi'), createEvent('CallTagAdded', { callId: 'c-multi', tag: 'from-crm', author: 'crm' }, { siteId: SITE, producer: 'crm-sync' }));
+    await send(
+      'callAnnotations',
+      callKey(SITE, 'c-multi'),
+      createEvent('CallTagAdded', { callId: 'c-multi', tag: 'from-crm', author: 'crm' }, { siteId: SITE, producer: 'crm-sync' }),
+    );
     const projected = await waitFor(
       async () => {
         const r = await admin('GET', `${SITE}/call-annotations/${call}`);
@@ -452,7 +605,13 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
       },
       { what: 'the projected tag' },
     );
-    assert.deepEqual(projected.tags.map((t: Row) => [t['tag'], t['author']]), [['from-crm', 'crm'], ['lead', 'anna']]);
+    assert.deepEqual(
+      projected.tags.map((t: Row) => [t['tag'], t['author']]),
+      [
+        ['from-crm', 'crm'],
+        ['lead', 'anna'],
+      ],
+    );
   });
 
   it('answers bad input to the new admin APIs with a JSON error that names the problem', async () => {

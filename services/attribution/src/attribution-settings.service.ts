@@ -85,16 +85,26 @@ export class AttributionSettingsService implements OnApplicationBootstrap, OnMod
     const run = (this.locks.get(siteId) ?? Promise.resolve()).then(async () => {
       const current = this.get(siteId);
       if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(current)) {
-        throw new ApiError(412, 'revision_mismatch', `the attribution settings of ${siteId} are at revision ${current.revision}, not ${ifMatch}: read them again and retry`);
+        throw new ApiError(
+          412,
+          'revision_mismatch',
+          `the attribution settings of ${siteId} are at revision ${current.revision}, not ${ifMatch}: read them again and retry`,
+        );
       }
       if (current.revision >= MAX_REVISION) throw new ApiError(409, 'revision_limit', `the attribution settings of ${siteId} reached revision ${MAX_REVISION}`);
-      const event = createEvent('AttributionSettingsChanged', settingsEventInput(compute(current), current.revision + 1, changedBy, reason), { siteId, producer: SERVICE_NAME });
+      const event = createEvent('AttributionSettingsChanged', settingsEventInput(compute(current), current.revision + 1, changedBy, reason), {
+        siteId,
+        producer: SERVICE_NAME,
+      });
       await this.bus.producer.publish('attributionSettings', siteKey(siteId), event);
       this.apply(event);
       this.logger.info({ event: 'attribution_settings_changed', site_id: siteId, revision: current.revision + 1, reason, changed_by: changedBy });
       return this.get(siteId);
     });
-    this.locks.set(siteId, run.catch(() => undefined));
+    this.locks.set(
+      siteId,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }

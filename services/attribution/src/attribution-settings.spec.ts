@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createEvent } from '@calltrack/contracts';
-import { DEFAULT_SETTINGS, settingsBodySchema, settingsEventInput, settingsFromBody, settingsFromEvent, settingsRow, settingsView } from './attribution-settings.js';
+import {
+  DEFAULT_SETTINGS,
+  settingsBodySchema,
+  settingsEventInput,
+  settingsFromBody,
+  settingsFromEvent,
+  settingsRow,
+  settingsView,
+} from './attribution-settings.js';
 
 const problems = (body: unknown): string[] => {
   const r = settingsBodySchema.safeParse(body);
@@ -28,7 +36,11 @@ describe('attribution settings', () => {
 
   it('reads working hours per weekday and sorts holidays', () => {
     const s = settingsFromBody(
-      settingsBodySchema.parse({ workingHours: { mon: [{ from: '09:00', to: '18:00' }], sun: [{ from: '22:00', to: '02:00' }] }, holidays: ['2026-05-09', '2026-01-01'], lookbackDays: 180 }),
+      settingsBodySchema.parse({
+        workingHours: { mon: [{ from: '09:00', to: '18:00' }], sun: [{ from: '22:00', to: '02:00' }] },
+        holidays: ['2026-05-09', '2026-01-01'],
+        lookbackDays: 180,
+      }),
     );
     assert.deepEqual(s.workingHours, [
       { weekday: 1, fromMinute: 540, toMinute: 1080 },
@@ -36,7 +48,10 @@ describe('attribution settings', () => {
     ]);
     assert.deepEqual(s.holidays, ['2026-01-01', '2026-05-09']);
     assert.equal(s.lookbackDays, 180);
-    assert.deepEqual((settingsView(s) as { workingHours: unknown }).workingHours, { mon: [{ from: '09:00', to: '18:00' }], sun: [{ from: '22:00', to: '02:00' }] });
+    assert.deepEqual((settingsView(s) as { workingHours: unknown }).workingHours, {
+      mon: [{ from: '09:00', to: '18:00' }],
+      sun: [{ from: '22:00', to: '02:00' }],
+    });
   });
 
   it('refuses out-of-range values, unknown fields and malformed times, naming the field', () => {
@@ -65,7 +80,10 @@ describe('attribution settings', () => {
     ];
     for (const [body, expected] of cases) {
       const found = problems(body);
-      assert.ok(found.some((p) => expected.test(p)), `${JSON.stringify(body)} → ${JSON.stringify(found)}`);
+      assert.ok(
+        found.some((p) => expected.test(p)),
+        `${JSON.stringify(body)} → ${JSON.stringify(found)}`,
+      );
     }
   });
 

@@ -88,7 +88,8 @@ const interval = z
   })
   .superRefine((i, ctx) => {
     if (HH_MM.test(i.from) && minutes(i.from) >= 1440) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before 24:00' });
-    if (HH_MM.test(i.to) && (minutes(i.to) > 1440 || minutes(i.to) === 0)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must be 00:01-24:00 (use 24:00 for midnight)' });
+    if (HH_MM.test(i.to) && (minutes(i.to) > 1440 || minutes(i.to) === 0))
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must be 00:01-24:00 (use 24:00 for midnight)' });
     if (i.from === i.to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'from and to must differ' });
   });
 
@@ -101,40 +102,43 @@ const isCalendarDate = (d: string): boolean => {
 
 const range = (name: string, l: { min: number; max: number }, int: boolean) => {
   const base = z.number({ message: `${name} must be a number` });
-  return (int ? base.int(`${name} must be a whole number`) : base).min(l.min, `${name} must be ${l.min}-${l.max}`).max(l.max, `${name} must be ${l.min}-${l.max}`);
+  return (int ? base.int(`${name} must be a whole number`) : base)
+    .min(l.min, `${name} must be ${l.min}-${l.max}`)
+    .max(l.max, `${name} must be ${l.min}-${l.max}`);
 };
 
 /**
  * PUT body: the site's whole settings; a field left out takes its default. Unknown
  * fields are refused, so a typo cannot silently leave a default in force.
  */
-export const settingsBodySchema = z
-  .strictObject({
-    lookbackDays: range('lookbackDays', LIMITS.lookbackDays, true).optional(),
-    defaultModel: z.enum(ATTRIBUTION_MODELS, { message: `defaultModel must be one of ${ATTRIBUTION_MODELS.join(', ')}` }).optional(),
-    timeDecayHalfLifeDays: range('timeDecayHalfLifeDays', LIMITS.timeDecayHalfLifeDays, false).optional(),
-    positionBased: z
-      .strictObject({
-        firstShare: z.number().min(0, 'firstShare must be 0-1').max(1, 'firstShare must be 0-1'),
-        lastShare: z.number().min(0, 'lastShare must be 0-1').max(1, 'lastShare must be 0-1'),
-      })
-      .refine((p) => p.firstShare + p.lastShare <= 1, { message: 'firstShare + lastShare must be at most 1' })
-      .optional(),
-    targetCallSeconds: range('targetCallSeconds', LIMITS.targetCallSeconds, true).optional(),
-    repeatCallerWindowDays: range('repeatCallerWindowDays', LIMITS.repeatCallerWindowDays, true).optional(),
-    leadWindowDays: range('leadWindowDays', LIMITS.leadWindowDays, true).optional(),
-    callbackWindowHours: range('callbackWindowHours', LIMITS.callbackWindowHours, true).optional(),
-    workingHours: z
-      .strictObject({ mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day })
-      .refine((w) => Object.values(w).some((list) => (list?.length ?? 0) > 0), { message: 'give at least one interval, or leave workingHours out for around the clock' })
-      .nullable()
-      .optional(),
-    holidays: z
-      .array(z.string().refine(isCalendarDate, 'holidays must be calendar dates YYYY-MM-DD'))
-      .max(LIMITS.holidays, `at most ${LIMITS.holidays} holidays`)
-      .refine((list) => new Set(list).size === list.length, { message: 'holidays must not repeat a date' })
-      .optional(),
-  });
+export const settingsBodySchema = z.strictObject({
+  lookbackDays: range('lookbackDays', LIMITS.lookbackDays, true).optional(),
+  defaultModel: z.enum(ATTRIBUTION_MODELS, { message: `defaultModel must be one of ${ATTRIBUTION_MODELS.join(', ')}` }).optional(),
+  timeDecayHalfLifeDays: range('timeDecayHalfLifeDays', LIMITS.timeDecayHalfLifeDays, false).optional(),
+  positionBased: z
+    .strictObject({
+      firstShare: z.number().min(0, 'firstShare must be 0-1').max(1, 'firstShare must be 0-1'),
+      lastShare: z.number().min(0, 'lastShare must be 0-1').max(1, 'lastShare must be 0-1'),
+    })
+    .refine((p) => p.firstShare + p.lastShare <= 1, { message: 'firstShare + lastShare must be at most 1' })
+    .optional(),
+  targetCallSeconds: range('targetCallSeconds', LIMITS.targetCallSeconds, true).optional(),
+  repeatCallerWindowDays: range('repeatCallerWindowDays', LIMITS.repeatCallerWindowDays, true).optional(),
+  leadWindowDays: range('leadWindowDays', LIMITS.leadWindowDays, true).optional(),
+  callbackWindowHours: range('callbackWindowHours', LIMITS.callbackWindowHours, true).optional(),
+  workingHours: z
+    .strictObject({ mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day })
+    .refine((w) => Object.values(w).some((list) => (list?.length ?? 0) > 0), {
+      message: 'give at least one interval, or leave workingHours out for around the clock',
+    })
+    .nullable()
+    .optional(),
+  holidays: z
+    .array(z.string().refine(isCalendarDate, 'holidays must be calendar dates YYYY-MM-DD'))
+    .max(LIMITS.holidays, `at most ${LIMITS.holidays} holidays`)
+    .refine((list) => new Set(list).size === list.length, { message: 'holidays must not repeat a date' })
+    .optional(),
+});
 
 export type SettingsBody = z.infer<typeof settingsBodySchema>;
 
@@ -237,7 +241,12 @@ export function settingsFromEvent(p: calltrack.events.v1.IAttributionSettingsCha
 }
 
 /** The `attribution_settings` row of a settings event (the history BI reads). */
-export function settingsRow(event: { eventId: string; siteId: string; occurredAtMs: number; payload: calltrack.events.v1.IAttributionSettingsChanged }): SettingsRow {
+export function settingsRow(event: {
+  eventId: string;
+  siteId: string;
+  occurredAtMs: number;
+  payload: calltrack.events.v1.IAttributionSettingsChanged;
+}): SettingsRow {
   const s = settingsFromEvent(event.payload, event.occurredAtMs);
   return {
     event_id: event.eventId,

@@ -46,9 +46,17 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
   const meta = { siteId: SITE, producer: 'test' };
 
   const visit = (sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>> = {}) =>
-    send('sessions', visitorKey(SITE, visitorId), createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, meta));
+    send(
+      'sessions',
+      visitorKey(SITE, visitorId),
+      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, meta),
+    );
   const grant = (leaseId: string, sessionId: string, visitorId: string, trackingNumber: string, grantedAtMs: number, expiresAtMs: number) =>
-    send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: leaseId, leaseId, sessionId, visitorId, trackingNumber, grantedAtMs, expiresAtMs }, meta));
+    send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent('LeaseGranted', { requestId: leaseId, leaseId, sessionId, visitorId, trackingNumber, grantedAtMs, expiresAtMs }, meta),
+    );
 
   const screened = (
     callId: string,
@@ -202,7 +210,11 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
   it('matches a call after the lease was released but within the grace period, and not after it', async () => {
     await visit('s-yandex', 'v-yandex', now - 30 * MIN, { utm: { source: 'yandex', medium: 'cpc' }, channel: 'paid_search' });
     await grant('l-yandex', 's-yandex', 'v-yandex', NUMBER.released, now - 30 * MIN, now - 15 * MIN);
-    await send('poolEvents', siteKey(SITE), createEvent('LeaseExpired', { leaseId: 'l-yandex', sessionId: 's-yandex', trackingNumber: NUMBER.released, releasedAtMs: now - 15 * MIN }, meta));
+    await send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent('LeaseExpired', { leaseId: 'l-yandex', sessionId: 's-yandex', trackingNumber: NUMBER.released, releasedAtMs: now - 15 * MIN }, meta),
+    );
     // Grace is 10 minutes: 5 minutes after the release still counts, 13 minutes does not.
     await sendCall(screened('c-grace', NUMBER.released, { startedAtMs: now - 10 * MIN }));
     await sendCall(screened('c-too-late', NUMBER.released, { startedAtMs: now - 2 * MIN }));
@@ -288,12 +300,20 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
     await produceRaw(env, 'screenedCalls', [{ key: `${SITE}:junk`, value: Buffer.from('garbage') }]);
     const noNumber = createEvent('CallScreened', { call: { callId: 'c-no-number', startedAtMs: now }, verdict: Verdict.VERDICT_CLEAN }, meta);
     await send('screenedCalls', callKey(SITE, 'c-no-number'), noNumber);
-    await send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: 'x', leaseId: '', trackingNumber: NUMBER.google, grantedAtMs: now, expiresAtMs: now + MIN }, meta));
+    await send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent('LeaseGranted', { requestId: 'x', leaseId: '', trackingNumber: NUMBER.google, grantedAtMs: now, expiresAtMs: now + MIN }, meta),
+    );
     await sendCall(screened('c-after-junk', NUMBER.google));
     await stored('c-after-junk');
-    const junk = await waitFor(() => probe.deadLetters('screenedCalls').find((r) => r.key === `${SITE}:junk`), { what: 'the undecodable record dead-lettered' });
+    const junk = await waitFor(() => probe.deadLetters('screenedCalls').find((r) => r.key === `${SITE}:junk`), {
+      what: 'the undecodable record dead-lettered',
+    });
     assert.equal(junk.headers['dlq_reason'], 'undecodable');
-    const unusable = await waitFor(() => probe.deadLetters('screenedCalls').find((r) => r.headers['event_id'] === noNumber.eventId), { what: 'the call without a number dead-lettered' });
+    const unusable = await waitFor(() => probe.deadLetters('screenedCalls').find((r) => r.headers['event_id'] === noNumber.eventId), {
+      what: 'the call without a number dead-lettered',
+    });
     assert.equal(unusable.headers['dlq_reason'], 'non_retriable');
     assert.match(unusable.headers['dlq_error'] ?? '', /trackingNumber is missing/);
     const lease = await waitFor(() => probe.deadLetters('poolEvents')[0], { what: 'the lease without an id dead-lettered' });
@@ -306,11 +326,17 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
     assert.equal(list.status, 200);
     assert.equal(list.body.calls.length, 3);
     const starts = list.body.calls.map((c: Row) => Date.parse(String(c['started_at'])));
-    assert.deepEqual(starts, [...starts].sort((a, b) => b - a));
+    assert.deepEqual(
+      starts,
+      [...starts].sort((a, b) => b - a),
+    );
     const from = new Date(now - 12 * MIN).toISOString();
     const to = new Date(now - 9 * MIN).toISOString();
     const window = await http('GET', `${service.url}/v1/sites/${SITE}/calls?from=${from}&to=${to}`, { headers: auth });
-    assert.deepEqual(window.body.calls.map((c: Row) => c['call_id']), ['c-grace']);
+    assert.deepEqual(
+      window.body.calls.map((c: Row) => c['call_id']),
+      ['c-grace'],
+    );
     const other = await http('GET', `${service.url}/v1/sites/other-site/calls/c-google`, { headers: auth });
     assert.equal(other.status, 404, 'a call is only visible under its own site');
     // Provider call ids run longer than the router's 100-character parameters and may hold a slash.
@@ -324,7 +350,11 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
     await visit('s-r1', 'v-r1', t, { utm: { source: 'newsletter', medium: 'email' }, channel: 'email' });
     await visit('s-r2', 'v-r2', t, { utm: { source: 'newsletter', medium: 'email' }, channel: 'email' });
     await visit('s-bot', 'v-bot', t, { utm: { source: 'newsletter', medium: 'email' }, channel: 'email', userAgent: 'Googlebot' });
-    await send('antifraudVerdicts', visitorKey(SITE, 'v-bot'), createEvent('SessionScreened', { sessionId: 's-bot', visitorId: 'v-bot', verdict: Verdict.VERDICT_BOT, reason: 'bot user agent' }, meta));
+    await send(
+      'antifraudVerdicts',
+      visitorKey(SITE, 'v-bot'),
+      createEvent('SessionScreened', { sessionId: 's-bot', visitorId: 'v-bot', verdict: Verdict.VERDICT_BOT, reason: 'bot user agent' }, meta),
+    );
     await grant('l-r1', 's-r1', 'v-r1', NUMBER.report, t, t + 15 * MIN);
     await sendCall(screened('c-r-answered', NUMBER.report, { startedAtMs: t + MIN }));
     await sendCall(screened('c-r-missed', NUMBER.report, { startedAtMs: t + 2 * MIN, status: CallStatus.CALL_STATUS_MISSED }));
@@ -342,15 +372,18 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
       { what: 'the bot verdict in the report' },
     );
     assert.equal(report.status, 200);
-    assert.deepEqual(report.body.rows.find((x: Row) => x['utm_source'] === 'newsletter'), {
-      channel: 'email',
-      utm_source: 'newsletter',
-      utm_medium: 'email',
-      visits: 2,
-      calls: 2,
-      answered_calls: 1,
-      spam_calls: 1,
-    });
+    assert.deepEqual(
+      report.body.rows.find((x: Row) => x['utm_source'] === 'newsletter'),
+      {
+        channel: 'email',
+        utm_source: 'newsletter',
+        utm_medium: 'email',
+        visits: 2,
+        calls: 2,
+        answered_calls: 1,
+        spam_calls: 1,
+      },
+    );
   });
 
   it('answers bad requests with a 4xx JSON error that names the problem', async () => {

@@ -32,7 +32,16 @@ export class AttributionModule {
     return {
       module: AttributionModule,
       imports: [ServiceCoreModule.forRoot({ name: SERVICE_NAME, logger, config })],
-      controllers: [OpenApiController, CallsController, AttributionAdminController, CallAnnotationsController, ConversionsApiGrpcController, EnquiriesController, AdCostsController, ReportsController],
+      controllers: [
+        OpenApiController,
+        CallsController,
+        AttributionAdminController,
+        CallAnnotationsController,
+        ConversionsApiGrpcController,
+        EnquiriesController,
+        AdCostsController,
+        ReportsController,
+      ],
       providers: [
         AttributionStore,
         VisitEnrichment,

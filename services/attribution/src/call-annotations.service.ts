@@ -57,7 +57,12 @@ export class CallAnnotationsService {
     ]);
     return {
       tags: tags.map((t) => ({ tag: str(t['tag']), author: str(t['author']), taggedAt: isoFromClickHouse(t['changed_at']) })),
-      comments: comments.map((c) => ({ commentId: str(c['comment_id']), text: str(c['text']), author: str(c['author']), createdAt: isoFromClickHouse(c['created_at']) })),
+      comments: comments.map((c) => ({
+        commentId: str(c['comment_id']),
+        text: str(c['text']),
+        author: str(c['author']),
+        createdAt: isoFromClickHouse(c['created_at']),
+      })),
     };
   }
 }

@@ -108,7 +108,14 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
           return this.prepared;
         });
         calls += planned.length;
-        this.logger.info({ event: 'calls_attributed', calls: planned.length, superseded: chunk.length - planned.length, chunk: this.chunksDone + 1, chunks: chunks.length, ms: Date.now() - startedAt });
+        this.logger.info({
+          event: 'calls_attributed',
+          calls: planned.length,
+          superseded: chunk.length - planned.length,
+          chunk: this.chunksDone + 1,
+          chunks: chunks.length,
+          ms: Date.now() - startedAt,
+        });
         this.prepared = undefined;
         this.chunksDone += 1;
         // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).

@@ -21,9 +21,24 @@ const call = (over: Partial<ClassifiedCall> = {}): ClassifiedCall => ({
   spam: false,
   ...over,
 });
-const inbound = (callId: string, startedAtMs: number, leadId = '', callerNumber = CALLER): OtherCall => ({ callId, direction: 'inbound', callerNumber, calledNumber: '', startedAtMs, leadId });
-const outbound = (callId: string, startedAtMs: number, calledNumber = CALLER): OtherCall => ({ callId, direction: 'outbound', callerNumber: '+74950000000', calledNumber, startedAtMs, leadId: '' });
-const classify = (c: ClassifiedCall, others: OtherCall[] = [], s: AttributionSettings = settings, now = T + 1000 * DAY) => classifyCall(c, others, s, 'Europe/Moscow', now);
+const inbound = (callId: string, startedAtMs: number, leadId = '', callerNumber = CALLER): OtherCall => ({
+  callId,
+  direction: 'inbound',
+  callerNumber,
+  calledNumber: '',
+  startedAtMs,
+  leadId,
+});
+const outbound = (callId: string, startedAtMs: number, calledNumber = CALLER): OtherCall => ({
+  callId,
+  direction: 'outbound',
+  callerNumber: '+74950000000',
+  calledNumber,
+  startedAtMs,
+  leadId: '',
+});
+const classify = (c: ClassifiedCall, others: OtherCall[] = [], s: AttributionSettings = settings, now = T + 1000 * DAY) =>
+  classifyCall(c, others, s, 'Europe/Moscow', now);
 
 describe('first or repeat caller', () => {
   it('is repeat when the same number called in within the window (30 days by default), else first', () => {
@@ -70,7 +85,12 @@ describe('missed and called back', () => {
   });
 
   it('is called back by the first outbound call to the caller within the window (24 h by default)', () => {
-    const k = classify(missed, [outbound('late', T + 5 * HOUR), outbound('back', T + 3 * HOUR), outbound('elsewhere', T + HOUR, '+79160000000')], settings, T + HOUR);
+    const k = classify(
+      missed,
+      [outbound('late', T + 5 * HOUR), outbound('back', T + 3 * HOUR), outbound('elsewhere', T + HOUR, '+79160000000')],
+      settings,
+      T + HOUR,
+    );
     assert.deepEqual([k.callbackStatus, k.calledBackAtMs, k.callbackCallId], ['called_back', T + 3 * HOUR, 'back']);
   });
 
@@ -78,8 +98,15 @@ describe('missed and called back', () => {
     assert.equal(classify(missed, [], settings, T + 23 * HOUR).callbackStatus, 'pending');
     assert.equal(classify(missed, [], settings, T + 24 * HOUR).callbackStatus, 'not_called_back');
     // A call-back after the window does not count; one before the missed call neither.
-    assert.equal(classify(missed, [outbound('too-late', T + 25 * HOUR), outbound('before', T - HOUR)], settings, T + 26 * HOUR).callbackStatus, 'not_called_back');
-    assert.equal(classify(missed, [outbound('back', T + 3 * HOUR)], { ...settings, callbackWindowHours: 2 }, T + 4 * HOUR).callbackStatus, 'not_called_back', 'per-site window');
+    assert.equal(
+      classify(missed, [outbound('too-late', T + 25 * HOUR), outbound('before', T - HOUR)], settings, T + 26 * HOUR).callbackStatus,
+      'not_called_back',
+    );
+    assert.equal(
+      classify(missed, [outbound('back', T + 3 * HOUR)], { ...settings, callbackWindowHours: 2 }, T + 4 * HOUR).callbackStatus,
+      'not_called_back',
+      'per-site window',
+    );
     assert.equal(classify(call()).callbackStatus, '', 'only missed calls wait for a call-back');
   });
 });
@@ -106,9 +133,20 @@ describe('lead grouping', () => {
     assert.equal(c5.leadId, 'c0');
     const c9 = classify(call({ callId: 'c9', startedAtMs: T + 9 * DAY }), [inbound('c0', T, 'c0'), inbound('c5', T + 5 * DAY, c5.leadId)]);
     assert.equal(c9.leadId, 'c9');
-    const c12 = classify(call({ callId: 'c12', startedAtMs: T + 12 * DAY }), [inbound('c0', T, 'c0'), inbound('c5', T + 5 * DAY, 'c0'), inbound('c9', T + 9 * DAY, c9.leadId)]);
+    const c12 = classify(call({ callId: 'c12', startedAtMs: T + 12 * DAY }), [
+      inbound('c0', T, 'c0'),
+      inbound('c5', T + 5 * DAY, 'c0'),
+      inbound('c9', T + 9 * DAY, c9.leadId),
+    ]);
     assert.equal(c12.leadId, 'c9');
-    assert.equal(classify(call({ callId: 'c9', startedAtMs: T + 9 * DAY }), [inbound('c0', T, 'c0'), inbound('c5', T + 5 * DAY, 'c0')], { ...settings, leadWindowDays: 10 }).leadId, 'c0', 'per-site window');
+    assert.equal(
+      classify(call({ callId: 'c9', startedAtMs: T + 9 * DAY }), [inbound('c0', T, 'c0'), inbound('c5', T + 5 * DAY, 'c0')], {
+        ...settings,
+        leadWindowDays: 10,
+      }).leadId,
+      'c0',
+      'per-site window',
+    );
   });
 
   it("keeps other people's calls, withheld numbers and outbound calls out of a lead", () => {

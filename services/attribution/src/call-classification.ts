@@ -67,7 +67,13 @@ export interface OtherCall {
  *   `leadWindowDays` of the lead's first call; the lead id is that first call's id. A
  *   withheld number is its own lead each time; outbound calls belong to no lead.
  */
-export function classifyCall(call: ClassifiedCall, others: readonly OtherCall[], settings: AttributionSettings, timeZone: string, nowMs: number): Classification {
+export function classifyCall(
+  call: ClassifiedCall,
+  others: readonly OtherCall[],
+  settings: AttributionSettings,
+  timeZone: string,
+  nowMs: number,
+): Classification {
   const inbound = call.direction === 'inbound';
   const answered = call.answeredAtMs > 0;
   const opening = openingState(call.startedAtMs, timeZone, settings.workingHours, settings.holidays);

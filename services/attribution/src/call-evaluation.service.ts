@@ -7,12 +7,34 @@ import type { Context, Logger } from '@calltrack/telemetry';
 import { AttributionSettingsService } from './attribution-settings.service.js';
 import type { SiteSettings } from './attribution-settings.js';
 import { AttributionStore, LEASE_LOOKBACK_MS } from './attribution-store.js';
-import { creditsForCall, evaluateCalls, historyOfRow, planWrites, reportOfRow, type CallReport, type EvaluatedCall, type PlannedCall, type SiteFacts, type StoredCall } from './call-evaluation.js';
+import {
+  creditsForCall,
+  evaluateCalls,
+  historyOfRow,
+  planWrites,
+  reportOfRow,
+  type CallReport,
+  type EvaluatedCall,
+  type PlannedCall,
+  type SiteFacts,
+  type StoredCall,
+} from './call-evaluation.js';
 import { CallLookups } from './call-lookups.js';
 import { callsToFollow, type LeftLead, type WrittenCall } from './dependent-calls.js';
 import { EnquiryLookups } from './enquiry-lookups.js';
 import type { Contact } from './lead-grouping.js';
-import { decideMatch, matchLease, mayImproveWithState, PROMO_TIME_TOLERANCE_MS, repeatCallerSource, type HistoryCall, type LeaseCandidate, type Redemption, type SiteNumbers, type VisitSource } from './call-matching.js';
+import {
+  decideMatch,
+  matchLease,
+  mayImproveWithState,
+  PROMO_TIME_TOLERANCE_MS,
+  repeatCallerSource,
+  type HistoryCall,
+  type LeaseCandidate,
+  type Redemption,
+  type SiteNumbers,
+  type VisitSource,
+} from './call-matching.js';
 import type { TouchCredit } from './call-credits.js';
 import { isSuperseded } from './call-version.js';
 import type { AttributionConfig } from './config.js';
@@ -46,7 +68,12 @@ export function siteNumbersOf(site: calltrack.events.v1.ISiteConfigured | undefi
   return {
     defaultNumber: site.defaultNumber ?? '',
     poolNumbers: site.poolNumbers ?? [],
-    staticNumbers: (site.staticNumbers ?? []).map((s) => ({ number: s.number ?? '', utmSource: s.utmSource ?? '', utmMedium: s.utmMedium ?? '', utmCampaign: s.utmCampaign ?? '' })),
+    staticNumbers: (site.staticNumbers ?? []).map((s) => ({
+      number: s.number ?? '',
+      utmSource: s.utmSource ?? '',
+      utmMedium: s.utmMedium ?? '',
+      utmCampaign: s.utmCampaign ?? '',
+    })),
   };
 }
 
@@ -121,8 +148,13 @@ export class CallEvaluationService {
           leases: byNumber.get(pairKey(i.report.siteId, i.report.call.trackingNumber ?? '')) ?? [],
         }),
       );
-      const matched = decisions.flatMap((d, j) => (d.method === 'dynamic' ? [{ siteId: pending[j]!.report.siteId, sessionId: d.lease.sessionId, at: d.lease.grantedAtMs }] : []));
-      const visits = matched.length > 0 ? await this.store.visits(matched, Math.min(...matched.map((m) => m.at)) - DAY_MS, Math.max(...matched.map((m) => m.at)) + DAY_MS) : new Map<string, VisitSource>();
+      const matched = decisions.flatMap((d, j) =>
+        d.method === 'dynamic' ? [{ siteId: pending[j]!.report.siteId, sessionId: d.lease.sessionId, at: d.lease.grantedAtMs }] : [],
+      );
+      const visits =
+        matched.length > 0
+          ? await this.store.visits(matched, Math.min(...matched.map((m) => m.at)) - DAY_MS, Math.max(...matched.map((m) => m.at)) + DAY_MS)
+          : new Map<string, VisitSource>();
       const now = Date.now();
       pending = pending.filter((i, j) => {
         const d = decisions[j]!;
@@ -161,7 +193,14 @@ export class CallEvaluationService {
       for (const r of input.reports) {
         const key = pairKey(r.siteId, r.callId);
         if (isSuperseded(r.reportVersion, latest.get(key))) {
-          this.logger.info({ event: 'call_report_superseded', site_id: r.siteId, call_id: r.callId, version: r.reportVersion, stored_version: latest.get(key), event_id: r.reportEventId });
+          this.logger.info({
+            event: 'call_report_superseded',
+            site_id: r.siteId,
+            call_id: r.callId,
+            version: r.reportVersion,
+            stored_version: latest.get(key),
+            event_id: r.reportEventId,
+          });
           continue;
         }
         latest.set(key, r.reportVersion);
@@ -228,7 +267,11 @@ export class CallEvaluationService {
       const m = matchLease(leasesByNumber.get(pairKey(r.siteId, r.call.trackingNumber ?? '')) ?? [], r.keyStartMs, this.graceMs);
       if (m) hints.push({ siteId: r.siteId, sessionId: m.lease.sessionId, at: m.lease.grantedAtMs });
       else if (!redeemedBy.has(pairKey(r.siteId, r.callId)) && !redeemedBy.has(pairKey(r.siteId, r.call.callerNumber ?? ''))) {
-        const source = repeatCallerSource({ callId: r.callId, callerNumber: r.call.callerNumber ?? '', startedAtMs: r.keyStartMs }, historyByCaller.get(r.call.callerNumber ?? '') ?? [], settingsOf(r.siteId).lookbackDays * DAY_MS);
+        const source = repeatCallerSource(
+          { callId: r.callId, callerNumber: r.call.callerNumber ?? '', startedAtMs: r.keyStartMs },
+          historyByCaller.get(r.call.callerNumber ?? '') ?? [],
+          settingsOf(r.siteId).lookbackDays * DAY_MS,
+        );
         if (source) hints.push({ siteId: r.siteId, sessionId: source.sessionId, at: source.sessionStartedAtMs ?? source.startedAtMs });
       }
     }
@@ -239,7 +282,13 @@ export class CallEvaluationService {
     const leadMs = widest((s) => s.leadWindowDays) * DAY_MS;
     const candidateVisitors = [...leases.map((l) => l.visitorId), ...redemptions.map((r) => r.visitorId), ...history.map((h) => h.visitorId)];
     const personContacts = new Map<string, Contact[]>();
-    for (const c of await this.enquiryLookups.contacts(siteIds, inbound.map((r) => r.call.callerNumber ?? ''), candidateVisitors, minStart - leadMs, maxStart)) {
+    for (const c of await this.enquiryLookups.contacts(
+      siteIds,
+      inbound.map((r) => r.call.callerNumber ?? ''),
+      candidateVisitors,
+      minStart - leadMs,
+      maxStart,
+    )) {
       if (c.kind === 'call' && evaluating.has(pairKey(c.siteId, c.id))) continue;
       const list = personContacts.get(c.siteId) ?? [];
       list.push(c);
@@ -265,11 +314,16 @@ export class CallEvaluationService {
     );
     const shares = new Map<string, ReadonlyMap<string, number>>();
     for (const id of siteIds) shares.set(id, options.markov?.get(id) ?? (await this.markov.shares(id)));
-    const credits = new Map<EvaluatedCall, TouchCredit[]>(evaluated.map((e) => [e, creditsForCall(e, touches.get(pairKey(e.report.siteId, e.visitorId)) ?? [], shares.get(e.report.siteId)!)]));
+    const credits = new Map<EvaluatedCall, TouchCredit[]>(
+      evaluated.map((e) => [e, creditsForCall(e, touches.get(pairKey(e.report.siteId, e.visitorId)) ?? [], shares.get(e.report.siteId)!)]),
+    );
     return planWrites(evaluated, credits, stored, input.mode);
   }
 
-  private async visitsOf(hints: ReadonlyArray<{ siteId: string; sessionId: string; at: number }>, redemptions: readonly Redemption[]): Promise<Map<string, VisitSource>> {
+  private async visitsOf(
+    hints: ReadonlyArray<{ siteId: string; sessionId: string; at: number }>,
+    redemptions: readonly Redemption[],
+  ): Promise<Map<string, VisitSource>> {
     if (hints.length === 0) return new Map();
     const times = hints.map((h) => h.at);
     // A visit starts just before it asks for a number (a day either side covers clock skew); a
@@ -284,7 +338,11 @@ export class CallEvaluationService {
     const rows = plans.map((p) => p.row);
     const credits = plans.flatMap((p) => p.credits);
     await this.store.write('calls', rows, `${label}:calls:${digest(rows.map((r) => `${r.site_id} ${r.call_id} ${r.version}`))}`);
-    await this.store.write('attribution_credits', credits, `${label}:credits:${digest(credits.map((c) => `${c.site_id} ${c.call_id} ${c.model} ${c.session_id} ${c.version} ${c.is_deleted}`))}`);
+    await this.store.write(
+      'attribution_credits',
+      credits,
+      `${label}:credits:${digest(credits.map((c) => `${c.site_id} ${c.call_id} ${c.model} ${c.session_id} ${c.version} ${c.is_deleted}`))}`,
+    );
     const outbox: OutgoingRecord[] = plans
       .filter((p) => p.publish)
       .map((p) => {
@@ -350,7 +408,10 @@ export class CallEvaluationService {
           for (const [key, row] of stored) if (!writtenKeys.has(key)) rows.set(key, row);
         }
       }
-      for (const d of await this.lookups.calledBack(outboundWritten.map((r) => ({ siteId: r.site_id, number: r.called_number, startedAtMs: at(r) })), callbackMs)) {
+      for (const d of await this.lookups.calledBack(
+        outboundWritten.map((r) => ({ siteId: r.site_id, number: r.called_number, startedAtMs: at(r) })),
+        callbackMs,
+      )) {
         const key = pairKey(d.site_id, d.call_id);
         if (writtenKeys.has(key)) continue;
         if (outboundWritten.some((w) => w.site_id === d.site_id && w.called_number === d.caller_number && at(w) >= at(d))) rows.set(key, d);

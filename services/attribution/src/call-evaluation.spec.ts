@@ -3,7 +3,17 @@ import { describe, it } from 'node:test';
 import { calltrack } from '@calltrack/contracts';
 import { DEFAULT_SETTINGS, defaultSiteSettings, type SiteSettings } from './attribution-settings.js';
 import type { TouchVisit } from './call-credits.js';
-import { baseVersion, creditsForCall, evaluateCalls, planWrites, reportOfRow, type CallReport, type EvaluatedCall, type EvaluationLookups, type StoredCall } from './call-evaluation.js';
+import {
+  baseVersion,
+  creditsForCall,
+  evaluateCalls,
+  planWrites,
+  reportOfRow,
+  type CallReport,
+  type EvaluatedCall,
+  type EvaluationLookups,
+  type StoredCall,
+} from './call-evaluation.js';
 import type { LeaseCandidate, Redemption, VisitSource } from './call-matching.js';
 import { callVersion } from './call-version.js';
 
@@ -24,8 +34,23 @@ const touches: TouchVisit[] = [
   { sessionId: 's2', visitorId: 'v', startedAtMs: T0 + 7 * DAY, channel: 'paid_search', utm: utm('google', 'cpc') },
   { sessionId: 's3', visitorId: 'v', startedAtMs: T0 + 14 * DAY, channel: 'direct', utm: utm('', '') },
 ];
-const visitOf = (t: TouchVisit): VisitSource => ({ ...t, referrer: '', landingPage: '', clickIds: {}, analyticsIds: { gaClientId: 'ga-1', ymUid: '', fbp: '', fbc: '' } });
-const lease: LeaseCandidate = { siteId: SITE, leaseId: 'l3', sessionId: 's3', visitorId: 'v', trackingNumber: POOL, grantedAtMs: T0 + 14 * DAY, expiresAtMs: T0 + 14 * DAY + 15 * 60_000, releasedAtMs: null };
+const visitOf = (t: TouchVisit): VisitSource => ({
+  ...t,
+  referrer: '',
+  landingPage: '',
+  clickIds: {},
+  analyticsIds: { gaClientId: 'ga-1', ymUid: '', fbp: '', fbc: '' },
+});
+const lease: LeaseCandidate = {
+  siteId: SITE,
+  leaseId: 'l3',
+  sessionId: 's3',
+  visitorId: 'v',
+  trackingNumber: POOL,
+  grantedAtMs: T0 + 14 * DAY,
+  expiresAtMs: T0 + 14 * DAY + 15 * 60_000,
+  releasedAtMs: null,
+};
 const CALL_AT = T0 + 14 * DAY + HOUR;
 
 function report(callId: string, over: Partial<calltrack.events.v1.ICallReported> = {}, at = CALL_AT, verdict = Verdict.VERDICT_CLEAN): CallReport {
@@ -43,7 +68,17 @@ function report(callId: string, over: Partial<calltrack.events.v1.ICallReported>
     sequence: 3,
     ...over,
   });
-  return { siteId: SITE, callId, reportEventId: `e-${callId}-${call.sequence}`, call, verdict, verdictReason: '', keyStartMs: at, reportVersion: callVersion(call), occurredAtMs: at };
+  return {
+    siteId: SITE,
+    callId,
+    reportEventId: `e-${callId}-${call.sequence}`,
+    call,
+    verdict,
+    verdictReason: '',
+    keyStartMs: at,
+    reportVersion: callVersion(call),
+    occurredAtMs: at,
+  };
 }
 
 function lookups(over: Omit<Partial<EvaluationLookups>, 'settings'> & { settings?: SiteSettings } = {}): EvaluationLookups {
@@ -51,7 +86,14 @@ function lookups(over: Omit<Partial<EvaluationLookups>, 'settings'> & { settings
   return {
     nowMs: CALL_AT + 2 * DAY,
     graceMs: 10 * 60_000,
-    site: () => ({ timeZone: 'Europe/Moscow', numbers: { defaultNumber: DEFAULT, poolNumbers: [POOL], staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }] } }),
+    site: () => ({
+      timeZone: 'Europe/Moscow',
+      numbers: {
+        defaultNumber: DEFAULT,
+        poolNumbers: [POOL],
+        staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+      },
+    }),
     leases: (_s, n) => (n === POOL ? [lease] : []),
     redemptions: [],
     history: [],
@@ -65,7 +107,8 @@ function lookups(over: Omit<Partial<EvaluationLookups>, 'settings'> & { settings
 }
 
 const credited = (e: EvaluatedCall, shares = new Map<string, number>()) => creditsForCall(e, touches, shares);
-const byModel = (credits: ReturnType<typeof credited>, model: string) => credits.filter((c) => c.model === model).map((c) => [c.touch.sessionId, Math.round(c.credit * 1e9) / 1e9]);
+const byModel = (credits: ReturnType<typeof credited>, model: string) =>
+  credits.filter((c) => c.model === model).map((c) => [c.touch.sessionId, Math.round(c.credit * 1e9) / 1e9]);
 const plan = (e: EvaluatedCall[], stored: Map<string, StoredCall> = new Map(), mode: 'report' | 'reevaluate' = 'report', shares = new Map<string, number>()) =>
   planWrites(e, new Map(e.map((x) => [x, credited(x, shares)])), stored, mode);
 const storedOf = (p: ReturnType<typeof plan>[number]): StoredCall => ({ row: p.row, credits: p.credits.filter((c) => c.is_deleted === 0) });
@@ -81,15 +124,50 @@ describe('crediting a call under every model (the rows of attribution_credits)',
   });
 
   it('gives each model its hand-computed shares', () => {
-    const c = credited(e!, new Map([['organic_search', 0.5], ['paid_search', 0.3], ['direct', 0.2]]));
-    assert.deepEqual(byModel(c, 'last_non_direct_click'), [['s1', 0], ['s2', 1], ['s3', 0]]);
-    assert.deepEqual(byModel(c, 'last_click'), [['s1', 0], ['s2', 0], ['s3', 1]]);
-    assert.deepEqual(byModel(c, 'first_click'), [['s1', 1], ['s2', 0], ['s3', 0]]);
-    assert.deepEqual(byModel(c, 'linear'), [['s1', 0.333333333], ['s2', 0.333333333], ['s3', 0.333333333]]);
+    const c = credited(
+      e!,
+      new Map([
+        ['organic_search', 0.5],
+        ['paid_search', 0.3],
+        ['direct', 0.2],
+      ]),
+    );
+    assert.deepEqual(byModel(c, 'last_non_direct_click'), [
+      ['s1', 0],
+      ['s2', 1],
+      ['s3', 0],
+    ]);
+    assert.deepEqual(byModel(c, 'last_click'), [
+      ['s1', 0],
+      ['s2', 0],
+      ['s3', 1],
+    ]);
+    assert.deepEqual(byModel(c, 'first_click'), [
+      ['s1', 1],
+      ['s2', 0],
+      ['s3', 0],
+    ]);
+    assert.deepEqual(byModel(c, 'linear'), [
+      ['s1', 0.333333333],
+      ['s2', 0.333333333],
+      ['s3', 0.333333333],
+    ]);
     // Half-life 7 days: weights ¼, ½, 1 (the call's extra hour scales them all alike) → 1/7, 2/7, 4/7.
-    assert.deepEqual(byModel(c, 'time_decay'), [['s1', 0.142857143], ['s2', 0.285714286], ['s3', 0.571428571]]);
-    assert.deepEqual(byModel(c, 'position_based'), [['s1', 0.4], ['s2', 0.2], ['s3', 0.4]]);
-    assert.deepEqual(byModel(c, 'data_driven'), [['s1', 0.5], ['s2', 0.3], ['s3', 0.2]]);
+    assert.deepEqual(byModel(c, 'time_decay'), [
+      ['s1', 0.142857143],
+      ['s2', 0.285714286],
+      ['s3', 0.571428571],
+    ]);
+    assert.deepEqual(byModel(c, 'position_based'), [
+      ['s1', 0.4],
+      ['s2', 0.2],
+      ['s3', 0.4],
+    ]);
+    assert.deepEqual(byModel(c, 'data_driven'), [
+      ['s1', 0.5],
+      ['s2', 0.3],
+      ['s3', 0.2],
+    ]);
     // Without a learnt model, data-driven falls back to linear.
     assert.deepEqual(byModel(credited(e!), 'data_driven'), byModel(c, 'linear'));
   });
@@ -129,13 +207,22 @@ describe('crediting a call under every model (the rows of attribution_credits)',
   it('uses the site settings: a 10-day lookback drops the 14-day-old visit; the time-decay half-life', () => {
     const [short] = evaluateCalls([report('c1')], lookups({ settings: { ...defaultSiteSettings(), lookbackDays: 10, timeDecayHalfLifeDays: 1 } }));
     const c = credited(short!);
-    assert.deepEqual(byModel(c, 'first_click'), [['s2', 1], ['s3', 0]]);
+    assert.deepEqual(byModel(c, 'first_click'), [
+      ['s2', 1],
+      ['s3', 0],
+    ]);
     // Half-life 1 day: s2 is 7 days older than s3 → weights 2^-7 : 1 → 1/129, 128/129.
-    assert.deepEqual(byModel(c, 'time_decay'), [['s2', 0.007751938], ['s3', 0.992248062]]);
+    assert.deepEqual(byModel(c, 'time_decay'), [
+      ['s2', 0.007751938],
+      ['s3', 0.992248062],
+    ]);
   });
 
   it('credits a static number as one touch, and an unmatched call not at all', () => {
-    const [fixed, none] = evaluateCalls([report('c-static', { trackingNumber: STATIC }), report('c-default', { trackingNumber: DEFAULT, callerNumber: '' }, CALL_AT + 1)], lookups());
+    const [fixed, none] = evaluateCalls(
+      [report('c-static', { trackingNumber: STATIC }), report('c-default', { trackingNumber: DEFAULT, callerNumber: '' }, CALL_AT + 1)],
+      lookups(),
+    );
     assert.deepEqual(byModel(credited(fixed!), 'linear'), [['', 1]]);
     assert.equal(credited(fixed!).find((x) => x.model === 'first_click')?.touch.channel, 'other', 'an untagged offline source');
     assert.equal(none!.decision.method, 'unmatched');
@@ -153,11 +240,15 @@ describe('evaluating calls in call order', () => {
     assert.equal(b!.decision.method, 'repeat_caller');
     assert.equal(b!.event.payload.visitorId, 'v');
     assert.equal(b!.event.payload.sourceCallId, 'c1');
-    assert.equal(b!.event.payload.confidence, 0.5, 'half of the earlier call\'s 1');
+    assert.equal(b!.event.payload.confidence, 0.5, "half of the earlier call's 1");
     assert.equal(b!.classification.callerType, 'repeat');
     assert.equal(b!.classification.leadId, 'c1');
     // Its path is the visitor's: credited like the first call, the last click on the direct visit.
-    assert.deepEqual(byModel(credited(b!), 'last_non_direct_click'), [['s1', 0], ['s2', 1], ['s3', 0]]);
+    assert.deepEqual(byModel(credited(b!), 'last_non_direct_click'), [
+      ['s1', 0],
+      ['s2', 1],
+      ['s3', 0],
+    ]);
   });
 
   it("puts a visitor's calls from two numbers in one lead: a call of the batch, or a stored call of that visitor", () => {
@@ -179,9 +270,25 @@ describe('evaluating calls in call order', () => {
   });
 
   it('links a redeemed promo code over the number, and marks a missed call called back by a later outbound call', () => {
-    const redemption: Redemption = { eventId: 'r', siteId: SITE, promoCode: 'K7M2QX', sessionId: 's2', visitorId: 'v', leaseId: 'l-promo', callId: 'c1', callerNumber: '', calledAtMs: CALL_AT, redeemedAtMs: CALL_AT + HOUR, leaseGrantedAtMs: null };
+    const redemption: Redemption = {
+      eventId: 'r',
+      siteId: SITE,
+      promoCode: 'K7M2QX',
+      sessionId: 's2',
+      visitorId: 'v',
+      leaseId: 'l-promo',
+      callId: 'c1',
+      callerNumber: '',
+      calledAtMs: CALL_AT,
+      redeemedAtMs: CALL_AT + HOUR,
+      leaseGrantedAtMs: null,
+    };
     const missed = report('c1', { answeredAtMs: 0, status: CallStatus.CALL_STATUS_MISSED, endedAtMs: CALL_AT + 20_000 });
-    const back = report('c-back', { direction: CallDirection.CALL_DIRECTION_OUTBOUND, trackingNumber: '', callerNumber: '', calledNumber: CALLER }, CALL_AT + 2 * HOUR);
+    const back = report(
+      'c-back',
+      { direction: CallDirection.CALL_DIRECTION_OUTBOUND, trackingNumber: '', callerNumber: '', calledNumber: CALLER },
+      CALL_AT + 2 * HOUR,
+    );
     const [m, o] = evaluateCalls([missed, back], lookups({ redemptions: [redemption] }));
     assert.equal(m!.decision.method, 'promo_code');
     assert.deepEqual([m!.event.payload.promoCode, m!.event.payload.sessionId, m!.event.payload.channel], ['K7M2QX', 's2', 'paid_search']);
@@ -202,7 +309,11 @@ describe('versions and event ids', () => {
     assert.equal(p!.publish, true);
     const stored = new Map([[`${SITE}\nc1`, storedOf(p!)]]);
     const [again] = plan(evaluateCalls([r], lookups()), stored);
-    assert.deepEqual([again!.row.version, again!.event.eventId, again!.publish, again!.credits.length], [p!.row.version, p!.event.eventId, true, 0], 'a duplicate changes nothing');
+    assert.deepEqual(
+      [again!.row.version, again!.event.eventId, again!.publish, again!.credits.length],
+      [p!.row.version, p!.event.eventId, true, 0],
+      'a duplicate changes nothing',
+    );
   });
 
   it('re-attributes a stored report with the next step, and a later report still outranks it', () => {
@@ -213,21 +324,36 @@ describe('versions and event ids', () => {
     // Nothing new: a re-evaluation writes nothing.
     assert.deepEqual(plan(evaluateCalls([reportOfRow(p!.row)], lookups()), stored, 'reevaluate'), []);
     // A promo code redeemed for the call: same report, next step, a new event.
-    const redemption: Redemption = { eventId: 'r', siteId: SITE, promoCode: 'K7M2QX', sessionId: 's2', visitorId: 'v', leaseId: 'l-promo', callId: 'c1', callerNumber: '', calledAtMs: CALL_AT, redeemedAtMs: CALL_AT + HOUR, leaseGrantedAtMs: null };
+    const redemption: Redemption = {
+      eventId: 'r',
+      siteId: SITE,
+      promoCode: 'K7M2QX',
+      sessionId: 's2',
+      visitorId: 'v',
+      leaseId: 'l-promo',
+      callId: 'c1',
+      callerNumber: '',
+      calledAtMs: CALL_AT,
+      redeemedAtMs: CALL_AT + HOUR,
+      leaseGrantedAtMs: null,
+    };
     const [re] = plan(evaluateCalls([reportOfRow(p!.row)], lookups({ redemptions: [redemption] })), stored, 'reevaluate');
     assert.equal(re!.row.match_method, 'promo_code');
     assert.equal(re!.row.version, p!.row.version + 1n);
     assert.equal(re!.row.report_version, p!.row.report_version);
     assert.equal(re!.event.eventId, `e-c1-3:attributed:${p!.row.version + 1n}`);
     assert.equal(re!.publish, true);
-    assert.equal(re!.credits.length, 15, 'the promo visit\'s visitor path is credited now');
+    assert.equal(re!.credits.length, 15, "the promo visit's visitor path is credited now");
     // The provider's next report (sequence 4) outranks the re-attribution.
     const next = report('c1', { trackingNumber: DEFAULT, sequence: 4 });
     const [later] = plan(evaluateCalls([next], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(re!)]]));
     assert.ok(later!.row.version > re!.row.version);
     assert.equal(later!.event.eventId, 'e-c1-4:attributed');
     // A re-evaluation of the older report, once the newer one is stored, writes nothing.
-    assert.deepEqual(plan(evaluateCalls([reportOfRow(re!.row)], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(later!)]]), 'reevaluate'), []);
+    assert.deepEqual(
+      plan(evaluateCalls([reportOfRow(re!.row)], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(later!)]]), 'reevaluate'),
+      [],
+    );
   });
 
   it('moves a recompute under new settings to that revision, publishing only what more than the revision changed', () => {
@@ -256,8 +382,14 @@ describe('versions and event ids', () => {
     const r = report('c1', { recordingUrl: 'https://rec/1.mp3', calledNumber: '' });
     const [p] = plan(evaluateCalls([r], lookups()));
     const back = reportOfRow(p!.row);
-    assert.deepEqual([back.callId, back.reportEventId, back.reportVersion, back.keyStartMs, back.verdict], ['c1', 'e-c1-3', r.reportVersion, CALL_AT, Verdict.VERDICT_CLEAN]);
-    assert.deepEqual([back.call.status, back.call.direction, back.call.sequence, back.call.recordingUrl, back.call.answeredAtMs], [CallStatus.CALL_STATUS_COMPLETED, CallDirection.CALL_DIRECTION_INBOUND, 3, 'https://rec/1.mp3', CALL_AT + 5_000]);
+    assert.deepEqual(
+      [back.callId, back.reportEventId, back.reportVersion, back.keyStartMs, back.verdict],
+      ['c1', 'e-c1-3', r.reportVersion, CALL_AT, Verdict.VERDICT_CLEAN],
+    );
+    assert.deepEqual(
+      [back.call.status, back.call.direction, back.call.sequence, back.call.recordingUrl, back.call.answeredAtMs],
+      [CallStatus.CALL_STATUS_COMPLETED, CallDirection.CALL_DIRECTION_INBOUND, 3, 'https://rec/1.mp3', CALL_AT + 5_000],
+    );
     assert.equal(DEFAULT_SETTINGS.lookbackDays, 30);
   });
 });

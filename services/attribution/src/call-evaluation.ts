@@ -144,7 +144,10 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
     const others = sameNumber.filter((h) => h.callId !== report.callId);
     const callerCalls = sameNumber.filter((h) => h.direction === 'inbound');
 
-    const promo = direction === 'outbound' ? undefined : redemptionFor({ siteId: report.siteId, callId: report.callId, callerNumber: caller, startedAtMs: start }, lookups.redemptions, callerCalls);
+    const promo =
+      direction === 'outbound'
+        ? undefined
+        : redemptionFor({ siteId: report.siteId, callId: report.callId, callerNumber: caller, startedAtMs: start }, lookups.redemptions, callerCalls);
     let decision = decideMatch({
       trackingNumber: c.trackingNumber ?? '',
       callStartMs: start,
@@ -154,7 +157,10 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
       outbound: direction === 'outbound',
       promo,
     });
-    decision = withRepeatCaller(decision, repeatCallerSource({ callId: report.callId, callerNumber: caller, startedAtMs: start }, others, settings.lookbackDays * DAY_MS));
+    decision = withRepeatCaller(
+      decision,
+      repeatCallerSource({ callId: report.callId, callerNumber: caller, startedAtMs: start }, others, settings.lookbackDays * DAY_MS),
+    );
     const session = matchedSession(decision);
     const visit = session ? lookups.visit(report.siteId, session.sessionId) : undefined;
 
@@ -207,7 +213,13 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
         classification: { ...classification },
         settingsRevision: settings.revision,
       },
-      { siteId: report.siteId, producer: SERVICE_NAME, eventId: `${report.reportEventId}:attributed`, causationId: report.reportEventId, occurredAtMs: report.occurredAtMs },
+      {
+        siteId: report.siteId,
+        producer: SERVICE_NAME,
+        eventId: `${report.reportEventId}:attributed`,
+        causationId: report.reportEventId,
+        occurredAtMs: report.occurredAtMs,
+      },
     );
     index(historyOf(report, event.payload, sessionStartedAtMs, classification.leadId));
     out.push({ report, decision, visit, classification, settings, sessionStartedAtMs, visitorId: session?.visitorId ?? '', event });
@@ -216,7 +228,12 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
 }
 
 /** A report as a HistoryCall (before evaluation: identity only). */
-function historyOf(r: CallReport, a: calltrack.events.v1.ICallAttributed | undefined, sessionStartedAtMs: number | null | undefined, leadId: string): HistoryCall {
+function historyOf(
+  r: CallReport,
+  a: calltrack.events.v1.ICallAttributed | undefined,
+  sessionStartedAtMs: number | null | undefined,
+  leadId: string,
+): HistoryCall {
   const c = r.call;
   const utm = a?.utm ?? {};
   return {
@@ -253,7 +270,13 @@ const matchMethodName = (m: number | null | undefined): string => METHOD_NAMES[m
 export function creditsForCall(e: EvaluatedCall, visitorVisits: readonly TouchVisit[], markovShares: ReadonlyMap<string, number>): TouchCredit[] {
   const start = e.report.keyStartMs;
   const a = e.event.payload;
-  const utm = { source: a.utm?.source ?? '', medium: a.utm?.medium ?? '', campaign: a.utm?.campaign ?? '', content: a.utm?.content ?? '', term: a.utm?.term ?? '' };
+  const utm = {
+    source: a.utm?.source ?? '',
+    medium: a.utm?.medium ?? '',
+    campaign: a.utm?.campaign ?? '',
+    content: a.utm?.content ?? '',
+    term: a.utm?.term ?? '',
+  };
   let path: TouchVisit[];
   switch (e.decision.method) {
     case 'unmatched':
@@ -263,10 +286,11 @@ export function creditsForCall(e: EvaluatedCall, visitorVisits: readonly TouchVi
       break;
     default: {
       const session = matchedSession(e.decision)!;
-      const matched: TouchVisit | undefined =
-        e.visit ? { sessionId: e.visit.sessionId, visitorId: e.visit.visitorId, startedAtMs: e.visit.startedAtMs, channel: e.visit.channel, utm: e.visit.utm }
-        : e.sessionStartedAtMs !== null ? { sessionId: session.sessionId, visitorId: session.visitorId, startedAtMs: e.sessionStartedAtMs, channel: a.channel, utm }
-        : undefined;
+      const matched: TouchVisit | undefined = e.visit
+        ? { sessionId: e.visit.sessionId, visitorId: e.visit.visitorId, startedAtMs: e.visit.startedAtMs, channel: e.visit.channel, utm: e.visit.utm }
+        : e.sessionStartedAtMs !== null
+          ? { sessionId: session.sessionId, visitorId: session.visitorId, startedAtMs: e.sessionStartedAtMs, channel: a.channel, utm }
+          : undefined;
       path = creditPathOf(visitorVisits, matched, start, e.settings.lookbackDays * DAY_MS);
     }
   }
@@ -312,9 +336,44 @@ function rowDigest(row: CallRow, withSettingsRevision: boolean): string {
   return JSON.stringify({ ...rest, click_ids: sorted, ...(withSettingsRevision ? { s } : {}) });
 }
 
-function creditsDigest(rows: readonly Pick<CreditRow, 'model' | 'session_id' | 'touch_index' | 'touch_count' | 'touch_at' | 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'utm_content' | 'utm_term' | 'credit' | 'settings_revision' | 'visitor_id'>[]): string {
+function creditsDigest(
+  rows: readonly Pick<
+    CreditRow,
+    | 'model'
+    | 'session_id'
+    | 'touch_index'
+    | 'touch_count'
+    | 'touch_at'
+    | 'channel'
+    | 'utm_source'
+    | 'utm_medium'
+    | 'utm_campaign'
+    | 'utm_content'
+    | 'utm_term'
+    | 'credit'
+    | 'settings_revision'
+    | 'visitor_id'
+  >[],
+): string {
   const lines = rows
-    .map((r) => [r.model, r.session_id, r.visitor_id, r.touch_index, r.touch_count, r.touch_at, r.channel, r.utm_source, r.utm_medium, r.utm_campaign, r.utm_content, r.utm_term, r.credit.toFixed(12), r.settings_revision].join('|'))
+    .map((r) =>
+      [
+        r.model,
+        r.session_id,
+        r.visitor_id,
+        r.touch_index,
+        r.touch_count,
+        r.touch_at,
+        r.channel,
+        r.utm_source,
+        r.utm_medium,
+        r.utm_campaign,
+        r.utm_content,
+        r.utm_term,
+        r.credit.toFixed(12),
+        r.settings_revision,
+      ].join('|'),
+    )
     .sort();
   return createHash('sha256').update(lines.join('\n')).digest('hex');
 }
@@ -322,7 +381,11 @@ function creditsDigest(rows: readonly Pick<CreditRow, 'model' | 'session_id' | '
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function creditRowsOf(e: EvaluatedCall, credits: readonly TouchCredit[], version: bigint): CreditRow[] {
-  return touchCreditRows({ siteId: e.report.siteId, conversionId: e.report.callId, startedAtMs: e.report.keyStartMs, settingsRevision: e.settings.revision }, credits, version);
+  return touchCreditRows(
+    { siteId: e.report.siteId, conversionId: e.report.callId, startedAtMs: e.report.keyStartMs, settingsRevision: e.settings.revision },
+    credits,
+    version,
+  );
 }
 
 /** The `attribution_credits` rows of one conversion (a call, or an enquiry under its conversion id). */
@@ -335,27 +398,29 @@ export function touchCreditRows(
   // Every model credits the same touches: format each touch's time once.
   const touchAt = new Map<number, string>();
   // A touch a model gives nothing has no row (single-touch models would triple the rows); touch_count keeps the path length.
-  return credits.filter((t) => t.credit > 0).map((t) => ({
-    site_id: conversion.siteId,
-    call_id: conversion.conversionId,
-    call_started_at: started,
-    model: t.model,
-    session_id: t.touch.sessionId,
-    visitor_id: t.touch.visitorId,
-    touch_index: t.touchIndex,
-    touch_count: t.touchCount,
-    touch_at: touchAt.get(t.touch.startedAtMs) ?? touchAt.set(t.touch.startedAtMs, iso(t.touch.startedAtMs)).get(t.touch.startedAtMs)!,
-    channel: t.touch.channel,
-    utm_source: t.touch.utm.source,
-    utm_medium: t.touch.utm.medium,
-    utm_campaign: t.touch.utm.campaign,
-    utm_content: t.touch.utm.content,
-    utm_term: t.touch.utm.term,
-    credit: t.credit,
-    settings_revision: conversion.settingsRevision,
-    version,
-    is_deleted: 0,
-  }));
+  return credits
+    .filter((t) => t.credit > 0)
+    .map((t) => ({
+      site_id: conversion.siteId,
+      call_id: conversion.conversionId,
+      call_started_at: started,
+      model: t.model,
+      session_id: t.touch.sessionId,
+      visitor_id: t.touch.visitorId,
+      touch_index: t.touchIndex,
+      touch_count: t.touchCount,
+      touch_at: touchAt.get(t.touch.startedAtMs) ?? touchAt.set(t.touch.startedAtMs, iso(t.touch.startedAtMs)).get(t.touch.startedAtMs)!,
+      channel: t.touch.channel,
+      utm_source: t.touch.utm.source,
+      utm_medium: t.touch.utm.medium,
+      utm_campaign: t.touch.utm.campaign,
+      utm_content: t.touch.utm.content,
+      utm_term: t.touch.utm.term,
+      credit: t.credit,
+      settings_revision: conversion.settingsRevision,
+      version,
+      is_deleted: 0,
+    }));
 }
 
 /**
@@ -373,7 +438,12 @@ export function touchCreditRows(
  * - credits are written with the call's version when they changed: the current touches
  *   and a tombstone (is_deleted) for each stored touch that is no longer credited.
  */
-export function planWrites(evaluated: readonly EvaluatedCall[], credits: ReadonlyMap<EvaluatedCall, readonly TouchCredit[]>, stored: ReadonlyMap<string, StoredCall>, mode: EvaluationMode): PlannedCall[] {
+export function planWrites(
+  evaluated: readonly EvaluatedCall[],
+  credits: ReadonlyMap<EvaluatedCall, readonly TouchCredit[]>,
+  stored: ReadonlyMap<string, StoredCall>,
+  mode: EvaluationMode,
+): PlannedCall[] {
   const latest = new Map<string, StoredCall>(stored);
   const out: PlannedCall[] = [];
   for (const e of evaluated) {
@@ -419,7 +489,9 @@ export function planWrites(evaluated: readonly EvaluatedCall[], credits: Readonl
     if (!(sameCredits && before)) {
       const current = newCredits.map((c) => ({ ...c, version }));
       const kept = new Set(current.map((c) => `${c.model}\n${c.session_id}`));
-      const retracted = (before?.credits ?? []).filter((c) => !kept.has(`${c.model}\n${c.session_id}`)).map((c) => ({ ...c, credit: 0, version, is_deleted: 1 as const }));
+      const retracted = (before?.credits ?? [])
+        .filter((c) => !kept.has(`${c.model}\n${c.session_id}`))
+        .map((c) => ({ ...c, credit: 0, version, is_deleted: 1 as const }));
       creditRows = [...current, ...retracted];
     }
     latest.set(key, { row, credits: creditRows.length > 0 ? creditRows.filter((c) => c.is_deleted === 0) : (before?.credits ?? []) });

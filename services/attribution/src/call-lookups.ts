@@ -140,7 +140,13 @@ export function touchVisitOf(r: Record<string, unknown>): TouchVisit {
     visitorId: str(r['visitor_id']),
     startedAtMs: num(r['started_ms']),
     channel: str(r['channel']),
-    utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
+    utm: {
+      source: str(r['utm_source']),
+      medium: str(r['utm_medium']),
+      campaign: str(r['utm_campaign']),
+      content: str(r['utm_content']),
+      term: str(r['utm_term']),
+    },
   };
 }
 
@@ -195,12 +201,15 @@ export class CallLookups {
   async storedRows(keys: ReadonlyArray<{ siteId: string; callId: string }>, fromMs: number, toMs: number): Promise<Map<string, CallRow>> {
     const out = new Map<string, CallRow>();
     if (keys.length === 0) return out;
-    const rows = await this.calls(`site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`, {
-      sites: unique(keys.map((k) => k.siteId)),
-      ids: unique(keys.map((k) => k.callId)),
-      from: fromMs,
-      to: toMs,
-    });
+    const rows = await this.calls(
+      `site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+      {
+        sites: unique(keys.map((k) => k.siteId)),
+        ids: unique(keys.map((k) => k.callId)),
+        from: fromMs,
+        to: toMs,
+      },
+    );
     for (const r of rows) out.set(pairKey(r.site_id, r.call_id), r);
     return out;
   }
@@ -282,13 +291,31 @@ export class CallLookups {
     if (byId.length > 0) {
       // A call id names one call; its start is before the redemption, within the redemption window.
       const from = Math.min(...byId.map((r) => r.redeemedAtMs)) - 31 * 86_400_000;
-      out.push(...(await this.calls(`site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND started_at >= ${TIME('from')}`, { sites: unique(byId.map((r) => r.siteId)), ids: unique(byId.map((r) => r.callId)), from })));
+      out.push(
+        ...(await this.calls(`site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND started_at >= ${TIME('from')}`, {
+          sites: unique(byId.map((r) => r.siteId)),
+          ids: unique(byId.map((r) => r.callId)),
+          from,
+        })),
+      );
     }
     const byCaller = redemptions.filter((r) => !r.callId && r.callerNumber);
     if (byCaller.length > 0) {
       const times = byCaller.map((r) => r.calledAtMs);
-      const rows = await this.callsOfNumbers(byCaller.map((r) => ({ siteId: r.siteId, number: r.callerNumber })), Math.min(...times) - toleranceMs, Math.max(...times) + toleranceMs);
-      out.push(...rows.filter((c) => c.direction !== 'outbound' && byCaller.some((r) => r.siteId === c.site_id && r.callerNumber === c.caller_number && Math.abs(Date.parse(c.started_at ?? '') - r.calledAtMs) <= toleranceMs)));
+      const rows = await this.callsOfNumbers(
+        byCaller.map((r) => ({ siteId: r.siteId, number: r.callerNumber })),
+        Math.min(...times) - toleranceMs,
+        Math.max(...times) + toleranceMs,
+      );
+      out.push(
+        ...rows.filter(
+          (c) =>
+            c.direction !== 'outbound' &&
+            byCaller.some(
+              (r) => r.siteId === c.site_id && r.callerNumber === c.caller_number && Math.abs(Date.parse(c.started_at ?? '') - r.calledAtMs) <= toleranceMs,
+            ),
+        ),
+      );
     }
     return out;
   }
@@ -327,7 +354,15 @@ export class CallLookups {
         to: toMs,
       },
     );
-    return rows.map((r) => ({ siteId: str(r.site_id), callId: str(r.call_id), number: str(r.caller_number), visitorId: str(r.visitor_id), leadId: str(r.lead_id), atMs: num(r.at_ms), spam: str(r.verdict) === 'spam' }));
+    return rows.map((r) => ({
+      siteId: str(r.site_id),
+      callId: str(r.call_id),
+      number: str(r.caller_number),
+      visitorId: str(r.visitor_id),
+      leadId: str(r.lead_id),
+      atMs: num(r.at_ms),
+      spam: str(r.verdict) === 'spam',
+    }));
   }
 
   /** Missed inbound calls that these outbound calls (to their callers) may have called back. */
@@ -337,7 +372,12 @@ export class CallLookups {
     const starts = backs.map((c) => c.startedAtMs);
     return this.calls(
       `site_id IN {sites:Array(String)} AND direction != 'outbound' AND is_missed = 1 AND caller_number IN {numbers:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
-      { sites: unique(backs.map((c) => c.siteId)), numbers: unique(backs.map((c) => c.number)), from: Math.min(...starts) - callbackMs, to: Math.max(...starts) },
+      {
+        sites: unique(backs.map((c) => c.siteId)),
+        numbers: unique(backs.map((c) => c.number)),
+        from: Math.min(...starts) - callbackMs,
+        to: Math.max(...starts),
+      },
     );
   }
 
@@ -378,6 +418,10 @@ export class CallLookups {
   /** A site's calls that started in [fromMs, toMs), in call order. */
   async callsBetween(siteId: string, fromMs: number, toMs: number): Promise<CallRow[]> {
     const to = Math.min(toMs, Date.UTC(2200, 0, 1));
-    return this.calls(`site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}`, { site: siteId, from: fromMs, to }, 'ORDER BY started_at, call_id');
+    return this.calls(
+      `site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}`,
+      { site: siteId, from: fromMs, to },
+      'ORDER BY started_at, call_id',
+    );
   }
 }

@@ -102,7 +102,11 @@ describe('matchLease', () => {
 
   it('rates a lone released lease by how long ago it ended', () => {
     // Released at 10, call at 15: p = 1 − ½·5/10 = 0.75, and it is the only candidate: 0.75·0.75/0.75.
-    assert.deepEqual(matchLease([lease('a', 0, 15, 10)], 15 * MIN, GRACE), { lease: lease('a', 0, 15, 10), reason: 'lease_released_within_grace', confidence: 0.75 });
+    assert.deepEqual(matchLease([lease('a', 0, 15, 10)], 15 * MIN, GRACE), {
+      lease: lease('a', 0, 15, 10),
+      reason: 'lease_released_within_grace',
+      confidence: 0.75,
+    });
     // Released at 5, then another visitor's lease released at 10, call at 12:
     // p_b = 1 − ½·2/10 = 0.9 (winner), p_a = 1 − ½·7/10 = 0.65 → 0.81 / 1.55 = 0.522581.
     assert.equal(matchLease([lease('a', 0, 15, 5), lease('b', 6, 21, 10)], 12 * MIN, GRACE)?.confidence, 0.522581);
@@ -127,12 +131,26 @@ describe('decideMatch', () => {
   });
 
   it('credits a static number to its source', () => {
-    assert.deepEqual(decide('+74957770000', []), { method: 'static', source: { utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }, confidence: 1 });
+    assert.deepEqual(decide('+74957770000', []), {
+      method: 'static',
+      source: { utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' },
+      confidence: 1,
+    });
   });
 
   it('never matches an outbound call, and lets a redeemed promo code beat the number', () => {
-    assert.deepEqual(decideMatch({ trackingNumber: '+74951000001', callStartMs: 5 * MIN, graceMs: GRACE, site, leases: [lease('a', 0, 15)], outbound: true }), { method: 'unmatched', reason: 'outbound_call' });
-    const d = decideMatch({ trackingNumber: '+74951000001', callStartMs: 5 * MIN, graceMs: GRACE, site, leases: [lease('a', 0, 15)], promo: { redemption: redemption({ callId: 'c1' }), reason: 'promo_code_call_id', confidence: 1 } });
+    assert.deepEqual(decideMatch({ trackingNumber: '+74951000001', callStartMs: 5 * MIN, graceMs: GRACE, site, leases: [lease('a', 0, 15)], outbound: true }), {
+      method: 'unmatched',
+      reason: 'outbound_call',
+    });
+    const d = decideMatch({
+      trackingNumber: '+74951000001',
+      callStartMs: 5 * MIN,
+      graceMs: GRACE,
+      site,
+      leases: [lease('a', 0, 15)],
+      promo: { redemption: redemption({ callId: 'c1' }), reason: 'promo_code_call_id', confidence: 1 },
+    });
     assert.equal(d.method, 'promo_code');
   });
 
@@ -151,7 +169,13 @@ describe('decideMatch', () => {
 
 describe('mayImproveWithState', () => {
   it('waits for state while the decision could change, never for a static number', () => {
-    const dynamic = (behind: boolean) => ({ method: 'dynamic' as const, lease: lease('a', 0, 15), reason: 'lease_active' as const, stateMayBeBehind: behind, confidence: 1 });
+    const dynamic = (behind: boolean) => ({
+      method: 'dynamic' as const,
+      lease: lease('a', 0, 15),
+      reason: 'lease_active' as const,
+      stateMayBeBehind: behind,
+      confidence: 1,
+    });
     assert.equal(mayImproveWithState(dynamic(false), visit), false);
     assert.equal(mayImproveWithState(dynamic(false), undefined), true, 'the visit is not stored yet');
     assert.equal(mayImproveWithState(dynamic(true), visit), true);
@@ -189,7 +213,10 @@ describe('originOf', () => {
     assert.equal(s.channel, 'paid_search');
     assert.deepEqual(s.utm, { source: 'google', medium: 'cpc', campaign: 'print' });
     assert.equal(originOf({ method: 'static', source: { utmSource: '', utmMedium: '', utmCampaign: '' }, confidence: 1 }, undefined).channel, 'other');
-    assert.deepEqual(originOf({ method: 'unmatched', reason: 'number_not_tracked' }, undefined), { method: MatchMethod.MATCH_METHOD_UNMATCHED, matchReason: 'number_not_tracked' });
+    assert.deepEqual(originOf({ method: 'unmatched', reason: 'number_not_tracked' }, undefined), {
+      method: MatchMethod.MATCH_METHOD_UNMATCHED,
+      matchReason: 'number_not_tracked',
+    });
   });
 });
 
@@ -238,7 +265,11 @@ describe('redemptionFor (promo codes)', () => {
   const call = { siteId: 'shop', callId: 'c1', callerNumber: '+79160000001', startedAtMs: 60 * MIN };
 
   it('links a call named by id, certain; a correction (later redemption) wins', () => {
-    const r = redemptionFor(call, [redemption({ eventId: 'a', callId: 'c1', redeemedAtMs: 1 }), redemption({ eventId: 'b', callId: 'c1', promoCode: 'NEW', redeemedAtMs: 2 })], []);
+    const r = redemptionFor(
+      call,
+      [redemption({ eventId: 'a', callId: 'c1', redeemedAtMs: 1 }), redemption({ eventId: 'b', callId: 'c1', promoCode: 'NEW', redeemedAtMs: 2 })],
+      [],
+    );
     assert.equal(r?.reason, 'promo_code_call_id');
     assert.equal(r?.confidence, 1);
     assert.equal(r?.redemption.promoCode, 'NEW');
@@ -246,7 +277,7 @@ describe('redemptionFor (promo codes)', () => {
     assert.equal(redemptionFor(call, [redemption({ callId: 'c1', siteId: 'other' })], []), undefined, 'another site');
   });
 
-  it('links by caller and time the nearest of the caller\'s calls within 15 minutes, 1/n sure', () => {
+  it("links by caller and time the nearest of the caller's calls within 15 minutes, 1/n sure", () => {
     const callerCalls = [
       { callId: 'c0', startedAtMs: 50 * MIN },
       { callId: 'c1', startedAtMs: 60 * MIN },
@@ -263,9 +294,22 @@ describe('redemptionFor (promo codes)', () => {
     // Stated 11:15: c1 and c9 both 15 minutes away; the tie goes to the smaller call id, ½ sure.
     assert.equal(redemptionFor(call, [redemption({ callerNumber: '+79160000001', calledAtMs: 75 * MIN })], callerCalls)?.confidence, 0.5);
     // 16 minutes off: none.
-    assert.equal(redemptionFor(call, [redemption({ callerNumber: '+79160000001', calledAtMs: 44 * MIN })], [{ callId: 'c1', startedAtMs: 60 * MIN }]), undefined);
+    assert.equal(
+      redemptionFor(call, [redemption({ callerNumber: '+79160000001', calledAtMs: 44 * MIN })], [{ callId: 'c1', startedAtMs: 60 * MIN }]),
+      undefined,
+    );
     // A call id beats a caller-and-time redemption.
-    assert.equal(redemptionFor(call, [redemption({ eventId: 'x', callerNumber: '+79160000001', calledAtMs: 60 * MIN, redeemedAtMs: 9 }), redemption({ eventId: 'y', callId: 'c1', promoCode: 'BYID', redeemedAtMs: 1 })], callerCalls)?.redemption.promoCode, 'BYID');
+    assert.equal(
+      redemptionFor(
+        call,
+        [
+          redemption({ eventId: 'x', callerNumber: '+79160000001', calledAtMs: 60 * MIN, redeemedAtMs: 9 }),
+          redemption({ eventId: 'y', callId: 'c1', promoCode: 'BYID', redeemedAtMs: 1 }),
+        ],
+        callerCalls,
+      )?.redemption.promoCode,
+      'BYID',
+    );
   });
 });
 
@@ -273,8 +317,16 @@ describe('repeat caller', () => {
   const call = { callId: 'c-now', callerNumber: '+79160000001', startedAtMs: 10 * 24 * 60 * MIN };
   const DAY = 24 * 60 * MIN;
 
-  it('inherits the visitor of the caller\'s latest earlier matched call within the lookback, half as sure', () => {
-    const source = repeatCallerSource(call, [earlier({ callId: 'a', startedAtMs: 1 * DAY }), earlier({ callId: 'b', startedAtMs: 3 * DAY, visitorId: 'v-b' }), earlier({ callId: 'later', startedAtMs: 11 * DAY })], 30 * DAY);
+  it("inherits the visitor of the caller's latest earlier matched call within the lookback, half as sure", () => {
+    const source = repeatCallerSource(
+      call,
+      [
+        earlier({ callId: 'a', startedAtMs: 1 * DAY }),
+        earlier({ callId: 'b', startedAtMs: 3 * DAY, visitorId: 'v-b' }),
+        earlier({ callId: 'later', startedAtMs: 11 * DAY }),
+      ],
+      30 * DAY,
+    );
     assert.equal(source?.callId, 'b');
     const d = withRepeatCaller({ method: 'unmatched', reason: 'default_number' }, source);
     assert.equal(d.method, 'repeat_caller');

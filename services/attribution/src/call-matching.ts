@@ -118,7 +118,8 @@ export function matchLease(
   const qualifying: Array<{ lease: LeaseCandidate; p: number; held: boolean }> = [];
   for (const c of granted) {
     let endMs = c.releasedAtMs;
-    for (const next of granted) if (later(next, c) && next.grantedAtMs > c.grantedAtMs && (endMs === null || next.grantedAtMs < endMs)) endMs = next.grantedAtMs;
+    for (const next of granted)
+      if (later(next, c) && next.grantedAtMs > c.grantedAtMs && (endMs === null || next.grantedAtMs < endMs)) endMs = next.grantedAtMs;
     if (c.releasedAtMs !== null && callStartMs > c.releasedAtMs + graceMs) continue;
     if (endMs === null || callStartMs <= endMs) {
       qualifying.push({ lease: c, p: 1, held: c.releasedAtMs === null || callStartMs <= c.releasedAtMs });
@@ -156,7 +157,9 @@ export function redemptionFor(
   for (const r of redemptions) {
     if (r.siteId !== call.siteId || r.callId !== '' || r.callerNumber !== call.callerNumber) continue;
     const inWindow = callerCalls.filter((c) => Math.abs(c.startedAtMs - r.calledAtMs) <= PROMO_TIME_TOLERANCE_MS);
-    const nearest = [...inWindow].sort((a, b) => Math.abs(a.startedAtMs - r.calledAtMs) - Math.abs(b.startedAtMs - r.calledAtMs) || (a.callId < b.callId ? -1 : 1))[0];
+    const nearest = [...inWindow].sort(
+      (a, b) => Math.abs(a.startedAtMs - r.calledAtMs) - Math.abs(b.startedAtMs - r.calledAtMs) || (a.callId < b.callId ? -1 : 1),
+    )[0];
     if (nearest?.callId === call.callId) named.push({ r, n: inWindow.length });
   }
   const r = latest(named.map((x) => x.r));
@@ -280,13 +283,26 @@ export function originOf(decision: MatchDecision, visit: VisitSource | undefined
       return { method: MatchMethod.MATCH_METHOD_UNMATCHED, matchReason: decision.reason };
     case 'dynamic': {
       const { lease } = decision;
-      const base = { method: MatchMethod.MATCH_METHOD_DYNAMIC, sessionId: lease.sessionId, visitorId: lease.visitorId, leaseId: lease.leaseId, confidence: decision.confidence };
+      const base = {
+        method: MatchMethod.MATCH_METHOD_DYNAMIC,
+        sessionId: lease.sessionId,
+        visitorId: lease.visitorId,
+        leaseId: lease.leaseId,
+        confidence: decision.confidence,
+      };
       if (!visit) return { ...base, matchReason: `${decision.reason}_visit_missing` };
       return { ...base, matchReason: decision.reason, ...visitFields(visit) };
     }
     case 'promo_code': {
       const r = decision.redemption;
-      const base = { method: MatchMethod.MATCH_METHOD_PROMO_CODE, sessionId: r.sessionId, visitorId: r.visitorId, leaseId: r.leaseId, promoCode: r.promoCode, confidence: decision.confidence };
+      const base = {
+        method: MatchMethod.MATCH_METHOD_PROMO_CODE,
+        sessionId: r.sessionId,
+        visitorId: r.visitorId,
+        leaseId: r.leaseId,
+        promoCode: r.promoCode,
+        confidence: decision.confidence,
+      };
       if (!visit) return { ...base, matchReason: `${decision.reason}_visit_missing` };
       return { ...base, matchReason: decision.reason, ...visitFields(visit) };
     }

@@ -40,7 +40,10 @@ describe('isSuperseded', () => {
 describe('isFinalStatus', () => {
   it('is true for completed, missed, busy and failed only', () => {
     const finals = Object.values(CallStatus).filter((s) => typeof s === 'number' && isFinalStatus(s));
-    assert.deepEqual(finals.sort(), [CallStatus.CALL_STATUS_COMPLETED, CallStatus.CALL_STATUS_MISSED, CallStatus.CALL_STATUS_BUSY, CallStatus.CALL_STATUS_FAILED].sort());
+    assert.deepEqual(
+      finals.sort(),
+      [CallStatus.CALL_STATUS_COMPLETED, CallStatus.CALL_STATUS_MISSED, CallStatus.CALL_STATUS_BUSY, CallStatus.CALL_STATUS_FAILED].sort(),
+    );
     assert.equal(isFinalStatus(undefined), false);
   });
 });

@@ -12,7 +12,13 @@ export const attributionConfigSchema = z.object({
   }),
   CLICKHOUSE_USER: variable(z.string().default('default'), { description: 'ClickHouse user (server mode).' }),
   CLICKHOUSE_PASSWORD: variable(z.string().default(''), { description: 'ClickHouse password (server mode).', sensitive: true }),
-  CLICKHOUSE_DATABASE: variable(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('calltrack'), { description: 'Database holding the platform tables; created if missing.' }),
+  CLICKHOUSE_DATABASE: variable(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default('calltrack'),
+    { description: 'Database holding the platform tables; created if missing.' },
+  ),
   CLICKHOUSE_DATA_DIR: variable(z.string().default('.data/clickhouse'), {
     description: 'Data directory of the embedded engine (one process may own it). Ignored with CLICKHOUSE_URL.',
   }),
@@ -23,20 +29,39 @@ export const attributionConfigSchema = z.object({
     description: 'Bearer token gRPC clients send as "authorization" metadata. Unset: the gRPC API is not served.',
     sensitive: true,
   }),
-  ATTRIBUTION_GRACE_SECONDS: variable(z.coerce.number().int().min(0).max(30 * 86_400).default(600), {
-    description: 'A call still matches a lease released up to this long before the call started (the visitor noted the number).',
-  }),
+  ATTRIBUTION_GRACE_SECONDS: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(600),
+    {
+      description: 'A call still matches a lease released up to this long before the call started (the visitor noted the number).',
+    },
+  ),
   ATTRIBUTION_STATE_WAIT_MS: variable(z.coerce.number().int().min(0).max(60_000).default(5000), {
     description: 'How long a fresh call without a matching lease waits for lease and visit events still in flight before it is stored as unmatched.',
   }),
   ATTRIBUTION_SWEEP_INTERVAL_MS: variable(z.coerce.number().int().min(100).max(3_600_000).default(60_000), {
-    description: 'How often missed calls whose call-back window has passed are marked not called back, and recent promo-code redemptions are checked to have reached their calls.',
+    description:
+      'How often missed calls whose call-back window has passed are marked not called back, and recent promo-code redemptions are checked to have reached their calls.',
   }),
-  ATTRIBUTION_MARKOV_REFRESH_MINUTES: variable(z.coerce.number().int().min(0).max(7 * 24 * 60).default(360), {
-    description: 'Age after which a site\'s data-driven (Markov) model is learnt again from its paths; 0 turns the periodic refresh off (the admin API and recomputes still compute it).',
-  }),
+  ATTRIBUTION_MARKOV_REFRESH_MINUTES: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(360),
+    {
+      description:
+        "Age after which a site's data-driven (Markov) model is learnt again from its paths; 0 turns the periodic refresh off (the admin API and recomputes still compute it).",
+    },
+  ),
   ATTRIBUTION_CALL_CHUNK: variable(z.coerce.number().int().min(10).max(10_000).default(500), {
-    description: 'Calls of a consumed batch evaluated and written per step; the consumer heartbeats between steps, so a backlog (large batches) never makes one step outlast the Kafka session timeout.',
+    description:
+      'Calls of a consumed batch evaluated and written per step; the consumer heartbeats between steps, so a backlog (large batches) never makes one step outlast the Kafka session timeout.',
   }),
   ATTRIBUTION_RECOMPUTE_BATCH: variable(z.coerce.number().int().min(100).max(100_000).default(5000), {
     description: 'Calls evaluated per step of a recompute (one set of ClickHouse reads and one insert per step; live calls are evaluated between steps).',

@@ -15,7 +15,10 @@ const ADMIN = 'grpc-admin-token-0123456789';
 const API_TOKEN = 'bid-manager-token-0123456789';
 const SITE = 'grpc-shop';
 
-type Client = { ListCalls(req: object, md: Metadata, cb: (err: ServiceError | null, res: { calls: Array<Record<string, unknown>>; nextPageToken: string }) => void): void; close(): void };
+type Client = {
+  ListCalls(req: object, md: Metadata, cb: (err: ServiceError | null, res: { calls: Array<Record<string, unknown>>; nextPageToken: string }) => void): void;
+  close(): void;
+};
 
 describe('ConversionsService gRPC API (bid managers)', () => {
   let env: KafkaTestEnv;
@@ -35,7 +38,15 @@ describe('ConversionsService gRPC API (bid managers)', () => {
     env = await createKafkaTestEnv('grpc');
     bus = new KafkaBus({ ...env.settings, clientId: 'grpc-test' }, testLogger);
     await bus.connect();
-    await bus.producer.publish('sites', siteKey(SITE), createEvent('SiteConfigured', { name: 'G', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] }, { siteId: SITE, producer: 'test' }));
+    await bus.producer.publish(
+      'sites',
+      siteKey(SITE),
+      createEvent(
+        'SiteConfigured',
+        { name: 'G', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74951000001'] },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
     const port = await freePort();
     service = await startAttribution(
       loadAttributionConfig({
@@ -51,7 +62,9 @@ describe('ConversionsService gRPC API (bid managers)', () => {
         CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '',
       }),
     );
-    const pkg = loadPackageDefinition(loadSync(CONVERSIONS_API_PROTO, { longs: Number, defaults: true })) as unknown as { calltrack: { api: { v1: { ConversionsService: new (addr: string, creds: unknown) => Client } } } };
+    const pkg = loadPackageDefinition(loadSync(CONVERSIONS_API_PROTO, { longs: Number, defaults: true })) as unknown as {
+      calltrack: { api: { v1: { ConversionsService: new (addr: string, creds: unknown) => Client } } };
+    };
     client = new pkg.calltrack.api.v1.ConversionsService(`127.0.0.1:${port}`, credentials.createInsecure());
     const now = Date.now();
     for (const [i, callId] of callIds.entries()) {
@@ -59,14 +72,30 @@ describe('ConversionsService gRPC API (bid managers)', () => {
       // The newest call is answered after 5 s and talks 45 s (a target call); the others are missed.
       const answered = i === 2 ? { answeredAtMs: startedAtMs + 5_000, endedAtMs: startedAtMs + 50_000 } : { endedAtMs: startedAtMs + 20_000 };
       const status = i === 2 ? calltrack.events.v1.CallStatus.CALL_STATUS_COMPLETED : calltrack.events.v1.CallStatus.CALL_STATUS_MISSED;
-      const call = { callId, provider: 'generic', providerCallId: callId, direction: calltrack.events.v1.CallDirection.CALL_DIRECTION_INBOUND, trackingNumber: '+74957770000', callerNumber: '+79160000000', status, startedAtMs, ...answered, sequence: 3 };
-      await bus.producer.publish('screenedCalls', callKey(SITE, callId), createEvent('CallScreened', { call, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'test' }));
+      const call = {
+        callId,
+        provider: 'generic',
+        providerCallId: callId,
+        direction: calltrack.events.v1.CallDirection.CALL_DIRECTION_INBOUND,
+        trackingNumber: '+74957770000',
+        callerNumber: '+79160000000',
+        status,
+        startedAtMs,
+        ...answered,
+        sequence: 3,
+      };
+      await bus.producer.publish(
+        'screenedCalls',
+        callKey(SITE, callId),
+        createEvent('CallScreened', { call, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'test' }),
+      );
     }
     // The calls go to different partitions, so a later one may be evaluated first and repaired
     // when the earlier one lands (its dependants are evaluated again): wait for that settled state.
     await waitFor(
       async () => {
-        const calls: Array<{ call_id: string; caller_type: string; lead_id: string }> = (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls ?? [];
+        const calls: Array<{ call_id: string; caller_type: string; lead_id: string }> =
+          (await http('GET', `${service.url}/v1/sites/${SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls ?? [];
         const typeOf = (id: string) => calls.find((c) => c.call_id === id)?.caller_type;
         return calls.length === 3 && typeOf(callIds[1]!) === 'repeat' && typeOf(callIds[2]!) === 'repeat' && new Set(calls.map((c) => c.lead_id)).size === 1;
       },
@@ -82,7 +111,10 @@ describe('ConversionsService gRPC API (bid managers)', () => {
 
   it('pages through the calls, newest first', async () => {
     const first = await list({ siteId: SITE, pageSize: 2 });
-    assert.deepEqual(first.calls.map((c) => c['callId']), [callIds[2], callIds[1]]);
+    assert.deepEqual(
+      first.calls.map((c) => c['callId']),
+      [callIds[2], callIds[1]],
+    );
     assert.equal(first.calls[0]!['matchMethod'], 'unmatched');
     assert.match(String(first.calls[0]!['matchReason']), /\w/, 'an unmatched call says why');
     assert.equal(first.calls[0]!['matchConfidence'], 0);
@@ -103,7 +135,10 @@ describe('ConversionsService gRPC API (bid managers)', () => {
     assert.equal(typeof first.calls[0]!['startedAtMs'], 'number');
     assert.ok(first.nextPageToken);
     const second = await list({ siteId: SITE, pageSize: 2, pageToken: first.nextPageToken });
-    assert.deepEqual(second.calls.map((c) => c['callId']), [callIds[0]]);
+    assert.deepEqual(
+      second.calls.map((c) => c['callId']),
+      [callIds[0]],
+    );
     assert.equal(second.calls[0]!['callerType'], 'first');
     assert.equal(second.nextPageToken, '');
   });

@@ -3,7 +3,16 @@ import { describe, it } from 'node:test';
 import type { CallPosition } from './call-lookups.js';
 import { callsToFollow, type WrittenCall } from './dependent-calls.js';
 
-const pos = (callId: string, atMs: number, p: Partial<CallPosition> = {}): CallPosition => ({ siteId: 's', callId, number: '', visitorId: '', leadId: callId, atMs, spam: false, ...p });
+const pos = (callId: string, atMs: number, p: Partial<CallPosition> = {}): CallPosition => ({
+  siteId: 's',
+  callId,
+  number: '',
+  visitorId: '',
+  leadId: callId,
+  atMs,
+  spam: false,
+  ...p,
+});
 const written = (callId: string, atMs: number, w: Partial<WrittenCall> = {}): WrittenCall => ({ siteId: 's', callId, number: '', visitorId: '', atMs, ...w });
 const ids = (list: readonly CallPosition[]): string[] => list.map((p) => p.callId).sort();
 
@@ -17,7 +26,12 @@ describe('calls to follow after a write', () => {
   });
 
   it('follows each key of the written call: the caller number and the visitor', () => {
-    const positions = [pos('a', 10, { number: '+1', visitorId: 'v' }), pos('b', 20, { number: '+1' }), pos('c', 30, { visitorId: 'v' }), pos('d', 40, { number: '+1', visitorId: 'v' })];
+    const positions = [
+      pos('a', 10, { number: '+1', visitorId: 'v' }),
+      pos('b', 20, { number: '+1' }),
+      pos('c', 30, { visitorId: 'v' }),
+      pos('d', 40, { number: '+1', visitorId: 'v' }),
+    ];
     assert.deepEqual(ids(callsToFollow([written('a', 10, { number: '+1', visitorId: 'v' })], positions)), ['b', 'c']);
   });
 
@@ -28,8 +42,13 @@ describe('calls to follow after a write', () => {
     assert.deepEqual(ids(callsToFollow([written('x1', 10, { number: '+1' }), written('x2', 10, { number: '+1' })], positions)), ['x3']);
   });
 
-  it('steps over spam (nobody\'s lead) and takes it along', () => {
-    const positions = [pos('a', 10, { visitorId: 'v' }), pos('s1', 20, { visitorId: 'v', spam: true }), pos('b', 30, { visitorId: 'v' }), pos('c', 40, { visitorId: 'v' })];
+  it("steps over spam (nobody's lead) and takes it along", () => {
+    const positions = [
+      pos('a', 10, { visitorId: 'v' }),
+      pos('s1', 20, { visitorId: 'v', spam: true }),
+      pos('b', 30, { visitorId: 'v' }),
+      pos('c', 40, { visitorId: 'v' }),
+    ];
     assert.deepEqual(ids(callsToFollow([written('a', 10, { visitorId: 'v' })], positions)), ['b', 's1']);
   });
 
@@ -40,7 +59,12 @@ describe('calls to follow after a write', () => {
   });
 
   it('takes every later call still in a lead the written call left', () => {
-    const positions = [pos('a', 10, { visitorId: 'v', leadId: 'L' }), pos('b', 20, { visitorId: 'v', leadId: 'L' }), pos('c', 30, { number: '+2', leadId: 'L' }), pos('d', 5, { number: '+3', leadId: 'L' })];
+    const positions = [
+      pos('a', 10, { visitorId: 'v', leadId: 'L' }),
+      pos('b', 20, { visitorId: 'v', leadId: 'L' }),
+      pos('c', 30, { number: '+2', leadId: 'L' }),
+      pos('d', 5, { number: '+3', leadId: 'L' }),
+    ];
     const next = callsToFollow([written('a', 10, { visitorId: 'v' })], positions, [{ siteId: 's', leadId: 'L', callId: 'a', atMs: 10 }]);
     assert.deepEqual(ids(next), ['b', 'c']);
   });

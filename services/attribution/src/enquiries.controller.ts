@@ -61,4 +61,3 @@ export class EnquiriesController {
     return { siteId, ...rangeOf(q), leads };
   }
 }
-

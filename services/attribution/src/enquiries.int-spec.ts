@@ -39,9 +39,17 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
 
   const send = (topic: TopicKey, key: string, event: DomainEvent) => bus.producer.publish(topic, key, event);
   const visit = (sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>> = {}) =>
-    send('sessions', visitorKey(SITE, visitorId), createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, { siteId: SITE, producer: 'test' }));
+    send(
+      'sessions',
+      visitorKey(SITE, visitorId),
+      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, { siteId: SITE, producer: 'test' }),
+    );
   const enquiryEvent = (enquiryId: string, p: Partial<EventInput<'EnquiryReceived'>>, eventId = `enq-${enquiryId}`) =>
-    createEvent('EnquiryReceived', { enquiryId, kind: EnquiryKind.ENQUIRY_KIND_FORM, receivedAtMs: Date.now(), ...p }, { siteId: SITE, producer: 'test', eventId, occurredAtMs: Number(p.occurredAtMs) });
+    createEvent(
+      'EnquiryReceived',
+      { enquiryId, kind: EnquiryKind.ENQUIRY_KIND_FORM, receivedAtMs: Date.now(), ...p },
+      { siteId: SITE, producer: 'test', eventId, occurredAtMs: Number(p.occurredAtMs) },
+    );
   const sendEnquiry = (e: DomainEvent<'EnquiryReceived'>) => send('enquiries', enquiryKey(SITE, e.payload.enquiryId!), e);
   const sendCall = (callId: string, from: string, at: number, to = DEFAULT_NUMBER) =>
     send(
@@ -50,7 +58,19 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
       createEvent(
         'CallScreened',
         {
-          call: { callId, provider: 'generic', providerCallId: callId, trackingNumber: to, callerNumber: from, direction: CallDirection.CALL_DIRECTION_INBOUND, status: CallStatus.CALL_STATUS_COMPLETED, startedAtMs: at, answeredAtMs: at + 5000, endedAtMs: at + 125_000, sequence: 3 },
+          call: {
+            callId,
+            provider: 'generic',
+            providerCallId: callId,
+            trackingNumber: to,
+            callerNumber: from,
+            direction: CallDirection.CALL_DIRECTION_INBOUND,
+            status: CallStatus.CALL_STATUS_COMPLETED,
+            startedAtMs: at,
+            answeredAtMs: at + 5000,
+            endedAtMs: at + 125_000,
+            sequence: 3,
+          },
           verdict: Verdict.VERDICT_CLEAN,
         },
         { siteId: SITE, producer: 'test' },
@@ -59,7 +79,10 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
   const enquiryRow = (enquiryId: string, pred: (r: Row) => boolean = () => true) =>
     waitFor(
       async () => {
-        const rows = await ch.query<Row>(`SELECT * EXCEPT (ingested_at) FROM enquiries FINAL WHERE site_id = {s:String} AND enquiry_id = {e:String}`, { s: SITE, e: enquiryId });
+        const rows = await ch.query<Row>(`SELECT * EXCEPT (ingested_at) FROM enquiries FINAL WHERE site_id = {s:String} AND enquiry_id = {e:String}`, {
+          s: SITE,
+          e: enquiryId,
+        });
         return rows[0] && pred(rows[0]) ? rows[0] : undefined;
       },
       { what: `enquiry ${enquiryId}`, timeoutMs: 30_000 },
@@ -67,7 +90,10 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
   const callRow = (callId: string, pred: (r: Row) => boolean = () => true) =>
     waitFor(
       async () => {
-        const rows = await ch.query<Row>(`SELECT call_id, lead_id, visitor_id, match_method FROM calls FINAL WHERE site_id = {s:String} AND call_id = {c:String}`, { s: SITE, c: callId });
+        const rows = await ch.query<Row>(
+          `SELECT call_id, lead_id, visitor_id, match_method FROM calls FINAL WHERE site_id = {s:String} AND call_id = {c:String}`,
+          { s: SITE, c: callId },
+        );
         return rows[0] && pred(rows[0]) ? rows[0] : undefined;
       },
       { what: `call ${callId}`, timeoutMs: 30_000 },
@@ -75,7 +101,10 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
   const leadRow = (leadId: string, pred: (r: Row) => boolean = () => true) =>
     waitFor(
       async () => {
-        const rows = await ch.query<Row>(`SELECT * EXCEPT (ingested_at, version) FROM leads FINAL WHERE site_id = {s:String} AND lead_id = {l:String}`, { s: SITE, l: leadId });
+        const rows = await ch.query<Row>(`SELECT * EXCEPT (ingested_at, version) FROM leads FINAL WHERE site_id = {s:String} AND lead_id = {l:String}`, {
+          s: SITE,
+          l: leadId,
+        });
         return rows[0] && pred(rows[0]) ? rows[0] : undefined;
       },
       { what: `lead ${leadId}`, timeoutMs: 30_000 },
@@ -85,7 +114,15 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     env = await createKafkaTestEnv('enquiries');
     bus = new KafkaBus({ ...env.settings, clientId: 'enquiries-test' }, testLogger);
     await bus.connect();
-    await send('sites', siteKey(SITE), createEvent('SiteConfigured', { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT_NUMBER, poolNumbers: [POOL] }, { siteId: SITE, producer: 'test' }));
+    await send(
+      'sites',
+      siteKey(SITE),
+      createEvent(
+        'SiteConfigured',
+        { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT_NUMBER, poolNumbers: [POOL] },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
     ({ service, ch } = await startAttributionForTest(env, database, { ATTRIBUTION_STATE_WAIT_MS: '3000' }));
   });
 
@@ -95,10 +132,21 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     await bus?.close();
   });
 
-  it('matches a form to the session it names: that visit\'s channel and tags, credits per model', async () => {
+  it("matches a form to the session it names: that visit's channel and tags, credits per model", async () => {
     await visit('s-organic', 'v-anna', T - 5 * DAY, { utm: { source: 'google', medium: 'organic' }, referrer: 'https://www.google.com/' });
-    await visit('s-cpc', 'v-anna', T, { utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' }, landingPage: 'https://forms.example/sofas' });
-    await sendEnquiry(enquiryEvent('form-1', { occurredAtMs: T + 10 * MIN, sessionId: 's-cpc', visitorId: 'v-anna', contactPhone: '+79160000001', contactEmail: 'anna@example.com' }));
+    await visit('s-cpc', 'v-anna', T, {
+      utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' },
+      landingPage: 'https://forms.example/sofas',
+    });
+    await sendEnquiry(
+      enquiryEvent('form-1', {
+        occurredAtMs: T + 10 * MIN,
+        sessionId: 's-cpc',
+        visitorId: 'v-anna',
+        contactPhone: '+79160000001',
+        contactEmail: 'anna@example.com',
+      }),
+    );
     const row = await enquiryRow('form-1');
     assert.equal(row['match_method'], 'session');
     assert.equal(row['match_reason'], 'session_id');
@@ -116,12 +164,16 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     const of = (model: string) => credits.filter((c) => c.model === model).map((c) => [c.session_id, Number(c.credit)]);
     assert.deepEqual(of('last_non_direct_click'), [['s-cpc', 1]]);
     assert.deepEqual(of('first_click'), [['s-organic', 1]]);
-    assert.deepEqual(of('linear'), [['s-cpc', 0.5], ['s-organic', 0.5]]);
+    assert.deepEqual(of('linear'), [
+      ['s-cpc', 0.5],
+      ['s-organic', 0.5],
+    ]);
   });
 
   it('a duplicate enquiry id changes nothing, even with another body', async () => {
     const before = await enquiryRow('form-1');
-    const count = async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM enquiries WHERE site_id = {s:String} AND enquiry_id = 'form-1'`, { s: SITE }))[0]?.n);
+    const count = async () =>
+      Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM enquiries WHERE site_id = {s:String} AND enquiry_id = 'form-1'`, { s: SITE }))[0]?.n);
     const rowsBefore = await count();
     await sendEnquiry(enquiryEvent('form-1', { occurredAtMs: T + 10 * MIN, contactPhone: '+79169999999' }));
     // A marker enquiry after it on the same partition-independent path: once it is stored, the duplicate was handled.
@@ -132,18 +184,27 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.equal(await count(), rowsBefore);
   });
 
-  it('a form, then a call from its phone: one lead with one enquiry and one target call, the form\'s source', async () => {
+  it("a form, then a call from its phone: one lead with one enquiry and one target call, the form's source", async () => {
     await sendCall('generic:call-after-form', '+79160000001', T + 2 * HOUR);
     const call = await callRow('generic:call-after-form', (r) => r['lead_id'] === 'enquiry:form-1');
     assert.equal(call['lead_id'], 'enquiry:form-1');
     const lead = await leadRow('enquiry:form-1', (r) => Number(r['calls']) === 1);
     assert.deepEqual(
-      { person: lead['person_key'], kind: lead['first_contact_kind'], calls: Number(lead['calls']), target: Number(lead['target_calls']), enquiries: Number(lead['enquiries']), channel: lead['channel'], term: lead['utm_term'], visitor: lead['visitor_id'] },
+      {
+        person: lead['person_key'],
+        kind: lead['first_contact_kind'],
+        calls: Number(lead['calls']),
+        target: Number(lead['target_calls']),
+        enquiries: Number(lead['enquiries']),
+        channel: lead['channel'],
+        term: lead['utm_term'],
+        visitor: lead['visitor_id'],
+      },
       { person: 'phone:+79160000001', kind: 'enquiry', calls: 1, target: 1, enquiries: 1, channel: 'paid_search', term: 'buy sofa', visitor: 'v-anna' },
     );
   });
 
-  it('a call, then a late form of the same phone sent before it: the call moves to the form\'s lead, the call\'s lead is retracted', async () => {
+  it("a call, then a late form of the same phone sent before it: the call moves to the form's lead, the call's lead is retracted", async () => {
     await sendCall('generic:call-first', '+79160000002', T + DAY + HOUR);
     await callRow('generic:call-first', (r) => r['lead_id'] === 'generic:call-first');
     await leadRow('generic:call-first');
@@ -156,7 +217,7 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.deepEqual(gone, []);
   });
 
-  it('a call, then a form from the same phone a few seconds later, both sent at once: the form joins the call\'s lead', async () => {
+  it("a call, then a form from the same phone a few seconds later, both sent at once: the form joins the call's lead", async () => {
     const at = T + DAY + 5 * HOUR;
     await Promise.all([
       sendCall('generic:call-then-form', '+79160000007', at),
@@ -172,13 +233,33 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
   it('a spam call to the number a visitor was shown is no part of their lead, and has none', async () => {
     const at = T + 2 * DAY + 6 * HOUR;
     await visit('s-dora', 'v-dora', at, { utm: { source: 'google', medium: 'cpc' } });
-    await send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: 'l-dora', leaseId: 'l-dora', sessionId: 's-dora', visitorId: 'v-dora', trackingNumber: POOL, grantedAtMs: at, expiresAtMs: at + 15 * MIN }, { siteId: SITE, producer: 'test' }));
+    await send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent(
+        'LeaseGranted',
+        { requestId: 'l-dora', leaseId: 'l-dora', sessionId: 's-dora', visitorId: 'v-dora', trackingNumber: POOL, grantedAtMs: at, expiresAtMs: at + 15 * MIN },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
     await sendEnquiry(enquiryEvent('form-dora', { occurredAtMs: at + MIN, sessionId: 's-dora', visitorId: 'v-dora', contactPhone: '+79160000008' }));
     await enquiryRow('form-dora');
     const spam = createEvent(
       'CallScreened',
       {
-        call: { callId: 'generic:spam-dora', provider: 'generic', providerCallId: 'spam-dora', trackingNumber: POOL, callerNumber: '+79990000001', direction: CallDirection.CALL_DIRECTION_INBOUND, status: CallStatus.CALL_STATUS_COMPLETED, startedAtMs: at + 2 * MIN, answeredAtMs: at + 2 * MIN + 3000, endedAtMs: at + 3 * MIN, sequence: 3 },
+        call: {
+          callId: 'generic:spam-dora',
+          provider: 'generic',
+          providerCallId: 'spam-dora',
+          trackingNumber: POOL,
+          callerNumber: '+79990000001',
+          direction: CallDirection.CALL_DIRECTION_INBOUND,
+          status: CallStatus.CALL_STATUS_COMPLETED,
+          startedAtMs: at + 2 * MIN,
+          answeredAtMs: at + 2 * MIN + 3000,
+          endedAtMs: at + 3 * MIN,
+          sequence: 3,
+        },
         verdict: Verdict.VERDICT_SPAM,
       },
       { siteId: SITE, producer: 'test' },
@@ -195,7 +276,15 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
   it("a visitor's calls from two numbers are one lead, whichever arrives first: the later one is moved when the earlier lands", async () => {
     const at = T + 2 * DAY + 9 * HOUR;
     await visit('s-erik', 'v-erik', at, { utm: { source: 'yandex', medium: 'cpc' } });
-    await send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: 'l-erik', leaseId: 'l-erik', sessionId: 's-erik', visitorId: 'v-erik', trackingNumber: POOL, grantedAtMs: at, expiresAtMs: at + 30 * MIN }, { siteId: SITE, producer: 'test' }));
+    await send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent(
+        'LeaseGranted',
+        { requestId: 'l-erik', leaseId: 'l-erik', sessionId: 's-erik', visitorId: 'v-erik', trackingNumber: POOL, grantedAtMs: at, expiresAtMs: at + 30 * MIN },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
     // The office call (ten minutes after the mobile one) reaches attribution first.
     await sendCall('generic:erik-office', '+74997770011', at + 12 * MIN, POOL);
     const office = await callRow('generic:erik-office', (r) => r['lead_id'] === 'generic:erik-office');
@@ -216,7 +305,10 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     await sendEnquiry(enquiryEvent('form-anna-2', { occurredAtMs: T + 2 * DAY + 2 * HOUR, contactPhone: '+79160000001' }));
     await sendEnquiry(enquiryEvent('form-nobody', { occurredAtMs: T + 2 * DAY + 3 * HOUR, contactEmail: 'x@example.com' }));
     const chat = await enquiryRow('chat-boris');
-    assert.deepEqual([chat['match_method'], chat['match_reason'], chat['session_id'], chat['channel']], ['visitor', 'visitor_latest_visit', 's-email', 'email']);
+    assert.deepEqual(
+      [chat['match_method'], chat['match_reason'], chat['session_id'], chat['channel']],
+      ['visitor', 'visitor_latest_visit', 's-email', 'email'],
+    );
     const anna = await enquiryRow('form-anna-2');
     assert.equal(anna['match_method'], 'repeat_contact');
     assert.equal(anna['visitor_id'], 'v-anna');
@@ -244,8 +336,11 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.match(limit.body.error.message, /limit/);
     assert.equal((await http('GET', `${service.url}/v1/sites/${SITE}/enquiries`)).status, 401);
   });
-  it('a settings change recomputes the enquiries too: a 1-day lookback drops the organic visit of five days before from the form\'s path', async () => {
-    const put = await http('PUT', `${service.url}/v1/admin/sites/${SITE}/attribution-settings`, { headers: { ...auth, 'x-operator': 'test' }, body: { lookbackDays: 1 } });
+  it("a settings change recomputes the enquiries too: a 1-day lookback drops the organic visit of five days before from the form's path", async () => {
+    const put = await http('PUT', `${service.url}/v1/admin/sites/${SITE}/attribution-settings`, {
+      headers: { ...auth, 'x-operator': 'test' },
+      body: { lookbackDays: 1 },
+    });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const job = await waitFor(
       async () => {
@@ -263,6 +358,9 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
       `SELECT session_id, round(credit, 6) AS credit FROM attribution_credits FINAL WHERE site_id = {s:String} AND call_id = 'enquiry:form-1' AND model = 'linear' ORDER BY session_id`,
       { s: SITE },
     );
-    assert.deepEqual(linear.map((c) => [c.session_id, Number(c.credit)]), [['s-cpc', 1]]);
+    assert.deepEqual(
+      linear.map((c) => [c.session_id, Number(c.credit)]),
+      [['s-cpc', 1]],
+    );
   });
 });

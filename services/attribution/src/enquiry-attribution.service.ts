@@ -165,7 +165,10 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     });
     await this.waitForVisits(items);
     const plans = await this.calls.exclusive(async () => {
-      const planned = await this.plan(items.map((i) => i.report), 'report');
+      const planned = await this.plan(
+        items.map((i) => i.report),
+        'report',
+      );
       await this.commit(planned, this.buffer.token('enquiries', []));
       return planned;
     });
@@ -190,7 +193,11 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
   }
 
   /** Evaluates enquiries (new, or stored ones again) and plans what to write. Reads only. */
-  async plan(reports: readonly EnquiryReport[], mode: 'report' | 'reevaluate', options: { settings?: ReadonlyMap<string, SiteSettings> } = {}): Promise<PlannedEnquiry[]> {
+  async plan(
+    reports: readonly EnquiryReport[],
+    mode: 'report' | 'reevaluate',
+    options: { settings?: ReadonlyMap<string, SiteSettings> } = {},
+  ): Promise<PlannedEnquiry[]> {
     if (reports.length === 0) return [];
     await this.settings.loaded;
     const settingsOf = (siteId: string): SiteSettings => options.settings?.get(siteId) ?? this.settings.get(siteId);
@@ -203,7 +210,11 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     const evaluating = new Set(reports.map((r) => pairKey(r.siteId, enquiryConversionId(r.enquiryId))));
 
     const [stored, sessionVisits] = await Promise.all([
-      this.lookups.stored(reports.map((r) => ({ siteId: r.siteId, enquiryId: r.enquiryId })), minAt, maxAt),
+      this.lookups.stored(
+        reports.map((r) => ({ siteId: r.siteId, enquiryId: r.enquiryId })),
+        minAt,
+        maxAt,
+      ),
       this.store.visits(
         reports.filter((r) => r.givenSessionId).map((r) => ({ siteId: r.siteId, sessionId: r.givenSessionId })),
         minAt - lookbackMs,
@@ -212,8 +223,18 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     ]);
     const visitors = unique([...reports.map((r) => r.givenVisitorId), ...[...sessionVisits.values()].map((v) => v.visitorId)].filter((v) => v));
     const [visitorVisits, contactList] = await Promise.all([
-      this.lookups.visitorVisits(reports.flatMap((r) => visitors.map((v) => ({ siteId: r.siteId, visitorId: v }))), minAt - lookbackMs, maxAt + 60_000),
-      this.lookups.contacts(siteIds, reports.map((r) => r.phone), visitors, minAt - earlierMs, maxAt),
+      this.lookups.visitorVisits(
+        reports.flatMap((r) => visitors.map((v) => ({ siteId: r.siteId, visitorId: v }))),
+        minAt - lookbackMs,
+        maxAt + 60_000,
+      ),
+      this.lookups.contacts(
+        siteIds,
+        reports.map((r) => r.phone),
+        visitors,
+        minAt - earlierMs,
+        maxAt,
+      ),
     ]);
     const contacts = new Map<string, MatchedContact[]>();
     for (const c of contactList) {
@@ -238,7 +259,10 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     const shares = new Map<string, ReadonlyMap<string, number>>();
     for (const id of siteIds) shares.set(id, await this.markov.shares(id));
     const credits = new Map<EvaluatedEnquiry, TouchCredit[]>(
-      evaluated.map((e) => [e, e.matchedTouch ? creditsForEnquiry(e, touches.get(pairKey(e.report.siteId, e.matchedTouch.visitorId)) ?? [], shares.get(e.report.siteId)!) : []]),
+      evaluated.map((e) => [
+        e,
+        e.matchedTouch ? creditsForEnquiry(e, touches.get(pairKey(e.report.siteId, e.matchedTouch.visitorId)) ?? [], shares.get(e.report.siteId)!) : [],
+      ]),
     );
     return planEnquiryWrites(evaluated, credits, stored, mode);
   }
@@ -249,10 +273,25 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     const rows = plans.map((p) => p.row);
     const credits = plans.flatMap((p) => p.credits);
     await this.store.write('enquiries', rows, `${label}:enquiries:${digest(rows.map((r) => `${r.site_id} ${r.enquiry_id} ${r.version}`))}`);
-    await this.store.write('attribution_credits', credits, `${label}:enquiry-credits:${digest(credits.map((c) => `${c.site_id} ${c.call_id} ${c.model} ${c.session_id} ${c.version} ${c.is_deleted}`))}`);
-    await this.leads.project(plans.flatMap((p) => [{ siteId: p.row.site_id, leadId: p.row.lead_id }, { siteId: p.row.site_id, leadId: p.previousLeadId }]));
+    await this.store.write(
+      'attribution_credits',
+      credits,
+      `${label}:enquiry-credits:${digest(credits.map((c) => `${c.site_id} ${c.call_id} ${c.model} ${c.session_id} ${c.version} ${c.is_deleted}`))}`,
+    );
+    await this.leads.project(
+      plans.flatMap((p) => [
+        { siteId: p.row.site_id, leadId: p.row.lead_id },
+        { siteId: p.row.site_id, leadId: p.previousLeadId },
+      ]),
+    );
     await this.followDependents(
-      rows.map((r) => ({ siteId: r.site_id, phone: r.contact_phone, visitorId: r.visitor_id || r.given_visitor_id, atMs: Date.parse(r.occurred_at), id: enquiryConversionId(r.enquiry_id) })),
+      rows.map((r) => ({
+        siteId: r.site_id,
+        phone: r.contact_phone,
+        visitorId: r.visitor_id || r.given_visitor_id,
+        atMs: Date.parse(r.occurred_at),
+        id: enquiryConversionId(r.enquiry_id),
+      })),
     );
   }
 
@@ -260,9 +299,20 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
   private async afterCalls(plans: readonly PlannedCall[]): Promise<void> {
     const inbound = plans.filter((p) => p.row.direction !== 'outbound');
     if (inbound.length === 0) return;
-    await this.leads.project(inbound.flatMap((p) => [{ siteId: p.row.site_id, leadId: p.row.lead_id }, { siteId: p.row.site_id, leadId: p.previousLeadId }]));
+    await this.leads.project(
+      inbound.flatMap((p) => [
+        { siteId: p.row.site_id, leadId: p.row.lead_id },
+        { siteId: p.row.site_id, leadId: p.previousLeadId },
+      ]),
+    );
     await this.followDependents(
-      inbound.map((p) => ({ siteId: p.row.site_id, phone: p.row.caller_number, visitorId: p.row.visitor_id, atMs: Date.parse(p.row.started_at ?? '') || 0, id: p.row.call_id })),
+      inbound.map((p) => ({
+        siteId: p.row.site_id,
+        phone: p.row.caller_number,
+        visitorId: p.row.visitor_id,
+        atMs: Date.parse(p.row.started_at ?? '') || 0,
+        id: p.row.call_id,
+      })),
       { callsToo: false },
     );
   }
@@ -273,7 +323,10 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
    * when enquiries were written (calls follow their own callers already). Bounded rounds;
    * contacts normally arrive in order, so this finds nothing and repairs a late one.
    */
-  private async followDependents(written: ReadonlyArray<{ siteId: string; phone: string; visitorId: string; atMs: number; id: string }>, opts: { callsToo?: boolean } = {}): Promise<void> {
+  private async followDependents(
+    written: ReadonlyArray<{ siteId: string; phone: string; visitorId: string; atMs: number; id: string }>,
+    opts: { callsToo?: boolean } = {},
+  ): Promise<void> {
     const people = written.filter((w) => w.phone || w.visitorId);
     if (people.length === 0 || this.depth >= MAX_DEPENDENT_ROUNDS) return;
     this.depth += 1;
@@ -285,18 +338,35 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
       const writtenIds = new Set(written.map((w) => pairKey(w.siteId, w.id)));
       const isLater = (siteId: string, phone: string, visitorId: string, atMs: number, id: string): boolean =>
         !writtenIds.has(pairKey(siteId, id)) &&
-        people.some((w) => w.siteId === siteId && ((w.phone && w.phone === phone) || (w.visitorId && w.visitorId === visitorId)) && (w.atMs < atMs || (w.atMs === atMs && w.id < id)));
+        people.some(
+          (w) =>
+            w.siteId === siteId &&
+            ((w.phone && w.phone === phone) || (w.visitorId && w.visitorId === visitorId)) &&
+            (w.atMs < atMs || (w.atMs === atMs && w.id < id)),
+        );
 
-      const laterEnquiries = (await this.lookups.enquiriesOfPeople(siteIds, people.map((w) => w.phone), people.map((w) => w.visitorId), minAt, maxAt)).filter((r) =>
-        isLater(r.site_id, r.contact_phone, r.visitor_id || r.given_visitor_id, Date.parse(r.occurred_at), enquiryConversionId(r.enquiry_id)),
-      );
+      const laterEnquiries = (
+        await this.lookups.enquiriesOfPeople(
+          siteIds,
+          people.map((w) => w.phone),
+          people.map((w) => w.visitorId),
+          minAt,
+          maxAt,
+        )
+      ).filter((r) => isLater(r.site_id, r.contact_phone, r.visitor_id || r.given_visitor_id, Date.parse(r.occurred_at), enquiryConversionId(r.enquiry_id)));
       if (laterEnquiries.length > 0) {
         const plans = await this.plan(laterEnquiries.map(enquiryReportOfRow), 'reevaluate');
         await this.commit(plans, 'enquiry-dependents');
         if (plans.length > 0) this.logger.info({ event: 'dependent_enquiries_reevaluated', enquiries: plans.length });
       }
       if (opts.callsToo === false) return;
-      const contacts = await this.lookups.contacts(siteIds, people.map((w) => w.phone), people.map((w) => w.visitorId), minAt, maxAt);
+      const contacts = await this.lookups.contacts(
+        siteIds,
+        people.map((w) => w.phone),
+        people.map((w) => w.visitorId),
+        minAt,
+        maxAt,
+      );
       const laterCalls = contacts.filter((c) => c.kind === 'call' && isLater(c.siteId, c.phone, c.visitorId, c.atMs, c.id));
       if (laterCalls.length > 0) {
         const keys = laterCalls.map((c) => ({ siteId: c.siteId, callId: c.id }));
@@ -318,11 +388,14 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
   async reevaluateBetween(siteId: string, fromMs: number, toMs: number, settings?: SiteSettings): Promise<{ enquiries: number; changed: number }> {
     const to = Math.min(toMs, Date.UTC(2200, 0, 1));
     return this.calls.exclusive(async () => {
-      const rows = await this.lookups.enquiries(`site_id = {site:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND occurred_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`, { site: siteId, from: fromMs, to }, 'ORDER BY occurred_at, enquiry_id');
+      const rows = await this.lookups.enquiries(
+        `site_id = {site:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND occurred_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+        { site: siteId, from: fromMs, to },
+        'ORDER BY occurred_at, enquiry_id',
+      );
       const plans = await this.plan(rows.map(enquiryReportOfRow), 'reevaluate', settings ? { settings: new Map([[siteId, settings]]) } : {});
       await this.commit(plans, `recompute:${siteId}:enquiries:${fromMs}`);
       return { enquiries: rows.length, changed: plans.length };
     });
   }
 }
-

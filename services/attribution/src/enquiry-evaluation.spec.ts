@@ -21,8 +21,20 @@ const T0 = Date.parse('2026-11-01T09:00:00Z');
 const SITE = 'shop';
 const PHONE = '+79161112233';
 const utm = (source: string, medium: string) => ({ source, medium, campaign: '', content: '', term: '' });
-const touch = (sessionId: string, day: number, channel: string, u = utm('', '')): TouchVisit => ({ sessionId, visitorId: 'v', startedAtMs: T0 + day * DAY, channel, utm: u });
-const visitOf = (t: TouchVisit): VisitSource => ({ ...t, referrer: 'https://google.com/', landingPage: 'https://shop.example/', clickIds: {}, analyticsIds: { gaClientId: '', ymUid: '', fbp: '', fbc: '' } });
+const touch = (sessionId: string, day: number, channel: string, u = utm('', '')): TouchVisit => ({
+  sessionId,
+  visitorId: 'v',
+  startedAtMs: T0 + day * DAY,
+  channel,
+  utm: u,
+});
+const visitOf = (t: TouchVisit): VisitSource => ({
+  ...t,
+  referrer: 'https://google.com/',
+  landingPage: 'https://shop.example/',
+  clickIds: {},
+  analyticsIds: { gaClientId: '', ymUid: '', fbp: '', fbc: '' },
+});
 // Organic on day 0, paid search on day 7 (the visit the form was sent from).
 const touches = [touch('s1', 0, 'organic_search', utm('google', 'organic')), touch('s2', 7, 'paid_search', utm('google', 'cpc'))];
 const visits = touches.map(visitOf);
@@ -95,7 +107,13 @@ describe('enquiry matching', () => {
 
   it("by phone: the person's latest earlier matched contact, half its confidence", () => {
     const older = earlierCall({ id: 'generic:c0', atMs: T0 + DAY, sessionId: 's0', matchConfidence: 1 });
-    const m = matchEnquiry(enquiry({ phone: PHONE }), undefined, latest, [older, earlierCall(), earlierCall({ id: 'generic:after', atMs: FORM_AT + HOUR })], 30 * DAY);
+    const m = matchEnquiry(
+      enquiry({ phone: PHONE }),
+      undefined,
+      latest,
+      [older, earlierCall(), earlierCall({ id: 'generic:after', atMs: FORM_AT + HOUR })],
+      30 * DAY,
+    );
     assert.equal(m.method, 'repeat_contact');
     if (m.method !== 'repeat_contact') return;
     assert.equal(m.source.id, 'generic:c1');
@@ -114,7 +132,7 @@ describe('enquiry matching', () => {
 });
 
 describe('enquiry evaluation', () => {
-  it('a form from a session: the visit\'s source, first contact, its own lead, credits over the visitor\'s path', () => {
+  it("a form from a session: the visit's source, first contact, its own lead, credits over the visitor's path", () => {
     const [e] = evaluateEnquiries([enquiry({ givenSessionId: 's2', phone: PHONE })], lookups());
     assert.ok(e);
     assert.equal(e.row.match_method, 'session');
@@ -125,16 +143,28 @@ describe('enquiry evaluation', () => {
     assert.equal(e.row.lead_id, 'enquiry:f1');
     const credits = creditsForEnquiry(e, touches, new Map());
     const of = (model: string) => credits.filter((c) => c.model === model).map((c) => [c.touch.sessionId, Math.round(c.credit * 1e6) / 1e6]);
-    assert.deepEqual(of('last_non_direct_click'), [['s1', 0], ['s2', 1]]);
-    assert.deepEqual(of('first_click'), [['s1', 1], ['s2', 0]]);
-    assert.deepEqual(of('linear'), [['s1', 0.5], ['s2', 0.5]]);
+    assert.deepEqual(of('last_non_direct_click'), [
+      ['s1', 0],
+      ['s2', 1],
+    ]);
+    assert.deepEqual(of('first_click'), [
+      ['s1', 1],
+      ['s2', 0],
+    ]);
+    assert.deepEqual(of('linear'), [
+      ['s1', 0.5],
+      ['s2', 0.5],
+    ]);
     // 7 days 1 h vs 1 h before the form, half-life 7 days: weights 2^(-169/168) and 2^(-1/168).
     const w1 = 2 ** (-(7 * 24 + 1) / (7 * 24));
     const w2 = 2 ** (-1 / (7 * 24));
-    assert.deepEqual(of('time_decay'), [['s1', Math.round((w1 / (w1 + w2)) * 1e6) / 1e6], ['s2', Math.round((w2 / (w1 + w2)) * 1e6) / 1e6]]);
+    assert.deepEqual(of('time_decay'), [
+      ['s1', Math.round((w1 / (w1 + w2)) * 1e6) / 1e6],
+      ['s2', Math.round((w2 / (w1 + w2)) * 1e6) / 1e6],
+    ]);
   });
 
-  it('after a call of the same phone: repeat contact, joins the call\'s lead', () => {
+  it("after a call of the same phone: repeat contact, joins the call's lead", () => {
     const [e] = evaluateEnquiries([enquiry({ phone: PHONE })], lookups([earlierCall()]));
     assert.equal(e!.row.match_method, 'repeat_contact');
     assert.equal(e!.row.source_conversion_id, 'generic:c1');
@@ -146,7 +176,13 @@ describe('enquiry evaluation', () => {
     const later = enquiry({ enquiryId: 'chat-2', kind: 'chat', givenVisitorId: 'v', occurredAtMs: FORM_AT + DAY });
     const first = enquiry({ givenVisitorId: 'v' });
     const out = evaluateEnquiries([later, first], lookups());
-    assert.deepEqual(out.map((e) => [e.row.enquiry_id, e.row.lead_id, e.row.contact_type]), [['f1', 'enquiry:f1', 'first'], ['chat-2', 'enquiry:f1', 'repeat']]);
+    assert.deepEqual(
+      out.map((e) => [e.row.enquiry_id, e.row.lead_id, e.row.contact_type]),
+      [
+        ['f1', 'enquiry:f1', 'first'],
+        ['chat-2', 'enquiry:f1', 'repeat'],
+      ],
+    );
   });
 
   it('an unmatched enquiry has no credits and a contact type only with a phone or visitor', () => {

@@ -96,7 +96,8 @@ export function matchEnquiry(
       if (c.id === self.id || !contactBefore(c, self) || self.atMs - c.atMs > lookbackMs) continue;
       if (!best || contactBefore(best, c)) best = c;
     }
-    if (best) return { method: 'repeat_contact', reason: 'repeat_contact', source: best, confidence: round6(best.matchConfidence * REPEAT_CONTACT_CONFIDENCE_FACTOR) };
+    if (best)
+      return { method: 'repeat_contact', reason: 'repeat_contact', source: best, confidence: round6(best.matchConfidence * REPEAT_CONTACT_CONFIDENCE_FACTOR) };
   }
   const reason = e.givenSessionId ? 'session_not_found' : e.givenVisitorId ? 'no_visits_for_visitor' : e.phone ? 'no_earlier_contact' : 'no_identifiers';
   return { method: 'unmatched', reason };
@@ -162,12 +163,27 @@ export interface EvaluatedEnquiry {
 const iso = (ms: number): string => new Date(ms).toISOString();
 const EMPTY_UTM = { source: '', medium: '', campaign: '', content: '', term: '' };
 
-function originFields(m: EnquiryMatch): Pick<EnquiryRow, 'session_id' | 'visitor_id' | 'session_started_at' | 'channel' | 'referrer' | 'landing_page' | 'click_ids' | 'source_conversion_id'> & { utm: typeof EMPTY_UTM } {
+function originFields(m: EnquiryMatch): Pick<
+  EnquiryRow,
+  'session_id' | 'visitor_id' | 'session_started_at' | 'channel' | 'referrer' | 'landing_page' | 'click_ids' | 'source_conversion_id'
+> & {
+  utm: typeof EMPTY_UTM;
+} {
   switch (m.method) {
     case 'session':
     case 'visitor': {
       const v = m.visit;
-      return { session_id: v.sessionId, visitor_id: v.visitorId, session_started_at: iso(v.startedAtMs), channel: v.channel, utm: { ...v.utm }, referrer: v.referrer, landing_page: v.landingPage, click_ids: { ...v.clickIds }, source_conversion_id: '' };
+      return {
+        session_id: v.sessionId,
+        visitor_id: v.visitorId,
+        session_started_at: iso(v.startedAtMs),
+        channel: v.channel,
+        utm: { ...v.utm },
+        referrer: v.referrer,
+        landing_page: v.landingPage,
+        click_ids: { ...v.clickIds },
+        source_conversion_id: '',
+      };
     }
     case 'repeat_contact': {
       const s = m.source;
@@ -184,7 +200,17 @@ function originFields(m: EnquiryMatch): Pick<EnquiryRow, 'session_id' | 'visitor
       };
     }
     case 'unmatched':
-      return { session_id: '', visitor_id: '', session_started_at: null, channel: '', utm: { ...EMPTY_UTM }, referrer: '', landing_page: '', click_ids: {}, source_conversion_id: '' };
+      return {
+        session_id: '',
+        visitor_id: '',
+        session_started_at: null,
+        channel: '',
+        utm: { ...EMPTY_UTM },
+        referrer: '',
+        landing_page: '',
+        click_ids: {},
+        source_conversion_id: '',
+      };
   }
 }
 
@@ -266,7 +292,20 @@ export function evaluateEnquiries(
       match.method === 'unmatched' || !row.session_id || row.session_started_at === null
         ? undefined
         : { sessionId: row.session_id, visitorId: row.visitor_id, startedAtMs: Date.parse(row.session_started_at), channel: row.channel, utm: { ...utm } };
-    index.add({ ...self, leadId, inbound: true, matchMethod: match.method, matchConfidence: row.match_confidence, sessionId: row.session_id, sessionStartedAtMs: matchedTouch?.startedAtMs ?? null, channel: row.channel, utm: { ...utm }, referrer: row.referrer, landingPage: row.landing_page, clickIds: { ...row.click_ids } });
+    index.add({
+      ...self,
+      leadId,
+      inbound: true,
+      matchMethod: match.method,
+      matchConfidence: row.match_confidence,
+      sessionId: row.session_id,
+      sessionStartedAtMs: matchedTouch?.startedAtMs ?? null,
+      channel: row.channel,
+      utm: { ...utm },
+      referrer: row.referrer,
+      landingPage: row.landing_page,
+      clickIds: { ...row.click_ids },
+    });
     out.push({ report: e, match, settings, row, matchedTouch });
   }
   return out;
@@ -283,7 +322,12 @@ export function creditsForEnquiry(e: EvaluatedEnquiry, visitorVisits: readonly T
 export type EnquiryCreditRow = CreditRow & { conversion_kind: 'enquiry' };
 
 function creditRowsOf(e: EvaluatedEnquiry, credits: readonly TouchCredit[], version: bigint): EnquiryCreditRow[] {
-  const conversion = { siteId: e.report.siteId, conversionId: enquiryConversionId(e.report.enquiryId), startedAtMs: e.report.occurredAtMs, settingsRevision: e.settings.revision };
+  const conversion = {
+    siteId: e.report.siteId,
+    conversionId: enquiryConversionId(e.report.enquiryId),
+    startedAtMs: e.report.occurredAtMs,
+    settingsRevision: e.settings.revision,
+  };
   return touchCreditRows(conversion, credits, version).map((row) => ({ ...row, conversion_kind: 'enquiry' as const }));
 }
 
@@ -312,7 +356,26 @@ function rowDigest(row: EnquiryRow): string {
 }
 
 function creditsDigest(rows: readonly CreditRow[]): string {
-  const lines = rows.map((r) => [r.model, r.session_id, r.visitor_id, r.touch_index, r.touch_count, r.touch_at, r.channel, r.utm_source, r.utm_medium, r.utm_campaign, r.utm_content, r.utm_term, r.credit.toFixed(12), r.settings_revision].join('|')).sort();
+  const lines = rows
+    .map((r) =>
+      [
+        r.model,
+        r.session_id,
+        r.visitor_id,
+        r.touch_index,
+        r.touch_count,
+        r.touch_at,
+        r.channel,
+        r.utm_source,
+        r.utm_medium,
+        r.utm_campaign,
+        r.utm_content,
+        r.utm_term,
+        r.credit.toFixed(12),
+        r.settings_revision,
+      ].join('|'),
+    )
+    .sort();
   return createHash('sha256').update(lines.join('\n')).digest('hex');
 }
 
@@ -342,7 +405,9 @@ export function planEnquiryWrites(
     if (!(before && sameCredits)) {
       const current = newCredits.map((c) => ({ ...c, version }));
       const kept = new Set(current.map((c) => `${c.model}\n${c.session_id}`));
-      const retracted = (before?.credits ?? []).filter((c) => !kept.has(`${c.model}\n${c.session_id}`)).map((c) => ({ ...c, credit: 0, version, is_deleted: 1 as const }));
+      const retracted = (before?.credits ?? [])
+        .filter((c) => !kept.has(`${c.model}\n${c.session_id}`))
+        .map((c) => ({ ...c, credit: 0, version, is_deleted: 1 as const }));
       creditRows = [...current, ...retracted];
     }
     out.push({ evaluated: e, row: { ...e.row, version }, credits: creditRows, previousLeadId: before?.row.lead_id ?? '' });

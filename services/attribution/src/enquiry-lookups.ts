@@ -97,7 +97,13 @@ function contactOfCall(r: Record<string, unknown>): MatchedContact {
     sessionId: str(r['session_id']),
     sessionStartedAtMs: nullableNum(r['session_started_ms']),
     channel: str(r['channel']),
-    utm: { source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), content: str(r['utm_content']), term: str(r['utm_term']) },
+    utm: {
+      source: str(r['utm_source']),
+      medium: str(r['utm_medium']),
+      campaign: str(r['utm_campaign']),
+      content: str(r['utm_content']),
+      term: str(r['utm_term']),
+    },
     referrer: str(r['referrer']),
     landingPage: str(r['landing_page']),
     clickIds: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
@@ -130,12 +136,15 @@ export class EnquiryLookups {
     const out = new Map<string, StoredEnquiry>();
     if (keys.length === 0) return out;
     const sites = unique(keys.map((k) => k.siteId));
-    const rows = await this.enquiries(`site_id IN {sites:Array(String)} AND enquiry_id IN {ids:Array(String)} AND occurred_at >= ${TIME('from')} AND occurred_at <= ${TIME('to')}`, {
-      sites,
-      ids: unique(keys.map((k) => k.enquiryId)),
-      from: fromMs,
-      to: toMs,
-    });
+    const rows = await this.enquiries(
+      `site_id IN {sites:Array(String)} AND enquiry_id IN {ids:Array(String)} AND occurred_at >= ${TIME('from')} AND occurred_at <= ${TIME('to')}`,
+      {
+        sites,
+        ids: unique(keys.map((k) => k.enquiryId)),
+        from: fromMs,
+        to: toMs,
+      },
+    );
     if (rows.length === 0) return out;
     const credits = await this.store.query<Record<string, unknown>>(
       `SELECT ${STORED_CREDIT_COLUMNS}
@@ -150,12 +159,19 @@ export class EnquiryLookups {
       list.push({ ...storedCreditRow(r), conversion_kind: 'enquiry' });
       byConversion.set(key, list);
     }
-    for (const row of rows) out.set(pairKey(row.site_id, row.enquiry_id), { row, credits: byConversion.get(pairKey(row.site_id, enquiryConversionId(row.enquiry_id))) ?? [] });
+    for (const row of rows)
+      out.set(pairKey(row.site_id, row.enquiry_id), { row, credits: byConversion.get(pairKey(row.site_id, enquiryConversionId(row.enquiry_id))) ?? [] });
     return out;
   }
 
   /** Calls (inbound) and enquiries of the given phones or visitors in [fromMs, toMs]: the people's contacts. */
-  async contacts(siteIds: readonly string[], phones: readonly string[], visitors: readonly string[], fromMs: number, toMs: number): Promise<Array<MatchedContact & { siteId: string }>> {
+  async contacts(
+    siteIds: readonly string[],
+    phones: readonly string[],
+    visitors: readonly string[],
+    fromMs: number,
+    toMs: number,
+  ): Promise<Array<MatchedContact & { siteId: string }>> {
     const p = nonEmpty(phones);
     const v = nonEmpty(visitors);
     if (siteIds.length === 0 || (p.length === 0 && v.length === 0)) return [];
@@ -173,7 +189,10 @@ export class EnquiryLookups {
         params,
       ),
     ]);
-    return [...calls.map((r) => ({ ...contactOfCall(r), siteId: str(r['site_id']) })), ...enquiries.map((r) => ({ ...contactOfEnquiry(r), siteId: r.site_id }))];
+    return [
+      ...calls.map((r) => ({ ...contactOfCall(r), siteId: str(r['site_id']) })),
+      ...enquiries.map((r) => ({ ...contactOfEnquiry(r), siteId: r.site_id })),
+    ];
   }
 
   /** Visits (bots excluded) of visitors that started in [fromMs, toMs], oldest first, by `${siteId}\n${visitorId}`. */
@@ -194,7 +213,13 @@ export class EnquiryLookups {
   }
 
   /** Later enquiries of the people (phones or visitors) that occurred in [fromMs, toMs]: their lead or contact type may change. */
-  async enquiriesOfPeople(siteIds: readonly string[], phones: readonly string[], visitors: readonly string[], fromMs: number, toMs: number): Promise<EnquiryRow[]> {
+  async enquiriesOfPeople(
+    siteIds: readonly string[],
+    phones: readonly string[],
+    visitors: readonly string[],
+    fromMs: number,
+    toMs: number,
+  ): Promise<EnquiryRow[]> {
     const p = nonEmpty(phones);
     const v = nonEmpty(visitors);
     if (siteIds.length === 0 || (p.length === 0 && v.length === 0)) return [];
@@ -229,9 +254,24 @@ export class EnquiryLookups {
       list.push(m);
       out.set(leadId, list);
     };
-    const utmOf = (r: Record<string, unknown>) => ({ source: str(r['utm_source']), medium: str(r['utm_medium']), campaign: str(r['utm_campaign']), term: str(r['utm_term']) });
+    const utmOf = (r: Record<string, unknown>) => ({
+      source: str(r['utm_source']),
+      medium: str(r['utm_medium']),
+      campaign: str(r['utm_campaign']),
+      term: str(r['utm_term']),
+    });
     for (const r of calls) {
-      add(str(r['lead_id']), { id: str(r['call_id']), kind: 'call', atMs: num(r['started_ms']), phone: str(r['caller_number']), visitorId: str(r['visitor_id']), target: num(r['is_target']) === 1, missed: num(r['is_missed']) === 1, channel: str(r['channel']), utm: utmOf(r) });
+      add(str(r['lead_id']), {
+        id: str(r['call_id']),
+        kind: 'call',
+        atMs: num(r['started_ms']),
+        phone: str(r['caller_number']),
+        visitorId: str(r['visitor_id']),
+        target: num(r['is_target']) === 1,
+        missed: num(r['is_missed']) === 1,
+        channel: str(r['channel']),
+        utm: utmOf(r),
+      });
     }
     for (const r of enquiries) {
       add(str(r['lead_id']), {

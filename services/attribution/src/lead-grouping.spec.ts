@@ -1,11 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContactIndex, contactBefore, groupLeads, leadOfContact, leadOfContactIn, samePerson, summariseLead, type Contact, type LeadMember } from './lead-grouping.js';
+import {
+  ContactIndex,
+  contactBefore,
+  groupLeads,
+  leadOfContact,
+  leadOfContactIn,
+  samePerson,
+  summariseLead,
+  type Contact,
+  type LeadMember,
+} from './lead-grouping.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-03-03T09:00:00Z');
 const WEEK = 7 * DAY;
-const c = (id: string, kind: Contact['kind'], phone: string, visitorId: string, day: number, leadId = ''): Contact => ({ id, kind, phone, visitorId, atMs: T0 + day * DAY, leadId });
+const c = (id: string, kind: Contact['kind'], phone: string, visitorId: string, day: number, leadId = ''): Contact => ({
+  id,
+  kind,
+  phone,
+  visitorId,
+  atMs: T0 + day * DAY,
+  leadId,
+});
 
 /** Every order of a list (small lists only). */
 function permutations<T>(xs: readonly T[]): T[][] {
@@ -22,7 +39,7 @@ function liveArrival(arrival: readonly Contact[], windowMs: number): Map<string,
   const stored = new Map<string, Contact>();
   for (const incoming of arrival) {
     stored.set(incoming.id, { ...incoming, leadId: leadOfContact({ ...incoming, leadId: '' }, [...stored.values()], windowMs) });
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       const ordered = [...stored.values()].sort((a, b) => a.atMs - b.atMs || (a.id < b.id ? -1 : 1));
       for (const s of ordered) {
@@ -36,7 +53,6 @@ function liveArrival(arrival: readonly Contact[], windowMs: number): Map<string,
   }
   return new Map([...stored.values()].map((s) => [s.id, s.leadId]));
 }
-
 
 /** The rule as first written: a scan of every contact given (the reference the indexed lookups must agree with). */
 function referenceLead(contact: Contact, others: readonly Contact[], windowMs: number): string {
@@ -77,7 +93,14 @@ function counted(contacts: readonly Contact[]): { contacts: Contact[]; reads: ()
     const copy = { ...c };
     return Object.defineProperty(copy, 'phone', { get: () => (read.add(i), c.phone), enumerable: true });
   });
-  return { contacts: contactsOut, reads: () => { const n = read.size; read.clear(); return n; } };
+  return {
+    contacts: contactsOut,
+    reads: () => {
+      const n = read.size;
+      read.clear();
+      return n;
+    },
+  };
 }
 
 describe('lead grouping across calls and enquiries', () => {
@@ -85,7 +108,13 @@ describe('lead grouping across calls and enquiries', () => {
     const form = c('enquiry:f1', 'enquiry', '+79161234567', 'vis-a', 0);
     const call = c('generic:c1', 'call', '+79161234567', '', 2);
     assert.equal(leadOfContact(call, [{ ...form, leadId: form.id }], WEEK), 'enquiry:f1');
-    assert.deepEqual([...groupLeads([call, form], WEEK)], [['enquiry:f1', 'enquiry:f1'], ['generic:c1', 'enquiry:f1']]);
+    assert.deepEqual(
+      [...groupLeads([call, form], WEEK)],
+      [
+        ['enquiry:f1', 'enquiry:f1'],
+        ['generic:c1', 'enquiry:f1'],
+      ],
+    );
   });
 
   it('a call matched to a visitor, then a form of that visitor without a phone: one lead, named after the call', () => {
@@ -96,7 +125,13 @@ describe('lead grouping across calls and enquiries', () => {
 
   it('two people are two leads; a contact with neither phone nor visitor is its own lead', () => {
     const leads = groupLeads(
-      [c('enquiry:a', 'enquiry', '+79160000001', 'vis-a', 0), c('enquiry:b', 'enquiry', '+79160000002', 'vis-b', 0.5), c('generic:a2', 'call', '+79160000001', '', 1), c('generic:anon', 'call', '', '', 1.5), c('generic:anon2', 'call', '', '', 1.6)],
+      [
+        c('enquiry:a', 'enquiry', '+79160000001', 'vis-a', 0),
+        c('enquiry:b', 'enquiry', '+79160000002', 'vis-b', 0.5),
+        c('generic:a2', 'call', '+79160000001', '', 1),
+        c('generic:anon', 'call', '', '', 1.5),
+        c('generic:anon2', 'call', '', '', 1.6),
+      ],
       WEEK,
     );
     assert.equal(leads.get('generic:a2'), 'enquiry:a');
@@ -105,14 +140,30 @@ describe('lead grouping across calls and enquiries', () => {
     assert.equal(leads.get('generic:anon2'), 'generic:anon2');
   });
 
-  it("links through either key: a form (phone P, visitor V), a call from P, a chat from V — one lead", () => {
-    const leads = groupLeads([c('enquiry:f', 'enquiry', '+79160000001', 'vis-v', 0), c('generic:c', 'call', '+79160000001', '', 1), c('enquiry:chat', 'enquiry', '', 'vis-v', 2)], WEEK);
+  it('links through either key: a form (phone P, visitor V), a call from P, a chat from V — one lead', () => {
+    const leads = groupLeads(
+      [c('enquiry:f', 'enquiry', '+79160000001', 'vis-v', 0), c('generic:c', 'call', '+79160000001', '', 1), c('enquiry:chat', 'enquiry', '', 'vis-v', 2)],
+      WEEK,
+    );
     assert.deepEqual(new Set(leads.values()), new Set(['enquiry:f']));
   });
 
-  it('the window runs from the lead\'s first contact: days 0, 5, 9, 12 with 7 days are two leads (0+5, 9+12)', () => {
-    const leads = groupLeads([c('enquiry:d0', 'enquiry', '+79160000001', '', 0), c('generic:d5', 'call', '+79160000001', '', 5), c('enquiry:d9', 'enquiry', '+79160000001', '', 9), c('generic:d12', 'call', '+79160000001', '', 12)], WEEK);
-    assert.deepEqual(Object.fromEntries(leads), { 'enquiry:d0': 'enquiry:d0', 'generic:d5': 'enquiry:d0', 'enquiry:d9': 'enquiry:d9', 'generic:d12': 'enquiry:d9' });
+  it("the window runs from the lead's first contact: days 0, 5, 9, 12 with 7 days are two leads (0+5, 9+12)", () => {
+    const leads = groupLeads(
+      [
+        c('enquiry:d0', 'enquiry', '+79160000001', '', 0),
+        c('generic:d5', 'call', '+79160000001', '', 5),
+        c('enquiry:d9', 'enquiry', '+79160000001', '', 9),
+        c('generic:d12', 'call', '+79160000001', '', 12),
+      ],
+      WEEK,
+    );
+    assert.deepEqual(Object.fromEntries(leads), {
+      'enquiry:d0': 'enquiry:d0',
+      'generic:d5': 'enquiry:d0',
+      'enquiry:d9': 'enquiry:d9',
+      'generic:d12': 'enquiry:d9',
+    });
   });
 
   it('out-of-order arrival ends in the same leads, whatever the order', () => {
@@ -151,7 +202,10 @@ describe('lead grouping across calls and enquiries', () => {
         assert.equal(leadOfContact(self, index, WEEK), expected, `seed ${seed}, ${self.id}`);
         // Several sources, searched as if concatenated.
         assert.equal(leadOfContactIn(self, [a, b, rest], WEEK), expected, `seed ${seed}, ${self.id} (sources)`);
-        assert.deepEqual(index.ofPerson(self), site.filter((o) => samePerson(o, self)));
+        assert.deepEqual(
+          index.ofPerson(self),
+          site.filter((o) => samePerson(o, self)),
+        );
       }
       assert.ok(joined > 100, `most probes join an earlier lead (${joined} of 400)`);
       // groupLeads (indexed) against the same grouping done by scans.
@@ -166,7 +220,7 @@ describe('lead grouping across calls and enquiries', () => {
     }
   });
 
-  it('finding a lead reads only the person\'s contacts, not every contact of the site', () => {
+  it("finding a lead reads only the person's contacts, not every contact of the site", () => {
     // 200 people with 50 contacts each: a scan reads all 10,000 for every lookup.
     const site: Contact[] = [];
     for (let p = 0; p < 200; p += 1) for (let k = 0; k < 50; k += 1) site.push(c(`p${p}-${k}`, 'call', '', `vis-${p}`, k / 10, k === 0 ? '' : `p${p}-0`));
@@ -175,19 +229,39 @@ describe('lead grouping across calls and enquiries', () => {
     reads();
     const probe = c('new', 'call', '', 'vis-7', 6);
     assert.equal(leadOfContact(probe, index, WEEK), 'p7-0');
-    assert.ok(reads() <= 50, 'only vis-7\'s 50 contacts are read');
+    assert.ok(reads() <= 50, "only vis-7's 50 contacts are read");
     assert.equal(leadOfContact(probe, contacts, WEEK), 'p7-0');
     assert.equal(reads(), 10_000, 'a plain list is scanned whole (the counter works)');
   });
 
-  it('summarises a lead: person key, first/last contact, counts, first sourced contact\'s channel', () => {
+  it("summarises a lead: person key, first/last contact, counts, first sourced contact's channel", () => {
     const m = (id: string, kind: LeadMember['kind'], day: number, over: Partial<LeadMember> = {}): LeadMember => ({
-      id, kind, atMs: T0 + day * DAY, phone: '', visitorId: '', target: false, missed: false, channel: '', utm: { source: '', medium: '', campaign: '', term: '' }, ...over,
+      id,
+      kind,
+      atMs: T0 + day * DAY,
+      phone: '',
+      visitorId: '',
+      target: false,
+      missed: false,
+      channel: '',
+      utm: { source: '', medium: '', campaign: '', term: '' },
+      ...over,
     });
     const s = summariseLead('enquiry:f1', [
-      m('generic:c2', 'call', 3, { phone: '+79160000001', target: true, channel: 'organic_search', utm: { source: 'google', medium: 'organic', campaign: '', term: '' } }),
+      m('generic:c2', 'call', 3, {
+        phone: '+79160000001',
+        target: true,
+        channel: 'organic_search',
+        utm: { source: 'google', medium: 'organic', campaign: '', term: '' },
+      }),
       m('enquiry:f1', 'enquiry', 0, { visitorId: 'vis-a' }),
-      m('generic:c1', 'call', 1, { phone: '+79160000001', missed: true, visitorId: 'vis-a', channel: 'paid_search', utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' } }),
+      m('generic:c1', 'call', 1, {
+        phone: '+79160000001',
+        missed: true,
+        visitorId: 'vis-a',
+        channel: 'paid_search',
+        utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' },
+      }),
     ]);
     assert.deepEqual(s, {
       leadId: 'enquiry:f1',

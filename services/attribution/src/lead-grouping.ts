@@ -18,7 +18,8 @@ export interface Contact {
 }
 
 /** Contact order: by time, then by id (two contacts in the same millisecond). */
-export const contactBefore = (a: Pick<Contact, 'atMs' | 'id'>, b: Pick<Contact, 'atMs' | 'id'>): boolean => a.atMs < b.atMs || (a.atMs === b.atMs && a.id < b.id);
+export const contactBefore = (a: Pick<Contact, 'atMs' | 'id'>, b: Pick<Contact, 'atMs' | 'id'>): boolean =>
+  a.atMs < b.atMs || (a.atMs === b.atMs && a.id < b.id);
 
 export const samePerson = (a: Pick<Contact, 'phone' | 'visitorId'>, b: Pick<Contact, 'phone' | 'visitorId'>): boolean =>
   (a.phone !== '' && a.phone === b.phone) || (a.visitorId !== '' && a.visitorId === b.visitorId);

@@ -111,7 +111,10 @@ export class LeadProjection {
       }
     }
     if (rows.length === 0) return 0;
-    const token = createHash('sha256').update(rows.map((r) => JSON.stringify(r)).join('\n')).digest('hex').slice(0, 24);
+    const token = createHash('sha256')
+      .update(rows.map((r) => JSON.stringify(r)).join('\n'))
+      .digest('hex')
+      .slice(0, 24);
     await this.store.write('leads', rows, `leads:${token}`);
     this.logger.debug({ event: 'leads_projected', leads: rows.length });
     return rows.length;

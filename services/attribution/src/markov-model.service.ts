@@ -170,7 +170,14 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
     }));
     await this.store.write('markov_channel_weights', rows, `markov:${siteId}:${model.modelId}`);
     this.cache.set(siteId, { shares: new Map(model.channels.map((c) => [c.channel, c.share])), loadedAtMs: Date.now() });
-    this.logger.info({ event: 'markov_model_computed', site_id: siteId, model_id: model.modelId, paths: total, converting_paths: converting, channels: model.channels.length });
+    this.logger.info({
+      event: 'markov_model_computed',
+      site_id: siteId,
+      model_id: model.modelId,
+      paths: total,
+      converting_paths: converting,
+      channels: model.channels.length,
+    });
     return model;
   }
 

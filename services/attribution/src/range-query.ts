@@ -17,10 +17,16 @@ export function toRange<T extends { from?: string | undefined; to?: string | und
   const toMs = q.to ? Date.parse(q.to) : Date.now() + 1000;
   const fromMs = q.from ? Date.parse(q.from) : toMs - DEFAULT_RANGE_DAYS * DAY_MS;
   if (fromMs >= toMs) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to' });
-  else if (toMs - fromMs > MAX_RANGE_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: `the range from..to is at most ${MAX_RANGE_DAYS} days` });
+  else if (toMs - fromMs > MAX_RANGE_DAYS * DAY_MS)
+    ctx.addIssue({ code: 'custom', path: ['to'], message: `the range from..to is at most ${MAX_RANGE_DAYS} days` });
   return { ...q, fromMs, toMs };
 }
 
 /** A whole-number query parameter within [min, max], with a default. */
 export const intParam = (field: string, min: number, max: number, fallback: number) =>
-  z.coerce.number({ message: `${field} must be a number` }).int(`${field} must be a whole number`).min(min, `${field} must be ${min}..${max}`).max(max, `${field} must be ${min}..${max}`).default(fallback);
+  z.coerce
+    .number({ message: `${field} must be a number` })
+    .int(`${field} must be a whole number`)
+    .min(min, `${field} must be ${min}..${max}`)
+    .max(max, `${field} must be ${min}..${max}`)
+    .default(fallback);

@@ -133,7 +133,15 @@ export class RecomputeService implements OnModuleDestroy {
       job.finishedAtMs = Date.now();
       if (this.running.get(siteId)?.jobId === job.jobId) this.running.delete(siteId);
       await this.record(job).catch((err: Error) => this.logger.warn({ event: 'recompute_record_failed', job_id: job.jobId, err: err.message }));
-      this.logger.info({ event: 'recompute_finished', site_id: siteId, job_id: job.jobId, status: job.status, calls: job.calls, changed_calls: job.changedCalls, duration_ms: job.finishedAtMs - job.startedAtMs });
+      this.logger.info({
+        event: 'recompute_finished',
+        site_id: siteId,
+        job_id: job.jobId,
+        status: job.status,
+        calls: job.calls,
+        changed_calls: job.changedCalls,
+        duration_ms: job.finishedAtMs - job.startedAtMs,
+      });
     }
   }
 
@@ -195,6 +203,36 @@ export class RecomputeService implements OnModuleDestroy {
 }
 
 function view(job: RecomputeJob): RecomputeJob {
-  const { siteId, jobId, settingsRevision, status, requestedBy, startedAtMs, finishedAtMs, calls, changedCalls, creditRows, enquiries, changedEnquiries, markovModelId, error } = job;
-  return { siteId, jobId, settingsRevision, status, requestedBy, startedAtMs, finishedAtMs, calls, changedCalls, creditRows, enquiries, changedEnquiries, markovModelId, error };
+  const {
+    siteId,
+    jobId,
+    settingsRevision,
+    status,
+    requestedBy,
+    startedAtMs,
+    finishedAtMs,
+    calls,
+    changedCalls,
+    creditRows,
+    enquiries,
+    changedEnquiries,
+    markovModelId,
+    error,
+  } = job;
+  return {
+    siteId,
+    jobId,
+    settingsRevision,
+    status,
+    requestedBy,
+    startedAtMs,
+    finishedAtMs,
+    calls,
+    changedCalls,
+    creditRows,
+    enquiries,
+    changedEnquiries,
+    markovModelId,
+    error,
+  };
 }

@@ -174,7 +174,13 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     await this.store.write('conversion_revenue', revenue, this.buffer.token('conversion_revenue', revenue));
     // A call reported before its code was redeemed is re-attributed now (one that comes later finds the redemption itself).
     if (redemptions.length > 0) await this.evaluation.reevaluateRedeemed(redemptions.map(redemptionOf));
-    this.logger.debug({ event: 'state_rows_written', visits: visits.length, leases: leases.length, verdicts: verdicts.length, redemptions: redemptions.length });
+    this.logger.debug({
+      event: 'state_rows_written',
+      visits: visits.length,
+      leases: leases.length,
+      verdicts: verdicts.length,
+      redemptions: redemptions.length,
+    });
     this.prepared = undefined;
     this.buffer.clear();
   }
@@ -203,8 +209,12 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     // Grant, release and redemption of a lease share the site's partition, so the grant was
     // stored by an earlier batch or is in this one.
     const missing = [
-      ...changes.filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId))).map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })),
-      ...redeemed.filter((e) => e.payload.leaseId && !granted.has(leaseKey(e.siteId, e.payload.leaseId))).map((e) => ({ siteId: e.siteId, trackingNumber: '', leaseId: e.payload.leaseId })),
+      ...changes
+        .filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId)))
+        .map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })),
+      ...redeemed
+        .filter((e) => e.payload.leaseId && !granted.has(leaseKey(e.siteId, e.payload.leaseId)))
+        .map((e) => ({ siteId: e.siteId, trackingNumber: '', leaseId: e.payload.leaseId })),
     ];
     const stored = await this.store.leasesById(missing);
     for (const row of stored) granted.set(leaseKey(row.site_id, row.lease_id), row);

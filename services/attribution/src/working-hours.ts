@@ -78,7 +78,12 @@ export function withinSchedule(t: LocalTime, schedule: readonly OpeningInterval[
  * Outside working hours: on a holiday (the local date is one of the site's), or
  * outside the weekly schedule. No schedule means open around the clock.
  */
-export function openingState(ms: number, zone: string, schedule: readonly OpeningInterval[], holidays: readonly string[]): { outsideHours: boolean; holiday: boolean } {
+export function openingState(
+  ms: number,
+  zone: string,
+  schedule: readonly OpeningInterval[],
+  holidays: readonly string[],
+): { outsideHours: boolean; holiday: boolean } {
   const t = localTime(ms, zone);
   const holiday = holidays.includes(t.date);
   return { holiday, outsideHours: holiday || (schedule.length > 0 && !withinSchedule(t, schedule)) };

@@ -15,7 +15,8 @@ export const conversionExportConfigSchema = z.object({
     sensitive: true,
   }),
   EXPORT_MAX_ATTEMPTS: variable(z.coerce.number().int().min(1).max(20).default(6), {
-    description: 'Delivery attempts per conversion in one round (network errors, timeouts, 408, 429 and 5xx are retried; the round also ends at EXPORT_ROUND_TIMEOUT_MS) before it is parked on the retry tier. One attempt while the endpoint is failing.',
+    description:
+      'Delivery attempts per conversion in one round (network errors, timeouts, 408, 429 and 5xx are retried; the round also ends at EXPORT_ROUND_TIMEOUT_MS) before it is parked on the retry tier. One attempt while the endpoint is failing.',
   }),
   EXPORT_INITIAL_BACKOFF_MS: variable(z.coerce.number().int().min(1).max(60_000).default(500), {
     description: 'Wait before the second attempt; doubles for each further attempt (capped at 30 s).',
@@ -26,7 +27,10 @@ export const conversionExportConfigSchema = z.object({
       .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
       .transform((v) => v.split(',').map(Number))
       .optional(),
-    { description: 'Delays of the retry tier after a delivery ran out of attempts (default: the topic registry\'s 30 s, 5 min, 30 min); then the dead-letter topic.' },
+    {
+      description:
+        "Delays of the retry tier after a delivery ran out of attempts (default: the topic registry's 30 s, 5 min, 30 min); then the dead-letter topic.",
+    },
   ),
   EXPORT_TIMEOUT_MS: variable(z.coerce.number().int().min(100).max(120_000).default(10_000), {
     description: 'Time limit of one delivery request (it also ends with its round, EXPORT_ROUND_TIMEOUT_MS).',

@@ -18,12 +18,32 @@ describe('conversion-export on the real broker', () => {
   let receiver: ConversionReceiver;
   let service: RunningService;
   const config = () =>
-    loadConversionExportConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent', EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: SECRET, EXPORT_INITIAL_BACKOFF_MS: '20', EXPORT_MAX_ATTEMPTS: '3', EXPORT_RETRY_DELAYS_MS: '300,600' });
+    loadConversionExportConfig({
+      ...env.env,
+      ADMIN_TOKEN: ADMIN,
+      PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent',
+      EXPORT_WEBHOOK_URL: receiver.url,
+      EXPORT_WEBHOOK_SECRET: SECRET,
+      EXPORT_INITIAL_BACKOFF_MS: '20',
+      EXPORT_MAX_ATTEMPTS: '3',
+      EXPORT_RETRY_DELAYS_MS: '300,600',
+    });
   const attributed = (callId: string, opts: { final?: boolean; verdict?: number; direction?: number } = {}): DomainEvent<'CallAttributed'> =>
     createEvent(
       'CallAttributed',
       {
-        call: { callId, callerNumber: '+79165554433', trackingNumber: '+74951000001', status: opts.final === false ? CallStatus.CALL_STATUS_RINGING : CallStatus.CALL_STATUS_COMPLETED, startedAtMs: Date.now() - 60_000, answeredAtMs: Date.now() - 55_000, endedAtMs: Date.now(), direction: opts.direction ?? CallDirection.CALL_DIRECTION_INBOUND },
+        call: {
+          callId,
+          callerNumber: '+79165554433',
+          trackingNumber: '+74951000001',
+          status: opts.final === false ? CallStatus.CALL_STATUS_RINGING : CallStatus.CALL_STATUS_COMPLETED,
+          startedAtMs: Date.now() - 60_000,
+          answeredAtMs: Date.now() - 55_000,
+          endedAtMs: Date.now(),
+          direction: opts.direction ?? CallDirection.CALL_DIRECTION_INBOUND,
+        },
         verdict: opts.verdict ?? Verdict.VERDICT_CLEAN,
         method: MatchMethod.MATCH_METHOD_DYNAMIC,
         utm: { source: 'google' },
@@ -32,7 +52,8 @@ describe('conversion-export on the real broker', () => {
       { siteId: 'shop', producer: 'test' },
     );
   const publish = (e: DomainEvent<'CallAttributed'>) => bus.producer.publish('attributedCalls', callKey('shop', e.payload.call?.callId ?? ''), e);
-  const status = async (callId: string) => (await http('GET', `${service.url}/v1/admin/sites/shop/deliveries/${callId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).body;
+  const status = async (callId: string) =>
+    (await http('GET', `${service.url}/v1/admin/sites/shop/deliveries/${callId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).body;
 
   before(async () => {
     env = await createKafkaTestEnv('export');
@@ -86,10 +107,13 @@ describe('conversion-export on the real broker', () => {
   it('retries a failing receiver with backoff and delivers once', async () => {
     receiver.scripted.set('c3', [503, 503]);
     await publish(attributed('c3'));
-    const s = await waitFor(async () => {
-      const r = await status('c3');
-      return r.status === 'delivered' ? r : undefined;
-    }, { what: 'c3 delivered' });
+    const s = await waitFor(
+      async () => {
+        const r = await status('c3');
+        return r.status === 'delivered' ? r : undefined;
+      },
+      { what: 'c3 delivered' },
+    );
     assert.equal(s.attempts, 3);
     assert.equal(receiver.forCall('c3').length, 1);
   });
@@ -99,10 +123,13 @@ describe('conversion-export on the real broker', () => {
     await publish(attributed('c8'));
     await publish(attributed('c8b'));
     await waitFor(async () => (await status('c8b')).status === 'delivered', { what: 'the next call, not held up by the parked one' });
-    const s8 = await waitFor(async () => {
-      const r = await status('c8');
-      return r.status === 'delivered' ? r : undefined;
-    }, { what: 'c8 delivered from the retry tier' });
+    const s8 = await waitFor(
+      async () => {
+        const r = await status('c8');
+        return r.status === 'delivered' ? r : undefined;
+      },
+      { what: 'c8 delivered from the retry tier' },
+    );
     assert.equal(s8.attempts, 1, 'the second round succeeded at once');
     assert.equal(receiver.forCall('c8').length, 1);
     const failures = probe.events('exportDeliveries').filter((e) => e.type === 'ConversionFailed' && e.payload.callId === 'c8');
@@ -118,10 +145,13 @@ describe('conversion-export on the real broker', () => {
     await publish(refused);
     await publish(attributed('c5'));
     await waitFor(async () => (await status('c5')).status === 'delivered', { what: 'c5 delivered' });
-    const dead = await waitFor(() => {
-      const d = probe.deadLetters('attributedCalls').filter((r) => r.headers['event_id'] === doomed.eventId || r.headers['event_id'] === refused.eventId);
-      return d.length === 2 ? d : undefined;
-    }, { what: 'two dead letters', timeoutMs: 30_000 });
+    const dead = await waitFor(
+      () => {
+        const d = probe.deadLetters('attributedCalls').filter((r) => r.headers['event_id'] === doomed.eventId || r.headers['event_id'] === refused.eventId);
+        return d.length === 2 ? d : undefined;
+      },
+      { what: 'two dead letters', timeoutMs: 30_000 },
+    );
     const d4 = dead.find((r) => r.headers['event_id'] === doomed.eventId)!;
     assert.equal(d4.headers['dlq_reason'], 'retries_exhausted');
     assert.equal(d4.headers['retry_attempt'], '2', 'it went through both retry tiers');

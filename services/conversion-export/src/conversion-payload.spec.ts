@@ -11,7 +11,15 @@ describe('conversion payload', () => {
     const e = createEvent(
       'CallAttributed',
       {
-        call: { callId: 'generic:42', callerNumber: '+79165554433', trackingNumber: '+74951000001', status: CallStatus.CALL_STATUS_COMPLETED, startedAtMs: Date.UTC(2026, 0, 1, 10), answeredAtMs: Date.UTC(2026, 0, 1, 10, 0, 5), endedAtMs: Date.UTC(2026, 0, 1, 10, 1, 35) },
+        call: {
+          callId: 'generic:42',
+          callerNumber: '+79165554433',
+          trackingNumber: '+74951000001',
+          status: CallStatus.CALL_STATUS_COMPLETED,
+          startedAtMs: Date.UTC(2026, 0, 1, 10),
+          answeredAtMs: Date.UTC(2026, 0, 1, 10, 0, 5),
+          endedAtMs: Date.UTC(2026, 0, 1, 10, 1, 35),
+        },
         verdict: Verdict.VERDICT_CLEAN,
         method: MatchMethod.MATCH_METHOD_DYNAMIC,
         sessionId: 's1',
@@ -47,7 +55,10 @@ describe('conversion payload', () => {
 
 describe('DeliveryState', () => {
   const ev = (type: 'ConversionDelivered' | 'ConversionFailed' | 'ConversionSkipped', callId: string, siteId = 'a') =>
-    createEvent(type, { callId, destination: 'd', attempts: 1, httpStatus: 200, reason: 'r', sourceEventId: 'x' } as never, { siteId, producer: 't' }) as AnyDomainEvent;
+    createEvent(type, { callId, destination: 'd', attempts: 1, httpStatus: 200, reason: 'r', sourceEventId: 'x' } as never, {
+      siteId,
+      producer: 't',
+    }) as AnyDomainEvent;
 
   it('treats delivered and skipped as done, failed as not done, per site', () => {
     const s = new DeliveryState();

@@ -27,7 +27,12 @@ export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<
     referrer: a.referrer,
     landingPage: a.landingPage,
     clickIds: { ...a.clickIds },
-    analyticsIds: { gaClientId: a.analyticsIds?.gaClientId ?? '', ymUid: a.analyticsIds?.ymUid ?? '', fbp: a.analyticsIds?.fbp ?? '', fbc: a.analyticsIds?.fbc ?? '' },
+    analyticsIds: {
+      gaClientId: a.analyticsIds?.gaClientId ?? '',
+      ymUid: a.analyticsIds?.ymUid ?? '',
+      fbp: a.analyticsIds?.fbp ?? '',
+      fbc: a.analyticsIds?.fbc ?? '',
+    },
   };
 }
 

@@ -31,13 +31,23 @@ export class DeliveryState {
     };
     switch (event.type) {
       case 'ConversionDelivered':
-        set(event.payload.callId, { status: 'delivered', attempts: event.payload.attempts, httpStatus: event.payload.httpStatus, sourceEventId: event.payload.sourceEventId });
+        set(event.payload.callId, {
+          status: 'delivered',
+          attempts: event.payload.attempts,
+          httpStatus: event.payload.httpStatus,
+          sourceEventId: event.payload.sourceEventId,
+        });
         break;
       case 'ConversionSkipped':
         set(event.payload.callId, { status: 'skipped', attempts: 0, reason: event.payload.reason, sourceEventId: event.payload.sourceEventId });
         break;
       case 'ConversionFailed':
-        set(event.payload.callId, { status: 'failed', attempts: event.payload.attempts, reason: event.payload.reason, sourceEventId: event.payload.sourceEventId });
+        set(event.payload.callId, {
+          status: 'failed',
+          attempts: event.payload.attempts,
+          reason: event.payload.reason,
+          sourceEventId: event.payload.sourceEventId,
+        });
         break;
       default:
         break;

@@ -35,7 +35,16 @@ describe('conversion-export under poison records and a long outage', () => {
     createEvent(
       'CallAttributed',
       {
-        call: { callId, callerNumber: '+79165554433', trackingNumber: '+74951000001', status: CallStatus.CALL_STATUS_COMPLETED, startedAtMs: Date.now() - 60_000, answeredAtMs: Date.now() - 55_000, endedAtMs: Date.now(), direction: CallDirection.CALL_DIRECTION_INBOUND },
+        call: {
+          callId,
+          callerNumber: '+79165554433',
+          trackingNumber: '+74951000001',
+          status: CallStatus.CALL_STATUS_COMPLETED,
+          startedAtMs: Date.now() - 60_000,
+          answeredAtMs: Date.now() - 55_000,
+          endedAtMs: Date.now(),
+          direction: CallDirection.CALL_DIRECTION_INBOUND,
+        },
         verdict: Verdict.VERDICT_CLEAN,
         method: MatchMethod.MATCH_METHOD_DYNAMIC,
         utm: { source: 'google' },
@@ -131,7 +140,9 @@ describe('conversion-export under poison records and a long outage', () => {
       await sleep(100);
     }
     await waitFor(() => [...poison, ...flow].every((id) => receiver.forCall(id).length > 0), { what: 'every call delivered', timeoutMs: 60_000 });
-    const dead = await waitFor(() => probe.deadLetters('attributedCalls').find((r) => r.headers['event_id'] === refused.eventId), { what: 'the refused conversion dead-lettered' });
+    const dead = await waitFor(() => probe.deadLetters('attributedCalls').find((r) => r.headers['event_id'] === refused.eventId), {
+      what: 'the refused conversion dead-lettered',
+    });
     assert.equal(dead.headers['dlq_reason'], 'non_retriable');
     assert.match(dead.headers['dlq_error'] ?? '', /HTTP 400/);
     assert.equal(dead.headers['dlq_attempts'], '1');
@@ -181,18 +192,29 @@ describe('conversion-export under poison records and a long outage', () => {
       await sleep(100);
     }
     const all = [...duringOutage, ...afterOutage];
-    await waitFor(() => all.every((id) => receiver.forCall(id).length > 0), { what: 'every call delivered after the recovery', timeoutMs: 2 * OUTAGE_MS + 60_000 });
+    await waitFor(() => all.every((id) => receiver.forCall(id).length > 0), {
+      what: 'every call delivered after the recovery',
+      timeoutMs: 2 * OUTAGE_MS + 60_000,
+    });
     const drained = Date.now() - recovered;
     await waitFor(async () => (await lag()) === 0, { what: 'committed offsets at the end' });
 
     for (const id of all) assert.equal(receiver.forCall(id).length, 1, `${id} delivered exactly once`);
     assert.equal(receiver.distinctKeys().size - before, all.length, 'receiver-side distinct keys = calls');
-    assert.equal(probe.deadLetters('attributedCalls').filter((r) => r.key?.startsWith('shop:generic:outage-') || r.key?.startsWith('shop:generic:after-')).length, 0, 'nothing dead-lettered');
+    assert.equal(
+      probe.deadLetters('attributedCalls').filter((r) => r.key?.startsWith('shop:generic:outage-') || r.key?.startsWith('shop:generic:after-')).length,
+      0,
+      'nothing dead-lettered',
+    );
     assert.equal(exporter.groupJoins, joins, 'no rebalance at all');
     assert.deepEqual(await members(), memberIds, 'no member was evicted');
     const fresh = latencies(afterOutage);
-    t.diagnostic(`outage ${outageLasted} ms; backlog of ${duringOutage.length} calls delivered ${drained} ms after the recovery; new calls after it: ${figures(fresh)}`);
-    console.log(`[export-faults] outage ${outageLasted} ms (${duringOutage.length} calls parked, lag 0 while down); all delivered ${drained} ms after recovery; new calls after recovery: ${figures(fresh)}`);
+    t.diagnostic(
+      `outage ${outageLasted} ms; backlog of ${duringOutage.length} calls delivered ${drained} ms after the recovery; new calls after it: ${figures(fresh)}`,
+    );
+    console.log(
+      `[export-faults] outage ${outageLasted} ms (${duringOutage.length} calls parked, lag 0 while down); all delivered ${drained} ms after recovery; new calls after recovery: ${figures(fresh)}`,
+    );
   });
   it('keeps partitions moving while the endpoint never answers (each attempt times out), with no eviction', async (t) => {
     const joins = exporter.groupJoins;
@@ -213,7 +235,10 @@ describe('conversion-export under poison records and a long outage', () => {
     assert.deepEqual(await members(), memberIds, 'no member was evicted');
 
     receiver.outage = undefined;
-    await waitFor(() => calls.every((id) => receiver.forCall(id).length > 0), { what: 'every call delivered after the recovery', timeoutMs: 2 * OUTAGE_MS + 60_000 });
+    await waitFor(() => calls.every((id) => receiver.forCall(id).length > 0), {
+      what: 'every call delivered after the recovery',
+      timeoutMs: 2 * OUTAGE_MS + 60_000,
+    });
     await waitFor(async () => (await lag()) === 0, { what: 'committed offsets at the end' });
     for (const id of calls) assert.equal(receiver.forCall(id).length, 1, `${id} delivered exactly once`);
     assert.equal(exporter.groupJoins, joins, 'no rebalance at all');

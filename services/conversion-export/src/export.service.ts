@@ -61,7 +61,7 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       ...(this.config.EXPORT_RETRY_DELAYS_MS ? { retryDelaysMs: this.config.EXPORT_RETRY_DELAYS_MS } : {}),
       onAssignment: (partitions) => {
         this.groupJoins += 1;
-        this.logger.info({ event: 'export_partitions_assigned', joins: this.groupJoins, partitions: [...partitions.get('attributedCalls') ?? []] });
+        this.logger.info({ event: 'export_partitions_assigned', joins: this.groupJoins, partitions: [...(partitions.get('attributedCalls') ?? [])] });
       },
       handle: async (record) => this.handleOnce(record),
     });
@@ -75,7 +75,12 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Records an outcome; `suffix` makes its id deterministic (outcomes that happen once per source event). */
   private async record<N extends EventName>(type: N, payload: EventInput<N>, source: DomainEvent, suffix?: string): Promise<void> {
     const callId = (source.payload as calltrack.events.v1.CallAttributed).call?.callId ?? '';
-    const event = createEvent(type, payload, { siteId: source.siteId, producer: SERVICE_NAME, causationId: source.eventId, ...(suffix ? { eventId: `${source.eventId}:${suffix}` } : {}) });
+    const event = createEvent(type, payload, {
+      siteId: source.siteId,
+      producer: SERVICE_NAME,
+      causationId: source.eventId,
+      ...(suffix ? { eventId: `${source.eventId}:${suffix}` } : {}),
+    });
     await this.bus.producer.publish('exportDeliveries', callKey(source.siteId, callId), event);
     this.state.apply(event as AnyDomainEvent);
   }

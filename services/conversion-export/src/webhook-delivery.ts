@@ -72,7 +72,11 @@ export async function deliver(
 }
 
 async function attempt(url: string, body: string, idempotencyKey: string, policy: DeliveryPolicy, deadline: number): Promise<Attempt> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, 'user-agent': 'calltrack-conversion-export/0.1' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'idempotency-key': idempotencyKey,
+    'user-agent': 'calltrack-conversion-export/0.1',
+  };
   if (policy.secret) {
     const ts = String(Math.floor(Date.now() / 1000));
     headers['x-calltrack-timestamp'] = ts;

@@ -21,12 +21,20 @@ export const staticSourceBody = z
 
 export const ruleBody = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional().describe('Generated when missing.'),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional()
+      .describe('Generated when missing.'),
     channels: z.array(z.enum(CHANNELS)).max(9).default([]),
     utmSource: text(200).default(''),
     utmMedium: text(200).default(''),
     utmCampaign: text(200).default(''),
-    referrerDomain: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/i, 'a domain name such as partner.example').or(z.literal('')).default(''),
+    referrerDomain: z
+      .string()
+      .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/i, 'a domain name such as partner.example')
+      .or(z.literal(''))
+      .default(''),
     landingPathPrefix: z.string().regex(/^\/.*/, 'a path starting with "/"').max(500).or(z.literal('')).default(''),
     clickId: z.enum(CLICK_ID_CONDITIONS).default(''),
     method: z.enum(TRACKING_METHODS),
@@ -45,7 +53,10 @@ export const promoCodesBody = z
       .refine((a) => new Set(a).size === a.length, 'characters must not repeat')
       .refine((a) => a.length >= 10, 'at least 10 characters')
       .default('ABCDEFGHJKMNPQRSTUVWXYZ23456789'),
-    prefix: z.string().regex(/^[A-Za-z0-9-]{0,10}$/, 'up to 10 letters, digits or "-"').default(''),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{0,10}$/, 'up to 10 letters, digits or "-"')
+      .default(''),
   })
   .strict();
 
@@ -71,7 +82,12 @@ export const siteBody = z
       .array(staticSourceBody.extend({ number: phone }))
       .max(10_000)
       .default([]),
-    quarantineSeconds: z.number().int().min(0).max(90 * 86_400).default(DEFAULT_QUARANTINE_SECONDS),
+    quarantineSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(90 * 86_400)
+      .default(DEFAULT_QUARANTINE_SECONDS),
     rules: z.array(ruleBody).max(100).default([]),
     promoCodes: promoCodesBody.default({ length: 6, alphabet: 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', prefix: '' }),
   })

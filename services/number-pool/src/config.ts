@@ -18,9 +18,17 @@ export const numberPoolConfigSchema = z.object({
     description:
       'A partition owner snapshots its pool state (topic pool-snapshots) once its part of pool-events grew by this many records since the last snapshot; a restart then replays at most about this many. 0: not by count.',
   }),
-  POOL_SNAPSHOT_INTERVAL_MS: variable(z.coerce.number().int().min(0).max(7 * 24 * 3600_000).default(15 * 60_000), {
-    description: 'A partition whose pool events changed is snapshotted at least this often (also on graceful shutdown). 0: not by time.',
-  }),
+  POOL_SNAPSHOT_INTERVAL_MS: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600_000)
+      .default(15 * 60_000),
+    {
+      description: 'A partition whose pool events changed is snapshotted at least this often (also on graceful shutdown). 0: not by time.',
+    },
+  ),
   PROMO_REDEMPTION_WINDOW_DAYS: variable(z.coerce.number().int().min(1).max(400).default(30), {
     description: 'How long after a session ended its promo code can still be redeemed (a caller may read it out days later).',
   }),
@@ -28,5 +36,4 @@ export const numberPoolConfigSchema = z.object({
 
 export type NumberPoolConfig = z.infer<typeof numberPoolConfigSchema>;
 
-export const loadNumberPoolConfig = (env: NodeJS.ProcessEnv = process.env): NumberPoolConfig =>
-  loadConfig(SERVICE_NAME, numberPoolConfigSchema, env);
+export const loadNumberPoolConfig = (env: NodeJS.ProcessEnv = process.env): NumberPoolConfig => loadConfig(SERVICE_NAME, numberPoolConfigSchema, env);

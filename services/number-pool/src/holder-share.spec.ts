@@ -11,7 +11,13 @@ let seq = 0;
 
 function stateWith(percent: number): PoolState {
   const state = new PoolState({ holderSharePercent: percent });
-  state.apply(createEvent('SiteConfigured', { name: 'Share', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: 900 }, { siteId: site, producer: 't' }));
+  state.apply(
+    createEvent(
+      'SiteConfigured',
+      { name: 'Share', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: 900 },
+      { siteId: site, producer: 't' },
+    ),
+  );
   return state;
 }
 
@@ -19,7 +25,11 @@ function stateWith(percent: number): PoolState {
 function ask(state: PoolState, holder: { visitorId: string; clientKey?: string }, now = 1000): Decision {
   seq += 1;
   const requestId = `req-${seq}`;
-  const d = state.decide(site, { requestId, sessionId: `s-${seq}`, visitorId: holder.visitorId, clientKey: holder.clientKey ?? '', requestedAtMs: now, method: '' } as never, now);
+  const d = state.decide(
+    site,
+    { requestId, sessionId: `s-${seq}`, visitorId: holder.visitorId, clientKey: holder.clientKey ?? '', requestedAtMs: now, method: '' } as never,
+    now,
+  );
   if (d.kind === 'granted') state.apply(createEvent('LeaseGranted', d.payload, { siteId: site, producer: 't' }));
   if (d.kind === 'rejected') state.apply(createEvent('LeaseRejected', d.payload, { siteId: site, producer: 't', occurredAtMs: now }));
   return d;
@@ -44,7 +54,9 @@ describe('holder share', () => {
 
   it('an address rotating visitor ids holds its share, then is shown its own numbers; other addresses still get numbers', () => {
     const state = stateWith(10); // 2 of 20
-    const mine = [ask(state, { visitorId: 'bot-1', clientKey: 'addr-A' }), ask(state, { visitorId: 'bot-2', clientKey: 'addr-A' })].map((d) => granted(d).trackingNumber);
+    const mine = [ask(state, { visitorId: 'bot-1', clientKey: 'addr-A' }), ask(state, { visitorId: 'bot-2', clientKey: 'addr-A' })].map(
+      (d) => granted(d).trackingNumber,
+    );
     assert.notEqual(mine[0], mine[1]);
     for (let i = 3; i < 30; i += 1) {
       const answer = rejected(ask(state, { visitorId: `bot-${i}`, clientKey: 'addr-A' }));
@@ -76,7 +88,13 @@ describe('holder share', () => {
     const rebuilt = stateWith(5);
     rebuilt.apply(createEvent('LeaseGranted', first, { siteId: site, producer: 't' }));
     assert.equal(rejected(ask(rebuilt, { visitorId: 'visitor-y', clientKey: 'addr-9' })).reason, 'holder_share');
-    rebuilt.apply(createEvent('LeaseExpired', { leaseId: first.leaseId, sessionId: first.sessionId, trackingNumber: first.trackingNumber, releasedAtMs: 2000 }, { siteId: site, producer: 't' }));
+    rebuilt.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: first.leaseId, sessionId: first.sessionId, trackingNumber: first.trackingNumber, releasedAtMs: 2000 },
+        { siteId: site, producer: 't' },
+      ),
+    );
     granted(ask(rebuilt, { visitorId: 'visitor-z', clientKey: 'addr-9' }, 3000));
   });
 

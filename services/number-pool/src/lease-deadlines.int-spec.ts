@@ -21,9 +21,20 @@ describe('number-pool lease deadlines on the real broker', () => {
   let pool: RunningService;
 
   const answerTo = (requestId: string) =>
-    waitFor(() => probe.events('poolEvents').find((e): e is Answer => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === requestId), { what: `answer to ${requestId}` });
+    waitFor(
+      () => probe.events('poolEvents').find((e): e is Answer => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === requestId),
+      { what: `answer to ${requestId}` },
+    );
   const request = (siteId: string, requestId: string, requestedAtMs: number, deadlineMs: number) =>
-    bus.producer.publish('poolCommands', siteKey(siteId), createEvent('LeaseRequested', { requestId, sessionId: `s-${requestId}`, visitorId: `v-${requestId}`, requestedAtMs, deadlineMs }, { siteId, producer: 'test', occurredAtMs: requestedAtMs }));
+    bus.producer.publish(
+      'poolCommands',
+      siteKey(siteId),
+      createEvent(
+        'LeaseRequested',
+        { requestId, sessionId: `s-${requestId}`, visitorId: `v-${requestId}`, requestedAtMs, deadlineMs },
+        { siteId, producer: 'test', occurredAtMs: requestedAtMs },
+      ),
+    );
   const stats = async (siteId: string) => (await http('GET', `${pool.url}/v1/admin/sites/${siteId}/pool`, { headers: auth })).body;
 
   before(async () => {
@@ -31,8 +42,19 @@ describe('number-pool lease deadlines on the real broker', () => {
     bus = new KafkaBus({ ...env.settings, clientId: 'deadlines-test' }, testLogger);
     await bus.connect();
     probe = await TopicProbe.start(env, ['poolEvents']);
-    for (const [id, number] of [['backlog', '+74957000001'], ['late-grant', '+74957100001']] as const) {
-      await bus.producer.publish('sites', siteKey(id), createEvent('SiteConfigured', { name: id, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74957000000', poolNumbers: [number], leaseTtlSeconds: 900 }, { siteId: id, producer: 'test' }));
+    for (const [id, number] of [
+      ['backlog', '+74957000001'],
+      ['late-grant', '+74957100001'],
+    ] as const) {
+      await bus.producer.publish(
+        'sites',
+        siteKey(id),
+        createEvent(
+          'SiteConfigured',
+          { name: id, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74957000000', poolNumbers: [number], leaseTtlSeconds: 900 },
+          { siteId: id, producer: 'test' },
+        ),
+      );
     }
     pool = await startNumberPool(loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' }));
   });
@@ -58,12 +80,22 @@ describe('number-pool lease deadlines on the real broker', () => {
     const live = await answerTo('live');
     assert.equal(live.type, 'LeaseGranted');
     assert.equal((live.payload as calltrack.events.v1.LeaseGranted).trackingNumber, '+74957000001');
-    assert.ok(Number((live.payload as calltrack.events.v1.LeaseGranted).grantedAtMs) <= Number((live.payload as calltrack.events.v1.LeaseGranted).requestDeadlineMs), 'granted before its deadline');
-    assert.equal(probe.events('poolEvents').filter((e) => e.type === 'LeaseGranted' && e.payload.requestId.startsWith('old-')).length, 0, 'no lease for an expired request');
-    const s = await waitFor(async () => {
-      const body = await stats('backlog');
-      return body.expired === 5 && body.granted === 1 ? body : undefined;
-    }, { what: 'the expired answers counted' });
+    assert.ok(
+      Number((live.payload as calltrack.events.v1.LeaseGranted).grantedAtMs) <= Number((live.payload as calltrack.events.v1.LeaseGranted).requestDeadlineMs),
+      'granted before its deadline',
+    );
+    assert.equal(
+      probe.events('poolEvents').filter((e) => e.type === 'LeaseGranted' && e.payload.requestId.startsWith('old-')).length,
+      0,
+      'no lease for an expired request',
+    );
+    const s = await waitFor(
+      async () => {
+        const body = await stats('backlog');
+        return body.expired === 5 && body.granted === 1 ? body : undefined;
+      },
+      { what: 'the expired answers counted' },
+    );
     assert.equal(s.leased, 1);
     assert.equal(s.shortages, 0, 'an expired request is no shortage');
   });
@@ -72,18 +104,31 @@ describe('number-pool lease deadlines on the real broker', () => {
     await request('late-grant', 'raced', Date.now(), Date.now() + 60_000);
     const grant = (await answerTo('raced')).payload as calltrack.events.v1.LeaseGranted;
     assert.ok(grant.leaseId);
-    await bus.producer.publish('poolCommands', siteKey('late-grant'), createEvent('LeaseReleaseRequested', { leaseId: grant.leaseId, sessionId: grant.sessionId, requestedAtMs: Date.now() }, { siteId: 'late-grant', producer: 'test' }));
-    const released = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExpired' && e.payload.leaseId === grant.leaseId), { what: 'the given-back lease ended' });
+    await bus.producer.publish(
+      'poolCommands',
+      siteKey('late-grant'),
+      createEvent(
+        'LeaseReleaseRequested',
+        { leaseId: grant.leaseId, sessionId: grant.sessionId, requestedAtMs: Date.now() },
+        { siteId: 'late-grant', producer: 'test' },
+      ),
+    );
+    const released = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExpired' && e.payload.leaseId === grant.leaseId), {
+      what: 'the given-back lease ended',
+    });
     const p = released.payload as calltrack.events.v1.LeaseExpired;
     assert.equal(p.reason, 'undelivered');
     assert.equal(Number(p.releasedAtMs), Number(grant.grantedAtMs));
     await request('late-grant', 'next', Date.now(), Date.now() + 60_000);
     const next = await answerTo('next');
     assert.equal(next.type, 'LeaseGranted', 'the number is free again');
-    const s = await waitFor(async () => {
-      const body = await stats('late-grant');
-      return body.undelivered === 1 && body.granted === 2 ? body : undefined;
-    }, { what: 'the given-back lease counted' });
+    const s = await waitFor(
+      async () => {
+        const body = await stats('late-grant');
+        return body.undelivered === 1 && body.granted === 2 ? body : undefined;
+      },
+      { what: 'the given-back lease counted' },
+    );
     assert.equal(s.leased, 1);
   });
 });

@@ -15,11 +15,18 @@ describe('number-pool on the real broker', () => {
   let bus: KafkaBus;
   let probe: TopicProbe;
   let pool: RunningService;
-  const config = () => loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '100' });
+  const config = () =>
+    loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '100' });
   const request = (site: string, id: string) =>
-    bus.producer.publish('poolCommands', siteKey(site), createEvent('LeaseRequested', { requestId: id, sessionId: id, visitorId: `v-${id}`, requestedAtMs: Date.now() }, { siteId: site, producer: 'test' }));
+    bus.producer.publish(
+      'poolCommands',
+      siteKey(site),
+      createEvent('LeaseRequested', { requestId: id, sessionId: id, visitorId: `v-${id}`, requestedAtMs: Date.now() }, { siteId: site, producer: 'test' }),
+    );
   const answer = (id: string) =>
-    waitFor(() => probe.events('poolEvents').find((e) => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === id), { what: `answer to ${id}` });
+    waitFor(() => probe.events('poolEvents').find((e) => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === id), {
+      what: `answer to ${id}`,
+    });
 
   before(async () => {
     env = await createKafkaTestEnv('pool');
@@ -27,8 +34,26 @@ describe('number-pool on the real broker', () => {
     await bus.connect();
     probe = await TopicProbe.start(env, ['poolEvents', { dlq: 'poolCommands' }]);
     // A one-second lease TTL is below what the admin API accepts; the event is published directly.
-    for (const [site, ttl] of [['short', 1], ['long', 900]] as const) {
-      await bus.producer.publish('sites', siteKey(site), createEvent('SiteConfigured', { name: site, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: ['+74950000001', '+74950000002'], leaseTtlSeconds: ttl }, { siteId: site, producer: 'test' }));
+    for (const [site, ttl] of [
+      ['short', 1],
+      ['long', 900],
+    ] as const) {
+      await bus.producer.publish(
+        'sites',
+        siteKey(site),
+        createEvent(
+          'SiteConfigured',
+          {
+            name: site,
+            country: 'RU',
+            timeZone: 'Europe/Moscow',
+            defaultNumber: '+74950000000',
+            poolNumbers: ['+74950000001', '+74950000002'],
+            leaseTtlSeconds: ttl,
+          },
+          { siteId: site, producer: 'test' },
+        ),
+      );
     }
     pool = await startNumberPool(config());
   });
@@ -43,9 +68,17 @@ describe('number-pool on the real broker', () => {
     await request('short', 'short-1');
     const granted = await answer('short-1');
     assert.equal(granted.type, 'LeaseGranted');
-    const expired = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExpired' && e.payload.leaseId === (granted.payload as calltrack.events.v1.LeaseGranted).leaseId), { what: 'LeaseExpired' });
+    const expired = await waitFor(
+      () =>
+        probe
+          .events('poolEvents')
+          .find((e) => e.type === 'LeaseExpired' && e.payload.leaseId === (granted.payload as calltrack.events.v1.LeaseGranted).leaseId),
+      { what: 'LeaseExpired' },
+    );
     assert.equal((expired.payload as calltrack.events.v1.LeaseExpired).trackingNumber, (granted.payload as calltrack.events.v1.LeaseGranted).trackingNumber);
-    await waitFor(async () => (await http('GET', `${pool.url}/v1/admin/sites/short/pool`, { headers: auth })).body?.leased === 0, { what: 'the pool to be free again' });
+    await waitFor(async () => (await http('GET', `${pool.url}/v1/admin/sites/short/pool`, { headers: auth })).body?.leased === 0, {
+      what: 'the pool to be free again',
+    });
   });
 
   it('answers a duplicated command once and keeps live leases across a restart', async () => {

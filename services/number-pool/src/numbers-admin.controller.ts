@@ -61,7 +61,13 @@ export class NumbersAdminController {
     const site = this.configs.require(siteId);
     const number = e164(body.number, site.country ?? '', 'number');
     const config = await this.configs.change(siteId, ifMatch, (previous) =>
-      addNumber(siteId, previous!, { number, usage: body.usage, skipQuarantine: body.skipQuarantine, ...(body.source ? { source: body.source } : {}) }, this.configs.owners, Date.now()),
+      addNumber(
+        siteId,
+        previous!,
+        { number, usage: body.usage, skipQuarantine: body.skipQuarantine, ...(body.source ? { source: body.source } : {}) },
+        this.configs.owners,
+        Date.now(),
+      ),
     );
     reply.header('etag', etagOf(config));
     return { siteId, revision: Number(config.revision), number: config.numbers?.find((n) => n.number === number) };
@@ -69,7 +75,12 @@ export class NumbersAdminController {
 
   @Post(':number/quarantine')
   @HttpCode(200)
-  async quarantine(@Param('siteId', siteIdPipe) siteId: string, @Param('number', numberParam) raw: string, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<object> {
+  async quarantine(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Param('number', numberParam) raw: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<object> {
     const number = e164(raw, this.configs.require(siteId).country ?? '', 'number');
     const config = await this.configs.change(siteId, ifMatch, (previous) => quarantineNumber(siteId, previous!, number, Date.now()));
     reply.header('etag', etagOf(config));
@@ -88,9 +99,16 @@ export class NumbersAdminController {
     const country = this.configs.require(siteId).country ?? '';
     const number = e164(raw, country, 'number');
     const replacedBy = body.replacedBy ? e164(body.replacedBy, country, 'replacedBy') : undefined;
-    const config = await this.configs.change(siteId, ifMatch, (previous) => retireNumber(siteId, previous!, number, replacedBy, this.configs.owners, Date.now()));
+    const config = await this.configs.change(siteId, ifMatch, (previous) =>
+      retireNumber(siteId, previous!, number, replacedBy, this.configs.owners, Date.now()),
+    );
     reply.header('etag', etagOf(config));
-    return { siteId, revision: Number(config.revision), number: config.numbers?.find((n) => n.number === number), replacedBy: replacedBy ? config.numbers?.find((n) => n.number === replacedBy) : undefined };
+    return {
+      siteId,
+      revision: Number(config.revision),
+      number: config.numbers?.find((n) => n.number === number),
+      replacedBy: replacedBy ? config.numbers?.find((n) => n.number === replacedBy) : undefined,
+    };
   }
 
   /** Binds a static number to its source: a channel, a campaign (UTM tags) or an offline medium. */

@@ -87,8 +87,22 @@ export class PoolHistory {
 
   private sweep(out: DomainEvent[], now: number): void {
     for (const lease of this.state.dueForExpiry(now)) {
-      const payload = { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.expiresAtMs, promoCode: lease.promoCode };
-      this.emit(out, createEvent('LeaseExpired', payload, { siteId: lease.siteId, producer: this.producer, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs }));
+      const payload = {
+        leaseId: lease.leaseId,
+        sessionId: lease.sessionId,
+        trackingNumber: lease.trackingNumber,
+        releasedAtMs: lease.expiresAtMs,
+        promoCode: lease.promoCode,
+      };
+      this.emit(
+        out,
+        createEvent('LeaseExpired', payload, {
+          siteId: lease.siteId,
+          producer: this.producer,
+          eventId: `${lease.leaseId}:expired`,
+          occurredAtMs: lease.expiresAtMs,
+        }),
+      );
     }
     for (const { siteId, payload } of this.state.dueQuarantineEnds(now)) {
       this.emit(out, createEvent('NumberQuarantineEnded', payload, { siteId, producer: this.producer, eventId: `h${this.n++}`, occurredAtMs: now }));
@@ -111,7 +125,8 @@ export class PoolHistory {
       const final = v.beats === 0;
       const request = { leaseId: v.leaseId, sessionId: v.sessionId, requestedAtMs: v.nextBeatMs, final };
       const ext = this.state.decideExtension(v.siteId, request as never, v.nextBeatMs);
-      if (ext) this.emit(out, createEvent('LeaseExtended', ext, { siteId: v.siteId, producer: this.producer, eventId: `h${this.n++}`, occurredAtMs: v.nextBeatMs }));
+      if (ext)
+        this.emit(out, createEvent('LeaseExtended', ext, { siteId: v.siteId, producer: this.producer, eventId: `h${this.n++}`, occurredAtMs: v.nextBeatMs }));
       if (final) this.visits.splice(i, 1);
       else {
         v.beats -= 1;
@@ -133,7 +148,13 @@ export class PoolHistory {
     if (decision.kind === 'granted') {
       this.emit(out, createEvent('LeaseGranted', decision.payload, meta));
       // Pages stay open 0-5 minutes: heartbeats every minute, then the close.
-      this.visits.push({ siteId, leaseId: decision.payload.leaseId!, sessionId: request.sessionId, beats: Math.floor(this.rnd() * 5), nextBeatMs: now + 60_000 });
+      this.visits.push({
+        siteId,
+        leaseId: decision.payload.leaseId!,
+        sessionId: request.sessionId,
+        beats: Math.floor(this.rnd() * 5),
+        nextBeatMs: now + 60_000,
+      });
       // Some visitors call (a call to the number they see), a few call later a number they saw before.
       if (decision.payload.trackingNumber && this.rnd() < 0.05) this.call(out, siteId, decision.payload.trackingNumber, now + 30_000);
       if (decision.payload.promoCode && this.rnd() < 0.3) {

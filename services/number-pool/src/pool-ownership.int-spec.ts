@@ -48,7 +48,15 @@ function loadGenerator(bus: KafkaBus, label: string, perTick: number, tickMs: nu
         const site = SITES[n % SITES.length]!;
         const id = `${label}-${n++}`;
         ids.push(`${site}/${id}`);
-        return { topic: 'poolCommands' as const, key: siteKey(site), event: createEvent('LeaseRequested', { requestId: id, sessionId: id, visitorId: `v-${id}`, requestedAtMs: Date.now() }, { siteId: site, producer: 'test' }) };
+        return {
+          topic: 'poolCommands' as const,
+          key: siteKey(site),
+          event: createEvent(
+            'LeaseRequested',
+            { requestId: id, sessionId: id, visitorId: `v-${id}`, requestedAtMs: Date.now() },
+            { siteId: site, producer: 'test' },
+          ),
+        };
       });
       await bus.producer.publishMany(batch);
       await new Promise((r) => setTimeout(r, tickMs));
@@ -91,15 +99,27 @@ describe('number-pool: one writer per site through partition ownership', () => {
 
   it('two instances split the partitions; when one leaves under load the other takes over its sites with their live leases', async () => {
     const config = () =>
-      loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '200', KAFKA_SESSION_TIMEOUT_MS: '6000' });
+      loadNumberPoolConfig({
+        ...env.env,
+        ADMIN_TOKEN: ADMIN,
+        PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        EXPIRY_SWEEP_INTERVAL_MS: '200',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      });
     const a: RunningService = await startNumberPool(config());
     const b: RunningService = await startNumberPool(config());
     try {
-      const owned = async (s: RunningService) => (await http('GET', `${s.url}/v1/admin/ownership`, { headers: auth })).body as { partitions: number[]; restoring: number[] };
-      await waitFor(async () => {
-        const [pa, pb] = [await owned(a), await owned(b)];
-        return pa.partitions.length > 0 && pb.partitions.length > 0 && pa.partitions.length + pb.partitions.length === 6;
-      }, { what: 'both instances to own partitions', timeoutMs: 60_000 });
+      const owned = async (s: RunningService) =>
+        (await http('GET', `${s.url}/v1/admin/ownership`, { headers: auth })).body as { partitions: number[]; restoring: number[] };
+      await waitFor(
+        async () => {
+          const [pa, pb] = [await owned(a), await owned(b)];
+          return pa.partitions.length > 0 && pb.partitions.length > 0 && pa.partitions.length + pb.partitions.length === 6;
+        },
+        { what: 'both instances to own partitions', timeoutMs: 60_000 },
+      );
       const [pa, pb] = [await owned(a), await owned(b)];
       assert.deepEqual([...pa.partitions, ...pb.partitions].sort(), [0, 1, 2, 3, 4, 5], 'every partition has exactly one owner');
 
@@ -109,12 +129,18 @@ describe('number-pool: one writer per site through partition ownership', () => {
       await new Promise((r) => setTimeout(r, 1500));
       await load.stop();
 
-      await waitFor(async () => (await owned(b)).partitions.length === 6 && (await owned(b)).restoring.length === 0, { what: 'B to own every partition', timeoutMs: 60_000 });
+      await waitFor(async () => (await owned(b)).partitions.length === 6 && (await owned(b)).restoring.length === 0, {
+        what: 'B to own every partition',
+        timeoutMs: 60_000,
+      });
       let result = await ledgerOf(env);
-      await waitFor(async () => {
-        result = await ledgerOf(env);
-        return load.ids.every((id) => result.answered.has(id));
-      }, { what: 'every request to be answered', timeoutMs: 60_000 });
+      await waitFor(
+        async () => {
+          result = await ledgerOf(env);
+          return load.ids.every((id) => result.answered.has(id));
+        },
+        { what: 'every request to be answered', timeoutMs: 60_000 },
+      );
       assert.deepEqual(result.ledger.violations, []);
       assert.equal(result.ledger.grants + result.ledger.rejections, load.ids.length, 'each request answered once');
       // B's own state agrees with the log: the live leases of A's sites survived the handover.
@@ -126,10 +152,13 @@ describe('number-pool: one writer per site through partition ownership', () => {
       const next = loadGenerator(bus, 'after', SITES.length, 10_000);
       await new Promise((r) => setTimeout(r, 100));
       await next.stop();
-      await waitFor(async () => {
-        result = await ledgerOf(env);
-        return next.ids.every((id) => result.answered.has(id));
-      }, { what: 'answers after the handover', timeoutMs: 30_000 });
+      await waitFor(
+        async () => {
+          result = await ledgerOf(env);
+          return next.ids.every((id) => result.answered.has(id));
+        },
+        { what: 'answers after the handover', timeoutMs: 30_000 },
+      );
       assert.deepEqual(result.ledger.violations, []);
     } finally {
       await a.close().catch(() => undefined);
@@ -143,7 +172,12 @@ describe('number-pool: one writer per site through partition ownership', () => {
     await crashBus.connect();
     await configureSites(crashBus);
     const probe = await TopicProbe.start(crashEnv, [{ dlq: 'poolCommands' }]);
-    const pool = new ServiceProcess('number-pool', await freePort(), { ...crashEnv.env, ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', KAFKA_SESSION_TIMEOUT_MS: '6000' });
+    const pool = new ServiceProcess('number-pool', await freePort(), {
+      ...crashEnv.env,
+      ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: 'warn',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+    });
     try {
       await pool.start();
       const load = loadGenerator(crashBus, 'crash', 4, 20);
@@ -154,10 +188,13 @@ describe('number-pool: one writer per site through partition ownership', () => {
       await new Promise((r) => setTimeout(r, 1500));
       await load.stop();
       let result = await ledgerOf(crashEnv);
-      await waitFor(async () => {
-        result = await ledgerOf(crashEnv);
-        return load.ids.every((id) => result.answered.has(id));
-      }, { what: 'every request of the run to be answered', timeoutMs: 60_000 });
+      await waitFor(
+        async () => {
+          result = await ledgerOf(crashEnv);
+          return load.ids.every((id) => result.answered.has(id));
+        },
+        { what: 'every request of the run to be answered', timeoutMs: 60_000 },
+      );
       assert.deepEqual(result.ledger.violations, [], 'no number leased twice, no request answered twice');
       assert.equal(result.ledger.grants + result.ledger.rejections, load.ids.length);
       for (const site of SITES) {

@@ -22,15 +22,34 @@ describe('number-pool semantics on the real broker', () => {
   let n = 0;
 
   const site = (id: string, numbers: string[], extra: Partial<calltrack.events.v1.ISiteConfigured> = {}) =>
-    bus.producer.publish('sites', siteKey(id), createEvent('SiteConfigured', { name: id, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74956000000', poolNumbers: numbers, leaseTtlSeconds: 900, ...extra }, { siteId: id, producer: 'test' }));
+    bus.producer.publish(
+      'sites',
+      siteKey(id),
+      createEvent(
+        'SiteConfigured',
+        { name: id, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74956000000', poolNumbers: numbers, leaseTtlSeconds: 900, ...extra },
+        { siteId: id, producer: 'test' },
+      ),
+    );
   /** Asks for a number as `visitor` and waits for the answer. */
   const ask = async (siteId: string, visitor: string): Promise<Answer> => {
     const id = `req-${(n += 1)}`;
-    await bus.producer.publish('poolCommands', siteKey(siteId), createEvent('LeaseRequested', { requestId: id, sessionId: `s-${id}`, visitorId: visitor, requestedAtMs: Date.now() }, { siteId, producer: 'test' }));
-    return waitFor(() => probe.events('poolEvents').find((e): e is Answer => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === id), { what: `answer to ${id}` });
+    await bus.producer.publish(
+      'poolCommands',
+      siteKey(siteId),
+      createEvent('LeaseRequested', { requestId: id, sessionId: `s-${id}`, visitorId: visitor, requestedAtMs: Date.now() }, { siteId, producer: 'test' }),
+    );
+    return waitFor(
+      () => probe.events('poolEvents').find((e): e is Answer => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === id),
+      { what: `answer to ${id}` },
+    );
   };
   const numberOf = (a: Answer) => (a.type === 'LeaseGranted' ? a.payload.trackingNumber : `rejected:${a.payload.reason}:${a.payload.fallbackNumber}`);
-  const expired = (leaseId: string) => waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExpired' && e.payload.leaseId === leaseId), { what: `expiry of ${leaseId}`, timeoutMs: 20_000 });
+  const expired = (leaseId: string) =>
+    waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExpired' && e.payload.leaseId === leaseId), {
+      what: `expiry of ${leaseId}`,
+      timeoutMs: 20_000,
+    });
 
   before(async () => {
     env = await createKafkaTestEnv('semantics');
@@ -42,7 +61,9 @@ describe('number-pool semantics on the real broker', () => {
     await site('policy-overflow', ['+74956200001'], { shortagePolicy: 'overflow_number', overflowNumber: '+74956299999' });
     await site('policy-reuse', ['+74956300001', '+74956300002'], { shortagePolicy: 'reuse_oldest' });
     await site('heartbeat', ['+74956400001'], { leaseTtlSeconds: 2 });
-    pool = await startNumberPool(loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '100' }));
+    pool = await startNumberPool(
+      loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '100' }),
+    );
   });
 
   after(async () => {
@@ -79,7 +100,11 @@ describe('number-pool semantics on the real broker', () => {
     const third = await ask('policy-reuse', 'v3');
     assert.equal(numberOf(third), numberOf(first), 'the oldest live lease gives up its number');
     assert.equal((third.payload as calltrack.events.v1.LeaseGranted).reusedLeaseId, (first.payload as calltrack.events.v1.LeaseGranted).leaseId);
-    for (const [id, shortages] of [['policy-default', 1], ['policy-overflow', 1], ['policy-reuse', 1]] as const) {
+    for (const [id, shortages] of [
+      ['policy-default', 1],
+      ['policy-overflow', 1],
+      ['policy-reuse', 1],
+    ] as const) {
       const stats = (await http('GET', `${pool.url}/v1/admin/sites/${id}/pool`, { headers: auth })).body;
       assert.equal(stats.shortages, shortages, id);
       assert.equal(stats.peakDemand, id === 'policy-reuse' ? 3 : 2, id);
@@ -90,11 +115,22 @@ describe('number-pool semantics on the real broker', () => {
     const granted = (await ask('heartbeat', 'v1')).payload as calltrack.events.v1.LeaseGranted;
     const beatUntil = Date.now() + 4000;
     while (Date.now() < beatUntil) {
-      await bus.producer.publish('poolCommands', siteKey('heartbeat'), createEvent('LeaseExtendRequested', { leaseId: granted.leaseId, sessionId: granted.sessionId, requestedAtMs: Date.now() }, { siteId: 'heartbeat', producer: 'test' }));
+      await bus.producer.publish(
+        'poolCommands',
+        siteKey('heartbeat'),
+        createEvent(
+          'LeaseExtendRequested',
+          { leaseId: granted.leaseId, sessionId: granted.sessionId, requestedAtMs: Date.now() },
+          { siteId: 'heartbeat', producer: 'test' },
+        ),
+      );
       await new Promise((r) => setTimeout(r, 500));
     }
     const lastBeat = Date.now();
-    assert.ok(!probe.events('poolEvents').some((e) => e.type === 'LeaseExpired' && e.payload.leaseId === granted.leaseId), 'still held 4 s after a 2 s lease began');
+    assert.ok(
+      !probe.events('poolEvents').some((e) => e.type === 'LeaseExpired' && e.payload.leaseId === granted.leaseId),
+      'still held 4 s after a 2 s lease began',
+    );
     assert.ok(probe.events('poolEvents').filter((e) => e.type === 'LeaseExtended' && e.payload.leaseId === granted.leaseId).length >= 3);
     const end = await expired(granted.leaseId);
     const releasedAt = Number((end.payload as calltrack.events.v1.LeaseExpired).releasedAtMs);

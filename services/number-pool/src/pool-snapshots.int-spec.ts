@@ -36,7 +36,18 @@ function sites(start: number): Array<{ siteId: string; config: EventInput<'SiteC
         leaseTtlSeconds: 900,
       },
     },
-    { siteId: 'snap-reuse', config: { ...base, name: 'R', defaultNumber: '+74950000001', poolNumbers: numbers('22', 5), leaseTtlSeconds: 600, shortagePolicy: 'reuse_oldest', promoCodes: { length: 6 } } },
+    {
+      siteId: 'snap-reuse',
+      config: {
+        ...base,
+        name: 'R',
+        defaultNumber: '+74950000001',
+        poolNumbers: numbers('22', 5),
+        leaseTtlSeconds: 600,
+        shortagePolicy: 'reuse_oldest',
+        promoCodes: { length: 6 },
+      },
+    },
     // Leases of a month: they stay live through the test, so the sweeps have nothing to change while states are compared.
     { siteId: 'snap-long', config: { ...base, name: 'L', defaultNumber: '+74950000002', poolNumbers: numbers('33', 4), leaseTtlSeconds: 30 * 24 * 3600 } },
   ];
@@ -71,11 +82,17 @@ function assertSameStates(running: RunningService, reference: Map<number, string
     if (actual === expected) continue;
     let i = 0;
     while (i < actual.length && actual[i] === expected[i]) i += 1;
-    assert.fail(`${what}: partition ${p} differs at ${i}: …${actual.slice(Math.max(0, i - 150), i + 150)}… expected …${expected.slice(Math.max(0, i - 150), i + 150)}…`);
+    assert.fail(
+      `${what}: partition ${p} differs at ${i}: …${actual.slice(Math.max(0, i - 150), i + 150)}… expected …${expected.slice(Math.max(0, i - 150), i + 150)}…`,
+    );
   }
 }
 
-type Ownership = { partitions: number[]; restoring: number[]; restored: Array<{ partition: number; epoch: number; snapshotOffset: string | null; records: number }> };
+type Ownership = {
+  partitions: number[];
+  restoring: number[];
+  restored: Array<{ partition: number; epoch: number; snapshotOffset: string | null; records: number }>;
+};
 
 describe('number-pool: snapshots and fencing', () => {
   let env: KafkaTestEnv;
@@ -95,7 +112,13 @@ describe('number-pool: snapshots and fencing', () => {
     const now = Date.now();
     const start = now - 10 * DAY;
     const configs = sites(start);
-    await bus.producer.publishMany(configs.map(({ siteId, config }) => ({ topic: 'sites' as const, key: siteKey(siteId), event: createEvent('SiteConfigured', config, { siteId, producer: 'test' }) })));
+    await bus.producer.publishMany(
+      configs.map(({ siteId, config }) => ({
+        topic: 'sites' as const,
+        key: siteKey(siteId),
+        event: createEvent('SiteConfigured', config, { siteId, producer: 'test' }),
+      })),
+    );
     const history = new PoolHistory({ sites: configs, startMs: start, visitEveryMs: 180_000, seed: 11 });
     // Each part ends with its due leases and quarantines ended, so nothing is due when a service starts.
     const part1 = [...history.until(now - 6 * DAY), ...history.drain(now - 6 * DAY + 2 * 3600_000)];
@@ -114,7 +137,8 @@ describe('number-pool: snapshots and fencing', () => {
         POOL_SNAPSHOT_INTERVAL_MS: '0',
       });
     const ownership = async (s: RunningService) => (await http('GET', `${s.url}/v1/admin/ownership`, { headers: auth })).body as Ownership;
-    const allRebuilt = (s: RunningService) => waitFor(async () => (await ownership(s)).restored.length === P, { what: 'every partition rebuilt', timeoutMs: 90_000 });
+    const allRebuilt = (s: RunningService) =>
+      waitFor(async () => (await ownership(s)).restored.length === P, { what: 'every partition rebuilt', timeoutMs: 90_000 });
 
     // 1. No snapshot yet: the whole log is replayed.
     const a = await startNumberPool(config());
@@ -135,7 +159,10 @@ describe('number-pool: snapshots and fencing', () => {
     try {
       await allRebuilt(c);
       const own = await ownership(c);
-      assert.ok(own.restored.every((r) => r.snapshotOffset !== null), 'every partition started from a snapshot');
+      assert.ok(
+        own.restored.every((r) => r.snapshotOffset !== null),
+        'every partition started from a snapshot',
+      );
       const replayed = own.restored.reduce((n, r) => n + r.records, 0);
       assert.ok(replayed < part2.length + 4 * P, `only the tail was read (${replayed} records; history ${part1.length + part2.length})`);
       assert.ok(replayed >= part2.length, 'the whole tail was read');
@@ -150,20 +177,34 @@ describe('number-pool: snapshots and fencing', () => {
     try {
       await allRebuilt(d);
       const own = await ownership(d);
-      assert.ok(own.restored.every((r) => r.snapshotOffset !== null && r.records <= 3), `only claims after the snapshots: ${JSON.stringify(own.restored)}`);
+      assert.ok(
+        own.restored.every((r) => r.snapshotOffset !== null && r.records <= 3),
+        `only claims after the snapshots: ${JSON.stringify(own.restored)}`,
+      );
       assertSameStates(d, await fullReplay(env, configs), 'snapshot without tail');
       // And the rebuilt instance still decides: a new visit to the long-lease site gets an answer.
-      await bus.producer.publish('poolCommands', siteKey('snap-long'), createEvent('LeaseRequested', { requestId: 'after-snap', sessionId: 's-after', visitorId: 'v-after', requestedAtMs: Date.now() }, { siteId: 'snap-long', producer: 'test' }));
-      await waitFor(async () => {
-        const log = await fullReplay(env, configs);
-        return [...log.values()].some((s) => s.includes('"after-snap"'));
-      }, { what: 'the answer after the rebuild', timeoutMs: 30_000 });
+      await bus.producer.publish(
+        'poolCommands',
+        siteKey('snap-long'),
+        createEvent(
+          'LeaseRequested',
+          { requestId: 'after-snap', sessionId: 's-after', visitorId: 'v-after', requestedAtMs: Date.now() },
+          { siteId: 'snap-long', producer: 'test' },
+        ),
+      );
+      await waitFor(
+        async () => {
+          const log = await fullReplay(env, configs);
+          return [...log.values()].some((s) => s.includes('"after-snap"'));
+        },
+        { what: 'the answer after the rebuild', timeoutMs: 30_000 },
+      );
     } finally {
       await d.close();
     }
   });
 
-  it("fences a member paused past its session timeout: its late sweep, published after another member claimed the partition, is applied by no reader", async () => {
+  it('fences a member paused past its session timeout: its late sweep, published after another member claimed the partition, is applied by no reader', async () => {
     const fenceEnv = await createKafkaTestEnv('fence');
     const fenceBus = new KafkaBus({ ...fenceEnv.settings, clientId: 'fence-test' }, testLogger);
     await fenceBus.connect();
@@ -173,7 +214,11 @@ describe('number-pool: snapshots and fencing', () => {
     await fenceBus.producer.publish(
       'sites',
       siteKey(SITE),
-      createEvent('SiteConfigured', { name: 'F', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000077', poolNumbers: numbers('77', 3), leaseTtlSeconds: TTL_S }, { siteId: SITE, producer: 'test' }),
+      createEvent(
+        'SiteConfigured',
+        { name: 'F', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000077', poolNumbers: numbers('77', 3), leaseTtlSeconds: TTL_S },
+        { siteId: SITE, producer: 'test' },
+      ),
     );
     const log = async () => {
       const records: Array<{ offset: number; event: DomainEvent }> = [];
@@ -187,9 +232,23 @@ describe('number-pool: snapshots and fencing', () => {
     const b = new ServiceProcess('number-pool', await freePort(), processEnv);
     try {
       await a.start();
-      await waitFor(async () => ((await http('GET', `${a.url}/v1/admin/ownership`, { headers: auth })).body as Ownership).restored.length === P, { what: 'A to own every partition', timeoutMs: 60_000 });
-      await fenceBus.producer.publish('poolCommands', siteKey(SITE), createEvent('LeaseRequested', { requestId: 'r-fence', sessionId: 's-fence', visitorId: 'v-fence', requestedAtMs: Date.now() }, { siteId: SITE, producer: 'test' }));
-      const granted = await waitFor(async () => (await log()).find((r) => r.event.type === 'LeaseGranted')?.event as DomainEvent<'LeaseGranted'> | undefined, { what: 'the lease from A', timeoutMs: 30_000 });
+      await waitFor(async () => ((await http('GET', `${a.url}/v1/admin/ownership`, { headers: auth })).body as Ownership).restored.length === P, {
+        what: 'A to own every partition',
+        timeoutMs: 60_000,
+      });
+      await fenceBus.producer.publish(
+        'poolCommands',
+        siteKey(SITE),
+        createEvent(
+          'LeaseRequested',
+          { requestId: 'r-fence', sessionId: 's-fence', visitorId: 'v-fence', requestedAtMs: Date.now() },
+          { siteId: SITE, producer: 'test' },
+        ),
+      );
+      const granted = await waitFor(async () => (await log()).find((r) => r.event.type === 'LeaseGranted')?.event as DomainEvent<'LeaseGranted'> | undefined, {
+        what: 'the lease from A',
+        timeoutMs: 30_000,
+      });
       const epochA = granted.writerEpoch!;
       assert.ok(epochA > 0, 'an owner stamps its epoch');
 
@@ -211,28 +270,51 @@ describe('number-pool: snapshots and fencing', () => {
       await fenceBus.producer.publish(
         'poolCommands',
         siteKey(SITE),
-        createEvent('LeaseExtendRequested', { leaseId: granted.payload.leaseId, sessionId: 's-fence', requestedAtMs: Date.now() }, { siteId: SITE, producer: 'test' }),
+        createEvent(
+          'LeaseExtendRequested',
+          { leaseId: granted.payload.leaseId, sessionId: 's-fence', requestedAtMs: Date.now() },
+          { siteId: SITE, producer: 'test' },
+        ),
       );
-      const extended = await waitFor(async () => (await log()).find((r) => r.event.type === 'LeaseExtended')?.event as DomainEvent<'LeaseExtended'> | undefined, { what: 'B to extend the lease', timeoutMs: 30_000 });
+      const extended = await waitFor(
+        async () => (await log()).find((r) => r.event.type === 'LeaseExtended')?.event as DomainEvent<'LeaseExtended'> | undefined,
+        { what: 'B to extend the lease', timeoutMs: 30_000 },
+      );
       assert.equal(extended.writerEpoch, ownedByB.epoch);
       await waitFor(() => Date.now() > originalEnd + 500, { what: 'the first tail to pass', timeoutMs: 20_000, intervalMs: 100 });
 
       // A wakes up: its sweep still thinks the lease is over and publishes before it learns of B's claim.
       a.resume();
-      const late = await waitFor(async () => (await log()).find((r) => r.event.type === 'LeaseExpired' && r.event.writerEpoch === epochA), { what: "A's late sweep", timeoutMs: 30_000 });
+      const late = await waitFor(async () => (await log()).find((r) => r.event.type === 'LeaseExpired' && r.event.writerEpoch === epochA), {
+        what: "A's late sweep",
+        timeoutMs: 30_000,
+      });
       const claimB = (await log()).find((r) => r.event.type === 'PoolWriterClaimed' && r.offset + 1 === ownedByB.epoch)!;
       assert.ok(late.offset > claimB.offset, "A's sweep landed after B's claim");
 
       // Every reader that applies the fence still sees the lease live (B's expiry is a tail later).
       const fences = new WriterFences();
       const reader = new PoolState();
-      reader.apply(createEvent('SiteConfigured', { name: 'F', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000077', poolNumbers: numbers('77', 3), leaseTtlSeconds: TTL_S }, { siteId: SITE, producer: 'test' }));
+      reader.apply(
+        createEvent(
+          'SiteConfigured',
+          { name: 'F', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000077', poolNumbers: numbers('77', 3), leaseTtlSeconds: TTL_S },
+          { siteId: SITE, producer: 'test' },
+        ),
+      );
       for (const r of await log()) if (fences.admit(partition, r.offset, r.event)) reader.apply(r.event);
-      assert.deepEqual(reader.liveLeases(SITE).map((l) => l.leaseId), [granted.payload.leaseId], 'the fenced expiry is not applied');
+      assert.deepEqual(
+        reader.liveLeases(SITE).map((l) => l.leaseId),
+        [granted.payload.leaseId],
+        'the fenced expiry is not applied',
+      );
       assert.ok(Number(extended.payload.expiresAtMs) > Date.now(), "B's extension still runs: the check above was made within it");
       // B (writer state and read view) kept the lease.
       const pool = (await http('GET', `${b.url}/v1/admin/sites/${SITE}/pool`, { headers: auth })).body as { leases: Array<{ leaseId: string }> };
-      assert.deepEqual(pool.leases.map((l) => l.leaseId), [granted.payload.leaseId]);
+      assert.deepEqual(
+        pool.leases.map((l) => l.leaseId),
+        [granted.payload.leaseId],
+      );
     } finally {
       a.resume();
       await a.kill();

@@ -101,8 +101,12 @@ describe('pool snapshots', () => {
 
   it('the history exercises every kind of pool event', () => {
     const types = new Set(events.map((e) => e.type));
-    for (const t of ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired', 'NumberCallObserved', 'NumberQuarantineEnded', 'PromoCodeRedeemed']) assert.ok(types.has(t as never), t);
-    assert.ok(events.some((e) => e.type === 'LeaseGranted' && (e as DomainEvent<'LeaseGranted'>).payload.reusedLeaseId), 'a lease reused under shortage');
+    for (const t of ['LeaseGranted', 'LeaseRejected', 'LeaseExtended', 'LeaseExpired', 'NumberCallObserved', 'NumberQuarantineEnded', 'PromoCodeRedeemed'])
+      assert.ok(types.has(t as never), t);
+    assert.ok(
+      events.some((e) => e.type === 'LeaseGranted' && (e as DomainEvent<'LeaseGranted'>).payload.reusedLeaseId),
+      'a lease reused under shortage',
+    );
   });
 
   it('snapshot plus tail rebuilds exactly the state of a full rebuild (leases, quarantine, statistics, next decisions)', () => {
@@ -120,7 +124,13 @@ describe('pool snapshots', () => {
   it('a pool of 10,000 numbers is split in chunks under the 1 MiB message limit, and the latest complete snapshot wins', async () => {
     const big = new PoolState();
     const pool = numbers('33', 10_000);
-    big.apply(createEvent('SiteConfigured', { name: 'Big', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000009', poolNumbers: pool, leaseTtlSeconds: 900 }, { siteId: 'big', producer: 't' }));
+    big.apply(
+      createEvent(
+        'SiteConfigured',
+        { name: 'Big', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000009', poolNumbers: pool, leaseTtlSeconds: 900 },
+        { siteId: 'big', producer: 't' },
+      ),
+    );
     for (let i = 0; i < 10_000; i += 1) {
       const d = big.decide('big', { requestId: `r${i}`, sessionId: `s${i}`, visitorId: `visitor-with-a-long-id-${i}`, requestedAtMs: 0 } as never, START + i);
       if (d.kind === 'granted') big.apply(createEvent('LeaseGranted', d.payload, { siteId: 'big', producer: 't' }));
@@ -144,7 +154,13 @@ describe('pool snapshots', () => {
     assert.equal(catalog.latest(5), undefined, 'another partition has none');
 
     const restored = new PoolState();
-    restored.apply(createEvent('SiteConfigured', { name: 'Big', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000009', poolNumbers: pool, leaseTtlSeconds: 900 }, { siteId: 'big', producer: 't' }));
+    restored.apply(
+      createEvent(
+        'SiteConfigured',
+        { name: 'Big', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000009', poolNumbers: pool, leaseTtlSeconds: 900 },
+        { siteId: 'big', producer: 't' },
+      ),
+    );
     restored.restoreSnapshot(latest.document.state);
     assert.deepEqual(restored.siteStats('big'), big.siteStats('big'));
 

@@ -101,7 +101,11 @@ export class SnapshotCatalog {
         const count = list[0]!.event.payload.chunkCount;
         return list.length === count && new Set(list.map((c) => c.event.payload.chunkIndex)).size === count;
       })
-      .sort((a, b) => Number(b[0]!.event.payload.coveredOffset) - Number(a[0]!.event.payload.coveredOffset) || Number(b[0]!.event.payload.takenAtMs) - Number(a[0]!.event.payload.takenAtMs));
+      .sort(
+        (a, b) =>
+          Number(b[0]!.event.payload.coveredOffset) - Number(a[0]!.event.payload.coveredOffset) ||
+          Number(b[0]!.event.payload.takenAtMs) - Number(a[0]!.event.payload.takenAtMs),
+      );
     const best = complete[0];
     if (!best) return undefined;
     best.sort((a, b) => a.event.payload.chunkIndex - b.event.payload.chunkIndex);

@@ -5,7 +5,13 @@ import { PoolState } from './pool-state.js';
 
 const site = 'site-a';
 const configure = (state: PoolState, numbers: string[], ttl = 900, extra: { shortagePolicy?: string; overflowNumber?: string } = {}) =>
-  state.apply(createEvent('SiteConfigured', { name: 'A', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: ttl, ...extra }, { siteId: site, producer: 't' }));
+  state.apply(
+    createEvent(
+      'SiteConfigured',
+      { name: 'A', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000', poolNumbers: numbers, leaseTtlSeconds: ttl, ...extra },
+      { siteId: site, producer: 't' },
+    ),
+  );
 const request = (id: string) => ({ requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: 0 }) as never;
 
 function grant(state: PoolState, id: string, now: number): DomainEvent<'LeaseGranted'> {
@@ -47,8 +53,20 @@ describe('PoolState', () => {
     const due = state.dueForExpiry(79_999).map((l) => l.leaseId);
     assert.deepEqual(due, [a.payload.leaseId, b.payload.leaseId]);
     // b released later than a, so a's number must come first.
-    state.apply(createEvent('LeaseExpired', { leaseId: b.payload.leaseId, sessionId: 's', trackingNumber: b.payload.trackingNumber, releasedAtMs: 70_000 }, { siteId: site, producer: 't' }));
-    state.apply(createEvent('LeaseExpired', { leaseId: a.payload.leaseId, sessionId: 's', trackingNumber: a.payload.trackingNumber, releasedAtMs: 60_000 }, { siteId: site, producer: 't' }));
+    state.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: b.payload.leaseId, sessionId: 's', trackingNumber: b.payload.trackingNumber, releasedAtMs: 70_000 },
+        { siteId: site, producer: 't' },
+      ),
+    );
+    state.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: a.payload.leaseId, sessionId: 's', trackingNumber: a.payload.trackingNumber, releasedAtMs: 60_000 },
+        { siteId: site, producer: 't' },
+      ),
+    );
     const next = grant(state, 'r4', 90_000);
     assert.equal(next.payload.trackingNumber, a.payload.trackingNumber);
     assert.equal(next.payload.expiresAtMs, 90_000 + 60_000);
@@ -59,7 +77,13 @@ describe('PoolState', () => {
     configure(state, ['+74951000001', '+74951000002', '+74951000003'], 60);
     const first = grant(state, 'r1', 0); // visitor v-r1
     const expire = (e: typeof first, at: number) =>
-      state.apply(createEvent('LeaseExpired', { leaseId: e.payload.leaseId, sessionId: 's', trackingNumber: e.payload.trackingNumber, releasedAtMs: at }, { siteId: site, producer: 't' }));
+      state.apply(
+        createEvent(
+          'LeaseExpired',
+          { leaseId: e.payload.leaseId, sessionId: 's', trackingNumber: e.payload.trackingNumber, releasedAtMs: at },
+          { siteId: site, producer: 't' },
+        ),
+      );
     expire(first, 60_000);
     // Another free number was released longer ago (never used): without stickiness it would go first.
     const back = state.decide(site, { requestId: 'r9', sessionId: 's9', visitorId: 'v-r1', requestedAtMs: 0 } as never, 120_000);
@@ -70,7 +94,13 @@ describe('PoolState', () => {
     const state2 = new PoolState();
     configure(state2, ['+74951000001', '+74951000002'], 60);
     const mine = grant(state2, 'r1', 0);
-    state2.apply(createEvent('LeaseExpired', { leaseId: mine.payload.leaseId, sessionId: 's', trackingNumber: mine.payload.trackingNumber, releasedAtMs: 60_000 }, { siteId: site, producer: 't' }));
+    state2.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: mine.payload.leaseId, sessionId: 's', trackingNumber: mine.payload.trackingNumber, releasedAtMs: 60_000 },
+        { siteId: site, producer: 't' },
+      ),
+    );
     const taken = grant(state2, 'r2', 61_000); // visitor v-r2 takes the never-used number first...
     const stolen = grant(state2, 'r3', 62_000); // ...and v-r3 then takes v-r1's old number
     assert.equal(stolen.payload.trackingNumber, mine.payload.trackingNumber);
@@ -102,7 +132,13 @@ describe('PoolState', () => {
     const taken = grant(reuse, 'r3', 20);
     assert.equal(taken.payload.trackingNumber, oldest.payload.trackingNumber, 'the oldest live lease gives up its number');
     assert.equal(taken.payload.reusedLeaseId, oldest.payload.leaseId);
-    assert.deepEqual(reuse.liveLeases(site).map((l) => l.leaseId).sort(), ['r2', 'r3']);
+    assert.deepEqual(
+      reuse
+        .liveLeases(site)
+        .map((l) => l.leaseId)
+        .sort(),
+      ['r2', 'r3'],
+    );
     const stats = reuse.siteStats(site)!;
     assert.equal(stats.shortages, 1);
     assert.equal(stats.peakDemand, 3, 'two numbers leased and a third visitor wanting one');
@@ -129,8 +165,18 @@ describe('PoolState', () => {
     rebuilt.apply(lease);
     rebuilt.apply(extended);
     assert.deepEqual(rebuilt.dueForExpiry(60_000), []);
-    rebuilt.apply(createEvent('LeaseExpired', { leaseId: lease.payload.leaseId, sessionId: 's', trackingNumber: lease.payload.trackingNumber, releasedAtMs: 90_000 }, { siteId: site, producer: 't' }));
-    assert.equal(rebuilt.decideExtension(site, { leaseId: lease.payload.leaseId, sessionId: lease.payload.sessionId, requestedAtMs: 0 } as never, 95_000), undefined, 'an ended lease is not revived');
+    rebuilt.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: lease.payload.leaseId, sessionId: 's', trackingNumber: lease.payload.trackingNumber, releasedAtMs: 90_000 },
+        { siteId: site, producer: 't' },
+      ),
+    );
+    assert.equal(
+      rebuilt.decideExtension(site, { leaseId: lease.payload.leaseId, sessionId: lease.payload.sessionId, requestedAtMs: 0 } as never, 95_000),
+      undefined,
+      'an ended lease is not revived',
+    );
   });
 
   it('rejects unknown sites and empty pools with distinct reasons', () => {
@@ -162,7 +208,12 @@ describe('PoolState', () => {
     assert.notEqual(b.payload.trackingNumber, a.payload.trackingNumber);
   });
 
-  const inventory = (state: PoolState, entries: Array<{ number: string; usage?: string; status?: string; quarantinedFromMs?: number }>, quarantineSeconds = 60, extra: object = {}) =>
+  const inventory = (
+    state: PoolState,
+    entries: Array<{ number: string; usage?: string; status?: string; quarantinedFromMs?: number }>,
+    quarantineSeconds = 60,
+    extra: object = {},
+  ) =>
     state.apply(
       createEvent(
         'SiteConfigured',
@@ -200,7 +251,10 @@ describe('PoolState', () => {
     assert.equal(call(state, 'c1', '+74951000002', 50_000), undefined, 'a call counts once');
     assert.deepEqual(state.dueQuarantineEnds(61_000), [], 'not quiet for 60 s since the call');
     const ends = state.dueQuarantineEnds(110_000);
-    assert.deepEqual(ends.map((e) => [e.payload.trackingNumber, e.payload.quarantinedFromMs]), [['+74951000002', 1_000]]);
+    assert.deepEqual(
+      ends.map((e) => [e.payload.trackingNumber, e.payload.quarantinedFromMs]),
+      [['+74951000002', 1_000]],
+    );
     state.apply(createEvent('NumberQuarantineEnded', ends[0]!.payload, { siteId: site, producer: 't' }));
     assert.deepEqual(state.dueQuarantineEnds(200_000), []);
     assert.equal(grant(state, 'r3', 110_000).payload.trackingNumber, '+74951000002');
@@ -210,7 +264,9 @@ describe('PoolState', () => {
     inventory(state, [{ number: '+74951000001' }, { number: '+74951000002', quarantinedFromMs: 300_000 }]);
     const states = Object.fromEntries(state.numberStates(site, 300_000)!.map((n) => [n.number, n.state]));
     assert.deepEqual(states, { '+74951000001': 'leased', '+74951000002': 'leased' }, 'a leased number stays leased; quarantine applies once it is released');
-    state.apply(createEvent('LeaseExpired', { leaseId: 'r3', sessionId: 's', trackingNumber: '+74951000002', releasedAtMs: 310_000 }, { siteId: site, producer: 't' }));
+    state.apply(
+      createEvent('LeaseExpired', { leaseId: 'r3', sessionId: 's', trackingNumber: '+74951000002', releasedAtMs: 310_000 }, { siteId: site, producer: 't' }),
+    );
     assert.equal(state.numberStates(site, 310_000)!.find((n) => n.number === '+74951000002')?.state, 'quarantined');
     assert.deepEqual(state.dueQuarantineEnds(360_000), [], 'the quiet period starts at the release');
     assert.equal(state.dueQuarantineEnds(370_000).length, 1);
@@ -220,10 +276,19 @@ describe('PoolState', () => {
     const state = new PoolState();
     inventory(state, [{ number: '+74951000001' }, { number: '+74951000002' }]);
     const a = grant(state, 'r1', 0);
-    inventory(state, [{ number: a.payload.trackingNumber, status: 'retired' }, { number: a.payload.trackingNumber === '+74951000001' ? '+74951000002' : '+74951000001' }]);
+    inventory(state, [
+      { number: a.payload.trackingNumber, status: 'retired' },
+      { number: a.payload.trackingNumber === '+74951000001' ? '+74951000002' : '+74951000001' },
+    ]);
     assert.equal(state.liveLeases(site).length, 1, 'the visitor keeps seeing the retired number until the lease ends');
     assert.equal(call(state, 'c1', a.payload.trackingNumber, 1_000)?.numberState, 'retired');
-    state.apply(createEvent('LeaseExpired', { leaseId: 'r1', sessionId: 's', trackingNumber: a.payload.trackingNumber, releasedAtMs: 60_000 }, { siteId: site, producer: 't' }));
+    state.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: 'r1', sessionId: 's', trackingNumber: a.payload.trackingNumber, releasedAtMs: 60_000 },
+        { siteId: site, producer: 't' },
+      ),
+    );
     const b = grant(state, 'r2', 61_000);
     assert.notEqual(b.payload.trackingNumber, a.payload.trackingNumber);
     const c = state.decide(site, request('r3'), 61_000);
@@ -238,7 +303,8 @@ describe('PoolState', () => {
     const state = new PoolState();
     // Two letters of a two-character alphabet: four codes in all.
     inventory(state, [], 0, { promoCodes: { length: 2, alphabet: 'AB' } });
-    const promo = (id: string, at: number) => state.decide(site, { requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: 0, method: 'promo_code' } as never, at);
+    const promo = (id: string, at: number) =>
+      state.decide(site, { requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: 0, method: 'promo_code' } as never, at);
     const codes: string[] = [];
     for (let i = 0; i < 4; i += 1) {
       const d = promo(`p${i}`, 1_000 + i);
@@ -252,7 +318,13 @@ describe('PoolState', () => {
     assert.ok(codes.every((c) => /^[AB]{2}$/.test(c)));
     const full = promo('p4', 2_000);
     assert.equal(full.kind === 'rejected' && full.payload.reason, 'codes_exhausted');
-    state.apply(createEvent('LeaseExpired', { leaseId: 'p0', sessionId: 's-p0', trackingNumber: '', releasedAtMs: 61_000, promoCode: codes[0] }, { siteId: site, producer: 't' }));
+    state.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId: 'p0', sessionId: 's-p0', trackingNumber: '', releasedAtMs: 61_000, promoCode: codes[0] },
+        { siteId: site, producer: 't' },
+      ),
+    );
     const again = promo('p5', 70_000);
     assert.equal(again.kind === 'granted' && again.payload.promoCode, codes[0], 'the only free code is the released one');
     if (again.kind === 'granted') state.apply(createEvent('LeaseGranted', again.payload, { siteId: site, producer: 't' }));
@@ -276,7 +348,8 @@ describe('PoolState', () => {
 });
 
 describe('PoolState lease request deadlines', () => {
-  const withDeadline = (id: string, requestedAtMs: number, deadlineMs: number, method = '') => ({ requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs, deadlineMs, method }) as never;
+  const withDeadline = (id: string, requestedAtMs: number, deadlineMs: number, method = '') =>
+    ({ requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs, deadlineMs, method }) as never;
   const apply = (state: PoolState, d: ReturnType<PoolState['decide']>) => {
     if (d.kind === 'granted') state.apply(createEvent('LeaseGranted', d.payload, { siteId: site, producer: 't' }));
     if (d.kind === 'rejected') state.apply(createEvent('LeaseRejected', d.payload, { siteId: site, producer: 't', occurredAtMs: 0 }));
@@ -290,7 +363,10 @@ describe('PoolState lease request deadlines', () => {
     assert.equal((onTime as { payload: { requestDeadlineMs: number } }).payload.requestDeadlineMs, 2500);
     apply(state, onTime);
     const late = state.decide(site, withDeadline('r2', 1000, 2500), 2501);
-    assert.deepEqual(late, { kind: 'rejected', payload: { requestId: 'r2', sessionId: 's-r2', visitorId: 'v-r2', clientKey: '', reason: 'expired', fallbackNumber: '+74950000000' } });
+    assert.deepEqual(late, {
+      kind: 'rejected',
+      payload: { requestId: 'r2', sessionId: 's-r2', visitorId: 'v-r2', clientKey: '', reason: 'expired', fallbackNumber: '+74950000000' },
+    });
     apply(state, late);
     // The answered request stays answered: its redelivery is a duplicate, not a second chance.
     assert.equal(state.decide(site, withDeadline('r2', 1000, 2500), 2502).kind, 'duplicate');
@@ -310,7 +386,13 @@ describe('PoolState lease request deadlines', () => {
     assert.equal(first.kind, 'granted');
     apply(state, first);
     const { leaseId, trackingNumber } = (first as { payload: { leaseId: string; trackingNumber: string } }).payload;
-    state.apply(createEvent('LeaseExpired', { leaseId, sessionId: 's-r1', trackingNumber, releasedAtMs: 2000, promoCode: '', reason: '' }, { siteId: site, producer: 't', occurredAtMs: 2000 }));
+    state.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId, sessionId: 's-r1', trackingNumber, releasedAtMs: 2000, promoCode: '', reason: '' },
+        { siteId: site, producer: 't', occurredAtMs: 2000 },
+      ),
+    );
     assert.equal(state.siteStats(site)!.leased, 0);
     assert.equal(state.decide(site, withDeadline('r1', 1000, 60_000), 3000).kind, 'duplicate');
   });
@@ -326,7 +408,13 @@ describe('PoolState lease request deadlines', () => {
     state.apply(grant);
     assert.equal(state.siteStats(site)!.granted, 1);
     const { leaseId, trackingNumber } = (first as { payload: { leaseId: string; trackingNumber: string } }).payload;
-    state.apply(createEvent('LeaseExpired', { leaseId, sessionId: 's-r1', trackingNumber, releasedAtMs: 2000, promoCode: '', reason: '' }, { siteId: site, producer: 't', occurredAtMs: 2000 }));
+    state.apply(
+      createEvent(
+        'LeaseExpired',
+        { leaseId, sessionId: 's-r1', trackingNumber, releasedAtMs: 2000, promoCode: '', reason: '' },
+        { siteId: site, producer: 't', occurredAtMs: 2000 },
+      ),
+    );
     // The copy read after the lease ended does not lease the number again.
     state.apply(grant);
     assert.equal(state.siteStats(site)!.leased, 0);

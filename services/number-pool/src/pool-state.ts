@@ -347,7 +347,17 @@ export class PoolState {
           codeHistory: new Map(),
           seenCalls: new Set(),
           redemptions: new Map(),
-          counters: { granted: 0, expired: 0, undelivered: 0, holderShareReuses: 0, shortages: 0, peakDemand: 0, promoCodesIssued: 0, promoCodesRedeemed: 0, callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 } },
+          counters: {
+            granted: 0,
+            expired: 0,
+            undelivered: 0,
+            holderShareReuses: 0,
+            shortages: 0,
+            peakDemand: 0,
+            promoCodesIssued: 0,
+            promoCodesRedeemed: 0,
+            callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 },
+          },
         };
     this.sites.set(siteId, site);
     // Live leases hold their numbers whatever order the site and lease events were read in
@@ -408,7 +418,8 @@ export class PoolState {
     // A request read after its deadline (a backlog after an outage): its visitor already sees the
     // default number, so a lease would only hold a number nobody was shown (and credit its calls wrongly).
     const deadline = requestDeadline(request);
-    if (deadline !== undefined && nowMs > deadline) return { kind: 'rejected', payload: { ...base, reason: 'expired', fallbackNumber: site?.config.defaultNumber ?? '' } };
+    if (deadline !== undefined && nowMs > deadline)
+      return { kind: 'rejected', payload: { ...base, reason: 'expired', fallbackNumber: site?.config.defaultNumber ?? '' } };
     if (!site) return { kind: 'rejected', payload: { ...base, reason: 'unknown_site', fallbackNumber: '' } };
     const ttl = (site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
     const grant = (trackingNumber: string, extra: { reusedLeaseId?: string; promoCode?: string } = {}): Decision => ({
@@ -442,7 +453,8 @@ export class PoolState {
     // Otherwise the free number released longest ago (stale heap entries are dropped on the way).
     const best = site.free.peekValid((e) => isFree(e.number) && site.runtime.get(e.number)!.releasedAtMs === e.releasedAtMs);
     if (best) return grant(best.number);
-    if (site.pool.every((n) => this.quarantined(site, n))) return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
+    if (site.pool.every((n) => this.quarantined(site, n)))
+      return { kind: 'rejected', payload: { ...base, reason: 'pool_empty', fallbackNumber: site.config.defaultNumber } };
     const policy = (site.config.shortagePolicy || 'default_number') as ShortagePolicy;
     if (policy === 'reuse_oldest') {
       // Leases are kept in grant order, so the first one of this site holding a pool number is the oldest.
@@ -534,7 +546,14 @@ export class PoolState {
   decideRelease(siteId: string, request: calltrack.events.v1.LeaseReleaseRequested): EventInput<'LeaseExpired'> | undefined {
     const lease = this.leases.get(request.leaseId);
     if (!lease || lease.siteId !== siteId || lease.sessionId !== request.sessionId) return undefined;
-    return { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.grantedAtMs, promoCode: lease.promoCode, reason: 'undelivered' };
+    return {
+      leaseId: lease.leaseId,
+      sessionId: lease.sessionId,
+      trackingNumber: lease.trackingNumber,
+      releasedAtMs: lease.grantedAtMs,
+      promoCode: lease.promoCode,
+      reason: 'undelivered',
+    };
   }
 
   /** A call to one of the site's numbers: what the number was at the time, or undefined (not a pool number, or already seen). */
@@ -543,8 +562,20 @@ export class PoolState {
     const config = site?.numbers.get(call.trackingNumber);
     if (!site || !config || config.usage !== 'pool' || site.seenCalls.has(call.callId)) return undefined;
     const rt = site.runtime.get(call.trackingNumber);
-    const numberState: NumberCallState = config.retired ? 'retired' : rt?.leaseId ? 'leased' : this.quarantined(site, call.trackingNumber) ? 'quarantined' : 'free';
-    return { callId: call.callId, trackingNumber: call.trackingNumber, calledAtMs: call.calledAtMs, numberState, leaseId: numberState === 'leased' ? (rt?.leaseId ?? '') : '' };
+    const numberState: NumberCallState = config.retired
+      ? 'retired'
+      : rt?.leaseId
+        ? 'leased'
+        : this.quarantined(site, call.trackingNumber)
+          ? 'quarantined'
+          : 'free';
+    return {
+      callId: call.callId,
+      trackingNumber: call.trackingNumber,
+      calledAtMs: call.calledAtMs,
+      numberState,
+      leaseId: numberState === 'leased' ? (rt?.leaseId ?? '') : '',
+    };
   }
 
   /** Leases whose time is up, oldest first. */
@@ -567,7 +598,8 @@ export class PoolState {
         const rt = site.runtime.get(number);
         if (rt?.leaseId) continue;
         const quietSince = Math.max(config.quarantinedFromMs, rt?.lastCallAtMs ?? 0, rt?.releasedAtMs ?? 0);
-        if (nowMs >= quietSince + period) out.push({ siteId, payload: { trackingNumber: number, quarantinedFromMs: config.quarantinedFromMs, endedAtMs: nowMs } });
+        if (nowMs >= quietSince + period)
+          out.push({ siteId, payload: { trackingNumber: number, quarantinedFromMs: config.quarantinedFromMs, endedAtMs: nowMs } });
       }
     }
     return out;

@@ -1,7 +1,17 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { callDirectionLabel, createEvent, siteKey, topicName, TOPICS, WriterFences, type calltrack, type DomainEvent, type EventInput } from '@calltrack/contracts';
+import {
+  callDirectionLabel,
+  createEvent,
+  siteKey,
+  topicName,
+  TOPICS,
+  WriterFences,
+  type calltrack,
+  type DomainEvent,
+  type EventInput,
+} from '@calltrack/contracts';
 import { KafkaBus, partitionOf, ReplayWatermark, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { ReadinessService, LOGGER, CONFIG } from '@calltrack/service-kit';
 import { context, type Logger } from '@calltrack/telemetry';
@@ -120,7 +130,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       { startOffset: (_topic, p) => (covered.has(p) ? covered.get(p)! + 1n : undefined) },
     );
     this.viewLoaded = true;
-    this.logger.info({ event: 'pool_view_rebuilt', records: sites.records + events.records, snapshots: covered.size, liveLeases: this.view.liveLeases().length, ms: Date.now() - started });
+    this.logger.info({
+      event: 'pool_view_rebuilt',
+      records: sites.records + events.records,
+      snapshots: covered.size,
+      liveLeases: this.view.liveLeases().length,
+      ms: Date.now() - started,
+    });
 
     // Every instance sees every site's configuration and every lease event.
     this.followers = this.bus.consumer({
@@ -133,7 +149,14 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         const event = record.event as DomainEvent;
         if (record.topic === 'poolEvents') {
           if (!this.viewFences.admit(record.partition, record.offset, event)) {
-            this.logger.warn({ event: 'pool_event_fenced', partition: record.partition, offset: record.offset, type: event.type, event_id: event.eventId, writer_epoch: event.writerEpoch });
+            this.logger.warn({
+              event: 'pool_event_fenced',
+              partition: record.partition,
+              offset: record.offset,
+              type: event.type,
+              event_id: event.eventId,
+              writer_epoch: event.writerEpoch,
+            });
             return;
           }
           this.followWriter(record.partition, BigInt(record.offset), event);
@@ -198,7 +221,9 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     await Promise.all([this.commands?.stop(), this.calls?.stop()]);
     await Promise.all(
       [...this.owned.values()].map((entry) =>
-        this.takeSnapshot(entry, 'shutdown').catch((err: unknown) => this.logger.error({ event: 'pool_snapshot_failed', partition: entry.partition, reason: 'shutdown', err })),
+        this.takeSnapshot(entry, 'shutdown').catch((err: unknown) =>
+          this.logger.error({ event: 'pool_snapshot_failed', partition: entry.partition, reason: 'shutdown', err }),
+        ),
       ),
     );
     await this.followers?.stop();
@@ -256,7 +281,12 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         // Stalled past its session (or a claim that lost a race): if the group still gives this
         // instance the partition's commands, the next batch claims it again and rebuilds from the log.
         this.owned.delete(entry.partition);
-        this.logger.warn({ event: 'pool_partition_fenced', partition: entry.partition, claimed_by: (event as DomainEvent<'PoolWriterClaimed'>).payload.instanceId, offset: String(offset) });
+        this.logger.warn({
+          event: 'pool_partition_fenced',
+          partition: entry.partition,
+          claimed_by: (event as DomainEvent<'PoolWriterClaimed'>).payload.instanceId,
+          offset: String(offset),
+        });
       }
       return;
     }
@@ -342,7 +372,11 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private async rebuild(entry: OwnedPartition): Promise<void> {
     const { partition } = entry;
     const started = Date.now();
-    const claim = createEvent('PoolWriterClaimed', { partition, instanceId: this.instanceId }, { siteId: snapshotSiteId(partition), producer: SERVICE_NAME, eventId: entry.claimId });
+    const claim = createEvent(
+      'PoolWriterClaimed',
+      { partition, instanceId: this.instanceId },
+      { siteId: snapshotSiteId(partition), producer: SERVICE_NAME, eventId: entry.claimId },
+    );
     await this.bus.producer.publish('poolEvents', partitionKey('pool-writer', partition, TOPICS.poolEvents.partitions), claim);
     const catalog = await this.snapshotCatalog();
     let snapshot: LoadedSnapshot | undefined;
@@ -417,7 +451,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       const { partition } = entry;
       const captured = await this.exclusive(async () => {
         const owns = () => this.owned.get(partition) === entry;
-        if (!owns() || entry.logOffset <= entry.snapshotOffset && entry.unseen.size === 0) return undefined;
+        if (!owns() || (entry.logOffset <= entry.snapshotOffset && entry.unseen.size === 0)) return undefined;
         if (this.pending.some((r) => partitionOf(r.key, TOPICS.poolEvents.partitions) === partition)) return undefined;
         // Holding the lock, nothing new is decided: wait for the follower to read back what was published.
         const deadline = Date.now() + 5_000;
@@ -435,7 +469,10 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       entry.snapshotKeys = chunks.map((c) => c.key);
       // The previous snapshot goes only once this one is complete on the topic.
       if (superseded.length > 0) {
-        await this.bus.producer.sendRaw(topicName('poolSnapshots', this.bus.settings.prefix), superseded.map((key) => ({ key, value: null, headers: {} })));
+        await this.bus.producer.sendRaw(
+          topicName('poolSnapshots', this.bus.settings.prefix),
+          superseded.map((key) => ({ key, value: null, headers: {} })),
+        );
       }
       this.logger.info({
         event: 'pool_snapshot_written',
@@ -462,7 +499,9 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       const byCount = this.config.POOL_SNAPSHOT_EVERY_RECORDS > 0 && grown >= BigInt(this.config.POOL_SNAPSHOT_EVERY_RECORDS);
       const byTime = this.config.POOL_SNAPSHOT_INTERVAL_MS > 0 && grown > 0n && now - entry.snapshotAtMs >= this.config.POOL_SNAPSHOT_INTERVAL_MS;
       if (!byCount && !byTime) continue;
-      void this.takeSnapshot(entry, byCount ? 'records' : 'interval').catch((err: unknown) => this.logger.error({ event: 'pool_snapshot_failed', partition: entry.partition, err }));
+      void this.takeSnapshot(entry, byCount ? 'records' : 'interval').catch((err: unknown) =>
+        this.logger.error({ event: 'pool_snapshot_failed', partition: entry.partition, err }),
+      );
     }
   }
 
@@ -486,7 +525,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     const { state } = owner;
     const decision = state.decide(command.siteId, command.payload, Date.now());
     if (decision.kind === 'duplicate') return;
-    const meta = { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer`, writerEpoch: owner.epoch };
+    const meta = {
+      siteId: command.siteId,
+      producer: SERVICE_NAME,
+      causationId: command.eventId,
+      eventId: `${command.eventId}:answer`,
+      writerEpoch: owner.epoch,
+    };
     const event = decision.kind === 'granted' ? createEvent('LeaseGranted', decision.payload, meta) : createEvent('LeaseRejected', decision.payload, meta);
     // Applied now so the next request of the batch sees the number as taken; published in flush, before the commit.
     state.apply(event);
@@ -509,7 +554,14 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     const { state } = owner;
     const released = state.decideRelease(command.siteId, command.payload);
     if (!released) return;
-    const event = createEvent('LeaseExpired', released, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${released.leaseId}:expired`, occurredAtMs: Date.now(), writerEpoch: owner.epoch });
+    const event = createEvent('LeaseExpired', released, {
+      siteId: command.siteId,
+      producer: SERVICE_NAME,
+      causationId: command.eventId,
+      eventId: `${released.leaseId}:expired`,
+      occurredAtMs: Date.now(),
+      writerEpoch: owner.epoch,
+    });
     state.apply(event);
     owner.unseen.add(event.eventId);
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
@@ -520,7 +572,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     const { state } = owner;
     const extension = state.decideExtension(command.siteId, command.payload, Date.now());
     if (!extension) return;
-    const event = createEvent('LeaseExtended', extension, { siteId: command.siteId, producer: SERVICE_NAME, causationId: command.eventId, eventId: `${command.eventId}:answer`, writerEpoch: owner.epoch });
+    const event = createEvent('LeaseExtended', extension, {
+      siteId: command.siteId,
+      producer: SERVICE_NAME,
+      causationId: command.eventId,
+      eventId: `${command.eventId}:answer`,
+      writerEpoch: owner.epoch,
+    });
     state.apply(event);
     owner.unseen.add(event.eventId);
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
@@ -542,7 +600,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     owner.unseen.add(event.eventId);
     this.pending.push({ topic: 'poolEvents', key: siteKey(command.siteId), event, traceContext: context.active() });
     if (observed.numberState !== 'leased') {
-      this.logger.info({ event: 'call_to_idle_number', site_id: command.siteId, number: observed.trackingNumber, number_state: observed.numberState, call_id: observed.callId });
+      this.logger.info({
+        event: 'call_to_idle_number',
+        site_id: command.siteId,
+        number: observed.trackingNumber,
+        number_state: observed.numberState,
+        call_id: observed.callId,
+      });
     }
   }
 
@@ -564,7 +628,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         const events: DomainEvent[] = state.dueForExpiry(now).map((lease) =>
           createEvent(
             'LeaseExpired',
-            { leaseId: lease.leaseId, sessionId: lease.sessionId, trackingNumber: lease.trackingNumber, releasedAtMs: lease.expiresAtMs, promoCode: lease.promoCode },
+            {
+              leaseId: lease.leaseId,
+              sessionId: lease.sessionId,
+              trackingNumber: lease.trackingNumber,
+              releasedAtMs: lease.expiresAtMs,
+              promoCode: lease.promoCode,
+            },
             { siteId: lease.siteId, producer: SERVICE_NAME, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs, writerEpoch: entry.epoch },
           ),
         );
@@ -657,7 +727,11 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
    * Links a call to the session that was shown a promo code. The same call and
    * code again is answered with the first link; a call linked to another code is a conflict.
    */
-  async redeemPromoCode(siteId: string, code: string, call: { callId: string; callerNumber: string; calledAtMs: number; redeemedBy: string }): Promise<RedeemResult> {
+  async redeemPromoCode(
+    siteId: string,
+    code: string,
+    call: { callId: string; callerNumber: string; calledAtMs: number; redeemedBy: string },
+  ): Promise<RedeemResult> {
     const state = this.stateOf(siteId);
     if (!state.hasSite(siteId)) return { kind: 'unknown_site' };
     const linked = state.redemptionOf(siteId, call);

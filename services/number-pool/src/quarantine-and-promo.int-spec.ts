@@ -19,14 +19,45 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
   let pool: RunningService;
 
   const request = (site: string, id: string, method = '') =>
-    bus.producer.publish('poolCommands', siteKey(site), createEvent('LeaseRequested', { requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: Date.now(), method }, { siteId: site, producer: 'test' }));
+    bus.producer.publish(
+      'poolCommands',
+      siteKey(site),
+      createEvent(
+        'LeaseRequested',
+        { requestId: id, sessionId: `s-${id}`, visitorId: `v-${id}`, requestedAtMs: Date.now(), method },
+        { siteId: site, producer: 'test' },
+      ),
+    );
   const answer = (id: string) =>
-    waitFor(() => probe.events('poolEvents').find((e): e is Extract<AnyDomainEvent, { type: 'LeaseGranted' | 'LeaseRejected' }> => (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === id), { what: `answer to ${id}` });
+    waitFor(
+      () =>
+        probe
+          .events('poolEvents')
+          .find(
+            (e): e is Extract<AnyDomainEvent, { type: 'LeaseGranted' | 'LeaseRejected' }> =>
+              (e.type === 'LeaseGranted' || e.type === 'LeaseRejected') && e.payload.requestId === id,
+          ),
+      { what: `answer to ${id}` },
+    );
   const call = (site: string, callId: string, number: string, atMs: number) =>
     bus.producer.publish(
       'calls',
       `${site}:${callId}`,
-      createEvent('CallReported', { callId, provider: 'generic', providerCallId: callId, trackingNumber: number, callerNumber: '+79161234567', direction: 1, status: 1, startedAtMs: atMs, sequence: 1 }, { siteId: site, producer: 'test' }),
+      createEvent(
+        'CallReported',
+        {
+          callId,
+          provider: 'generic',
+          providerCallId: callId,
+          trackingNumber: number,
+          callerNumber: '+79161234567',
+          direction: 1,
+          status: 1,
+          startedAtMs: atMs,
+          sequence: 1,
+        },
+        { siteId: site, producer: 'test' },
+      ),
     );
 
   before(async () => {
@@ -49,7 +80,15 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
             poolNumbers: [FREE, QUARANTINED],
             numbers: [
               { number: FREE, usage: 'pool', status: 'active', addedAtMs: now },
-              { number: QUARANTINED, usage: 'pool', status: 'active', addedAtMs: now, quarantinedFromMs: now, quarantineReason: 'moved_from_site', movedFromSite: 'other' },
+              {
+                number: QUARANTINED,
+                usage: 'pool',
+                status: 'active',
+                addedAtMs: now,
+                quarantinedFromMs: now,
+                quarantineReason: 'moved_from_site',
+                movedFromSite: 'other',
+              },
             ],
             quarantineSeconds: 6,
             leaseTtlSeconds: 900,
@@ -62,12 +101,21 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
         key: siteKey('promo'),
         event: createEvent(
           'SiteConfigured',
-          { name: 'promo', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74953000000', leaseTtlSeconds: 900, promoCodes: { length: 4, alphabet: 'ABCDEFGHJK', prefix: 'WEB-' } },
+          {
+            name: 'promo',
+            country: 'RU',
+            timeZone: 'Europe/Moscow',
+            defaultNumber: '+74953000000',
+            leaseTtlSeconds: 900,
+            promoCodes: { length: 4, alphabet: 'ABCDEFGHJK', prefix: 'WEB-' },
+          },
           { siteId: 'promo', producer: 'test' },
         ),
       },
     ]);
-    pool = await startNumberPool(loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '100' }));
+    pool = await startNumberPool(
+      loadNumberPoolConfig({ ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_SWEEP_INTERVAL_MS: '100' }),
+    );
   });
 
   after(async () => {
@@ -86,22 +134,29 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
     // A call to the quarantined number (someone still dials it) restarts its quiet period.
     const callAt = Date.now();
     await call('quiet', 'generic:late-1', QUARANTINED, callAt);
-    const observed = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'NumberCallObserved' && e.payload.callId === 'generic:late-1'), { what: 'the call to be recorded' });
+    const observed = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'NumberCallObserved' && e.payload.callId === 'generic:late-1'), {
+      what: 'the call to be recorded',
+    });
     assert.equal((observed.payload as calltrack.events.v1.NumberCallObserved).numberState, 'quarantined');
     const numbers = (await http('GET', `${pool.url}/v1/admin/sites/quiet/numbers`, { headers: auth })).body;
     const states = Object.fromEntries((numbers.numbers ?? numbers).map((n: { number: string; state: string }) => [n.number, n.state]));
     assert.equal(states[QUARANTINED], 'quarantined');
     assert.equal(states[FREE], 'leased');
 
-    const ended = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'NumberQuarantineEnded' && e.siteId === 'quiet'), { what: 'the quarantine to end', timeoutMs: 15_000 });
-    assert.ok(Number((ended.payload as calltrack.events.v1.NumberQuarantineEnded).endedAtMs) >= callAt + 6000, "quiet for the whole period after the call");
+    const ended = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'NumberQuarantineEnded' && e.siteId === 'quiet'), {
+      what: 'the quarantine to end',
+      timeoutMs: 15_000,
+    });
+    assert.ok(Number((ended.payload as calltrack.events.v1.NumberQuarantineEnded).endedAtMs) >= callAt + 6000, 'quiet for the whole period after the call');
     await request('quiet', 'q3');
     assert.equal(((await answer('q3')).payload as calltrack.events.v1.LeaseGranted).trackingNumber, QUARANTINED);
 
     // A call's repeated reports count once; the stats say what state each called number was in.
     await call('quiet', 'generic:late-1', QUARANTINED, callAt);
     await call('quiet', 'generic:c2', FREE, Date.now());
-    await waitFor(() => probe.events('poolEvents').some((e) => e.type === 'NumberCallObserved' && e.payload.callId === 'generic:c2'), { what: 'the second call' });
+    await waitFor(() => probe.events('poolEvents').some((e) => e.type === 'NumberCallObserved' && e.payload.callId === 'generic:c2'), {
+      what: 'the second call',
+    });
     const stats = (await http('GET', `${pool.url}/v1/admin/sites/quiet/pool`, { headers: auth })).body;
     assert.deepEqual(stats.callsByNumberState, { leased: 1, free: 0, quarantined: 1, retired: 0 });
     assert.equal(probe.events('poolEvents').filter((e) => e.type === 'NumberCallObserved').length, 2);
@@ -113,17 +168,28 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
     const grants = await Promise.all(ids.map(async (id) => (await answer(id)).payload as calltrack.events.v1.LeaseGranted));
     const codes = grants.map((g) => g.promoCode);
     assert.equal(new Set(codes).size, codes.length, 'unique among live sessions');
-    assert.ok(codes.every((c) => /^[A-HJK]{4}$/.test(c)), `codes of the site's alphabet and length: ${codes.join(',')}`);
-    assert.ok(grants.every((g) => g.trackingNumber === ''), 'a promo-code session takes no number');
+    assert.ok(
+      codes.every((c) => /^[A-HJK]{4}$/.test(c)),
+      `codes of the site's alphabet and length: ${codes.join(',')}`,
+    );
+    assert.ok(
+      grants.every((g) => g.trackingNumber === ''),
+      'a promo-code session takes no number',
+    );
 
     const url = (code: string) => `${pool.url}/v1/admin/sites/promo/promo-codes/${encodeURIComponent(code)}/redemptions`;
     const target = grants[7]!;
     // As an operator types it: lower case, with the printed prefix.
-    const first = await http('POST', url(`web-${target.promoCode.toLowerCase()}`), { headers: auth, body: { callId: 'twilio:CA0001', redeemedBy: 'operator-1' } });
+    const first = await http('POST', url(`web-${target.promoCode.toLowerCase()}`), {
+      headers: auth,
+      body: { callId: 'twilio:CA0001', redeemedBy: 'operator-1' },
+    });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.body.sessionId, target.sessionId);
     assert.equal(first.body.visitorId, target.visitorId);
-    const redeemed = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'PromoCodeRedeemed' && e.payload.callId === 'twilio:CA0001'), { what: 'PromoCodeRedeemed' });
+    const redeemed = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'PromoCodeRedeemed' && e.payload.callId === 'twilio:CA0001'), {
+      what: 'PromoCodeRedeemed',
+    });
     assert.equal((redeemed.payload as calltrack.events.v1.PromoCodeRedeemed).sessionId, target.sessionId);
 
     const again = await http('POST', url(target.promoCode), { headers: auth, body: { callId: 'twilio:CA0001' } });
@@ -133,7 +199,10 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
     assert.equal(other.status, 409);
     assert.equal(other.body.error.code, 'call_already_linked');
 
-    const byCaller = await http('POST', url(grants[9]!.promoCode), { headers: auth, body: { callerNumber: '8 916 765-43-21', calledAt: new Date().toISOString() } });
+    const byCaller = await http('POST', url(grants[9]!.promoCode), {
+      headers: auth,
+      body: { callerNumber: '8 916 765-43-21', calledAt: new Date().toISOString() },
+    });
     assert.equal(byCaller.status, 201, JSON.stringify(byCaller.body));
     assert.equal(byCaller.body.callerNumber, '+79167654321');
     assert.equal(byCaller.body.sessionId, grants[9]!.sessionId);
@@ -150,7 +219,10 @@ describe('number-pool: quarantine and promo codes on the real broker', () => {
     assert.equal(badCaller.status, 400);
     assert.match(badCaller.body.error.message, /callerNumber/);
     assert.equal((await http('POST', url(target.promoCode), { body: { callId: 'x:1' } })).status, 401);
-    assert.equal((await http('POST', `${pool.url}/v1/admin/sites/nowhere/promo-codes/ABCD/redemptions`, { headers: auth, body: { callId: 'x:1' } })).status, 404);
+    assert.equal(
+      (await http('POST', `${pool.url}/v1/admin/sites/nowhere/promo-codes/ABCD/redemptions`, { headers: auth, body: { callId: 'x:1' } })).status,
+      404,
+    );
 
     const stats = (await http('GET', `${pool.url}/v1/admin/sites/promo/pool`, { headers: auth })).body;
     assert.equal(stats.livePromoCodes, 30);

@@ -45,7 +45,11 @@ export class SiteConfigService {
   };
 
   /** Runs one change: If-Match check, compute, publish, read back. */
-  async change(siteId: string, ifMatch: string | undefined, compute: (previous: SiteConfigured | undefined) => EventInput<'SiteConfigured'>): Promise<SiteConfigured> {
+  async change(
+    siteId: string,
+    ifMatch: string | undefined,
+    compute: (previous: SiteConfigured | undefined) => EventInput<'SiteConfigured'>,
+  ): Promise<SiteConfigured> {
     const run = (this.locks.get(siteId) ?? Promise.resolve()).then(async () => {
       const previous = this.current(siteId);
       if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(previous)) {
@@ -63,7 +67,10 @@ export class SiteConfigService {
       while (Number(this.current(siteId)?.revision ?? 0) < Number(next.revision) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       return this.current(siteId) ?? (next as SiteConfigured);
     });
-    this.locks.set(siteId, run.catch(() => undefined));
+    this.locks.set(
+      siteId,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }

@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { calltrack } from '@calltrack/contracts';
-import { addNumber, bindSource, inventoryOf, quarantineNumber, replaceRules, replaceSite, retireNumber, SiteConfigError, type NumberOwners, type SiteBasics, type WantedNumber } from './site-config.js';
+import {
+  addNumber,
+  bindSource,
+  inventoryOf,
+  quarantineNumber,
+  replaceRules,
+  replaceSite,
+  retireNumber,
+  SiteConfigError,
+  type NumberOwners,
+  type SiteBasics,
+  type WantedNumber,
+} from './site-config.js';
 
 type SiteConfigured = calltrack.events.v1.ISiteConfigured;
 
@@ -56,11 +68,21 @@ describe('site configuration changes', () => {
     assert.equal(entry(next, '+74950000001')?.quarantinedFromMs ?? 0, 0, 'an unchanged number keeps its state');
     assert.deepEqual([Number(entry(next, '+74950000003')?.quarantinedFromMs), entry(next, '+74950000003')?.quarantineReason], [2000, 'new_to_pool']);
     // The retired static number stays in staticNumbers, marked retired, so late calls keep their source.
-    assert.deepEqual(next.staticNumbers?.map((s) => [s.number, s.status, s.utmSource]), [['+74950000050', 'retired', 'billboard']]);
+    assert.deepEqual(
+      next.staticNumbers?.map((s) => [s.number, s.status, s.utmSource]),
+      [['+74950000050', 'retired', 'billboard']],
+    );
   });
 
   it('does not quarantine with quarantineSeconds 0', () => {
-    const next = replaceSite('shop', created(), { ...basics, quarantineSeconds: 0 }, [pool('+74950000001'), pool('+74950000003')], nobody, 2000) as SiteConfigured;
+    const next = replaceSite(
+      'shop',
+      created(),
+      { ...basics, quarantineSeconds: 0 },
+      [pool('+74950000001'), pool('+74950000003')],
+      nobody,
+      2000,
+    ) as SiteConfigured;
     assert.equal(Number(entry(next, '+74950000003')?.quarantinedFromMs ?? 0), 0);
   });
 
@@ -78,7 +100,13 @@ describe('site configuration changes', () => {
   });
 
   it('reads a configuration without inventory (older producers) as every listed number active', () => {
-    const legacy: SiteConfigured = { ...basics, poolNumbers: ['+74950000001', '+74950000002'], staticNumbers: [{ number: '+74950000050', utmSource: 'flyer' }], overflowNumber: '+74950000099', revision: 0 };
+    const legacy: SiteConfigured = {
+      ...basics,
+      poolNumbers: ['+74950000001', '+74950000002'],
+      staticNumbers: [{ number: '+74950000050', utmSource: 'flyer' }],
+      overflowNumber: '+74950000099',
+      revision: 0,
+    };
     assert.deepEqual(
       inventoryOf(legacy).map((n) => [n.number, n.usage, n.status]),
       [
@@ -124,7 +152,10 @@ describe('site configuration changes', () => {
     const c = replaceRules(created(), [{ id: 'billboard', utmSource: 'billboard', method: 'static', staticNumber: '+74950000050' }], 1500) as SiteConfigured;
     const r = retireNumber('shop', c, '+74950000050', '+74950000051', nobody, 2000) as SiteConfigured;
     assert.equal(Number(r.revision), Number(c.revision) + 1);
-    assert.deepEqual([entry(r, '+74950000050')?.status, entry(r, '+74950000050')?.replacedBy, Number(entry(r, '+74950000050')?.retiredAtMs)], ['retired', '+74950000051', 2000]);
+    assert.deepEqual(
+      [entry(r, '+74950000050')?.status, entry(r, '+74950000050')?.replacedBy, Number(entry(r, '+74950000050')?.retiredAtMs)],
+      ['retired', '+74950000051', 2000],
+    );
     assert.deepEqual(
       r.staticNumbers?.map((s) => [s.number, s.status, s.utmSource, s.label]),
       [
@@ -146,7 +177,14 @@ describe('site configuration changes', () => {
   });
 
   it('keeps an overflow number the overflow policy needs unless replaced; a retired one is never shown again', () => {
-    const c = replaceSite('shop', undefined, { ...basics, shortagePolicy: 'overflow_number' }, [pool('+74950000001'), { number: '+74950000099', usage: 'overflow' }], nobody, 1000) as SiteConfigured;
+    const c = replaceSite(
+      'shop',
+      undefined,
+      { ...basics, shortagePolicy: 'overflow_number' },
+      [pool('+74950000001'), { number: '+74950000099', usage: 'overflow' }],
+      nobody,
+      1000,
+    ) as SiteConfigured;
     assert.equal(c.overflowNumber, '+74950000099');
     fails(() => retireNumber('shop', c, '+74950000099', undefined, nobody, 2000), 409, 'number_needed');
     const replaced = retireNumber('shop', c, '+74950000099', '+74950000098', nobody, 2000) as SiteConfigured;

@@ -51,7 +51,14 @@ export interface WantedNumber {
  * The whole configuration at once (PUT): the wanted numbers become the active
  * inventory; numbers of the previous inventory not wanted any more are retired.
  */
-export function replaceSite(siteId: string, previous: SiteConfigured | undefined, basics: SiteBasics, wanted: WantedNumber[], owners: NumberOwners, nowMs: number): EventInput<'SiteConfigured'> {
+export function replaceSite(
+  siteId: string,
+  previous: SiteConfigured | undefined,
+  basics: SiteBasics,
+  wanted: WantedNumber[],
+  owners: NumberOwners,
+  nowMs: number,
+): EventInput<'SiteConfigured'> {
   const inventory = new Map<string, InventoryNumber>((previous ? inventoryOf(previous) : []).map((n) => [n.number ?? '', { ...n }]));
   const wantedSet = new Set(wanted.map((w) => w.number));
   for (const entry of inventory.values()) {
@@ -65,7 +72,8 @@ export function replaceSite(siteId: string, previous: SiteConfigured | undefined
 export function addNumber(siteId: string, previous: SiteConfigured, wanted: WantedNumber, owners: NumberOwners, nowMs: number): EventInput<'SiteConfigured'> {
   const inventory = inventoryOf(previous);
   const existing = inventory.find((n) => n.number === wanted.number);
-  if (existing && existing.status !== 'retired') throw new SiteConfigError(409, 'number_exists', `${wanted.number} is already an active ${existing.usage} number of site ${siteId}`);
+  if (existing && existing.status !== 'retired')
+    throw new SiteConfigError(409, 'number_exists', `${wanted.number} is already an active ${existing.usage} number of site ${siteId}`);
   const entry = admit(siteId, previous, previous.quarantineSeconds ?? 0, existing, wanted, owners, nowMs);
   return build(previous, basicsOf(previous), [...inventory.filter((n) => n.number !== wanted.number), entry], nowMs);
 }
@@ -81,10 +89,21 @@ export function quarantineNumber(siteId: string, previous: SiteConfigured, numbe
  * Retires a number; `replacedBy` takes over its role (a static number's source),
  * joining the inventory if it is new.
  */
-export function retireNumber(siteId: string, previous: SiteConfigured, number: string, replacedBy: string | undefined, owners: NumberOwners, nowMs: number): EventInput<'SiteConfigured'> {
+export function retireNumber(
+  siteId: string,
+  previous: SiteConfigured,
+  number: string,
+  replacedBy: string | undefined,
+  owners: NumberOwners,
+  nowMs: number,
+): EventInput<'SiteConfigured'> {
   const entry = findActive(siteId, previous, number);
   if (entry.usage === 'overflow' && !replacedBy && previous.shortagePolicy === 'overflow_number') {
-    throw new SiteConfigError(409, 'number_needed', `${number} is the overflow number of shortage policy "overflow_number": give replacedBy, or change the policy first`);
+    throw new SiteConfigError(
+      409,
+      'number_needed',
+      `${number} is the overflow number of shortage policy "overflow_number": give replacedBy, or change the policy first`,
+    );
   }
   let next = withEntry(previous, { ...entry, status: 'retired', retiredAtMs: nowMs, replacedBy: replacedBy ?? '' }, nowMs);
   if (replacedBy) {
@@ -92,14 +111,17 @@ export function retireNumber(siteId: string, previous: SiteConfigured, number: s
     const current = (next.numbers ?? []).find((n) => n.number === replacedBy);
     const usage = (entry.usage ?? 'pool') as Usage;
     if (current && current.status !== 'retired') {
-      if (current.usage !== usage) throw new SiteConfigError(409, 'number_exists', `replacedBy: ${replacedBy} is already a ${current.usage} number of site ${siteId}`);
+      if (current.usage !== usage)
+        throw new SiteConfigError(409, 'number_exists', `replacedBy: ${replacedBy} is already a ${current.usage} number of site ${siteId}`);
       if (usage === 'static') next = withEntry(next, { ...current, source: { ...entry.source, number: replacedBy, status: 'active' } }, nowMs);
     } else {
       next = addNumber(siteId, next, { number: replacedBy, usage, ...(entry.source ? { source: entry.source } : {}) }, owners, nowMs);
     }
   }
   // Rules showing the retired static number show its replacement (else they would fall through).
-  const rules = (next.rules ?? []).map((r) => (replacedBy && entry.usage === 'static' && r.method === 'static' && r.staticNumber === number ? { ...r, staticNumber: replacedBy } : r));
+  const rules = (next.rules ?? []).map((r) =>
+    replacedBy && entry.usage === 'static' && r.method === 'static' && r.staticNumber === number ? { ...r, staticNumber: replacedBy } : r,
+  );
   // One change, one revision, however many steps it took.
   return { ...next, rules, revision: Number(previous.revision ?? 0) + 1 };
 }
@@ -141,11 +163,23 @@ export function inventoryOf(config: SiteConfigured): InventoryNumber[] {
 }
 
 /** The inventory entry of a number joining (or rejoining) the site, with its quarantine. */
-function admit(siteId: string, previous: SiteConfigured | undefined, quarantineSeconds: number, existing: InventoryNumber | undefined, wanted: WantedNumber, owners: NumberOwners, nowMs: number): InventoryNumber {
+function admit(
+  siteId: string,
+  previous: SiteConfigured | undefined,
+  quarantineSeconds: number,
+  existing: InventoryNumber | undefined,
+  wanted: WantedNumber,
+  owners: NumberOwners,
+  nowMs: number,
+): InventoryNumber {
   const elsewhere = owners(wanted.number).filter((o) => o.siteId !== siteId);
   const activeElsewhere = elsewhere.find((o) => o.status !== 'retired');
-  if (activeElsewhere) throw new SiteConfigError(409, 'number_in_use', `${wanted.number} is an active number of site ${activeElsewhere.siteId}; retire it there first`);
-  const source = wanted.usage === 'static' ? { utmSource: '', utmMedium: '', utmCampaign: '', label: '', channel: '', ...wanted.source, number: wanted.number, status: 'active' } : undefined;
+  if (activeElsewhere)
+    throw new SiteConfigError(409, 'number_in_use', `${wanted.number} is an active number of site ${activeElsewhere.siteId}; retire it there first`);
+  const source =
+    wanted.usage === 'static'
+      ? { utmSource: '', utmMedium: '', utmCampaign: '', label: '', channel: '', ...wanted.source, number: wanted.number, status: 'active' }
+      : undefined;
   if (existing && existing.status !== 'retired' && existing.usage === wanted.usage) {
     // Unchanged number: keeps its history and any quarantine in progress; a static number takes the new source.
     return source ? { ...existing, source } : existing;

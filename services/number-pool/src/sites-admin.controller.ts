@@ -40,7 +40,8 @@ export class SitesAdminController {
     ];
     const all = [defaultNumber, ...otherSiteNumbers, ...wanted.map((w) => w.number)];
     const dup = all.find((x, i) => all.indexOf(x) !== i);
-    if (dup) throw new ApiError(400, 'invalid_request', `number ${dup} appears more than once (default, other site, pool, static and overflow numbers must differ)`);
+    if (dup)
+      throw new ApiError(400, 'invalid_request', `number ${dup} appears more than once (default, other site, pool, static and overflow numbers must differ)`);
     const rules = checkRules(body.rules, body.country, new Set(body.staticNumbers.map((s) => n(s.number, 'staticNumbers'))));
     const config = await this.configs.change(siteId, ifMatch, (previous) =>
       replaceSite(
@@ -95,7 +96,8 @@ export function checkRules(rules: RuleBody[], country: string, staticNumbers: Re
     if (rule.method === 'static') {
       if (!rule.staticNumber) throw new ApiError(400, 'invalid_request', `rules.${i}.staticNumber: required with method "static"`);
       staticNumber = e164(rule.staticNumber, country, `rules.${i}.staticNumber`);
-      if (!staticNumbers.has(staticNumber)) throw new ApiError(400, 'invalid_request', `rules.${i}.staticNumber: ${staticNumber} is not an active static number of the site`);
+      if (!staticNumbers.has(staticNumber))
+        throw new ApiError(400, 'invalid_request', `rules.${i}.staticNumber: ${staticNumber} is not an active static number of the site`);
     } else if (rule.staticNumber) {
       throw new ApiError(400, 'invalid_request', `rules.${i}.staticNumber: only with method "static"`);
     }
@@ -118,7 +120,15 @@ export function siteView(siteId: string, c: SiteConfigured): object {
     leaseTtlSeconds: c.leaseTtlSeconds,
     shortagePolicy: c.shortagePolicy || 'default_number',
     overflowNumber: c.overflowNumber || undefined,
-    staticNumbers: (c.staticNumbers ?? []).map((s) => ({ number: s.number, channel: s.channel || undefined, utmSource: s.utmSource, utmMedium: s.utmMedium, utmCampaign: s.utmCampaign, label: s.label, status: s.status || 'active' })),
+    staticNumbers: (c.staticNumbers ?? []).map((s) => ({
+      number: s.number,
+      channel: s.channel || undefined,
+      utmSource: s.utmSource,
+      utmMedium: s.utmMedium,
+      utmCampaign: s.utmCampaign,
+      label: s.label,
+      status: s.status || 'active',
+    })),
     quarantineSeconds: c.quarantineSeconds ?? 0,
     rules: c.rules ?? [],
     promoCodes: c.promoCodes ?? {},

@@ -10,14 +10,23 @@ import { startNumberPool } from './number-pool.app.js';
 const ADMIN = 'sites-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
 
-type NumberView = { number: string; usage: string; state: string; quarantineReason?: string; movedFromSite?: string; replacedBy?: string; source?: { utmSource: string; label: string } };
+type NumberView = {
+  number: string;
+  usage: string;
+  state: string;
+  quarantineReason?: string;
+  movedFromSite?: string;
+  replacedBy?: string;
+  source?: { utmSource: string; label: string };
+};
 
 describe('number-pool admin API: sites, inventory, rules (event-sourced on the real broker)', () => {
   let env: KafkaTestEnv;
   let pool: RunningService;
   let probe: TopicProbe;
   let bus: KafkaBus;
-  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => http(method, `${pool.url}/v1/admin${path}`, { headers: { ...auth, ...headers }, ...(body === undefined ? {} : { body }) });
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    http(method, `${pool.url}/v1/admin${path}`, { headers: { ...auth, ...headers }, ...(body === undefined ? {} : { body }) });
   const numbers = async (site: string): Promise<Record<string, NumberView>> =>
     Object.fromEntries(((await api('GET', `/sites/${site}/numbers`)).body.numbers as NumberView[]).map((n) => [n.number, n]));
   const shop = {
@@ -82,7 +91,11 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
     assert.equal((await api('POST', `/sites/shop/numbers/${encodeURIComponent('+74951009999')}/retire`, {})).status, 404);
 
     // A PUT that leaves a number out retires it; nothing is deleted.
-    const slim = await api('PUT', '/sites/shop', { ...shop, poolNumbers: ['+7 495 100-00-01'], staticNumbers: [{ number: '+7 495 100-00-51', utmSource: 'billboard' }] });
+    const slim = await api('PUT', '/sites/shop', {
+      ...shop,
+      poolNumbers: ['+7 495 100-00-01'],
+      staticNumbers: [{ number: '+7 495 100-00-51', utmSource: 'billboard' }],
+    });
     assert.equal(slim.status, 200, JSON.stringify(slim.body));
     const kept = await numbers('shop');
     assert.equal(kept['+74951000002']?.state, 'retired');
@@ -91,11 +104,20 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
     assert.deepEqual(slim.body.poolNumbers, ['+74951000001']);
 
     // Every change was one SiteConfigured with the next revision.
-    const revisions = await waitFor(() => {
-      const r = probe.events('sites').filter((e) => e.siteId === 'shop').map((e) => Number((e.payload as calltrack.events.v1.SiteConfigured).revision));
-      return r.length === slim.body.revision ? r : undefined;
-    }, { what: 'every revision on the topic' });
-    assert.deepEqual(revisions, Array.from({ length: revisions.length }, (_, i) => i + 1));
+    const revisions = await waitFor(
+      () => {
+        const r = probe
+          .events('sites')
+          .filter((e) => e.siteId === 'shop')
+          .map((e) => Number((e.payload as calltrack.events.v1.SiteConfigured).revision));
+        return r.length === slim.body.revision ? r : undefined;
+      },
+      { what: 'every revision on the topic' },
+    );
+    assert.deepEqual(
+      revisions,
+      Array.from({ length: revisions.length }, (_, i) => i + 1),
+    );
   });
 
   it('moves a number between sites only after the first retires it, and quarantines it on arrival', async () => {
@@ -130,12 +152,22 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
     assert.equal(stale.body.error.code, 'revision_mismatch');
     const ok = await api('PUT', '/sites/shop/rules', { rules }, { 'if-match': current.headers.get('etag') ?? '' });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.deepEqual(ok.body.rules.map((r: { id: string; staticNumber?: string }) => [r.id, r.staticNumber ?? '']), [['billboard', '+74951000051'], ['rule-2', '']]);
+    assert.deepEqual(
+      ok.body.rules.map((r: { id: string; staticNumber?: string }) => [r.id, r.staticNumber ?? '']),
+      [
+        ['billboard', '+74951000051'],
+        ['rule-2', ''],
+      ],
+    );
     assert.equal((await api('GET', '/sites/shop')).body.rules.length, 2);
   });
 
   it('meets bad input with a 4xx JSON error that names the problem', async () => {
-    const malformed = await fetch(`${pool.url}/v1/admin/sites/shop`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"name": ' });
+    const malformed = await fetch(`${pool.url}/v1/admin/sites/shop`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"name": ',
+    });
     assert.equal(malformed.status, 400);
     assert.equal(((await malformed.json()) as { error: { code: string } }).error.code, 'invalid_json');
     const unknownField = await api('PUT', '/sites/shop', { ...shop, colour: 'blue' });
@@ -157,12 +189,22 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
   });
 
   it('takes over a configuration published without inventory (older producers): every listed number active, kept by later changes', async () => {
-    const legacy = { name: 'Legacy', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74954000000', poolNumbers: ['+74954000001', '+74954000002'], staticNumbers: [{ number: '+74954000050', utmSource: 'flyer' }] };
+    const legacy = {
+      name: 'Legacy',
+      country: 'RU',
+      timeZone: 'Europe/Moscow',
+      defaultNumber: '+74954000000',
+      poolNumbers: ['+74954000001', '+74954000002'],
+      staticNumbers: [{ number: '+74954000050', utmSource: 'flyer' }],
+    };
     await bus.producer.publish('sites', siteKey('legacy'), createEvent('SiteConfigured', legacy, { siteId: 'legacy', producer: 'test' }));
-    const listed = await waitFor(async () => {
-      const r = await api('GET', '/sites/legacy/numbers');
-      return r.status === 200 ? (r.body.numbers as NumberView[]) : undefined;
-    }, { what: 'the legacy site to be read' });
+    const listed = await waitFor(
+      async () => {
+        const r = await api('GET', '/sites/legacy/numbers');
+        return r.status === 200 ? (r.body.numbers as NumberView[]) : undefined;
+      },
+      { what: 'the legacy site to be read' },
+    );
     assert.deepEqual(
       listed.map((n) => [n.number, n.usage, n.state]),
       [
@@ -175,7 +217,12 @@ describe('number-pool admin API: sites, inventory, rules (event-sourced on the r
     const taken = await api('POST', '/sites/shop/numbers', { number: '+74954000050', usage: 'static' });
     assert.deepEqual([taken.status, taken.body.error?.code], [409, 'number_in_use']);
     // A rules-only change keeps the pool and may point at the legacy static number.
-    const rules = await api('PUT', '/sites/legacy/rules', { rules: [{ id: 'flyer', utmSource: 'flyer', method: 'static', staticNumber: '+74954000050' }] }, { 'if-match': '"0"' });
+    const rules = await api(
+      'PUT',
+      '/sites/legacy/rules',
+      { rules: [{ id: 'flyer', utmSource: 'flyer', method: 'static', staticNumber: '+74954000050' }] },
+      { 'if-match': '"0"' },
+    );
     assert.equal(rules.status, 200, JSON.stringify(rules.body));
     assert.equal(rules.headers.get('etag'), '"1"');
     const site = await api('GET', '/sites/legacy');

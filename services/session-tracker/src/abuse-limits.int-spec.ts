@@ -50,7 +50,9 @@ describe('session-tracker abuse limits (real broker)', () => {
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     for (const svc of [proxied, direct]) {
-      await waitFor(async () => (await start(svc, { visitorId: 'warm-up-visitor' }, { 'x-forwarded-for': '192.0.2.250' })).status === 201, { what: 'the site to reach session-tracker' });
+      await waitFor(async () => (await start(svc, { visitorId: 'warm-up-visitor' }, { 'x-forwarded-for': '192.0.2.250' })).status === 201, {
+        what: 'the site to reach session-tracker',
+      });
     }
   });
 
@@ -67,7 +69,9 @@ describe('session-tracker abuse limits (real broker)', () => {
     assert.equal(spoofed.status, 201);
     assert.equal(honoured.status, 201);
     const clientIp = async (sessionId: string) =>
-      (await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === sessionId), { what: `SessionStarted ${sessionId}` }).then((e) => (e.payload as calltrack.events.v1.SessionStarted).clientIp));
+      await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === sessionId), {
+        what: `SessionStarted ${sessionId}`,
+      }).then((e) => (e.payload as calltrack.events.v1.SessionStarted).clientIp);
     assert.equal(await clientIp((spoofed.body as Answer).sessionId), '127.0.0.1', 'a header from an untrusted peer is ignored');
     assert.equal(await clientIp((honoured.body as Answer).sessionId), '203.0.113.78', 'the trusted proxy names the client');
   });
@@ -90,28 +94,39 @@ describe('session-tracker abuse limits (real broker)', () => {
     }
     // Other people (other addresses) still get numbers of their own.
     const others: Answer[] = [];
-    for (let i = 0; i < 5; i += 1) others.push((await start(proxied, { visitorId: `someone-${i}-abcdef` }, { 'x-forwarded-for': `198.51.100.${20 + i}` })).body as Answer);
+    for (let i = 0; i < 5; i += 1)
+      others.push((await start(proxied, { visitorId: `someone-${i}-abcdef` }, { 'x-forwarded-for': `198.51.100.${20 + i}` })).body as Answer);
     for (const a of others) {
       assert.ok(a.leaseId, JSON.stringify(a));
       assert.ok(!held.has(a.number));
     }
     // The address goes on the topic only as a keyed hash.
-    const requests = probe.events('poolCommands').filter((e) => e.type === 'LeaseRequested').map((e) => e.payload as calltrack.events.v1.LeaseRequested);
+    const requests = probe
+      .events('poolCommands')
+      .filter((e) => e.type === 'LeaseRequested')
+      .map((e) => e.payload as calltrack.events.v1.LeaseRequested);
     const floodRequests = requests.filter((r) => r.visitorId.startsWith('rotating-'));
     assert.equal(floodRequests.length, 8);
     assert.equal(new Set(floodRequests.map((r) => r.clientKey)).size, 1);
     assert.ok(floodRequests[0]!.clientKey.length >= 16);
-    assert.ok(!probe.records.some((r) => r.topic === env.topic('poolCommands') && r.value?.includes(Buffer.from('198.51.100.7'))), 'no raw address on pool-commands');
-    const stats = await waitFor(async () => {
-      const r = await http('GET', `${pool.url}/v1/admin/sites/${SITE}/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
-      return r.status === 200 && (r.body as { holderShareReuses: number }).holderShareReuses >= 6 && r.body;
-    }, { what: 'holder-share reuses in the stats' });
+    assert.ok(
+      !probe.records.some((r) => r.topic === env.topic('poolCommands') && r.value?.includes(Buffer.from('198.51.100.7'))),
+      'no raw address on pool-commands',
+    );
+    const stats = await waitFor(
+      async () => {
+        const r = await http('GET', `${pool.url}/v1/admin/sites/${SITE}/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        return r.status === 200 && (r.body as { holderShareReuses: number }).holderShareReuses >= 6 && r.body;
+      },
+      { what: 'holder-share reuses in the stats' },
+    );
     assert.equal((stats as { holderShareReuses: number }).holderShareReuses, 6);
   });
 
   it('one visitor opening many sessions from several addresses holds two numbers', async () => {
     const answers: Answer[] = [];
-    for (let i = 0; i < 5; i += 1) answers.push((await start(proxied, { visitorId: 'one-visitor-many-tabs' }, { 'x-forwarded-for': `192.0.2.${10 + i}` })).body as Answer);
+    for (let i = 0; i < 5; i += 1)
+      answers.push((await start(proxied, { visitorId: 'one-visitor-many-tabs' }, { 'x-forwarded-for': `192.0.2.${10 + i}` })).body as Answer);
     const leased = answers.filter((a) => a.leaseId);
     assert.equal(leased.length, 2, JSON.stringify(answers));
     for (const a of answers.filter((x) => !x.leaseId)) {

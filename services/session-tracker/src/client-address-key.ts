@@ -20,7 +20,10 @@ export class ClientAddressKeys {
     else {
       // Still a keyed hash, but each instance has its own key: an address reaching two instances counts as two holders.
       this.key = randomBytes(32);
-      logger.warn({ event: 'client_address_key_random', hint: 'set CLIENT_ADDRESS_HASH_KEY (the same on every instance) so pool shares per address hold across instances and restarts' });
+      logger.warn({
+        event: 'client_address_key_random',
+        hint: 'set CLIENT_ADDRESS_HASH_KEY (the same on every instance) so pool shares per address hold across instances and restarts',
+      });
     }
   }
 

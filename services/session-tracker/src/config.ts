@@ -27,11 +27,20 @@ export const sessionTrackerConfigSchema = z.object({
     description: "How long browsers may cache a site's tracker script before revalidating it (a configuration change reaches pages within this time).",
   }),
   FLAGGED_VISITORS_LIMIT: variable(z.coerce.number().int().min(1000).max(10_000_000).default(500_000), {
-    description: 'How many visitors flagged as bots by antifraud each instance remembers (the oldest are forgotten first); their visits get the default number.',
+    description:
+      'How many visitors flagged as bots by antifraud each instance remembers (the oldest are forgotten first); their visits get the default number.',
   }),
-  SESSION_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(1_048_576).default(16 * 1024), {
-    description: 'Largest accepted body of a public session request.',
-  }),
+  SESSION_BODY_LIMIT_BYTES: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16 * 1024),
+    {
+      description: 'Largest accepted body of a public session request.',
+    },
+  ),
 });
 
 export type SessionTrackerConfig = z.infer<typeof sessionTrackerConfigSchema>;

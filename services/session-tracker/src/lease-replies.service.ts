@@ -5,9 +5,7 @@ import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME } from './config.js';
 
-export type LeaseAnswer =
-  | { kind: 'granted'; event: calltrack.events.v1.LeaseGranted }
-  | { kind: 'rejected'; event: calltrack.events.v1.LeaseRejected };
+export type LeaseAnswer = { kind: 'granted'; event: calltrack.events.v1.LeaseGranted } | { kind: 'rejected'; event: calltrack.events.v1.LeaseRejected };
 
 /** A request this instance stopped waiting for (timed out, or its publish failed): its visitor sees no number from it. */
 interface GivenUp {
@@ -85,11 +83,14 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
   expect(request: { requestId: string; siteId: string; sessionId: string }, giveUpAtMs: number): Promise<LeaseAnswer | undefined> {
     const { requestId } = request;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(requestId);
-        this.rememberGivenUp(request);
-        resolve(undefined);
-      }, Math.max(0, giveUpAtMs - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.waiting.delete(requestId);
+          this.rememberGivenUp(request);
+          resolve(undefined);
+        },
+        Math.max(0, giveUpAtMs - Date.now()),
+      );
       this.waiting.set(requestId, (answer) => {
         clearTimeout(timer);
         resolve(answer);

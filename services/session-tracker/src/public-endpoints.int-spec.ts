@@ -18,7 +18,12 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
   let pool: RunningService;
   let tracker: RunningService;
   let probe: TopicProbe;
-  const plain = (path: string, body: string) => fetch(`${tracker.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://shop.example', 'user-agent': BROWSER }, body });
+  const plain = (path: string, body: string) =>
+    fetch(`${tracker.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://shop.example', 'user-agent': BROWSER },
+      body,
+    });
 
   before(async () => {
     env = await createKafkaTestEnv('public');
@@ -28,10 +33,18 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
     probe = await TopicProbe.start(env, ['sessions', 'poolCommands']);
     const put = await http('PUT', `${pool.url}/v1/admin/sites/plain`, {
       headers: { authorization: `Bearer ${ADMIN}` },
-      body: { name: 'Plain', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 400-00-00', poolNumbers: ['+7 495 400-00-01', '+7 495 400-00-02', '+7 495 400-00-03', '+7 495 400-00-04', '+7 495 400-00-05'] },
+      body: {
+        name: 'Plain',
+        country: 'RU',
+        timeZone: 'Europe/Moscow',
+        defaultNumber: '+7 495 400-00-00',
+        poolNumbers: ['+7 495 400-00-01', '+7 495 400-00-02', '+7 495 400-00-03', '+7 495 400-00-04', '+7 495 400-00-05'],
+      },
     });
     assert.equal(put.status, 200);
-    await waitFor(async () => (await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/' }))).status === 201, { what: 'the site to reach session-tracker' });
+    await waitFor(async () => (await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/' }))).status === 201, {
+      what: 'the site to reach session-tracker',
+    });
   });
 
   after(async () => {
@@ -41,7 +54,10 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
   });
 
   it('accepts JSON sent as text/plain (what a cross-origin tag and sendBeacon send) and answers with CORS headers', async () => {
-    const res = await plain('/v1/sessions', JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/?utm_source=ya', visitorId: 'visitor-plain-1' }));
+    const res = await plain(
+      '/v1/sessions',
+      JSON.stringify({ siteId: 'plain', landingPage: 'https://shop.example/?utm_source=ya', visitorId: 'visitor-plain-1' }),
+    );
     assert.equal(res.status, 201);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
     const body = (await res.json()) as { visitorId: string };
@@ -49,16 +65,22 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
   });
 
   it('ends a session: SessionEnded, and a final extension of its lease', async () => {
-    const started = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-end-1' } });
+    const started = await http('POST', `${tracker.url}/v1/sessions`, {
+      body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-end-1' },
+    });
     const { sessionId, leaseId } = started.body as { sessionId: string; leaseId?: string };
     assert.ok(leaseId, JSON.stringify(started.body));
     const end = await plain(`/v1/sessions/${sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-end-1', leaseId }));
     assert.equal(end.status, 202);
-    const ended = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === sessionId), { what: 'SessionEnded' });
+    const ended = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === sessionId), {
+      what: 'SessionEnded',
+    });
     assert.equal((ended.payload as calltrack.events.v1.SessionEnded).visitorId, 'visitor-end-1');
     const record = probe.records.find((r) => r.topic === env.topic('sessions') && decodeEvent(r.value).eventId === ended.eventId);
     assert.equal(record?.key, visitorKey('plain', 'visitor-end-1'), "keyed like the visitor's SessionStarted");
-    const final = await waitFor(() => probe.events('poolCommands').find((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId), { what: 'the final extension' });
+    const final = await waitFor(() => probe.events('poolCommands').find((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId), {
+      what: 'the final extension',
+    });
     assert.equal((final.payload as calltrack.events.v1.LeaseExtendRequested).final, true);
   });
 
@@ -71,10 +93,20 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
       assert.equal(((await end.json()) as { error: { code: string } }).error.code, 'unknown_session');
     }
     // A real end of the same visitor (same key, so the same partition, read in order) shows the ghost ends were never published.
-    const started = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-ghost-1' } });
+    const started = await http('POST', `${tracker.url}/v1/sessions`, {
+      body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-ghost-1' },
+    });
     assert.equal((await plain(`/v1/sessions/${started.body.sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-ghost-1' }))).status, 202);
-    await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === started.body.sessionId), { what: 'the real SessionEnded' });
-    assert.deepEqual(probe.events('sessions').filter((e) => e.type === 'SessionEnded' && e.payload.visitorId === 'visitor-ghost-1').map((e) => (e.payload as calltrack.events.v1.SessionEnded).sessionId), [started.body.sessionId]);
+    await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionEnded' && e.payload.sessionId === started.body.sessionId), {
+      what: 'the real SessionEnded',
+    });
+    assert.deepEqual(
+      probe
+        .events('sessions')
+        .filter((e) => e.type === 'SessionEnded' && e.payload.visitorId === 'visitor-ghost-1')
+        .map((e) => (e.payload as calltrack.events.v1.SessionEnded).sessionId),
+      [started.body.sessionId],
+    );
   });
 
   it('meets bad input with a 4xx JSON error that names the problem', async () => {
@@ -110,16 +142,28 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
       await bus.producer.publish(
         'antifraudVerdicts',
         visitorKey('plain', 'visitor-flagged-1'),
-        createEvent('SessionScreened', { sessionId: 'earlier-session', visitorId: 'visitor-flagged-1', verdict: calltrack.events.v1.Verdict.VERDICT_BOT, reason: 'datacenter address' }, { siteId: 'plain', producer: 'test' }),
+        createEvent(
+          'SessionScreened',
+          { sessionId: 'earlier-session', visitorId: 'visitor-flagged-1', verdict: calltrack.events.v1.Verdict.VERDICT_BOT, reason: 'datacenter address' },
+          { siteId: 'plain', producer: 'test' },
+        ),
       );
-      const visit = () => http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/?gclid=1', userAgent: BROWSER, visitorId: 'visitor-flagged-1' } });
-      const flagged = await waitFor(async () => {
-        const r = await visit();
-        return r.body.reason === 'flagged_by_antifraud' ? r : undefined;
-      }, { what: 'the verdict to reach session-tracker' });
+      const visit = () =>
+        http('POST', `${tracker.url}/v1/sessions`, {
+          body: { siteId: 'plain', landingPage: 'https://shop.example/?gclid=1', userAgent: BROWSER, visitorId: 'visitor-flagged-1' },
+        });
+      const flagged = await waitFor(
+        async () => {
+          const r = await visit();
+          return r.body.reason === 'flagged_by_antifraud' ? r : undefined;
+        },
+        { what: 'the verdict to reach session-tracker' },
+      );
       assert.deepEqual([flagged.body.method, flagged.body.number, flagged.body.leaseId], ['default_number', '+74954000000', undefined]);
       assert.ok(!probe.events('poolCommands').some((e) => e.type === 'LeaseRequested' && e.payload.sessionId === flagged.body.sessionId), 'no lease requested');
-      const other = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-clean-1' } });
+      const other = await http('POST', `${tracker.url}/v1/sessions`, {
+        body: { siteId: 'plain', landingPage: 'https://shop.example/', userAgent: BROWSER, visitorId: 'visitor-clean-1' },
+      });
       assert.notEqual(other.body.reason, 'flagged_by_antifraud');
     } finally {
       await bus.close();

@@ -1,6 +1,18 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { botReason, chooseTrackingMethod, classifyChannel, createEvent, newEventId, SITE_ID_PATTERN, SITE_ID_RULE, siteKey, visitorKey, type Channel, type TrackingMethod } from '@calltrack/contracts';
+import {
+  botReason,
+  chooseTrackingMethod,
+  classifyChannel,
+  createEvent,
+  newEventId,
+  SITE_ID_PATTERN,
+  SITE_ID_RULE,
+  siteKey,
+  visitorKey,
+  type Channel,
+  type TrackingMethod,
+} from '@calltrack/contracts';
 import { KafkaBus, type OutgoingRecord } from '@calltrack/kafka';
 import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
@@ -22,7 +34,10 @@ const startSessionBody = z
     landingPage: z.url({ protocol: /^https?$/ }).max(4096),
     referrer: z.union([z.url().max(4096), z.literal('')]).default(''),
     userAgent: text(1024).optional(),
-    utm: z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, text(500).optional()]))).strict().optional(),
+    utm: z
+      .object(Object.fromEntries(UTM_KEYS.map((k) => [k, text(500).optional()])))
+      .strict()
+      .optional(),
     clickIds: z.record(z.string().regex(/^[a-z_]{2,20}$/), text(500)).optional(),
     analyticsIds: z
       .object({ gaClientId: text(100).optional(), ymUid: text(100).optional(), fbp: text(200).optional(), fbc: text(500).optional() })
@@ -144,7 +159,15 @@ export class SessionsController {
     const leaseRequest = createEvent(
       'LeaseRequested',
       // clientKey: the holder share per address (a keyed hash, docs/number-pool.md#holder-share).
-      { requestId, sessionId, visitorId, clientKey: this.clientKeys.keyOf(request.ip), requestedAtMs: now, method: choice.method, deadlineMs: giveUpAt - replyMargin(this.config.LEASE_REPLY_TIMEOUT_MS) },
+      {
+        requestId,
+        sessionId,
+        visitorId,
+        clientKey: this.clientKeys.keyOf(request.ip),
+        requestedAtMs: now,
+        method: choice.method,
+        deadlineMs: giveUpAt - replyMargin(this.config.LEASE_REPLY_TIMEOUT_MS),
+      },
       { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now, causationId: session.eventId },
     );
     const pending = { requestId, siteId: body.siteId, sessionId };
@@ -161,7 +184,8 @@ export class SessionsController {
     const reply = await answer;
     const method = choice.method;
     if (!reply) return { ...base, method, number: site.defaultNumber, fallback: true, reason: 'pool_timeout' };
-    if (reply.kind === 'rejected') return { ...base, method, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
+    if (reply.kind === 'rejected')
+      return { ...base, method, number: reply.event.fallbackNumber || site.defaultNumber, fallback: true, reason: reply.event.reason };
     return {
       ...base,
       method,
@@ -188,9 +212,16 @@ export class SessionsController {
    */
   @Post(':sessionId/heartbeat')
   @HttpCode(202)
-  async heartbeat(@Param('sessionId', sessionIdParam) sessionId: string, @Body(new ZodValidationPipe(heartbeatBody)) body: z.infer<typeof heartbeatBody>): Promise<{ sessionId: string; accepted: true }> {
+  async heartbeat(
+    @Param('sessionId', sessionIdParam) sessionId: string,
+    @Body(new ZodValidationPipe(heartbeatBody)) body: z.infer<typeof heartbeatBody>,
+  ): Promise<{ sessionId: string; accepted: true }> {
     if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
-    const command = createEvent('LeaseExtendRequested', { leaseId: body.leaseId, sessionId, requestedAtMs: Date.now() }, { siteId: body.siteId, producer: SERVICE_NAME });
+    const command = createEvent(
+      'LeaseExtendRequested',
+      { leaseId: body.leaseId, sessionId, requestedAtMs: Date.now() },
+      { siteId: body.siteId, producer: SERVICE_NAME },
+    );
     try {
       await this.bus.producer.publish('poolCommands', siteKey(body.siteId), command);
     } catch (err) {
@@ -210,7 +241,10 @@ export class SessionsController {
    */
   @Post(':sessionId/end')
   @HttpCode(202)
-  async end(@Param('sessionId', sessionIdParam) sessionId: string, @Body(new ZodValidationPipe(endBody)) body: z.infer<typeof endBody>): Promise<{ sessionId: string; accepted: true }> {
+  async end(
+    @Param('sessionId', sessionIdParam) sessionId: string,
+    @Body(new ZodValidationPipe(endBody)) body: z.infer<typeof endBody>,
+  ): Promise<{ sessionId: string; accepted: true }> {
     if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
     const now = Date.now();
     if (!mayBeLiveSession(sessionId, now)) throw new ApiError(404, 'unknown_session', `no session ${sessionId} was started in the last 24 hours`);
@@ -218,14 +252,22 @@ export class SessionsController {
       {
         topic: 'sessions',
         key: visitorKey(body.siteId, body.visitorId ?? sessionId),
-        event: createEvent('SessionEnded', { sessionId, visitorId: body.visitorId ?? '', endedAtMs: now }, { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now }),
+        event: createEvent(
+          'SessionEnded',
+          { sessionId, visitorId: body.visitorId ?? '', endedAtMs: now },
+          { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now },
+        ),
       },
     ];
     if (body.leaseId) {
       records.push({
         topic: 'poolCommands',
         key: siteKey(body.siteId),
-        event: createEvent('LeaseExtendRequested', { leaseId: body.leaseId, sessionId, requestedAtMs: now, final: true }, { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now }),
+        event: createEvent(
+          'LeaseExtendRequested',
+          { leaseId: body.leaseId, sessionId, requestedAtMs: now, final: true },
+          { siteId: body.siteId, producer: SERVICE_NAME, occurredAtMs: now },
+        ),
       });
     }
     try {

@@ -23,7 +23,13 @@ describe('session-tracker with number-pool on the real broker', () => {
     probe = await TopicProbe.start(env, ['sessions', 'poolEvents', 'poolCommands']);
     const put = await http('PUT', `${pool.url}/v1/admin/sites/shop`, {
       headers: { authorization: `Bearer ${ADMIN}` },
-      body: { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '8 (495) 000-00-00', poolNumbers: ['+7 495 000-00-01', '+7 495 000-00-02'] },
+      body: {
+        name: 'Shop',
+        country: 'RU',
+        timeZone: 'Europe/Moscow',
+        defaultNumber: '8 (495) 000-00-00',
+        poolNumbers: ['+7 495 000-00-01', '+7 495 000-00-02'],
+      },
     });
     assert.equal(put.status, 200);
   });
@@ -40,7 +46,9 @@ describe('session-tracker with number-pool on the real broker', () => {
 
   it('gives distinct numbers to concurrent visitors, then the default number when the pool is exhausted', async () => {
     // Both services learn the site from the sites topic; until then a visitor sees the default number.
-    await waitFor(async () => (await start({ siteId: 'shop', landingPage: 'https://shop.example/' })).body?.fallback === false, { what: 'the site to reach both services' });
+    await waitFor(async () => (await start({ siteId: 'shop', landingPage: 'https://shop.example/' })).body?.fallback === false, {
+      what: 'the site to reach both services',
+    });
     // The call above took one of the two numbers.
     const [a, b] = await Promise.all([
       start({ siteId: 'shop', landingPage: 'https://shop.example/?utm_source=google&utm_medium=cpc&gclid=x1', visitorId: 'visitor-aaaa' }),
@@ -53,7 +61,10 @@ describe('session-tracker with number-pool on the real broker', () => {
     assert.equal(exhausted.body.number, '+74950000000');
     assert.equal(exhausted.body.reason, 'pool_exhausted');
 
-    const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && (e.payload as calltrack.events.v1.SessionStarted).visitorId === 'visitor-aaaa'), { what: 'SessionStarted' });
+    const session = await waitFor(
+      () => probe.events('sessions').find((e) => e.type === 'SessionStarted' && (e.payload as calltrack.events.v1.SessionStarted).visitorId === 'visitor-aaaa'),
+      { what: 'SessionStarted' },
+    );
     const p = session.payload as calltrack.events.v1.SessionStarted;
     assert.equal(session.siteId, 'shop');
     assert.equal(p.utm?.source, 'google');
@@ -70,32 +81,50 @@ describe('session-tracker with number-pool on the real broker', () => {
 
   it('gives bots the default number without taking a lease', async () => {
     const before = probe.events('poolEvents').length;
-    const bot = await start({ siteId: 'shop', landingPage: 'https://shop.example/', userAgent: 'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)' });
+    const bot = await start({
+      siteId: 'shop',
+      landingPage: 'https://shop.example/',
+      userAgent: 'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)',
+    });
     assert.equal(bot.status, 201);
     assert.equal(bot.body.fallback, true);
     assert.equal(bot.body.reason, 'bot');
     assert.equal(bot.body.number, '+74950000000');
-    await waitFor(() => probe.events('sessions').find((e) => (e.payload as calltrack.events.v1.SessionStarted).sessionId === bot.body.sessionId), { what: 'the bot visit recorded' });
-    assert.equal(probe.events('poolCommands').filter((e) => (e.payload as calltrack.events.v1.LeaseRequested).sessionId === bot.body.sessionId).length, 0, 'no lease requested');
+    await waitFor(() => probe.events('sessions').find((e) => (e.payload as calltrack.events.v1.SessionStarted).sessionId === bot.body.sessionId), {
+      what: 'the bot visit recorded',
+    });
+    assert.equal(
+      probe.events('poolCommands').filter((e) => (e.payload as calltrack.events.v1.LeaseRequested).sessionId === bot.body.sessionId).length,
+      0,
+      'no lease requested',
+    );
     assert.equal(probe.events('poolEvents').length, before);
   });
 
   it('holds the number for another tail on each heartbeat', async () => {
     // A lease granted by the test above; its session's page keeps beating.
-    const lease = await waitFor(async () => {
-      const r = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
-      return r.body.leases[0];
-    }, { what: 'a live lease' });
+    const lease = await waitFor(
+      async () => {
+        const r = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        return r.body.leases[0];
+      },
+      { what: 'a live lease' },
+    );
     await new Promise((r) => setTimeout(r, 1200));
     const beat = await http('POST', `${tracker.url}/v1/sessions/${lease.sessionId}/heartbeat`, { body: { siteId: 'shop', leaseId: lease.leaseId } });
     assert.equal(beat.status, 202, JSON.stringify(beat.body));
-    const moved = await waitFor(async () => {
-      const r = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
-      const now = r.body.leases.find((l: { leaseId: string }) => l.leaseId === lease.leaseId);
-      return now && now.expiresAtMs > lease.expiresAtMs ? now : undefined;
-    }, { what: 'the lease to be extended' });
+    const moved = await waitFor(
+      async () => {
+        const r = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        const now = r.body.leases.find((l: { leaseId: string }) => l.leaseId === lease.leaseId);
+        return now && now.expiresAtMs > lease.expiresAtMs ? now : undefined;
+      },
+      { what: 'the lease to be extended' },
+    );
     assert.ok(moved.expiresAtMs - lease.expiresAtMs >= 1000);
-    const extended = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExtended' && e.payload.leaseId === lease.leaseId), { what: 'LeaseExtended' });
+    const extended = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseExtended' && e.payload.leaseId === lease.leaseId), {
+      what: 'LeaseExtended',
+    });
     assert.equal((extended.payload as calltrack.events.v1.LeaseExtended).trackingNumber, lease.trackingNumber);
 
     const bad = await http('POST', `${tracker.url}/v1/sessions/${lease.sessionId}/heartbeat`, { body: { siteId: 'shop' } });
@@ -116,7 +145,13 @@ describe('session-tracker with number-pool on the real broker', () => {
       ['bad visitor id', { body: { siteId: 'shop', landingPage: 'https://a.example/', visitorId: 'x' } }, 400, 'invalid_request', /visitorId/],
       ['non-http landing page', { body: { siteId: 'shop', landingPage: 'javascript:alert(1)' } }, 400, 'invalid_request', /landingPage/],
       ['oversized body', { body: { siteId: 'shop', landingPage: `https://a.example/?q=${'x'.repeat(40_000)}` } }, 413, 'body_too_large', /large/i],
-      ['wrong content type', { rawBody: 'siteId=shop', headers: { 'content-type': 'application/xml' } }, 415, 'unsupported_media_type', /content.type|media type/i],
+      [
+        'wrong content type',
+        { rawBody: 'siteId=shop', headers: { 'content-type': 'application/xml' } },
+        415,
+        'unsupported_media_type',
+        /content.type|media type/i,
+      ],
       ['unknown site (wrong tenant)', { body: { siteId: 'someone-else', landingPage: 'https://a.example/' } }, 404, 'unknown_site', /someone-else/],
     ];
     for (const [name, options, status, code, message] of cases) {
@@ -129,7 +164,14 @@ describe('session-tracker with number-pool on the real broker', () => {
 
   it('limits public requests per client address and per site with 429 and Retry-After', async () => {
     const limited = await startSessionTracker(
-      loadSessionTrackerConfig({ ...env.env, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5', RATE_LIMIT_PER_SITE_PER_SECOND: '1000' }),
+      loadSessionTrackerConfig({
+        ...env.env,
+        PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5',
+        RATE_LIMIT_PER_SITE_PER_SECOND: '1000',
+      }),
     );
     try {
       const statuses: number[] = [];
@@ -142,7 +184,14 @@ describe('session-tracker with number-pool on the real broker', () => {
       await limited.close();
     }
     const perSite = await startSessionTracker(
-      loadSessionTrackerConfig({ ...env.env, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000', RATE_LIMIT_PER_SITE_PER_SECOND: '2' }),
+      loadSessionTrackerConfig({
+        ...env.env,
+        PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000',
+        RATE_LIMIT_PER_SITE_PER_SECOND: '2',
+      }),
     );
     try {
       const results = await Promise.all([1, 2, 3].map(() => http('POST', `${perSite.url}/v1/sessions`, { body: { siteId: 'busy-site' } })));

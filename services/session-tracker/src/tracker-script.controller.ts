@@ -49,7 +49,10 @@ export class TrackerScriptController {
       .header('access-control-allow-origin', '*')
       .header('cross-origin-resource-policy', 'cross-origin')
       .header('x-content-type-options', 'nosniff');
-    if (ifNoneMatch && (ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === script.etag.replace(/^W\//, '')))) {
+    if (
+      ifNoneMatch &&
+      (ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === script.etag.replace(/^W\//, '')))
+    ) {
       reply.status(304).send();
       return;
     }

@@ -18,7 +18,8 @@ describe('session-tracker: tracking rules decide the method of each visit', () =
   let pool: RunningService;
   let tracker: RunningService;
   let probe: TopicProbe;
-  const start = (landingPage: string, referrer = '') => http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'mixed', landingPage, referrer, userAgent: BROWSER } });
+  const start = (landingPage: string, referrer = '') =>
+    http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'mixed', landingPage, referrer, userAgent: BROWSER } });
 
   before(async () => {
     env = await createKafkaTestEnv('rules');
@@ -45,7 +46,9 @@ describe('session-tracker: tracking rules decide the method of each visit', () =
       },
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
-    await waitFor(async () => (await start('https://mixed.example/?utm_source=billboard')).body?.method === 'static', { what: 'the site to reach session-tracker' });
+    await waitFor(async () => (await start('https://mixed.example/?utm_source=billboard')).body?.method === 'static', {
+      what: 'the site to reach session-tracker',
+    });
   });
 
   after(async () => {
@@ -84,23 +87,33 @@ describe('session-tracker: tracking rules decide the method of each visit', () =
     const direct = await start('https://mixed.example/');
     assert.deepEqual([direct.body.method, direct.body.number, direct.body.fallback], ['default_number', '+74953000000', false]);
     const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === paid.body.sessionId));
-    assert.deepEqual([(session.payload as calltrack.events.v1.SessionStarted).trackingMethod, (session.payload as calltrack.events.v1.SessionStarted).ruleId], ['dynamic', 'ads']);
+    assert.deepEqual(
+      [(session.payload as calltrack.events.v1.SessionStarted).trackingMethod, (session.payload as calltrack.events.v1.SessionStarted).ruleId],
+      ['dynamic', 'ads'],
+    );
   });
 
   it('a replaced static number hands its rule to the replacement; once retired outright the rule falls through', async () => {
-    const admin = (path: string, body: unknown) => http('POST', `${pool.url}/v1/admin/sites/mixed${path}`, { headers: { authorization: `Bearer ${ADMIN}` }, body });
+    const admin = (path: string, body: unknown) =>
+      http('POST', `${pool.url}/v1/admin/sites/mixed${path}`, { headers: { authorization: `Bearer ${ADMIN}` }, body });
     const billboard = 'https://mixed.example/?utm_source=billboard';
     assert.equal((await admin(`/numbers/${encodeURIComponent('+74953000050')}/retire`, { replacedBy: '+7 495 300-00-51' })).status, 200);
-    const replaced = await waitFor(async () => {
-      const r = await start(billboard);
-      return r.body.number === '+74953000051' ? r : undefined;
-    }, { what: 'the replacement to reach session-tracker' });
+    const replaced = await waitFor(
+      async () => {
+        const r = await start(billboard);
+        return r.body.number === '+74953000051' ? r : undefined;
+      },
+      { what: 'the replacement to reach session-tracker' },
+    );
     assert.equal(replaced.body.method, 'static');
     assert.equal((await admin(`/numbers/${encodeURIComponent('+74953000051')}/retire`, {})).status, 200);
-    const fallen = await waitFor(async () => {
-      const r = await start(billboard);
-      return r.body.method !== 'static' ? r : undefined;
-    }, { what: 'the retirement to reach session-tracker' });
+    const fallen = await waitFor(
+      async () => {
+        const r = await start(billboard);
+        return r.body.method !== 'static' ? r : undefined;
+      },
+      { what: 'the retirement to reach session-tracker' },
+    );
     // utm_source=billboard without a click id: the catch-all rule decides.
     assert.deepEqual([fallen.body.method, fallen.body.number], ['default_number', '+74953000000']);
     const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === fallen.body.sessionId));

@@ -157,7 +157,8 @@ export function track(settings: TrackerSettings, api: string): void {
   const replaceText = (root: Node) => {
     const walker = d.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
       acceptNode: (n) => {
-        for (let p = n.parentElement; p; p = p.parentElement) if (SKIP.test(p.tagName) || p.hasAttribute('data-calltrack-ignore')) return NodeFilter.FILTER_REJECT;
+        for (let p = n.parentElement; p; p = p.parentElement)
+          if (SKIP.test(p.tagName) || p.hasAttribute('data-calltrack-ignore')) return NodeFilter.FILTER_REJECT;
         return NodeFilter.FILTER_ACCEPT;
       },
     });
@@ -243,7 +244,9 @@ export function track(settings: TrackerSettings, api: string): void {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     // A string body goes as text/plain: a "simple" cross-origin request, no CORS preflight.
-    return fetch(api + path, { method: 'POST', body: JSON.stringify(body), signal: controller.signal, keepalive: true, credentials: 'omit' }).finally(() => clearTimeout(timer));
+    return fetch(api + path, { method: 'POST', body: JSON.stringify(body), signal: controller.signal, keepalive: true, credentials: 'omit' }).finally(() =>
+      clearTimeout(timer),
+    );
   };
 
   const save = (l: StoredLease | undefined) => {
@@ -275,7 +278,8 @@ export function track(settings: TrackerSettings, api: string): void {
   };
 
   // The URL the visitor landed on: a single-page app may already have rewritten location (and dropped its tags).
-  const navigation = w.performance && performance.getEntriesByType ? (performance.getEntriesByType('navigation')[0] as PerformanceEntry | undefined) : undefined;
+  const navigation =
+    w.performance && performance.getEntriesByType ? (performance.getEntriesByType('navigation')[0] as PerformanceEntry | undefined) : undefined;
   const landing = navigation && /^https?:/.test(navigation.name) ? navigation.name : location.href;
 
   // Heartbeats while the page is visible move the lease tail; none while hidden.
@@ -304,7 +308,8 @@ export function track(settings: TrackerSettings, api: string): void {
           // A fallback (pool exhausted or slow, a bot) is not kept: the next page asks again.
           // The expiry by this clock (the page's clock may be off the service's): granted now, one tail.
           // holder_share: the number of this visitor's live lease (kept, with its heartbeats), or its address's.
-          if (a.reason !== 'holder_share') save(a.fallback ? undefined : { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: now() + settings.ttl * 1000, l: a.leaseId, p: a.promoCode });
+          if (a.reason !== 'holder_share')
+            save(a.fallback ? undefined : { n: a.number.replace(/\D/g, ''), s: a.sessionId, e: now() + settings.ttl * 1000, l: a.leaseId, p: a.promoCode });
           show(a.number.replace(/\D/g, ''));
           pace();
         }),
@@ -340,7 +345,10 @@ export function track(settings: TrackerSettings, api: string): void {
   // Leaving the page: one last heartbeat (a beacon survives the unload) so the tail runs from
   // now and the next page of the site continues the session with the same number. Not an end:
   // a lease ended by /end cannot be extended by that next page.
-  w.addEventListener('pagehide', safe(() => beat(true)));
+  w.addEventListener(
+    'pagehide',
+    safe(() => beat(true)),
+  );
   // Another tab of this visitor took a new lease (a new visit from an ad): show it here too.
   w.addEventListener(
     'storage',
@@ -396,7 +404,11 @@ export function track(settings: TrackerSettings, api: string): void {
       routed();
     };
   }
-  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', safe(() => apply()));
+  if (d.readyState === 'loading')
+    d.addEventListener(
+      'DOMContentLoaded',
+      safe(() => apply()),
+    );
 
   // A returning visitor (or another tab) with a live lease sees their number at once, before any network.
   const live = stored();

@@ -51,8 +51,18 @@ describe('telephony-ingest abuse limits (integration)', () => {
   let svc: RunningService;
   const captured = capturingLogger();
 
-  const webhook = (site: string, body: string, headers: Record<string, string>) => http('POST', `${svc.url}/v1/webhooks/generic/${site}`, { rawBody: body, headers });
-  const call = (id: string) => JSON.stringify({ callId: id, callerNumber: '+79161234567', trackingNumber: '+74951234567', startedAt: new Date(Date.now() - 60_000).toISOString(), status: 'completed', answeredAt: new Date(Date.now() - 50_000).toISOString(), endedAt: new Date(Date.now() - 10_000).toISOString() });
+  const webhook = (site: string, body: string, headers: Record<string, string>) =>
+    http('POST', `${svc.url}/v1/webhooks/generic/${site}`, { rawBody: body, headers });
+  const call = (id: string) =>
+    JSON.stringify({
+      callId: id,
+      callerNumber: '+79161234567',
+      trackingNumber: '+74951234567',
+      startedAt: new Date(Date.now() - 60_000).toISOString(),
+      status: 'completed',
+      answeredAt: new Date(Date.now() - 50_000).toISOString(),
+      endedAt: new Date(Date.now() - 10_000).toISOString(),
+    });
   const webhookStats = async (site: string) => (await http('GET', `${svc.url}/v1/admin/sites/${site}/webhook-stats`, { headers: admin })).body;
 
   before(async () => {
@@ -60,7 +70,12 @@ describe('telephony-ingest abuse limits (integration)', () => {
     await produceRaw(
       env,
       'sites',
-      SITES.map((s) => ({ key: siteKey(s), value: encodeEvent(createEvent('SiteConfigured', { name: s, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000' }, { siteId: s, producer: 'test' })) })),
+      SITES.map((s) => ({
+        key: siteKey(s),
+        value: encodeEvent(
+          createEvent('SiteConfigured', { name: s, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000' }, { siteId: s, producer: 'test' }),
+        ),
+      })),
     );
     const config = {
       ...loadTelephonyIngestConfig({
@@ -77,10 +92,19 @@ describe('telephony-ingest abuse limits (integration)', () => {
       }),
       PORT: 0,
     };
-    svc = await startService({ name: SERVICE_NAME, module: TelephonyIngestModule.register(config, captured.logger), logger: captured.logger, host: config.HTTP_HOST, port: 0 });
+    svc = await startService({
+      name: SERVICE_NAME,
+      module: TelephonyIngestModule.register(config, captured.logger),
+      logger: captured.logger,
+      host: config.HTTP_HOST,
+      port: 0,
+    });
     await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready' });
     for (const site of SITES) {
-      await waitFor(async () => (await http('PUT', `${svc.url}/v1/admin/sites/${site}/webhook-secret`, { body: { secret: SECRET }, headers: admin })).status === 200, { what: `secret of ${site}` });
+      await waitFor(
+        async () => (await http('PUT', `${svc.url}/v1/admin/sites/${site}/webhook-secret`, { body: { secret: SECRET }, headers: admin })).status === 200,
+        { what: `secret of ${site}` },
+      );
     }
   });
 

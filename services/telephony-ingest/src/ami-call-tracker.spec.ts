@@ -44,10 +44,26 @@ function inboundCall(L: string, dialStatus: string, cdrDisposition: string) {
   return [
     ev('Newchannel', trunk({ Timestamp: `${T}.000000` })),
     ev('Newchannel', phone({ Timestamp: `${T + 1}.000000` })),
-    ev('DialBegin', { ...trunk({ Timestamp: `${T + 1}.100000` }), DestChannel: 'PJSIP/101-00000002', DestUniqueid: `${L}1`, DestLinkedid: L, DialString: '101' }),
+    ev('DialBegin', {
+      ...trunk({ Timestamp: `${T + 1}.100000` }),
+      DestChannel: 'PJSIP/101-00000002',
+      DestUniqueid: `${L}1`,
+      DestLinkedid: L,
+      DialString: '101',
+    }),
     ...(answered ? [ev('Newstate', phone({ ChannelState: '6', ChannelStateDesc: 'Up', Timestamp: `${T + 5}.000000` }))] : []),
     ev('DialEnd', { ...trunk({ Timestamp: `${T + 5}.000100` }), DestChannel: 'PJSIP/101-00000002', DestUniqueid: `${L}1`, DialStatus: dialStatus }),
-    ...(answered ? [ev('BridgeEnter', { ...trunk({ Timestamp: `${T + 5}.2` }), BridgeUniqueid: 'b1', BridgeType: 'basic', BridgeTechnology: 'simple_bridge', BridgeNumChannels: '2' })] : []),
+    ...(answered
+      ? [
+          ev('BridgeEnter', {
+            ...trunk({ Timestamp: `${T + 5}.2` }),
+            BridgeUniqueid: 'b1',
+            BridgeType: 'basic',
+            BridgeTechnology: 'simple_bridge',
+            BridgeNumChannels: '2',
+          }),
+        ]
+      : []),
     ev('Hangup', phone({ Cause: '16', 'Cause-txt': 'Normal Clearing', Timestamp: `${T + 60}.000000` })),
     ev('Hangup', trunk({ Cause: answered ? '16' : '19', 'Cause-txt': 'x', Timestamp: `${T + 60}.100000` })),
     ev('Cdr', {
@@ -76,14 +92,35 @@ function inboundCall(L: string, dialStatus: string, cdrDisposition: string) {
 describe('AMI call tracker', () => {
   it('follows an answered inbound call: Exten is the tracking number, the phone going Up the answer, the trunk Hangup the end, the CDR final', () => {
     const obs = run(new AmiCallTracker(pbx), inboundCall('1740823200.1', 'ANSWER', 'ANSWERED'));
-    assert.deepEqual(obs.map((o) => o.observation.stage), [CallStage.start, CallStage.answer, CallStage.end, CallStage.final]);
+    assert.deepEqual(
+      obs.map((o) => o.observation.stage),
+      [CallStage.start, CallStage.answer, CallStage.end, CallStage.final],
+    );
     assert.equal(new Set(obs.map((o) => o.eventId)).size, 4);
     assert.ok(obs.every((o) => o.observation.providerCallId === 'main:1740823200.1'));
     const r = callReport(merged(obs), site);
     assert.ok(r.ok);
     assert.deepEqual(
-      [r.payload.callId, r.payload.direction, r.payload.trackingNumber, r.payload.callerNumber, r.payload.status, r.payload.startedAtMs, r.payload.answeredAtMs, r.payload.endedAtMs],
-      ['asterisk:main:1740823200.1', CallDirection.CALL_DIRECTION_INBOUND, '+74951234567', '+79161234567', CallStatus.CALL_STATUS_COMPLETED, T * 1000, (T + 5) * 1000, (T + 60) * 1000 + 100],
+      [
+        r.payload.callId,
+        r.payload.direction,
+        r.payload.trackingNumber,
+        r.payload.callerNumber,
+        r.payload.status,
+        r.payload.startedAtMs,
+        r.payload.answeredAtMs,
+        r.payload.endedAtMs,
+      ],
+      [
+        'asterisk:main:1740823200.1',
+        CallDirection.CALL_DIRECTION_INBOUND,
+        '+74951234567',
+        '+79161234567',
+        CallStatus.CALL_STATUS_COMPLETED,
+        T * 1000,
+        (T + 5) * 1000,
+        (T + 60) * 1000 + 100,
+      ],
     );
   });
 
@@ -115,7 +152,7 @@ describe('AMI call tracker', () => {
     assert.equal(obs[0]!.observation.parties?.trackingNumber, '+74951234567');
   });
 
-  it('takes a Diversion the dialplan sets after the channel was created from the channel\'s later events', () => {
+  it("takes a Diversion the dialplan sets after the channel was created from the channel's later events", () => {
     const L = '9.2';
     const trunk = (extra: Record<string, string>) => channel('PJSIP/trunk-2', L, L, { CallerIDNum: '79161234567', Exten: '74950000001', ...extra });
     const tracker = new AmiCallTracker(pbx);
@@ -132,7 +169,10 @@ describe('AMI call tracker', () => {
       ),
       ev('Hangup', trunk({ Cause: '19' })),
     ]);
-    assert.deepEqual(obs.map((o) => o.observation.parties?.trackingNumber), ['+74950000001', '+74951234567', '+74951234567']);
+    assert.deepEqual(
+      obs.map((o) => o.observation.parties?.trackingNumber),
+      ['+74950000001', '+74951234567', '+74951234567'],
+    );
     const r = callReport(merged(obs), site);
     assert.ok(r.ok);
     assert.equal(r.payload.trackingNumber, '+74951234567', 'the forwarding number outranks the DID whatever the order');
@@ -143,16 +183,27 @@ describe('AMI call tracker', () => {
 
   it('follows an outgoing call: Exten is who was called, the caller id presented the line', () => {
     const L = '1740823300.5';
-    const phone = (extra: Record<string, string>) => channel('PJSIP/101-00000005', L, L, { Context: 'from-internal', CallerIDNum: '101', Exten: '89165550000', ...extra });
+    const phone = (extra: Record<string, string>) =>
+      channel('PJSIP/101-00000005', L, L, { Context: 'from-internal', CallerIDNum: '101', Exten: '89165550000', ...extra });
     const obs = run(new AmiCallTracker(pbx), [
       ev('Newchannel', phone({})),
-      ev('DialBegin', { ...phone({}), DestChannel: 'PJSIP/trunk-00000006', DestCallerIDNum: '89165550000', DestConnectedLineNum: '74951234567', DestUniqueid: `${L}1`, DestLinkedid: L }),
+      ev('DialBegin', {
+        ...phone({}),
+        DestChannel: 'PJSIP/trunk-00000006',
+        DestCallerIDNum: '89165550000',
+        DestConnectedLineNum: '74951234567',
+        DestUniqueid: `${L}1`,
+        DestLinkedid: L,
+      }),
       ev('DialEnd', { ...phone({}), DestChannel: 'PJSIP/trunk-00000006', DestUniqueid: `${L}1`, DialStatus: 'ANSWER' }),
       ev('Hangup', phone({ Cause: '16' })),
     ]);
     const r = callReport(merged(obs), site);
     assert.ok(r.ok);
-    assert.deepEqual([r.payload.direction, r.payload.trackingNumber, r.payload.calledNumber, r.payload.status], [CallDirection.CALL_DIRECTION_OUTBOUND, '+74951234567', '+79165550000', CallStatus.CALL_STATUS_COMPLETED]);
+    assert.deepEqual(
+      [r.payload.direction, r.payload.trackingNumber, r.payload.calledNumber, r.payload.status],
+      [CallDirection.CALL_DIRECTION_OUTBOUND, '+74951234567', '+79165550000', CallStatus.CALL_STATUS_COMPLETED],
+    );
   });
 
   it('does not track internal calls, other contexts, or events of calls it never saw start', () => {
@@ -179,7 +230,11 @@ describe('AMI call tracker', () => {
 
   it('uses the receipt time when events carry no Timestamp (timestampevents off)', () => {
     const tracker = new AmiCallTracker(pbx);
-    const [o] = tracker.handle(ev('Newchannel', channel('PJSIP/trunk-1', '5.1', '5.1', { CallerIDNum: '79161234567', Exten: '74951234567' })), 1_740_823_200_500, site);
+    const [o] = tracker.handle(
+      ev('Newchannel', channel('PJSIP/trunk-1', '5.1', '5.1', { CallerIDNum: '79161234567', Exten: '74951234567' })),
+      1_740_823_200_500,
+      site,
+    );
     assert.deepEqual(o!.observation.startedAt, { ms: 1_740_823_200_500, exact: true });
   });
 });

@@ -132,7 +132,10 @@ export class AmiClient {
         if (!loggedIn) reject(err);
         socket.destroy();
       };
-      const timeout = setTimeout(() => fail(new Error(`no AMI login within ${this.options.loginTimeoutMs ?? 10_000} ms`)), this.options.loginTimeoutMs ?? 10_000);
+      const timeout = setTimeout(
+        () => fail(new Error(`no AMI login within ${this.options.loginTimeoutMs ?? 10_000} ms`)),
+        this.options.loginTimeoutMs ?? 10_000,
+      );
 
       socket.on('data', (chunk: string) => {
         lastDataAt = Date.now();
@@ -142,7 +145,15 @@ export class AmiClient {
           messages = parser.push(chunk);
           if (!hadBanner && parser.banner !== undefined) {
             logger.debug({ event: 'ami_banner', pbx: label, banner: parser.banner });
-            socket.write(amiAction([['Action', 'Login'], ['ActionID', actionId], ['Username', username], ['Secret', secret], ['Events', this.options.events ?? 'call,cdr']]));
+            socket.write(
+              amiAction([
+                ['Action', 'Login'],
+                ['ActionID', actionId],
+                ['Username', username],
+                ['Secret', secret],
+                ['Events', this.options.events ?? 'call,cdr'],
+              ]),
+            );
           }
         } catch (err) {
           logger.error({ event: 'ami_protocol_error', pbx: label, err: (err as Error).message });
@@ -158,7 +169,13 @@ export class AmiClient {
               // A silent peer behind a dead NAT mapping never closes: ping, and give up after three silent intervals.
               ping = setInterval(() => {
                 if (Date.now() - lastDataAt > 3 * every) socket.destroy(new Error('AMI connection silent'));
-                else socket.write(amiAction([['Action', 'Ping'], ['ActionID', `ping-${actionId}`]]));
+                else
+                  socket.write(
+                    amiAction([
+                      ['Action', 'Ping'],
+                      ['ActionID', `ping-${actionId}`],
+                    ]),
+                  );
               }, every);
               ping.unref();
               resolve({ socket, closed });

@@ -13,7 +13,11 @@ describe('AMI wire format', () => {
       const messages = [];
       for (let i = 0; i < stream.length; i += size) messages.push(...parser.push(stream.slice(i, i + size)));
       assert.equal(parser.banner, 'Asterisk Call Manager/5.0.1', `chunks of ${size}`);
-      assert.deepEqual(messages.map((m) => m.response ?? m.event), ['Success', 'Newchannel'], `chunks of ${size}`);
+      assert.deepEqual(
+        messages.map((m) => m.response ?? m.event),
+        ['Success', 'Newchannel'],
+        `chunks of ${size}`,
+      );
       assert.equal(messages[1]!.get('exten'), '74951234567', 'keys match case-insensitively');
       assert.equal(messages[1]!.get('AccountCode'), '');
     }
@@ -25,16 +29,35 @@ describe('AMI wire format', () => {
   });
 
   it('reads values containing colons and channel variables in both spellings', () => {
-    const m = parseAmiMessage('Event: Newchannel\r\nChanVariable: CALLTRACK_DIVERSION=<sip:+74951234567@carrier>;reason=unconditional\r\nChanVariable(PJSIP/trunk-1): CALLTRACK_HISTORY_INFO=<sip:+74957654321@c>;index=1\r\nTimestamp: 1740823200.123456');
+    const m = parseAmiMessage(
+      'Event: Newchannel\r\nChanVariable: CALLTRACK_DIVERSION=<sip:+74951234567@carrier>;reason=unconditional\r\nChanVariable(PJSIP/trunk-1): CALLTRACK_HISTORY_INFO=<sip:+74957654321@c>;index=1\r\nTimestamp: 1740823200.123456',
+    );
     assert.equal(m.get('Timestamp'), '1740823200.123456');
-    assert.deepEqual([...m.channelVariables()], [
-      ['CALLTRACK_DIVERSION', '<sip:+74951234567@carrier>;reason=unconditional'],
-      ['CALLTRACK_HISTORY_INFO', '<sip:+74957654321@c>;index=1'],
-    ]);
+    assert.deepEqual(
+      [...m.channelVariables()],
+      [
+        ['CALLTRACK_DIVERSION', '<sip:+74951234567@carrier>;reason=unconditional'],
+        ['CALLTRACK_HISTORY_INFO', '<sip:+74957654321@c>;index=1'],
+      ],
+    );
   });
 
   it('writes actions as CRLF lines ended by a blank line and refuses line breaks in values', () => {
-    assert.equal(amiAction([['Action', 'Login'], ['Username', 'calltrack'], ['Secret', 's3cret']]), 'Action: Login\r\nUsername: calltrack\r\nSecret: s3cret\r\n\r\n');
-    assert.throws(() => amiAction([['Action', 'Login'], ['Secret', 'x\r\nAction: Originate']]), AmiProtocolError);
+    assert.equal(
+      amiAction([
+        ['Action', 'Login'],
+        ['Username', 'calltrack'],
+        ['Secret', 's3cret'],
+      ]),
+      'Action: Login\r\nUsername: calltrack\r\nSecret: s3cret\r\n\r\n',
+    );
+    assert.throws(
+      () =>
+        amiAction([
+          ['Action', 'Login'],
+          ['Secret', 'x\r\nAction: Originate'],
+        ]),
+      AmiProtocolError,
+    );
   });
 });

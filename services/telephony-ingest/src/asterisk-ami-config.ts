@@ -17,7 +17,10 @@ export const amiPbxSchema = z
     username: z.string().min(1).max(80),
     secret: z.string().min(1).max(256),
     // Distinguishes the call ids of several PBXes of one site (Linkedid is unique per PBX only).
-    name: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, '1-40 letters, digits, ".", "_" or "-"').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,40}$/, '1-40 letters, digits, ".", "_" or "-"')
+      .optional(),
     inboundContexts: contextList.default(DEFAULT_INBOUND_CONTEXTS),
     outboundContexts: contextList.default(DEFAULT_OUTBOUND_CONTEXTS),
     // CDR times are the PBX's wall clock; default: the site's time zone.

@@ -49,7 +49,10 @@ describe('Asterisk AMI client against a fake AMI server', () => {
     fake.emit('Newchannel', { Channel: 'PJSIP/trunk-1', Uniqueid: '1.1', Linkedid: '1.1', Exten: '74951234567' });
     await waitFor(() => received.some((m) => m.event === 'Newchannel'), { what: 'Newchannel delivered' });
     assert.equal(received.find((m) => m.event === 'Newchannel')!.get('Exten'), '74951234567');
-    assert.ok(received.some((m) => m.event === 'FullyBooted'), 'events right after the login response are not lost');
+    assert.ok(
+      received.some((m) => m.event === 'FullyBooted'),
+      'events right after the login response are not lost',
+    );
     assert.equal(client.status().connected, true);
   });
 
@@ -125,7 +128,16 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
     env = await createKafkaTestEnv('telephony-ami');
     probe = await TopicProbe.start(env, ['calls']);
     await produceRaw(env, 'sites', [
-      { key: siteKey(SITE), value: encodeEvent(createEvent('SiteConfigured', { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74951234500' }, { siteId: SITE, producer: 'test' })) },
+      {
+        key: siteKey(SITE),
+        value: encodeEvent(
+          createEvent(
+            'SiteConfigured',
+            { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74951234500' },
+            { siteId: SITE, producer: 'test' },
+          ),
+        ),
+      },
     ]);
     const pbxes = JSON.stringify([{ siteId: SITE, name: 'main', host: '127.0.0.1', port: fake.port, username: AMI_USER, secret: AMI_SECRET }]);
     config = {
@@ -153,7 +165,13 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
   it('reports a call followed over AMI, across a dropped connection, as one call record', async () => {
     fake.emit('Newchannel', trunk({ ChannelState: '0', ChannelStateDesc: 'Down', Timestamp: `${T}.000000` }));
     fake.emit('Newchannel', phone({ Timestamp: `${T + 1}.000000` }));
-    fake.emit('DialBegin', { ...trunk({ Timestamp: `${T + 1}.100000` }), DestChannel: 'PJSIP/101-0000004e', DestUniqueid: `${L}1`, DestLinkedid: L, DialString: '101' });
+    fake.emit('DialBegin', {
+      ...trunk({ Timestamp: `${T + 1}.100000` }),
+      DestChannel: 'PJSIP/101-0000004e',
+      DestUniqueid: `${L}1`,
+      DestLinkedid: L,
+      DialString: '101',
+    });
     const ringing = await waitFor(() => reports()[0], { what: 'ringing report' });
     assert.equal(ringing.payload.status, CallStatus.CALL_STATUS_RINGING);
     assert.equal(ringing.payload.trackingNumber, '+74951234567');
@@ -164,7 +182,13 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
 
     fake.emit('Newstate', phone({ ChannelState: '6', ChannelStateDesc: 'Up', Timestamp: `${T + 6}.000000` }));
     fake.emit('DialEnd', { ...trunk({ Timestamp: `${T + 6}.000100` }), DestChannel: 'PJSIP/101-0000004e', DestUniqueid: `${L}1`, DialStatus: 'ANSWER' });
-    fake.emit('BridgeEnter', { ...trunk({ Timestamp: `${T + 6}.2` }), BridgeUniqueid: 'b-77', BridgeType: 'basic', BridgeTechnology: 'simple_bridge', BridgeNumChannels: '2' });
+    fake.emit('BridgeEnter', {
+      ...trunk({ Timestamp: `${T + 6}.2` }),
+      BridgeUniqueid: 'b-77',
+      BridgeType: 'basic',
+      BridgeTechnology: 'simple_bridge',
+      BridgeNumChannels: '2',
+    });
     fake.emit('Hangup', phone({ Cause: '16', 'Cause-txt': 'Normal Clearing', Timestamp: `${T + 80}.000000` }));
     fake.emit('Hangup', trunk({ Cause: '16', 'Cause-txt': 'Normal Clearing', Timestamp: `${T + 80}.000000` }));
     fake.emit('Cdr', {
@@ -188,13 +212,22 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
       UniqueID: L,
       UserField: '',
     });
-    const final = await waitFor(() => {
-      const r = reports();
-      return r.length >= 4 && r;
-    }, { what: 'the report of the CDR' });
+    const final = await waitFor(
+      () => {
+        const r = reports();
+        return r.length >= 4 && r;
+      },
+      { what: 'the report of the CDR' },
+    );
     // Ringing, answered, ended, then the CDR: the same times, as the final summary (a higher sequence).
-    assert.deepEqual(final.map((e) => e.payload.status), [CallStatus.CALL_STATUS_RINGING, CallStatus.CALL_STATUS_ANSWERED, CallStatus.CALL_STATUS_COMPLETED, CallStatus.CALL_STATUS_COMPLETED]);
-    assert.ok(final.every((e, i) => i === 0 || e.payload.sequence >= final[i - 1]!.payload.sequence), 'sequences never step back');
+    assert.deepEqual(
+      final.map((e) => e.payload.status),
+      [CallStatus.CALL_STATUS_RINGING, CallStatus.CALL_STATUS_ANSWERED, CallStatus.CALL_STATUS_COMPLETED, CallStatus.CALL_STATUS_COMPLETED],
+    );
+    assert.ok(
+      final.every((e, i) => i === 0 || e.payload.sequence >= final[i - 1]!.payload.sequence),
+      'sequences never step back',
+    );
     assert.deepEqual(final[2]!.payload.endedAtMs, final[3]!.payload.endedAtMs);
     const last = final.at(-1)!;
     assert.deepEqual(
@@ -223,13 +256,18 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
     assert.equal(probe.deadLetters('calls').length, 0);
   });
 
-  it('shows the PBX connection and its reconnects in the site\'s webhook stats', async () => {
+  it("shows the PBX connection and its reconnects in the site's webhook stats", async () => {
     const res = await http('GET', `${svc.url}/v1/admin/sites/${SITE}/webhook-stats`, { headers: admin });
     assert.equal(res.status, 200);
     const asterisk = res.body.providers.asterisk;
     assert.equal(asterisk.connections.length, 1);
     assert.deepEqual(
-      { name: asterisk.connections[0].name, port: asterisk.connections[0].port, connected: asterisk.connections[0].connected, sessions: asterisk.connections[0].sessions },
+      {
+        name: asterisk.connections[0].name,
+        port: asterisk.connections[0].port,
+        connected: asterisk.connections[0].connected,
+        sessions: asterisk.connections[0].sessions,
+      },
       { name: 'main', port: fake.port, connected: true, sessions: 2 },
     );
     assert.doesNotMatch(JSON.stringify(res.body), new RegExp(AMI_SECRET));
@@ -243,7 +281,9 @@ describe('Asterisk AMI calls into CallReported (integration)', () => {
     const marker = `${T}.99`;
     fake.emit('Newchannel', { ...trunk({ ChannelState: '0', ChannelStateDesc: 'Down', Timestamp: `${T + 100}.000000` }), Uniqueid: marker, Linkedid: marker });
     // Events of a PBX are handled in order: once the marker call is reported, the old one was handled.
-    await waitFor(() => (probe.events('calls') as Array<DomainEvent<'CallReported'>>).some((e) => e.payload.callId === `asterisk:main:${marker}`), { what: 'the marker call' });
+    await waitFor(() => (probe.events('calls') as Array<DomainEvent<'CallReported'>>).some((e) => e.payload.callId === `asterisk:main:${marker}`), {
+      what: 'the marker call',
+    });
     assert.equal((probe.events('calls') as Array<DomainEvent<'CallReported'>>).filter((e) => e.payload.callId === `asterisk:main:${old}`).length, 0);
     const after = (await http('GET', `${svc.url}/v1/admin/sites/${SITE}/webhook-stats`, { headers: admin })).body.providers.asterisk.rejected.invalid_payload;
     assert.equal(after - before, 1);

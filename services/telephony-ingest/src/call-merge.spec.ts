@@ -8,8 +8,22 @@ const site = { defaultNumber: '+74951230000' };
 const T0 = Date.UTC(2025, 2, 1, 10, 0, 0);
 const inbound = { direction: 'inbound' as const, trackingNumber: '+74951234567', callerNumber: '+79161234567', calledNumber: '', rank: 2 };
 
-const start: CallObservation = { provider: 'twilio', providerCallId: 'c1', stage: CallStage.start, providerSequence: 1, parties: inbound, startedAt: { ms: T0, exact: true } };
-const answer: CallObservation = { provider: 'twilio', providerCallId: 'c1', stage: CallStage.answer, providerSequence: 2, parties: inbound, answeredAt: { ms: T0 + 5000, exact: true } };
+const start: CallObservation = {
+  provider: 'twilio',
+  providerCallId: 'c1',
+  stage: CallStage.start,
+  providerSequence: 1,
+  parties: inbound,
+  startedAt: { ms: T0, exact: true },
+};
+const answer: CallObservation = {
+  provider: 'twilio',
+  providerCallId: 'c1',
+  stage: CallStage.answer,
+  providerSequence: 2,
+  parties: inbound,
+  answeredAt: { ms: T0 + 5000, exact: true },
+};
 const end: CallObservation = {
   provider: 'twilio',
   providerCallId: 'c1',
@@ -28,7 +42,8 @@ function permutations<T>(items: T[]): T[][] {
   return items.flatMap((x, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
 }
 
-const mergeAll = (observations: CallObservation[]): MergedCall => observations.reduce<MergedCall | undefined>((call, o) => mergeObservation(call, o), undefined)!;
+const mergeAll = (observations: CallObservation[]): MergedCall =>
+  observations.reduce<MergedCall | undefined>((call, o) => mergeObservation(call, o), undefined)!;
 
 function report(call: MergedCall) {
   const r = callReport(call, site);
@@ -39,10 +54,16 @@ function report(call: MergedCall) {
 describe('call merge', () => {
   it('encodes stage before the provider sequence, so end beats answer beats start', () => {
     assert.ok(observationSequence({ stage: CallStage.end, providerSequence: 0 }) > observationSequence({ stage: CallStage.answer, providerSequence: 99 }));
-    assert.ok(observationSequence({ stage: CallStage.answer, providerSequence: 0 }) > observationSequence({ stage: CallStage.start, providerSequence: 1_000_000 }));
+    assert.ok(
+      observationSequence({ stage: CallStage.answer, providerSequence: 0 }) > observationSequence({ stage: CallStage.start, providerSequence: 1_000_000 }),
+    );
     assert.ok(observationSequence({ stage: CallStage.start, providerSequence: 7 }) > observationSequence({ stage: CallStage.start, providerSequence: 6 }));
     assert.ok(observationSequence({ stage: CallStage.final, providerSequence: 0 }) <= 0xffff_ffff, 'fits the uint32 sequence');
-    assert.equal(stageOfSequence(observationSequence({ stage: CallStage.end, providerSequence: 2 ** 40 })), CallStage.end, 'a huge provider sequence does not spill into the stage');
+    assert.equal(
+      stageOfSequence(observationSequence({ stage: CallStage.end, providerSequence: 2 ** 40 })),
+      CallStage.end,
+      'a huge provider sequence does not spill into the stage',
+    );
   });
 
   it('gives the same call record for every arrival order of start, answer and end', () => {
@@ -100,8 +121,14 @@ describe('call merge', () => {
     assert.equal(report(mergeAll([weak, start])).callerNumber, '+79161234567');
     const noCaller: CallObservation = { ...start, parties: { ...inbound, callerNumber: '' } };
     assert.equal(report(mergeAll([noCaller, { ...weak, parties: { ...weak.parties!, rank: 1 } }])).callerNumber, '+79160000000');
-    const outStart: CallObservation = { ...start, parties: { direction: 'outbound', trackingNumber: '', callerNumber: '', calledNumber: '+79165550000', rank: 2 } };
-    const outEnd: CallObservation = { ...end, parties: { direction: 'outbound', trackingNumber: '+74951111111', callerNumber: '+74951111111', calledNumber: '+79165550000', rank: 2 } };
+    const outStart: CallObservation = {
+      ...start,
+      parties: { direction: 'outbound', trackingNumber: '', callerNumber: '', calledNumber: '+79165550000', rank: 2 },
+    };
+    const outEnd: CallObservation = {
+      ...end,
+      parties: { direction: 'outbound', trackingNumber: '+74951111111', callerNumber: '+74951111111', calledNumber: '+79165550000', rank: 2 },
+    };
     for (const order of permutations([outStart, outEnd])) {
       const p = report(mergeAll(order));
       assert.equal(p.direction, CallDirection.CALL_DIRECTION_OUTBOUND);
@@ -111,10 +138,16 @@ describe('call merge', () => {
   });
 
   it('holds an inbound call until some event names the dialled number; an outbound one falls back to the default number', () => {
-    const noNumber: CallObservation = { ...answer, parties: { direction: 'inbound', trackingNumber: '', callerNumber: '+79161234567', calledNumber: '', rank: 1 } };
+    const noNumber: CallObservation = {
+      ...answer,
+      parties: { direction: 'inbound', trackingNumber: '', callerNumber: '+79161234567', calledNumber: '', rank: 1 },
+    };
     assert.deepEqual(callReport(mergeAll([noNumber]), site), { ok: false, reason: 'no_tracking_number' });
     assert.equal(report(mergeAll([noNumber, start])).trackingNumber, '+74951234567');
-    const outbound: CallObservation = { ...start, parties: { direction: 'outbound', trackingNumber: '', callerNumber: '', calledNumber: '+79165550000', rank: 2 } };
+    const outbound: CallObservation = {
+      ...start,
+      parties: { direction: 'outbound', trackingNumber: '', callerNumber: '', calledNumber: '+79165550000', rank: 2 },
+    };
     const p = report(mergeAll([outbound]));
     assert.equal(p.trackingNumber, site.defaultNumber);
     assert.equal(p.callerNumber, site.defaultNumber);

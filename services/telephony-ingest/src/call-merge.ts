@@ -126,7 +126,11 @@ function mergeParties(a: CallParties | undefined, aSeq: number, b: CallParties |
 // Ties between two legs' outcomes of the same sequence: the most telling one, so arrival order does not matter.
 const OUTCOME_RANK: Record<CallOutcome, number> = { completed: 3, busy: 2, failed: 1, missed: 0 };
 
-function newer<V, K extends number | string>(a: { value: V; sequence: number } | undefined, b: { value: V; sequence: number } | undefined, order: (v: V) => K): { value: V; sequence: number } | undefined {
+function newer<V, K extends number | string>(
+  a: { value: V; sequence: number } | undefined,
+  b: { value: V; sequence: number } | undefined,
+  order: (v: V) => K,
+): { value: V; sequence: number } | undefined {
   if (!a) return b;
   if (!b) return a;
   if (a.sequence !== b.sequence) return b.sequence > a.sequence ? b : a;
@@ -179,7 +183,10 @@ export type NotReportable = 'no_tracking_number';
  * reportable) until some event names the dialled number; outbound calls whose
  * provider does not name the line are reported from the site's default number.
  */
-export function callReport(call: MergedCall, site: { defaultNumber: string }): { ok: true; payload: EventInput<'CallReported'>; occurredAtMs: number } | { ok: false; reason: NotReportable } {
+export function callReport(
+  call: MergedCall,
+  site: { defaultNumber: string },
+): { ok: true; payload: EventInput<'CallReported'>; occurredAtMs: number } | { ok: false; reason: NotReportable } {
   const parties = call.parties ?? { direction: 'inbound' as const, trackingNumber: '', callerNumber: '', calledNumber: '', rank: 0 };
   const outbound = parties.direction === 'outbound';
   const trackingNumber = parties.trackingNumber || (outbound ? site.defaultNumber : '');
@@ -187,7 +194,12 @@ export function callReport(call: MergedCall, site: { defaultNumber: string }): {
 
   const ended = stageOfSequence(call.sequence) >= CallStage.end;
   const answered = (call.answeredAt?.ms ?? 0) > 0 || call.outcome?.value === 'completed';
-  const STATUS = { completed: CallStatus.CALL_STATUS_COMPLETED, missed: CallStatus.CALL_STATUS_MISSED, busy: CallStatus.CALL_STATUS_BUSY, failed: CallStatus.CALL_STATUS_FAILED };
+  const STATUS = {
+    completed: CallStatus.CALL_STATUS_COMPLETED,
+    missed: CallStatus.CALL_STATUS_MISSED,
+    busy: CallStatus.CALL_STATUS_BUSY,
+    failed: CallStatus.CALL_STATUS_FAILED,
+  };
   let status: calltrack.events.v1.CallStatus;
   if (ended) status = answered ? STATUS.completed : STATUS[call.outcome?.value ?? 'missed'];
   else status = answered ? CallStatus.CALL_STATUS_ANSWERED : CallStatus.CALL_STATUS_RINGING;

@@ -104,7 +104,15 @@ export class CallReportPublisher {
     }
   }
 
-  private async merge(key: string, entry: Entry | undefined, siteId: string, site: SiteSettings, observation: CallObservation, callId: string, eventId: string): Promise<ReportOutcome> {
+  private async merge(
+    key: string,
+    entry: Entry | undefined,
+    siteId: string,
+    site: SiteSettings,
+    observation: CallObservation,
+    callId: string,
+    eventId: string,
+  ): Promise<ReportOutcome> {
     const merged = mergeObservation(entry?.call, observation);
     const seen = [...(entry?.seen ?? []), eventId].slice(-SEEN_PER_CALL);
     const report = callReport(merged, site);

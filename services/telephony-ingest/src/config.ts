@@ -23,12 +23,20 @@ export const telephonyIngestConfigSchema = z.object({
       'Oldest time any adapter accepts (provider webhooks, generic webhook, enquiry API, Asterisk AMI), in days before the moment of receipt: a call or enquiry time further back is refused with 400 naming the field (AMI: the event is dropped and logged).',
   }),
   EVENT_TIME_MAX_FUTURE_SECONDS: variable(z.coerce.number().int().min(0).max(3600).default(300), {
-    description: 'How far after the moment of receipt a received time may lie (the sender\'s clock skew); later ones are refused with 400 naming the field.',
+    description: "How far after the moment of receipt a received time may lie (the sender's clock skew); later ones are refused with 400 naming the field.",
   }),
-  ZADARMA_MAX_CALL_SECONDS: variable(z.coerce.number().int().min(600).max(7 * 24 * 3600).default(4 * 3600), {
-    description:
-      'Replay window of Zadarma notifications after their signed call_start: an answer or end is accepted up to this long (plus WEBHOOK_TOLERANCE_SECONDS) after call_start, a start only within WEBHOOK_TOLERANCE_SECONDS of it. The end of a longer call is refused (401 stale_timestamp).',
-  }),
+  ZADARMA_MAX_CALL_SECONDS: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(600)
+      .max(7 * 24 * 3600)
+      .default(4 * 3600),
+    {
+      description:
+        'Replay window of Zadarma notifications after their signed call_start: an answer or end is accepted up to this long (plus WEBHOOK_TOLERANCE_SECONDS) after call_start, a start only within WEBHOOK_TOLERANCE_SECONDS of it. The end of a longer call is refused (401 stale_timestamp).',
+    },
+  ),
   ZADARMA_SOURCE_ADDRESSES: variable(sourceAddressList, {
     description:
       'Comma-separated IP addresses or CIDR ranges Zadarma notifications are accepted from (e.g. 185.45.152.42, the address Zadarma documents); other sources get 403. Empty (default): any source, the signature alone decides.',
@@ -37,9 +45,17 @@ export const telephonyIngestConfigSchema = z.object({
     description:
       'Comma-separated IP addresses or CIDR ranges Mango Office events are accepted from (e.g. 81.88.80.132,81.88.80.133,81.88.82.36,81.88.82.44,81.88.82.45, the addresses Mango documents); other sources get 403. Empty (default): any source.',
   }),
-  WEBHOOK_BODY_LIMIT_BYTES: variable(z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), {
-    description: 'Largest accepted request body in bytes; larger webhooks get 413.',
-  }),
+  WEBHOOK_BODY_LIMIT_BYTES: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(10 * 1024 * 1024)
+      .default(64 * 1024),
+    {
+      description: 'Largest accepted request body in bytes; larger webhooks get 413.',
+    },
+  ),
   WEBHOOK_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: variable(z.coerce.number().int().min(1).default(6000), {
     description:
       'Call webhooks (generic and every provider) one client address may send per minute to this instance; more get 429 with Retry-After (providers retry). Providers send from few addresses: keep it generous.',

@@ -35,7 +35,10 @@ export class EnquiriesController {
 
   @Post(':siteId/enquiries')
   @HttpCode(200)
-  async receive(@Param('siteId') siteId: string, @Req() req: RawBodyRequest<FastifyRequest>): Promise<{ enquiryId: string; eventId: string; status: 'accepted' }> {
+  async receive(
+    @Param('siteId') siteId: string,
+    @Req() req: RawBodyRequest<FastifyRequest>,
+  ): Promise<{ enquiryId: string; eventId: string; status: 'accepted' }> {
     const { site } = verifySignedJsonRequest(siteId, req, {
       state: this.state,
       toleranceSeconds: this.config.WEBHOOK_TOLERANCE_SECONDS,

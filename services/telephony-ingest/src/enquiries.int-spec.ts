@@ -42,14 +42,31 @@ describe('enquiry API (integration)', () => {
   before(async () => {
     env = await createKafkaTestEnv('enquiry-api');
     probe = await TopicProbe.start(env, ['enquiries']);
-    await produceRaw(env, 'sites', [{ key: siteKey(SITE), value: encodeEvent(createEvent('SiteConfigured', { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000' }, { siteId: SITE, producer: 'test' })) }]);
-    const config = { ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), PORT: 0 };
+    await produceRaw(env, 'sites', [
+      {
+        key: siteKey(SITE),
+        value: encodeEvent(
+          createEvent(
+            'SiteConfigured',
+            { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74950000000' },
+            { siteId: SITE, producer: 'test' },
+          ),
+        ),
+      },
+    ]);
+    const config = {
+      ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      PORT: 0,
+    };
     svc = await startTelephonyIngest(config);
     await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready' });
-    const set = await waitFor(async () => {
-      const r = await http('PUT', `${svc.url}/v1/admin/sites/${SITE}/webhook-secret`, { body: { secret: SECRET }, headers: admin });
-      return r.status === 200 && r;
-    }, { what: 'secret set' });
+    const set = await waitFor(
+      async () => {
+        const r = await http('PUT', `${svc.url}/v1/admin/sites/${SITE}/webhook-secret`, { body: { secret: SECRET }, headers: admin });
+        return r.status === 200 && r;
+      },
+      { what: 'secret set' },
+    );
     assert.equal(set.body.applied, true);
   });
 
@@ -120,11 +137,18 @@ describe('enquiry API (integration)', () => {
     for (const [body, field] of cases) {
       const res = await post(body);
       assert.ok(res.status === 400, `${field}: ${res.status} ${JSON.stringify(res.body)}`);
-      if (field !== '(root)') assert.ok((res.body.error.details as Array<{ field: string }>).some((d) => d.field === field), JSON.stringify(res.body));
+      if (field !== '(root)')
+        assert.ok(
+          (res.body.error.details as Array<{ field: string }>).some((d) => d.field === field),
+          JSON.stringify(res.body),
+        );
     }
     const after = await stats();
     assert.equal(after.rejected.invalid_payload - before.rejected.invalid_payload, 7);
-    assert.equal((await http('POST', `${svc.url}/v1/sites/${SITE}/enquiries`, { rawBody: '<x/>', headers: { 'content-type': 'application/xml' } })).status, 415);
+    assert.equal(
+      (await http('POST', `${svc.url}/v1/sites/${SITE}/enquiries`, { rawBody: '<x/>', headers: { 'content-type': 'application/xml' } })).status,
+      415,
+    );
   });
 
   it('refuses an oversized body with 413 and an unknown site with 404', async () => {

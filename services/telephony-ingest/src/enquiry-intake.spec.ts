@@ -36,7 +36,11 @@ describe('enquiry intake', () => {
   });
 
   it('accepts every kind and epoch milliseconds; optional fields may be absent or null', () => {
-    for (const [kind, value] of [['callback_request', 2], ['chat', 3], ['other', 4]] as const) {
+    for (const [kind, value] of [
+      ['callback_request', 2],
+      ['chat', 3],
+      ['other', 4],
+    ] as const) {
       const m = mapEnquiry({ enquiryId: `e-${kind}`, kind, occurredAt: NOW - 1000, phone: null, email: null }, 'US', NOW);
       assert.ok(m.ok, kind);
       assert.equal(m.payload.kind, value);

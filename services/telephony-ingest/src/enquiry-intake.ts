@@ -43,7 +43,10 @@ export const enquirySchema = z
     email: z.email({ message: 'expected an e-mail address' }).max(254, 'at most 254 characters').nullish(),
     name: text(200).nullish(),
     message: text(MAX_MESSAGE).nullish(),
-    pageUrl: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).max(2048, 'at most 2048 characters').nullish(),
+    pageUrl: z
+      .url({ protocol: /^https?$/, error: 'expected an http or https URL' })
+      .max(2048, 'at most 2048 characters')
+      .nullish(),
     customFields: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, `keys: 1-${MAX_CUSTOM_KEY} letters, digits, "_", "." or "-"`), text(MAX_CUSTOM_VALUE))
       .refine((r) => Object.keys(r).length <= MAX_CUSTOM_FIELDS, `at most ${MAX_CUSTOM_FIELDS} fields`)
@@ -53,7 +56,8 @@ export const enquirySchema = z
 
 export type EnquiryBody = z.infer<typeof enquirySchema>;
 
-export type MappedEnquiry = { ok: true; enquiryId: string; payload: EventInput<'EnquiryReceived'>; occurredAtMs: number } | { ok: false; problems: FieldProblem[] };
+export type MappedEnquiry =
+  { ok: true; enquiryId: string; payload: EventInput<'EnquiryReceived'>; occurredAtMs: number } | { ok: false; problems: FieldProblem[] };
 
 function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
   const problems: FieldProblem[] = [];
@@ -90,7 +94,11 @@ export function mapEnquiry(body: unknown, country: string, receivedAtMs: number,
   if (rawPhone) {
     const e164 = toE164(rawPhone, country);
     if (e164) phone = e164;
-    else problems.push({ field: 'phone', problem: `"${rawPhone}" is not a valid phone number (site country ${country}); leave it out when the visitor gave none` });
+    else
+      problems.push({
+        field: 'phone',
+        problem: `"${rawPhone}" is not a valid phone number (site country ${country}); leave it out when the visitor gave none`,
+      });
   }
   problems.push(...timeProblems([['occurredAt', b.occurredAt]], receivedAtMs, window));
   if (problems.length > 0) return { ok: false, problems };

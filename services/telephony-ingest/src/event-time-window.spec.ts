@@ -21,7 +21,20 @@ describe('event time window (one rule for every adapter)', () => {
   });
 
   it('skips absent times (0 or undefined) and lists every offending one', () => {
-    const problems = timeProblems([['a', 0], ['b', undefined], ['c', NOW], ['d', Date.UTC(9999, 0, 1)], ['e', Date.UTC(2001, 0, 1)]], NOW, w);
-    assert.deepEqual(problems.map((p) => p.field), ['d', 'e']);
+    const problems = timeProblems(
+      [
+        ['a', 0],
+        ['b', undefined],
+        ['c', NOW],
+        ['d', Date.UTC(9999, 0, 1)],
+        ['e', Date.UTC(2001, 0, 1)],
+      ],
+      NOW,
+      w,
+    );
+    assert.deepEqual(
+      problems.map((p) => p.field),
+      ['d', 'e'],
+    );
   });
 });

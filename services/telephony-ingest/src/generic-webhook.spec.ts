@@ -100,10 +100,19 @@ describe('generic webhook mapping', () => {
   });
 
   it('refuses numbers that are not valid in the site country', () => {
-    assert.deepEqual(problems({ ...base, trackingNumber: '123' }).map((p) => p.field), ['trackingNumber']);
-    assert.deepEqual(problems({ ...base, callerNumber: '12' }).map((p) => p.field), ['callerNumber']);
+    assert.deepEqual(
+      problems({ ...base, trackingNumber: '123' }).map((p) => p.field),
+      ['trackingNumber'],
+    );
+    assert.deepEqual(
+      problems({ ...base, callerNumber: '12' }).map((p) => p.field),
+      ['callerNumber'],
+    );
     // A local number means something else in another country.
-    assert.deepEqual(problems({ ...base, callerNumber: '' }, 'US').map((p) => p.field), ['trackingNumber']);
+    assert.deepEqual(
+      problems({ ...base, callerNumber: '' }, 'US').map((p) => p.field),
+      ['trackingNumber'],
+    );
   });
 
   it('checks the order of the times', () => {
@@ -132,7 +141,10 @@ describe('webhook event id', () => {
     const time = { nowMs: Date.UTC(2025, 2, 1, 10, 10, 0), window: DEFAULT_EVENT_TIME_WINDOW };
     assert.equal(mapGenericWebhook(base, 'RU', time).ok, true);
     const r = mapGenericWebhook({ ...base, startedAt: '2001-03-01T10:00:00Z', answeredAt: null, endedAt: '2025-03-01T10:20:00Z' }, 'RU', time);
-    assert.deepEqual(r.ok ? [] : r.problems.map((p) => [p.field, /days in the past|in the future/.test(p.problem)]), [['startedAt', true], ['endedAt', true]]);
+    assert.deepEqual(r.ok ? [] : r.problems.map((p) => [p.field, /days in the past|in the future/.test(p.problem)]), [
+      ['startedAt', true],
+      ['endedAt', true],
+    ]);
   });
 
   it('reads callerNumber by the one caller rule and callId by the id rule', () => {
@@ -140,8 +152,14 @@ describe('webhook event id', () => {
       const r = mapGenericWebhook({ ...base, callerNumber: withheld }, 'RU');
       assert.equal(r.ok && r.payload.callerNumber, '', withheld);
     }
-    assert.deepEqual(problems({ ...base, callerNumber: 'sip:evil@example.com' }).map((p) => p.field), ['callerNumber']);
+    assert.deepEqual(
+      problems({ ...base, callerNumber: 'sip:evil@example.com' }).map((p) => p.field),
+      ['callerNumber'],
+    );
     assert.equal(mapGenericWebhook({ ...base, callId: 'звонок-😀' }, 'RU').ok, true, 'UTF-8 ids are fine: downstream encodes them');
-    assert.deepEqual(problems({ ...base, callId: 'a\u0000b' }).map((p) => p.field), ['callId']);
+    assert.deepEqual(
+      problems({ ...base, callId: 'a\u0000b' }).map((p) => p.field),
+      ['callId'],
+    );
   });
 });

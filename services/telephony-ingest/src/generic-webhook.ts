@@ -20,7 +20,10 @@ const ISO_INSTANT = z.iso.datetime({ offset: true });
 export const instant = z.unknown().transform((value, ctx): number => {
   if (typeof value === 'number') {
     if (Number.isInteger(value) && value >= MIN_EPOCH_MS && value < MAX_EPOCH_MS) return value;
-    ctx.addIssue({ code: 'custom', message: 'epoch milliseconds must be an integer between 2000-01-01 and 2100-01-01 (seconds sent instead of milliseconds?)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'epoch milliseconds must be an integer between 2000-01-01 and 2100-01-01 (seconds sent instead of milliseconds?)',
+    });
     return z.NEVER;
   }
   if (typeof value === 'string' && ISO_INSTANT.safeParse(value).success) {
@@ -45,7 +48,10 @@ export const genericWebhookSchema = z
     startedAt: instant,
     answeredAt: instant.nullish(),
     endedAt: instant.nullish(),
-    recordingUrl: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).max(2048).nullish(),
+    recordingUrl: z
+      .url({ protocol: /^https?$/, error: 'expected an http or https URL' })
+      .max(2048)
+      .nullish(),
     sequence: z.number().int().min(0).max(0xffff_ffff).nullish(),
   })
   .strict();
@@ -59,8 +65,7 @@ export interface FieldProblem {
 }
 
 export type MappedWebhook =
-  | { ok: true; providerCallId: string; callId: string; payload: EventInput<'CallReported'>; occurredAtMs: number }
-  | { ok: false; problems: FieldProblem[] };
+  { ok: true; providerCallId: string; callId: string; payload: EventInput<'CallReported'>; occurredAtMs: number } | { ok: false; problems: FieldProblem[] };
 
 const STATUS: Record<GenericCallStatus, calltrack.events.v1.CallStatus> = {
   ringing: CallStatus.CALL_STATUS_RINGING,
@@ -111,7 +116,18 @@ export function mapGenericWebhook(body: unknown, country: string, time?: { nowMs
   const startedAtMs = b.startedAt;
   const answeredAtMs = b.answeredAt ?? 0;
   const endedAtMs = b.endedAt ?? 0;
-  if (time) problems.push(...timeProblems([['startedAt', startedAtMs], ['answeredAt', answeredAtMs], ['endedAt', endedAtMs]], time.nowMs, time.window));
+  if (time)
+    problems.push(
+      ...timeProblems(
+        [
+          ['startedAt', startedAtMs],
+          ['answeredAt', answeredAtMs],
+          ['endedAt', endedAtMs],
+        ],
+        time.nowMs,
+        time.window,
+      ),
+    );
   if (endedAtMs && endedAtMs < startedAtMs) problems.push({ field: 'endedAt', problem: 'is before startedAt' });
   if (answeredAtMs && answeredAtMs < startedAtMs) problems.push({ field: 'answeredAt', problem: 'is before startedAt' });
   if (answeredAtMs && endedAtMs && answeredAtMs > endedAtMs) problems.push({ field: 'answeredAt', problem: 'is after endedAt' });

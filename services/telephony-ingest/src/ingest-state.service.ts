@@ -55,7 +55,15 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
       this.replayed.mark(r.topic, r.partition, r.offset);
       if (!r.event) return;
       const result = this.state.apply(r.event as DomainEvent, r.key);
-      if (!result.applied) this.logger.warn({ event: 'state_record_skipped', topic: r.topic, partition: r.partition, offset: r.offset, site_id: r.event.siteId, problem: result.problem });
+      if (!result.applied)
+        this.logger.warn({
+          event: 'state_record_skipped',
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.offset,
+          site_id: r.event.siteId,
+          problem: result.problem,
+        });
     });
   }
 
@@ -111,7 +119,12 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
   /** Publishes (sets or rotates) a provider's credentials for a site, and waits like setSecret. */
   setProviderCredentials(siteId: string, credentials: ProviderCredentials): Promise<{ eventId: string; applied: boolean }> {
     const { provider } = credentials;
-    return this.publishAndWait(siteId, providerCredentialsKey(siteId, provider), credentialsToRecord(credentials), () => this.state.providerCredentials(siteId, provider) !== undefined);
+    return this.publishAndWait(
+      siteId,
+      providerCredentialsKey(siteId, provider),
+      credentialsToRecord(credentials),
+      () => this.state.providerCredentials(siteId, provider) !== undefined,
+    );
   }
 
   private async publishAndWait(

@@ -63,7 +63,11 @@ describe('IngestState: provider credentials', () => {
   it('refuses provider records under the site key, unknown providers and invalid credentials', () => {
     const state = new IngestState();
     state.apply(site('s1', 'RU'), 's1');
-    assert.equal(state.apply(creds('s1', { provider: 'twilio', secret: 'a'.repeat(32) }), 's1').applied, false, 'a provider record keyed like the generic secret');
+    assert.equal(
+      state.apply(creds('s1', { provider: 'twilio', secret: 'a'.repeat(32) }), 's1').applied,
+      false,
+      'a provider record keyed like the generic secret',
+    );
     assert.equal(state.apply(creds('s1', { provider: 'twilio', secret: 'a'.repeat(32) }), 's1:zadarma').applied, false);
     assert.equal(state.apply(creds('s1', { provider: 'skype', secret: 'a'.repeat(32) }), 's1:skype').applied, false);
     assert.equal(state.apply(creds('s1', { provider: 'telnyx', publicKey: 'not-a-key' }), 's1:telnyx').applied, false);

@@ -1,5 +1,12 @@
 import { siteKey, type calltrack, type DomainEvent } from '@calltrack/contracts';
-import { credentialsFromRecord, isWebhookProvider, providerCredentialsKey, type CredentialsOf, type ProviderCredentials, type WebhookProvider } from './provider-credentials.js';
+import {
+  credentialsFromRecord,
+  isWebhookProvider,
+  providerCredentialsKey,
+  type CredentialsOf,
+  type ProviderCredentials,
+  type WebhookProvider,
+} from './provider-credentials.js';
 
 export const MIN_SECRET_LENGTH = 32;
 export const MAX_SECRET_LENGTH = 256;
@@ -39,7 +46,8 @@ export class IngestState {
     // The key decides the partition and compaction: a record keyed for another site (or provider) is refused, not trusted.
     if (provider && !isWebhookProvider(provider)) return { applied: false, problem: `unknown provider "${provider}"` };
     const expectedKey = provider ? providerCredentialsKey(event.siteId, provider as WebhookProvider) : siteKey(event.siteId);
-    if (key !== null && key !== expectedKey) return { applied: false, problem: `record key "${key}" does not match site ${event.siteId}${provider ? ` and provider ${provider}` : ''}` };
+    if (key !== null && key !== expectedKey)
+      return { applied: false, problem: `record key "${key}" does not match site ${event.siteId}${provider ? ` and provider ${provider}` : ''}` };
     switch (event.type) {
       case 'SiteConfigured': {
         const p = event.payload as calltrack.events.v1.SiteConfigured;

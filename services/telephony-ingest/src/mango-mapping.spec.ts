@@ -62,7 +62,9 @@ describe('Mango Office mapping', () => {
   it('answers on Connected at an employee, not at the IVR; a leg Disconnected does not end the call', () => {
     const ivr = call(callEvent({ call_state: 'Connected', seq: 2, location: 'ivr' }));
     assert.equal(ivr.stage, CallStage.start);
-    const abonent = call(callEvent({ call_state: 'Connected', seq: 3, location: 'abonent', timestamp: T + 8, to: { extension: '101', number: 'sip:manager@x' } }));
+    const abonent = call(
+      callEvent({ call_state: 'Connected', seq: 3, location: 'abonent', timestamp: T + 8, to: { extension: '101', number: 'sip:manager@x' } }),
+    );
     assert.equal(abonent.stage, CallStage.answer);
     assert.deepEqual(abonent.answeredAt, { ms: (T + 8) * 1000, exact: true });
     assert.equal(abonent.parties?.trackingNumber, '', 'the employee leg does not name the line');
@@ -77,11 +79,14 @@ describe('Mango Office mapping', () => {
   it('maps the summary as the final word, whatever came before or after', () => {
     const final = sum(summary());
     assert.equal(final.stage, CallStage.final);
-    assert.deepEqual([final.startedAt, final.answeredAt, final.endedAt], [
-      { ms: T * 1000, exact: true },
-      { ms: (T + 8) * 1000, exact: true },
-      { ms: (T + 70) * 1000, exact: true },
-    ]);
+    assert.deepEqual(
+      [final.startedAt, final.answeredAt, final.endedAt],
+      [
+        { ms: T * 1000, exact: true },
+        { ms: (T + 8) * 1000, exact: true },
+        { ms: (T + 70) * 1000, exact: true },
+      ],
+    );
     const events = [call(callEvent({})), call(callEvent({ call_state: 'Connected', seq: 3, location: 'abonent', timestamp: T + 8 })), final];
     for (const order of [events, [...events].reverse()]) {
       const r = callReport(merge(order), { defaultNumber: '' });
@@ -98,8 +103,16 @@ describe('Mango Office mapping', () => {
   });
 
   it('maps outgoing calls from an employee, and ignores internal ones', () => {
-    const out = sum(summary({ call_direction: 2, from: { extension: '101', number: 'sip:manager@x' }, to: { number: '79165550000' }, line_number: '74951234567' }));
-    assert.deepEqual(out.parties, { direction: 'outbound', trackingNumber: '+74951234567', callerNumber: '+74951234567', calledNumber: '+79165550000', rank: 2 });
+    const out = sum(
+      summary({ call_direction: 2, from: { extension: '101', number: 'sip:manager@x' }, to: { number: '79165550000' }, line_number: '74951234567' }),
+    );
+    assert.deepEqual(out.parties, {
+      direction: 'outbound',
+      trackingNumber: '+74951234567',
+      callerNumber: '+74951234567',
+      calledNumber: '+79165550000',
+      rank: 2,
+    });
     const r = callReport(merge([out]), { defaultNumber: '' });
     assert.ok(r.ok);
     assert.equal(r.payload.direction, CallDirection.CALL_DIRECTION_OUTBOUND);

@@ -7,7 +7,13 @@ import { phoneOrEmpty, readCaller } from './phone-fields.js';
 import type { ProviderEventMapping } from './provider-webhook-support.js';
 
 // Mango sends counters and unix times as JSON numbers; some integrations relay them as strings.
-const integer = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,12}$/).transform(Number)]);
+const integer = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d{1,12}$/)
+    .transform(Number),
+]);
 const unixSeconds = integer.refine((s) => s === 0 || inEpochRange(s * 1000), 'expected unix seconds');
 const str = z.union([z.string(), z.number().transform(String)]).optional();
 const id = platformId();
@@ -109,7 +115,11 @@ export function mapMangoSummary(json: string, country: string, siteId: string): 
   let parties: CallParties;
   if (s.call_direction === 1) {
     const trackingNumber = phoneOrEmpty(s.line_number, country) || phoneOrEmpty(s.to.number, country);
-    if (!trackingNumber) return { kind: 'invalid', problems: [{ field: 'json.line_number', problem: `"${s.line_number ?? ''}" is not a phone number (site country ${country})` }] };
+    if (!trackingNumber)
+      return {
+        kind: 'invalid',
+        problems: [{ field: 'json.line_number', problem: `"${s.line_number ?? ''}" is not a phone number (site country ${country})` }],
+      };
     const caller = readCaller(s.from.number, country);
     if (!caller.ok) return { kind: 'invalid', problems: [{ field: 'json.from.number', problem: caller.problem }] };
     parties = { direction: 'inbound', trackingNumber, callerNumber: caller.number, calledNumber: '', rank: 2 };

@@ -7,13 +7,19 @@ import type { SignatureFailure } from './webhook-signature.js';
  * sent.
  */
 export function mangoSign(apiKey: string, json: string, apiSalt: string): string {
-  return createHash('sha256').update(apiKey + json + apiSalt, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(apiKey + json + apiSalt, 'utf8')
+    .digest('hex');
 }
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 /** Checks vpbx_api_key (it names the account) and sign, both in constant time. */
-export function verifyMangoSignature(input: { apiKey: string; apiSalt: string; form: Record<string, string> }): { ok: true; json: string } | { ok: false; reason: SignatureFailure } {
+export function verifyMangoSignature(input: {
+  apiKey: string;
+  apiSalt: string;
+  form: Record<string, string>;
+}): { ok: true; json: string } | { ok: false; reason: SignatureFailure } {
   const { vpbx_api_key: key, sign, json } = input.form;
   if (!key || !sign) return { ok: false, reason: 'missing_signature' };
   if (!/^[0-9a-fA-F]{64}$/.test(sign.trim())) return { ok: false, reason: 'malformed_signature' };

@@ -25,7 +25,12 @@ export class MangoWebhookController {
   // Two-segment kinds such as /events/record/added.
   @Post(':siteId/events/:group/:event')
   @HttpCode(200)
-  nestedEvent(@Param('siteId') siteId: string, @Param('group') group: string, @Param('event') event: string, @Req() req: RawBodyRequest<FastifyRequest>): Promise<ProviderWebhookResult> {
+  nestedEvent(
+    @Param('siteId') siteId: string,
+    @Param('group') group: string,
+    @Param('event') event: string,
+    @Req() req: RawBodyRequest<FastifyRequest>,
+  ): Promise<ProviderWebhookResult> {
     return this.receive(siteId, `${group}/${event}`, req);
   }
 

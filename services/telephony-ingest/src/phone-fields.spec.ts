@@ -9,7 +9,8 @@ describe('provider number fields', () => {
     assert.equal(phoneOrEmpty('+14155550123', 'RU'), '+14155550123');
     assert.equal(phoneOrEmpty('sip:+74951234567@pbx.example;user=phone', 'RU'), '+74951234567');
     assert.equal(phoneOrEmpty('tel:+14155550123', 'US'), '+14155550123');
-    for (const v of [undefined, '', 'Anonymous', 'restricted', 'client:alice', '101', 'sip:desk@example.com']) assert.equal(phoneOrEmpty(v, 'RU'), '', String(v));
+    for (const v of [undefined, '', 'Anonymous', 'restricted', 'client:alice', '101', 'sip:desk@example.com'])
+      assert.equal(phoneOrEmpty(v, 'RU'), '', String(v));
   });
 
   it('reads the user part of SIP and tel URIs', () => {
@@ -34,7 +35,19 @@ describe('provider number fields', () => {
   });
 
   it('readCaller: withheld values are empty, numbers E.164 (also inside sip:/tel: URIs), anything else a problem', () => {
-    for (const v of [undefined, '', ' Anonymous ', 'RESTRICTED', 'private', 'unavailable', 'withheld', '<unknown>', '+266696687', 'sip:anonymous@anonymous.invalid', 'tel:restricted']) {
+    for (const v of [
+      undefined,
+      '',
+      ' Anonymous ',
+      'RESTRICTED',
+      'private',
+      'unavailable',
+      'withheld',
+      '<unknown>',
+      '+266696687',
+      'sip:anonymous@anonymous.invalid',
+      'tel:restricted',
+    ]) {
       assert.deepEqual(readCaller(v, 'RU'), { ok: true, number: '' }, String(v));
     }
     assert.deepEqual(readCaller('8 (916) 123-45-67', 'RU'), { ok: true, number: '+79161234567' });

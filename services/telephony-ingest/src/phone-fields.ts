@@ -46,7 +46,10 @@ export function readCaller(raw: string | undefined, country: string): CallerRead
   const value = raw.trim();
   const e164 = toE164(uriNumber(value) ?? value, country);
   if (e164) return { ok: true, number: e164 };
-  return { ok: false, problem: `"${value.slice(0, 64)}" is neither a phone number (site country ${country}) nor a withheld caller (empty, "anonymous", "restricted"…)` };
+  return {
+    ok: false,
+    problem: `"${value.slice(0, 64)}" is neither a phone number (site country ${country}) nor a withheld caller (empty, "anonymous", "restricted"…)`,
+  };
 }
 
 /**

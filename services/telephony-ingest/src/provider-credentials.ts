@@ -30,7 +30,11 @@ export function isWebhookProvider(value: string): value is WebhookProvider {
 
 // Printable ASCII without spaces: credentials are pasted from provider consoles and must survive shell quoting.
 const token = (min: number, max: number) =>
-  z.string().min(min).max(max).regex(/^[\x21-\x7e]+$/, 'printable ASCII characters without spaces');
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII characters without spaces');
 
 const TELNYX_KEY_BYTES = 32;
 
@@ -93,7 +97,12 @@ export function credentialsToRecord(c: ProviderCredentials): { provider: string;
  * Reads a provider's credentials back from a WebhookSecretSet, checking them as
  * the admin API does (a record written by anything else is refused, not trusted).
  */
-export function credentialsFromRecord(r: { provider: string; secret: string; apiKey: string; publicKey: string }): { ok: true; credentials: ProviderCredentials } | { ok: false; problem: string } {
+export function credentialsFromRecord(r: {
+  provider: string;
+  secret: string;
+  apiKey: string;
+  publicKey: string;
+}): { ok: true; credentials: ProviderCredentials } | { ok: false; problem: string } {
   if (!isWebhookProvider(r.provider)) return { ok: false, problem: `unknown provider "${r.provider}"` };
   const body: Record<string, string> = {
     twilio: { authToken: r.secret },
@@ -102,6 +111,7 @@ export function credentialsFromRecord(r: { provider: string; secret: string; api
     telnyx: { publicKey: r.publicKey },
   }[r.provider];
   const parsed = credentialsBodies[r.provider].safeParse(body);
-  if (!parsed.success) return { ok: false, problem: `invalid ${r.provider} credentials: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  if (!parsed.success)
+    return { ok: false, problem: `invalid ${r.provider} credentials: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   return { ok: true, credentials: credentialsFromBody(r.provider, parsed.data as Record<string, string>) };
 }

@@ -66,7 +66,11 @@ export class ProviderWebhookSupport {
     const list = this.allowlists[provider];
     if (!list || list.allows(req.ip)) return;
     this.rejected(siteId, provider, 'source_not_allowed', req);
-    throw new ApiError(403, 'source_not_allowed', `${provider} webhooks are accepted only from the provider's published addresses (see docs/telephony-providers.md)`);
+    throw new ApiError(
+      403,
+      'source_not_allowed',
+      `${provider} webhooks are accepted only from the provider's published addresses (see docs/telephony-providers.md)`,
+    );
   }
 
   /**
@@ -74,7 +78,8 @@ export class ProviderWebhookSupport {
    * checked against their calls' signed facts (Zadarma), until those are too.
    */
   ensureReady(options: { signedCalls?: boolean } = {}): void {
-    if (!this.state.isRebuilt() || (options.signedCalls && !this.signedCalls.isRebuilt())) throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
+    if (!this.state.isRebuilt() || (options.signedCalls && !this.signedCalls.isRebuilt()))
+      throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
   }
 
   /** Fastify already refuses unknown media types; form and JSON both have parsers, so check which one came. */
@@ -102,7 +107,13 @@ export class ProviderWebhookSupport {
   }
 
   /** Publishes a verified event's call report, or answers why not. */
-  async deliver(siteId: string, provider: WebhookProvider, site: SiteSettings, mapping: ProviderEventMapping, req: FastifyRequest): Promise<ProviderWebhookResult> {
+  async deliver(
+    siteId: string,
+    provider: WebhookProvider,
+    site: SiteSettings,
+    mapping: ProviderEventMapping,
+    req: FastifyRequest,
+  ): Promise<ProviderWebhookResult> {
     if (mapping.kind === 'invalid') {
       this.rejected(siteId, provider, 'invalid_payload', req);
       const summary = mapping.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');
@@ -138,7 +149,14 @@ export class ProviderWebhookSupport {
   }
 
   /** Merges and publishes one observation; 503 when Kafka did not take it, so the provider retries. */
-  async report(siteId: string, provider: string, site: SiteSettings, observation: CallObservation, eventId: string, req?: FastifyRequest): Promise<ProviderWebhookResult> {
+  async report(
+    siteId: string,
+    provider: string,
+    site: SiteSettings,
+    observation: CallObservation,
+    eventId: string,
+    req?: FastifyRequest,
+  ): Promise<ProviderWebhookResult> {
     let result: ReportOutcome;
     try {
       result = await this.publisher.report(siteId, site, observation, eventId);
@@ -149,7 +167,9 @@ export class ProviderWebhookSupport {
     }
     if (result.outcome === 'conflict') {
       this.rejected(siteId, provider, 'conflicting_event', req);
-      throw new ApiError(409, 'conflicting_event', `${provider} event refused: ${result.field}: ${result.problem}`, [{ field: result.field, problem: result.problem }]);
+      throw new ApiError(409, 'conflicting_event', `${provider} event refused: ${result.field}: ${result.problem}`, [
+        { field: result.field, problem: result.problem },
+      ]);
     }
     this.stats.record(siteId, provider, 'accepted');
     this.logger.info({ event: 'webhook_accepted', provider, site_id: siteId, call_id: result.callId, event_id: result.eventId, outcome: result.outcome });

@@ -51,10 +51,13 @@ describe('telephony provider adapters (integration)', () => {
   const callEvents = (callId: string) => (probe.events('calls') as Array<DomainEvent<'CallReported'>>).filter((e) => e.payload.callId === callId);
   /** Waits until the call's reports include an event id, then returns all of them in topic order. */
   const reportsUntil = (callId: string, eventId: string) =>
-    waitFor(() => {
-      const events = callEvents(callId);
-      return events.some((e) => e.eventId === eventId) && events;
-    }, { what: `${callId} report ${eventId}` });
+    waitFor(
+      () => {
+        const events = callEvents(callId);
+        return events.some((e) => e.eventId === eventId) && events;
+      },
+      { what: `${callId} report ${eventId}` },
+    );
   const stats = async (siteId: string) => (await http('GET', `${svc.url}/v1/admin/sites/${siteId}/webhook-stats`, { headers: admin })).body;
   const numbers = (e: DomainEvent<'CallReported'>) => ({
     status: e.payload.status,
@@ -77,7 +80,16 @@ describe('telephony provider adapters (integration)', () => {
       { key: siteKey(SITE_BARE), value: encodeEvent(siteConfigured(SITE_BARE, 'RU', 'Europe/Moscow', '+74951234500')) },
     ]);
     // HTTP_TRUST_PROXY: the test plays the proxy (on loopback) that sets X-Forwarded-Proto/Host.
-    config = { ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent', HTTP_TRUST_PROXY: 'loopback' }), PORT: 0 };
+    config = {
+      ...loadTelephonyIngestConfig({
+        ...env.env,
+        HTTP_HOST: '127.0.0.1',
+        ADMIN_TOKEN,
+        LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+        HTTP_TRUST_PROXY: 'loopback',
+      }),
+      PORT: 0,
+    };
     svc = await startTelephonyIngest(config);
     await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready' });
   });
@@ -91,7 +103,7 @@ describe('telephony provider adapters (integration)', () => {
     const put = (siteId: string, provider: string, body: unknown, headers: Record<string, string> = admin) =>
       http('PUT', `${svc.url}/v1/admin/sites/${siteId}/providers/${provider}`, { body, headers });
 
-    it('sets each provider\'s credentials: 200 without echoing them, one compacted record per site and provider', async () => {
+    it("sets each provider's credentials: 200 without echoing them, one compacted record per site and provider", async () => {
       const bodies: Array<[string, string, object]> = [
         [SITE, 'twilio', { authToken: TWILIO_TOKEN }],
         [SITE, 'zadarma', { secret: ZADARMA_SECRET }],
@@ -105,10 +117,13 @@ describe('telephony provider adapters (integration)', () => {
         assert.deepEqual({ ...res.body, eventId: undefined }, { siteId, provider, credentialsSet: true, applied: true, eventId: undefined });
         for (const secret of Object.values(body)) assert.doesNotMatch(JSON.stringify(res.body), new RegExp(secret.replace(/[+/]/g, '.')));
       }
-      const records = await waitFor(() => {
-        const r = probe.records.filter((x) => x.topic === env.topic('telephonySecrets'));
-        return r.length >= 5 && r;
-      }, { what: 'credential records' });
+      const records = await waitFor(
+        () => {
+          const r = probe.records.filter((x) => x.topic === env.topic('telephonySecrets'));
+          return r.length >= 5 && r;
+        },
+        { what: 'credential records' },
+      );
       assert.deepEqual(records.map((r) => r.key).sort(), [`${SITE_US}:twilio`, `${SITE}:mango`, `${SITE}:telnyx`, `${SITE}:twilio`, `${SITE}:zadarma`].sort());
       const mango = (probe.events('telephonySecrets') as Array<DomainEvent<'WebhookSecretSet'>>).find((e) => e.payload.provider === 'mango')!;
       assert.deepEqual([mango.payload.apiKey, mango.payload.secret], [MANGO_KEY, MANGO_SALT]);
@@ -149,14 +164,27 @@ describe('telephony provider adapters (integration)', () => {
       ...over,
     });
     /** Posts a callback signed for `signedUrl` (default: the URL as the test requests it). */
-    const post = (siteId: string, params: Record<string, string>, options: { token?: string; signedUrl?: string; headers?: Record<string, string>; signature?: string } = {}) => {
+    const post = (
+      siteId: string,
+      params: Record<string, string>,
+      options: { token?: string; signedUrl?: string; headers?: Record<string, string>; signature?: string } = {},
+    ) => {
       const url = `${svc.url}${path(siteId)}`;
       const signature = options.signature ?? twilioSignature(options.token ?? TWILIO_TOKEN, options.signedUrl ?? url, Object.entries(params));
-      return http('POST', url, { rawBody: new URLSearchParams(params).toString(), headers: { 'content-type': FORM, 'x-twilio-signature': signature, ...options.headers } });
+      return http('POST', url, {
+        rawBody: new URLSearchParams(params).toString(),
+        headers: { 'content-type': FORM, 'x-twilio-signature': signature, ...options.headers },
+      });
     };
 
     it('merges out-of-order status callbacks into one call record; a repeated one changes nothing', async () => {
-      const completed = callback({ CallStatus: 'completed', SequenceNumber: '3', CallDuration: '53', Timestamp: rfc2822(T0 + 60_000), RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1' });
+      const completed = callback({
+        CallStatus: 'completed',
+        SequenceNumber: '3',
+        CallDuration: '53',
+        Timestamp: rfc2822(T0 + 60_000),
+        RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1',
+      });
       const ringing = callback({ CallStatus: 'ringing', SequenceNumber: '1' });
       const inProgress = callback({ CallStatus: 'in-progress', SequenceNumber: '2', Timestamp: rfc2822(T0 + 6000) });
       const outcomes = [];
@@ -171,10 +199,16 @@ describe('telephony provider adapters (integration)', () => {
       const callId = `twilio:${SID}`;
       const events = await reportsUntil(callId, res.body.eventId);
       assert.equal(events.length, 3, 'one report per change, none for the repeats');
-      const keys = new Set(probe.records.filter((r) => r.topic === env.topic('calls') && events.some((e) => e.eventId === r.headers['event_id'])).map((r) => r.key));
+      const keys = new Set(
+        probe.records.filter((r) => r.topic === env.topic('calls') && events.some((e) => e.eventId === r.headers['event_id'])).map((r) => r.key),
+      );
       assert.deepEqual([...keys], [callKey(SITE, callId)]);
       const endSequence = observationSequence({ stage: CallStage.end, providerSequence: 3 });
-      assert.deepEqual(events.map((e) => e.payload.sequence), [endSequence, endSequence, endSequence], 'a late start never steps the call back');
+      assert.deepEqual(
+        events.map((e) => e.payload.sequence),
+        [endSequence, endSequence, endSequence],
+        'a late start never steps the call back',
+      );
       assert.deepEqual(numbers(events.at(-1)!), {
         status: CallStatus.CALL_STATUS_COMPLETED,
         direction: CallDirection.CALL_DIRECTION_INBOUND,
@@ -235,10 +269,24 @@ describe('telephony provider adapters (integration)', () => {
 
     it('reports a call placed through the API as outbound, with who was called', async () => {
       const sid = 'CA' + 'd'.repeat(32);
-      const res = await post(SITE, callback({ CallSid: sid, Direction: 'outbound-api', From: '+74951234567', To: '+79165550000', CallStatus: 'completed', SequenceNumber: '3', CallDuration: '20' }));
+      const res = await post(
+        SITE,
+        callback({
+          CallSid: sid,
+          Direction: 'outbound-api',
+          From: '+74951234567',
+          To: '+79165550000',
+          CallStatus: 'completed',
+          SequenceNumber: '3',
+          CallDuration: '20',
+        }),
+      );
       assert.equal(res.status, 200);
       const [e] = await reportsUntil(`twilio:${sid}`, res.body.eventId);
-      assert.deepEqual([e!.payload.direction, e!.payload.trackingNumber, e!.payload.calledNumber], [CallDirection.CALL_DIRECTION_OUTBOUND, '+74951234567', '+79165550000']);
+      assert.deepEqual(
+        [e!.payload.direction, e!.payload.trackingNumber, e!.payload.calledNumber],
+        [CallDirection.CALL_DIRECTION_OUTBOUND, '+74951234567', '+79165550000'],
+      );
       const child = await post(SITE, callback({ CallSid: 'CA' + 'e'.repeat(32), Direction: 'outbound-dial', ParentCallSid: sid }));
       assert.deepEqual([child.status, child.body.outcome], [200, 'ignored']);
       refused.push('CA' + 'e'.repeat(32));
@@ -259,7 +307,16 @@ describe('telephony provider adapters (integration)', () => {
     before(() => {
       start = { event: 'NOTIFY_START', call_start: moscow(T0), pbx_call_id: CALL, caller_id: '79161234567', called_did: '74951234567' };
       answer = { event: 'NOTIFY_ANSWER', caller_id: '79161234567', destination: '101', call_start: moscow(T0), pbx_call_id: CALL, internal: '101' };
-      end = { ...start, event: 'NOTIFY_END', internal: '101', duration: '30', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '' };
+      end = {
+        ...start,
+        event: 'NOTIFY_END',
+        internal: '101',
+        duration: '30',
+        disposition: 'answered',
+        status_code: '16',
+        is_recorded: '0',
+        call_id_with_rec: '',
+      };
     });
 
     it('echoes zd_echo as plain text when the URL is checked', async () => {
@@ -281,7 +338,10 @@ describe('telephony provider adapters (integration)', () => {
       }
       // The answer alone names no tracking number (destination is an extension): held until the end names it.
       // The start then says nothing the end did not (NOTIFY_END carries call_start too); the repeated end nothing at all.
-      assert.deepEqual(responses.map((r) => r.headers.get('x-calltrack-outcome')), ['held', 'published', 'duplicate', 'duplicate']);
+      assert.deepEqual(
+        responses.map((r) => r.headers.get('x-calltrack-outcome')),
+        ['held', 'published', 'duplicate', 'duplicate'],
+      );
       const events = await reportsUntil(`zadarma:${CALL}`, responses[1]!.headers.get('x-calltrack-event-id')!);
       assert.equal(events.length, 1);
       const last = numbers(events[0]!);
@@ -325,14 +385,47 @@ describe('telephony provider adapters (integration)', () => {
     let summary: Record<string, unknown>;
     before(() => {
       T = T0 / 1000;
-      appeared = { entry_id: ENTRY, call_id: 'MToxMDEz', timestamp: T, seq: 1, call_state: 'Appeared', location: 'ivr', from: { number: '79161234567' }, to: { number: '74951234567', line_number: '74951234567' } };
-      connected = { ...appeared, call_id: 'MToxMDE0', seq: 1, call_state: 'Connected', location: 'abonent', timestamp: T + 8, to: { extension: '101', number: 'sip:manager@vpbx.mangosip.ru' } };
-      summary = { entry_id: ENTRY, call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: T, forward_time: T + 3, talk_time: T + 8, end_time: T + 70, entry_result: 1, disconnect_reason: 1110 };
+      appeared = {
+        entry_id: ENTRY,
+        call_id: 'MToxMDEz',
+        timestamp: T,
+        seq: 1,
+        call_state: 'Appeared',
+        location: 'ivr',
+        from: { number: '79161234567' },
+        to: { number: '74951234567', line_number: '74951234567' },
+      };
+      connected = {
+        ...appeared,
+        call_id: 'MToxMDE0',
+        seq: 1,
+        call_state: 'Connected',
+        location: 'abonent',
+        timestamp: T + 8,
+        to: { extension: '101', number: 'sip:manager@vpbx.mangosip.ru' },
+      };
+      summary = {
+        entry_id: ENTRY,
+        call_direction: 1,
+        from: { number: '79161234567' },
+        to: { extension: '101' },
+        line_number: '74951234567',
+        create_time: T,
+        forward_time: T + 3,
+        talk_time: T + 8,
+        end_time: T + 70,
+        entry_result: 1,
+        disconnect_reason: 1110,
+      };
     });
 
     it('takes the summary as the final word: call events arriving after it change nothing', async () => {
       const outcomes = [];
-      for (const [kind, payload] of [['summary', summary], ['call', appeared], ['call', connected]] as const) {
+      for (const [kind, payload] of [
+        ['summary', summary],
+        ['call', appeared],
+        ['call', connected],
+      ] as const) {
         const res = await post(SITE, kind, payload);
         assert.equal(res.status, 200, JSON.stringify(res.body));
         outcomes.push(res.body.outcome);
@@ -360,18 +453,28 @@ describe('telephony provider adapters (integration)', () => {
       assert.deepEqual([a.body.outcome, c.body.outcome], ['published', 'published']);
       const s = await post(SITE, 'summary', { ...summary, entry_id: entry });
       const events = await reportsUntil(`mango:${entry}`, s.body.eventId);
-      assert.deepEqual(events.map((e) => e.payload.status), [CallStatus.CALL_STATUS_RINGING, CallStatus.CALL_STATUS_ANSWERED, CallStatus.CALL_STATUS_COMPLETED]);
+      assert.deepEqual(
+        events.map((e) => e.payload.status),
+        [CallStatus.CALL_STATUS_RINGING, CallStatus.CALL_STATUS_ANSWERED, CallStatus.CALL_STATUS_COMPLETED],
+      );
     });
 
     it('verifies and acknowledges the other event kinds without reporting anything', async () => {
-      const res = await post(SITE, 'recording', { recording_id: 'r1', recording_state: 'Completed', seq: 1, entry_id: 'MjA2NDQ2NzE1Njo0MDM=', call_id: 'x', timestamp: T });
+      const res = await post(SITE, 'recording', {
+        recording_id: 'r1',
+        recording_state: 'Completed',
+        seq: 1,
+        entry_id: 'MjA2NDQ2NzE1Njo0MDM=',
+        call_id: 'x',
+        timestamp: T,
+      });
       assert.deepEqual([res.status, res.body.outcome], [200, 'ignored']);
       const nested = await post(SITE, 'record/added', { entry_id: 'MjA2NDQ2NzE1Njo0MDM=', recording_id: 'r1', timestamp: T });
       assert.deepEqual([nested.status, nested.body.outcome], [200, 'ignored']);
       refused.push('MjA2NDQ2NzE1Njo0MDM=');
     });
 
-    it('refuses another account\'s key or a wrong salt with 401', async () => {
+    it("refuses another account's key or a wrong salt with 401", async () => {
       const entry = 'MjA2NDQ2NzE1Njo0MDQ=';
       refused.push(entry);
       const otherKey = await post(SITE, 'summary', { ...summary, entry_id: entry }, { key: 'someone_elses_key_0123' });
@@ -387,7 +490,10 @@ describe('telephony provider adapters (integration)', () => {
       const raw = JSON.stringify(body);
       const ts = String(options.ts ?? Math.floor(Date.now() / 1000));
       const signature = sign(null, Buffer.from(`${ts}|${raw}`), options.key ?? telnyxKeys.privateKey).toString('base64');
-      return http('POST', `${svc.url}/v1/webhooks/telnyx/${siteId}`, { rawBody: raw, headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ts } });
+      return http('POST', `${svc.url}/v1/webhooks/telnyx/${siteId}`, {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ts },
+      });
     };
     const webhook = (eventType: string, id: string, occurredAt: string, payload: object, session = SESSION) => ({
       data: {
@@ -395,7 +501,15 @@ describe('telephony provider adapters (integration)', () => {
         event_type: eventType,
         id,
         occurred_at: occurredAt,
-        payload: { call_control_id: `v3:${session}`, connection_id: '7267xxxxxxxxxxxxxx', call_leg_id: session, call_session_id: session, from: '+79161234567', to: '+74951234567', ...payload },
+        payload: {
+          call_control_id: `v3:${session}`,
+          connection_id: '7267xxxxxxxxxxxxxx',
+          call_leg_id: session,
+          call_session_id: session,
+          from: '+79161234567',
+          to: '+74951234567',
+          ...payload,
+        },
       },
       meta: { attempt: 1, delivered_to: 'https://hooks.example.com' },
     });
@@ -406,7 +520,14 @@ describe('telephony provider adapters (integration)', () => {
     before(() => {
       initiated = webhook('call.initiated', 'e-1', iso(T0), { direction: 'incoming', state: 'parked', start_time: iso(T0) });
       answered = webhook('call.answered', 'e-2', iso(T0 + 4000), { state: 'answered', start_time: iso(T0) });
-      hangup = webhook('call.hangup', 'e-3', iso(T0 + 50_000), { state: 'hangup', start_time: iso(T0), end_time: iso(T0 + 50_000), hangup_cause: 'normal_clearing', hangup_source: 'callee', sip_hangup_cause: '200' });
+      hangup = webhook('call.hangup', 'e-3', iso(T0 + 50_000), {
+        state: 'hangup',
+        start_time: iso(T0),
+        end_time: iso(T0 + 50_000),
+        hangup_cause: 'normal_clearing',
+        hangup_source: 'callee',
+        sip_hangup_cause: '200',
+      });
     });
 
     it('merges hangup, initiated and answered (in that order) into one completed call; a redelivery changes nothing', async () => {
@@ -461,31 +582,84 @@ describe('telephony provider adapters (integration)', () => {
   describe('refusals', () => {
     it('published nothing for any refused or ignored event', async () => {
       // A report sent last: once the probe has it, it has everything sent before it.
-      const params = { CallSid: 'CA' + '9'.repeat(32), CallStatus: 'ringing', Direction: 'inbound', From: '+79161234567', To: '+74951234567', Timestamp: rfc2822(T0), SequenceNumber: '1' };
+      const params = {
+        CallSid: 'CA' + '9'.repeat(32),
+        CallStatus: 'ringing',
+        Direction: 'inbound',
+        From: '+79161234567',
+        To: '+74951234567',
+        Timestamp: rfc2822(T0),
+        SequenceNumber: '1',
+      };
       const url = `${svc.url}/v1/webhooks/twilio/${SITE}`;
-      const marker = await http('POST', url, { rawBody: new URLSearchParams(params).toString(), headers: { 'content-type': FORM, 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, url, Object.entries(params)) } });
+      const marker = await http('POST', url, {
+        rawBody: new URLSearchParams(params).toString(),
+        headers: { 'content-type': FORM, 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, url, Object.entries(params)) },
+      });
       assert.equal(marker.status, 200);
       await reportsUntil(`twilio:${params.CallSid}`, marker.body.eventId);
       const published = new Set((probe.events('calls') as Array<DomainEvent<'CallReported'>>).map((e) => e.payload.providerCallId));
-      assert.deepEqual(refused.filter((id) => published.has(id)), []);
+      assert.deepEqual(
+        refused.filter((id) => published.has(id)),
+        [],
+      );
       assert.equal(probe.deadLetters('calls').length, 0);
     });
 
     it('counts refused webhooks per site, provider and reason', async () => {
       const s = await stats(SITE);
       const rejected = (provider: string) => s.providers[provider].rejected;
-      assert.deepEqual(rejected('twilio'), { no_credentials: 0, missing_signature: 1, malformed_signature: 1, signature_mismatch: 3, stale_timestamp: 0, invalid_payload: 1, source_not_allowed: 0, conflicting_event: 0 });
-      assert.deepEqual(rejected('zadarma'), { no_credentials: 0, missing_signature: 1, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 0, invalid_payload: 1, source_not_allowed: 0, conflicting_event: 0 });
-      assert.deepEqual(rejected('mango'), { no_credentials: 0, missing_signature: 0, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 0, invalid_payload: 0, source_not_allowed: 0, conflicting_event: 0 });
-      assert.deepEqual(rejected('telnyx'), { no_credentials: 0, missing_signature: 1, malformed_signature: 0, signature_mismatch: 2, stale_timestamp: 1, invalid_payload: 1, source_not_allowed: 0, conflicting_event: 0 });
+      assert.deepEqual(rejected('twilio'), {
+        no_credentials: 0,
+        missing_signature: 1,
+        malformed_signature: 1,
+        signature_mismatch: 3,
+        stale_timestamp: 0,
+        invalid_payload: 1,
+        source_not_allowed: 0,
+        conflicting_event: 0,
+      });
+      assert.deepEqual(rejected('zadarma'), {
+        no_credentials: 0,
+        missing_signature: 1,
+        malformed_signature: 0,
+        signature_mismatch: 2,
+        stale_timestamp: 0,
+        invalid_payload: 1,
+        source_not_allowed: 0,
+        conflicting_event: 0,
+      });
+      assert.deepEqual(rejected('mango'), {
+        no_credentials: 0,
+        missing_signature: 0,
+        malformed_signature: 0,
+        signature_mismatch: 2,
+        stale_timestamp: 0,
+        invalid_payload: 0,
+        source_not_allowed: 0,
+        conflicting_event: 0,
+      });
+      assert.deepEqual(rejected('telnyx'), {
+        no_credentials: 0,
+        missing_signature: 1,
+        malformed_signature: 0,
+        signature_mismatch: 2,
+        stale_timestamp: 1,
+        invalid_payload: 1,
+        source_not_allowed: 0,
+        conflicting_event: 0,
+      });
       assert.equal(s.providers.mango.ignored, 2);
       assert.equal(s.providers.twilio.ignored, 1);
       assert.ok(s.providers.twilio.accepted >= 7);
-      assert.deepEqual(
-        Object.fromEntries(Object.entries(s.providers).map(([p, v]) => [p, (v as { credentialsConfigured?: boolean }).credentialsConfigured])),
-        { twilio: true, zadarma: true, mango: true, telnyx: true, asterisk: undefined },
-      );
-      assert.equal(s.rejectedTotal, 0, 'the generic webhook\'s counters are its own');
+      assert.deepEqual(Object.fromEntries(Object.entries(s.providers).map(([p, v]) => [p, (v as { credentialsConfigured?: boolean }).credentialsConfigured])), {
+        twilio: true,
+        zadarma: true,
+        mango: true,
+        telnyx: true,
+        asterisk: undefined,
+      });
+      assert.equal(s.rejectedTotal, 0, "the generic webhook's counters are its own");
       assert.equal((await stats(SITE_US)).providers.twilio.rejected.signature_mismatch, 1);
       const bare = await stats(SITE_BARE);
       assert.equal(bare.providers.twilio.rejected.no_credentials, 1);
@@ -496,8 +670,20 @@ describe('telephony provider adapters (integration)', () => {
   describe('hostile input (issue 10 §5)', () => {
     const twilioUrl = () => `${svc.url}/v1/webhooks/twilio/${SITE}`;
     const twilio = (over: Record<string, string>) => {
-      const params = { CallSid: 'CA' + '3'.repeat(32), CallStatus: 'ringing', Direction: 'inbound', From: '+79161234567', To: '+74951234567', Timestamp: rfc2822(Date.now()), SequenceNumber: '1', ...over };
-      return http('POST', twilioUrl(), { rawBody: new URLSearchParams(params).toString(), headers: { 'content-type': FORM, 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, twilioUrl(), Object.entries(params)) } });
+      const params = {
+        CallSid: 'CA' + '3'.repeat(32),
+        CallStatus: 'ringing',
+        Direction: 'inbound',
+        From: '+79161234567',
+        To: '+74951234567',
+        Timestamp: rfc2822(Date.now()),
+        SequenceNumber: '1',
+        ...over,
+      };
+      return http('POST', twilioUrl(), {
+        rawBody: new URLSearchParams(params).toString(),
+        headers: { 'content-type': FORM, 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, twilioUrl(), Object.entries(params)) },
+      });
     };
     const zadarma = (form: Record<string, string>, signature?: string) =>
       http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
@@ -506,23 +692,63 @@ describe('telephony provider adapters (integration)', () => {
       });
     const mango = (kind: string, payload: object) => {
       const json = JSON.stringify(payload);
-      return http('POST', `${svc.url}/v1/webhooks/mango/${SITE}/events/${kind}`, { rawBody: new URLSearchParams({ vpbx_api_key: MANGO_KEY, sign: mangoSign(MANGO_KEY, json, MANGO_SALT), json }).toString(), headers: { 'content-type': FORM } });
+      return http('POST', `${svc.url}/v1/webhooks/mango/${SITE}/events/${kind}`, {
+        rawBody: new URLSearchParams({ vpbx_api_key: MANGO_KEY, sign: mangoSign(MANGO_KEY, json, MANGO_SALT), json }).toString(),
+        headers: { 'content-type': FORM },
+      });
     };
     const telnyx = (body: object) => {
       const raw = JSON.stringify(body);
       const ts = String(Math.floor(Date.now() / 1000));
       const signature = sign(null, Buffer.from(`${ts}|${raw}`), telnyxKeys.privateKey).toString('base64');
-      return http('POST', `${svc.url}/v1/webhooks/telnyx/${SITE}`, { rawBody: raw, headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ts } });
+      return http('POST', `${svc.url}/v1/webhooks/telnyx/${SITE}`, {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json', 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ts },
+      });
     };
     const telnyxBody = (id: string, session: string, payload: object, occurredAt = new Date().toISOString()) => ({
-      data: { record_type: 'event', event_type: 'call.initiated', id, occurred_at: occurredAt, payload: { call_control_id: `v3:${session}`, call_session_id: session, from: '+79161234567', to: '+74951234567', direction: 'incoming', ...payload } },
+      data: {
+        record_type: 'event',
+        event_type: 'call.initiated',
+        id,
+        occurred_at: occurredAt,
+        payload: { call_control_id: `v3:${session}`, call_session_id: session, from: '+79161234567', to: '+74951234567', direction: 'incoming', ...payload },
+      },
     });
     const mangoSummary = (entry: string, over: object = {}) => {
       const t = Math.floor(Date.now() / 1000) - 60;
-      return { entry_id: entry, call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: t, talk_time: t + 5, end_time: t + 50, entry_result: 1, ...over };
+      return {
+        entry_id: entry,
+        call_direction: 1,
+        from: { number: '79161234567' },
+        to: { extension: '101' },
+        line_number: '74951234567',
+        create_time: t,
+        talk_time: t + 5,
+        end_time: t + 50,
+        entry_result: 1,
+        ...over,
+      };
     };
-    const zStart = (id: string, over: Record<string, string> = {}) => ({ event: 'NOTIFY_START', call_start: moscow(Date.now() - 60_000), pbx_call_id: id, caller_id: '79161234567', called_did: '74951234567', ...over });
-    const zEnd = (start: Record<string, string>, over: Record<string, string> = {}) => ({ ...start, event: 'NOTIFY_END', internal: '101', duration: '30', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '', ...over });
+    const zStart = (id: string, over: Record<string, string> = {}) => ({
+      event: 'NOTIFY_START',
+      call_start: moscow(Date.now() - 60_000),
+      pbx_call_id: id,
+      caller_id: '79161234567',
+      called_did: '74951234567',
+      ...over,
+    });
+    const zEnd = (start: Record<string, string>, over: Record<string, string> = {}) => ({
+      ...start,
+      event: 'NOTIFY_END',
+      internal: '101',
+      duration: '30',
+      disposition: 'answered',
+      status_code: '16',
+      is_recorded: '0',
+      call_id_with_rec: '',
+      ...over,
+    });
     const fields = (res: { body: { error?: { details?: Array<{ field: string }> } } }) => (res.body.error?.details ?? []).map((d) => d.field);
     /** Provider call ids this describe got refused: none may reach the calls topic. */
     const mine: string[] = [];
@@ -587,7 +813,13 @@ describe('telephony provider adapters (integration)', () => {
       const start = zStart('in_guarded');
       const end = zEnd(start);
       const first = [await zadarma(start), await zadarma(end)];
-      assert.deepEqual(first.map((r) => [r.status, r.headers.get('x-calltrack-outcome')]), [[200, 'published'], [200, 'published']]);
+      assert.deepEqual(
+        first.map((r) => [r.status, r.headers.get('x-calltrack-outcome')]),
+        [
+          [200, 'published'],
+          [200, 'published'],
+        ],
+      );
       const endEventId = first[1]!.headers.get('x-calltrack-event-id')!;
       guardedEnd = end;
 
@@ -625,7 +857,9 @@ describe('telephony provider adapters (integration)', () => {
       // Further ahead than EVENT_TIME_MAX_FUTURE_SECONDS: the time window every adapter applies answers first.
       const futureStart = await zadarma(zStart('in_future_start', { call_start: moscow(Date.now() + config.EVENT_TIME_MAX_FUTURE_SECONDS * 1000 + 120_000) }));
       assert.deepEqual([futureStart.status, fields(futureStart)], [400, ['call_start']]);
-      const lateEnd = await zadarma(zEnd(zStart('in_stale_end', { call_start: moscow(Date.now() - config.ZADARMA_MAX_CALL_SECONDS * 1000 - tolerance - 120_000) })));
+      const lateEnd = await zadarma(
+        zEnd(zStart('in_stale_end', { call_start: moscow(Date.now() - config.ZADARMA_MAX_CALL_SECONDS * 1000 - tolerance - 120_000) })),
+      );
       assert.deepEqual([lateEnd.status, lateEnd.body.error.code], [401, 'stale_timestamp']);
       const tooLong = await zadarma(zEnd(zStart('in_too_long'), { duration: '7200' }));
       assert.deepEqual([tooLong.status, tooLong.body.error.code], [401, 'stale_timestamp']);
@@ -642,7 +876,10 @@ describe('telephony provider adapters (integration)', () => {
       assert.equal(marker.body.outcome, 'published', JSON.stringify(marker.body));
       await reportsUntil('twilio:CA' + '6'.repeat(32), marker.body.eventId);
       const published = new Set((probe.events('calls') as Array<DomainEvent<'CallReported'>>).map((e) => e.payload.providerCallId));
-      assert.deepEqual(mine.filter((id) => published.has(id)), []);
+      assert.deepEqual(
+        mine.filter((id) => published.has(id)),
+        [],
+      );
       const zd = (await stats(SITE)).providers.zadarma.rejected;
       assert.equal(zd.conflicting_event, 7);
       assert.equal(zd.stale_timestamp, 3);
@@ -656,15 +893,31 @@ describe('telephony provider adapters (integration)', () => {
       config = { ...config, PUBLIC_BASE_URL: 'https://hooks.example.com/calltrack' };
       svc = await startTelephonyIngest(config);
       const sid = 'CA' + 'f'.repeat(32);
-      const params = { CallSid: sid, CallStatus: 'ringing', Direction: 'inbound', From: '+79161234567', To: '+74951234567', Timestamp: rfc2822(T0), SequenceNumber: '1' };
+      const params = {
+        CallSid: sid,
+        CallStatus: 'ringing',
+        Direction: 'inbound',
+        From: '+79161234567',
+        To: '+74951234567',
+        Timestamp: rfc2822(T0),
+        SequenceNumber: '1',
+      };
       const signature = twilioSignature(TWILIO_TOKEN, `https://hooks.example.com/calltrack/v1/webhooks/twilio/${SITE}`, Object.entries(params));
-      const res = await http('POST', `${svc.url}/v1/webhooks/twilio/${SITE}`, { rawBody: new URLSearchParams(params).toString(), headers: { 'content-type': FORM, 'x-twilio-signature': signature } });
+      const res = await http('POST', `${svc.url}/v1/webhooks/twilio/${SITE}`, {
+        rawBody: new URLSearchParams(params).toString(),
+        headers: { 'content-type': FORM, 'x-twilio-signature': signature },
+      });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       await reportsUntil(`twilio:${sid}`, res.body.eventId);
       // Forwarded headers do not override the configured public URL.
       const spoofed = await http('POST', `${svc.url}/v1/webhooks/twilio/${SITE}`, {
         rawBody: new URLSearchParams(params).toString(),
-        headers: { 'content-type': FORM, 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, `https://evil.example/v1/webhooks/twilio/${SITE}`, Object.entries(params)), 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+        headers: {
+          'content-type': FORM,
+          'x-twilio-signature': twilioSignature(TWILIO_TOKEN, `https://evil.example/v1/webhooks/twilio/${SITE}`, Object.entries(params)),
+          'x-forwarded-host': 'evil.example',
+          'x-forwarded-proto': 'https',
+        },
       });
       assert.equal(spoofed.status, 401);
       const mango = await http('POST', `${svc.url}/v1/webhooks/mango/${SITE}/events/recording`, {
@@ -691,7 +944,7 @@ describe('telephony provider adapters (integration)', () => {
       const changed = await post({ ...end, disposition: 'busy' });
       assert.deepEqual([changed.status, changed.body.error?.details?.[0]?.field], [409, 'event']);
       const retry = await post(end);
-      assert.equal(retry.status, 200, 'Zadarma\'s own retry of the accepted end');
+      assert.equal(retry.status, 200, "Zadarma's own retry of the accepted end");
       refused.push('in_minted_after_restart');
     });
   });
@@ -702,14 +955,29 @@ describe('telephony provider adapters (integration)', () => {
       config = { ...config, ZADARMA_SOURCE_ADDRESSES: ['185.45.152.42'], MANGO_SOURCE_ADDRESSES: ['127.0.0.0/8', '::1/128'] };
       svc = await startTelephonyIngest(config);
       await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready again' });
-      const form = { event: 'NOTIFY_START', call_start: moscow(Date.now()), pbx_call_id: 'in_from_elsewhere', caller_id: '79161234567', called_did: '74951234567' };
+      const form = {
+        event: 'NOTIFY_START',
+        call_start: moscow(Date.now()),
+        pbx_call_id: 'in_from_elsewhere',
+        caller_id: '79161234567',
+        called_did: '74951234567',
+      };
       const zd = await http('POST', `${svc.url}/v1/webhooks/zadarma/${SITE}`, {
         rawBody: new URLSearchParams(form).toString(),
         headers: { 'content-type': FORM, Signature: zadarmaSignature(ZADARMA_SECRET, zadarmaSignedString(form)!) },
       });
       assert.deepEqual([zd.status, zd.body.error.code], [403, 'source_not_allowed']);
       const t = Math.floor(Date.now() / 1000) - 60;
-      const json = JSON.stringify({ entry_id: 'YWxsb3dlZA==', call_direction: 1, from: { number: '79161234567' }, to: { extension: '101' }, line_number: '74951234567', create_time: t, end_time: t + 20, entry_result: 0 });
+      const json = JSON.stringify({
+        entry_id: 'YWxsb3dlZA==',
+        call_direction: 1,
+        from: { number: '79161234567' },
+        to: { extension: '101' },
+        line_number: '74951234567',
+        create_time: t,
+        end_time: t + 20,
+        entry_result: 0,
+      });
       const mg = await http('POST', `${svc.url}/v1/webhooks/mango/${SITE}/events/summary`, {
         rawBody: new URLSearchParams({ vpbx_api_key: MANGO_KEY, sign: mangoSign(MANGO_KEY, json, MANGO_SALT), json }).toString(),
         headers: { 'content-type': FORM },

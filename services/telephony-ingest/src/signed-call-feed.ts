@@ -64,7 +64,11 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
         const start = BigInt(from.find((f) => f.partition === p.partition)?.offset ?? p.high);
         if (BigInt(p.high) > start) this.pending.set(p.partition, BigInt(p.high) - 1n);
       }
-      await admin.setOffsets({ groupId: `${this.bus.settings.prefix}${this.groupId}`, topic, partitions: from.map((f) => ({ partition: f.partition, offset: f.offset })) });
+      await admin.setOffsets({
+        groupId: `${this.bus.settings.prefix}${this.groupId}`,
+        topic,
+        partitions: from.map((f) => ({ partition: f.partition, offset: f.offset })),
+      });
     } finally {
       await admin.disconnect();
     }

@@ -5,15 +5,23 @@ import { SignedCallLedger } from './signed-call-ledger.js';
 
 const NOW = Date.UTC(2026, 11, 2, 6, 0, 0);
 const START = String(NOW - 60_000);
-const start: SignedCallFacts = { fields: { direction: 'inbound', caller_id: '+79161234567', called_did: '+74951234567', call_start: START }, signature: `in\n+79161234567\n+74951234567\n${START}`, final: false };
+const start: SignedCallFacts = {
+  fields: { direction: 'inbound', caller_id: '+79161234567', called_did: '+74951234567', call_start: START },
+  signature: `in\n+79161234567\n+74951234567\n${START}`,
+  final: false,
+};
 const end: SignedCallFacts = { ...start, final: true };
-const answer: SignedCallFacts = { fields: { direction: 'inbound', caller_id: '+79161234567', call_start: START }, signature: `answer\n+79161234567\n101\n${START}`, final: false };
+const answer: SignedCallFacts = {
+  fields: { direction: 'inbound', caller_id: '+79161234567', call_start: START },
+  signature: `answer\n+79161234567\n101\n${START}`,
+  final: false,
+};
 const HORIZON = 4 * 3600_000;
 let clock = NOW;
 const ledger = (capacity = 1000) => new SignedCallLedger(HORIZON, capacity, () => clock);
 
 describe('SignedCallLedger', () => {
-  it('accepts a call\'s own notifications in any order, and a retry of its end', () => {
+  it("accepts a call's own notifications in any order, and a retry of its end", () => {
     const l = ledger();
     assert.ok(l.claim('s', 'k1', answer, 'e-a').ok);
     assert.ok(l.claim('s', 'k1', end, 'e-end').ok);
@@ -67,7 +75,10 @@ describe('SignedCallLedger', () => {
     assert.ok(l.claim('s', 'k1', end, 'e-end').ok, 'the accepted end itself (a retry)');
     // A report without a signature (answer stage, outgoing) binds fields only.
     l.observe('s', 'k3', { ...answer, signature: '' }, 'e-a');
-    assert.deepEqual((l.claim('s', 'k3', { ...start, fields: { ...start.fields, caller_id: '+79160000000' }, signature: 'in\nother' }, 'e-b') as { field?: string }).field, 'caller_id');
+    assert.deepEqual(
+      (l.claim('s', 'k3', { ...start, fields: { ...start.fields, caller_id: '+79160000000' }, signature: 'in\nother' }, 'e-b') as { field?: string }).field,
+      'caller_id',
+    );
   });
 
   it('keeps a call only while its notifications can pass the replay window, and at most its capacity', () => {
@@ -79,7 +90,8 @@ describe('SignedCallLedger', () => {
     assert.equal(l.size(), 3, 'the oldest first out');
     assert.ok(l.claim('s', 'x', { ...start, signature: 'in\na' }, 'x').ok, 'the evicted call no longer owns its signature');
     clock = NOW + HORIZON;
-    for (let i = 0; i < 1100; i++) l.observe('s', `n${i % 3}`, { ...start, fields: { ...start.fields, call_start: String(clock) }, signature: `in\nn${i % 3}` }, `n${i}`);
+    for (let i = 0; i < 1100; i++)
+      l.observe('s', `n${i % 3}`, { ...start, fields: { ...start.fields, call_start: String(clock) }, signature: `in\nn${i % 3}` }, `n${i}`);
     assert.equal(l.size(), 3);
     clock = NOW;
   });

@@ -59,7 +59,8 @@ export class SignedCallLedger {
     if (known) {
       for (const [field, value] of Object.entries(facts.fields)) {
         const first = known.fields[field];
-        if (first !== undefined && first !== value) return { ok: false, field, problem: `"${value}" disagrees with "${first}" of the call's earlier notifications` };
+        if (first !== undefined && first !== value)
+          return { ok: false, field, problem: `"${value}" disagrees with "${first}" of the call's earlier notifications` };
       }
       if (facts.final && known.finalEventId !== undefined && known.finalEventId !== eventId) {
         return { ok: false, field: 'event', problem: 'the end of this call was already accepted; a different end is refused' };
@@ -89,7 +90,12 @@ export class SignedCallLedger {
   private record(siteId: string, callKey: string, facts: SignedCallFacts, eventId: string): boolean {
     const startMs = Number(facts.fields['call_start']);
     if (Number.isFinite(startMs) && startMs < this.now() - this.horizonMs) return false;
-    const next: CallFacts = this.calls.get(callKey) ?? { fields: {}, signatures: [], finalEventId: undefined, startMs: Number.isFinite(startMs) ? startMs : this.now() };
+    const next: CallFacts = this.calls.get(callKey) ?? {
+      fields: {},
+      signatures: [],
+      finalEventId: undefined,
+      startMs: Number.isFinite(startMs) ? startMs : this.now(),
+    };
     for (const [field, value] of Object.entries(facts.fields)) next.fields[field] ??= value;
     let registered = false;
     const ownerKey = `${siteId}\n${facts.signature}`;

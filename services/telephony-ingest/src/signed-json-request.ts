@@ -26,7 +26,11 @@ export interface SignedJsonRequestCheck {
  * known with a secret, signature valid. An unsigned request never learns anything about
  * validation. Returns the site and the raw body the signature covered.
  */
-export function verifySignedJsonRequest(siteId: string, req: RawBodyRequest<FastifyRequest>, check: SignedJsonRequestCheck): { site: SiteView; rawBody: Buffer } {
+export function verifySignedJsonRequest(
+  siteId: string,
+  req: RawBodyRequest<FastifyRequest>,
+  check: SignedJsonRequestCheck,
+): { site: SiteView; rawBody: Buffer } {
   if (!check.state.isRebuilt()) throw new ApiError(503, 'not_ready', 'the service is starting; retry shortly');
   // Fastify already refuses unknown media types; text/plain and form bodies have parsers of their own, so check here.
   const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -52,7 +56,9 @@ export function verifySignedJsonRequest(siteId: string, req: RawBodyRequest<Fast
     if (verdict.reason === 'stale_timestamp') {
       throw new ApiError(401, 'stale_timestamp', `X-Calltrack-Timestamp is more than ${check.toleranceSeconds} s away from the server clock`);
     }
-    throw new ApiError(401, 'invalid_signature', `X-Calltrack-Signature is missing, malformed or does not match the body (see ${check.docs})`, { reason: verdict.reason });
+    throw new ApiError(401, 'invalid_signature', `X-Calltrack-Signature is missing, malformed or does not match the body (see ${check.docs})`, {
+      reason: verdict.reason,
+    });
   }
   return { site, rawBody };
 }

@@ -25,7 +25,10 @@ export const sourceAddressList = z
   .string()
   .default('')
   .transform((text, ctx) => {
-    const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     for (const e of entries) if (!parseEntry(e)) ctx.addIssue({ code: 'custom', message: `"${e}" is not an IP address or CIDR range` });
     return entries;
   });

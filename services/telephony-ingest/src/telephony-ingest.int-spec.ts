@@ -17,7 +17,11 @@ const SITE_B = 'site-b'; // US, configured before the service starts
 const SITE_C = 'site-c'; // RU, configured while the service runs (consumer)
 
 const siteConfigured = (siteId: string, country: string) =>
-  createEvent('SiteConfigured', { name: siteId, country, timeZone: 'UTC', defaultNumber: country === 'RU' ? '+74951234500' : '+14155550100' }, { siteId, producer: 'test' });
+  createEvent(
+    'SiteConfigured',
+    { name: siteId, country, timeZone: 'UTC', defaultNumber: country === 'RU' ? '+74951234500' : '+14155550100' },
+    { siteId, producer: 'test' },
+  );
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 // Recent, whole seconds: every adapter refuses times outside EVENT_TIME_MAX_AGE_DAYS / EVENT_TIME_MAX_FUTURE_SECONDS.
@@ -63,7 +67,10 @@ describe('telephony-ingest (integration)', () => {
       { key: siteKey(SITE_B), value: encodeEvent(siteConfigured(SITE_B, 'US')) },
     ]);
     // PORT 0 (a free port) is not a valid configured port, so it is set after validation.
-    config = { ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), PORT: 0 };
+    config = {
+      ...loadTelephonyIngestConfig({ ...env.env, HTTP_HOST: '127.0.0.1', ADMIN_TOKEN, LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      PORT: 0,
+    };
     svc = await startTelephonyIngest(config);
     await waitFor(async () => (await http('GET', `${svc.url}/readyz`)).status === 200, { what: 'telephony-ingest ready' });
   });
@@ -77,7 +84,10 @@ describe('telephony-ingest (integration)', () => {
     it('requires the admin token', async () => {
       const none = await http('PUT', `${svc.url}/v1/admin/sites/${SITE_A}/webhook-secret`, { body: { secret: SECRET_A } });
       assert.equal(none.status, 401);
-      const wrong = await http('PUT', `${svc.url}/v1/admin/sites/${SITE_A}/webhook-secret`, { body: { secret: SECRET_A }, headers: { authorization: 'Bearer nope-nope-nope-nope' } });
+      const wrong = await http('PUT', `${svc.url}/v1/admin/sites/${SITE_A}/webhook-secret`, {
+        body: { secret: SECRET_A },
+        headers: { authorization: 'Bearer nope-nope-nope-nope' },
+      });
       assert.equal(wrong.status, 403);
       assert.equal((await http('GET', `${svc.url}/v1/admin/sites/${SITE_A}/webhook-stats`)).status, 401);
     });
@@ -96,17 +106,23 @@ describe('telephony-ingest (integration)', () => {
     });
 
     it('sets a secret: 200 without the secret, WebhookSecretSet on telephony-secrets', async () => {
-      for (const [site, secret] of [[SITE_A, SECRET_A], [SITE_B, SECRET_B]] as const) {
+      for (const [site, secret] of [
+        [SITE_A, SECRET_A],
+        [SITE_B, SECRET_B],
+      ] as const) {
         const res = await http('PUT', `${svc.url}/v1/admin/sites/${site}/webhook-secret`, { body: { secret }, headers: admin });
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal(res.body.secretSet, true);
         assert.equal(res.body.applied, true);
         assert.doesNotMatch(JSON.stringify(res.body), new RegExp(secret));
       }
-      const records = await waitFor(() => {
-        const r = probe.records.filter((x) => x.topic === env.topic('telephonySecrets'));
-        return r.length >= 2 && r;
-      }, { what: 'WebhookSecretSet records' });
+      const records = await waitFor(
+        () => {
+          const r = probe.records.filter((x) => x.topic === env.topic('telephonySecrets'));
+          return r.length >= 2 && r;
+        },
+        { what: 'WebhookSecretSet records' },
+      );
       assert.deepEqual(records.map((r) => r.key).sort(), [siteKey(SITE_A), siteKey(SITE_B)]);
       const ev = probe.events('telephonySecrets').find((e) => e.siteId === SITE_A) as DomainEvent<'WebhookSecretSet'>;
       assert.equal(ev.type, 'WebhookSecretSet');
@@ -115,10 +131,13 @@ describe('telephony-ingest (integration)', () => {
 
     it('learns sites configured while running', async () => {
       await produceRaw(env, 'sites', [{ key: siteKey(SITE_C), value: encodeEvent(siteConfigured(SITE_C, 'RU')) }]);
-      const res = await waitFor(async () => {
-        const r = await http('PUT', `${svc.url}/v1/admin/sites/${SITE_C}/webhook-secret`, { body: { secret: SECRET_A }, headers: admin });
-        return r.status !== 404 && r;
-      }, { what: 'site-c known' });
+      const res = await waitFor(
+        async () => {
+          const r = await http('PUT', `${svc.url}/v1/admin/sites/${SITE_C}/webhook-secret`, { body: { secret: SECRET_A }, headers: admin });
+          return r.status !== 404 && r;
+        },
+        { what: 'site-c known' },
+      );
       assert.equal(res.status, 200);
       assert.equal((await send(SITE_C, SECRET_A, call())).status, 202);
     });
@@ -171,7 +190,11 @@ describe('telephony-ingest (integration)', () => {
 
       const raw = JSON.stringify(call({ callId: 'ok-charset' }));
       const ts = nowSeconds();
-      const charset = await post(SITE_A, raw, { 'content-type': 'application/json; charset=utf-8', 'x-calltrack-timestamp': String(ts), 'x-calltrack-signature': signWebhook(SECRET_A, ts, raw) });
+      const charset = await post(SITE_A, raw, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-calltrack-timestamp': String(ts),
+        'x-calltrack-signature': signWebhook(SECRET_A, ts, raw),
+      });
       assert.equal(charset.status, 202, 'a charset parameter is fine');
     });
 
@@ -185,10 +208,13 @@ describe('telephony-ingest (integration)', () => {
       assert.equal(resigned.body.eventId, first.body.eventId);
       const next = await send(SITE_A, SECRET_A, JSON.stringify(call({ callId: 'dup-1', status: 'answered', endedAt: undefined })));
       assert.notEqual(next.body.eventId, first.body.eventId, 'a new state of the call is a new event');
-      const events = await waitFor(() => {
-        const e = callEvents().filter((x) => x.payload.callId === 'generic:dup-1');
-        return e.length >= 4 && e;
-      }, { what: 'dup-1 reports' });
+      const events = await waitFor(
+        () => {
+          const e = callEvents().filter((x) => x.payload.callId === 'generic:dup-1');
+          return e.length >= 4 && e;
+        },
+        { what: 'dup-1 reports' },
+      );
       assert.equal(new Set(events.map((e) => e.eventId)).size, 2);
       const ringing = events.find((e) => e.eventId === first.body.eventId)!;
       assert.equal(ringing.payload.sequence, 1);
@@ -201,10 +227,16 @@ describe('telephony-ingest (integration)', () => {
       rejectedCallIds.push('forged-1');
       const raw = JSON.stringify(body);
       const ts = nowSeconds();
-      const forged = await post(SITE_A, raw, { 'x-calltrack-timestamp': String(ts), 'x-calltrack-signature': signWebhook('whsec_guessed_0123456789abcdefghijkl', ts, raw) });
+      const forged = await post(SITE_A, raw, {
+        'x-calltrack-timestamp': String(ts),
+        'x-calltrack-signature': signWebhook('whsec_guessed_0123456789abcdefghijkl', ts, raw),
+      });
       assert.equal(forged.status, 401);
       assert.equal(forged.body.error.code, 'invalid_signature');
-      const tampered = await post(SITE_A, raw.replace('forged-1', 'forged-2'), { 'x-calltrack-timestamp': String(ts), 'x-calltrack-signature': signWebhook(SECRET_A, ts, raw) });
+      const tampered = await post(SITE_A, raw.replace('forged-1', 'forged-2'), {
+        'x-calltrack-timestamp': String(ts),
+        'x-calltrack-signature': signWebhook(SECRET_A, ts, raw),
+      });
       assert.equal(tampered.status, 401);
       assert.equal(tampered.body.error.code, 'invalid_signature');
       rejectedCallIds.push('forged-2');
@@ -233,7 +265,7 @@ describe('telephony-ingest (integration)', () => {
       assert.equal(future.body.error.code, 'stale_timestamp');
     });
 
-    it('refuses a webhook signed with another tenant\'s secret (site A\'s secret on site B\'s URL)', async () => {
+    it("refuses a webhook signed with another tenant's secret (site A's secret on site B's URL)", async () => {
       rejectedCallIds.push('tenant-1');
       const res = await send(SITE_B, SECRET_A, call({ callId: 'tenant-1', trackingNumber: '+14155550123', callerNumber: '' }));
       assert.equal(res.status, 401);
@@ -253,7 +285,9 @@ describe('telephony-ingest (integration)', () => {
       const invalidId = await send('Not..A..Site', SECRET_A, call());
       assert.equal(invalidId.status, 404);
       await produceRaw(env, 'sites', [{ key: siteKey('site-nosecret'), value: encodeEvent(siteConfigured('site-nosecret', 'RU')) }]);
-      await waitFor(async () => (await http('GET', `${svc.url}/v1/admin/sites/site-nosecret/webhook-stats`, { headers: admin })).status === 200, { what: 'site-nosecret known' });
+      await waitFor(async () => (await http('GET', `${svc.url}/v1/admin/sites/site-nosecret/webhook-stats`, { headers: admin })).status === 200, {
+        what: 'site-nosecret known',
+      });
       const noSecret = await send('site-nosecret', SECRET_A, call());
       assert.equal(noSecret.status, 404);
       assert.equal(noSecret.body.error.code, 'unknown_site');
@@ -309,7 +343,10 @@ describe('telephony-ingest (integration)', () => {
         const res = await send(SITE_A, SECRET_A, body);
         assert.equal(res.status, 400, `${field}: ${JSON.stringify(res.body)}`);
         assert.equal(res.body.error.code, 'invalid_request');
-        assert.ok(res.body.error.details.some((d: { field: string }) => d.field === field), `${field} named in ${JSON.stringify(res.body)}`);
+        assert.ok(
+          res.body.error.details.some((d: { field: string }) => d.field === field),
+          `${field} named in ${JSON.stringify(res.body)}`,
+        );
         assert.match(res.body.error.message, new RegExp(field));
       }
       rejectedCallIds.push(...cases.map((_, i) => `bad-${i + 1}`));
@@ -320,7 +357,10 @@ describe('telephony-ingest (integration)', () => {
       assert.equal(marker.status, 202);
       await waitFor(() => callEvents().find((e) => e.eventId === marker.body.eventId), { what: 'marker report' });
       const published = new Set(callEvents().map((e) => e.payload.providerCallId));
-      assert.deepEqual(rejectedCallIds.filter((id) => published.has(id)), []);
+      assert.deepEqual(
+        rejectedCallIds.filter((id) => published.has(id)),
+        [],
+      );
       assert.equal(probe.deadLetters('calls').length, 0);
     });
 

@@ -34,7 +34,14 @@ const initiated = webhook('call.initiated', { direction: 'incoming', state: 'par
 const answered = webhook('call.answered', { state: 'answered', start_time: '2025-03-01T10:00:00.521992Z' }, { occurredAt: '2025-03-01T10:00:06.000Z' });
 const hangup = webhook(
   'call.hangup',
-  { state: 'hangup', start_time: '2025-03-01T10:00:00.521992Z', end_time: '2025-03-01T10:01:10.000Z', hangup_cause: 'normal_clearing', hangup_source: 'caller', sip_hangup_cause: '200' },
+  {
+    state: 'hangup',
+    start_time: '2025-03-01T10:00:00.521992Z',
+    end_time: '2025-03-01T10:01:10.000Z',
+    hangup_cause: 'normal_clearing',
+    hangup_source: 'caller',
+    sip_hangup_cause: '200',
+  },
   { occurredAt: '2025-03-01T10:01:10.000Z' },
 );
 
@@ -67,7 +74,14 @@ describe('Telnyx mapping', () => {
       assert.ok(r.ok);
       assert.deepEqual(
         [r.payload.status, r.payload.direction, r.payload.trackingNumber, r.payload.startedAtMs, r.payload.answeredAtMs, r.payload.endedAtMs],
-        [CallStatus.CALL_STATUS_COMPLETED, CallDirection.CALL_DIRECTION_INBOUND, '+13129457420', Date.parse('2025-03-01T10:00:00.521Z'), Date.parse('2025-03-01T10:00:06Z'), Date.parse('2025-03-01T10:01:10Z')],
+        [
+          CallStatus.CALL_STATUS_COMPLETED,
+          CallDirection.CALL_DIRECTION_INBOUND,
+          '+13129457420',
+          Date.parse('2025-03-01T10:00:00.521Z'),
+          Date.parse('2025-03-01T10:00:06Z'),
+          Date.parse('2025-03-01T10:01:10Z'),
+        ],
       );
     }
   });
@@ -88,11 +102,16 @@ describe('Telnyx mapping', () => {
   });
 
   it('takes the tracking number from a Diversion or History-Info SIP header when a carrier forwarded the call', () => {
-    const diverted = webhook('call.initiated', { direction: 'incoming', sip_headers: [{ name: 'Diversion', value: '<sip:+13125550199@carrier.example>;reason=unconditional;counter=1' }] });
+    const diverted = webhook('call.initiated', {
+      direction: 'incoming',
+      sip_headers: [{ name: 'Diversion', value: '<sip:+13125550199@carrier.example>;reason=unconditional;counter=1' }],
+    });
     assert.equal(observe(diverted).observation.parties?.trackingNumber, '+13125550199');
     const history = webhook('call.initiated', {
       direction: 'incoming',
-      sip_headers: [{ name: 'History-Info', value: '<sip:+13125550188@carrier.example>;index=1, <sip:+13129457420@telnyx.example?Reason=SIP%3Bcause%3D302>;index=1.1' }],
+      sip_headers: [
+        { name: 'History-Info', value: '<sip:+13125550188@carrier.example>;index=1, <sip:+13129457420@telnyx.example?Reason=SIP%3Bcause%3D302>;index=1.1' },
+      ],
     });
     assert.equal(observe(history).observation.parties?.trackingNumber, '+13125550188');
   });
@@ -100,7 +119,10 @@ describe('Telnyx mapping', () => {
   it('an incoming leg names the parties of a session over its outgoing legs', () => {
     const bLeg = observe(webhook('call.initiated', { direction: 'outgoing', from: '+13129457420', to: '+13125551000', call_leg_id: 'b-leg' })).observation;
     assert.equal(bLeg.parties?.direction, 'outbound');
-    for (const order of [[bLeg, observe(initiated).observation], [observe(initiated).observation, bLeg]]) {
+    for (const order of [
+      [bLeg, observe(initiated).observation],
+      [observe(initiated).observation, bLeg],
+    ]) {
       const r = callReport(merge(order), { defaultNumber: '' });
       assert.ok(r.ok);
       assert.equal(r.payload.direction, CallDirection.CALL_DIRECTION_INBOUND);
@@ -108,7 +130,10 @@ describe('Telnyx mapping', () => {
     }
     const placed = callReport(merge([bLeg]), { defaultNumber: '' });
     assert.ok(placed.ok);
-    assert.deepEqual([placed.payload.direction, placed.payload.trackingNumber, placed.payload.calledNumber], [CallDirection.CALL_DIRECTION_OUTBOUND, '+13129457420', '+13125551000']);
+    assert.deepEqual(
+      [placed.payload.direction, placed.payload.trackingNumber, placed.payload.calledNumber],
+      [CallDirection.CALL_DIRECTION_OUTBOUND, '+13129457420', '+13125551000'],
+    );
   });
 
   it('ignores events that say nothing about the call state', () => {
@@ -128,7 +153,8 @@ describe('Telnyx mapping', () => {
   });
 
   it('reads from by the one caller rule: withheld stays withheld, garbage is refused naming data.payload.from', () => {
-    for (const withheld of ['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid']) assert.equal(observe(webhook('call.initiated', { direction: 'incoming', from: withheld })).observation.parties?.callerNumber, '', withheld);
+    for (const withheld of ['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid'])
+      assert.equal(observe(webhook('call.initiated', { direction: 'incoming', from: withheld })).observation.parties?.callerNumber, '', withheld);
     for (const garbage of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com']) {
       const r = mapTelnyxWebhook(webhook('call.initiated', { direction: 'incoming', from: garbage }), 'US', 's');
       assert.deepEqual(r.kind === 'invalid' && r.problems.map((p) => p.field), ['data.payload.from'], garbage);

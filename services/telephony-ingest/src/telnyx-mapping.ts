@@ -74,7 +74,8 @@ export function mapTelnyxWebhook(body: unknown, country: string, siteId: string)
   const parsed = telnyxWebhookSchema.safeParse(body);
   if (!parsed.success) return { kind: 'invalid', problems: fieldProblems(body, parsed.error) };
   const { data } = parsed.data;
-  if (!(TELNYX_CALL_EVENTS as readonly string[]).includes(data.event_type)) return { kind: 'ignored', reason: `event ${data.event_type} says nothing about a call's state` };
+  if (!(TELNYX_CALL_EVENTS as readonly string[]).includes(data.event_type))
+    return { kind: 'ignored', reason: `event ${data.event_type} says nothing about a call's state` };
   const event = data.event_type as TelnyxCallEvent;
   const p = data.payload;
 
@@ -86,7 +87,10 @@ export function mapTelnyxWebhook(body: unknown, country: string, siteId: string)
     parties = { direction: 'outbound', trackingNumber: line, callerNumber: line, calledNumber, rank: 1 };
   } else {
     const headers = [...(p.sip_headers ?? []), ...(p.custom_headers ?? [])];
-    const trackingNumber = diversionNumber(sipHeader(headers, 'Diversion'), country) ?? historyInfoNumber(sipHeader(headers, 'History-Info'), country) ?? phoneOrEmpty(p.to, country);
+    const trackingNumber =
+      diversionNumber(sipHeader(headers, 'Diversion'), country) ??
+      historyInfoNumber(sipHeader(headers, 'History-Info'), country) ??
+      phoneOrEmpty(p.to, country);
     if (p.direction === 'incoming' && !trackingNumber) {
       return { kind: 'invalid', problems: [{ field: 'data.payload.to', problem: `"${p.to ?? ''}" is not a phone number (site country ${country})` }] };
     }

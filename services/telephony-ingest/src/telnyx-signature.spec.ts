@@ -13,7 +13,8 @@ const PUBLIC_KEY = rawBase64(publicKey);
 const body = Buffer.from('{"data":{"event_type":"call.initiated","id":"0ccc7b54-4df3-4bca-a65a-3da1ecc777f0"}}');
 const now = 1_760_000_000_000;
 const ts = String(now / 1000);
-const signWith = (key: typeof privateKey, timestamp: string, raw: Buffer) => sign(null, Buffer.from(`${timestamp}|${raw.toString('utf8')}`), key).toString('base64');
+const signWith = (key: typeof privateKey, timestamp: string, raw: Buffer) =>
+  sign(null, Buffer.from(`${timestamp}|${raw.toString('utf8')}`), key).toString('base64');
 
 const input = (over: Partial<Parameters<typeof verifyTelnyxSignature>[0]> = {}) => ({
   publicKey: telnyxPublicKey(PUBLIC_KEY)!,
@@ -53,11 +54,18 @@ describe('Telnyx signature', () => {
     const old = String(Number(ts) - 301);
     assert.deepEqual(verifyTelnyxSignature(input({ timestamp: old, signature: signWith(privateKey, old, body) })), { ok: false, reason: 'stale_timestamp' });
     const future = String(Number(ts) + 301);
-    assert.deepEqual(verifyTelnyxSignature(input({ timestamp: future, signature: signWith(privateKey, future, body) })), { ok: false, reason: 'stale_timestamp' });
+    assert.deepEqual(verifyTelnyxSignature(input({ timestamp: future, signature: signWith(privateKey, future, body) })), {
+      ok: false,
+      reason: 'stale_timestamp',
+    });
     const edge = String(Number(ts) - 300);
     assert.equal(verifyTelnyxSignature(input({ timestamp: edge, signature: signWith(privateKey, edge, body) })).ok, true);
     const forgedOld = String(Number(ts) - 10_000);
-    assert.deepEqual(verifyTelnyxSignature(input({ timestamp: forgedOld })), { ok: false, reason: 'signature_mismatch' }, 'the signature is checked before the window');
+    assert.deepEqual(
+      verifyTelnyxSignature(input({ timestamp: forgedOld })),
+      { ok: false, reason: 'signature_mismatch' },
+      'the signature is checked before the window',
+    );
   });
 
   it('tells missing headers from malformed ones', () => {
@@ -66,6 +74,7 @@ describe('Telnyx signature', () => {
     for (const signature of ['abc', Buffer.alloc(63).toString('base64'), 'not*base64', ['a', 'b']]) {
       assert.deepEqual(verifyTelnyxSignature(input({ signature })), { ok: false, reason: 'malformed_signature' }, String(signature));
     }
-    for (const timestamp of ['soon', '2025-01-01T00:00:00Z', '-1']) assert.deepEqual(verifyTelnyxSignature(input({ timestamp })), { ok: false, reason: 'malformed_signature' }, timestamp);
+    for (const timestamp of ['soon', '2025-01-01T00:00:00Z', '-1'])
+      assert.deepEqual(verifyTelnyxSignature(input({ timestamp })), { ok: false, reason: 'malformed_signature' }, timestamp);
   });
 });

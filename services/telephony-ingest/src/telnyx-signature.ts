@@ -30,7 +30,8 @@ export function verifyTelnyxSignature(input: {
   if (typeof signature !== 'string' || typeof timestamp !== 'string') return { ok: false, reason: 'malformed_signature' };
   const ts = timestamp.trim();
   const sig = Buffer.from(signature.trim(), 'base64');
-  if (!TIMESTAMP.test(ts) || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature.trim()) || sig.length !== ED25519_SIGNATURE_BYTES) return { ok: false, reason: 'malformed_signature' };
+  if (!TIMESTAMP.test(ts) || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature.trim()) || sig.length !== ED25519_SIGNATURE_BYTES)
+    return { ok: false, reason: 'malformed_signature' };
   if (!verify(null, telnyxSignedPayload(ts, input.rawBody), input.publicKey, sig)) return { ok: false, reason: 'signature_mismatch' };
   const timestampSeconds = Number(ts);
   if (Math.abs(input.nowMs / 1000 - timestampSeconds) > input.toleranceSeconds) return { ok: false, reason: 'stale_timestamp' };

@@ -53,7 +53,9 @@ describe('Twilio status callback mapping', () => {
     const answered = observe(callback({ CallStatus: 'in-progress', SequenceNumber: '2', Timestamp: 'Sat, 01 Mar 2025 10:00:07 +0000' })).observation;
     assert.equal(answered.stage, CallStage.answer);
     assert.deepEqual(answered.answeredAt, { ms: Date.UTC(2025, 2, 1, 10, 0, 7), exact: true });
-    const completed = observe(callback({ CallStatus: 'completed', SequenceNumber: '3', CallDuration: '53', Duration: '1', Timestamp: 'Sat, 01 Mar 2025 10:01:00 +0000' })).observation;
+    const completed = observe(
+      callback({ CallStatus: 'completed', SequenceNumber: '3', CallDuration: '53', Duration: '1', Timestamp: 'Sat, 01 Mar 2025 10:01:00 +0000' }),
+    ).observation;
     assert.equal(completed.stage, CallStage.end);
     assert.equal(completed.outcome, 'completed');
     assert.deepEqual(completed.endedAt, { ms: Date.UTC(2025, 2, 1, 10, 1, 0), exact: true });
@@ -74,7 +76,13 @@ describe('Twilio status callback mapping', () => {
       callback({ CallStatus: 'initiated', SequenceNumber: '0', Timestamp: 'Sat, 01 Mar 2025 09:59:59 +0000' }),
       callback({ CallStatus: 'ringing', SequenceNumber: '1' }),
       callback({ CallStatus: 'in-progress', SequenceNumber: '2', Timestamp: 'Sat, 01 Mar 2025 10:00:07 +0000' }),
-      callback({ CallStatus: 'completed', SequenceNumber: '3', CallDuration: '53', Timestamp: 'Sat, 01 Mar 2025 10:01:00 +0000', RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1' }),
+      callback({
+        CallStatus: 'completed',
+        SequenceNumber: '3',
+        CallDuration: '53',
+        Timestamp: 'Sat, 01 Mar 2025 10:01:00 +0000',
+        RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1',
+      }),
     ].map((e) => observe(e).observation);
     const merge = (list: CallObservation[]) => list.reduce<MergedCall | undefined>((c, o) => mergeObservation(c, o), undefined)!;
     for (const order of [events, [...events].reverse(), [events[3]!, events[0]!, events[2]!, events[1]!]]) {
@@ -101,7 +109,13 @@ describe('Twilio status callback mapping', () => {
 
   it('maps a call placed through the API as outbound from From to To', () => {
     const { observation } = observe(callback({ Direction: 'outbound-api', From: '+14155550123', To: '+16175551212' }));
-    assert.deepEqual(observation.parties, { direction: 'outbound', trackingNumber: '+14155550123', callerNumber: '+14155550123', calledNumber: '+16175551212', rank: 2 });
+    assert.deepEqual(observation.parties, {
+      direction: 'outbound',
+      trackingNumber: '+14155550123',
+      callerNumber: '+14155550123',
+      calledNumber: '+16175551212',
+      rank: 2,
+    });
     const r = callReport(mergeObservation(undefined, observation), { defaultNumber: '' });
     assert.ok(r.ok);
     assert.equal(r.payload.direction, CallDirection.CALL_DIRECTION_OUTBOUND);
@@ -132,8 +146,9 @@ describe('Twilio status callback mapping', () => {
     assert.deepEqual(problems(noTo), ['To']);
   });
 
-  it('reads From by the one caller rule: Twilio\'s anonymous numbers stay withheld, garbage is refused naming From', () => {
-    for (const withheld of [...['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid'], '+266696687', '+7378742833', '+86282452253']) assert.equal(observe(callback({ From: withheld })).observation.parties?.callerNumber, '', withheld);
+  it("reads From by the one caller rule: Twilio's anonymous numbers stay withheld, garbage is refused naming From", () => {
+    for (const withheld of [...['', 'anonymous', 'Anonymous', 'restricted', 'sip:anonymous@anonymous.invalid'], '+266696687', '+7378742833', '+86282452253'])
+      assert.equal(observe(callback({ From: withheld })).observation.parties?.callerNumber, '', withheld);
     for (const garbage of ['ABCDEFG', '1'.repeat(40), 'sip:evil@example.com']) {
       const r = mapTwilioStatusCallback(callback({ From: garbage }), 'US', 's', RECEIVED);
       assert.deepEqual(r.kind === 'invalid' && r.problems.map((p) => p.field), ['From'], garbage);

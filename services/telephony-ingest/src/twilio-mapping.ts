@@ -26,7 +26,10 @@ export const twilioStatusCallbackSchema = z.object({
     .refine((t) => inEpochRange(Date.parse(t)), 'expected an RFC 2822 date-time, e.g. "Sat, 01 Mar 2025 10:00:00 +0000"')
     .optional(),
   SequenceNumber: digits().optional(),
-  RecordingUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  RecordingUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
 });
 
 const STAGE: Record<TwilioCallStatus, CallObservation['stage']> = {
@@ -41,7 +44,13 @@ const STAGE: Record<TwilioCallStatus, CallObservation['stage']> = {
   canceled: CallStage.end,
 };
 
-const OUTCOME: Partial<Record<TwilioCallStatus, CallOutcome>> = { completed: 'completed', busy: 'busy', failed: 'failed', 'no-answer': 'missed', canceled: 'missed' };
+const OUTCOME: Partial<Record<TwilioCallStatus, CallOutcome>> = {
+  completed: 'completed',
+  busy: 'busy',
+  failed: 'failed',
+  'no-answer': 'missed',
+  canceled: 'missed',
+};
 
 /**
  * Maps a verified status callback of one Twilio call. Inbound calls: the

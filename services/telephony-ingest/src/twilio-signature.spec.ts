@@ -26,12 +26,18 @@ describe('Twilio signature', () => {
   it('sorts parameters by name whatever order they were posted in', () => {
     const shuffled = [...DOC_PARAMS].reverse();
     assert.equal(twilioSignature(DOC_TOKEN, DOC_URL, shuffled), DOC_SIGNATURE);
-    const manual = createHmac('sha1', DOC_TOKEN).update(`${DOC_URL}CallSidCA1234567890ABCDECaller+14158675310Digits1234From+14158675310To+18005551212`).digest('base64');
+    const manual = createHmac('sha1', DOC_TOKEN)
+      .update(`${DOC_URL}CallSidCA1234567890ABCDECaller+14158675310Digits1234From+14158675310To+18005551212`)
+      .digest('base64');
     assert.equal(manual, DOC_SIGNATURE);
   });
 
   it('signs each distinct value of a repeated name, values sorted', () => {
-    const params: FormParams = [['To', 'b'], ['To', 'a'], ['To', 'b']];
+    const params: FormParams = [
+      ['To', 'b'],
+      ['To', 'a'],
+      ['To', 'b'],
+    ];
     const expected = createHmac('sha1', 'tok').update('https://x.example/hookToaTob').digest('base64');
     assert.equal(twilioSignature('tok', 'https://x.example/hook', params), expected);
   });

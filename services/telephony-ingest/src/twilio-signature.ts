@@ -42,7 +42,12 @@ function urlVariants(url: string): string[] {
 const BASE64_SHA1 = /^[A-Za-z0-9+/]{27}=$/;
 
 /** Verifies X-Twilio-Signature in constant time against the URL with and without its default port. */
-export function verifyTwilioSignature(input: { authToken: string; url: string; params: FormParams; signature: string | string[] | undefined }): { ok: true } | { ok: false; reason: SignatureFailure } {
+export function verifyTwilioSignature(input: {
+  authToken: string;
+  url: string;
+  params: FormParams;
+  signature: string | string[] | undefined;
+}): { ok: true } | { ok: false; reason: SignatureFailure } {
   const { signature } = input;
   if (signature === undefined || signature === '') return { ok: false, reason: 'missing_signature' };
   if (typeof signature !== 'string' || !BASE64_SHA1.test(signature.trim())) return { ok: false, reason: 'malformed_signature' };

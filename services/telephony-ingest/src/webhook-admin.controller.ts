@@ -11,7 +11,11 @@ import { ProviderWebhookStats, WebhookStats } from './webhook-stats.js';
 const secretBody = z
   .object({
     // Printable ASCII without spaces: the secret must survive shell quoting and provider consoles unchanged.
-    secret: z.string().min(MIN_SECRET_LENGTH).max(MAX_SECRET_LENGTH).regex(/^[\x21-\x7e]+$/, 'printable ASCII characters without spaces'),
+    secret: z
+      .string()
+      .min(MIN_SECRET_LENGTH)
+      .max(MAX_SECRET_LENGTH)
+      .regex(/^[\x21-\x7e]+$/, 'printable ASCII characters without spaces'),
   })
   .strict();
 
@@ -29,10 +33,7 @@ export class WebhookAdminController {
   /** Sets (or rotates) the secret a site's webhooks are signed with. The secret is never echoed. */
   @Put(':siteId/webhook-secret')
   @HttpCode(200)
-  async setSecret(
-    @Param('siteId', siteIdPipe) siteId: string,
-    @Body(new ZodValidationPipe(secretBody)) body: z.infer<typeof secretBody>,
-  ): Promise<object> {
+  async setSecret(@Param('siteId', siteIdPipe) siteId: string, @Body(new ZodValidationPipe(secretBody)) body: z.infer<typeof secretBody>): Promise<object> {
     if (!this.state.site(siteId)) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
     const { eventId, applied } = await this.state.setSecret(siteId, body.secret);
     return { siteId, secretSet: true, applied, eventId };
@@ -49,7 +50,8 @@ export class WebhookAdminController {
     if (!site) throw new ApiError(404, 'unknown_site', `site ${siteId} is not configured`);
     const configured = new Set(this.state.configuredProviders(siteId));
     const providers: Record<string, object> = {};
-    for (const provider of WEBHOOK_PROVIDERS) providers[provider] = { credentialsConfigured: configured.has(provider), ...this.providerStats.of(siteId, provider) };
+    for (const provider of WEBHOOK_PROVIDERS)
+      providers[provider] = { credentialsConfigured: configured.has(provider), ...this.providerStats.of(siteId, provider) };
     providers['asterisk'] = { connections: this.asterisk.connections(siteId), ...this.providerStats.of(siteId, 'asterisk') };
     // The enquiry API is signed with the generic secret but counted on its own (docs/enquiries.md).
     const enquiries = this.providerStats.of(siteId, ENQUIRY_STATS_KEY);

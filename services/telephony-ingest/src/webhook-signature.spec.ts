@@ -20,13 +20,18 @@ const input = (over: Partial<SignatureInput> = {}): SignatureInput => ({
 
 describe('webhook signature', () => {
   it('is v1= and the hex HMAC-SHA256 of "<timestamp>.<raw body>"', () => {
-    const expected = createHmac('sha256', secret).update(`${ts}.${body.toString('utf8')}`).digest('hex');
+    const expected = createHmac('sha256', secret)
+      .update(`${ts}.${body.toString('utf8')}`)
+      .digest('hex');
     assert.equal(signWebhook(secret, ts, body), `v1=${expected}`);
   });
 
   it('matches the test vector of docs/webhooks-generic.md (shell/openssl example)', () => {
     const docBody = '{"callId":"c-1","trackingNumber":"+74951234567","status":"ringing","startedAt":"2025-03-01T10:00:00Z"}';
-    assert.equal(signWebhook('whsec_example_0123456789abcdefghijklmn', 1740823380, docBody), 'v1=eba7f4b790ed0079d349c8bc9e1822a56ee7cb499ee480d8c4f56f9ac4d4ab3b');
+    assert.equal(
+      signWebhook('whsec_example_0123456789abcdefghijklmn', 1740823380, docBody),
+      'v1=eba7f4b790ed0079d349c8bc9e1822a56ee7cb499ee480d8c4f56f9ac4d4ab3b',
+    );
   });
 
   it('accepts a correct signature within the window, uppercase hex too', () => {
@@ -60,7 +65,10 @@ describe('webhook signature', () => {
     const old = String(Number(ts) - 301);
     assert.deepEqual(verifyWebhookSignature(input({ timestamp: old, signature: signWebhook(secret, old, body) })), { ok: false, reason: 'stale_timestamp' });
     const future = String(Number(ts) + 301);
-    assert.deepEqual(verifyWebhookSignature(input({ timestamp: future, signature: signWebhook(secret, future, body) })), { ok: false, reason: 'stale_timestamp' });
+    assert.deepEqual(verifyWebhookSignature(input({ timestamp: future, signature: signWebhook(secret, future, body) })), {
+      ok: false,
+      reason: 'stale_timestamp',
+    });
     const edge = String(Number(ts) - 300);
     assert.equal(verifyWebhookSignature(input({ timestamp: edge, signature: signWebhook(secret, edge, body) })).ok, true);
   });

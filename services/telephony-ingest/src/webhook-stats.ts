@@ -5,7 +5,14 @@ export type WebhookOutcome = 'accepted' | 'no_secret' | SignatureFailure | 'inva
 
 export type RejectionReason = Exclude<WebhookOutcome, 'accepted'>;
 
-const REASONS: readonly RejectionReason[] = ['no_secret', 'missing_signature', 'malformed_signature', 'signature_mismatch', 'stale_timestamp', 'invalid_payload'];
+const REASONS: readonly RejectionReason[] = [
+  'no_secret',
+  'missing_signature',
+  'malformed_signature',
+  'signature_mismatch',
+  'stale_timestamp',
+  'invalid_payload',
+];
 
 export interface SiteWebhookStats {
   accepted: number;
@@ -25,7 +32,12 @@ export class WebhookStats {
   record(siteId: string, outcome: WebhookOutcome, nowMs: number = Date.now()): void {
     let s = this.bySite.get(siteId);
     if (!s) {
-      s = { accepted: 0, rejected: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<RejectionReason, number>, lastAcceptedAt: null, lastRejectedAt: null };
+      s = {
+        accepted: 0,
+        rejected: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<RejectionReason, number>,
+        lastAcceptedAt: null,
+        lastRejectedAt: null,
+      };
       this.bySite.set(siteId, s);
     }
     const at = new Date(nowMs).toISOString();

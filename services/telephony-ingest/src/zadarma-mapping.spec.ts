@@ -11,8 +11,21 @@ const site = { country: 'RU', timeZone: 'Europe/Moscow' };
 const START = Date.UTC(2025, 2, 1, 10, 0, 0);
 
 // Field names and formats as Zadarma documents them (API → notifications; user-api-v1 lib/Webhook).
-const notifyStart = { event: 'NOTIFY_START', call_start: '2025-03-01 13:00:00', pbx_call_id: 'in_1740823200.12345', caller_id: '79161234567', called_did: '74951234567' };
-const notifyAnswer = { event: 'NOTIFY_ANSWER', caller_id: '79161234567', destination: '101', call_start: '2025-03-01 13:00:00', pbx_call_id: 'in_1740823200.12345', internal: '101' };
+const notifyStart = {
+  event: 'NOTIFY_START',
+  call_start: '2025-03-01 13:00:00',
+  pbx_call_id: 'in_1740823200.12345',
+  caller_id: '79161234567',
+  called_did: '74951234567',
+};
+const notifyAnswer = {
+  event: 'NOTIFY_ANSWER',
+  caller_id: '79161234567',
+  destination: '101',
+  call_start: '2025-03-01 13:00:00',
+  pbx_call_id: 'in_1740823200.12345',
+  internal: '101',
+};
 const notifyEnd = {
   event: 'NOTIFY_END',
   call_start: '2025-03-01 13:00:00',
@@ -28,7 +41,11 @@ const notifyEnd = {
 };
 
 function map(form: Record<string, string>, receivedAtMs: number) {
-  return mapZadarmaNotification(form, site, 'site-1', Buffer.from(new URLSearchParams(form).toString()), { nowMs: receivedAtMs, toleranceMs: 300_000, maxCallMs: 4 * 3600_000 });
+  return mapZadarmaNotification(form, site, 'site-1', Buffer.from(new URLSearchParams(form).toString()), {
+    nowMs: receivedAtMs,
+    toleranceMs: 300_000,
+    maxCallMs: 4 * 3600_000,
+  });
 }
 
 function observe(form: Record<string, string>, receivedAtMs = START + 1000) {
@@ -100,10 +117,25 @@ describe('Zadarma notification mapping', () => {
   });
 
   it('maps outgoing calls: destination is who was called, caller_id of the end the line', () => {
-    const outStart = observe({ event: 'NOTIFY_OUT_START', call_start: '2025-03-01 14:00:00', pbx_call_id: 'out_1', internal: '101', destination: '89165550000' }, Date.UTC(2025, 2, 1, 11, 0, 1));
+    const outStart = observe(
+      { event: 'NOTIFY_OUT_START', call_start: '2025-03-01 14:00:00', pbx_call_id: 'out_1', internal: '101', destination: '89165550000' },
+      Date.UTC(2025, 2, 1, 11, 0, 1),
+    );
     assert.deepEqual(outStart.parties, { direction: 'outbound', trackingNumber: '', callerNumber: '', calledNumber: '+79165550000', rank: 2 });
     const outEnd = observe(
-      { event: 'NOTIFY_OUT_END', call_start: '2025-03-01 14:00:00', pbx_call_id: 'out_1', caller_id: '74951234567', internal: '101', destination: '89165550000', duration: '20', disposition: 'answered', status_code: '16', is_recorded: '0', call_id_with_rec: '' },
+      {
+        event: 'NOTIFY_OUT_END',
+        call_start: '2025-03-01 14:00:00',
+        pbx_call_id: 'out_1',
+        caller_id: '74951234567',
+        internal: '101',
+        destination: '89165550000',
+        duration: '20',
+        disposition: 'answered',
+        status_code: '16',
+        is_recorded: '0',
+        call_id_with_rec: '',
+      },
       Date.UTC(2025, 2, 1, 11, 0, 30),
     );
     const r = callReport(mergeObservation(mergeObservation(undefined, outEnd), outStart), { defaultNumber: '+74950000000' });
@@ -111,7 +143,13 @@ describe('Zadarma notification mapping', () => {
     assert.equal(r.payload.direction, CallDirection.CALL_DIRECTION_OUTBOUND);
     assert.equal(r.payload.trackingNumber, '+74951234567');
     assert.equal(r.payload.calledNumber, '+79165550000');
-    assert.equal(map({ event: 'NOTIFY_OUT_START', call_start: '2025-03-01 14:00:00', pbx_call_id: 'out_2', internal: '101', destination: '102' }, Date.UTC(2025, 2, 1, 11, 0, 1)).kind, 'ignored');
+    assert.equal(
+      map(
+        { event: 'NOTIFY_OUT_START', call_start: '2025-03-01 14:00:00', pbx_call_id: 'out_2', internal: '101', destination: '102' },
+        Date.UTC(2025, 2, 1, 11, 0, 1),
+      ).kind,
+      'ignored',
+    );
   });
 
   it('ignores notifications that say nothing about a call state', () => {
@@ -181,8 +219,13 @@ describe('Zadarma notification mapping', () => {
     assert.deepEqual([s.final, e.final, a.final], [false, true, false]);
     assert.deepEqual(a.fields, { direction: 'inbound', caller_id: '+79161234567', call_start: String(START) });
     // What a published report of the call states reads back to the same facts (the ledger's rebuild).
-    const report = callReport(mergeObservation(mergeObservation(undefined, observe(notifyStart)), observe(notifyEnd, START + 60_000)), { defaultNumber: '+74950000000' });
+    const report = callReport(mergeObservation(mergeObservation(undefined, observe(notifyStart)), observe(notifyEnd, START + 60_000)), {
+      defaultNumber: '+74950000000',
+    });
     assert.ok(report.ok);
-    assert.deepEqual(signedFactsOfReport({ ...report.payload, startedAtMs: String(report.payload.startedAtMs) } as Parameters<typeof signedFactsOfReport>[0]), e);
+    assert.deepEqual(
+      signedFactsOfReport({ ...report.payload, startedAtMs: String(report.payload.startedAtMs) } as Parameters<typeof signedFactsOfReport>[0]),
+      e,
+    );
   });
 });

@@ -73,7 +73,8 @@ export function zadarmaReplayProblem(event: string, startMs: number, durationS: 
   if (ageMs < -w.toleranceMs) return `call_start is ${Math.round(-ageMs / 1000)} s in the future`;
   const maxAgeMs = (started ? 0 : w.maxCallMs) + w.toleranceMs;
   if (ageMs > maxAgeMs) return `call_start is ${Math.round(ageMs / 1000)} s old; a ${event} is accepted at most ${Math.round(maxAgeMs / 1000)} s after it`;
-  if (durationS !== undefined && durationS * 1000 > ageMs + w.toleranceMs) return `duration ${durationS} s is longer than the ${Math.round(ageMs / 1000)} s since call_start`;
+  if (durationS !== undefined && durationS * 1000 > ageMs + w.toleranceMs)
+    return `duration ${durationS} s is longer than the ${Math.round(ageMs / 1000)} s since call_start`;
   return undefined;
 }
 
@@ -86,16 +87,24 @@ export function zadarmaReplayProblem(event: string, startMs: number, durationS: 
  * event happens: the answer and end times are when the notification arrived
  * (an end without a seen answer is answered `duration` seconds before it).
  */
-export function mapZadarmaNotification(form: Record<string, string>, site: { country: string; timeZone: string }, siteId: string, rawBody: Buffer, replay: ZadarmaReplayWindow): ProviderEventMapping {
+export function mapZadarmaNotification(
+  form: Record<string, string>,
+  site: { country: string; timeZone: string },
+  siteId: string,
+  rawBody: Buffer,
+  replay: ZadarmaReplayWindow,
+): ProviderEventMapping {
   const receivedAtMs = replay.nowMs;
   const event = form['event'] ?? '';
-  if (!(ZADARMA_CALL_EVENTS as readonly string[]).includes(event)) return { kind: 'ignored', reason: `event ${event || '(none)'} says nothing about a call's state` };
+  if (!(ZADARMA_CALL_EVENTS as readonly string[]).includes(event))
+    return { kind: 'ignored', reason: `event ${event || '(none)'} says nothing about a call's state` };
   const parsed = schemas[event as ZadarmaCallEvent].safeParse(form);
   if (!parsed.success) return { kind: 'invalid', problems: fieldProblems(form, parsed.error) };
   const p = parsed.data as Parsed;
 
   const startMs = wallClockToEpochMs(p.call_start, site.timeZone);
-  if (startMs === undefined) return { kind: 'invalid', problems: [{ field: 'call_start', problem: `expected "YYYY-MM-DD HH:MM:SS" (account time), got "${p.call_start}"` }] };
+  if (startMs === undefined)
+    return { kind: 'invalid', problems: [{ field: 'call_start', problem: `expected "YYYY-MM-DD HH:MM:SS" (account time), got "${p.call_start}"` }] };
   const outOfRange = replay.times && timeProblem('call_start', startMs, replay.nowMs, replay.times);
   if (outOfRange) return { kind: 'invalid', problems: [outOfRange] };
   const stale = zadarmaReplayProblem(event, startMs, p.duration, replay);
@@ -117,7 +126,8 @@ export function mapZadarmaNotification(form: Record<string, string>, site: { cou
     parties = { direction: 'inbound', trackingNumber: phoneOrEmpty(p.destination, country), callerNumber: caller.number, calledNumber: '', rank: 1 };
   } else {
     const trackingNumber = phoneOrEmpty(p.called_did, country);
-    if (!trackingNumber) return { kind: 'invalid', problems: [{ field: 'called_did', problem: `"${p.called_did}" is not a phone number (site country ${country})` }] };
+    if (!trackingNumber)
+      return { kind: 'invalid', problems: [{ field: 'called_did', problem: `"${p.called_did}" is not a phone number (site country ${country})` }] };
     const caller = readCaller(p.caller_id, country);
     if (!caller.ok) return { kind: 'invalid', problems: [{ field: 'caller_id', problem: caller.problem }] };
     parties = { direction: 'inbound', trackingNumber, callerNumber: caller.number, calledNumber: '', rank: 2 };
@@ -135,7 +145,12 @@ export function mapZadarmaNotification(form: Record<string, string>, site: { cou
   }
   observation.signed = zadarmaSignedFacts(event as ZadarmaCallEvent, p, parties, startMs);
   // A retried notification repeats its bytes; the signature is a header, not part of them.
-  return { kind: 'call', observation, eventId: providerEventId('zadarma', siteId, rawBody), timeFields: { startedAt: 'call_start', answeredAt: 'duration', endedAt: 'call_start' } };
+  return {
+    kind: 'call',
+    observation,
+    eventId: providerEventId('zadarma', siteId, rawBody),
+    timeFields: { startedAt: 'call_start', answeredAt: 'duration', endedAt: 'call_start' },
+  };
 }
 
 /**
@@ -152,10 +167,22 @@ function zadarmaSignedFacts(event: ZadarmaCallEvent, p: Parsed, parties: CallPar
   const final = event === 'NOTIFY_END' || event === 'NOTIFY_OUT_END';
   if (parties.direction === 'outbound') {
     // The extension (`internal`) is signed but not reported: part of the signature, not of the fields read back.
-    return { fields: { direction: 'outbound', destination: parties.calledNumber, call_start: start }, signature: `out\n${(p.internal ?? '').trim()}\n${parties.calledNumber}\n${start}`, final };
+    return {
+      fields: { direction: 'outbound', destination: parties.calledNumber, call_start: start },
+      signature: `out\n${(p.internal ?? '').trim()}\n${parties.calledNumber}\n${start}`,
+      final,
+    };
   }
   if (event === 'NOTIFY_ANSWER') {
-    return { fields: { direction: 'inbound', caller_id: parties.callerNumber, call_start: start }, signature: `answer\n${parties.callerNumber}\n${(p.destination ?? '').trim()}\n${start}`, final };
+    return {
+      fields: { direction: 'inbound', caller_id: parties.callerNumber, call_start: start },
+      signature: `answer\n${parties.callerNumber}\n${(p.destination ?? '').trim()}\n${start}`,
+      final,
+    };
   }
-  return { fields: { direction: 'inbound', caller_id: parties.callerNumber, called_did: parties.trackingNumber, call_start: start }, signature: inboundSignature(parties.callerNumber, parties.trackingNumber, start), final };
+  return {
+    fields: { direction: 'inbound', caller_id: parties.callerNumber, called_did: parties.trackingNumber, call_start: start },
+    signature: inboundSignature(parties.callerNumber, parties.trackingNumber, start),
+    final,
+  };
 }

@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import { verifyZadarmaSignature, zadarmaSignature, zadarmaSignedString } from './zadarma-signature.js';
 
 const SECRET = 'zd_secret_0123456789';
-const start = { event: 'NOTIFY_START', call_start: '2025-03-01 13:00:00', pbx_call_id: 'in_1740823200.12345', caller_id: '+79161234567', called_did: '+74951234567' };
+const start = {
+  event: 'NOTIFY_START',
+  call_start: '2025-03-01 13:00:00',
+  pbx_call_id: 'in_1740823200.12345',
+  caller_id: '+79161234567',
+  called_did: '+74951234567',
+};
 
 describe('Zadarma signature', () => {
   it('is Base64 of the lowercase hex HMAC-SHA1, as PHP base64_encode(hash_hmac(...)) gives', () => {
@@ -18,9 +24,24 @@ describe('Zadarma signature', () => {
     assert.equal(zadarmaSignedString(start), '+79161234567+749512345672025-03-01 13:00:00');
     assert.equal(zadarmaSignedString({ ...start, event: 'NOTIFY_INTERNAL', internal: '101' }), '+79161234567+749512345672025-03-01 13:00:00');
     assert.equal(zadarmaSignedString({ ...start, event: 'NOTIFY_END', duration: '42' }), '+79161234567+749512345672025-03-01 13:00:00');
-    assert.equal(zadarmaSignedString({ event: 'NOTIFY_ANSWER', caller_id: '+79161234567', destination: '101', call_start: '2025-03-01 13:00:00' }), '+791612345671012025-03-01 13:00:00');
-    assert.equal(zadarmaSignedString({ event: 'NOTIFY_OUT_START', internal: '101', destination: '+79165550000', call_start: '2025-03-01 14:00:00' }), '101+791655500002025-03-01 14:00:00');
-    assert.equal(zadarmaSignedString({ event: 'NOTIFY_OUT_END', internal: '101', destination: '+79165550000', call_start: '2025-03-01 14:00:00', caller_id: '+74951234567' }), '101+791655500002025-03-01 14:00:00');
+    assert.equal(
+      zadarmaSignedString({ event: 'NOTIFY_ANSWER', caller_id: '+79161234567', destination: '101', call_start: '2025-03-01 13:00:00' }),
+      '+791612345671012025-03-01 13:00:00',
+    );
+    assert.equal(
+      zadarmaSignedString({ event: 'NOTIFY_OUT_START', internal: '101', destination: '+79165550000', call_start: '2025-03-01 14:00:00' }),
+      '101+791655500002025-03-01 14:00:00',
+    );
+    assert.equal(
+      zadarmaSignedString({
+        event: 'NOTIFY_OUT_END',
+        internal: '101',
+        destination: '+79165550000',
+        call_start: '2025-03-01 14:00:00',
+        caller_id: '+74951234567',
+      }),
+      '101+791655500002025-03-01 14:00:00',
+    );
     assert.equal(zadarmaSignedString({ event: 'NOTIFY_RECORD', pbx_call_id: 'p1', call_id_with_rec: 'r1' }), 'p1r1');
     assert.equal(zadarmaSignedString({ event: 'SMS' }), undefined);
   });
@@ -39,6 +60,7 @@ describe('Zadarma signature', () => {
     assert.deepEqual(verify({ signature: undefined }), { ok: false, reason: 'missing_signature' });
     assert.deepEqual(verify({ signature: '' }), { ok: false, reason: 'missing_signature' });
     const rawDigest = createHmac('sha1', SECRET).update(zadarmaSignedString(start)!).digest('base64');
-    for (const signature of ['abc', rawDigest, ['a', 'b']]) assert.deepEqual(verify({ signature }), { ok: false, reason: 'malformed_signature' }, String(signature));
+    for (const signature of ['abc', rawDigest, ['a', 'b']])
+      assert.deepEqual(verify({ signature }), { ok: false, reason: 'malformed_signature' }, String(signature));
   });
 });

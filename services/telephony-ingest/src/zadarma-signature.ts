@@ -33,7 +33,11 @@ export function zadarmaSignedString(form: Record<string, string>): string | unde
   return fields?.map((f) => form[f] ?? '').join('');
 }
 
-export function verifyZadarmaSignature(input: { secret: string; form: Record<string, string>; signature: string | string[] | undefined }): { ok: true } | { ok: false; reason: SignatureFailure } {
+export function verifyZadarmaSignature(input: {
+  secret: string;
+  form: Record<string, string>;
+  signature: string | string[] | undefined;
+}): { ok: true } | { ok: false; reason: SignatureFailure } {
   const { signature } = input;
   if (signature === undefined || signature === '') return { ok: false, reason: 'missing_signature' };
   if (typeof signature !== 'string' || !/^[A-Za-z0-9+/]{54}==$/.test(signature.trim())) return { ok: false, reason: 'malformed_signature' };

@@ -41,7 +41,9 @@ export class LandingSite {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
       // twice: the tag included twice (by hand and by a tag manager).
       const tags = url.searchParams.has('twice') ? tag + tag : tag;
-      res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>${page.head ?? ''}${tags}<script src="/app.js"></script></head><body>${page.body}</body></html>`);
+      res.end(
+        `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>${page.head ?? ''}${tags}<script src="/app.js"></script></head><body>${page.body}</body></html>`,
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();

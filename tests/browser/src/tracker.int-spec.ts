@@ -92,9 +92,12 @@ describe('the tracker script in headless Chromium', () => {
   const shownNumber = async (page: Page) => `+7${(await text(page, 'compact')).replace(/\D/g, '').slice(1)}`;
   const newContext = () => browser.newContext({ userAgent: USER_AGENT });
   const sessionStarted = (page: Page) => page.waitForResponse((r) => r.url().endsWith('/v1/sessions') && r.request().method() === 'POST');
-  const storedLease = async (page: Page) => JSON.parse((await page.evaluate(() => localStorage.getItem('_ct_shop'))) || '{}') as { l?: string; s?: string; n?: string };
+  const storedLease = async (page: Page) =>
+    JSON.parse((await page.evaluate(() => localStorage.getItem('_ct_shop'))) || '{}') as { l?: string; s?: string; n?: string };
   const extensionsOf = (leaseId: string) =>
-    probe.events('poolCommands').filter((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId) as Array<{ payload: calltrack.events.v1.LeaseExtendRequested }>;
+    probe.events('poolCommands').filter((e) => e.type === 'LeaseExtendRequested' && e.payload.leaseId === leaseId) as Array<{
+      payload: calltrack.events.v1.LeaseExtendRequested;
+    }>;
   /** Two rendered frames: layout shifts of what changed before are reported by then. */
   const frames = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const watchErrors = (page: Page) => {
@@ -125,7 +128,15 @@ describe('the tracker script in headless Chromium', () => {
       const put = await http('PUT', `${pool.url}/v1/admin/sites/${siteId}`, { headers: auth, body });
       assert.equal(put.status, 200, JSON.stringify(put.body));
     };
-    await configure('shop', { name: 'Shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 (495) 123-45-67', otherSiteNumbers: ['8 800 555-35-35'], poolNumbers: POOL, leaseTtlSeconds: 120 });
+    await configure('shop', {
+      name: 'Shop',
+      country: 'RU',
+      timeZone: 'Europe/Moscow',
+      defaultNumber: '+7 (495) 123-45-67',
+      otherSiteNumbers: ['8 800 555-35-35'],
+      poolNumbers: POOL,
+      leaseTtlSeconds: 120,
+    });
     await configure('us-shop', { name: 'US shop', country: 'US', timeZone: 'America/Los_Angeles', defaultNumber: '(415) 555-0100', poolNumbers: US_POOL });
     await configure('promo-shop', {
       name: 'Promo shop',
@@ -136,7 +147,8 @@ describe('the tracker script in headless Chromium', () => {
       promoCodes: { length: 6, prefix: 'WEB-' },
       rules: [{ id: 'everyone', method: 'promo_code' }],
     });
-    for (const id of ['shop', 'us-shop', 'promo-shop']) await waitFor(async () => (await fetch(`${tracker.url}/v1/sites/${id}/tracker.js`)).status === 200, { what: `site ${id} to reach session-tracker` });
+    for (const id of ['shop', 'us-shop', 'promo-shop'])
+      await waitFor(async () => (await fetch(`${tracker.url}/v1/sites/${id}/tracker.js`)).status === 200, { what: `site ${id} to reach session-tracker` });
     site = await new LandingSite(tracker.url).start();
     const closed = createServer();
     refusedOrigin = await listen(closed);
@@ -208,7 +220,8 @@ describe('the tracker script in headless Chromium', () => {
     assert.ok(POOL.includes(answer.number), `a pool number: ${JSON.stringify(answer)}`);
     const want = expected(answer.number);
     await waitFor(async () => (await text(page, 'compact')) === want.compact, { what: 'the number to be replaced' });
-    for (const id of ['plus', 'eight', 'dashes', 'compact', 'split', 'nbsp', 'spaced', 'two', 'tollfree'] as const) assert.equal(await text(page, id), want[id], id);
+    for (const id of ['plus', 'eight', 'dashes', 'compact', 'split', 'nbsp', 'spaced', 'two', 'tollfree'] as const)
+      assert.equal(await text(page, id), want[id], id);
     assert.equal(await page.locator('#split .code').textContent(), `+7 (${want.compact.slice(2, 5)})`, 'the split number keeps its tags');
     const link = page.locator('#tel');
     assert.equal(await link.getAttribute('href'), want.href);
@@ -217,8 +230,16 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal(await link.getAttribute('data-phone'), want.dataPhone);
     assert.equal(await page.locator('meta[name="contact:phone_number"]').getAttribute('content'), want.meta);
     assert.equal(await page.locator('#web').getAttribute('href'), 'https://maps.example/84951234567', 'digits inside other URLs are left alone');
-    assert.equal(await text(page, 'other'), 'Order 1234567 of 8 495 765-43-21, account 40817810849512345678', 'other numbers and longer digit runs are left alone');
-    assert.equal(await page.evaluate(() => (window as unknown as { inlineScriptRan?: boolean }).inlineScriptRan), undefined, 'the CSP is in force (inline scripts blocked)');
+    assert.equal(
+      await text(page, 'other'),
+      'Order 1234567 of 8 495 765-43-21, account 40817810849512345678',
+      'other numbers and longer digit runs are left alone',
+    );
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { inlineScriptRan?: boolean }).inlineScriptRan),
+      undefined,
+      'the CSP is in force (inline scripts blocked)',
+    );
     await frames(page);
     assert.equal(await cls(), 0, 'no layout shift');
     // The measurement is live: a banner pushed in at the top is a shift.
@@ -243,8 +264,12 @@ describe('the tracker script in headless Chromium', () => {
 
     // Content added without a route change (only the MutationObserver sees it): a block split across tags, a new tel: href.
     await page.click('#more');
-    await waitFor(async () => (await text(page, 'more-number')) === `Sales: +7 ${want.compact.slice(2, 5)} ${want.eight.slice(6)}`, { what: 'content added later to be replaced' });
-    await waitFor(async () => (await page.locator('#tel-later').getAttribute('href')) === `tel:8${want.compact.slice(2)}`, { what: 'an href set later to be replaced' });
+    await waitFor(async () => (await text(page, 'more-number')) === `Sales: +7 ${want.compact.slice(2, 5)} ${want.eight.slice(6)}`, {
+      what: 'content added later to be replaced',
+    });
+    await waitFor(async () => (await page.locator('#tel-later').getAttribute('href')) === `tel:8${want.compact.slice(2)}`, {
+      what: 'an href set later to be replaced',
+    });
 
     // A single-page-app route change (pushState) renders the number again and rewrites a text: replaced too.
     await page.click('#route');
@@ -294,10 +319,15 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal(await text(page, 'promo-number'), '+7 (495) 200-00-00');
     assert.equal(await text(page, 'promo-other'), '8 800 200-00-00', 'the other site number is not swapped for the default one');
     // The visit for the site's backend: hidden form fields (also of a form added later) and the accessor.
-    const field = (form: string, name: string) => page.evaluate(([f, n]) => (document.querySelector(`#${f} input[name=${n}]`) as HTMLInputElement | null)?.value ?? null, [form, name]);
+    const field = (form: string, name: string) =>
+      page.evaluate(([f, n]) => (document.querySelector(`#${f} input[name=${n}]`) as HTMLInputElement | null)?.value ?? null, [form, name]);
     await waitFor(async () => (await field('order', 'calltrack_session_id')) === answer.sessionId, { what: 'the session id in the form' });
     assert.equal(await field('order', 'calltrack_visitor_id'), answer.visitorId);
-    assert.deepEqual(await page.evaluate(() => (window as unknown as { calltrack: { ids(): object } }).calltrack.ids()), { siteId: 'promo-shop', sessionId: answer.sessionId, visitorId: answer.visitorId });
+    assert.deepEqual(await page.evaluate(() => (window as unknown as { calltrack: { ids(): object } }).calltrack.ids()), {
+      siteId: 'promo-shop',
+      sessionId: answer.sessionId,
+      visitorId: answer.visitorId,
+    });
     await page.click('#more');
     await waitFor(async () => (await text(page, 'more-promo')) === answer.promoCode, { what: 'the promo code in content added later' });
     await waitFor(async () => (await field('callback', 'calltrack_session_id')) === answer.sessionId, { what: 'the session id in a form added later' });
@@ -355,7 +385,9 @@ describe('the tracker script in headless Chromium', () => {
     await next.goto(`${site.url}/?api=${encodeURIComponent(hangingOrigin)}`);
     await waitFor(async () => (await shownNumber(next)) === answer.number, { what: 'the returning visitor to see their number' });
     assert.equal(await text(next, 'eight'), expected(answer.number).eight);
-    await waitFor(() => hangingRequests.includes(`POST /v1/sessions/${answer.sessionId}/heartbeat`), { what: 'the page to confirm the lease with the service' });
+    await waitFor(() => hangingRequests.includes(`POST /v1/sessions/${answer.sessionId}/heartbeat`), {
+      what: 'the page to confirm the lease with the service',
+    });
     assert.ok(!hangingRequests.includes('POST /v1/sessions'), 'no new session for a visit that goes on');
     assert.deepEqual(errors, []);
 
@@ -385,13 +417,19 @@ describe('the tracker script in headless Chromium', () => {
     await waitFor(async () => POOL.includes(await shownNumber(page)), { what: 'a number' });
     await waitFor(() => beats.length >= 2, { what: 'heartbeats while visible' });
     const leaseId = (await storedLease(page)).l!;
-    await waitFor(() => probe.events('poolEvents').some((e) => e.type === 'LeaseExtended' && e.payload.leaseId === leaseId), { what: 'number-pool to extend the lease' });
+    await waitFor(() => probe.events('poolEvents').some((e) => e.type === 'LeaseExtended' && e.payload.leaseId === leaseId), {
+      what: 'number-pool to extend the lease',
+    });
 
     await setVisibility(page, 'hidden');
     const hiddenAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000)); // three heartbeat intervals
     // A request already under way when the page was hidden may be reported a moment later.
-    assert.deepEqual(beats.filter((t) => t > hiddenAt + 300), [], 'no heartbeat while hidden');
+    assert.deepEqual(
+      beats.filter((t) => t > hiddenAt + 300),
+      [],
+      'no heartbeat while hidden',
+    );
     const visibleAt = Date.now();
     await setVisibility(page, 'visible');
     await waitFor(() => beats.some((t) => t >= visibleAt), { what: 'a heartbeat once visible again' });
@@ -412,10 +450,13 @@ describe('the tracker script in headless Chromium', () => {
     assert.deepEqual(beats, [], 'no heartbeat before the first interval');
     assert.deepEqual(extensionsOf(answer.leaseId!), []);
     await page.goto('about:blank');
-    const [last] = await waitFor(() => {
-      const e = extensionsOf(answer.leaseId!);
-      return e.length ? e : undefined;
-    }, { what: 'the pagehide beacon to reach number-pool' });
+    const [last] = await waitFor(
+      () => {
+        const e = extensionsOf(answer.leaseId!);
+        return e.length ? e : undefined;
+      },
+      { what: 'the pagehide beacon to reach number-pool' },
+    );
     assert.equal(last!.payload.final, false);
     assert.equal(last!.payload.sessionId, answer.sessionId);
     await context.close();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -81,12 +81,22 @@ describe('chaos run', () => {
       // It did what it claims: every fault, and enough traffic to judge.
       assert.deepEqual(
         result.faults.map((f) => `${f.kind} ${f.target}`).sort(),
-        ['broker-kill kafka', 'broker-stop kafka', ...['antifraud', 'attribution', 'conversion-export', 'number-pool', 'session-tracker', 'telephony-ingest'].map((s) => `kill ${s}`)].sort(),
+        [
+          'broker-kill kafka',
+          'broker-stop kafka',
+          ...['antifraud', 'attribution', 'conversion-export', 'number-pool', 'session-tracker', 'telephony-ingest'].map((s) => `kill ${s}`),
+        ].sort(),
       );
       assert.ok(result.faults.every((f) => f.doneMs));
       const sent = String(result.rows.find((r) => r.check.startsWith('calls sent'))?.value ?? '0 / 0');
       const [calls, acked] = sent.split(' / ').map(Number);
       assert.ok(calls! >= 100 && acked! >= 100, `too little traffic to judge: ${sent}`);
+    } catch (error) {
+      // The services' logs outlive the run's temporary directory, beside the test results, to find out why.
+      const kept = join(process.env['TEST_RESULTS_DIR'] ?? join(ROOT, '.cache/test-results'), 'chaos-logs');
+      cpSync(join(dir, 'out'), kept, { recursive: true, force: true });
+      t.diagnostic(`logs kept in ${kept}`);
+      throw error;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

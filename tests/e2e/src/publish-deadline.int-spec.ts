@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEvent, encodeEvent, siteKey } from '@calltrack/contracts';
-import { createKafkaTestEnv, freePort, http, KafkaOutageProxy, produceRaw, ServiceProcess, signGenericWebhook, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import {
+  createKafkaTestEnv,
+  freePort,
+  http,
+  KafkaOutageProxy,
+  produceRaw,
+  ServiceProcess,
+  signGenericWebhook,
+  TopicProbe,
+  waitFor,
+  type KafkaTestEnv,
+} from '@calltrack/testing';
 
 const ADMIN = 'deadline-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -25,16 +36,45 @@ describe('publish deadline: 503 with Retry-After while the broker does not answe
     proxy = await KafkaOutageProxy.start(env.brokers);
     probe = await TopicProbe.start(env, ['calls']);
     await produceRaw(env, 'sites', [
-      { key: siteKey(SITE), value: encodeEvent(createEvent('SiteConfigured', { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74958000000', poolNumbers: ['+74958000001'] }, { siteId: SITE, producer: 'test' })) },
+      {
+        key: siteKey(SITE),
+        value: encodeEvent(
+          createEvent(
+            'SiteConfigured',
+            { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+74958000000', poolNumbers: ['+74958000001'] },
+            { siteId: SITE, producer: 'test' },
+          ),
+        ),
+      },
     ]);
     // Both services reach the broker only through the proxy.
-    const common = { ...env.env, KAFKA_BROKERS: proxy.brokers, ADMIN_TOKEN: ADMIN, KAFKA_PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS), KAFKA_SESSION_TIMEOUT_MS: '6000' };
+    const common = {
+      ...env.env,
+      KAFKA_BROKERS: proxy.brokers,
+      ADMIN_TOKEN: ADMIN,
+      KAFKA_PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS),
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+    };
     procs['session-tracker'] = new ServiceProcess('session-tracker', await freePort(), { ...common, LEASE_REPLY_TIMEOUT_MS: '500' });
     procs['telephony-ingest'] = new ServiceProcess('telephony-ingest', await freePort(), common);
     await Promise.all(Object.values(procs).map((p) => p.start()));
-    await waitFor(async () => (await http('PUT', `${procs['telephony-ingest']!.url}/v1/admin/sites/${SITE}/webhook-secret`, { headers: auth, body: { secret: WEBHOOK_SECRET } })).status === 200, {
-      what: 'telephony-ingest to know the site',
-    });
+    await waitFor(
+      async () =>
+        (await http('PUT', `${procs['telephony-ingest']!.url}/v1/admin/sites/${SITE}/webhook-secret`, { headers: auth, body: { secret: WEBHOOK_SECRET } }))
+          .status === 200,
+      {
+        what: 'telephony-ingest to know the site',
+      },
+    );
+    // The admin call answers once the secret is on the topic; on a busy machine its own copy may not be applied yet
+    // (`applied: false`), and a webhook would then be refused as for an unknown site.
+    await waitFor(
+      async () =>
+        (await http('GET', `${procs['telephony-ingest']!.url}/v1/admin/sites/${SITE}/webhook-stats`, { headers: auth })).body?.secretConfigured === true,
+      {
+        what: 'telephony-ingest to apply the webhook secret',
+      },
+    );
   });
 
   after(async () => {
@@ -43,9 +83,20 @@ describe('publish deadline: 503 with Retry-After while the broker does not answe
     await probe?.stop();
   });
 
-  const startSession = () => http('POST', `${procs['session-tracker']!.url}/v1/sessions`, { body: { siteId: SITE, landingPage: 'https://shop.example/?utm_source=google', userAgent: BROWSER } });
-  const callBody = JSON.stringify({ callId: 'deadline-call-1', trackingNumber: '+74958000001', callerNumber: '+79160000001', status: 'completed', startedAt: new Date(Date.now() - 60_000).toISOString(), endedAt: new Date().toISOString() });
-  const webhook = () => http('POST', `${procs['telephony-ingest']!.url}/v1/webhooks/generic/${SITE}`, { rawBody: callBody, headers: signGenericWebhook(WEBHOOK_SECRET, callBody) });
+  const startSession = () =>
+    http('POST', `${procs['session-tracker']!.url}/v1/sessions`, {
+      body: { siteId: SITE, landingPage: 'https://shop.example/?utm_source=google', userAgent: BROWSER },
+    });
+  const callBody = JSON.stringify({
+    callId: 'deadline-call-1',
+    trackingNumber: '+74958000001',
+    callerNumber: '+79160000001',
+    status: 'completed',
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    endedAt: new Date().toISOString(),
+  });
+  const webhook = () =>
+    http('POST', `${procs['telephony-ingest']!.url}/v1/webhooks/generic/${SITE}`, { rawBody: callBody, headers: signGenericWebhook(WEBHOOK_SECRET, callBody) });
 
   /** The request's answer and how long it took. */
   const timed = async <T>(fn: () => Promise<T>): Promise<{ r: T; ms: number }> => {
@@ -67,25 +118,37 @@ describe('publish deadline: 503 with Retry-After while the broker does not answe
     assert.equal(call.r.body.error.code, 'unavailable');
     assert.ok(Number(call.r.headers.get('retry-after')) > 0, 'Retry-After on the webhook');
     // The deadline plus slack for a busy machine; without a deadline these hung for 15-30 s and more.
-    for (const [what, ms] of [['session start', session.ms], ['webhook', call.ms]] as const) {
+    for (const [what, ms] of [
+      ['session start', session.ms],
+      ['webhook', call.ms],
+    ] as const) {
       assert.ok(ms < PUBLISH_TIMEOUT_MS + 4000, `${what} answered in ${ms} ms (deadline ${PUBLISH_TIMEOUT_MS} ms)`);
     }
 
     proxy.restore();
-    const recovered = await waitFor(async () => {
-      const r = await startSession();
-      return r.status === 201 ? r : undefined;
-    }, { what: 'session starts to succeed again', timeoutMs: 60_000 });
+    const recovered = await waitFor(
+      async () => {
+        const r = await startSession();
+        return r.status === 201 ? r : undefined;
+      },
+      { what: 'session starts to succeed again', timeoutMs: 60_000 },
+    );
     assert.ok(recovered.body.number);
     // The provider resends the refused webhook: accepted now, and every copy on the topic carries one event id.
-    const resent = await waitFor(async () => {
-      const r = await webhook();
-      return r.status === 202 ? r : undefined;
-    }, { what: 'the resent webhook accepted', timeoutMs: 60_000 });
-    const stored = await waitFor(() => {
-      const copies = probe.events('calls').filter((e) => e.type === 'CallReported' && e.payload.callId === resent.body.callId);
-      return copies.length > 0 ? copies : undefined;
-    }, { what: 'the call on the topic' });
+    const resent = await waitFor(
+      async () => {
+        const r = await webhook();
+        return r.status === 202 ? r : undefined;
+      },
+      { what: 'the resent webhook accepted', timeoutMs: 60_000 },
+    );
+    const stored = await waitFor(
+      () => {
+        const copies = probe.events('calls').filter((e) => e.type === 'CallReported' && e.payload.callId === resent.body.callId);
+        return copies.length > 0 ? copies : undefined;
+      },
+      { what: 'the call on the topic' },
+    );
     assert.deepEqual([...new Set(stored.map((e) => e.eventId))], [resent.body.eventId], 'one event id for the call, however many copies landed');
   });
 });

@@ -42,7 +42,10 @@ interface Summary {
 
 function runSimulator(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/simulate/run.mjs'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/simulate/run.mjs'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -64,13 +67,16 @@ describe('simulator', () => {
       // and with the default 15 minutes (3 s) a heartbeat delayed by 2 s on a busy machine let a
       // visitor's lease expire while they were still on the page. The longer tail holds up to 65
       // visitors at once: 90 numbers stay ample.
-      const { code, output } = await runSimulator(['--days', '0.2', '--start-hour', '10', '--pools', '1,90', '--visits-per-day', '1500', '--lease-tail-minutes', '30', '--seed', 'ci', '--json'], {
-        KAFKA_BROKERS: testBrokers(),
-        SIM_TOPIC_PREFIX: `test.sim.${randomUUID().slice(0, 8)}.`,
-        SIM_PORTS: ports.join(','),
-        SIM_OUT_DIR: outDir,
-        SIM_DATA_DIR: join(outDir, 'clickhouse'),
-      });
+      const { code, output } = await runSimulator(
+        ['--days', '0.2', '--start-hour', '10', '--pools', '1,90', '--visits-per-day', '1500', '--lease-tail-minutes', '30', '--seed', 'ci', '--json'],
+        {
+          KAFKA_BROKERS: testBrokers(),
+          SIM_TOPIC_PREFIX: `test.sim.${randomUUID().slice(0, 8)}.`,
+          SIM_PORTS: ports.join(','),
+          SIM_OUT_DIR: outDir,
+          SIM_DATA_DIR: join(outDir, 'clickhouse'),
+        },
+      );
       assert.equal(code, 0, output.slice(-4000));
       const summary = JSON.parse(output.trim().split('\n').at(-1)!) as Summary;
       // The same report is written to the output directory.
@@ -101,11 +107,19 @@ describe('simulator', () => {
       // left out), and every call counted once under last click.
       assert.equal(summary.reports.length, 2);
       for (const check of summary.reports) {
-        assert.deepEqual(check.answers.filter((a) => a.status !== 200), [], `pool ${check.poolSize}: every report answers`);
+        assert.deepEqual(
+          check.answers.filter((a) => a.status !== 200),
+          [],
+          `pool ${check.poolSize}: every report answers`,
+        );
         assert.ok(check.answers.length >= 8);
         for (const c of check.byChannel) assert.equal(c.reportedVisits, c.trueVisits, `pool ${check.poolSize}, ${c.channel}: visits`);
         const sum = (f: (c: (typeof check.byChannel)[number]) => number) => Math.round(check.byChannel.reduce((a, c) => a + f(c), 0) * 1e6) / 1e6;
-        assert.equal(sum((c) => c.reportedCalls), sum((c) => c.trueCalls), `pool ${check.poolSize}: calls`);
+        assert.equal(
+          sum((c) => c.reportedCalls),
+          sum((c) => c.trueCalls),
+          `pool ${check.poolSize}: calls`,
+        );
       }
       // The pool that reached 99% is the ample one, or none did (a rare unlucky call).
       assert.ok(summary.poolFor99.poolSize === 90 || !summary.poolFor99.measured, summary.table);

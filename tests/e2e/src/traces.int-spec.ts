@@ -30,7 +30,15 @@ describe('trace propagation across Kafka', () => {
     const base = { ...env.env, ADMIN_TOKEN: ADMIN, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
     pool = await startNumberPool(loadNumberPoolConfig(base));
     services.push(pool);
-    services.push(await startAttribution(loadAttributionConfig({ ...base, CLICKHOUSE_DATABASE: `traces_${randomUUID().slice(0, 8)}`, CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '' })));
+    services.push(
+      await startAttribution(
+        loadAttributionConfig({
+          ...base,
+          CLICKHOUSE_DATABASE: `traces_${randomUUID().slice(0, 8)}`,
+          CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '',
+        }),
+      ),
+    );
     tracker = await startSessionTracker(loadSessionTrackerConfig({ ...base, LEASE_REPLY_TIMEOUT_MS: '5000' }));
     services.push(tracker);
   });
@@ -46,29 +54,43 @@ describe('trace propagation across Kafka', () => {
       body: { name: 'Trace', country: 'GB', timeZone: 'Europe/London', defaultNumber: '+44 20 7946 0000', poolNumbers: ['+44 20 7946 0001'] },
     });
     assert.equal(put.status, 200);
-    const visit = await waitFor(async () => {
-      const r = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: 'trace-site', landingPage: 'https://example.co.uk/?utm_source=bing', userAgent: 'Mozilla/5.0 Chrome/120.0' } });
-      return r.status === 201 ? r : undefined;
-    }, { what: 'session start' });
+    const visit = await waitFor(
+      async () => {
+        const r = await http('POST', `${tracker.url}/v1/sessions`, {
+          body: { siteId: 'trace-site', landingPage: 'https://example.co.uk/?utm_source=bing', userAgent: 'Mozilla/5.0 Chrome/120.0' },
+        });
+        return r.status === 201 ? r : undefined;
+      },
+      { what: 'session start' },
+    );
     assert.equal(visit.body.fallback, false);
 
     const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
     const scope = (s: ReadableSpan) => s.instrumentationScope.name;
     // The request that got the number (earlier attempts may have met a site not yet known).
-    const request = await waitFor(() => spans().find((s) => scope(s) === 'session-tracker' && s.name === 'POST /v1/sessions' && s.attributes['http.response.status_code'] === 201), { what: 'the HTTP span' });
+    const request = await waitFor(
+      () => spans().find((s) => scope(s) === 'session-tracker' && s.name === 'POST /v1/sessions' && s.attributes['http.response.status_code'] === 201),
+      { what: 'the HTTP span' },
+    );
     const traceId = request.spanContext().traceId;
     const inTrace = () => spans().filter((s) => s.spanContext().traceId === traceId);
     const parentOf = (s: ReadableSpan) => inTrace().find((p) => p.spanContext().spanId === s.parentSpanContext?.spanId);
 
-    const poolSpan = await waitFor(() => inTrace().find((s) => scope(s) === 'number-pool' && s.name === 'process poolCommands'), { what: 'number-pool consumer span in the trace' });
+    const poolSpan = await waitFor(() => inTrace().find((s) => scope(s) === 'number-pool' && s.name === 'process poolCommands'), {
+      what: 'number-pool consumer span in the trace',
+    });
     const publish = parentOf(poolSpan);
     assert.equal(publish?.name, 'publish sessions');
     assert.equal(scope(publish!), 'session-tracker');
     assert.equal(parentOf(publish!)?.spanContext().spanId, request.spanContext().spanId);
 
-    const attributedLease = await waitFor(() => inTrace().find((s) => scope(s) === 'attribution' && s.name === 'process poolEvents'), { what: 'attribution consuming the lease in the trace' });
-    assert.equal(parentOf(attributedLease)?.spanContext().spanId, poolSpan.spanContext().spanId, 'the lease event continues number-pool\'s span');
-    const attributedSession = await waitFor(() => inTrace().find((s) => scope(s) === 'attribution' && s.name === 'process sessions'), { what: 'attribution consuming the session in the trace' });
+    const attributedLease = await waitFor(() => inTrace().find((s) => scope(s) === 'attribution' && s.name === 'process poolEvents'), {
+      what: 'attribution consuming the lease in the trace',
+    });
+    assert.equal(parentOf(attributedLease)?.spanContext().spanId, poolSpan.spanContext().spanId, "the lease event continues number-pool's span");
+    const attributedSession = await waitFor(() => inTrace().find((s) => scope(s) === 'attribution' && s.name === 'process sessions'), {
+      what: 'attribution consuming the session in the trace',
+    });
     assert.equal(parentOf(attributedSession)?.name, 'publish sessions');
   });
 });

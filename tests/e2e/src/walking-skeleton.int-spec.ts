@@ -37,7 +37,14 @@ describe('walking skeleton: visit → number → call → attribution → export
     receiver = await new ConversionReceiver(EXPORT_SECRET).start();
     const common = { ...env.env, ADMIN_TOKEN: ADMIN, KAFKA_SESSION_TIMEOUT_MS: '6000' };
     attribution = await startAttribution(
-      loadAttributionConfig({ ...common, PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CLICKHOUSE_DATABASE: `e2e_${randomUUID().slice(0, 8)}`, CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '' }),
+      loadAttributionConfig({
+        ...common,
+        PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        CLICKHOUSE_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
+        CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '',
+      }),
     );
     const extra: Record<string, Record<string, string>> = {
       'conversion-export': { EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: EXPORT_SECRET, EXPORT_INITIAL_BACKOFF_MS: '100' },
@@ -59,29 +66,57 @@ describe('walking skeleton: visit → number → call → attribution → export
     const pool = procs['number-pool']!;
     const site = await http('PUT', `${pool.url}/v1/admin/sites/${SITE}`, {
       headers: auth,
-      body: { name: 'E2E shop', country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: '+7 495 700-00-00', poolNumbers: ['+7 495 700-00-01', '+7 495 700-00-02', '+7 495 700-00-03'] },
+      body: {
+        name: 'E2E shop',
+        country: 'RU',
+        timeZone: 'Europe/Moscow',
+        defaultNumber: '+7 495 700-00-00',
+        poolNumbers: ['+7 495 700-00-01', '+7 495 700-00-02', '+7 495 700-00-03'],
+      },
     });
     assert.equal(site.status, 200, JSON.stringify(site.body));
 
     // Services learn about the site through the sites topic.
-    const secret = await waitFor(async () => {
-      const r = await http('PUT', `${procs['telephony-ingest']!.url}/v1/admin/sites/${SITE}/webhook-secret`, { headers: auth, body: { secret: WEBHOOK_SECRET } });
-      return r.status === 200 ? r : undefined;
-    }, { what: 'telephony-ingest to know the site' });
+    const secret = await waitFor(
+      async () => {
+        const r = await http('PUT', `${procs['telephony-ingest']!.url}/v1/admin/sites/${SITE}/webhook-secret`, {
+          headers: auth,
+          body: { secret: WEBHOOK_SECRET },
+        });
+        return r.status === 200 ? r : undefined;
+      },
+      { what: 'telephony-ingest to know the site' },
+    );
     assert.equal(secret.status, 200);
     const blockedCaller = '+79161112233';
-    await waitFor(async () => (await http('PUT', `${procs['antifraud']!.url}/v1/admin/sites/${SITE}/blocklist/${encodeURIComponent(blockedCaller)}`, { headers: auth, body: { reason: 'robocalls' } })).status === 200, {
-      what: 'antifraud to block the caller',
-    });
+    await waitFor(
+      async () =>
+        (
+          await http('PUT', `${procs['antifraud']!.url}/v1/admin/sites/${SITE}/blocklist/${encodeURIComponent(blockedCaller)}`, {
+            headers: auth,
+            body: { reason: 'robocalls' },
+          })
+        ).status === 200,
+      {
+        what: 'antifraud to block the caller',
+      },
+    );
 
     // 1. A visit from Google Ads gets a tracking number.
     const tracker = procs['session-tracker']!;
-    const visit = await waitFor(async () => {
-      const r = await http('POST', `${tracker.url}/v1/sessions`, {
-        body: { siteId: SITE, landingPage: 'https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=brand&utm_term=buy+sofa&gclid=Cj0KCQ', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0' },
-      });
-      return r.status === 201 ? r : undefined;
-    }, { what: 'session-tracker to know the site' });
+    const visit = await waitFor(
+      async () => {
+        const r = await http('POST', `${tracker.url}/v1/sessions`, {
+          body: {
+            siteId: SITE,
+            landingPage: 'https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=brand&utm_term=buy+sofa&gclid=Cj0KCQ',
+            userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0',
+          },
+        });
+        return r.status === 201 ? r : undefined;
+      },
+      { what: 'session-tracker to know the site' },
+    );
     assert.equal(visit.body.fallback, false, JSON.stringify(visit.body));
     const number: string = visit.body.number;
     assert.match(number, /^\+7495700000[123]$/);
@@ -91,11 +126,19 @@ describe('walking skeleton: visit → number → call → attribution → export
     await pool.start();
     const state = await http('GET', `${pool.url}/v1/admin/sites/${SITE}/pool`, { headers: auth });
     assert.equal(state.status, 200);
-    assert.deepEqual(state.body.leases.map((l: { trackingNumber: string }) => l.trackingNumber), [number]);
-    const second = await waitFor(async () => {
-      const r = await http('POST', `${tracker.url}/v1/sessions`, { body: { siteId: SITE, landingPage: 'https://shop.example/?utm_source=yandex&utm_medium=cpc', userAgent: 'Mozilla/5.0 Firefox/121.0' } });
-      return r.status === 201 && r.body.fallback === false ? r : undefined;
-    }, { what: 'a second lease after the restart', timeoutMs: 40_000 });
+    assert.deepEqual(
+      state.body.leases.map((l: { trackingNumber: string }) => l.trackingNumber),
+      [number],
+    );
+    const second = await waitFor(
+      async () => {
+        const r = await http('POST', `${tracker.url}/v1/sessions`, {
+          body: { siteId: SITE, landingPage: 'https://shop.example/?utm_source=yandex&utm_medium=cpc', userAgent: 'Mozilla/5.0 Firefox/121.0' },
+        });
+        return r.status === 201 && r.body.fallback === false ? r : undefined;
+      },
+      { what: 'a second lease after the restart', timeoutMs: 40_000 },
+    );
     assert.notEqual(second.body.number, number, 'the restarted pool must not give the live number to another visitor');
 
     // 3. A call to the first visitor's number, reported by a signed webhook (twice: providers retry).
@@ -111,17 +154,23 @@ describe('walking skeleton: visit → number → call → attribution → export
       endedAt: new Date(started + 2_500).toISOString(),
     });
     const ingest = procs['telephony-ingest']!;
-    const accepted = await http('POST', `${ingest.url}/v1/webhooks/generic/${SITE}`, { rawBody: callBody, headers: signGenericWebhook(WEBHOOK_SECRET, callBody) });
+    const accepted = await http('POST', `${ingest.url}/v1/webhooks/generic/${SITE}`, {
+      rawBody: callBody,
+      headers: signGenericWebhook(WEBHOOK_SECRET, callBody),
+    });
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
     const again = await http('POST', `${ingest.url}/v1/webhooks/generic/${SITE}`, { rawBody: callBody, headers: signGenericWebhook(WEBHOOK_SECRET, callBody) });
     assert.equal(again.status, 202);
     const callId: string = accepted.body.callId;
 
     // 4. ClickHouse holds the attributed call with the visit's UTM source.
-    const row = await waitFor(async () => {
-      const r = await http('GET', `${attribution.url}/v1/sites/${SITE}/calls/${encodeURIComponent(callId)}`, { headers: auth });
-      return r.status === 200 ? r.body : undefined;
-    }, { what: 'the attributed call in ClickHouse', timeoutMs: 30_000 });
+    const row = await waitFor(
+      async () => {
+        const r = await http('GET', `${attribution.url}/v1/sites/${SITE}/calls/${encodeURIComponent(callId)}`, { headers: auth });
+        return r.status === 200 ? r.body : undefined;
+      },
+      { what: 'the attributed call in ClickHouse', timeoutMs: 30_000 },
+    );
     const call = row.call ?? row;
     assert.equal(call.utm_source, 'google', JSON.stringify(call));
     assert.equal(call.match_method ?? call.matchMethod, 'dynamic');
@@ -148,15 +197,23 @@ describe('walking skeleton: visit → number → call → attribution → export
     });
     const spam = await http('POST', `${ingest.url}/v1/webhooks/generic/${SITE}`, { rawBody: spamBody, headers: signGenericWebhook(WEBHOOK_SECRET, spamBody) });
     assert.equal(spam.status, 202);
-    const spamRow = await waitFor(async () => {
-      const r = await http('GET', `${attribution.url}/v1/sites/${SITE}/calls/${encodeURIComponent(spam.body.callId)}`, { headers: auth });
-      return r.status === 200 ? (r.body.call ?? r.body) : undefined;
-    }, { what: 'the spam call in ClickHouse', timeoutMs: 30_000 });
+    const spamRow = await waitFor(
+      async () => {
+        const r = await http('GET', `${attribution.url}/v1/sites/${SITE}/calls/${encodeURIComponent(spam.body.callId)}`, { headers: auth });
+        return r.status === 200 ? (r.body.call ?? r.body) : undefined;
+      },
+      { what: 'the spam call in ClickHouse', timeoutMs: 30_000 },
+    );
     assert.equal(spamRow.verdict, 'spam');
-    const delivery = await waitFor(async () => {
-      const r = await http('GET', `${procs['conversion-export']!.url}/v1/admin/sites/${SITE}/deliveries/${encodeURIComponent(spam.body.callId)}`, { headers: auth });
-      return r.status === 200 && r.body.status !== 'unknown' ? r.body : undefined;
-    }, { what: 'the spam call to be skipped by conversion-export', timeoutMs: 30_000 });
+    const delivery = await waitFor(
+      async () => {
+        const r = await http('GET', `${procs['conversion-export']!.url}/v1/admin/sites/${SITE}/deliveries/${encodeURIComponent(spam.body.callId)}`, {
+          headers: auth,
+        });
+        return r.status === 200 && r.body.status !== 'unknown' ? r.body : undefined;
+      },
+      { what: 'the spam call to be skipped by conversion-export', timeoutMs: 30_000 },
+    );
     assert.equal(delivery.status, 'skipped');
     assert.equal(receiver.forCall(spam.body.callId).length, 0);
   });

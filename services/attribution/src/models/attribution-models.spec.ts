@@ -25,7 +25,11 @@ describe('attribution models on hand-computed paths', () => {
   it('linear, time decay (half-life 7 days: weights ¼, ½, 1) and position-based (40/20/40)', () => {
     close(creditPath('linear', path, at), [1 / 3, 1 / 3, 1 / 3]);
     close(creditPath('time_decay', path, at), [1 / 7, 2 / 7, 4 / 7]);
-    close(creditPath('time_decay', path, at, { halfLifeMs: 14 * DAY, firstShare: 0.4, lastShare: 0.4 }), [0.5 / 2.207106781186548, 0.7071067811865476 / 2.207106781186548, 1 / 2.207106781186548]);
+    close(creditPath('time_decay', path, at, { halfLifeMs: 14 * DAY, firstShare: 0.4, lastShare: 0.4 }), [
+      0.5 / 2.207106781186548,
+      0.7071067811865476 / 2.207106781186548,
+      1 / 2.207106781186548,
+    ]);
     close(creditPath('position_based', path, at), [0.4, 0.2, 0.4]);
     close(creditPath('position_based', [...path, touch('email', 14)], at), [0.4, 0.1, 0.1, 0.4]);
     close(creditPath('position_based', path.slice(0, 2), at), [0.5, 0.5]);
@@ -35,8 +39,14 @@ describe('attribution models on hand-computed paths', () => {
 
   it('keeps only the touches within the lookback window and before the conversion', () => {
     const all = [touch('email', 100), touch('display', 40), touch('social', 75), touch('referral', 89)];
-    assert.deepEqual(pathWithin(all, 90 * DAY, 30 * DAY).map((t) => t.channel), ['social', 'referral']);
-    assert.deepEqual(pathWithin(all, 90 * DAY, 180 * DAY).map((t) => t.channel), ['display', 'social', 'referral']);
+    assert.deepEqual(
+      pathWithin(all, 90 * DAY, 30 * DAY).map((t) => t.channel),
+      ['social', 'referral'],
+    );
+    assert.deepEqual(
+      pathWithin(all, 90 * DAY, 180 * DAY).map((t) => t.channel),
+      ['display', 'social', 'referral'],
+    );
   });
 
   it('data-driven: Markov removal effects on a hand-solved chain', () => {
@@ -60,7 +70,10 @@ describe('attribution models on hand-computed paths', () => {
 
   it('data-driven: repeated channels (self-loops) and aggregated path counts', () => {
     // start→A 1; A→A ½ (A,A,conv), A→conversion ½: every path converts, so A carries it all.
-    const loop = markovRemovalEffects([{ channels: ['A', 'A'], converted: true }, { channels: ['A'], converted: true }]);
+    const loop = markovRemovalEffects([
+      { channels: ['A', 'A'], converted: true },
+      { channels: ['A'], converted: true },
+    ]);
     assert.ok(Math.abs(loop.conversionProbability - 1) < 1e-9);
     assert.equal(loop.shares.get('A'), 1);
     // Counts weigh the same as repeated paths.

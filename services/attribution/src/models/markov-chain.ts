@@ -53,7 +53,10 @@ export function markovRemovalEffects(paths: readonly ChannelPath[]): MarkovResul
   for (const [from, row] of counts) {
     const total = [...row.values()].reduce((a, b) => a + b, 0);
     // Sorted so that the iteration order (and so the last bits of the result) never depends on input order.
-    transitions.set(from, [...row].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([to, c]) => [to, c / total]));
+    transitions.set(
+      from,
+      [...row].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([to, c]) => [to, c / total]),
+    );
   }
   const base = absorption(transitions, undefined);
   const removalEffects = new Map<string, number>();

@@ -65,7 +65,10 @@ export class AdCostsController {
 
   /** Cost rows of days from..to (inclusive), as the reports see them. */
   @Get('ad-costs')
-  async list(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(adCostsQuery, 'query')) q: z.infer<typeof adCostsQuery>): Promise<object> {
+  async list(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(adCostsQuery, 'query')) q: z.infer<typeof adCostsQuery>,
+  ): Promise<object> {
     const rows = await this.store.query<Record<string, unknown>>(
       `SELECT toString(day) AS day_text, channel, source, medium, campaign, keyword, cost, clicks, impressions, currency, import_id, imported_by
        FROM ad_costs FINAL WHERE site_id = {site:String} AND day >= toDate({from:String}) AND day <= toDate({to:String})
@@ -106,10 +109,17 @@ export class AdCostsController {
   ): Promise<object> {
     this.requireSite(siteId);
     const known = callId.startsWith('enquiry:')
-      ? await this.store.query(`SELECT 1 FROM enquiries WHERE site_id = {site:String} AND enquiry_id = {id:String} LIMIT 1`, { site: siteId, id: callId.slice('enquiry:'.length) })
+      ? await this.store.query(`SELECT 1 FROM enquiries WHERE site_id = {site:String} AND enquiry_id = {id:String} LIMIT 1`, {
+          site: siteId,
+          id: callId.slice('enquiry:'.length),
+        })
       : await this.store.query(`SELECT 1 FROM calls WHERE site_id = {site:String} AND call_id = {id:String} LIMIT 1`, { site: siteId, id: callId });
     if (known.length === 0) throw new ApiError(404, 'not_found', `no call or enquiry ${callId} on site ${siteId}`);
-    const event = createEvent('ConversionRevenueRecorded', { callId, amount: body.amount, currency: body.currency, dealId: body.dealId, author: body.author }, { siteId, producer: SERVICE_NAME });
+    const event = createEvent(
+      'ConversionRevenueRecorded',
+      { callId, amount: body.amount, currency: body.currency, dealId: body.dealId, author: body.author },
+      { siteId, producer: SERVICE_NAME },
+    );
     await this.bus.producer.publish('callAnnotations', callKey(siteId, callId), event);
     // Written here too, so a report right after sees it; the projection writes the same row again (it collapses).
     const row = conversionRevenueRow(event);

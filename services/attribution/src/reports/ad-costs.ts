@@ -17,9 +17,17 @@ export function isCalendarDay(s: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s && s >= '2000-01-01' && s < '2200-01-01';
 }
 
-const text = (field: string, max: number) => z.string({ message: `${field} must be a string` }).trim().max(max, `${field}: at most ${max} characters`);
+const text = (field: string, max: number) =>
+  z
+    .string({ message: `${field} must be a string` })
+    .trim()
+    .max(max, `${field}: at most ${max} characters`);
 const count = (field: string) =>
-  z.number({ message: `${field} must be a number` }).int(`${field} must be a whole number`).min(0, `${field} must not be negative`).max(Number.MAX_SAFE_INTEGER, `${field} is too large`);
+  z
+    .number({ message: `${field} must be a number` })
+    .int(`${field} must be a whole number`)
+    .min(0, `${field} must not be negative`)
+    .max(Number.MAX_SAFE_INTEGER, `${field} is too large`);
 
 const currency = z.string().regex(CURRENCY, 'currency must be an ISO 4217 code such as RUB or USD');
 
@@ -38,7 +46,10 @@ export const adCostRowSchema = z.strictObject({
 export const adCostImportSchema = z
   .strictObject({
     /** The client's id of this import: re-sending it is harmless. Default: a new one. */
-    importId: z.string().regex(/^[\w.:-]{1,128}$/, 'importId: 1-128 of letters, digits, "_", ".", ":", "-"').optional(),
+    importId: z
+      .string()
+      .regex(/^[\w.:-]{1,128}$/, 'importId: 1-128 of letters, digits, "_", ".", ":", "-"')
+      .optional(),
     /** Currency of rows that name none. */
     currency: currency.optional(),
     rows: z.array(adCostRowSchema).min(1, 'rows must not be empty').max(MAX_IMPORT_ROWS, `at most ${MAX_IMPORT_ROWS} rows per import: split it`),
@@ -46,10 +57,12 @@ export const adCostImportSchema = z
   .superRefine((body, ctx) => {
     const seen = new Map<string, number>();
     body.rows.forEach((r, i) => {
-      if (!r.currency && !body.currency) ctx.addIssue({ code: 'custom', path: ['rows', i, 'currency'], message: 'give the currency of the row or of the import' });
+      if (!r.currency && !body.currency)
+        ctx.addIssue({ code: 'custom', path: ['rows', i, 'currency'], message: 'give the currency of the row or of the import' });
       const key = [r.day, r.source, r.medium, r.campaign, r.keyword].join('\n');
       const first = seen.get(key);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['rows', i], message: `rows ${first} and ${i} have the same day, source, medium, campaign and keyword` });
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['rows', i], message: `rows ${first} and ${i} have the same day, source, medium, campaign and keyword` });
       else seen.set(key, i);
     });
   });

@@ -25,11 +25,21 @@ export type Segment = (typeof SEGMENTS)[number];
 /** A segment's key columns over `visits` (a city is named with its region and country). */
 const SEGMENT_KEYS: Record<Segment, Array<[string, string]>> = {
   device_type: [['device_type', 'device_type']],
-  browser: [['device_type', 'device_type'], ['browser', 'browser']],
+  browser: [
+    ['device_type', 'device_type'],
+    ['browser', 'browser'],
+  ],
   os: [['os', 'os']],
   country: [['country', 'country']],
-  region: [['country', 'country'], ['region', 'region']],
-  city: [['country', 'country'], ['region', 'region'], ['city', 'city']],
+  region: [
+    ['country', 'country'],
+    ['region', 'region'],
+  ],
+  city: [
+    ['country', 'country'],
+    ['region', 'region'],
+    ['city', 'city'],
+  ],
   // The page without its query string and fragment: tagged links of one page are one row.
   landing_page: [['landing_page', 'cutQueryStringAndFragment(landing_page)']],
 };
@@ -83,7 +93,17 @@ export class ReportQueries {
   async sources(r: ReportRange, level: SourceLevel, model: string): Promise<SourceRow[]> {
     const keys = LEVEL_KEYS[level];
     const k = keys.join(', ');
-    const costKeys = keys.map((c) => ({ utm_source: 'source AS utm_source', utm_medium: 'medium AS utm_medium', utm_campaign: 'campaign AS utm_campaign', utm_term: 'keyword AS utm_term' })[c] ?? c).join(', ');
+    const costKeys = keys
+      .map(
+        (c) =>
+          ({
+            utm_source: 'source AS utm_source',
+            utm_medium: 'medium AS utm_medium',
+            utm_campaign: 'campaign AS utm_campaign',
+            utm_term: 'keyword AS utm_term',
+          })[c] ?? c,
+      )
+      .join(', ');
     const pick = (c: string) => `if(cr.call_id != '', cr.${c}, c.${c}) AS ${c}`;
     const rows = await this.store.query<Record<string, unknown>>(
       `WITH
@@ -159,7 +179,9 @@ export class ReportQueries {
   }
 
   /** (b) Visits and calls by day and hour of the site's time zone. */
-  async dayByHour(r: ReportRange): Promise<Array<{ day: string; hour: number; weekday: number; visits: number; calls: number; targetCalls: number; missedCalls: number }>> {
+  async dayByHour(
+    r: ReportRange,
+  ): Promise<Array<{ day: string; hour: number; weekday: number; visits: number; calls: number; targetCalls: number; missedCalls: number }>> {
     const local = `toTimeZone(started_at, {tz:String})`;
     const rows = await this.store.query<Record<string, unknown>>(
       `SELECT toString(day) AS day, hour, any(weekday) AS weekday, sum(visits) AS visits, sum(calls) AS calls, sum(target_calls) AS target_calls, sum(missed_calls) AS missed_calls
@@ -189,7 +211,10 @@ export class ReportQueries {
    * (c) Visits and calls by device, region or landing page. A call counts under the
    * visit it was matched to (last touch); calls matched to no visit count under ''.
    */
-  async segments(r: ReportRange, by: Segment): Promise<Array<{ key: Record<string, string>; visits: number; calls: number; targetCalls: number; missedCalls: number; conversionRate: number | null }>> {
+  async segments(
+    r: ReportRange,
+    by: Segment,
+  ): Promise<Array<{ key: Record<string, string>; visits: number; calls: number; targetCalls: number; missedCalls: number; conversionRate: number | null }>> {
     const keys = SEGMENT_KEYS[by];
     const names = keys.map(([n]) => n).join(', ');
     const exprs = keys.map(([n, e]) => `${e} AS ${n}`).join(', ');
@@ -252,7 +277,11 @@ export class ReportQueries {
   }
 
   /** (e) Missed calls and what became of them: called back, not called back, still pending. */
-  async missed(r: ReportRange, status: 'not_called_back' | 'pending' | 'called_back' | 'all', limit: number): Promise<{ summary: Record<string, number>; calls: Array<Record<string, unknown>> }> {
+  async missed(
+    r: ReportRange,
+    status: 'not_called_back' | 'pending' | 'called_back' | 'all',
+    limit: number,
+  ): Promise<{ summary: Record<string, number>; calls: Array<Record<string, unknown>> }> {
     const [summary] = await this.store.query<Record<string, unknown>>(
       `SELECT count() AS missed, countIf(callback_status = 'called_back') AS called_back, countIf(callback_status = 'not_called_back') AS not_called_back,
               countIf(callback_status = 'pending') AS pending, countIf(is_outside_hours = 1 OR is_holiday = 1) AS outside_hours
@@ -320,11 +349,22 @@ export class ReportQueries {
       ),
     ]);
     if (visits.length + calls.length + enquiries.length === 0) return undefined;
-    const sources = new Map<string, { channel: string; utmSource: string; utmMedium: string; utmCampaign: string; visits: number; firstAt: string; lastAt: string }>();
+    const sources = new Map<
+      string,
+      { channel: string; utmSource: string; utmMedium: string; utmCampaign: string; visits: number; firstAt: string; lastAt: string }
+    >();
     for (const v of visits) {
       const at = isoFromClickHouse(v['started_at']) ?? '';
       const key = [v['channel'], v['utm_source'], v['utm_medium'], v['utm_campaign']].map(str).join('\n');
-      const s = sources.get(key) ?? { channel: str(v['channel']), utmSource: str(v['utm_source']), utmMedium: str(v['utm_medium']), utmCampaign: str(v['utm_campaign']), visits: 0, firstAt: at, lastAt: at };
+      const s = sources.get(key) ?? {
+        channel: str(v['channel']),
+        utmSource: str(v['utm_source']),
+        utmMedium: str(v['utm_medium']),
+        utmCampaign: str(v['utm_campaign']),
+        visits: 0,
+        firstAt: at,
+        lastAt: at,
+      };
       s.visits += 1;
       if (at < s.firstAt) s.firstAt = at;
       if (at > s.lastAt) s.lastAt = at;
@@ -347,7 +387,15 @@ export class ReportQueries {
       },
       sources: [...sources.values()].sort((a, b) => a.firstAt.localeCompare(b.firstAt)),
       visits: visits.map((v) => ({ ...v, started_at: isoFromClickHouse(v['started_at']) })),
-      calls: calls.map((c) => ({ ...c, started_at: isoFromClickHouse(c['started_at']), talk_seconds: num(c['talk_seconds']), wait_seconds: num(c['wait_seconds']), match_confidence: num(c['match_confidence']), is_target: num(c['is_target']) === 1, is_missed: num(c['is_missed']) === 1 })),
+      calls: calls.map((c) => ({
+        ...c,
+        started_at: isoFromClickHouse(c['started_at']),
+        talk_seconds: num(c['talk_seconds']),
+        wait_seconds: num(c['wait_seconds']),
+        match_confidence: num(c['match_confidence']),
+        is_target: num(c['is_target']) === 1,
+        is_missed: num(c['is_missed']) === 1,
+      })),
       enquiries: enquiries.map((e) => ({ ...e, occurred_at: isoFromClickHouse(e['occurred_at']) })),
     };
   }
@@ -370,7 +418,9 @@ export class ReportQueries {
       credits[str(row['model'])] = round(num(row['credit']));
       byChannel.set(channel, credits);
     }
-    return [...byChannel].map(([channel, credits]) => ({ channel, credits })).sort((a, b) => (b.credits['last_non_direct_click'] ?? 0) - (a.credits['last_non_direct_click'] ?? 0) || a.channel.localeCompare(b.channel));
+    return [...byChannel]
+      .map(([channel, credits]) => ({ channel, credits }))
+      .sort((a, b) => (b.credits['last_non_direct_click'] ?? 0) - (a.credits['last_non_direct_click'] ?? 0) || a.channel.localeCompare(b.channel));
   }
 }
 
@@ -383,7 +433,16 @@ export interface PathsReport {
   assisted: Array<{ channel: string; lastClick: number; assisted: number; assistedToLastClick: number | null }>;
 }
 
-const LAG_BUCKETS: Array<[string, number]> = [['0', 0], ['1', 1], ['2-3', 3], ['4-7', 7], ['8-14', 14], ['15-30', 30], ['31-90', 90], ['91+', Infinity]];
+const LAG_BUCKETS: Array<[string, number]> = [
+  ['0', 0],
+  ['1', 1],
+  ['2-3', 3],
+  ['4-7', 7],
+  ['8-14', 14],
+  ['15-30', 30],
+  ['31-90', 90],
+  ['91+', Infinity],
+];
 
 /** Sums paths grouped by (path, lag) into the report's tables. Pure, so it is unit-tested on hand-counted cases. */
 export function summarisePaths(rows: ReadonlyArray<{ path: string[]; lagDays: number; conversions: number }>, top: number): PathsReport {
@@ -428,7 +487,16 @@ export interface VisitorCard {
   siteId: string;
   visitorIds: string[];
   phones: string[];
-  summary: { visits: number; calls: number; spamCalls: number; targetCalls: number; missedCalls: number; enquiries: number; leads: number; firstSeenAt: string | null };
+  summary: {
+    visits: number;
+    calls: number;
+    spamCalls: number;
+    targetCalls: number;
+    missedCalls: number;
+    enquiries: number;
+    leads: number;
+    firstSeenAt: string | null;
+  };
   sources: Array<{ channel: string; utmSource: string; utmMedium: string; utmCampaign: string; visits: number; firstAt: string; lastAt: string }>;
   visits: Array<Record<string, unknown>>;
   calls: Array<Record<string, unknown>>;

@@ -13,17 +13,24 @@ export const sourcesQuery = z
   .strictObject({ ...rangeFields, level: z.enum(SOURCE_LEVELS, { message: `level must be one of ${SOURCE_LEVELS.join(', ')}` }).default('source'), model })
   .transform(toRange);
 export const rangeQuery = z.strictObject(rangeFields).transform(toRange);
-export const segmentsQuery = z.strictObject({ ...rangeFields, by: z.enum(SEGMENTS, { message: `by must be one of ${SEGMENTS.join(', ')}` }) }).transform(toRange);
+export const segmentsQuery = z
+  .strictObject({ ...rangeFields, by: z.enum(SEGMENTS, { message: `by must be one of ${SEGMENTS.join(', ')}` }) })
+  .transform(toRange);
 export const pathsQuery = z.strictObject({ ...rangeFields, top: intParam('top', 1, 100, 20) }).transform(toRange);
 export const missedQuery = z
   .strictObject({
     ...rangeFields,
-    status: z.enum(['not_called_back', 'pending', 'called_back', 'all'], { message: 'status must be one of not_called_back, pending, called_back, all' }).default('not_called_back'),
+    status: z
+      .enum(['not_called_back', 'pending', 'called_back', 'all'], { message: 'status must be one of not_called_back, pending, called_back, all' })
+      .default('not_called_back'),
     limit: intParam('limit', 1, 1000, 100),
   })
   .transform(toRange);
 export const visitorQuery = z.strictObject({ limit: intParam('limit', 1, 1000, 200) });
-export const visitorByPhoneQuery = z.strictObject({ phone: z.string({ message: 'phone is required' }).min(1, 'phone is required').max(40, 'phone: at most 40 characters'), limit: intParam('limit', 1, 1000, 200) });
+export const visitorByPhoneQuery = z.strictObject({
+  phone: z.string({ message: 'phone is required' }).min(1, 'phone is required').max(40, 'phone: at most 40 characters'),
+  limit: intParam('limit', 1, 1000, 200),
+});
 
 const visitorIdPipe = new ZodValidationPipe(z.string().regex(/^[\w.-]{1,64}$/, '1-64 of letters, digits, "_", ".", "-"'), 'visitor id');
 
@@ -57,7 +64,10 @@ export class ReportsController {
 
   /** (a) Visits, calls (credited under a model), unique, target and missed calls, cost, revenue and ROMI per source. */
   @Get('reports/sources')
-  async sources(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(sourcesQuery, 'query')) q: z.infer<typeof sourcesQuery>): Promise<object> {
+  async sources(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(sourcesQuery, 'query')) q: z.infer<typeof sourcesQuery>,
+  ): Promise<object> {
     const r = this.range(siteId, q);
     const m = q.model ?? this.settings.get(siteId).defaultModel;
     const rows = await this.reports.sources(r, q.level, m);
@@ -66,21 +76,35 @@ export class ReportsController {
       ...ReportsController.frame(r),
       level: q.level,
       model: m,
-      totals: { visits: total((x) => x.visits), calls: total((x) => x.calls), enquiries: total((x) => x.enquiries), targetCalls: total((x) => x.targetCalls), missedCalls: total((x) => x.missedCalls), cost: total((x) => x.cost), revenue: total((x) => x.revenue) },
+      totals: {
+        visits: total((x) => x.visits),
+        calls: total((x) => x.calls),
+        enquiries: total((x) => x.enquiries),
+        targetCalls: total((x) => x.targetCalls),
+        missedCalls: total((x) => x.missedCalls),
+        cost: total((x) => x.cost),
+        revenue: total((x) => x.revenue),
+      },
       rows,
     };
   }
 
   /** (b) Visits and calls per day and hour of the site's time zone. */
   @Get('reports/day-by-hour')
-  async dayByHour(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(rangeQuery, 'query')) q: z.infer<typeof rangeQuery>): Promise<object> {
+  async dayByHour(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(rangeQuery, 'query')) q: z.infer<typeof rangeQuery>,
+  ): Promise<object> {
     const r = this.range(siteId, q);
     return { ...ReportsController.frame(r), rows: await this.reports.dayByHour(r) };
   }
 
   /** (c) Visits and calls per device, browser, OS, country, region, city or landing page. */
   @Get('reports/segments')
-  async segments(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(segmentsQuery, 'query')) q: z.infer<typeof segmentsQuery>): Promise<object> {
+  async segments(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(segmentsQuery, 'query')) q: z.infer<typeof segmentsQuery>,
+  ): Promise<object> {
     const r = this.range(siteId, q);
     return { ...ReportsController.frame(r), by: q.by, rows: await this.reports.segments(r, q.by) };
   }
@@ -94,7 +118,10 @@ export class ReportsController {
 
   /** (e) Missed calls: how many were called back, and those that were not. */
   @Get('reports/missed')
-  async missed(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(missedQuery, 'query')) q: z.infer<typeof missedQuery>): Promise<object> {
+  async missed(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(missedQuery, 'query')) q: z.infer<typeof missedQuery>,
+  ): Promise<object> {
     const r = this.range(siteId, q);
     return { ...ReportsController.frame(r), status: q.status, ...(await this.reports.missed(r, q.status, q.limit)) };
   }
@@ -108,7 +135,10 @@ export class ReportsController {
 
   /** (f) The visitor card of a caller's phone number (any format of the site's country). */
   @Get('visitors')
-  async byPhone(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(visitorByPhoneQuery, 'query')) q: z.infer<typeof visitorByPhoneQuery>): Promise<object> {
+  async byPhone(
+    @Param('siteId', siteIdPipe) siteId: string,
+    @Query(new ZodValidationPipe(visitorByPhoneQuery, 'query')) q: z.infer<typeof visitorByPhoneQuery>,
+  ): Promise<object> {
     const { country } = this.site(siteId);
     const phone = toE164(q.phone, country);
     if (!phone) throw new ApiError(400, 'invalid_phone', `phone: ${q.phone} is not a valid number${country ? ` (country ${country})` : ''}`);

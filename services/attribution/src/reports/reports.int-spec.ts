@@ -48,7 +48,15 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
   const visit = (sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>>) =>
     createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, ...fields }, { siteId: SITE, producer: 'test' });
   const grant = (leaseId: string, sessionId: string, visitorId: string, trackingNumber: string, grantedAtMs: number) =>
-    send('poolEvents', siteKey(SITE), createEvent('LeaseGranted', { requestId: leaseId, leaseId, sessionId, visitorId, trackingNumber, grantedAtMs, expiresAtMs: grantedAtMs + 15 * MIN }, { siteId: SITE, producer: 'test' }));
+    send(
+      'poolEvents',
+      siteKey(SITE),
+      createEvent(
+        'LeaseGranted',
+        { requestId: leaseId, leaseId, sessionId, visitorId, trackingNumber, grantedAtMs, expiresAtMs: grantedAtMs + 15 * MIN },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
   const call = (callId: string, o: { to: string; from: string; at: number; talk?: number; missed?: boolean; spam?: boolean }) =>
     send(
       'screenedCalls',
@@ -91,7 +99,14 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
       siteKey(SITE),
       createEvent(
         'SiteConfigured',
-        { name: SITE, country: 'RU', timeZone: 'Europe/Moscow', defaultNumber: DEFAULT_NUMBER, poolNumbers: [P1, P2], staticNumbers: [{ number: STATIC_NUMBER, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }] },
+        {
+          name: SITE,
+          country: 'RU',
+          timeZone: 'Europe/Moscow',
+          defaultNumber: DEFAULT_NUMBER,
+          poolNumbers: [P1, P2],
+          staticNumbers: [{ number: STATIC_NUMBER, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+        },
         { siteId: SITE, producer: 'test' },
       ),
     );
@@ -99,7 +114,16 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     await waitFor(async () => (await admin('GET', `${SITE}/attribution-settings`)).status === 200, { what: 'the site to reach attribution' });
 
     // Anna: organic the day before, then the sofa ad; calls from the number it showed and talks a minute.
-    await send('sessions', visitorKey(SITE, 'v-anna'), visit('s-a1', 'v-anna', T - DAY, { referrer: 'https://www.google.com/', landingPage: 'https://rep.example/', userAgent: CHROME_WINDOWS, clientIp: '77.88.55.80' }));
+    await send(
+      'sessions',
+      visitorKey(SITE, 'v-anna'),
+      visit('s-a1', 'v-anna', T - DAY, {
+        referrer: 'https://www.google.com/',
+        landingPage: 'https://rep.example/',
+        userAgent: CHROME_WINDOWS,
+        clientIp: '77.88.55.80',
+      }),
+    );
     const sofas = visit('s-a2', 'v-anna', T, {
       utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' },
       landingPage: 'https://rep.example/sofas?utm_source=google&utm_medium=cpc&gclid=abc',
@@ -112,19 +136,70 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     await send('sessions', visitorKey(SITE, 'v-anna'), sofas);
     await grant('l-a2', 's-a2', 'v-anna', P1, T);
     // Boris on a phone in Omsk: the bed ad, a call nobody answers and nobody returns.
-    await send('sessions', visitorKey(SITE, 'v-boris'), visit('s-b1', 'v-boris', T + HOUR, { utm: { source: 'yandex', medium: 'cpc', campaign: 'beds', term: 'bed' }, landingPage: 'https://rep.example/beds', userAgent: IPHONE, clientIp: '2.60.0.1' }));
+    await send(
+      'sessions',
+      visitorKey(SITE, 'v-boris'),
+      visit('s-b1', 'v-boris', T + HOUR, {
+        utm: { source: 'yandex', medium: 'cpc', campaign: 'beds', term: 'bed' },
+        landingPage: 'https://rep.example/beds',
+        userAgent: IPHONE,
+        clientIp: '2.60.0.1',
+      }),
+    );
     await grant('l-b1', 's-b1', 'v-boris', P2, T + HOUR);
     // Carl types the address; no call, but a callback request from the page (passed on by the site's backend).
-    await send('sessions', visitorKey(SITE, 'v-carl'), visit('s-c1', 'v-carl', T + 2 * HOUR, { landingPage: 'https://rep.example/', userAgent: CHROME_WINDOWS, clientIp: '8.8.8.8' }));
+    await send(
+      'sessions',
+      visitorKey(SITE, 'v-carl'),
+      visit('s-c1', 'v-carl', T + 2 * HOUR, { landingPage: 'https://rep.example/', userAgent: CHROME_WINDOWS, clientIp: '8.8.8.8' }),
+    );
     // A bot through the sofa ad, judged by antifraud after its visit is stored: in no report's visits.
-    await send('sessions', visitorKey(SITE, 'v-bot'), visit('s-bot', 'v-bot', T + 30 * MIN, { utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' }, landingPage: 'https://rep.example/sofas', userAgent: CHROME_WINDOWS, clientIp: '5.5.5.5' }));
-    await waitFor(async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM visits FINAL WHERE site_id = {s:String}`, { s: SITE }))[0]?.n) === 5, { what: 'five visits stored' });
-    await send('antifraudVerdicts', visitorKey(SITE, 'v-bot'), createEvent('SessionScreened', { sessionId: 's-bot', visitorId: 'v-bot', verdict: Verdict.VERDICT_BOT, reason: 'bot user agent' }, { siteId: SITE, producer: 'test' }));
-    await waitFor(async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM session_verdicts FINAL WHERE site_id = {s:String} AND verdict = 'bot'`, { s: SITE }))[0]?.n) === 1, { what: 'the bot verdict stored' });
+    await send(
+      'sessions',
+      visitorKey(SITE, 'v-bot'),
+      visit('s-bot', 'v-bot', T + 30 * MIN, {
+        utm: { source: 'google', medium: 'cpc', campaign: 'sofas', term: 'buy sofa' },
+        landingPage: 'https://rep.example/sofas',
+        userAgent: CHROME_WINDOWS,
+        clientIp: '5.5.5.5',
+      }),
+    );
+    await waitFor(
+      async () => Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM visits FINAL WHERE site_id = {s:String}`, { s: SITE }))[0]?.n) === 5,
+      { what: 'five visits stored' },
+    );
+    await send(
+      'antifraudVerdicts',
+      visitorKey(SITE, 'v-bot'),
+      createEvent(
+        'SessionScreened',
+        { sessionId: 's-bot', visitorId: 'v-bot', verdict: Verdict.VERDICT_BOT, reason: 'bot user agent' },
+        { siteId: SITE, producer: 'test' },
+      ),
+    );
+    await waitFor(
+      async () =>
+        Number(
+          (await ch.query<{ n: string }>(`SELECT count() AS n FROM session_verdicts FINAL WHERE site_id = {s:String} AND verdict = 'bot'`, { s: SITE }))[0]?.n,
+        ) === 1,
+      { what: 'the bot verdict stored' },
+    );
     await send(
       'enquiries',
       enquiryKey(SITE, 'form-carl'),
-      createEvent('EnquiryReceived', { enquiryId: 'form-carl', kind: EnquiryKind.ENQUIRY_KIND_CALLBACK_REQUEST, occurredAtMs: T + 2 * HOUR + 5 * MIN, receivedAtMs: T + 2 * HOUR + 5 * MIN, sessionId: 's-c1', visitorId: 'v-carl', contactPhone: '+79160000009' }, { siteId: SITE, producer: 'test', occurredAtMs: T + 2 * HOUR + 5 * MIN }),
+      createEvent(
+        'EnquiryReceived',
+        {
+          enquiryId: 'form-carl',
+          kind: EnquiryKind.ENQUIRY_KIND_CALLBACK_REQUEST,
+          occurredAtMs: T + 2 * HOUR + 5 * MIN,
+          receivedAtMs: T + 2 * HOUR + 5 * MIN,
+          sessionId: 's-c1',
+          visitorId: 'v-carl',
+          contactPhone: '+79160000009',
+        },
+        { siteId: SITE, producer: 'test', occurredAtMs: T + 2 * HOUR + 5 * MIN },
+      ),
     );
     await waitFor(async () => (await get(`enquiries?${RANGE}`)).body?.enquiries?.length === 1, { what: "Carl's callback request stored" });
 
@@ -180,22 +255,55 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     const sofas = rowOf(r.body.rows, { channel: 'paid_search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'sofas', utm_term: 'buy sofa' });
     assert.deepEqual(sofas, {
       key: { channel: 'paid_search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'sofas', utm_term: 'buy sofa' },
-      visits: 1, visitors: 1, calls: 1, enquiries: 0, uniqueCallers: 1, firstCalls: 1, targetCalls: 1, missedCalls: 0, conversionRate: 1,
-      cost: 1000, clicks: 50, impressions: 1000, costPerCall: 1000, costPerTargetCall: 1000, revenue: 5000, romi: 4,
+      visits: 1,
+      visitors: 1,
+      calls: 1,
+      enquiries: 0,
+      uniqueCallers: 1,
+      firstCalls: 1,
+      targetCalls: 1,
+      missedCalls: 0,
+      conversionRate: 1,
+      cost: 1000,
+      clicks: 50,
+      impressions: 1000,
+      costPerCall: 1000,
+      costPerTargetCall: 1000,
+      revenue: 5000,
+      romi: 4,
     });
     const beds = rowOf(r.body.rows, { channel: 'paid_search', utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: 'beds', utm_term: 'bed' });
     assert.deepEqual(
-      { calls: beds?.calls, target: beds?.targetCalls, missed: beds?.missedCalls, cost: beds?.cost, perCall: beds?.costPerCall, perTarget: beds?.costPerTargetCall, revenue: beds?.revenue, romi: beds?.romi },
+      {
+        calls: beds?.calls,
+        target: beds?.targetCalls,
+        missed: beds?.missedCalls,
+        cost: beds?.cost,
+        perCall: beds?.costPerCall,
+        perTarget: beds?.costPerTargetCall,
+        revenue: beds?.revenue,
+        romi: beds?.romi,
+      },
       { calls: 1, target: 0, missed: 1, cost: 500, perCall: 500, perTarget: null, revenue: 0, romi: -1 },
     );
     const direct = rowOf(r.body.rows, { channel: 'direct', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '' });
     // Carl's callback request counts for direct, with its revenue (no cost: no ROMI).
     assert.deepEqual(
-      { visits: direct?.visits, calls: direct?.calls, enquiries: direct?.enquiries, conversionRate: direct?.conversionRate, revenue: direct?.revenue, romi: direct?.romi },
+      {
+        visits: direct?.visits,
+        calls: direct?.calls,
+        enquiries: direct?.enquiries,
+        conversionRate: direct?.conversionRate,
+        revenue: direct?.revenue,
+        romi: direct?.romi,
+      },
       { visits: 1, calls: 0, enquiries: 1, conversionRate: 1, revenue: 700, romi: null },
     );
     const billboard = r.body.rows.find((x: { key: Row }) => x.key['utm_source'] === 'billboard');
-    assert.deepEqual({ channel: billboard?.key.channel, calls: billboard?.calls, target: billboard?.targetCalls }, { channel: staticChannel, calls: 1, target: 0 });
+    assert.deepEqual(
+      { channel: billboard?.key.channel, calls: billboard?.calls, target: billboard?.targetCalls },
+      { channel: staticChannel, calls: 1, target: 0 },
+    );
     const unmatched = rowOf(r.body.rows, { channel: '', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '' });
     assert.deepEqual({ calls: unmatched?.calls, target: unmatched?.targetCalls }, { calls: 1, target: 1 });
     // The spam call is nowhere; the organic visit of the day before is outside the range.
@@ -204,7 +312,10 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     const channels = await get(`reports/sources?${RANGE}&level=channel&model=linear`);
     const paid = rowOf(channels.body.rows, { channel: 'paid_search' });
     // Linear: Anna's call is half organic (the visit the day before), half paid search.
-    assert.deepEqual({ visits: paid?.visits, calls: paid?.calls, cost: paid?.cost, revenue: paid?.revenue, romi: paid?.romi }, { visits: 2, calls: 1.5, cost: 1500, revenue: 2500, romi: 0.666667 });
+    assert.deepEqual(
+      { visits: paid?.visits, calls: paid?.calls, cost: paid?.cost, revenue: paid?.revenue, romi: paid?.romi },
+      { visits: 2, calls: 1.5, cost: 1500, revenue: 2500, romi: 0.666667 },
+    );
     const organic = rowOf(channels.body.rows, { channel: 'organic_search' });
     assert.deepEqual({ visits: organic?.visits, calls: organic?.calls, revenue: organic?.revenue }, { visits: 0, calls: 0.5, revenue: 2500 });
   });
@@ -228,12 +339,18 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
   it('(c) device, region and landing page, from the user agent and the address of each visit', async () => {
     const devices = await get(`reports/segments?${RANGE}&by=device_type`);
     assert.equal(devices.status, 200);
-    const of = (rows: Array<{ key: Row; visits: number; calls: number }>) => Object.fromEntries(rows.map((x) => [Object.values(x.key).join('/'), [x.visits, x.calls]]));
+    const of = (rows: Array<{ key: Row; visits: number; calls: number }>) =>
+      Object.fromEntries(rows.map((x) => [Object.values(x.key).join('/'), [x.visits, x.calls]]));
     assert.deepEqual(of(devices.body.rows), { desktop: [2, 1], mobile: [1, 1], '': [0, 2] });
     const cities = await get(`reports/segments?${RANGE}&by=city`);
     assert.deepEqual(of(cities.body.rows), { 'RU/Moscow/Moscow': [1, 1], 'RU/Omsk Oblast/Omsk': [1, 1], 'US/California/Mountain View': [1, 0], '//': [0, 2] });
     const pages = await get(`reports/segments?${RANGE}&by=landing_page`);
-    assert.deepEqual(of(pages.body.rows), { 'https://rep.example/sofas': [1, 1], 'https://rep.example/beds': [1, 1], 'https://rep.example/': [1, 0], '': [0, 2] });
+    assert.deepEqual(of(pages.body.rows), {
+      'https://rep.example/sofas': [1, 1],
+      'https://rep.example/beds': [1, 1],
+      'https://rep.example/': [1, 0],
+      '': [0, 2],
+    });
     const os = await get(`reports/segments?${RANGE}&by=os`);
     assert.deepEqual(of(os.body.rows), { Windows: [2, 1], iOS: [1, 1], '': [0, 2] });
   });
@@ -248,8 +365,14 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
       { path: ['other'], conversions: 1, share: 0.333333 },
       { path: ['paid_search'], conversions: 1, share: 0.333333 },
     ]);
-    assert.deepEqual(r.body.pathLengths, [{ touches: 1, conversions: 2, share: 0.666667 }, { touches: 2, conversions: 1, share: 0.333333 }]);
-    assert.deepEqual(r.body.timeLag, [{ days: '0', conversions: 2, share: 0.666667 }, { days: '1', conversions: 1, share: 0.333333 }]);
+    assert.deepEqual(r.body.pathLengths, [
+      { touches: 1, conversions: 2, share: 0.666667 },
+      { touches: 2, conversions: 1, share: 0.333333 },
+    ]);
+    assert.deepEqual(r.body.timeLag, [
+      { days: '0', conversions: 2, share: 0.666667 },
+      { days: '1', conversions: 1, share: 0.333333 },
+    ]);
     assert.deepEqual(r.body.assisted, [
       { channel: 'paid_search', lastClick: 2, assisted: 0, assistedToLastClick: 0 },
       { channel: 'organic_search', lastClick: 0, assisted: 1, assistedToLastClick: null },
@@ -261,7 +384,10 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     const r = await get(`reports/missed?${RANGE}`);
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.summary, { missed: 1, called_back: 0, not_called_back: 1, pending: 0, outside_hours: 0 });
-    assert.deepEqual(r.body.calls.map((c: Row) => [c['call_id'], c['caller_number'], c['utm_campaign'], c['wait_seconds']]), [['generic:c-b', '+79160000002', 'beds', 25]]);
+    assert.deepEqual(
+      r.body.calls.map((c: Row) => [c['call_id'], c['caller_number'], c['utm_campaign'], c['wait_seconds']]),
+      [['generic:c-b', '+79160000002', 'beds', 25]],
+    );
   });
 
   it('(f) the visitor card, by visitor id or by the caller phone in any format', async () => {
@@ -270,14 +396,44 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     assert.deepEqual(byPhone.body.visitorIds, ['v-anna']);
     assert.deepEqual(byPhone.body.phones, ['+79160000001']);
     // The spam call to the number Anna was shown is in her history, marked, and counted apart.
-    assert.deepEqual(byPhone.body.summary, { visits: 2, calls: 1, spamCalls: 1, targetCalls: 1, missedCalls: 0, enquiries: 0, leads: 1, firstSeenAt: '2026-10-04T07:00:00.000Z' });
-    assert.deepEqual(byPhone.body.calls.map((c: Row) => [c['call_id'], c['verdict']]), [['generic:c-spam', 'spam'], ['generic:c-a', 'clean']]);
-    assert.deepEqual(byPhone.body.sources.map((s: Row) => [s['channel'], s['utmSource'], s['visits']]), [['organic_search', '', 1], ['paid_search', 'google', 1]]);
-    assert.deepEqual(byPhone.body.visits.map((v: Row) => [v['session_id'], v['device_type'], v['city']]), [['s-a2', 'desktop', 'Moscow'], ['s-a1', 'desktop', 'Moscow']]);
+    assert.deepEqual(byPhone.body.summary, {
+      visits: 2,
+      calls: 1,
+      spamCalls: 1,
+      targetCalls: 1,
+      missedCalls: 0,
+      enquiries: 0,
+      leads: 1,
+      firstSeenAt: '2026-10-04T07:00:00.000Z',
+    });
+    assert.deepEqual(
+      byPhone.body.calls.map((c: Row) => [c['call_id'], c['verdict']]),
+      [
+        ['generic:c-spam', 'spam'],
+        ['generic:c-a', 'clean'],
+      ],
+    );
+    assert.deepEqual(
+      byPhone.body.sources.map((s: Row) => [s['channel'], s['utmSource'], s['visits']]),
+      [
+        ['organic_search', '', 1],
+        ['paid_search', 'google', 1],
+      ],
+    );
+    assert.deepEqual(
+      byPhone.body.visits.map((v: Row) => [v['session_id'], v['device_type'], v['city']]),
+      [
+        ['s-a2', 'desktop', 'Moscow'],
+        ['s-a1', 'desktop', 'Moscow'],
+      ],
+    );
     const byVisitor = await get('visitors/v-boris');
     assert.equal(byVisitor.status, 200);
     assert.deepEqual(byVisitor.body.phones, ['+79160000002']);
-    assert.deepEqual(byVisitor.body.calls.map((c: Row) => [c['call_id'], c['is_missed']]), [['generic:c-b', true]]);
+    assert.deepEqual(
+      byVisitor.body.calls.map((c: Row) => [c['call_id'], c['is_missed']]),
+      [['generic:c-b', true]],
+    );
     assert.equal((await get('visitors/v-nobody')).status, 404);
     const bad = await get('visitors?phone=12');
     assert.equal(bad.status, 400);
@@ -305,7 +461,10 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
       { s: SITE },
     );
     assert.deepEqual([Number(day!['visits']), Number(day!['calls']), Number(day!['target']), Number(day!['missed']), Number(day!['cost'])], [3, 4, 2, 1, 1500]);
-    const [bots] = await ch.query<Row>(`SELECT sum(bot_visits) AS n FROM bot_visits_daily WHERE site_id = {s:String} AND day = '2026-10-05' AND utm_campaign = 'sofas'`, { s: SITE });
+    const [bots] = await ch.query<Row>(
+      `SELECT sum(bot_visits) AS n FROM bot_visits_daily WHERE site_id = {s:String} AND day = '2026-10-05' AND utm_campaign = 'sofas'`,
+      { s: SITE },
+    );
     assert.equal(Number(bots!['n']), 1, 'the bot is counted apart');
     const [current] = await ch.query<Row>(`SELECT count() AS n FROM calls_current WHERE site_id = {s:String}`, { s: SITE });
     assert.equal(Number(current!['n']), 5);
@@ -316,7 +475,10 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     assert.equal((await admin('POST', `${SITE}/ad-costs`, { importId: 'oct-5', currency: 'RUB', rows })).status, 202);
     const corrected = await admin('POST', `${SITE}/ad-costs`, { currency: 'RUB', rows: [{ ...rows[0], cost: 1200 }] });
     assert.equal(corrected.status, 202);
-    await waitFor(async () => (await admin('GET', `${SITE}/ad-costs?from=2026-10-05&to=2026-10-05`)).body.rows.find((x: Row) => x['source'] === 'google')?.cost === 1200, { what: 'the corrected cost' });
+    await waitFor(
+      async () => (await admin('GET', `${SITE}/ad-costs?from=2026-10-05&to=2026-10-05`)).body.rows.find((x: Row) => x['source'] === 'google')?.cost === 1200,
+      { what: 'the corrected cost' },
+    );
     const list = await admin('GET', `${SITE}/ad-costs?from=2026-10-01&to=2026-10-31`);
     assert.equal(list.body.rows.length, 3, 'replaced, not added');
     assert.equal(list.body.rows.find((x: Row) => x['day'] === '2026-10-05' && x['source'] === 'google')['channel'], 'paid_search');
@@ -334,7 +496,10 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
     await refused({ currency: 'RUB', rows: [rows[0], rows[0]] }, /rows 0 and 1 have the same day/);
     await refused({ currency: 'RUB', rows: [{ ...rows[0], bid: 3 }] }, /bid/);
     await refused({ currency: 'RUB', rows: Array.from({ length: 20_001 }, (_, i) => ({ ...rows[0], keyword: `k${i}` })) }, /at most 20000 rows/);
-    const huge = await http('POST', `${service.url}/v1/admin/sites/${SITE}/ad-costs`, { headers: auth, body: { currency: 'RUB', rows: [{ ...rows[0], keyword: 'x'.repeat(5 * 1024 * 1024) }] } });
+    const huge = await http('POST', `${service.url}/v1/admin/sites/${SITE}/ad-costs`, {
+      headers: auth,
+      body: { currency: 'RUB', rows: [{ ...rows[0], keyword: 'x'.repeat(5 * 1024 * 1024) }] },
+    });
     assert.equal(huge.status, 413);
     assert.equal((await admin('POST', 'no-such-site/ad-costs', { currency: 'RUB', rows })).status, 404);
     assert.equal((await admin('POST', `${SITE}/ad-costs`, { currency: 'RUB', rows }, {})).status, 401);

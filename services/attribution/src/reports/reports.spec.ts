@@ -55,9 +55,19 @@ describe('summarisePaths', () => {
 
 describe('deviceOf', () => {
   it('tells desktop, mobile and tablet browsers and systems apart', () => {
-    assert.deepEqual(deviceOf('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'), { device_type: 'desktop', browser: 'Chrome', os: 'Windows' });
-    assert.deepEqual(deviceOf('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'), { device_type: 'mobile', browser: 'Mobile Safari', os: 'iOS' });
-    assert.equal(deviceOf('Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1').device_type, 'tablet');
+    assert.deepEqual(deviceOf('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'), {
+      device_type: 'desktop',
+      browser: 'Chrome',
+      os: 'Windows',
+    });
+    assert.deepEqual(
+      deviceOf('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'),
+      { device_type: 'mobile', browser: 'Mobile Safari', os: 'iOS' },
+    );
+    assert.equal(
+      deviceOf('Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1').device_type,
+      'tablet',
+    );
     assert.deepEqual(deviceOf(''), { device_type: '', browser: '', os: '' });
   });
 });
@@ -76,11 +86,36 @@ describe('ad-cost import', () => {
   });
 
   it('maps an event to rows versioned by the import time, with the channel of source and medium', () => {
-    const event = createEvent('AdCostsImported', { importId: 'i-1', importedBy: 'anna', rows: [{ ...row, currency: 'RUB', clicks: 3, impressions: 40 }] }, { siteId: 'shop', producer: 'test', occurredAtMs: 1_790_000_000_000 });
+    const event = createEvent(
+      'AdCostsImported',
+      { importId: 'i-1', importedBy: 'anna', rows: [{ ...row, currency: 'RUB', clicks: 3, impressions: 40 }] },
+      { siteId: 'shop', producer: 'test', occurredAtMs: 1_790_000_000_000 },
+    );
     assert.deepEqual(adCostRows(event), [
-      { site_id: 'shop', day: '2026-10-05', channel: 'paid_search', source: 'google', medium: 'cpc', campaign: 'sofas', keyword: 'buy sofa', cost: 10.5, clicks: 3, impressions: 40, currency: 'RUB', import_id: 'i-1', imported_by: 'anna', version: 1_790_000_000_000 },
+      {
+        site_id: 'shop',
+        day: '2026-10-05',
+        channel: 'paid_search',
+        source: 'google',
+        medium: 'cpc',
+        campaign: 'sofas',
+        keyword: 'buy sofa',
+        cost: 10.5,
+        clicks: 3,
+        impressions: 40,
+        currency: 'RUB',
+        import_id: 'i-1',
+        imported_by: 'anna',
+        version: 1_790_000_000_000,
+      },
     ]);
     assert.equal(costChannel('facebook', 'cpc'), 'paid_social');
-    assert.throws(() => adCostRows(createEvent('AdCostsImported', { importId: 'i-2', rows: [{ ...row, day: 'yesterday', currency: 'RUB' }] }, { siteId: 'shop', producer: 'test' })), /calendar date/);
+    assert.throws(
+      () =>
+        adCostRows(
+          createEvent('AdCostsImported', { importId: 'i-2', rows: [{ ...row, day: 'yesterday', currency: 'RUB' }] }, { siteId: 'shop', producer: 'test' }),
+        ),
+      /calendar date/,
+    );
   });
 });
