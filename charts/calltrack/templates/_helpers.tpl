@@ -179,7 +179,7 @@ service may read, optional unless the configuration needs them.
 {{- if $svc.grpc.enabled }}{{ $refs = append $refs (dict "env" "GRPC_API_TOKEN" "value" $s.grpcApiToken "required" true) }}{{ end }}
 {{- end }}
 {{- if eq .key "conversionExport" }}{{ $refs = append $refs (dict "env" "EXPORT_WEBHOOK_SECRET" "value" $s.exportWebhookSecret "required" false) }}{{ end }}
-{{- if eq .key "sessionTracker" }}{{ $refs = append $refs (dict "env" "CLIENT_ADDRESS_HASH_KEY" "value" $s.clientAddressHashKey "required" false) }}{{ end }}
+{{- if eq .key "sessionTracker" }}{{ $refs = append $refs (dict "env" "CLIENT_ADDRESS_HASH_KEY" "value" $s.clientAddressHashKey "required" false) }}{{ $refs = append $refs (dict "env" "SESSION_ID_KEY" "value" $s.sessionIdKey "required" false) }}{{ end }}
 {{- if eq .key "telephonyIngest" }}{{ $refs = append $refs (dict "env" "ASTERISK_AMI_PBXES" "value" $s.asteriskAmiPbxes "required" false) }}{{ end }}
 {{- range $refs }}
 {{- if or $existing .value }}
@@ -226,6 +226,10 @@ EXPORT_WEBHOOK_SECRET: {{ . | quote }}
 {{- with $s.clientAddressHashKey }}
 {{- if lt (len .) 16 }}{{ fail "secrets.clientAddressHashKey must be at least 16 characters (CLIENT_ADDRESS_HASH_KEY)" }}{{ end }}
 CLIENT_ADDRESS_HASH_KEY: {{ . | quote }}
+{{- end }}
+{{- with $s.sessionIdKey }}
+{{- if lt (len .) 16 }}{{ fail "secrets.sessionIdKey must be at least 16 characters (SESSION_ID_KEY)" }}{{ end }}
+SESSION_ID_KEY: {{ . | quote }}
 {{- end }}
 {{- with $s.asteriskAmiPbxes }}
 {{- if not (hasPrefix "[" (trim .)) }}{{ fail "secrets.asteriskAmiPbxes must be a JSON array (ASTERISK_AMI_PBXES)" }}{{ end }}

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadNumberPoolConfig, startNumberPool } from '@calltrack/number-pool';
 import type { RunningService } from '@calltrack/service-kit';
 import { createKafkaTestEnv, http, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
-import { calltrack, createEvent, decodeEvent, visitorKey } from '@calltrack/contracts';
+import { calltrack, createEvent, decodeEvent, newEventId, visitorKey } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { loadSessionTrackerConfig } from './config.js';
 import { startSessionTracker } from './session-tracker.app.js';
@@ -87,7 +87,8 @@ describe('session-tracker public endpoints: text/plain bodies, session end, bad 
   it('answers 404 to the end of a session it never started, publishing nothing', async () => {
     const hex = (Date.now() - 2 * 24 * 3600_000).toString(16).padStart(12, '0');
     const twoDaysOld = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7abc-8def-0123456789ab`;
-    for (const sessionId of ['session-0001', twoDaysOld]) {
+    // A recent, well-formed UUIDv7 that session-tracker did not mint: its MAC does not verify.
+    for (const sessionId of ['session-0001', twoDaysOld, newEventId()]) {
       const end = await plain(`/v1/sessions/${sessionId}/end`, JSON.stringify({ siteId: 'plain', visitorId: 'visitor-ghost-1' }));
       assert.equal(end.status, 404, sessionId);
       assert.equal(((await end.json()) as { error: { code: string } }).error.code, 'unknown_session');

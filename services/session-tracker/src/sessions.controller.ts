@@ -22,7 +22,7 @@ import { ClientAddressKeys } from './client-address-key.js';
 import { FlaggedVisitorsService } from './flagged-visitors.service.js';
 import { LeaseRepliesService } from './lease-replies.service.js';
 import { PublicRateLimitGuard } from './rate-limit.guard.js';
-import { mayBeLiveSession } from './session-ids.js';
+import { SessionIds } from './session-ids.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'expected 8-64 characters of letters, digits, "_", "." or "-"');
 const text = (max: number) => z.string().max(max);
@@ -87,6 +87,9 @@ export interface StartSessionResponse {
  * back (publish, fetch by this instance) and clock skew between hosts. A grant that still
  * arrives late is given back (LeaseRepliesService).
  */
+const unknownSession = (sessionId: string): ApiError =>
+  new ApiError(404, 'unknown_session', `session ${sessionId} was not started by this platform in the last 24 hours`);
+
 export function replyMargin(timeoutMs: number): number {
   return Math.min(250, Math.floor(timeoutMs / 5));
 }
@@ -100,6 +103,7 @@ export class SessionsController {
     private readonly replies: LeaseRepliesService,
     private readonly flagged: FlaggedVisitorsService,
     private readonly clientKeys: ClientAddressKeys,
+    private readonly sessionIds: SessionIds,
     @Inject(CONFIG) private readonly config: SessionTrackerConfig,
   ) {}
 
@@ -110,7 +114,7 @@ export class SessionsController {
     const site = this.sites.get(body.siteId);
     if (!site) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
     const now = Date.now();
-    const sessionId = newEventId();
+    const sessionId = this.sessionIds.mint(now);
     const visitorId = body.visitorId ?? newEventId();
     const fromUrl = parseLandingPage(body.landingPage);
     // Tags the tracker read itself win over the landing URL's (it may have kept them across a redirect).
@@ -237,7 +241,7 @@ export class SessionsController {
    * heartbeat on pagehide instead, so the next page of the site continues the visit.
    *
    * 404 unknown_session for an id this service never issued for a live visit: the service
-   * keeps no sessions, but an id is the UUIDv7 minted at the start (session-ids.ts).
+   * keeps no sessions, but an id carries its start time and a MAC (session-ids.ts).
    */
   @Post(':sessionId/end')
   @HttpCode(202)
@@ -247,7 +251,7 @@ export class SessionsController {
   ): Promise<{ sessionId: string; accepted: true }> {
     if (!this.sites.get(body.siteId)) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
     const now = Date.now();
-    if (!mayBeLiveSession(sessionId, now)) throw new ApiError(404, 'unknown_session', `no session ${sessionId} was started in the last 24 hours`);
+    if (!this.sessionIds.issued(sessionId, now)) throw unknownSession(sessionId);
     const records: OutgoingRecord[] = [
       {
         topic: 'sessions',
