@@ -2,6 +2,7 @@
 // lag, "quiet" (nothing left to consume anywhere), and whole topics read back raw (dead
 // letters with their headers).
 import { randomUUID } from 'node:crypto';
+import { readTopicsToEnd } from '@calltrack/kafka';
 
 const UUID_TAIL = /[.-][0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const READER_GROUP = 'chaos-reader.';
@@ -98,47 +99,9 @@ export async function quietSnapshot(admin, prefix) {
 
 /** Reads whole topics (up to their end when called) with a throw-away group; records with key, value and headers. */
 export async function readTopics(kafka, prefix, topics) {
-  const admin = kafka.admin();
-  await admin.connect();
-  const remaining = new Map();
-  try {
-    for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}:${p.partition}`, BigInt(p.high));
-    }
-  } finally {
-    await admin.disconnect();
-  }
   const records = [];
-  if (remaining.size === 0) return records;
-  const groupId = `${prefix}${READER_GROUP}${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-  let finish;
-  const done = new Promise((r) => (finish = r));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const id = `${batch.topic}:${batch.partition}`;
-        const end = remaining.get(id);
-        if (end === undefined) return;
-        for (const m of batch.messages) {
-          if (BigInt(m.offset) >= end) break;
-          const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v)]));
-          records.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value, headers });
-          if (BigInt(m.offset) + 1n >= end) remaining.delete(id);
-        }
-        if (remaining.size === 0) finish();
-      },
-    });
-    await done;
-  } finally {
-    await consumer.disconnect();
-    const cleanup = kafka.admin();
-    await cleanup.connect();
-    await cleanup.deleteGroups([groupId]).catch(() => undefined);
-    await cleanup.disconnect();
-  }
+  await readTopicsToEnd(kafka, topics, (m) => void records.push({ ...m, key: m.key?.toString('utf8') ?? null }), {
+    groupId: `${prefix}${READER_GROUP}${randomUUID()}`,
+  });
   return records;
 }

@@ -18,55 +18,59 @@ export interface ReplayOptions {
   startOffset?: (topic: TopicKey, partition: number) => bigint | undefined;
 }
 
+/** A record as stored: what raw readers (dead-letter checks, the chaos run) look at. */
+export interface RawRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export interface ReadToEndOptions {
+  /** The throw-away group's id (deleted afterwards). */
+  groupId: string;
+  /** Which partitions to read; all by default. */
+  partitions?: (topic: string, partition: number) => boolean;
+  /** Where to start in a partition instead of its beginning. */
+  startOffset?: (topic: string, partition: number) => bigint | undefined;
+}
+
 /**
- * Reads topics from the beginning up to the end offsets seen when the call
- * started: how a service rebuilds its state from its event log after a restart.
- * Records are delivered in order per partition.
+ * Reads topics (by full name) from the beginning, or a given offset, up to the end offsets
+ * seen when the call started, handing every record to `onRecord` in order per partition.
+ * kafkajs has no manual assignment, so a throw-away group does the reading and is deleted.
  */
-export async function replayTopics(
+export async function readTopicsToEnd(
   kafka: KafkaJs,
-  settings: KafkaSettings,
-  logger: Logger,
-  topics: TopicKey[],
-  onRecord: (record: ReplayedRecord) => void | Promise<void>,
-  options: ReplayOptions = {},
+  topics: string[],
+  onRecord: (record: RawRecord) => void | Promise<void>,
+  options: ReadToEndOptions,
 ): Promise<{ records: number }> {
   const admin = kafka.admin();
   await admin.connect();
-  // Remaining end offset per "topic:partition"; replay ends when every one is reached.
+  // Remaining end offset per "topic:partition"; the read ends when every one is reached.
   const remaining = new Map<string, bigint>();
-  const keyByName = new Map<string, TopicKey>();
   const starts: Array<{ topic: string; partition: number; offset: string }> = [];
   try {
-    for (const key of topics) {
-      const name = topicName(key, settings.prefix);
-      keyByName.set(name, key);
+    for (const name of topics) {
       for (const p of await admin.fetchTopicOffsets(name)) {
-        if (options.partitions && !options.partitions(key, p.partition)) continue;
-        const start = options.startOffset?.(key, p.partition);
+        if (options.partitions && !options.partitions(name, p.partition)) continue;
+        const start = options.startOffset?.(name, p.partition);
         const from = start !== undefined && start > BigInt(p.low) ? start : BigInt(p.low);
         if (BigInt(p.high) > from) remaining.set(`${name}:${p.partition}`, BigInt(p.high));
         if (start !== undefined && BigInt(p.high) > from) starts.push({ topic: name, partition: p.partition, offset: String(from) });
       }
     }
+    // The throw-away group starts where it has "committed": set before any member joins.
+    for (const s of starts) await admin.setOffsets({ groupId: options.groupId, topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] });
   } finally {
     await admin.disconnect();
   }
   if (remaining.size === 0) return { records: 0 };
 
-  // kafkajs has no manual assignment: a throw-away group reads from the beginning.
-  const groupId = `${settings.prefix}replay-${settings.clientId}-${randomUUID()}`;
-  if (starts.length > 0) {
-    // The throw-away group starts where it has "committed": set before any member joins.
-    const setter = kafka.admin();
-    await setter.connect();
-    try {
-      for (const s of starts) await setter.setOffsets({ groupId, topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] });
-    } finally {
-      await setter.disconnect();
-    }
-  }
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
   let records = 0;
   let finish!: () => void;
   let fail!: (err: Error) => void;
@@ -74,38 +78,26 @@ export async function replayTopics(
     finish = resolve;
     fail = reject;
   });
-  // A crash kafkajs does not restart from would otherwise leave the replay waiting for good.
+  // A crash kafkajs does not restart from would otherwise leave the read waiting for good.
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
   });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [...keyByName.keys()], fromBeginning: true });
+    await consumer.subscribe({ topics: [...new Set([...remaining.keys()].map((k) => k.slice(0, k.lastIndexOf(':'))))], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const id = `${batch.topic}:${batch.partition}`;
         const end = remaining.get(id);
         if (end === undefined) return;
-        const topic = keyByName.get(batch.topic)!;
         try {
           for (const m of batch.messages) {
             if (BigInt(m.offset) >= end) break;
-            let event: AnyDomainEvent | undefined;
-            if (m.value && m.value.length > 0) {
-              try {
-                event = decodeEvent(m.value);
-              } catch (err) {
-                logger.warn({
-                  event: 'replay_record_undecodable',
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  offset: m.offset,
-                  err: (err as Error).message,
-                });
-              }
-            }
-            await onRecord({ topic, partition: batch.partition, offset: m.offset, key: m.key ? m.key.toString('utf8') : null, event });
+            const headers = Object.fromEntries(
+              Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? v.join(',') : String(v ?? '')]),
+            );
+            await onRecord({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers });
             records += 1;
             if (BigInt(m.offset) + 1n >= end) {
               remaining.delete(id);
@@ -122,10 +114,47 @@ export async function replayTopics(
     await done;
   } finally {
     await consumer.disconnect();
-    const admin2 = kafka.admin();
-    await admin2.connect();
-    await admin2.deleteGroups([groupId]).catch(() => undefined);
-    await admin2.disconnect();
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await cleanup.deleteGroups([options.groupId]).catch(() => undefined);
+    await cleanup.disconnect();
   }
   return { records };
+}
+
+/**
+ * Reads topics from the beginning up to the end offsets seen when the call
+ * started: how a service rebuilds its state from its event log after a restart.
+ * Records are delivered in order per partition, decoded.
+ */
+export async function replayTopics(
+  kafka: KafkaJs,
+  settings: KafkaSettings,
+  logger: Logger,
+  topics: TopicKey[],
+  onRecord: (record: ReplayedRecord) => void | Promise<void>,
+  options: ReplayOptions = {},
+): Promise<{ records: number }> {
+  const keyByName = new Map(topics.map((key) => [topicName(key, settings.prefix), key]));
+  const keyOf = (name: string): TopicKey => keyByName.get(name)!;
+  return readTopicsToEnd(
+    kafka,
+    [...keyByName.keys()],
+    async (m) => {
+      let event: AnyDomainEvent | undefined;
+      if (m.value && m.value.length > 0) {
+        try {
+          event = decodeEvent(m.value);
+        } catch (err) {
+          logger.warn({ event: 'replay_record_undecodable', topic: m.topic, partition: m.partition, offset: m.offset, err: (err as Error).message });
+        }
+      }
+      await onRecord({ topic: keyOf(m.topic), partition: m.partition, offset: m.offset, key: m.key ? m.key.toString('utf8') : null, event });
+    },
+    {
+      groupId: `${settings.prefix}replay-${settings.clientId}-${randomUUID()}`,
+      partitions: options.partitions ? (name, partition) => options.partitions!(keyOf(name), partition) : undefined,
+      startOffset: options.startOffset ? (name, partition) => options.startOffset!(keyOf(name), partition) : undefined,
+    },
+  );
 }
