@@ -172,9 +172,18 @@ must_fail "same host on both ingresses" "give them different hosts" "${MIN[@]}" 
   --set ingress.webhooks.enabled=true --set 'ingress.webhooks.hosts={a.example.com}'
 must_fail "grace period shorter than the drain" "must be longer than preStopSleepSeconds + SHUTDOWN_TIMEOUT_MS" "${MIN[@]}" --set terminationGracePeriodSeconds=20
 
+# --- probes ---------------------------------------------------------------------------------
+step "probes"
+M="$WORK/min.yaml"
+expect "startup probes of 30 min (number-pool, attribution rebuild)" 2 '^            failureThreshold: 180$' "$M"
+expect "startup probe of 15 min (telephony-ingest)" 1 '^            failureThreshold: 90$' "$M"
+if render "${MIN[@]}" --set sessionTracker.probes.startup.failureThreshold=30 --set probes.liveness.periodSeconds=20 > "$WORK/probes.yaml" 2> "$WORK/err.txt"; then
+  expect "<service>.probes overrides one field" 1 '^            failureThreshold: 30$' "$WORK/probes.yaml"
+  expect "probes.* applies to every service" 6 '^            periodSeconds: 20$' "$WORK/probes.yaml"
+else cat "$WORK/err.txt"; fail "render with probe overrides"; fi
+
 # --- rollouts and scaling ------------------------------------------------------------------
 step "rollouts, scaling, disruptions"
-M="$WORK/min.yaml"
 expect "Recreate strategy (conversion-export; telephony-ingest without AMI rolls)" 1 '^    type: Recreate$' "$M"
 expect "Recreate strategy with AMI configured (conversion-export + telephony-ingest)" 2 '^    type: Recreate$' "$F"
 expect "PDBs by default (4 multi-replica + 2 single-replica guards)" 6 '^kind: PodDisruptionBudget$' "$M"
