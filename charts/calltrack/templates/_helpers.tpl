@@ -180,7 +180,8 @@ service may read, optional unless the configuration needs them.
 {{- end }}
 {{- if eq .key "conversionExport" }}{{ $refs = append $refs (dict "env" "EXPORT_WEBHOOK_SECRET" "value" $s.exportWebhookSecret "required" false) }}{{ end }}
 {{- if eq .key "sessionTracker" }}{{ $refs = append $refs (dict "env" "CLIENT_ADDRESS_HASH_KEY" "value" $s.clientAddressHashKey "required" false) }}{{ $refs = append $refs (dict "env" "SESSION_ID_KEY" "value" $s.sessionIdKey "required" false) }}{{ end }}
-{{- if eq .key "telephonyIngest" }}{{ $refs = append $refs (dict "env" "ASTERISK_AMI_PBXES" "value" $s.asteriskAmiPbxes "required" false) }}{{ end }}
+{{- /* Not passed at all with telephonyIngest.asteriskAmi false: the replica rules of _rollouts.tpl rely on it. */}}
+{{- if and (eq .key "telephonyIngest") (include "calltrack.asteriskAmi" $root) }}{{ $refs = append $refs (dict "env" "ASTERISK_AMI_PBXES" "value" $s.asteriskAmiPbxes "required" false) }}{{ end }}
 {{- range $refs }}
 {{- if or $existing .value }}
 - name: {{ .env }}
