@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { isTransientKafkaError, kafkaErrorType, NonRetriableError } from './errors.js';
+import type { Admin } from 'kafkajs';
+import { isTransientKafkaError, kafkaErrorType, MetadataUnansweredError, NonRetriableError } from './errors.js';
+import { fetchTopicMetadata } from './topic-admin.js';
 
 const { KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError, KafkaJSAggregateError, KafkaJSNonRetriableError } = kafkajs;
 // Exported at run time, missing from kafkajs's type declarations.
@@ -37,5 +39,17 @@ describe('isTransientKafkaError', () => {
     assert.equal(isTransientKafkaError(racing), true, 'a concurrent creator and a moved controller: try again');
     const refused = new KafkaJSAggregateError('Topic creation errors', [exists, new KafkaJSCreateTopicError(protocol('INVALID_CONFIG', 40, false), 't3')]);
     assert.equal(isTransientKafkaError(refused), false);
+  });
+
+  it("reads kafkajs's null metadata answer (no broker answered) as transient, and passes other failures through", async () => {
+    const failing = (err: Error) => ({ fetchTopicMetadata: async () => Promise.reject(err) }) as unknown as Admin;
+    // What kafkajs's admin throws when every broker's metadata request failed (its withBroker returns null).
+    const nullAnswer = new TypeError("Cannot read properties of null (reading 'topicMetadata')");
+    const unanswered = await fetchTopicMetadata(failing(nullAnswer), ['t']).catch((e: unknown) => e);
+    assert.ok(unanswered instanceof MetadataUnansweredError);
+    assert.equal(isTransientKafkaError(unanswered), true);
+    const bug = new TypeError("Cannot read properties of undefined (reading 'length')");
+    assert.equal(await fetchTopicMetadata(failing(bug), ['t']).catch((e: unknown) => e), bug);
+    assert.equal(isTransientKafkaError(bug), false);
   });
 });

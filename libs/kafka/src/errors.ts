@@ -41,6 +41,7 @@ const TRANSIENT_NAMES = new Set([
   'KafkaJSStaleTopicMetadataAssignment',
   'KafkaJSTimeout',
   'KafkaJSLockTimeout',
+  'MetadataUnansweredError',
 ]);
 
 /**
@@ -67,6 +68,18 @@ export function kafkaErrorType(err: unknown): string | undefined {
     if (typeof type === 'string') return type;
   }
   return undefined;
+}
+
+/**
+ * No broker answered a metadata request (all timed out or dropped the connection): kafkajs's
+ * admin then fails with a TypeError on a null answer instead of an error of its own (seen on a
+ * starved machine during start-up), which would otherwise read as a programming error.
+ */
+export class MetadataUnansweredError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('no broker answered the metadata request', options);
+    this.name = 'MetadataUnansweredError';
+  }
 }
 
 /** Seconds an HTTP client is told to wait (Retry-After) before sending again what could not be made durable. */

@@ -1,6 +1,6 @@
 import { provisionedTopics, TOPICS, topicName, type TopicKey } from '@calltrack/contracts';
 import type { Logger } from '@calltrack/telemetry';
-import { isTransientKafkaError, kafkaErrorType } from './errors.js';
+import { isTransientKafkaError, kafkaErrorType, MetadataUnansweredError } from './errors.js';
 import type { KafkaJs } from './kafka-client.js';
 
 type Admin = ReturnType<KafkaJs['admin']>;
@@ -230,6 +230,16 @@ async function servedTopics(admin: Admin, names: string[]): Promise<Set<string>>
   return served;
 }
 
+/** kafkajs's fetchTopicMetadata, with its null answer (no broker answered) turned into a transient error. */
+export async function fetchTopicMetadata(admin: Admin, topics: string[]): ReturnType<Admin['fetchTopicMetadata']> {
+  try {
+    return await admin.fetchTopicMetadata({ topics });
+  } catch (err) {
+    if (err instanceof TypeError && /null \(reading 'topicMetadata'\)/.test(err.message)) throw new MetadataUnansweredError({ cause: err });
+    throw err;
+  }
+}
+
 /**
  * Metadata of the named topics; a topic absent from the answer does not exist (yet). A
  * request for many topics fails as a whole when one of them is not ready (kafkajs throws on
@@ -239,10 +249,11 @@ async function topicStates(admin: Admin, names: string[]): Promise<Map<string, T
   const out = new Map<string, TopicState>();
   const probe = async (chunk: string[]): Promise<void> => {
     try {
-      const meta = await admin.fetchTopicMetadata({ topics: chunk });
+      const meta = await fetchTopicMetadata(admin, chunk);
       for (const t of meta.topics) out.set(t.name, { partitions: t.partitions.length, leaderless: t.partitions.filter((p) => p.leader < 0).length });
     } catch (err) {
-      if (!isTransientKafkaError(err)) throw err;
+      // Nobody answered at all: splitting would only ask again, so the caller's backoff takes over.
+      if (!isTransientKafkaError(err) || err instanceof MetadataUnansweredError) throw err;
       if (chunk.length === 1) {
         // Unknown: absent, or created but not yet known to the broker answering. Otherwise listed but not ready.
         if (kafkaErrorType(err) !== 'UNKNOWN_TOPIC_OR_PARTITION') out.set(chunk[0]!, { partitions: 0, leaderless: 1 });
