@@ -44,7 +44,8 @@ export class ServiceProcess {
     const logDir = process.env['SERVICE_LOG_DIR'] ?? join(ROOT, '.cache/test-logs');
     mkdirSync(logDir, { recursive: true });
     // The child writes its logs straight to a file: it must not depend on this process staying alive to drain a pipe.
-    const log = openSync(join(logDir, `${this.name}-${this.starts}.log`), 'a');
+    const logFile = join(logDir, `${this.name}-${this.starts}.log`);
+    const log = openSync(logFile, 'a');
     this.child = spawn(process.execPath, [join(ROOT, `services/${this.name}/dist/main.js`)], {
       env: {
         ...process.env,
@@ -58,14 +59,17 @@ export class ServiceProcess {
     closeSync(log);
     const child = this.child;
     try {
+      let exited: Error | undefined;
       await waitFor(
         async () => {
-          if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}`);
+          // A process that exited will not become ready: stop waiting at once and say so.
+          if (child.exitCode !== null) return (exited = new Error(`${this.name} exited with ${child.exitCode} before it was ready (log: ${logFile})`));
           const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
           return res?.status === 200;
         },
         { timeoutMs: readyTimeoutMs, intervalMs: 200, what: `${this.name} to be ready` },
       );
+      if (exited) throw exited;
     } catch (err) {
       // A service that never became ready is not left running behind a failed start.
       await this.stop();
