@@ -1,0 +1,36 @@
+import { counter, gauge, histogram, LATENCY_BUCKETS } from '@calltrack/telemetry';
+
+let metrics: ReturnType<typeof define> | undefined;
+
+function define() {
+  const table = ['table'] as const;
+  return {
+    insertRows: counter({ name: 'calltrack_clickhouse_insert_rows_total', help: 'Rows inserted into ClickHouse, by table.', labelNames: table }),
+    insertDuration: histogram({
+      name: 'calltrack_clickhouse_insert_duration_seconds',
+      help: 'Time of one successful INSERT, by table.',
+      labelNames: table,
+      buckets: LATENCY_BUCKETS,
+    }),
+    insertFailures: counter({
+      name: 'calltrack_clickhouse_insert_failures_total',
+      help: 'INSERTs that failed (retried by the caller), by table.',
+      labelNames: table,
+    }),
+    up: gauge({
+      name: 'calltrack_clickhouse_up',
+      help: 'Whether the last ClickHouse statement or ping got an answer (1) or the server could not be reached (0).',
+    }),
+  };
+}
+
+/** The process's ClickHouse metrics (one registry per process, see @calltrack/telemetry). */
+export function clickHouseMetrics(): ReturnType<typeof define> {
+  return (metrics ??= define());
+}
+
+/** The table without its database: databases differ per environment (and per test), tables do not. */
+export function tableLabel(target: string): string {
+  const dot = target.lastIndexOf('.');
+  return dot >= 0 ? target.slice(dot + 1) : target;
+}
