@@ -6,6 +6,8 @@ const SCRAPE = `# HELP calltrack_consumer_lag Records waiting.
 # TYPE calltrack_consumer_lag gauge
 calltrack_consumer_lag{group="antifraud.calls",topic="calltrack.calls.v1",partition="0",service="antifraud"} 3
 calltrack_consumer_lag{group="a \\"quoted\\" one",topic="t",partition="1",service="antifraud"} 0 1700000000000
+calltrack_consumer_lag{group="g",topic="t",partition="2",service="antifraud"} Nan
+calltrack_consumer_lag{group="g",topic="t",partition="3",service="antifraud"} 1.5e3
 # HELP calltrack_http_request_duration_seconds Time.
 # TYPE calltrack_http_request_duration_seconds histogram
 calltrack_http_request_duration_seconds_bucket{le="0.1",service="antifraud",route="/readyz",method="GET"} 1
@@ -27,7 +29,10 @@ describe('metric names of scrapes, alert rules and dashboards', () => {
     assert.equal(samples.find((s) => s.name === 'calltrack_http_request_duration_seconds_count' && s.labels['route'] === '/metrics')?.value, 5);
     assert.equal(samples.find((s) => s.labels['partition'] === '1')?.labels['group'], 'a "quoted" one');
     assert.equal(samples.filter((s) => s.family === 'calltrack_http_request_duration_seconds').length, 7);
+    assert.ok(Number.isNaN(samples.find((s) => s.labels['partition'] === '2')?.value));
+    assert.equal(samples.find((s) => s.labels['partition'] === '3')?.value, 1500);
     assert.throws(() => parseScrape('calltrack_x{a="b" 1\n'), /not a Prometheus sample line|bad labels/);
+    assert.throws(() => parseScrape('calltrack_x 12abc\n'), /bad value/);
     assert.deepEqual([...exposedNames(SCRAPE)].sort(), [
       'calltrack_consumer_lag',
       'calltrack_http_request_duration_seconds',

@@ -46,8 +46,8 @@ function parseFamilies(text: string): Map<string, Family> {
       if (!l) throw new Error(`bad labels in: ${line}`);
       labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
-    const value = m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : Number(m[4]);
-    if (Number.isNaN(value) && m[4] !== 'NaN') throw new Error(`bad value in: ${line}`);
+    const value = sampleValue(m[4]!);
+    if (value === undefined) throw new Error(`bad value in: ${line}`);
     const base = name.replace(/_(bucket|sum|count)$/, '');
     const family = base !== name && /^(histogram|summary)$/.test(typeOf.get(base) ?? '') ? base : name;
     let f = families.get(family);
@@ -55,6 +55,15 @@ function parseFamilies(text: string): Map<string, Family> {
     f.samples.push({ family, name, labels, value });
   }
   return families;
+}
+
+/** A sample value as Prometheus reads it (Go's ParseFloat: NaN and Inf in any case; prom-client writes "Nan"). */
+function sampleValue(text: string): number | undefined {
+  const lower = text.toLowerCase();
+  if (lower === 'nan') return NaN;
+  if (/^[+-]?inf(inity)?$/.test(lower)) return lower.startsWith('-') ? -Infinity : Infinity;
+  const n = Number(text);
+  return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) && !Number.isNaN(n) ? n : undefined;
 }
 
 /** Parses a scrape into flat samples (histograms as their _bucket/_sum/_count series). */

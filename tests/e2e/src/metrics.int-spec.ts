@@ -5,7 +5,7 @@
 // names that these scrapes expose.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,9 @@ describe('metrics: every service exposes its series, and they move', () => {
       { what: 'consumer lag back to 0 everywhere', timeoutMs: 60_000 },
     );
     const after = settled;
+    // The scrapes stay beside the test results: what an operator's Prometheus would see.
+    const out = process.env['TEST_RESULTS_DIR'];
+    if (out) for (const name of SERVICES) writeFileSync(join(out, `metrics-${name}.txt`), after[name].text);
     for (const [service, group] of [
       ['antifraud', 'antifraud.calls'],
       ['attribution', 'attribution.calls'],
