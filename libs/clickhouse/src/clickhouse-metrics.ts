@@ -1,7 +1,5 @@
 import { counter, gauge, histogram, LATENCY_BUCKETS } from '@calltrack/telemetry';
 
-let metrics: ReturnType<typeof define> | undefined;
-
 function define() {
   const table = ['table'] as const;
   return {
@@ -24,9 +22,12 @@ function define() {
   };
 }
 
+// Defined at load: a scrape lists every metric from the start, before the first insert.
+const metrics = define();
+
 /** The process's ClickHouse metrics (one registry per process, see @calltrack/telemetry). */
 export function clickHouseMetrics(): ReturnType<typeof define> {
-  return (metrics ??= define());
+  return metrics;
 }
 
 /** The table without its database: databases differ per environment (and per test), tables do not. */

@@ -3,8 +3,6 @@ import { counter, gauge, histogram, type Gauge } from '@calltrack/telemetry';
 /** Members reporting calltrack_consumer_up, read at scrape time. */
 const members = new Set<MemberTelemetry>();
 
-let defined: ReturnType<typeof define> | undefined;
-
 function define() {
   const group = ['group'] as const;
   const groupTopic = ['group', 'topic'] as const;
@@ -71,7 +69,9 @@ function define() {
   };
 }
 
-const metrics = () => (defined ??= define());
+// Defined at load: a scrape lists every consumer metric from the start.
+const defined = define();
+const metrics = () => defined;
 
 /**
  * Metrics and progress of one group member (the main group, or its retry tier `<group>.retry`).

@@ -248,21 +248,18 @@ export interface PublishOptions {
   timeoutMs?: number;
 }
 
-let metrics: { duration: ReturnType<typeof histogram<'topic'>>; failures: ReturnType<typeof counter<'topic' | 'reason'>> } | undefined;
-
-/** calltrack_producer_send_duration_seconds{topic}, calltrack_producer_failures_total{topic,reason}. */
-function producerMetrics(): NonNullable<typeof metrics> {
-  return (metrics ??= {
-    duration: histogram({
-      name: 'calltrack_producer_send_duration_seconds',
-      help: 'Time from a publish call to the broker acknowledging every record (acks=all), for publishes that succeeded.',
-      labelNames: ['topic'],
-      buckets: LATENCY_BUCKETS,
-    }),
-    failures: counter({
-      name: 'calltrack_producer_failures_total',
-      help: 'Publish calls that failed: timeout (no acknowledgement within KAFKA_PUBLISH_TIMEOUT_MS), unavailable (refused, producer not connected), error.',
-      labelNames: ['topic', 'reason'],
-    }),
-  });
-}
+/** calltrack_producer_send_duration_seconds{topic}, calltrack_producer_failures_total{topic,reason}; defined at load, listed from the start. */
+const metrics = {
+  duration: histogram({
+    name: 'calltrack_producer_send_duration_seconds',
+    help: 'Time from a publish call to the broker acknowledging every record (acks=all), for publishes that succeeded.',
+    labelNames: ['topic'],
+    buckets: LATENCY_BUCKETS,
+  }),
+  failures: counter({
+    name: 'calltrack_producer_failures_total',
+    help: 'Publish calls that failed: timeout (no acknowledgement within KAFKA_PUBLISH_TIMEOUT_MS), unavailable (refused, producer not connected), error.',
+    labelNames: ['topic', 'reason'],
+  }),
+};
+const producerMetrics = () => metrics;

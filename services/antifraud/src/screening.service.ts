@@ -157,14 +157,14 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
   }
 }
 
-let verdicts: Counter<'subject' | 'verdict'> | undefined;
+// Defined at load: a scrape lists it from the start.
+const verdicts: Counter<'subject' | 'verdict'> = counter({
+  name: 'calltrack_antifraud_verdicts_total',
+  help: 'Calls and sessions screened, by subject (call, session) and verdict (clean, spam, bot).',
+  labelNames: ['subject', 'verdict'] as const,
+});
 
 /** calltrack_antifraud_verdicts_total{subject,verdict}: counted when decided (a redelivered record counts again). */
 function countVerdict(subject: 'call' | 'session', verdict: calltrack.events.v1.Verdict): void {
-  verdicts ??= counter({
-    name: 'calltrack_antifraud_verdicts_total',
-    help: 'Calls and sessions screened, by subject (call, session) and verdict (clean, spam, bot).',
-    labelNames: ['subject', 'verdict'] as const,
-  });
   verdicts.inc({ subject, verdict: verdictLabel(verdict) });
 }

@@ -129,8 +129,6 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
   }
 }
 
-let metrics: ReturnType<typeof defineMetrics> | undefined;
-
 function defineMetrics() {
   return {
     attributed: counter({
@@ -146,9 +144,11 @@ function defineMetrics() {
   };
 }
 
+// Defined at load: a scrape lists every metric from the start, before the first call.
+const metrics = defineMetrics();
+
 /** Counted once a chunk is durable; a batch redone after a rebalance is counted again (at least once). */
 function countAttributed(planned: readonly PlannedCall[], seconds: number): void {
-  metrics ??= defineMetrics();
   for (const { row } of planned) {
     const outcome = row.verdict === 'spam' || row.verdict === 'bot' ? row.verdict : row.match_method === 'unmatched' ? 'unattributed' : 'attributed';
     metrics.attributed.inc({ outcome, method: row.match_method || 'unspecified' });

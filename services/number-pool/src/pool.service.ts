@@ -780,8 +780,6 @@ export type RedeemResult =
   | { kind: 'unknown_site' }
   | { kind: 'conflict'; code: string };
 
-let metrics: ReturnType<typeof definePoolMetrics> | undefined;
-
 function definePoolMetrics() {
   return {
     granted: counter({ name: 'calltrack_pool_leases_granted_total', help: 'Leases granted (answers published).' }),
@@ -798,14 +796,12 @@ function definePoolMetrics() {
   };
 }
 
-/** number-pool's lease metrics (counted once the answers are published). */
-function poolMetrics(): ReturnType<typeof definePoolMetrics> {
-  return (metrics ??= definePoolMetrics());
-}
+// Defined at load: a scrape lists every metric from the start, before the first lease.
+const metrics = definePoolMetrics();
 
 /** Counts the answers of a flush once they are durable: a batch redone after a crash is answered as duplicates, not counted twice. */
 function countAnswers(events: ReadonlyArray<DomainEvent | AnyDomainEvent>): void {
-  const m = poolMetrics();
+  const m = metrics;
   for (const e of events) {
     if (e.type === 'LeaseGranted') m.granted.inc();
     else if (e.type === 'LeaseRejected') m.rejected.inc({ reason: (e.payload as { reason: string }).reason || 'unknown' });

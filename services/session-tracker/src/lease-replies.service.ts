@@ -133,12 +133,9 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
   }
 }
 
-let timeouts: ReturnType<typeof counter> | undefined;
-
-/** calltrack_pool_lease_reply_timeouts_total: visitors shown the default number because no answer came in time. */
-function replyTimeouts(): ReturnType<typeof counter> {
-  return (timeouts ??= counter({
-    name: 'calltrack_pool_lease_reply_timeouts_total',
-    help: "Lease requests whose answer did not arrive within LEASE_REPLY_TIMEOUT_MS (the visitor was shown the site's default number).",
-  }));
-}
+/** calltrack_pool_lease_reply_timeouts_total: visitors shown the default number because no answer came in time (defined at load). */
+const timeouts = counter({
+  name: 'calltrack_pool_lease_reply_timeouts_total',
+  help: "Lease requests whose answer did not arrive within LEASE_REPLY_TIMEOUT_MS (the visitor was shown the site's default number).",
+});
+const replyTimeouts = () => timeouts;

@@ -286,16 +286,13 @@ export class SessionsController {
   }
 }
 
-let started: Counter<'number'> | undefined;
-
-/** calltrack_sessions_started_total{number}: which number visits were shown. */
-function sessionsStarted(): Counter<'number'> {
-  return (started ??= counter({
-    name: 'calltrack_sessions_started_total',
-    help: 'Visits started, by the number shown: pool (a leased number), promo (a promo code), static (a source number), default (the site number: fallback, bot or rule).',
-    labelNames: ['number'] as const,
-  }));
-}
+/** calltrack_sessions_started_total{number}: which number visits were shown (defined at load). */
+const started: Counter<'number'> = counter({
+  name: 'calltrack_sessions_started_total',
+  help: 'Visits started, by the number shown: pool (a leased number), promo (a promo code), static (a source number), default (the site number: fallback, bot or rule).',
+  labelNames: ['number'] as const,
+});
+const sessionsStarted = () => started;
 
 function numberKind(r: StartSessionResponse): 'pool' | 'promo' | 'static' | 'default' {
   if (r.fallback || r.method === 'default_number') return 'default';

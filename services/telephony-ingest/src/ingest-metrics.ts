@@ -1,7 +1,16 @@
-import { counter, type Counter } from '@calltrack/telemetry';
+import { counter } from '@calltrack/telemetry';
 
-let webhooks: Counter<'provider' | 'outcome' | 'reason'> | undefined;
-let reported: Counter<'provider'> | undefined;
+// Defined at load: a scrape lists every metric from the start, before the first webhook.
+const webhooks = counter({
+  name: 'calltrack_webhooks_total',
+  help: 'Telephony webhooks, AMI events and enquiries of known sites, by provider, outcome (accepted, ignored, refused) and refusal reason.',
+  labelNames: ['provider', 'outcome', 'reason'] as const,
+});
+const reported = counter({
+  name: 'calltrack_calls_reported_total',
+  help: 'CallReported events published to the calls topic, by provider (a call reported again with news counts again).',
+  labelNames: ['provider'] as const,
+});
 
 /**
  * calltrack_webhooks_total{provider,outcome,reason}: events of known sites by provider (generic,
@@ -10,20 +19,10 @@ let reported: Counter<'provider'> | undefined;
  * are fixed lists in the code: no site id.
  */
 export function countWebhook(provider: string, outcome: 'accepted' | 'ignored' | 'refused', reason = ''): void {
-  webhooks ??= counter({
-    name: 'calltrack_webhooks_total',
-    help: 'Telephony webhooks, AMI events and enquiries of known sites, by provider, outcome (accepted, ignored, refused) and refusal reason.',
-    labelNames: ['provider', 'outcome', 'reason'] as const,
-  });
   webhooks.inc({ provider, outcome, reason });
 }
 
 /** calltrack_calls_reported_total{provider}: CallReported events published (each update of a call counts). */
 export function countCallReported(provider: string): void {
-  reported ??= counter({
-    name: 'calltrack_calls_reported_total',
-    help: 'CallReported events published to the calls topic, by provider (a call reported again with news counts again).',
-    labelNames: ['provider'] as const,
-  });
   reported.inc({ provider });
 }

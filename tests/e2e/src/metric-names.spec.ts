@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dashboardExpressions, exposedNames, metricNamesOf, parseScrape, ruleExpressions } from './metric-names.js';
 
-const SCRAPE = `# HELP calltrack_consumer_lag Records waiting.
+const SCRAPE = `# HELP calltrack_consumer_dead_lettered_total Declared, nothing dead-lettered yet.
+# TYPE calltrack_consumer_dead_lettered_total counter
+# HELP calltrack_consumer_lag Records waiting.
 # TYPE calltrack_consumer_lag gauge
 calltrack_consumer_lag{group="antifraud.calls",topic="calltrack.calls.v1",partition="0",service="antifraud"} 3
 calltrack_consumer_lag{group="a \\"quoted\\" one",topic="t",partition="1",service="antifraud"} 0 1700000000000
@@ -34,6 +36,7 @@ describe('metric names of scrapes, alert rules and dashboards', () => {
     assert.throws(() => parseScrape('calltrack_x{a="b" 1\n'), /not a Prometheus sample line|bad labels/);
     assert.throws(() => parseScrape('calltrack_x 12abc\n'), /bad value/);
     assert.deepEqual([...exposedNames(SCRAPE)].sort(), [
+      'calltrack_consumer_dead_lettered_total',
       'calltrack_consumer_lag',
       'calltrack_http_request_duration_seconds',
       'calltrack_http_request_duration_seconds_bucket',

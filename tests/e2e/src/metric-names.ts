@@ -32,7 +32,11 @@ function parseFamilies(text: string): Map<string, Family> {
     if (line === '') continue;
     if (line.startsWith('#')) {
       const m = /^#\s+TYPE\s+(\S+)\s+(counter|gauge|histogram|summary|untyped)$/.exec(line);
-      if (m) typeOf.set(m[1]!, m[2]!);
+      // A declared metric is exposed even before its first sample (a labelled counter nothing incremented yet).
+      if (m) {
+        typeOf.set(m[1]!, m[2]!);
+        if (!families.has(m[1]!)) families.set(m[1]!, { type: m[2]!, samples: [] });
+      }
       continue;
     }
     const m = SAMPLE.exec(line);
