@@ -3,8 +3,9 @@ import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
+import { clickHouseMetrics, tableLabel } from './clickhouse-metrics.js';
 
 /** Options of {@link createClickHouse}. Without `url` the embedded chDB engine is used. */
 export interface ClickHouseOptions {
@@ -156,18 +157,20 @@ export class ClickHouse {
   /** Runs a statement without a result (DDL, `INSERT … SELECT`). */
   async command(sql: string, params?: QueryParams): Promise<void> {
     this.#assertOpen();
-    await this.#client.command({ query: this.#scoped(sql), ...(params ? { query_params: params } : {}) });
+    await this.#observed(() => this.#client.command({ query: this.#scoped(sql), ...(params ? { query_params: params } : {}) }));
   }
 
   /** Runs a query and returns its rows (JSONEachRow). */
   async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
     this.#assertOpen();
-    const result = await this.#client.query({
-      query: this.#scoped(sql),
-      format: 'JSONEachRow',
-      ...(params ? { query_params: params } : {}),
+    return this.#observed(async () => {
+      const result = await this.#client.query({
+        query: this.#scoped(sql),
+        format: 'JSONEachRow',
+        ...(params ? { query_params: params } : {}),
+      });
+      return result.json<T>();
     });
-    return result.json<T>();
   }
 
   /**
@@ -182,6 +185,19 @@ export class ClickHouse {
     // An empty token is sent explicitly: it overrides any token left in a shared chDB session,
     // which would otherwise make the server silently drop this insert as a duplicate.
     const settings = { ...this.#insertSettings, insert_deduplication_token: options.dedupToken ?? '' };
+    const label = tableLabel(target);
+    const started = process.hrtime.bigint();
+    try {
+      await this.#observed(() => this.#insert(target, settings, rows));
+    } catch (err) {
+      clickHouseMetrics().insertFailures.inc({ table: label });
+      throw err;
+    }
+    clickHouseMetrics().insertRows.inc({ table: label }, rows.length);
+    clickHouseMetrics().insertDuration.observe({ table: label }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  async #insert(target: string, settings: Record<string, string | number>, rows: readonly object[]): Promise<void> {
     const payload = toJsonEachRow(rows);
     if (this.#engine) {
       // Zero-copy Buffer insert; the client's object insert would go through a JS string.
@@ -202,8 +218,56 @@ export class ClickHouse {
   /** Resolves when the server (or engine) answers `SELECT 1` with these credentials; throws otherwise. */
   async ping(): Promise<void> {
     this.#assertOpen();
-    const result = await this.#client.ping({ select: true });
-    if (!result.success) throw result.error;
+    try {
+      const result = await this.#client.ping({ select: true });
+      if (!result.success) throw result.error;
+    } catch (err) {
+      clickHouseMetrics().up.set(0);
+      throw err;
+    }
+    clickHouseMetrics().up.set(1);
+  }
+
+  /**
+   * Readiness probe: true when the server (or engine) answers `SELECT 1` within `timeoutMs`.
+   * A server that stops answering would otherwise hold the ping for the client's request
+   * timeout (30 s); calltrack_clickhouse_up follows the answer.
+   */
+  async reachable(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        clickHouseMetrics().up.set(0);
+        resolve(false);
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([
+        this.ping().then(
+          () => true,
+          () => false,
+        ),
+        timedOut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * calltrack_clickhouse_up: 1 after any statement that succeeded; 0 after one that failed
+   * without an answer from the server (connection refused, reset, timed out). An error the
+   * server answered (bad SQL, a constraint) says nothing about its availability.
+   */
+  async #observed<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      clickHouseMetrics().up.set(1);
+      return result;
+    } catch (err) {
+      if (this.mode === 'http' && !(err instanceof ClickHouseError)) clickHouseMetrics().up.set(0);
+      throw err;
+    }
   }
 
   /** Releases the client. The embedded engine closes when its last user closes. Idempotent. */

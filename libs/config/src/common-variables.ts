@@ -57,6 +57,10 @@ export const commonVariables = {
     description:
       'How long publishing an event may wait for the broker to make it durable; past it an HTTP request answers 503 with Retry-After (never a hang) and a consumer retries its batch.',
   }),
+  KAFKA_CONSUMER_STALL_SECONDS: variable(z.coerce.number().int().min(0).max(86_400).default(300), {
+    description:
+      "Liveness: a consumer joined to its group, with records waiting on one of its partitions, that neither made progress (a record handled, parked or dead-lettered, a batch committed) nor was in a deliberate wait (a retry backoff, a failing flush retried, a parked record not yet due, a handler heartbeating) for this long makes /healthz fail, so the orchestrator restarts the process. 0 turns the check off. Keep it well above the handlers' longest legitimate run (60 s by default).",
+  }),
   SHUTDOWN_TIMEOUT_MS: variable(z.coerce.number().int().min(1000).default(25_000), {
     description: 'How long a graceful shutdown may take to drain consumers and flush producers before the process exits.',
   }),

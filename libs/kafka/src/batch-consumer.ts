@@ -2,6 +2,8 @@ import { decodeEvent, deadLetterTopicName, retryTopicName, TOPICS, topicName, ty
 import { extractTraceContext, SpanKind, tracer, withSpan, type Logger } from '@calltrack/telemetry';
 import { randomUUID } from 'node:crypto';
 import pRetry from 'p-retry';
+import { secondsSince } from '@calltrack/telemetry';
+import { MemberTelemetry } from './consumer-metrics.js';
 import { kafkaErrorType, NonRetriableError } from './errors.js';
 import type { EventProducer } from './event-producer.js';
 import type { KafkaJs, KafkaSettings } from './kafka-client.js';
@@ -133,6 +135,10 @@ interface Member {
   idleCommit?: NodeJS.Timeout;
   /** Set when the member gave up restarting: the process is no longer live. */
   dead: Error | undefined;
+  /** Metrics and progress (lag, stall) of this member. */
+  telemetry: MemberTelemetry;
+  /** A stall was logged (once per stall). */
+  stallLogged: boolean;
   /** Resolves the wait of the supervisor on the current incarnation (crash without restart, stop). */
   ended: ((err: Error | undefined) => void) | undefined;
   supervisor: Promise<void> | undefined;
@@ -225,12 +231,13 @@ export class BatchConsumer {
         retry.push(retryTopicName(name));
       }
     }
-    this.members.push(this.member(this.groupId, main, false));
-    if (retry.length > 0) this.members.push(this.member(`${this.groupId}.retry`, retry, true));
+    this.members.push(this.member(this.groupId, options.groupId, main, false));
+    if (retry.length > 0) this.members.push(this.member(`${this.groupId}.retry`, `${options.groupId}.retry`, retry, true));
   }
 
-  private member(groupId: string, topics: string[], retryTier: boolean): Member {
-    return {
+  /** `label`: the group's name in metrics, without the environment prefix nor the per-instance suffix. */
+  private member(groupId: string, label: string, topics: string[], retryTier: boolean): Member {
+    const member: Member = {
       groupId,
       topics,
       retryTier,
@@ -239,9 +246,12 @@ export class BatchConsumer {
       joined: false,
       restarts: 0,
       dead: undefined,
+      telemetry: new MemberTelemetry(label, () => this.running && member.joined && !member.dead),
+      stallLogged: false,
       ended: undefined,
       supervisor: undefined,
     };
+    return member;
   }
 
   private newConsumer(member: Member): KafkaConsumer {
@@ -276,6 +286,7 @@ export class BatchConsumer {
         this.options.onAssignment(partitions);
       }
       member.assigned = true;
+      member.telemetry.assigned(assignment);
       // A member with nothing assigned (more members than partitions) fetches nothing and is ready as it is.
       if (Object.values(assignment).every((list) => list.length === 0)) {
         member.joined = true;
@@ -284,6 +295,7 @@ export class BatchConsumer {
     });
     consumer.on(consumer.events.FETCH, () => {
       if (!current() || !member.assigned) return;
+      member.telemetry.fetched();
       member.joined = true;
       member.restarts = 0;
     });
@@ -310,9 +322,24 @@ export class BatchConsumer {
     return this.running && this.members.every((m) => m.joined && !m.dead);
   }
 
-  /** False once a member crashed and could not be restarted: the process should be restarted. */
+  /**
+   * False once a member crashed and could not be restarted, or is stalled (assigned, with lag, and
+   * no progress for KafkaSettings.consumerStallMs, see MemberTelemetry): the process should be restarted.
+   */
   isLive(): boolean {
-    return this.members.every((m) => !m.dead);
+    return this.members.every((m) => !m.dead && !this.isStalled(m));
+  }
+
+  private isStalled(m: Member): boolean {
+    const stalled = this.running && m.telemetry.stalled(m.assigned, this.settings.consumerStallMs);
+    if (stalled && !m.stallLogged) {
+      this.logger.fatal(
+        { event: 'kafka_consumer_stalled', group: m.groupId, idleSeconds: m.telemetry.idleSeconds(), stallMs: this.settings.consumerStallMs },
+        'consumer has records waiting and made no progress: the process is no longer live',
+      );
+    }
+    m.stallLogged = stalled;
+    return stalled;
   }
 
   /**
@@ -364,6 +391,7 @@ export class BatchConsumer {
       member.joined = false;
       await consumer.disconnect().catch(() => undefined);
       member.restarts += 1;
+      member.telemetry.restarted();
       if (member.restarts > (this.options.maxRestarts ?? 10)) {
         member.dead = error ?? new Error('consumer stopped');
         this.logger.fatal(
@@ -396,21 +424,29 @@ export class BatchConsumer {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, uncommittedOffsets }) => {
         const topic = this.topicByName.get(batch.topic);
         if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
+        const started = process.hrtime.bigint();
+        const telemetry = member.telemetry;
+        telemetry.batchStarted(batch.topic, batch.partition, batch.highWatermark, (batch.messages as KafkaMessage[])[0]?.offset);
         let last: string | undefined;
+        let settled = 0;
         let abandoned: BatchAbandoned | undefined;
         for (const message of batch.messages as KafkaMessage[]) {
           if (!isRunning() || isStale()) break;
           try {
             // A parked record waits for its time; stopping meanwhile leaves it uncommitted for later.
-            if (member.retryTier && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
-            await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat, isRunning);
+            if (member.retryTier && !(await this.waitUntilDue(message, heartbeat, isRunning, telemetry))) break;
+            await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat, isRunning, telemetry);
+            telemetry.recordSettled(batch.topic);
+            settled += 1;
             last = message.offset;
             // Throttled by heartbeatInterval inside kafkajs: cheap per record, and whatever the
             // batch size the work between two heartbeats is one record.
             await heartbeat();
           } catch (err) {
-            if (err instanceof RetryLater) this.pauseFor(consumer, batch.topic, batch.partition, err.delayMs);
-            else if (err instanceof BatchAbandoned) abandoned = err;
+            if (err instanceof RetryLater) {
+              telemetry.waitUntil(Date.now() + err.delayMs);
+              this.pauseFor(consumer, batch.topic, batch.partition, err.delayMs);
+            } else if (err instanceof BatchAbandoned) abandoned = err;
             else abandoned = new BatchAbandoned(isRebalance(err) ? 'rebalance' : 'error', { cause: err });
             break;
           }
@@ -424,7 +460,7 @@ export class BatchConsumer {
         // Make the records handled so far durable even when the batch was cut short, so no
         // handler's buffer carries them into another batch; the commit may then be refused
         // (rebalance) and they are redone, idempotently.
-        if (this.options.flush) await this.flushWithRetry(heartbeat, isRunning);
+        if (this.options.flush) await this.flushWithRetry(heartbeat, isRunning, telemetry);
         resolveOffset(last);
         // Through the batch's own committer: Consumer.commitOffsets() is a no-op once stop() began,
         // which would lose the commit of the batch being drained.
@@ -436,6 +472,7 @@ export class BatchConsumer {
             await commitOffsetsIfNecessary({
               topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
             });
+          telemetry.batchCommitted(batch.topic, batch.partition, batch.highWatermark, last, settled, secondsSince(started));
           await heartbeat();
         } catch (err) {
           if (!rethrow) throw err;
@@ -465,10 +502,11 @@ export class BatchConsumer {
     member.idleCommit.unref();
   }
 
-  private async waitUntilDue(message: KafkaMessage, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
+  private async waitUntilDue(message: KafkaMessage, heartbeat: () => Promise<void>, isRunning: () => boolean, telemetry: MemberTelemetry): Promise<boolean> {
     const notBefore = Number(headerText(message.headers?.[RETRY_HEADERS.notBefore]) ?? 0);
     while (Date.now() < notBefore) {
       if (!isRunning()) return false;
+      telemetry.alive();
       await new Promise((r) => setTimeout(r, Math.min(1000, notBefore - Date.now())));
       await heartbeat();
     }
@@ -597,6 +635,7 @@ export class BatchConsumer {
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
+    telemetry: MemberTelemetry,
   ): Promise<void> {
     // Attempts are counted per record across redeliveries of this process (the member evicted
     // or the partition reassigned mid-retries), before each attempt: a handler that never
@@ -612,6 +651,7 @@ export class BatchConsumer {
       }
     } catch (err) {
       await this.deadLetter(topic, name, partition, message, 'undecodable', err as Error, 1, heartbeat);
+      telemetry.deadLettered(name, 'undecodable');
       memo.settled = true;
       return;
     }
@@ -623,7 +663,11 @@ export class BatchConsumer {
       key: message.key ? message.key.toString('utf8') : null,
       event,
       timestampMs: Number(message.timestamp),
-      heartbeat,
+      // A handler that heartbeats is working (an HTTP delivery retrying): alive, for the stall check.
+      heartbeat: () => {
+        telemetry.alive();
+        return heartbeat();
+      },
     };
     const parent = extractTraceContext(message.headers);
     const exhausted = () => memo.count > this.maxRetries || (memo.count > 0 && Date.now() - memo.firstAt >= this.maxRecordMs);
@@ -661,6 +705,7 @@ export class BatchConsumer {
         // Only NonRetriableError skips retries; everything else is assumed transient.
         if (err instanceof NonRetriableError) {
           await this.deadLetter(topic, name, partition, message, 'non_retriable', error, memo.count, heartbeat);
+          telemetry.deadLettered(name, 'non_retriable');
           memo.settled = true;
           return;
         }
@@ -677,8 +722,10 @@ export class BatchConsumer {
           err: error,
         });
         if (left === 0) break;
+        telemetry.retried(name);
         const delay = Math.min((this.options.retryDelayMs ?? 200) * 2 ** (memo.count - 1), 10_000, Math.max(0, memo.firstAt + this.maxRecordMs - Date.now()));
         if (delay < this.heartbeatIntervalMs) {
+          telemetry.alive();
           await this.sleepHeartbeating(delay, heartbeat, isRunning);
         } else {
           memo.notBefore = Date.now() + delay;
@@ -689,12 +736,17 @@ export class BatchConsumer {
     const error = new Error(memo.lastError ?? `no attempt finished within ${this.maxRecordMs} ms`);
     const tier = Number(headerText(message.headers?.[RETRY_HEADERS.attempt]) ?? 0);
     const delays = this.options.retryTopic ? (this.options.retryDelaysMs ?? TOPICS[topic].retryDelaysMs) : undefined;
-    if (delays && tier < delays.length) await this.park(topic, name, partition, message, tier + 1, delays[tier]!, error, heartbeat);
-    else await this.deadLetter(topic, name, partition, message, 'retries_exhausted', error, memo.count, heartbeat);
+    if (delays && tier < delays.length) {
+      await this.park(topic, name, partition, message, tier + 1, delays[tier]!, error, heartbeat);
+      telemetry.parked(name, 'retries_exhausted');
+    } else {
+      await this.deadLetter(topic, name, partition, message, 'retries_exhausted', error, memo.count, heartbeat);
+      telemetry.deadLettered(name, 'retries_exhausted');
+    }
     memo.settled = true;
   }
 
-  private async flushWithRetry(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+  private async flushWithRetry(heartbeat: () => Promise<void>, isRunning: () => boolean, telemetry: MemberTelemetry): Promise<void> {
     // A failed flush is never dead-lettered: the store is down, not the data. Keep
     // retrying (heartbeating) until it works or the consumer stops without committing.
     let delay = this.options.retryDelayMs ?? 200;
@@ -705,6 +757,8 @@ export class BatchConsumer {
       } catch (err) {
         this.logger.error({ event: 'kafka_batch_flush_failed', group: this.groupId, err });
         if (!isRunning()) throw err;
+        // The store is down: waiting for it (readiness says so), not stalled.
+        telemetry.alive();
         await this.sleepHeartbeating(delay, heartbeat, isRunning).catch((e: unknown) => {
           if (e instanceof BatchAbandoned) throw err;
           throw e;
@@ -795,6 +849,7 @@ export class BatchConsumer {
         await m.consumer?.disconnect();
         await m.supervisor;
         m.joined = false;
+        m.telemetry.close();
       }),
     );
     if (this.options.perInstance) await this.deleteGroups();

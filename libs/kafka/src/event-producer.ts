@@ -1,5 +1,16 @@
 import { encodeEvent, topicName, type AnyDomainEvent, type DomainEvent, type TopicKey } from '@calltrack/contracts';
-import { injectTraceHeaders, SpanKind, tracer, withSpan, type Context, type Logger } from '@calltrack/telemetry';
+import {
+  counter,
+  histogram,
+  injectTraceHeaders,
+  LATENCY_BUCKETS,
+  secondsSince,
+  SpanKind,
+  tracer,
+  withSpan,
+  type Context,
+  type Logger,
+} from '@calltrack/telemetry';
 import { PublishUnavailableError } from './errors.js';
 import { Partitioners, type KafkaJs, type KafkaSettings } from './kafka-client.js';
 
@@ -87,6 +98,20 @@ export class EventProducer {
    */
   async publishMany(records: OutgoingRecord[], options: PublishOptions = {}): Promise<void> {
     if (records.length === 0) return;
+    const topics = [...new Set(records.map((r) => topicName(r.topic, this.settings.prefix)))];
+    const started = process.hrtime.bigint();
+    try {
+      await this.publishManyUnmeasured(records, options);
+      const seconds = secondsSince(started);
+      for (const topic of topics) producerMetrics().duration.observe({ topic }, seconds);
+    } catch (err) {
+      const reason = err instanceof PublishUnavailableError ? (err.timedOut ? 'timeout' : 'unavailable') : 'error';
+      for (const topic of topics) producerMetrics().failures.inc({ topic, reason });
+      throw err;
+    }
+  }
+
+  private async publishManyUnmeasured(records: OutgoingRecord[], options: PublishOptions): Promise<void> {
     if (!this.connected) throw new PublishUnavailableError('producer is not connected', false);
     const deadlinePerRequestMs = options.timeoutMs ?? this.publishTimeoutMs;
     const first = records[0]!;
@@ -222,3 +247,19 @@ export interface PublishOptions {
   /** This call's deadline instead of KAFKA_PUBLISH_TIMEOUT_MS. */
   timeoutMs?: number;
 }
+
+/** calltrack_producer_send_duration_seconds{topic}, calltrack_producer_failures_total{topic,reason}; defined at load, listed from the start. */
+const metrics = {
+  duration: histogram({
+    name: 'calltrack_producer_send_duration_seconds',
+    help: 'Time from a publish call to the broker acknowledging every record (acks=all), for publishes that succeeded.',
+    labelNames: ['topic'],
+    buckets: LATENCY_BUCKETS,
+  }),
+  failures: counter({
+    name: 'calltrack_producer_failures_total',
+    help: 'Publish calls that failed: timeout (no acknowledgement within KAFKA_PUBLISH_TIMEOUT_MS), unavailable (refused, producer not connected), error.',
+    labelNames: ['topic', 'reason'],
+  }),
+};
+const producerMetrics = () => metrics;

@@ -20,6 +20,8 @@ export interface KafkaSettings {
   sessionTimeoutMs?: number;
   /** How long a publish may wait for the broker's acknowledgement before it fails (HTTP paths answer 503). */
   publishTimeoutMs?: number;
+  /** Liveness: a joined consumer with lag and no progress for this long is stalled (0 or unset: never). */
+  consumerStallMs?: number;
 }
 
 /** Reads the common KAFKA_* variables (already validated by @calltrack/config). */
@@ -36,6 +38,7 @@ export function kafkaSettingsFromConfig(
     KAFKA_MAX_RETRIES?: number;
     KAFKA_SESSION_TIMEOUT_MS?: number;
     KAFKA_PUBLISH_TIMEOUT_MS?: number;
+    KAFKA_CONSUMER_STALL_SECONDS?: number;
   },
 ): KafkaSettings {
   const settings: KafkaSettings = {
@@ -48,6 +51,7 @@ export function kafkaSettingsFromConfig(
     maxRetries: config.KAFKA_MAX_RETRIES ?? 5,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS ?? 15_000,
     publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS ?? 5000,
+    consumerStallMs: (config.KAFKA_CONSUMER_STALL_SECONDS ?? 300) * 1000,
   };
   if (config.KAFKA_SASL_MECHANISM) {
     if (!config.KAFKA_SASL_USERNAME || !config.KAFKA_SASL_PASSWORD) {

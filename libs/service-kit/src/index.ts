@@ -10,3 +10,5 @@ export * from './site-directory.js';
 export * from './refusal-log.js';
 export * from './rate-limits.js';
 export * from './security-headers.js';
+export * from './http-metrics.js';
+export * from './metrics.controller.js';

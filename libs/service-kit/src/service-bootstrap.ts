@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoggerService, DynamicModule } from '@nestjs/common';
-import { createLogger, initTelemetry, shutdownTelemetry, type Logger } from '@calltrack/telemetry';
+import { createLogger, initMetrics, initTelemetry, shutdownTelemetry, type Logger } from '@calltrack/telemetry';
+import { installHttpMetrics } from './http-metrics.js';
 import { JsonExceptionFilter } from './http-errors.js';
 import { installRequestTracing } from './request-tracing.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -66,6 +67,8 @@ export interface RunningService {
 
 /** Builds and starts a service: Nest on Fastify, JSON errors, request tracing, health endpoints. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  // Before the module is built: libraries define their metrics while it is.
+  initMetrics(options.name);
   // Route parameters carry provider call ids ("<provider>:<id>", up to ~140 characters); Fastify's default limit is 100.
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
@@ -91,6 +94,7 @@ async function listen(app: NestFastifyApplication, options: StartServiceOptions)
   // JSON APIs only: a text/plain body is refused with 415 instead of reaching validation as a string.
   fastify.removeContentTypeParser('text/plain');
   installRequestTracing(fastify, options.name);
+  installHttpMetrics(fastify);
   installSecurityHeaders(fastify);
   app.useGlobalFilters(new JsonExceptionFilter(options.logger));
   if (options.cors) app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], maxAge: 86_400 });

@@ -2,6 +2,7 @@ import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown,
 import { KafkaBus, kafkaSettingsFromConfig, type KafkaSettings } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { ReadinessService } from './readiness.service.js';
 import { RateLimits } from './rate-limits.js';
 import { RefusalLog } from './refusal-log.js';
@@ -45,7 +46,7 @@ export class ServiceCoreModule {
   static forRoot(options: ServiceCoreOptions): DynamicModule {
     return {
       module: ServiceCoreModule,
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: LOGGER, useValue: options.logger },
         { provide: CONFIG, useValue: options.config },

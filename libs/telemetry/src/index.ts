@@ -1,2 +1,3 @@
 export * from './tracing.js';
 export * from './logger.js';
+export * from './metrics.js';

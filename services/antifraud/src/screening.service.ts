@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { calltrack, callKey, createEvent, phoneKey, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
+import { calltrack, callKey, createEvent, phoneKey, verdictLabel, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
 import { KafkaBus, withKeepAlive, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
-import { context, type Logger } from '@calltrack/telemetry';
+import { context, counter, type Counter, type Logger } from '@calltrack/telemetry';
 import { BlocklistState, type BlockEntry } from './blocklist-state.js';
 import { SERVICE_NAME } from './config.js';
 import { callVerdict, sessionVerdict } from './verdicts.js';
@@ -111,6 +111,7 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     const c = this.count(event.siteId);
     c.callsScreened += 1;
     if (verdict === Verdict.VERDICT_SPAM) c.spamCalls += 1;
+    countVerdict('call', verdict);
   }
 
   private async screenSession(event: AnyDomainEvent): Promise<void> {
@@ -126,6 +127,7 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     const c = this.count(event.siteId);
     c.sessionsScreened += 1;
     if (verdict === Verdict.VERDICT_BOT) c.botSessions += 1;
+    countVerdict('session', verdict);
   }
 
   /** Publishes a block and applies it once acknowledged, so a call screened right after sees it. */
@@ -153,4 +155,16 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
   counts(siteId: string): SiteCounters {
     return { callsScreened: 0, spamCalls: 0, sessionsScreened: 0, botSessions: 0, ...this.counters.get(siteId) };
   }
+}
+
+// Defined at load: a scrape lists it from the start.
+const verdicts: Counter<'subject' | 'verdict'> = counter({
+  name: 'calltrack_antifraud_verdicts_total',
+  help: 'Calls and sessions screened, by subject (call, session) and verdict (clean, spam, bot).',
+  labelNames: ['subject', 'verdict'] as const,
+});
+
+/** calltrack_antifraud_verdicts_total{subject,verdict}: counted when decided (a redelivered record counts again). */
+function countVerdict(subject: 'call' | 'session', verdict: calltrack.events.v1.Verdict): void {
+  verdicts.inc({ subject, verdict: verdictLabel(verdict) });
 }

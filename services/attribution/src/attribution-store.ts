@@ -105,6 +105,9 @@ export const TIME = (name: string): string => `fromUnixTimestamp64Milli({${name}
 export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
   #ch: ClickHouse | undefined;
   #migrated = false;
+  /** The last health ping's answer (readiness `clickhouse`, calltrack_clickhouse_up). */
+  #reachable = false;
+  #health: NodeJS.Timeout | undefined;
   readonly #writers = new Map<TableName, BatchWriter<object>>();
 
   constructor(
@@ -116,7 +119,29 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
   // onModuleInit runs before any onApplicationBootstrap: the tables exist before a consumer starts.
   async onModuleInit(): Promise<void> {
     this.readiness.register('clickhouse_migrated', () => this.#migrated);
+    this.readiness.register('clickhouse', () => this.#reachable);
     await this.open();
+    this.#reachable = true;
+    this.#watchHealth();
+  }
+
+  /**
+   * Pings ClickHouse every CLICKHOUSE_HEALTH_INTERVAL_MS: while it does not answer the service is
+   * not ready (consumers keep retrying their flushes, nothing is committed) and
+   * calltrack_clickhouse_up is 0. Not a liveness matter: a restart would not bring ClickHouse back.
+   */
+  #watchHealth(): void {
+    const interval = this.config.CLICKHOUSE_HEALTH_INTERVAL_MS;
+    const check = async (): Promise<void> => {
+      const ch = this.#ch;
+      if (!ch) return;
+      const reachable = await ch.reachable(Math.max(1000, interval));
+      if (reachable !== this.#reachable)
+        this.logger[reachable ? 'info' : 'error']({ event: reachable ? 'clickhouse_reachable' : 'clickhouse_unreachable', mode: ch.mode });
+      this.#reachable = reachable;
+      if (this.#ch) this.#health = setTimeout(() => void check(), interval).unref();
+    };
+    this.#health = setTimeout(() => void check(), interval).unref();
   }
 
   /** Creates the database if it is missing and applies the pending migrations. */
@@ -152,8 +177,10 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     // After every consumer drained (they stop in onModuleDestroy, which runs first).
     this.#migrated = false;
-    await this.#ch?.close();
+    clearTimeout(this.#health);
+    const ch = this.#ch;
     this.#ch = undefined;
+    await ch?.close();
   }
 
   #client(): ClickHouse {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { KafkaBus, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
-import { context, type Context, type Logger } from '@calltrack/telemetry';
+import { context, counter, histogram, LATENCY_BUCKETS, type Context, type Logger } from '@calltrack/telemetry';
 import { BatchBuffer } from './batch-buffer.js';
 import type { PlannedCall } from './call-evaluation.js';
 import { CallEvaluationService, type IncomingReport } from './call-evaluation.service.js';
@@ -108,6 +108,7 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
           return this.prepared;
         });
         calls += planned.length;
+        countAttributed(planned, (Date.now() - startedAt) / 1000);
         this.logger.info({
           event: 'calls_attributed',
           calls: planned.length,
@@ -126,4 +127,31 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
     this.chunksDone = 0;
     this.buffer.clear();
   }
+}
+
+function defineMetrics() {
+  return {
+    attributed: counter({
+      name: 'calltrack_calls_attributed_total',
+      help: 'Calls evaluated and stored from live reports, by outcome (attributed to a visit, unattributed, spam, bot) and match method (dynamic, static, promo_code, repeat_caller, unmatched).',
+      labelNames: ['outcome', 'method'] as const,
+    }),
+    evaluation: histogram({
+      name: 'calltrack_attribution_evaluation_duration_seconds',
+      help: 'Time to evaluate, store and publish one chunk of live calls (ATTRIBUTION_CALL_CHUNK), waits for late state included.',
+      buckets: LATENCY_BUCKETS,
+    }),
+  };
+}
+
+// Defined at load: a scrape lists every metric from the start, before the first call.
+const metrics = defineMetrics();
+
+/** Counted once a chunk is durable; a batch redone after a rebalance is counted again (at least once). */
+function countAttributed(planned: readonly PlannedCall[], seconds: number): void {
+  for (const { row } of planned) {
+    const outcome = row.verdict === 'spam' || row.verdict === 'bot' ? row.verdict : row.match_method === 'unmatched' ? 'unattributed' : 'attributed';
+    metrics.attributed.inc({ outcome, method: row.match_method || 'unspecified' });
+  }
+  metrics.evaluation.observe(seconds);
 }

@@ -19,6 +19,10 @@ export const attributionConfigSchema = z.object({
       .default('calltrack'),
     { description: 'Database holding the platform tables; created if missing.' },
   ),
+  CLICKHOUSE_HEALTH_INTERVAL_MS: variable(z.coerce.number().int().min(100).max(60_000).default(5000), {
+    description:
+      'How often attribution pings ClickHouse (each ping may take as long): while it does not answer, /readyz fails and calltrack_clickhouse_up is 0.',
+  }),
   CLICKHOUSE_DATA_DIR: variable(z.string().default('.data/clickhouse'), {
     description: 'Data directory of the embedded engine (one process may own it). Ignored with CLICKHOUSE_URL.',
   }),

@@ -6,6 +6,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { roundTimeoutMs, SERVICE_NAME, type ConversionExportConfig } from './config.js';
 import { conversionPayload, idempotencyKey, safeDestination } from './conversion-payload.js';
 import { DeliveryState } from './delivery-state.js';
+import { countExport, observeDelivery } from './export-metrics.js';
 import { deliver, DeliveryFailedError } from './webhook-delivery.js';
 
 const { Verdict, CallDirection } = calltrack.events.v1;
@@ -123,21 +124,25 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
     const base = { callId, sourceEventId: event.eventId };
     if (a.verdict === Verdict.VERDICT_SPAM || a.verdict === Verdict.VERDICT_BOT) {
       await this.record('ConversionSkipped', { ...base, reason: 'spam' }, event, 'skipped');
+      countExport(this.config.EXPORT_WEBHOOK_URL ? 'webhook' : 'none', 'skipped');
       return;
     }
     // A call the business made (a call-back) is not a conversion of any ad.
     if (a.call?.direction === CallDirection.CALL_DIRECTION_OUTBOUND) {
       await this.record('ConversionSkipped', { ...base, reason: 'outbound' }, event, 'skipped');
+      countExport(this.config.EXPORT_WEBHOOK_URL ? 'webhook' : 'none', 'skipped');
       return;
     }
     const url = this.config.EXPORT_WEBHOOK_URL;
     if (!url) {
       await this.record('ConversionSkipped', { ...base, reason: 'no_destination' }, event, 'skipped');
+      countExport('none', 'skipped');
       return;
     }
     const destination = safeDestination(url);
     // Records of a batch are handled one after another: each one starts with a heartbeat.
     await heartbeat();
+    const started = process.hrtime.bigint();
     try {
       const result = await deliver(
         url,
@@ -154,12 +159,15 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       );
       this.endpointFailing = false;
       await this.record('ConversionDelivered', { ...base, destination, attempts: result.attempts, httpStatus: result.httpStatus }, event, 'delivered');
+      countExport('webhook', 'delivered');
+      observeDelivery('webhook', Number(process.hrtime.bigint() - started) / 1e9);
       this.logger.info({ event: 'conversion_delivered', site_id: event.siteId, call_id: callId, attempts: result.attempts });
     } catch (err) {
       if (!(err instanceof DeliveryFailedError)) throw err;
       if (err.retryable) this.endpointFailing = true;
       // Each failed round is its own occurrence (a fresh event id); the last one stays in the state.
       await this.record('ConversionFailed', { ...base, destination, attempts: err.attempts, reason: err.message }, event);
+      countExport('webhook', err.retryable ? 'failed' : 'dead_lettered');
       const message = `delivery to ${destination} failed after ${err.attempts} attempts: ${err.message}`;
       // A refused conversion goes to the dead letters at once; an unreachable endpoint is tried again later.
       throw err.retryable ? new Error(message) : new NonRetriableError(message);

@@ -9,12 +9,13 @@ import {
   TOPICS,
   WriterFences,
   type calltrack,
+  type AnyDomainEvent,
   type DomainEvent,
   type EventInput,
 } from '@calltrack/contracts';
 import { KafkaBus, partitionOf, ReplayWatermark, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { ReadinessService, LOGGER, CONFIG } from '@calltrack/service-kit';
-import { context, type Logger } from '@calltrack/telemetry';
+import { context, counter, type Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
 import { PoolState, type NumberStateView, type SiteStats } from './pool-state.js';
 import { SnapshotCatalog, snapshotChunks, snapshotSiteId, type LoadedSnapshot } from './pool-snapshots.js';
@@ -613,6 +614,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private async publishPending(): Promise<void> {
     if (this.pending.length === 0) return;
     await this.bus.producer.publishMany(this.pending);
+    countAnswers(this.pending.map((p) => p.event));
     this.pending = [];
     for (const [siteId, count] of this.expiredInBatch) this.logger.warn({ event: 'lease_requests_expired', site_id: siteId, count });
     this.expiredInBatch.clear();
@@ -653,6 +655,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         try {
           await this.bus.producer.publishMany(events.map((event) => ({ topic: 'poolEvents' as const, key: siteKey(event.siteId), event })));
           for (const e of events) state.apply(e);
+          countAnswers(events);
         } catch (err) {
           for (const e of events) entry.unseen.delete(e.eventId);
           // Nothing applied: the next sweep tries again.
@@ -776,3 +779,33 @@ export type RedeemResult =
   | { kind: 'not_found' }
   | { kind: 'unknown_site' }
   | { kind: 'conflict'; code: string };
+
+function definePoolMetrics() {
+  return {
+    granted: counter({ name: 'calltrack_pool_leases_granted_total', help: 'Leases granted (answers published).' }),
+    rejected: counter({
+      name: 'calltrack_pool_lease_rejections_total',
+      help: 'Lease requests refused, by reason (pool_exhausted: a shortage; expired: answered after its deadline; holder_share, pool_empty, codes_exhausted, unknown_site).',
+      labelNames: ['reason'] as const,
+    }),
+    ended: counter({
+      name: 'calltrack_pool_leases_ended_total',
+      help: 'Leases ended, by reason (expired: held to its end; undelivered: the grant reached session-tracker after its visitor was shown the default number).',
+      labelNames: ['reason'] as const,
+    }),
+  };
+}
+
+// Defined at load: a scrape lists every metric from the start, before the first lease.
+const metrics = definePoolMetrics();
+
+/** Counts the answers of a flush once they are durable: a batch redone after a crash is answered as duplicates, not counted twice. */
+function countAnswers(events: ReadonlyArray<DomainEvent | AnyDomainEvent>): void {
+  const m = metrics;
+  for (const e of events) {
+    if (e.type === 'LeaseGranted') m.granted.inc();
+    else if (e.type === 'LeaseRejected') m.rejected.inc({ reason: (e.payload as { reason: string }).reason || 'unknown' });
+    // The sweep's (tail passed: no reason) or a release session-tracker asked for ("undelivered").
+    else if (e.type === 'LeaseExpired') m.ended.inc({ reason: (e.payload as { reason?: string }).reason || 'expired' });
+  }
+}

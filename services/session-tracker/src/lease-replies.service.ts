@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { createEvent, siteKey, WriterFences, type calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
-import type { Logger } from '@calltrack/telemetry';
+import { counter, type Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME } from './config.js';
 
 export type LeaseAnswer = { kind: 'granted'; event: calltrack.events.v1.LeaseGranted } | { kind: 'rejected'; event: calltrack.events.v1.LeaseRejected };
@@ -87,6 +87,7 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
         () => {
           this.waiting.delete(requestId);
           this.rememberGivenUp(request);
+          replyTimeouts().inc();
           resolve(undefined);
         },
         Math.max(0, giveUpAtMs - Date.now()),
@@ -131,3 +132,10 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
     this.logger.warn({ event: 'lease_grant_undelivered', site_id: siteId, lease_id: grant.leaseId, late_ms: now - late.atMs });
   }
 }
+
+/** calltrack_pool_lease_reply_timeouts_total: visitors shown the default number because no answer came in time (defined at load). */
+const timeouts = counter({
+  name: 'calltrack_pool_lease_reply_timeouts_total',
+  help: "Lease requests whose answer did not arrive within LEASE_REPLY_TIMEOUT_MS (the visitor was shown the site's default number).",
+});
+const replyTimeouts = () => timeouts;

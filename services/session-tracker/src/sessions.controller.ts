@@ -13,6 +13,7 @@ import {
   type Channel,
   type TrackingMethod,
 } from '@calltrack/contracts';
+import { counter, type Counter } from '@calltrack/telemetry';
 import { KafkaBus, type OutgoingRecord } from '@calltrack/kafka';
 import { ApiError, CONFIG, SiteDirectory, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
@@ -111,6 +112,12 @@ export class SessionsController {
   @Post()
   @HttpCode(201)
   async start(@Body(new ZodValidationPipe(startSessionBody)) body: StartSessionBody, @Req() request: FastifyRequest): Promise<StartSessionResponse> {
+    const response = await this.startSession(body, request);
+    sessionsStarted().inc({ number: numberKind(response) });
+    return response;
+  }
+
+  private async startSession(body: StartSessionBody, request: FastifyRequest): Promise<StartSessionResponse> {
     const site = this.sites.get(body.siteId);
     if (!site) throw new ApiError(404, 'unknown_site', `site ${body.siteId} is not configured`);
     const now = Date.now();
@@ -281,4 +288,18 @@ export class SessionsController {
     }
     return { sessionId, accepted: true };
   }
+}
+
+/** calltrack_sessions_started_total{number}: which number visits were shown (defined at load). */
+const started: Counter<'number'> = counter({
+  name: 'calltrack_sessions_started_total',
+  help: 'Visits started, by the number shown: pool (a leased number), promo (a promo code), static (a source number), default (the site number: fallback, bot or rule).',
+  labelNames: ['number'] as const,
+});
+const sessionsStarted = () => started;
+
+function numberKind(r: StartSessionResponse): 'pool' | 'promo' | 'static' | 'default' {
+  if (r.fallback || r.method === 'default_number') return 'default';
+  if (r.method === 'static') return 'static';
+  return r.promoCode ? 'promo' : 'pool';
 }

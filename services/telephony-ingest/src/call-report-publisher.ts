@@ -1,3 +1,4 @@
+import { countCallReported } from './ingest-metrics.js';
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { callKey, createEvent } from '@calltrack/contracts';
@@ -129,6 +130,7 @@ export class CallReportPublisher {
     }
     const event = createEvent('CallReported', report.payload, { siteId, producer: SERVICE_NAME, eventId, occurredAtMs: report.occurredAtMs });
     await this.bus.producer.publish('calls', key, event);
+    countCallReported(observation.provider);
     this.remember(key, { call: merged, published: payload, seen });
     return { outcome: 'published', callId, eventId };
   }

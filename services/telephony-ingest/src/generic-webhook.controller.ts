@@ -1,3 +1,4 @@
+import { countCallReported } from './ingest-metrics.js';
 import { Controller, HttpCode, Inject, Param, Post, Req, type RawBodyRequest } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { callKey, createEvent } from '@calltrack/contracts';
@@ -59,6 +60,7 @@ export class GenericWebhookController {
       throw new ApiError(503, 'unavailable', 'the report could not be stored; retry later');
     }
     this.stats.record(siteId, 'accepted');
+    countCallReported('generic');
     this.logger.info({ event: 'webhook_accepted', site_id: siteId, call_id: mapped.callId, event_id: event.eventId, status: mapped.payload.status });
     return { callId: mapped.callId, eventId: event.eventId };
   }

@@ -1,3 +1,4 @@
+import { countWebhook } from './ingest-metrics.js';
 import type { SignatureFailure } from './webhook-signature.js';
 
 /** What happened to one webhook of a known site. */
@@ -30,6 +31,8 @@ export class WebhookStats {
   private readonly bySite = new Map<string, SiteWebhookStats>();
 
   record(siteId: string, outcome: WebhookOutcome, nowMs: number = Date.now()): void {
+    if (outcome === 'accepted') countWebhook('generic', 'accepted');
+    else countWebhook('generic', 'refused', outcome);
     let s = this.bySite.get(siteId);
     if (!s) {
       s = {
@@ -105,6 +108,8 @@ export class ProviderWebhookStats {
   private readonly bySite = new Map<string, Map<string, ProviderStats>>();
 
   record(siteId: string, provider: string, outcome: ProviderOutcome, nowMs: number = Date.now()): void {
+    if (outcome === 'accepted' || outcome === 'ignored') countWebhook(provider, outcome);
+    else countWebhook(provider, 'refused', outcome);
     let site = this.bySite.get(siteId);
     if (!site) this.bySite.set(siteId, (site = new Map()));
     let s = site.get(provider);
