@@ -5,5 +5,6 @@ export * from './batch-consumer.js';
 export * from './keep-alive.js';
 export * from './topic-reader.js';
 export * from './topic-admin.js';
+export * from './topic-config-check.js';
 export * from './kafka-bus.js';
 export * from './replay-watermark.js';
