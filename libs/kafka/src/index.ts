@@ -1,4 +1,5 @@
 export * from './kafka-client.js';
+export * from './kafka-security.js';
 export * from './errors.js';
 export * from './event-producer.js';
 export * from './batch-consumer.js';
