@@ -7,5 +7,6 @@ export * from './keep-alive.js';
 export * from './topic-reader.js';
 export * from './topic-admin.js';
 export * from './topic-config-check.js';
+export * from './kafka-acls.js';
 export * from './kafka-bus.js';
 export * from './replay-watermark.js';

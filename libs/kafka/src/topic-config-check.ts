@@ -77,3 +77,18 @@ export async function topicConfigMismatches(admin: Admin, wanted: TopicConfigExp
 export function describeMismatch(m: TopicConfigMismatch): string {
   return `${m.topic} has ${m.config}=${m.actual}, registry says ${m.expected}`;
 }
+
+/** The current value of `configNames` of each named topic (tools and tests). */
+export async function describeTopicConfigs(kafka: KafkaJs, names: string[], configNames: string[]): Promise<Map<string, Record<string, string>>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const answer = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames })),
+    });
+    return new Map(answer.resources.map((r) => [r.resourceName, Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue]))]));
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -4,13 +4,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import kafkajs from 'kafkajs';
 import { TOPICS, topicName } from '@calltrack/contracts';
-import { createKafka, deletePrefixedTopics, ensureTopics, provisionTopics, type KafkaJs, type TopicToProvision } from '@calltrack/kafka';
+import { createKafka, deletePrefixedTopics, describeTopicConfigs, ensureTopics, provisionTopics, type KafkaJs, type TopicToProvision } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
 import { testBrokers, testLogger } from './index.js';
-
-const { ConfigResourceTypes } = kafkajs;
 
 describe('the topic hook checks existing topics against the registry', () => {
   const prefix = `test.topicconfig.${randomUUID().slice(0, 8)}.`;
@@ -34,14 +31,8 @@ describe('the topic hook checks existing topics against the registry', () => {
     await admin.connect();
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [name] });
-      const cfg = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'retention.ms'] }],
-      });
-      return {
-        partitions: meta.topics[0]!.partitions.length,
-        config: Object.fromEntries(cfg.resources[0]!.configEntries.map((e) => [e.configName, e.configValue])),
-      };
+      const cfg = await describeTopicConfigs(kafka, [name], ['cleanup.policy', 'retention.ms']);
+      return { partitions: meta.topics[0]!.partitions.length, config: cfg.get(name) ?? {} };
     } finally {
       await admin.disconnect();
     }
