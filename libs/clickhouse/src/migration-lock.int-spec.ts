@@ -4,7 +4,7 @@
 // process (a second Job pod against a server) would send. runMigrations also queues runners of
 // one process in memory; the lock tests call acquireMigrationLock directly, without that queue.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -180,6 +180,22 @@ describe('migration lock and concurrent runners on the embedded engine', () => {
       assert.ok(!events.some(([e]) => e === 'migration_lock.breaking'), 'a released lock is taken, not broken');
     } finally {
       await taken.release();
+    }
+  });
+
+  it('an older build (a rollback) finds the newer schema it runs on ahead, and applies nothing', async () => {
+    await reset();
+    assert.deepEqual(await runMigrations(ch, dir), [1, 2, 3]);
+    const older = mkdtempSync(join(tmpdir(), 'calltrack-migration-older-'));
+    try {
+      for (const f of ['0001_create_facts.sql', '0002_insert_seed.sql']) writeFileSync(join(older, f), readFileSync(join(dir, f)));
+      const events: Array<[string, Record<string, unknown>]> = [];
+      assert.deepEqual(await runMigrations(other, older, (e, f) => events.push([e, f])), []);
+      assert.deepEqual(events.find(([e]) => e === 'migrations.ahead')?.[1]['applied'], ['0003_backfill_facts']);
+      assert.deepEqual(await waitForSchema(other, older), { required: 2, applied: 3, missing: [], ready: true });
+      assert.deepEqual(await ch.query('SELECT count() AS total FROM facts'), [{ total: '200001' }], 'nothing ran again');
+    } finally {
+      rmSync(older, { recursive: true, force: true });
     }
   });
 

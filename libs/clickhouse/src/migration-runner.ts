@@ -184,13 +184,17 @@ export async function runMigrations(ch: MigrationClient, dir: string, log: Migra
     const lock = options.lock === false ? undefined : await acquireMigrationLock(ch, { log, ...options.lock });
     try {
       const applied = await appliedMigrations(ch, files);
-      const known = new Set(files.map((f) => f.version));
-      const unknown = [...applied.values()].find((r) => !known.has(r.version));
-      if (unknown) throw new MigrationError(`migration ${unknown.name} is recorded as applied but its file is missing`);
       const pending = files.filter((f) => !applied.has(f.version));
       const firstPending = pending[0];
       if (firstPending && [...applied.keys()].some((v) => v > firstPending.version)) {
         throw new MigrationError(`migration ${firstPending.name} is pending but a later version is already applied`);
+      }
+      // Files run 1..N without gaps (readMigrations), so a record these files do not know is a later release's.
+      const ahead = [...applied.values()].filter((r) => r.version > (files.at(-1)?.version ?? 0));
+      if (ahead.length > 0) {
+        // An older build (a rollback) runs on the newer schema it left: nothing to apply, nothing to undo.
+        log('migrations.ahead', { dir, known: files.length, applied: ahead.map((r) => r.name) });
+        return [];
       }
 
       const done: number[] = [];
