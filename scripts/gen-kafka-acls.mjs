@@ -37,9 +37,10 @@ function markdown() {
     'start use throw-away groups `replay-<client id>-<uuid>`. Both are granted by prefix; if you set',
     '`KAFKA_CLIENT_ID`, grant its prefixes instead.',
     '',
-    'Tested: conversion-export and the topic hook run with exactly these ACLs, as SCRAM users, on a',
-    'broker that allows nothing else (services/conversion-export/src/kafka-sasl-acl.int-spec.ts); the',
-    "other services' tables follow from the same code (checked against their sources), not from a run.",
+    'Tested: conversion-export runs with exactly these ACLs as a SCRAM user and as a client certificate (mTLS),',
+    'and the topic hook as a SCRAM user, on brokers that allow nothing else',
+    "(services/conversion-export/src/kafka-security.int-spec.ts); the other services' tables follow from the",
+    'same declaration (checked against their sources), not from a run.',
     'In code: `serviceAcls()` / `topicHookAcls()` (libs/contracts), `createAcls()` (libs/kafka).',
     '',
   ];
