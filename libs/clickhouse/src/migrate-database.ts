@@ -58,8 +58,9 @@ export interface WaitForSchemaOptions {
   onBehind?: (status: SchemaStatus) => void;
   logEveryMs?: number;
   /**
-   * Called with a failed look (server unreachable, database not created yet); the wait goes on.
-   * Without it such errors are thrown. A {@link MigrationError} (an applied migration changed) is always thrown.
+   * Called with a failed look (server unreachable, database not created yet), on the first and then
+   * every `logEveryMs`; the wait goes on. Without it such errors are thrown. A {@link MigrationError}
+   * (an applied migration changed) is always thrown.
    */
   onError?: (err: unknown) => void;
 }
@@ -74,13 +75,17 @@ export async function waitForSchema(ch: Pick<ClickHouse, 'query'>, dir: string, 
   const logEveryMs = options.logEveryMs ?? 30_000;
   const isRunning = options.isRunning ?? (() => true);
   let lastLog = Number.NEGATIVE_INFINITY;
+  let lastErrorLog = Number.NEGATIVE_INFINITY;
   for (;;) {
     let status: SchemaStatus | undefined;
     try {
       status = await schemaStatus(ch, dir);
     } catch (err) {
       if (err instanceof MigrationError || !options.onError) throw err;
-      options.onError(err);
+      if (Date.now() - lastErrorLog >= logEveryMs) {
+        lastErrorLog = Date.now();
+        options.onError(err);
+      }
     }
     if (status === undefined) {
       if (!isRunning()) return { required: 0, applied: 0, missing: [], ready: false };
