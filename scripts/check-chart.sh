@@ -108,10 +108,14 @@ F="$WORK/ci.yaml"
 expect "Deployments" 6 '^kind: Deployment$' "$F"
 expect "Services" 6 '^kind: Service$' "$F"
 expect "ConfigMaps (6 services + dashboard)" 7 '^kind: ConfigMap$' "$F"
-expect "Secrets (release + topic-job hook)" 2 '^kind: Secret$' "$F"
-expect "topic Job" 1 '^kind: Job$' "$F"
-expect "hook annotations (Job + its Secret)" 2 'helm.sh/hook: pre-install,pre-upgrade' "$F"
+expect "Secrets (release + topic-job and migrations-job hooks)" 3 '^kind: Secret$' "$F"
+expect "topic and migrations Jobs" 2 '^kind: Job$' "$F"
+expect "hook annotations (2 Jobs + their Secrets)" 4 'helm.sh/hook: pre-install,pre-upgrade' "$F"
 expect "provisioning CLI command" 1 'command: \["node", "libs/kafka/dist/provision-topics.cli.js"\]' "$F"
+expect "migrations command" 1 'command: \["node", "services/attribution/dist/migrate.js"\]' "$F"
+expect "migrations Job after the topics Job (hook weights 0 and 5)" 1 'helm.sh/hook-weight: "5"' "$F"
+expect "attribution waits for the Job's schema" 1 'CLICKHOUSE_MIGRATE: "wait"' "$F"
+expect "SASL password as a variable from a Secret (6 services + topics Job)" 7 'key: KAFKA_SASL_PASSWORD$' "$F"
 expect "Ingresses" 2 '^kind: Ingress$' "$F"
 expect "HPAs (session-tracker)" 1 '^kind: HorizontalPodAutoscaler$' "$F"
 expect "PodDisruptionBudgets" 6 '^kind: PodDisruptionBudget$' "$F"
@@ -122,8 +126,8 @@ expect "NetworkPolicies" 6 '^kind: NetworkPolicy$' "$F"
 expect "ServiceAccount" 1 '^kind: ServiceAccount$' "$F"
 expect "liveness/startup probes on /healthz" 12 'httpGet: \{ path: /healthz, port: http \}' "$F"
 expect "readiness probes on /readyz" 6 'httpGet: \{ path: /readyz, port: http \}' "$F"
-expect "read-only root filesystems (6 services + job)" 7 'readOnlyRootFilesystem: true' "$F"
-expect "runAsNonRoot pods" 7 'runAsNonRoot: true' "$F"
+expect "read-only root filesystems (6 services + 2 jobs)" 8 'readOnlyRootFilesystem: true' "$F"
+expect "runAsNonRoot pods" 8 'runAsNonRoot: true' "$F"
 expect "preStop hooks" 6 'command: \["sleep", "5"\]' "$F"
 expect "terminationGracePeriodSeconds 40 (5 + 25 + 10)" 6 'terminationGracePeriodSeconds: 40$' "$F"
 expect "attribution's CLICKHOUSE_URL" 1 'CLICKHOUSE_URL: "https://' "$F"
@@ -144,6 +148,38 @@ else
   cat "$WORK/ext.err"; fail "template with secrets.existingSecret"
 fi
 
+# --- Kafka TLS and SASL files -----------------------------------------------------------
+step "Kafka mTLS and SASL password as files"
+if render "${MIN[@]}" --set kafka.ssl=true --set kafka.tls.caSecret=kafka-cluster-ca --set kafka.tls.clientSecret=calltrack-client \
+    --set kafka.sasl.mechanism=scram-sha-512 --set kafka.sasl.username=calltrack --set kafka.sasl.existingSecret=calltrack-kafka > "$WORK/tls.yaml" 2> "$WORK/tls.err"; then
+  T="$WORK/tls.yaml"
+  expect "CA file in every ConfigMap" 6 'KAFKA_SSL_CA_FILE: "/etc/calltrack/kafka/ca/ca.crt"' "$T"
+  expect "client certificate in every ConfigMap" 6 'KAFKA_SSL_CERT_FILE: "/etc/calltrack/kafka/client/tls.crt"' "$T"
+  expect "password file in every ConfigMap" 6 'KAFKA_SASL_PASSWORD_FILE: "/etc/calltrack/kafka/sasl/password"' "$T"
+  expect "CA, client and password Secrets mounted (6 services + topic job)" 7 'secretName: kafka-cluster-ca' "$T"
+  expect "client Secret volumes" 7 'secretName: calltrack-client' "$T"
+  expect "password Secret volumes" 7 'secretName: calltrack-kafka' "$T"
+  expect "no password variable" 0 'key: KAFKA_SASL_PASSWORD$' "$T"
+else
+  cat "$WORK/tls.err"; fail "template with kafka.tls and kafka.sasl.existingSecret"
+fi
+
+# --- Strimzi ---------------------------------------------------------------------------
+step "Strimzi KafkaTopics and KafkaUsers"
+registry_topics=$(node -e 'process.stdout.write(String(require(process.argv[1]).topics.length))' "$ROOT/$CHART/files/kafka-access.json")
+if render "${MIN[@]}" --set kafka.topicPrefix=prod. --set strimzi.cluster=events --set strimzi.topics.enabled=true --set strimzi.users.enabled=true > "$WORK/strimzi.yaml" 2> "$WORK/strimzi.err"; then
+  S="$WORK/strimzi.yaml"
+  expect "a KafkaTopic per registry topic and twin" "$registry_topics" '^kind: KafkaTopic$' "$S"
+  expect "KafkaUsers (one per service)" 6 '^kind: KafkaUser$' "$S"
+  expect "topic names carry the prefix" "$registry_topics" '^  topicName: prod\.calltrack\.' "$S"
+  expect "no topics Job with Strimzi topics" 0 'provision-topics.cli.js' "$S"
+  expect "SCRAM user names in the ConfigMaps" 1 'KAFKA_SASL_USERNAME: "calltrack-attribution"' "$S"
+  expect "each service mounts its KafkaUser's Secret" 1 'secretName: calltrack-conversion-export$' "$S"
+  expect "prefixed consumer-group ACLs" 1 'name: "prod.conversion-export"' "$S"
+else
+  cat "$WORK/strimzi.err"; fail "template with strimzi.topics and strimzi.users"
+fi
+
 # --- required values fail with their message -------------------------------------------
 step "required values"
 must_fail() { # description, expected message fragment, helm args…
@@ -162,8 +198,12 @@ must_fail "clickhouse.url missing" "clickhouse.url is required" "${R_IMAGE[@]}" 
 must_fail "secrets.adminToken missing" "secrets.adminToken is required" "${R_IMAGE[@]}" "${R_BROKERS[@]}" "${R_CLICKHOUSE[@]}"
 must_fail "secrets.adminToken too short" "secrets.adminToken must be at least 24 characters" "${MIN[@]}" --set secrets.adminToken=short
 must_fail "gRPC on without token" "secrets.grpcApiToken is required" "${MIN[@]}" --set attribution.grpc.enabled=true
-must_fail "SASL without password" "secrets.kafkaSaslPassword is required" "${MIN[@]}" --set kafka.sasl.mechanism=plain --set kafka.sasl.username=u
-must_fail "SASL without user name" "kafka.sasl.username is required" "${MIN[@]}" --set kafka.sasl.mechanism=plain --set secrets.kafkaSaslPassword=p
+must_fail "SASL without password" "secrets.kafkaSaslPassword is required" "${MIN[@]}" --set kafka.sasl.mechanism=scram-sha-512 --set kafka.sasl.username=u
+must_fail "SASL without user name" "kafka.sasl.username is required" "${MIN[@]}" --set kafka.sasl.mechanism=scram-sha-512 --set secrets.kafkaSaslPassword=p
+must_fail "SASL PLAIN without TLS" "plain sends the password in clear text" "${MIN[@]}" --set kafka.sasl.mechanism=plain --set kafka.sasl.username=u --set secrets.kafkaSaslPassword=p
+must_fail "TLS Secrets without kafka.ssl" "need kafka.ssl: true" "${MIN[@]}" --set kafka.tls.caSecret=kafka-ca
+must_fail "migrations deadline under one statement's limit" "must be longer than migrations.timeoutSeconds" "${MIN[@]}" --set migrations.activeDeadlineSeconds=600
+must_fail "Strimzi users with the topics Job" "turn the topics Job off" "${MIN[@]}" --set strimzi.cluster=kafka --set strimzi.users.enabled=true
 must_fail "non-HTTP clickhouse.url" "clickhouse.url" "${MIN[@]}" --set clickhouse.url=tcp://clickhouse:9000
 must_fail "misspelt variable (schema)" "Additional property TRACKER_CACHE_SECOND is not allowed" "${MIN[@]}" --set sessionTracker.config.TRACKER_CACHE_SECOND=1
 must_fail "ADMIN_TOKEN in a ConfigMap (schema)" "Additional property ADMIN_TOKEN is not allowed" "${MIN[@]}" --set numberPool.config.ADMIN_TOKEN=0123456789abcdef01
@@ -320,7 +360,7 @@ fi
 # --- docs/configuration.md coverage -----------------------------------------------------
 step "docs/configuration.md coverage"
 # Variables with a value of their own (not a `config` key); the README maps them.
-dedicated=" KAFKA_BROKERS KAFKA_TOPIC_PREFIX KAFKA_SSL KAFKA_SASL_MECHANISM KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD PORT ADMIN_TOKEN CLICKHOUSE_URL CLICKHOUSE_USER CLICKHOUSE_PASSWORD CLICKHOUSE_DATABASE GRPC_PORT GRPC_API_TOKEN EXPORT_WEBHOOK_SECRET ASTERISK_AMI_PBXES CLIENT_ADDRESS_HASH_KEY SESSION_ID_KEY KAFKA_REPLICATION_FACTOR OTEL_TRACES_EXPORTER OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_EXPORTER_OTLP_HEADERS "
+dedicated=" KAFKA_BROKERS KAFKA_TOPIC_PREFIX KAFKA_SSL KAFKA_SSL_CA_FILE KAFKA_SSL_CERT_FILE KAFKA_SSL_KEY_FILE KAFKA_SASL_MECHANISM KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KAFKA_SASL_PASSWORD_FILE CLICKHOUSE_MIGRATE CLICKHOUSE_MIGRATION_TIMEOUT_SECONDS PORT ADMIN_TOKEN CLICKHOUSE_URL CLICKHOUSE_USER CLICKHOUSE_PASSWORD CLICKHOUSE_DATABASE GRPC_PORT GRPC_API_TOKEN EXPORT_WEBHOOK_SECRET ASTERISK_AMI_PBXES CLIENT_ADDRESS_HASH_KEY SESSION_ID_KEY KAFKA_REPLICATION_FACTOR OTEL_TRACES_EXPORTER OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_EXPORTER_OTLP_HEADERS "
 vars=$( { grep -o -E '^\| `[A-Z][A-Z0-9_]+`' docs/configuration.md | tr -d '|` '; grep -o -E '`KAFKA_REPLICATION_FACTOR`' docs/configuration.md | tr -d '`'; } | sort -u)
 missing_readme=(); missing_schema=()
 for v in $vars; do

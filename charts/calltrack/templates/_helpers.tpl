@@ -96,17 +96,14 @@ app.kubernetes.io/component: {{ .name }}
 {{- end }}
 
 {{/*
-Kafka and logging variables shared by the services and the topic job (a dict).
+Kafka and logging variables shared by the services and the topic job (a dict). The
+authentication variables are per component: calltrack.kafkaSecurity (_kafka-security.tpl).
 */}}
 {{- define "calltrack.kafkaEnv" -}}
 {{- $v := .Values }}
 KAFKA_BROKERS: {{ required "kafka.brokers is required: comma-separated bootstrap servers of the external Kafka cluster (KAFKA_BROKERS), e.g. kafka-0.kafka:9092,kafka-1.kafka:9092" $v.kafka.brokers | quote }}
 KAFKA_TOPIC_PREFIX: {{ $v.kafka.topicPrefix | default "" | quote }}
 KAFKA_SSL: {{ $v.kafka.ssl | toString | quote }}
-{{- with $v.kafka.sasl.mechanism }}
-KAFKA_SASL_MECHANISM: {{ . | quote }}
-KAFKA_SASL_USERNAME: {{ required "kafka.sasl.username is required with kafka.sasl.mechanism (KAFKA_SASL_USERNAME)" $v.kafka.sasl.username | quote }}
-{{- end }}
 LOG_LEVEL: {{ $v.logLevel | quote }}
 {{- end }}
 
@@ -120,6 +117,7 @@ Order of precedence: chart-derived values < config < <service>.config.
 {{- $def := index (include "calltrack.serviceDefs" $root | fromYaml) .key }}
 {{- $svc := index $v .key }}
 {{- $env := include "calltrack.kafkaEnv" $root | fromYaml }}
+{{- range $k, $val := (include "calltrack.kafkaSecurity" (dict "root" $root "name" $def.name) | fromYaml).env }}{{ $_ := set $env $k $val }}{{ end }}
 {{- $_ := set $env "PORT" ($svc.port | toString) }}
 {{- $_ := set $env "OTEL_SERVICE_NAME" $def.name }}
 {{- with $v.otel.endpoint }}{{ $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . }}{{ end }}
@@ -134,6 +132,8 @@ Order of precedence: chart-derived values < config < <service>.config.
 {{- $_ := set $env "CLICKHOUSE_URL" $url }}
 {{- $_ := set $env "CLICKHOUSE_USER" $v.clickhouse.user }}
 {{- $_ := set $env "CLICKHOUSE_DATABASE" $v.clickhouse.database }}
+{{- /* The migrations Job applies the schema; without it the pods migrate themselves, under the migration lock. */}}
+{{- $_ := set $env "CLICKHOUSE_MIGRATE" (ternary "wait" "auto" $v.migrations.enabled) }}
 {{- if $svc.grpc.enabled }}
 {{- $_ := set $env "GRPC_PORT" ($svc.grpc.port | toString) }}
 {{- end }}
@@ -172,7 +172,7 @@ service may read, optional unless the configuration needs them.
 {{- $name := include "calltrack.secretName" $root }}
 {{- $refs := list }}
 {{- if $def.admin }}{{ $refs = append $refs (dict "env" "ADMIN_TOKEN" "value" $s.adminToken "required" true) }}{{ end }}
-{{- if $v.kafka.sasl.mechanism }}{{ $refs = append $refs (dict "env" "KAFKA_SASL_PASSWORD" "value" $s.kafkaSaslPassword "required" true) }}{{ end }}
+{{- if include "calltrack.kafkaSaslPasswordFromEnv" (dict "root" $root "name" $def.name) }}{{ $refs = append $refs (dict "env" "KAFKA_SASL_PASSWORD" "value" $s.kafkaSaslPassword "required" true) }}{{ end }}
 {{- $refs = append $refs (dict "env" "OTEL_EXPORTER_OTLP_HEADERS" "value" $s.otelExporterOtlpHeaders "required" false) }}
 {{- if eq .key "attribution" }}
 {{- $refs = append $refs (dict "env" "CLICKHOUSE_PASSWORD" "value" $s.clickhousePassword "required" false) }}
@@ -214,7 +214,7 @@ ADMIN_TOKEN: {{ $token | quote }}
 {{- if lt (len $grpc) 16 }}{{ fail "secrets.grpcApiToken must be at least 16 characters" }}{{ end }}
 GRPC_API_TOKEN: {{ $grpc | quote }}
 {{- end }}
-{{- if .Values.kafka.sasl.mechanism }}
+{{- if and .Values.kafka.sasl.mechanism (not .Values.kafka.sasl.existingSecret) (not .Values.strimzi.users.enabled) }}
 KAFKA_SASL_PASSWORD: {{ required "secrets.kafkaSaslPassword is required with kafka.sasl.mechanism (KAFKA_SASL_PASSWORD)" $s.kafkaSaslPassword | quote }}
 {{- end }}
 {{- with $s.clickhousePassword }}

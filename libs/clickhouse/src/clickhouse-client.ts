@@ -19,6 +19,17 @@ export interface ClickHouseOptions {
   dataDir?: string;
   /** Per-query memory limit in bytes. Embedded default: half of the machine's RAM. */
   maxMemoryUsage?: number;
+  /** Server mode: how long one request may take before the client gives up (the client's default: 30 s). Migrations raise it. */
+  requestTimeoutMs?: number;
+}
+
+/** Options of {@link ClickHouse.command}. */
+export interface CommandOptions {
+  /**
+   * Query-scoped settings (e.g. `max_execution_time`). Server mode only: the embedded engine
+   * would apply them to its one shared session for every later statement, so they are not sent there.
+   */
+  serverSettings?: ClickHouseSettings;
 }
 
 /** Query parameters bound to `{name:Type}` placeholders (never interpolated into SQL). */
@@ -134,6 +145,7 @@ export class ClickHouse {
         password: options.password ?? '',
         database,
         clickhouse_settings: settings,
+        ...(options.requestTimeoutMs === undefined ? {} : { request_timeout: options.requestTimeoutMs }),
         log: { level: ClickHouseLogLevel.OFF },
       });
     } else {
@@ -155,9 +167,15 @@ export class ClickHouse {
   }
 
   /** Runs a statement without a result (DDL, `INSERT … SELECT`). */
-  async command(sql: string, params?: QueryParams): Promise<void> {
+  async command(sql: string, params?: QueryParams, options: CommandOptions = {}): Promise<void> {
     this.#assertOpen();
-    await this.#observed(() => this.#client.command({ query: this.#scoped(sql), ...(params ? { query_params: params } : {}) }));
+    await this.#observed(() =>
+      this.#client.command({
+        query: this.#scoped(sql),
+        ...(params ? { query_params: params } : {}),
+        ...(options.serverSettings && !this.#engine ? { clickhouse_settings: options.serverSettings } : {}),
+      }),
+    );
   }
 
   /** Runs a query and returns its rows (JSONEachRow). */

@@ -41,12 +41,30 @@ export const commonVariables = {
     },
   ),
   KAFKA_CLIENT_ID: variable(z.string().optional(), { description: 'Kafka client id; defaults to the service name.' }),
-  KAFKA_SSL: variable(bool.default(false), { description: 'Connect to Kafka over TLS.' }),
-  KAFKA_SASL_MECHANISM: variable(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(), {
-    description: 'SASL mechanism for Kafka, when the cluster requires authentication.',
+  KAFKA_SSL: variable(bool.default(false), {
+    description: "Connect to Kafka over TLS (the brokers' certificates checked against Node's CA bundle, or KAFKA_SSL_CA_FILE).",
   }),
-  KAFKA_SASL_USERNAME: variable(z.string().optional(), { description: 'SASL user name for Kafka.' }),
-  KAFKA_SASL_PASSWORD: variable(z.string().optional(), { description: 'SASL password for Kafka.', sensitive: true }),
+  KAFKA_SSL_CA_FILE: variable(z.string().optional(), {
+    description: "PEM file of the CA that signed the brokers' certificates (a private CA, e.g. Strimzi's cluster CA); needs KAFKA_SSL=true.",
+  }),
+  KAFKA_SSL_CERT_FILE: variable(z.string().optional(), {
+    description: 'PEM file of the client certificate for mutual TLS (mTLS) authentication; needs KAFKA_SSL=true and KAFKA_SSL_KEY_FILE.',
+  }),
+  KAFKA_SSL_KEY_FILE: variable(z.string().optional(), {
+    description: 'PEM file of the (unencrypted) private key of KAFKA_SSL_CERT_FILE. A secret: mount it from a Secret, readable by the service only.',
+  }),
+  KAFKA_SASL_MECHANISM: variable(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(), {
+    description:
+      'SASL mechanism for Kafka, when the cluster requires authentication: scram-sha-256 or scram-sha-512 (the password never crosses the wire), or plain (only with KAFKA_SSL=true).',
+  }),
+  KAFKA_SASL_USERNAME: variable(z.string().optional(), { description: 'SASL user name for Kafka; required with KAFKA_SASL_MECHANISM.' }),
+  KAFKA_SASL_PASSWORD: variable(z.string().optional(), {
+    description: 'SASL password for Kafka; with KAFKA_SASL_MECHANISM, this or KAFKA_SASL_PASSWORD_FILE (not both).',
+    sensitive: true,
+  }),
+  KAFKA_SASL_PASSWORD_FILE: variable(z.string().optional(), {
+    description: 'File holding the SASL password (a mounted Secret; one trailing newline is ignored), instead of KAFKA_SASL_PASSWORD.',
+  }),
   KAFKA_MAX_RETRIES: variable(z.coerce.number().int().min(0).max(20).default(5), {
     description: 'In-process attempts for a record that failed with a transient error, before it goes to the dead-letter topic.',
   }),

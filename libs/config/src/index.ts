@@ -1,2 +1,3 @@
 export * from './load-config.js';
 export * from './common-variables.js';
+export * from './kafka-security.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { kafkaSecurityProblems } from './kafka-security.js';
 
 /** Metadata every configuration variable carries; drives validation messages and docs/configuration.md. */
 export interface VariableMeta {
@@ -40,6 +41,11 @@ export function loadConfig<S extends z.ZodObject>(service: string, schema: S, en
       return `${name}: ${issue.message}${meta ? ` (${meta.description})` : ''}`;
     });
     throw new ConfigError(service, problems);
+  }
+  // Rules across variables: the Kafka security settings of every schema that has them (the common ones).
+  if ('KAFKA_SSL' in schema.shape) {
+    const problems = kafkaSecurityProblems(result.data as Record<string, never>);
+    if (problems.length > 0) throw new ConfigError(service, problems);
   }
   return result.data;
 }

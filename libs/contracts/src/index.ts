@@ -1,4 +1,5 @@
 export * from './topic-registry.js';
+export * from './kafka-access.js';
 export * from './event-codec.js';
 export * from './keys.js';
 export { calltrack } from '@calltrack/proto';

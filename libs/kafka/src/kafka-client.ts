@@ -1,5 +1,7 @@
 import kafkajs from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '@calltrack/telemetry';
+import { kafkaSecurityFromConfig, type KafkaSecurityConfig } from './kafka-security.js';
 
 // kafkajs is in maintenance mode: every use of it stays inside libs/kafka so a
 // switch to another client (e.g. @confluentinc/kafka-javascript's KafkaJS API) is one change.
@@ -12,7 +14,8 @@ export interface KafkaSettings {
   clientId: string;
   /** Prefix of every topic and consumer group (test isolation, shared clusters). */
   prefix: string;
-  ssl?: boolean;
+  /** true: TLS with Node's CA bundle; TLS options: a private CA and/or a client certificate (mTLS). */
+  ssl?: boolean | ConnectionOptions;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** In-process attempts for a failing record before it is dead-lettered. */
   maxRetries?: number;
@@ -24,42 +27,33 @@ export interface KafkaSettings {
   consumerStallMs?: number;
 }
 
-/** Reads the common KAFKA_* variables (already validated by @calltrack/config). */
+/** Reads the common KAFKA_* variables (already validated by @calltrack/config), and the security files they name. */
 export function kafkaSettingsFromConfig(
   service: string,
-  config: {
+  config: KafkaSecurityConfig & {
     KAFKA_BROKERS: string;
     KAFKA_TOPIC_PREFIX: string;
     KAFKA_CLIENT_ID?: string | undefined;
-    KAFKA_SSL?: boolean;
-    KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
-    KAFKA_SASL_USERNAME?: string | undefined;
-    KAFKA_SASL_PASSWORD?: string | undefined;
     KAFKA_MAX_RETRIES?: number;
     KAFKA_SESSION_TIMEOUT_MS?: number;
     KAFKA_PUBLISH_TIMEOUT_MS?: number;
     KAFKA_CONSUMER_STALL_SECONDS?: number;
   },
 ): KafkaSettings {
-  const settings: KafkaSettings = {
+  const { ssl, sasl } = kafkaSecurityFromConfig(config);
+  return {
     brokers: config.KAFKA_BROKERS.split(',')
       .map((b) => b.trim())
       .filter(Boolean),
     clientId: config.KAFKA_CLIENT_ID ?? service,
     prefix: config.KAFKA_TOPIC_PREFIX,
-    ssl: config.KAFKA_SSL ?? false,
+    ssl,
+    ...(sasl ? { sasl } : {}),
     maxRetries: config.KAFKA_MAX_RETRIES ?? 5,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS ?? 15_000,
     publishTimeoutMs: config.KAFKA_PUBLISH_TIMEOUT_MS ?? 5000,
     consumerStallMs: (config.KAFKA_CONSUMER_STALL_SECONDS ?? 300) * 1000,
   };
-  if (config.KAFKA_SASL_MECHANISM) {
-    if (!config.KAFKA_SASL_USERNAME || !config.KAFKA_SASL_PASSWORD) {
-      throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
-    }
-    settings.sasl = { mechanism: config.KAFKA_SASL_MECHANISM, username: config.KAFKA_SASL_USERNAME, password: config.KAFKA_SASL_PASSWORD };
-  }
-  return settings;
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {

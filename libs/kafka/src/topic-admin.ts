@@ -2,6 +2,7 @@ import { provisionedTopics, TOPICS, topicName, type TopicKey } from '@calltrack/
 import type { Logger } from '@calltrack/telemetry';
 import { isTransientKafkaError, kafkaErrorType, MetadataUnansweredError } from './errors.js';
 import type { KafkaJs } from './kafka-client.js';
+import { describeMismatch, topicConfigMismatches } from './topic-config-check.js';
 
 type Admin = ReturnType<KafkaJs['admin']>;
 
@@ -47,7 +48,8 @@ export function registryTopics(prefix: string): TopicToProvision[] {
  * transient answers (topic not known yet, no leader yet, controller moved, timeouts, a
  * concurrent creator) are retried until `deadlineMs`; then the error names the topics
  * not ready. An existing keyed topic whose partition count differs from the registry
- * is refused: adding partitions would move keys (sites) to other partitions.
+ * is refused: adding partitions would move keys (sites) to other partitions; so is one whose
+ * cleanup.policy or retention.ms differs (topic-config-check.ts). Existing topics are never altered.
  */
 export async function provisionTopics(
   kafka: KafkaJs,
@@ -85,12 +87,28 @@ export async function ensureTopics(
     );
     const existing = wanted.filter((t) => before.has(t.name));
     const wrong = existing.filter((t) => t.fixedPartitions && before.get(t.name)!.partitions !== t.partitions);
-    if (wrong.length > 0) {
-      throw new Error(
-        `refusing to change existing topics whose partition count differs from the registry (adding partitions moves keys to other partitions): ${wrong
-          .map((t) => `${t.name} has ${before.get(t.name)!.partitions}, registry says ${t.partitions}`)
-          .join('; ')}`,
-      );
+    // Existing topics' settings against the registry (cleanup policy, retention): checked before
+    // anything is created, and reported together with a partition mismatch. Nothing is ever altered.
+    const settings = await retryTransient(() => topicConfigMismatches(admin, existing), deadline, logger, 'describe configs');
+    for (const m of settings.filter((x) => !x.refused)) {
+      logger.warn({ event: 'kafka_topic_config_differs', topic: m.topic, config: m.config, expected: m.expected, actual: m.actual }, describeMismatch(m));
+    }
+    const refusedSettings = settings.filter((m) => m.refused);
+    if (wrong.length > 0 || refusedSettings.length > 0) {
+      const problems: string[] = [];
+      if (wrong.length > 0) {
+        problems.push(
+          `refusing to change existing topics whose partition count differs from the registry (adding partitions moves keys to other partitions): ${wrong
+            .map((t) => `${t.name} has ${before.get(t.name)!.partitions}, registry says ${t.partitions}`)
+            .join('; ')}`,
+        );
+      }
+      if (refusedSettings.length > 0) {
+        problems.push(
+          `existing keyed topics whose settings differ from the registry (fix them on the cluster or recreate them): ${refusedSettings.map(describeMismatch).join('; ')}`,
+        );
+      }
+      throw new Error(`${problems.join('. ')}. See docs/topics.md.`);
     }
     const toCreate = wanted.filter((t) => !before.has(t.name));
     let pending = toCreate;

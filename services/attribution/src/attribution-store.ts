@@ -1,10 +1,10 @@
 import type { AdCostRow, ConversionRevenueRow } from './reports/ad-costs.js';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { fileURLToPath } from 'node:url';
-import { BatchWriter, createClickHouse, runMigrations, type ClickHouse, type ClickHouseOptions } from '@calltrack/clickhouse';
+import { BatchWriter, createClickHouse, migrateDatabase, waitForSchema, type ClickHouse } from '@calltrack/clickhouse';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { LeaseCandidate, VisitSource } from './call-matching.js';
+import { clickHouseConnection, migrateMode, MIGRATIONS_DIR } from './clickhouse-connection.js';
 import type { AttributionConfig } from './config.js';
 import type { EnquiryRow } from './enquiry-evaluation.js';
 import type { LeadRow } from './lead-projection.js';
@@ -20,9 +20,6 @@ import {
   type SettingsRow,
   type VisitRow,
 } from './row-mappers.js';
-
-// Resolved next to the compiled file, so it works from dist/ wherever the service runs.
-const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
 const DAY_MS = 86_400_000;
 /** How far back a call looks for leases of its number: longer than any lease is held. */
@@ -108,6 +105,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
   /** The last health ping's answer (readiness `clickhouse`, calltrack_clickhouse_up). */
   #reachable = false;
   #health: NodeJS.Timeout | undefined;
+  #closing = false;
   readonly #writers = new Map<TableName, BatchWriter<object>>();
 
   constructor(
@@ -144,23 +142,41 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     this.#health = setTimeout(() => void check(), interval).unref();
   }
 
-  /** Creates the database if it is missing and applies the pending migrations. */
+  /**
+   * Opens the database once its schema is what this build needs. Auto mode applies the pending
+   * migrations itself (under the migration lock); wait mode (the default with a server) waits,
+   * unready, until the migrations Job or `npm run migrate` has applied them.
+   */
   async open(): Promise<void> {
     const c = this.config;
-    const connection: ClickHouseOptions = c.CLICKHOUSE_URL
-      ? { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD }
-      : { dataDir: c.CLICKHOUSE_DATA_DIR };
-    // Opened before the admin client: closing the admin must not shut the shared embedded engine down.
+    const connection = clickHouseConnection(c);
+    const mode = migrateMode(c);
+    // Opened first: it keeps a shared embedded engine open while the migration clients come and go.
     const ch = createClickHouse({ ...connection, database: c.CLICKHOUSE_DATABASE });
+    this.#closing = false;
     try {
-      const admin = createClickHouse({ ...connection, database: 'default' });
-      try {
-        await admin.command(`CREATE DATABASE IF NOT EXISTS ${c.CLICKHOUSE_DATABASE}`);
-      } finally {
-        await admin.close();
+      let applied: number[] = [];
+      if (mode === 'auto') {
+        applied = await migrateDatabase({
+          connection,
+          database: c.CLICKHOUSE_DATABASE,
+          dir: MIGRATIONS_DIR,
+          timeoutSeconds: c.CLICKHOUSE_MIGRATION_TIMEOUT_SECONDS,
+          log: (event, fields) => this.logger.info({ event: event.replace(/\./g, '_'), ...fields }),
+        });
+      } else {
+        const status = await waitForSchema(ch, MIGRATIONS_DIR, {
+          isRunning: () => !this.#closing,
+          onBehind: (s) =>
+            this.logger.warn(
+              { event: 'clickhouse_schema_waiting', database: c.CLICKHOUSE_DATABASE, required: s.required, applied: s.applied, missing: s.missing.slice(0, 5) },
+              `waiting for schema version ${s.required} (the database has ${s.applied}): run the migrations (Helm migrations Job, or npm run migrate)`,
+            ),
+          onError: (err) => this.logger.warn({ event: 'clickhouse_schema_unreadable', database: c.CLICKHOUSE_DATABASE, err: (err as Error).message }),
+        });
+        if (!status.ready) throw new Error('stopped while waiting for the ClickHouse schema');
       }
-      const applied = await runMigrations(ch, MIGRATIONS_DIR, (event, fields) => this.logger.info({ event: event.replace('.', '_'), ...fields }));
-      this.logger.info({ event: 'clickhouse_ready', mode: ch.mode, database: c.CLICKHOUSE_DATABASE, applied });
+      this.logger.info({ event: 'clickhouse_ready', mode: ch.mode, migrate: mode, database: c.CLICKHOUSE_DATABASE, applied });
     } catch (err) {
       await ch.close();
       throw err;
@@ -176,6 +192,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     // After every consumer drained (they stop in onModuleDestroy, which runs first).
+    this.#closing = true;
     this.#migrated = false;
     clearTimeout(this.#health);
     const ch = this.#ch;

@@ -26,6 +26,14 @@ export const attributionConfigSchema = z.object({
   CLICKHOUSE_DATA_DIR: variable(z.string().default('.data/clickhouse'), {
     description: 'Data directory of the embedded engine (one process may own it). Ignored with CLICKHOUSE_URL.',
   }),
+  CLICKHOUSE_MIGRATE: variable(z.enum(['auto', 'wait']).optional(), {
+    description:
+      'Who applies the ClickHouse migrations. auto: this process at start, under the migration lock (default of the embedded engine, which one process owns). wait: the migrations Job or `npm run migrate` does; the service stays unready until the schema version it needs is recorded (default with CLICKHOUSE_URL).',
+  }),
+  CLICKHOUSE_MIGRATION_TIMEOUT_SECONDS: variable(z.coerce.number().int().min(30).max(86_400).default(3600), {
+    description:
+      'Server mode: time limit of each migration statement (max_execution_time, and the HTTP request timeout above it) unless the migration file sets its own with a `-- timeout_seconds: N` line.',
+  }),
   GRPC_PORT: variable(z.coerce.number().int().min(1).max(65535).default(9084), {
     description: 'Port of the gRPC API for bid managers (ConversionsService); served only when GRPC_API_TOKEN is set.',
   }),
