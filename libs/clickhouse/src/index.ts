@@ -2,6 +2,7 @@ export {
   ClickHouse,
   createClickHouse,
   EmbeddedEngineConflictError,
+  EmbeddedEngineUnavailableError,
   toJsonEachRow,
   type ClickHouseOptions,
   type InsertOptions,
@@ -9,3 +10,4 @@ export {
 } from './clickhouse-client.js';
 export { MigrationError, readMigrations, runMigrations, splitStatements, type MigrationFile, type MigrationLog } from './migration-runner.js';
 export { BatchWriter, type BatchWriteResult, type BatchWriterOptions } from './batch-writer.js';
+export { loadChdb } from './embedded-engine.js';

@@ -6,3 +6,4 @@ export * from './conversion-receiver.js';
 export * from './webhook-signing.js';
 export * from './lease-ledger.js';
 export * from './kafka-outage-proxy.js';
+export * from './clickhouse-http-server.js';
