@@ -8,6 +8,8 @@
 #   pool-recovery          number-pool's time to ready after SIGKILL over a year of leases, without and with snapshots
 #                          (BENCH_DAYS 365, BENCH_VISITS_PER_DAY 1200, BENCH_POOL_SIZE 50, BENCH_TAIL 20000, BENCH_RUNS 3);
 #                          run it on a broker of its own: KAFKA_PORT=19892 npm run bench -- pool-recovery
+#   attribution-start      attribution's time to ready and memory (RSS) in its own process, server mode (CLICKHOUSE_URL:
+#                          the test server of the ClickHouse HTTP interface) and embedded (BENCH_MODES, BENCH_RUNS 3)
 set -euo pipefail
 source "$(dirname "$0")/lib/env.sh"
 cd "$ROOT"
@@ -20,5 +22,6 @@ case "${1:-session-start}" in
   call-to-row) exec node scripts/bench/call-to-row.mjs "${@:2}" ;;
   report-latency) exec node scripts/bench/report-latency.mjs "${@:2}" ;;
   pool-recovery) exec node scripts/bench/pool-recovery.mjs "${@:2}" ;;
+  attribution-start) exec node scripts/bench/attribution-start.mjs "${@:2}" ;;
   *) echo "unknown benchmark: $1" >&2; exit 2 ;;
 esac

@@ -1,28 +1,46 @@
 // Starts the six services as separate processes against the local broker, plays a
 // visit, two calls, a callback request and an ad-cost import through their public APIs,
 // and prints what happened, down to the report by keyword and the visitor card.
+// DEMO_PLATFORM=compose (docker compose's demo profile): the services already run as the
+// compose stack; the demo only plays against them (conversions are then followed through
+// conversion-export's delivery status: the stack delivers to its own EXPORT_WEBHOOK_URL).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { ConversionReceiver, ServiceProcess, http, signGenericWebhook, waitFor } from '@calltrack/testing';
 
 const exitAfter = process.argv.includes('--exit');
+const compose = process.env.DEMO_PLATFORM === 'compose';
 // A fresh random token per run unless one is given (services refuse placeholders and short tokens).
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? `demo-${randomUUID()}`;
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const dataDir = process.env.CLICKHOUSE_DATA_DIR ?? `${process.cwd()}/.data/clickhouse`;
-mkdirSync(dataDir, { recursive: true });
+if (!compose) mkdirSync(dataDir, { recursive: true });
 process.env.SERVICE_LOG_DIR ??= `${process.cwd()}/.cache/logs`;
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
-const receiver = await new ConversionReceiver('demo-export-secret-0123456789').start();
+const receiver = compose ? undefined : await new ConversionReceiver('demo-export-secret-0123456789').start();
 const common = { KAFKA_BROKERS: brokers, ADMIN_TOKEN, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
 const ports = { 'session-tracker': 8081, 'number-pool': 8082, 'telephony-ingest': 8083, attribution: 8084, 'conversion-export': 8085, antifraud: 8086 };
 const extra = {
   attribution: { CLICKHOUSE_DATA_DIR: dataDir },
-  'conversion-export': { EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: 'demo-export-secret-0123456789' },
+  'conversion-export': { EXPORT_WEBHOOK_URL: receiver?.url ?? '', EXPORT_WEBHOOK_SECRET: 'demo-export-secret-0123456789' },
 };
-const services = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, new ServiceProcess(name, port, { ...common, ...(extra[name] ?? {}) })]));
+// In compose the services are reached by their compose names and started and stopped by compose.
+const composed = (name, port) => ({ url: `http://${name}:${port}`, start: async () => undefined, stop: async () => undefined });
+const services = Object.fromEntries(
+  Object.entries(ports).map(([name, port]) => [name, compose ? composed(name, port) : new ServiceProcess(name, port, { ...common, ...(extra[name] ?? {}) })]),
+);
+// Where a person on this machine reaches a service (compose publishes them on loopback).
+const shown = (name) => (compose ? `http://127.0.0.1:${ports[name]}` : services[name].url);
+const delivery = (site, id) =>
+  waitFor(
+    async () => {
+      const r = await http('GET', `${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(id)}`, { headers: auth });
+      return r.status === 200 && r.body.status !== 'unknown' ? r.body : undefined;
+    },
+    { what: 'the conversion delivery status', timeoutMs: 60_000 },
+  );
 
 let stopping = false;
 async function stopAll(code = 0) {
@@ -30,14 +48,14 @@ async function stopAll(code = 0) {
   stopping = true;
   say('\nstopping services (graceful drain)...');
   await Promise.all(Object.values(services).map((s) => s.stop()));
-  await receiver.stop();
+  await receiver?.stop();
   process.exit(code);
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
-  say('starting the six services...');
+  say(compose ? 'playing against the compose stack...' : 'starting the six services...');
   await Promise.all(Object.values(services).map((s) => s.start()));
   const site = `demo-${randomUUID().slice(0, 6)}`;
   // A number belongs to one site at a time, and the broker keeps earlier demos' sites: each run takes its own block of numbers.
@@ -115,8 +133,12 @@ try {
     { what: 'the attributed call', timeoutMs: 60_000 },
   );
   say(`ClickHouse row: ${JSON.stringify(row)}`);
-  await waitFor(() => receiver.forCall(callId).length > 0, { what: 'the export', timeoutMs: 60_000 });
-  say(`exported conversion: ${JSON.stringify(receiver.forCall(callId)[0].body)}`);
+  if (receiver) {
+    await waitFor(() => receiver.forCall(callId).length > 0, { what: 'the export', timeoutMs: 60_000 });
+    say(`exported conversion: ${JSON.stringify(receiver.forCall(callId)[0].body)}`);
+  } else {
+    say(`conversion delivery: ${JSON.stringify(await delivery(site, callId))}`);
+  }
   const spamRow = await waitFor(
     async () => {
       const r = await http('GET', `${services.attribution.url}/v1/sites/${site}/calls/${encodeURIComponent(spamId)}`, { headers: auth });
@@ -124,7 +146,8 @@ try {
     },
     { what: 'the spam call', timeoutMs: 60_000 },
   );
-  say(`spam call stored with verdict ${spamRow.verdict ?? spamRow.call?.verdict}; exports received for it: ${receiver.forCall(spamId).length}`);
+  const spamExport = receiver ? `exports received for it: ${receiver.forCall(spamId).length}` : `delivery: ${(await delivery(site, spamId)).status}`;
+  say(`spam call stored with verdict ${spamRow.verdict ?? spamRow.call?.verdict}; ${spamExport}`);
 
   // The same visitor also leaves a callback request on the site; the site's backend forwards it with the tracker's ids.
   const enquiryBody = JSON.stringify({
@@ -171,20 +194,25 @@ try {
 
   say('');
   say('Where to look:');
-  say(`  session API        POST ${services['session-tracker'].url}/v1/sessions`);
-  say(`  pool state         curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['number-pool'].url}/v1/admin/sites/${site}/pool`);
-  say(`  attributed calls   curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/calls'`);
+  say(`  session API        POST ${shown('session-tracker')}/v1/sessions`);
+  say(`  pool state         curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${shown('number-pool')}/v1/admin/sites/${site}/pool`);
+  say(`  attributed calls   curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${shown('attribution')}/v1/sites/${site}/calls'`);
   say(
-    `  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`,
+    `  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${shown('attribution')}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`,
   );
-  say(`  visitor card       curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${services.attribution.url}/v1/sites/${site}/visitors/${visit.visitorId}'`);
+  say(`  visitor card       curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${shown('attribution')}/v1/sites/${site}/visitors/${visit.visitorId}'`);
   say(
-    `  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${services['conversion-export'].url}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`,
+    `  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${shown('conversion-export')}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`,
   );
-  say(`  health             curl ${services.attribution.url}/readyz   (every service: /healthz, /readyz)`);
+  say(`  health             curl ${shown('attribution')}/readyz   (every service: /healthz, /readyz)`);
   say(`  Kafka topics       kcat -L -b ${brokers}`);
-  say(`  service logs       ${process.env.SERVICE_LOG_DIR}/<service>-1.log    broker log: .cache/kafka-9092/broker.log`);
-  say(`  ClickHouse data    ${dataDir} (embedded engine, owned by attribution)`);
+  if (compose) {
+    say('  service logs       docker compose logs <service>          traces: http://127.0.0.1:16686 (Jaeger)');
+    say('  ClickHouse         http://127.0.0.1:8123 (the compose ClickHouse server, database from CLICKHOUSE_DATABASE)');
+  } else {
+    say(`  service logs       ${process.env.SERVICE_LOG_DIR}/<service>-1.log    broker log: .cache/kafka-9092/broker.log`);
+    say(`  ClickHouse data    ${dataDir} (embedded engine, owned by attribution)`);
+  }
   if (exitAfter) await stopAll(0);
   say('\nplatform running; Ctrl-C to stop.');
 } catch (err) {

@@ -110,6 +110,12 @@ function render(services) {
     "and the sampler's `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` are honoured by the OpenTelemetry",
     'SDK itself. Trace context travels in W3C `traceparent` headers over HTTP and in Kafka record headers.',
     '',
+    "Every span's resource carries `service.name`, `service.version` (the platform's version, the",
+    "repository's `package.json`), the host and the process, then the standard `OTEL_RESOURCE_ATTRIBUTES`",
+    "(`key=value,…`, which wins): the Helm chart sets it to the pod's Kubernetes attributes from the downward",
+    'API (`k8s.pod.name`, `k8s.pod.uid`, `k8s.namespace.name`, `k8s.node.name`, `k8s.deployment.name`,',
+    "`k8s.container.name`), followed by any `OTEL_RESOURCE_ATTRIBUTES` given in `otel.env` or a service's `config`.",
+    '',
   );
   return out.join('\n');
 }

@@ -66,6 +66,8 @@ if [[ $what == unit || $what == all ]]; then
   if [[ -z $filter ]] && ! node node_modules/prettier/bin/prettier.cjs --check --log-level warn "**/*.{ts,mts,mjs,js,json}"; then extra_failures=$((extra_failures + 1)); fi
   # The Helm chart: lint and render with checks (builds helm from the Go module proxy the first time).
   if [[ -z $filter ]] && ! bash scripts/check-chart.sh; then extra_failures=$((extra_failures + 1)); fi
+  # The Dockerfile (BuildKit's lint) and docker-compose.yml (as `docker compose config` loads it), without Docker.
+  if [[ -z $filter ]] && ! bash scripts/check-docker.sh; then extra_failures=$((extra_failures + 1)); fi
 fi
 if [[ $what == int || $what == all ]]; then
   if ! node scripts/kafka/wait-ready.mjs "$KAFKA_BROKERS" 500 2>/dev/null; then

@@ -1,13 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 import { clickHouseMetrics, tableLabel } from './clickhouse-metrics.js';
+import { acquireEngine, releaseEngine, type EmbeddedEngine } from './embedded-engine.js';
 
-/** Options of {@link createClickHouse}. Without `url` the embedded chDB engine is used. */
+/** Options of {@link createClickHouse}. Without `url` the embedded chDB engine is used (loaded on first use: the optional package chdb). */
 export interface ClickHouseOptions {
   /** HTTP(S) address of a ClickHouse server, e.g. `http://localhost:8123`. Omit for the embedded engine. */
   url?: string;
@@ -41,53 +39,10 @@ export interface InsertOptions {
   dedupToken?: string;
 }
 
-/** Thrown when the process would need a second embedded data directory. */
-export class EmbeddedEngineConflictError extends Error {
-  constructor(openDir: string, requestedDir: string) {
-    super(
-      `chDB allows one embedded data directory per process: '${openDir}' is open, '${requestedDir}' was requested. ` +
-        'Close every ClickHouse on the open directory first, or use the same dataDir.',
-    );
-    this.name = 'EmbeddedEngineConflictError';
-  }
-}
+export { EmbeddedEngineConflictError, EmbeddedEngineUnavailableError } from './embedded-engine.js';
 
-const MEMORY_DIR = ':memory:';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
-
-// chdb types its connection against @clickhouse/client-common 1.23.0, the client bundles its
-// own (1.23.1) copy; the runtime contract is the same, the settings unions differ slightly.
-type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
-
-interface EmbeddedEngine {
-  readonly dir: string;
-  readonly connection: ChdbConnection;
-  refs: number;
-}
-
-// libchdb binds one data directory per process; every ClickHouse on that directory
-// shares one connection, which is closed when the last of them closes.
-let engine: EmbeddedEngine | undefined;
-
-function acquireEngine(dataDir: string | undefined): EmbeddedEngine {
-  const dir = dataDir === undefined || dataDir === MEMORY_DIR ? MEMORY_DIR : resolve(dataDir);
-  if (engine) {
-    if (engine.dir !== dir) throw new EmbeddedEngineConflictError(engine.dir, dir);
-    engine.refs += 1;
-    return engine;
-  }
-  if (dir !== MEMORY_DIR) mkdirSync(dir, { recursive: true });
-  engine = { dir, connection: createChdbConnection({ path: dir }), refs: 1 };
-  return engine;
-}
-
-async function releaseEngine(e: EmbeddedEngine): Promise<void> {
-  e.refs -= 1;
-  if (e.refs > 0) return;
-  if (engine === e) engine = undefined;
-  await e.connection.close();
-}
 
 function sqlString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -155,7 +110,7 @@ export class ClickHouse {
       // ignores the client's `database`; both are re-applied on every statement below.
       try {
         this.#client = createClient({
-          connection: this.#engine.connection as unknown as ClientConnection,
+          connection: this.#engine.clientConnection,
           clickhouse_settings: settings,
           log: { level: ClickHouseLogLevel.OFF },
         });
@@ -219,7 +174,8 @@ export class ClickHouse {
     const payload = toJsonEachRow(rows);
     if (this.#engine) {
       // Zero-copy Buffer insert; the client's object insert would go through a JS string.
-      await this.#engine.connection.chdb.rawInsert({ table: target, values: payload, format: 'JSONEachRow', settings });
+      const connection = await this.#engine.connection;
+      await connection.chdb.rawInsert({ table: target, values: payload, format: 'JSONEachRow', settings });
       return;
     }
     const clause = Object.entries(settings)

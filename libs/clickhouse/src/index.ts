@@ -2,6 +2,7 @@ export {
   ClickHouse,
   createClickHouse,
   EmbeddedEngineConflictError,
+  EmbeddedEngineUnavailableError,
   toJsonEachRow,
   type ClickHouseOptions,
   type CommandOptions,
@@ -31,3 +32,4 @@ export {
 } from './migration-lock.js';
 export { migrateDatabase, waitForSchema, type MigrateDatabaseOptions, type WaitForSchemaOptions } from './migrate-database.js';
 export { BatchWriter, type BatchWriteResult, type BatchWriterOptions } from './batch-writer.js';
+export { loadChdb } from './embedded-engine.js';

@@ -1,7 +1,8 @@
 import { context, propagation, trace, type Context, type Span, type Tracer, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { W3CTraceContextPropagator, CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { readFileSync } from 'node:fs';
+import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -38,6 +39,7 @@ export function addSpanProcessor(processor: SpanProcessor): () => void {
 
 export interface TelemetryOptions {
   serviceName: string;
+  /** Default: the platform's version (the repository's package.json, the chart's appVersion). */
   serviceVersion?: string;
   /** Overrides the exporter chosen from OTEL_* variables (tests pass an in-memory exporter). */
   exporter?: SpanExporter;
@@ -57,16 +59,48 @@ export function initTelemetry(options: TelemetryOptions): void {
   if (exporter) {
     processors.push(options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter));
   }
-  provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: process.env['OTEL_SERVICE_NAME'] || options.serviceName,
-      [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.1.0',
-    }),
-    spanProcessors: processors,
-  });
+  provider = new NodeTracerProvider({ resource: telemetryResource(options), spanProcessors: processors });
   provider.register({
     propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   });
+}
+
+/**
+ * The resource of every span: service name and version, the host and process, and
+ * OTEL_RESOURCE_ATTRIBUTES (`key=value,…`) last, so an operator's value wins — the Helm chart
+ * puts the Kubernetes attributes there (k8s.pod.name, k8s.namespace.name, k8s.node.name,
+ * k8s.deployment.name… from the downward API).
+ */
+export function telemetryResource(options: Pick<TelemetryOptions, 'serviceName' | 'serviceVersion'>): Resource {
+  const service = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: process.env['OTEL_SERVICE_NAME'] || options.serviceName,
+    [ATTR_SERVICE_VERSION]: options.serviceVersion ?? platformVersion(),
+  });
+  return detectResources({ detectors: [hostDetector, processDetector] })
+    .merge(service)
+    .merge(detectResources({ detectors: [envDetector] }));
+}
+
+let version: string | undefined;
+
+/** The platform's version: the repository's root package.json (in the image, /app/package.json). */
+export function platformVersion(): string {
+  if (version === undefined) {
+    // dist/tracing.js → libs/telemetry → libs → the root; the package's own version if that is missing.
+    for (const path of ['../../../package.json', '../package.json']) {
+      try {
+        const parsed = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version?: unknown };
+        if (typeof parsed.version === 'string' && parsed.version) {
+          version = parsed.version;
+          break;
+        }
+      } catch {
+        // next candidate
+      }
+    }
+    version ??= 'unknown';
+  }
+  return version;
 }
 
 function exporterFromEnv(): SpanExporter | undefined {

@@ -7,3 +7,4 @@ export * from './webhook-signing.js';
 export * from './lease-ledger.js';
 export * from './kafka-outage-proxy.js';
 export * from './secure-broker.js';
+export * from './clickhouse-http-server.js';

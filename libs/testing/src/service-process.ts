@@ -82,6 +82,12 @@ export class ServiceProcess {
     await this.signal('SIGKILL');
   }
 
+  /** The running process's id (undefined before start and after exit). */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
   /** SIGTERM: graceful shutdown. */
   async stop(): Promise<void> {
     await this.signal('SIGTERM');

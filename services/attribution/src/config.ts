@@ -8,7 +8,8 @@ export const attributionConfigSchema = z.object({
   PORT: portVariable(8084),
   ADMIN_TOKEN: adminTokenVariable(),
   CLICKHOUSE_URL: variable(z.url({ protocol: /^https?$/ }).optional(), {
-    description: 'ClickHouse server (HTTP interface, e.g. http://clickhouse:8123). Unset: the embedded engine (chDB) in CLICKHOUSE_DATA_DIR.',
+    description:
+      'ClickHouse server (HTTP interface, e.g. http://clickhouse:8123). Unset: the embedded engine (chDB) in CLICKHOUSE_DATA_DIR, which only the embedded image target and a development install contain (the production image requires this variable).',
   }),
   CLICKHOUSE_USER: variable(z.string().default('default'), { description: 'ClickHouse user (server mode).' }),
   CLICKHOUSE_PASSWORD: variable(z.string().default(''), { description: 'ClickHouse password (server mode).', sensitive: true }),

@@ -171,14 +171,13 @@ describe('liveness and readiness probes', () => {
     before(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'calltrack-probes-chdb-'));
       const port = await freePort();
-      clickhouse = spawn(process.execPath, [join(ROOT, 'libs/testing/dist/clickhouse-http-server.main.js')], {
-        env: { ...process.env, CLICKHOUSE_DATA_DIR: dataDir, PORT: String(port) },
+      clickhouse = spawn(process.execPath, [join(ROOT, 'libs/testing/dist/clickhouse-http-server.cli.js'), '--data-dir', dataDir, '--port', String(port)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       clickhouseUrl = await new Promise<string>((resolveUrl, reject) => {
         clickhouse.once('exit', (code) => reject(new Error(`the ClickHouse HTTP server exited with ${code}`)));
         clickhouse.stdout!.on('data', (chunk: Buffer) => {
-          const m = /listening (\S+)/.exec(chunk.toString());
+          const m = /"url":"([^"]+)"/.exec(chunk.toString());
           if (m) resolveUrl(m[1]!);
         });
       });
@@ -187,6 +186,8 @@ describe('liveness and readiness probes', () => {
         ADMIN_TOKEN: 'probes-admin-token-0123456789',
         KAFKA_SESSION_TIMEOUT_MS: '6000',
         CLICKHOUSE_URL: clickhouseUrl,
+        // Nothing else migrates this database: the service does, under the lock (the default with a server is to wait).
+        CLICKHOUSE_MIGRATE: 'auto',
         CLICKHOUSE_DATABASE: `probes_${randomUUID().slice(0, 8)}`,
         CLICKHOUSE_HEALTH_INTERVAL_MS: '500',
       });

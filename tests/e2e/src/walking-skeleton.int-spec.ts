@@ -1,13 +1,20 @@
-// The walking skeleton, end to end on the real broker and the embedded ClickHouse
-// engine: a visit gets a number; a signed webhook reports a call to it; the call is
-// attributed to the visit's UTM source in ClickHouse and exported exactly once; a
-// blocked caller's call is marked spam and not exported; number-pool killed in the
-// middle comes back with its live leases.
+// The walking skeleton, end to end on the real broker and the real ClickHouse engine in
+// server mode, as in production: every service is a process of its own, and two attribution
+// replicas share one engine over the ClickHouse HTTP interface (CLICKHOUSE_URL; the test
+// server serves it from the engine of this test process, which reads the same rows). A visit
+// gets a number; a signed webhook reports a call to it; the call is attributed to the visit's
+// UTM source in ClickHouse and exported exactly once; a blocked caller's call is marked spam
+// and not exported; number-pool killed in the middle comes back with its live leases.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { loadAttributionConfig, startAttribution } from '@calltrack/attribution';
-import type { RunningService } from '@calltrack/service-kit';
+import { createClickHouse } from '@calltrack/clickhouse';
 import {
   ConversionReceiver,
   createKafkaTestEnv,
@@ -16,9 +23,15 @@ import {
   ServiceProcess,
   signGenericWebhook,
   sleep,
+  startClickHouseHttpServer,
   waitFor,
+  type ClickHouseHttpServer,
   type KafkaTestEnv,
 } from '@calltrack/testing';
+
+process.env['CLICKHOUSE_DATA_DIR'] ??= mkdtempSync(join(tmpdir(), 'calltrack-chdb-'));
+const CLICKHOUSE_USER = 'calltrack';
+const CLICKHOUSE_PASSWORD = 'e2e-clickhouse-password';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -26,29 +39,42 @@ const SITE = 'e2e-shop';
 const WEBHOOK_SECRET = 'whsec-e2e-0123456789abcdef0123456789abcdef';
 const EXPORT_SECRET = 'export-secret-0123456789abcdef';
 
+const execFileAsync = promisify(execFile);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
 describe('walking skeleton: visit → number → call → attribution → export', () => {
   let env: KafkaTestEnv;
   let receiver: ConversionReceiver;
-  let attribution: RunningService;
+  let clickhouse: ClickHouseHttpServer;
+  const database = `e2e_${randomUUID().slice(0, 8)}`;
   const procs: Record<string, ServiceProcess> = {};
+  let attribution: ServiceProcess;
+  let attributionReplica: ServiceProcess;
 
   before(async () => {
     env = await createKafkaTestEnv('e2e');
     receiver = await new ConversionReceiver(EXPORT_SECRET).start();
-    const common = { ...env.env, ADMIN_TOKEN: ADMIN, KAFKA_SESSION_TIMEOUT_MS: '6000' };
-    attribution = await startAttribution(
-      loadAttributionConfig({
-        ...common,
-        PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        CLICKHOUSE_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
-        CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '',
-      }),
-    );
+    clickhouse = await startClickHouseHttpServer({ dataDir: process.env['CLICKHOUSE_DATA_DIR']!, users: { [CLICKHOUSE_USER]: CLICKHOUSE_PASSWORD } });
+    // The default session timeout (15 s): a short one evicts members of a starved machine again and again.
+    const common = { ...env.env, ADMIN_TOKEN: ADMIN };
+    const server = { CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE: database, CLICKHOUSE_DATA_DIR: '' };
+    // As in production: the migration command (the Helm Job's) creates the database and applies the schema,
+    // then both replicas start in wait mode (the default with a server) on the migrated schema.
+    // Not spawnSync: the ClickHouse HTTP test server answers from this process's event loop.
+    const migrated = await execFileAsync(process.execPath, [join(ROOT, 'services/attribution/dist/migrate.js')], {
+      env: { ...process.env, ...server, LOG_LEVEL: 'warn' },
+      timeout: 300_000,
+    }).catch((err: Error & { stdout?: string; stderr?: string }) => assert.fail(`npm run migrate failed: ${err.message}\n${err.stdout}\n${err.stderr}`));
+    assert.ok(migrated);
+    attribution = new ServiceProcess('attribution', await freePort(), { ...common, ...server, LOG_LEVEL: 'warn' });
+    attributionReplica = new ServiceProcess('attribution', await freePort(), { ...common, ...server, LOG_LEVEL: 'warn' });
+    await attribution.start();
+    procs['attribution-replica'] = attributionReplica;
     const extra: Record<string, Record<string, string>> = {
       'conversion-export': { EXPORT_WEBHOOK_URL: receiver.url, EXPORT_WEBHOOK_SECRET: EXPORT_SECRET, EXPORT_INITIAL_BACKOFF_MS: '100' },
       'session-tracker': { LEASE_REPLY_TIMEOUT_MS: '5000' },
+      // Killed and restarted below: its partitions move back without waiting 15 s for the dead member.
+      'number-pool': { KAFKA_SESSION_TIMEOUT_MS: '6000' },
     };
     for (const name of ['number-pool', 'session-tracker', 'telephony-ingest', 'antifraud', 'conversion-export']) {
       procs[name] = new ServiceProcess(name, await freePort(), { ...common, ...(extra[name] ?? {}) });
@@ -58,8 +84,18 @@ describe('walking skeleton: visit → number → call → attribution → export
 
   after(async () => {
     await Promise.all(Object.values(procs).map((p) => p.stop()));
-    await attribution?.close();
+    await attribution?.stop();
     await receiver?.stop();
+    await clickhouse?.close();
+  });
+
+  it('runs attribution in server mode: two replicas on one engine over HTTP, without the embedded engine loaded', async () => {
+    for (const replica of [attribution, attributionReplica]) {
+      const pid = replica.pid;
+      assert.ok(pid, 'the replica runs');
+      assert.equal(readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libchdb'), false, 'server mode must not map the embedded engine');
+    }
+    assert.ok(clickhouse.queries > 0, 'attribution reached ClickHouse over HTTP');
   });
 
   it('attributes a call to its visit, exports it once, keeps leases across a number-pool crash and never exports spam', async () => {
@@ -176,6 +212,17 @@ describe('walking skeleton: visit → number → call → attribution → export
     assert.equal(call.match_method ?? call.matchMethod, 'dynamic');
     assert.equal(call.caller_number ?? call.callerNumber, '+79165554433');
     assert.equal(call.verdict, 'clean');
+    // Both replicas answer from the one engine, and this process's embedded client reads the same row.
+    const fromReplica = await http('GET', `${attributionReplica.url}/v1/sites/${SITE}/calls/${encodeURIComponent(callId)}`, { headers: auth });
+    assert.equal(fromReplica.status, 200);
+    assert.equal((fromReplica.body.call ?? fromReplica.body).utm_source, 'google');
+    const embedded = createClickHouse({ dataDir: process.env['CLICKHOUSE_DATA_DIR'], database });
+    try {
+      const rows = await embedded.query<{ utm_source: string }>('SELECT utm_source FROM calls FINAL WHERE call_id = {id:String}', { id: callId });
+      assert.deepEqual(rows, [{ utm_source: 'google' }]);
+    } finally {
+      await embedded.close();
+    }
 
     // 5. The export endpoint receives it exactly once.
     await waitFor(() => receiver.forCall(callId).length > 0, { what: 'the conversion export', timeoutMs: 30_000 });
