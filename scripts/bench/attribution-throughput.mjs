@@ -8,7 +8,9 @@
 //   BENCH_CALLS (20000)  BENCH_SESSIONS (200: numbers held, calls spread over them)
 //   BENCH_INPUT=calls (default: antifraud screens, then attribution) | screened (straight
 //   onto screened-calls: attribution alone)
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { calltrack, callKey, createEvent } from '@calltrack/contracts';
 import { sleep, waitFor } from '@calltrack/testing';
 import { cpuSeconds, pidOf, siteWithLiveVisits, startBenchPlatform, storedCalls, watchAttributed } from '../simulate/bench-support.mjs';
@@ -107,6 +109,19 @@ try {
     `attribution throughput: ${Math.round(CALLS / seconds)} calls/s (${CALLS} calls, first publish → last final row ${seconds.toFixed(1)} s; ${stored} rows in the channel report)`,
   );
   log(`match methods: ${JSON.stringify(methods)}`);
+  // Throughput per fifth of the backlog (in the order the final rows were announced): a rate that
+  // falls from the first fifth to the last grows with the history already stored.
+  const times = [...ids].map((id) => watcher.finals.get(id).at).sort((a, b) => a - b);
+  const fifths = [];
+  let from = t0;
+  for (let k = 1; k <= 5; k += 1) {
+    const n = Math.floor((CALLS * k) / 5) - Math.floor((CALLS * (k - 1)) / 5);
+    const to = times[Math.floor((CALLS * k) / 5) - 1];
+    fifths.push(n > 0 ? Math.round(n / Math.max(0.001, (to - from) / 1000)) : 0);
+    from = to;
+  }
+  log(`calls/s per fifth of the backlog: ${fifths.join(' → ')}`);
+  log(`attribution log: ${groupTrouble(process.env.SERVICE_LOG_DIR)}`);
   const used = (k) => (cpu1[k] - cpu0[k]).toFixed(1);
   log(
     `CPU used: attribution ${used('attribution')} s (${((cpu1.attribution - cpu0.attribution) / seconds).toFixed(2)} cores), antifraud ${used('antifraud')} s; machine: ${cpus().length} cores, load ${loadavg()
@@ -117,3 +132,16 @@ try {
   await platform.stop();
 }
 process.exit(0);
+
+/** Lines of attribution's log that tell of the group losing this member (evictions, rebalances, overran handlers). */
+function groupTrouble(dir) {
+  const counts = { evicted: 0, rebalancing: 0, overran: 0 };
+  for (const file of readdirSync(dir).filter((f) => f.startsWith('attribution'))) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      if (/not aware of this member|UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION/.test(line)) counts.evicted += 1;
+      else if (/rebalanc/i.test(line)) counts.rebalancing += 1;
+      if (line.includes('kafka_handler_overran')) counts.overran += 1;
+    }
+  }
+  return `${counts.evicted} eviction lines, ${counts.rebalancing} rebalance lines, ${counts.overran} overran handlers (${dir})`;
+}

@@ -79,8 +79,10 @@ export interface BatchConsumerOptions {
   maxRecordMs?: number;
   /**
    * Longest time the consumer heartbeats on behalf of one handler or flush call that has not
-   * returned (default 60 s). Past it the member stops heartbeating and the group's failure
-   * detection takes over: a handler stuck for good cannot keep its partitions.
+   * returned nor called the record's heartbeat itself (default 60 s): a flush working through a
+   * backlog in steps heartbeats between them and stays in the group, while within a step (a
+   * lock, a slow query) the consumer heartbeats for it. Past it the member stops heartbeating
+   * and the group's failure detection takes over: a handler stuck for good cannot keep its partitions.
    */
   maxBlockedMs?: number;
   /**
@@ -149,6 +151,11 @@ const MAX_RESTART_DELAY_MS = 30_000;
 /** Records whose attempts are remembered across redeliveries (oldest forgotten first). */
 const MAX_REMEMBERED = 10_000;
 const PER_INSTANCE_SUFFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.retry)?$/;
+
+/** When the handlers or the flush of a batch last heartbeated by themselves: proof that they are not stuck. */
+interface Progress {
+  at: number;
+}
 
 /** The batch is given up without committing the record in hand (stopping, or the group rebalancing). */
 class BatchAbandoned extends Error {
@@ -430,12 +437,18 @@ export class BatchConsumer {
         let last: string | undefined;
         let settled = 0;
         let abandoned: BatchAbandoned | undefined;
+        // The heartbeat handed to handlers (and kept by them for flush) also tells that they make progress.
+        const progress: Progress = { at: 0 };
+        const handlerHeartbeat = async (): Promise<void> => {
+          progress.at = Date.now();
+          await heartbeat();
+        };
         for (const message of batch.messages as KafkaMessage[]) {
           if (!isRunning() || isStale()) break;
           try {
             // A parked record waits for its time; stopping meanwhile leaves it uncommitted for later.
             if (member.retryTier && !(await this.waitUntilDue(message, heartbeat, isRunning, telemetry))) break;
-            await this.processMessage(topic, batch.topic, batch.partition, message, heartbeat, isRunning, telemetry);
+            await this.processMessage(topic, batch.topic, batch.partition, message, { heartbeat, handlerHeartbeat, progress }, isRunning, telemetry);
             telemetry.recordSettled(batch.topic);
             settled += 1;
             last = message.offset;
@@ -460,7 +473,7 @@ export class BatchConsumer {
         // Make the records handled so far durable even when the batch was cut short, so no
         // handler's buffer carries them into another batch; the commit may then be refused
         // (rebalance) and they are redone, idempotently.
-        if (this.options.flush) await this.flushWithRetry(heartbeat, isRunning, telemetry);
+        if (this.options.flush) await this.flushWithRetry(heartbeat, progress, isRunning, telemetry);
         resolveOffset(last);
         // Through the batch's own committer: Consumer.commitOffsets() is a no-op once stop() began,
         // which would lose the commit of the batch being drained.
@@ -535,13 +548,14 @@ export class BatchConsumer {
 
   /**
    * Runs `fn` (a handler, a flush, a dead-letter write) heartbeating every heartbeat interval
-   * while it is genuinely in progress, for at most maxBlockedMs: a blind timer would keep a
-   * stuck member in the group for good and disable the group's failure detection.
+   * while it is genuinely in progress, for at most maxBlockedMs since it started or last
+   * heartbeated by itself (`progress`): a blind timer would keep a stuck member in the group
+   * for good and disable the group's failure detection.
    */
-  private async heartbeating<T>(heartbeat: () => Promise<void>, what: string, fn: () => Promise<T>): Promise<T> {
+  private async heartbeating<T>(heartbeat: () => Promise<void>, what: string, fn: () => Promise<T>, progress?: Progress): Promise<T> {
     const started = Date.now();
     const timer = setInterval(() => {
-      if (Date.now() - started > this.maxBlockedMs) {
+      if (Date.now() - Math.max(started, progress?.at ?? 0) > this.maxBlockedMs) {
         clearInterval(timer);
         this.logger.error(
           { event: 'kafka_handler_overran', group: this.groupId, what, maxBlockedMs: this.maxBlockedMs },
@@ -633,10 +647,11 @@ export class BatchConsumer {
     name: string,
     partition: number,
     message: KafkaMessage,
-    heartbeat: () => Promise<void>,
+    beats: { heartbeat: () => Promise<void>; handlerHeartbeat: () => Promise<void>; progress: Progress },
     isRunning: () => boolean,
     telemetry: MemberTelemetry,
   ): Promise<void> {
+    const { heartbeat, handlerHeartbeat, progress } = beats;
     // Attempts are counted per record across redeliveries of this process (the member evicted
     // or the partition reassigned mid-retries), before each attempt: a handler that never
     // returns still uses them up.
@@ -666,7 +681,7 @@ export class BatchConsumer {
       // A handler that heartbeats is working (an HTTP delivery retrying): alive, for the stall check.
       heartbeat: () => {
         telemetry.alive();
-        return heartbeat();
+        return handlerHeartbeat();
       },
     };
     const parent = extractTraceContext(message.headers);
@@ -676,25 +691,29 @@ export class BatchConsumer {
     while (!exhausted()) {
       memo.count += 1;
       try {
-        await this.heartbeating(heartbeat, `handle ${name}`, () =>
-          withSpan(
-            this.tracer,
-            `process ${topic}`,
-            {
-              kind: SpanKind.CONSUMER,
-              parent,
-              attributes: {
-                'messaging.system': 'kafka',
-                'messaging.operation.type': 'process',
-                'messaging.destination.name': name,
-                'messaging.consumer.group.name': this.groupId,
-                'messaging.kafka.offset': Number(message.offset),
-                'calltrack.event_type': event.type,
-                'calltrack.site_id': event.siteId,
+        await this.heartbeating(
+          heartbeat,
+          `handle ${name}`,
+          () =>
+            withSpan(
+              this.tracer,
+              `process ${topic}`,
+              {
+                kind: SpanKind.CONSUMER,
+                parent,
+                attributes: {
+                  'messaging.system': 'kafka',
+                  'messaging.operation.type': 'process',
+                  'messaging.destination.name': name,
+                  'messaging.consumer.group.name': this.groupId,
+                  'messaging.kafka.offset': Number(message.offset),
+                  'calltrack.event_type': event.type,
+                  'calltrack.site_id': event.siteId,
+                },
               },
-            },
-            () => this.options.handle(record),
-          ),
+              () => this.options.handle(record),
+            ),
+          progress,
         );
         this.attempts.delete(memoKey);
         return;
@@ -746,13 +765,13 @@ export class BatchConsumer {
     memo.settled = true;
   }
 
-  private async flushWithRetry(heartbeat: () => Promise<void>, isRunning: () => boolean, telemetry: MemberTelemetry): Promise<void> {
+  private async flushWithRetry(heartbeat: () => Promise<void>, progress: Progress, isRunning: () => boolean, telemetry: MemberTelemetry): Promise<void> {
     // A failed flush is never dead-lettered: the store is down, not the data. Keep
     // retrying (heartbeating) until it works or the consumer stops without committing.
     let delay = this.options.retryDelayMs ?? 200;
     for (;;) {
       try {
-        await this.heartbeating(heartbeat, 'flush', () => this.options.flush!());
+        await this.heartbeating(heartbeat, 'flush', () => this.options.flush!(), progress);
         return;
       } catch (err) {
         this.logger.error({ event: 'kafka_batch_flush_failed', group: this.groupId, err });

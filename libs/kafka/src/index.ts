@@ -3,7 +3,6 @@ export * from './kafka-security.js';
 export * from './errors.js';
 export * from './event-producer.js';
 export * from './batch-consumer.js';
-export * from './keep-alive.js';
 export * from './topic-reader.js';
 export * from './topic-admin.js';
 export * from './topic-config-check.js';

@@ -81,6 +81,45 @@ describe('BatchConsumer resilience on the real broker', () => {
     await consumer.stop();
   });
 
+  it('a flush longer than maxBlockedMs that heartbeats between its steps keeps its member: the bound counts from its last own heartbeat', async () => {
+    const STEP_MS = SESSION_TIMEOUT_MS + 1_000;
+    let joins = 0;
+    let steps = 0;
+    let flushes = 0;
+    let heartbeat: (() => Promise<void>) | undefined;
+    const marker = blocked('+74951000009');
+    const consumer = bus.consumer({
+      groupId: 'stepping-flush-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: false,
+      // Shorter than the whole flush, longer than one step: only a bound counted from the flush's
+      // own last heartbeat keeps the consumer heartbeating through the later steps.
+      maxBlockedMs: STEP_MS + 1_000,
+      onAssignment: () => void joins++,
+      handle: async (r) => {
+        if (r.event.eventId === marker.eventId) heartbeat = r.heartbeat;
+      },
+      flush: async () => {
+        if (!heartbeat) return;
+        flushes++;
+        // Three steps, each longer than the session timeout without heartbeating itself (a lock, a slow query).
+        for (let i = 0; i < 3; i++) {
+          await sleep(STEP_MS);
+          steps++;
+          if (i < 2) await heartbeat();
+        }
+        heartbeat = undefined;
+      },
+    });
+    await consumer.start();
+    await consumer.waitUntilReady();
+    await bus.producer.publish('antifraudBlocklist', keyOn(2, 'stepping'), marker);
+    await waitFor(() => steps >= 3, { what: 'the three steps of the flush', timeoutMs: 60_000 });
+    await consumer.stop();
+    assert.equal(flushes, 1, 'the flush ran once: never cut by an eviction and redone');
+    assert.equal(joins, 1, 'one group join: no eviction, no rebalance');
+  });
+
   it('a record whose handler hangs past the session timeout: the member is evicted, the batch comes back, the attempts are remembered and it is dead-lettered once', async () => {
     const key = keyOn(1, 'hang');
     const poison = blocked('+74951000002');

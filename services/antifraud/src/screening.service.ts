@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { calltrack, callKey, createEvent, phoneKey, verdictLabel, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
-import { KafkaBus, withKeepAlive, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
+import { KafkaBus, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, counter, type Counter, type Logger } from '@calltrack/telemetry';
 import { BlocklistState, type BlockEntry } from './blocklist-state.js';
@@ -31,8 +31,6 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
   // One outbox per consumer: a flush must publish exactly what its own batch produced before that batch commits.
   private readonly outbox = { calls: [] as OutgoingRecord[], sessions: [] as OutgoingRecord[] };
   private rebuilt = false;
-  // The heartbeat of the batch each consumer is handling: publishing a backlog's batch takes a while.
-  private readonly heartbeats: { calls?: () => Promise<void>; sessions?: () => Promise<void> } = {};
 
   constructor(
     private readonly bus: KafkaBus,
@@ -49,7 +47,8 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     const flush = (box: keyof typeof this.outbox) => async () => {
       if (this.outbox[box].length === 0) return;
       // On failure the records stay: the consumer retries the flush and commits nothing until it succeeds.
-      await withKeepAlive(this.heartbeats[box], () => this.bus.producer.publishMany(this.outbox[box]));
+      // The consumer heartbeats while the publish runs (bounded by maxBlockedMs); a publish has its own deadline.
+      await this.bus.producer.publishMany(this.outbox[box]);
       this.outbox[box] = [];
     };
     this.consumers.push(
@@ -65,20 +64,14 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
         groupId: `${SERVICE_NAME}.calls`,
         topics: ['calls'],
         fromBeginning: true,
-        handle: async (r) => {
-          this.heartbeats.calls = r.heartbeat;
-          await this.screenCall(r.event);
-        },
+        handle: async (r) => this.screenCall(r.event),
         flush: flush('calls'),
       }),
       this.bus.consumer({
         groupId: `${SERVICE_NAME}.sessions`,
         topics: ['sessions'],
         fromBeginning: true,
-        handle: async (r) => {
-          this.heartbeats.sessions = r.heartbeat;
-          await this.screenSession(r.event);
-        },
+        handle: async (r) => this.screenSession(r.event),
         flush: flush('sessions'),
       }),
     );

@@ -292,8 +292,14 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
     assert.equal(missed['wait_seconds'], 65);
     const list = await http('GET', `${service.url}/v1/sites/${SITE}/calls?limit=1000`, { headers: auth });
     assert.equal(list.body.calls.filter((c: Row) => c['call_id'] === 'c-progress').length, 1);
-    const finals = attributedOf('c-progress').map((e) => e.payload.final);
-    assert.deepEqual(finals, [false, true]);
+    // CallAttributed is published after the row is inserted: the row can be read before the event arrives.
+    const attributed = await waitFor(() => (attributedOf('c-progress').length >= 2 ? attributedOf('c-progress') : undefined), {
+      what: "c-progress's second CallAttributed",
+    });
+    assert.deepEqual(
+      attributed.map((e) => e.payload.final),
+      [false, true],
+    );
   });
 
   it('dead-letters undecodable and unusable records and goes on', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { KafkaBus, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, counter, histogram, LATENCY_BUCKETS, type Context, type Logger } from '@calltrack/telemetry';
 import { BatchBuffer } from './batch-buffer.js';
@@ -7,7 +7,7 @@ import type { PlannedCall } from './call-evaluation.js';
 import { CallEvaluationService, type IncomingReport } from './call-evaluation.service.js';
 import { callVersion } from './call-version.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
-import { chunksOf } from './keep-alive.js';
+import { chunksOf } from './chunks.js';
 import { checkScreenedCall } from './row-mappers.js';
 
 /**
@@ -93,36 +93,35 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
     const heartbeat = this.heartbeat;
     let calls = 0;
     // A backlog brings batches of thousands of calls: the work between two heartbeats is one
-    // chunk, and waits (the evaluation lock, ClickHouse) heartbeat in the background.
-    await withKeepAlive(heartbeat, async () => {
-      while (this.chunksDone < chunks.length) {
-        const chunk = chunks[this.chunksDone]!;
-        const startedAt = Date.now();
-        // Outside the evaluation lock: a fresh call may wait for its lease to reach ClickHouse.
-        if (!this.prepared) await this.evaluation.waitForState(chunk);
-        const traces = new Map<string, Context>(chunk.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
-        const planned = await this.evaluation.exclusive(async () => {
-          this.prepared ??= await this.evaluation.plan({ mode: 'report', reports: chunk.map((i) => i.report) });
-          await this.evaluation.commit(this.prepared, this.buffer.token(`calls:${this.chunksDone}`, []), traces);
-          await this.evaluation.followDependents(this.prepared);
-          return this.prepared;
-        });
-        calls += planned.length;
-        countAttributed(planned, (Date.now() - startedAt) / 1000);
-        this.logger.info({
-          event: 'calls_attributed',
-          calls: planned.length,
-          superseded: chunk.length - planned.length,
-          chunk: this.chunksDone + 1,
-          chunks: chunks.length,
-          ms: Date.now() - startedAt,
-        });
-        this.prepared = undefined;
-        this.chunksDone += 1;
-        // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).
-        if (heartbeat && this.chunksDone < chunks.length) await heartbeat();
-      }
-    });
+    // chunk. Within a chunk (the evaluation lock, ClickHouse) the batch consumer heartbeats on
+    // the flush's behalf, for at most a minute (maxBlockedMs) since the last chunk's heartbeat.
+    while (this.chunksDone < chunks.length) {
+      const chunk = chunks[this.chunksDone]!;
+      const startedAt = Date.now();
+      // Outside the evaluation lock: a fresh call may wait for its lease to reach ClickHouse.
+      if (!this.prepared) await this.evaluation.waitForState(chunk);
+      const traces = new Map<string, Context>(chunk.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
+      const planned = await this.evaluation.exclusive(async () => {
+        this.prepared ??= await this.evaluation.plan({ mode: 'report', reports: chunk.map((i) => i.report) });
+        await this.evaluation.commit(this.prepared, this.buffer.token(`calls:${this.chunksDone}`, []), traces);
+        await this.evaluation.followDependents(this.prepared);
+        return this.prepared;
+      });
+      calls += planned.length;
+      countAttributed(planned, (Date.now() - startedAt) / 1000);
+      this.logger.info({
+        event: 'calls_attributed',
+        calls: planned.length,
+        superseded: chunk.length - planned.length,
+        chunk: this.chunksDone + 1,
+        chunks: chunks.length,
+        ms: Date.now() - startedAt,
+      });
+      this.prepared = undefined;
+      this.chunksDone += 1;
+      // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).
+      if (heartbeat && this.chunksDone < chunks.length) await heartbeat();
+    }
     if (chunks.length > 1) this.logger.debug({ event: 'calls_batch_attributed', calls, reports: items.length, chunks: chunks.length });
     this.chunksDone = 0;
     this.buffer.clear();

@@ -10,6 +10,7 @@ import { AttributionStore, LEASE_LOOKBACK_MS } from './attribution-store.js';
 import {
   creditsForCall,
   evaluateCalls,
+  type EvaluationLookups,
   historyOfRow,
   planWrites,
   reportOfRow,
@@ -21,8 +22,8 @@ import {
 } from './call-evaluation.js';
 import { CallLookups } from './call-lookups.js';
 import { callsToFollow, type LeftLead, type WrittenCall } from './dependent-calls.js';
-import { EnquiryLookups } from './enquiry-lookups.js';
-import type { Contact } from './lead-grouping.js';
+import { EnquiryLookups, type ContactPeople, type ContactProbe } from './enquiry-lookups.js';
+import { ContactProbes, type Contact } from './lead-grouping.js';
 import {
   decideMatch,
   matchLease,
@@ -276,26 +277,7 @@ export class CallEvaluationService {
       }
     }
     const visits = await this.visitsOf(hints, redemptions);
-    // Enquiries and calls of the callers and of the visitors the calls may be matched to: a call
-    // joins the lead of the same person's form or call before it. The calls being evaluated are
-    // left out: their stored state is what is being replaced (evaluateCalls sees them as evaluated).
-    const leadMs = widest((s) => s.leadWindowDays) * DAY_MS;
-    const candidateVisitors = [...leases.map((l) => l.visitorId), ...redemptions.map((r) => r.visitorId), ...history.map((h) => h.visitorId)];
-    const personContacts = new Map<string, Contact[]>();
-    for (const c of await this.enquiryLookups.contacts(
-      siteIds,
-      inbound.map((r) => r.call.callerNumber ?? ''),
-      candidateVisitors,
-      minStart - leadMs,
-      maxStart,
-    )) {
-      if (c.kind === 'call' && evaluating.has(pairKey(c.siteId, c.id))) continue;
-      const list = personContacts.get(c.siteId) ?? [];
-      list.push(c);
-      personContacts.set(c.siteId, list);
-    }
-
-    const evaluated = evaluateCalls(reports, {
+    const evaluationLookups: EvaluationLookups = {
       nowMs,
       graceMs: this.graceMs,
       site: (id) => this.siteFacts(id),
@@ -304,8 +286,21 @@ export class CallEvaluationService {
       redemptions,
       history,
       visit: (siteId, sessionId) => visits.get(pairKey(siteId, sessionId)),
-      personContacts: (siteId) => personContacts.get(siteId) ?? [],
+    };
+    const personContacts = await this.personContactsOf(reports, evaluationLookups, {
+      // Enquiries and calls of the callers and of the visitors the calls may be matched to: a call
+      // joins the lead of the same person's form or call before it.
+      people: {
+        siteIds,
+        phones: inbound.map((r) => r.call.callerNumber ?? ''),
+        visitors: [...leases.map((l) => l.visitorId), ...redemptions.map((r) => r.visitorId), ...history.map((h) => h.visitorId)],
+      },
+      fromMs: minStart - widest((s) => s.leadWindowDays) * DAY_MS,
+      toMs: maxStart,
+      evaluating,
+      history,
     });
+    const evaluated = evaluateCalls(reports, { ...evaluationLookups, personContacts: (siteId) => personContacts.get(siteId) ?? [] });
 
     const touches = await this.lookups.visitorTouches(
       evaluated.filter((e) => e.visitorId).map((e) => ({ siteId: e.report.siteId, visitorId: e.visitorId })),
@@ -318,6 +313,54 @@ export class CallEvaluationService {
       evaluated.map((e) => [e, creditsForCall(e, touches.get(pairKey(e.report.siteId, e.visitorId)) ?? [], shares.get(e.report.siteId)!)]),
     );
     return planWrites(evaluated, credits, stored, input.mode);
+  }
+
+  /**
+   * The stored contacts the calls' leads are decided from, by site: for each call, its person's
+   * latest earlier contact per phone and visitor, and the first contacts of those contacts'
+   * leads and of the callers' stored calls' leads (a lead's window runs from its first contact).
+   * Which people each call is (its caller, the visitor it is matched to) does not depend on
+   * leads: an evaluation over an index that only records what it is asked tells, and only
+   * those are read, instead of every contact of every person in the lead window (a whole
+   * history per batch for a busy caller or visitor). The calls being evaluated are left out:
+   * their stored state is what is being replaced (evaluateCalls sees them as evaluated).
+   */
+  private async personContactsOf(
+    reports: readonly CallReport[],
+    lookups: EvaluationLookups,
+    q: { people: ContactPeople; fromMs: number; toMs: number; evaluating: ReadonlySet<string>; history: readonly HistoryCall[] },
+  ): Promise<Map<string, Contact[]>> {
+    const recorders = new Map<string, ContactProbes>();
+    evaluateCalls(reports, {
+      ...lookups,
+      personContacts: (siteId) => {
+        const recorder = new ContactProbes();
+        recorders.set(siteId, recorder);
+        return recorder;
+      },
+    });
+    const probes: ContactProbe[] = [...recorders].flatMap(([siteId, r]) =>
+      r.probes.map((c) => ({ siteId, phone: c.phone, visitorId: c.visitorId, atMs: c.atMs, id: c.id })),
+    );
+    const latest = await this.enquiryLookups.latestContactsBefore(q.people, probes, q.fromMs, q.toMs, [...q.evaluating]);
+    const have = new Set(latest.map((c) => pairKey(c.siteId, c.id)));
+    const leads = new Map<string, { siteId: string; id: string }>();
+    for (const c of latest) if (c.leadId) leads.set(pairKey(c.siteId, c.leadId), { siteId: c.siteId, id: c.leadId });
+    for (const h of q.history) if (h.direction === 'inbound' && h.leadId) leads.set(pairKey(h.siteId, h.leadId), { siteId: h.siteId, id: h.leadId });
+    const firsts = await this.enquiryLookups.contactsByIds(
+      q.people,
+      [...leads].filter(([key]) => !have.has(key)).map(([, k]) => k),
+      q.fromMs,
+      q.toMs,
+    );
+    const out = new Map<string, Contact[]>();
+    for (const c of [...latest, ...firsts]) {
+      if (c.kind === 'call' && q.evaluating.has(pairKey(c.siteId, c.id))) continue;
+      const list = out.get(c.siteId) ?? [];
+      list.push(c);
+      out.set(c.siteId, list);
+    }
+    return out;
   }
 
   private async visitsOf(
@@ -392,16 +435,21 @@ export class CallEvaluationService {
       const rows = new Map<string, CallRow>();
       if (inbound.length > 0 || leftLeads.length > 0) {
         const starts = [...inbound.map((w) => w.atMs), ...leftLeads.map((l) => l.atMs)];
-        const positions = await this.lookups.callPositions(
-          {
-            sites: [...inbound.map((w) => w.siteId), ...leftLeads.map((l) => l.siteId)],
-            numbers: inbound.map((w) => w.number),
-            visitors: inbound.map((w) => w.visitorId),
-            leads: leftLeads.map((l) => l.leadId),
-          },
-          Math.min(...starts),
-          Math.max(...starts) + laterMs,
-        );
+        const [fromMs, toMs] = [Math.min(...starts), Math.max(...starts) + laterMs];
+        // Per written call and person key, only the calls up to its next one (ClickHouse picks
+        // them); a lead left behind is read whole, as every later call in it may follow.
+        const [following, inLeftLeads] = await Promise.all([
+          this.lookups.nextPositions(inbound, fromMs, toMs),
+          leftLeads.length === 0
+            ? []
+            : this.lookups.callPositions(
+                { sites: leftLeads.map((l) => l.siteId), numbers: [], visitors: [], leads: leftLeads.map((l) => l.leadId) },
+                fromMs,
+                toMs,
+              ),
+        ]);
+        const seen = new Set(following.map((p) => pairKey(p.siteId, p.callId)));
+        const positions = [...following, ...inLeftLeads.filter((p) => !seen.has(pairKey(p.siteId, p.callId)))];
         const next = callsToFollow(inbound, positions, leftLeads);
         if (next.length > 0) {
           const stored = await this.lookups.storedRows(next, Math.min(...next.map((p) => p.atMs)), Math.max(...next.map((p) => p.atMs)));

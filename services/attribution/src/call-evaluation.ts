@@ -68,8 +68,10 @@ export interface EvaluationLookups {
    * Stored contacts of the visitors the calls may be matched to and of the callers: enquiries,
    * and calls from other numbers (not those being evaluated). A call joins the lead of the
    * same person's earlier form or call, a person being a phone or a visitor (lead-grouping.ts).
+   * The service passes an index of only what the leads are decided from (each call's person's
+   * latest earlier contact and the first contacts of their leads: personContactsOf).
    */
-  personContacts?(siteId: string): readonly Contact[];
+  personContacts?(siteId: string): readonly Contact[] | ContactIndex;
 }
 
 export interface EvaluatedCall {
@@ -128,7 +130,10 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
   const siteContacts = new Map<string, ContactIndex>();
   const contactsOfSite = (siteId: string): ContactIndex => {
     let index = siteContacts.get(siteId);
-    if (!index) siteContacts.set(siteId, (index = new ContactIndex(lookups.personContacts?.(siteId) ?? [])));
+    if (!index) {
+      const given = lookups.personContacts?.(siteId) ?? [];
+      siteContacts.set(siteId, (index = given instanceof ContactIndex ? given : new ContactIndex(given)));
+    }
     return index;
   };
 

@@ -31,6 +31,18 @@ const CALL_COLUMNS = `event_id, site_id, call_id, provider, provider_call_id, tr
 
 const flag = (v: unknown): 0 | 1 => (Number(v) === 1 ? 1 : 0);
 
+function positionOf(r: Record<string, unknown>): CallPosition {
+  return {
+    siteId: str(r['site_id']),
+    callId: str(r['call_id']),
+    number: str(r['caller_number']),
+    visitorId: str(r['visitor_id']),
+    leadId: str(r['lead_id']),
+    atMs: num(r['at_ms']),
+    spam: str(r['verdict']) === 'spam',
+  };
+}
+
 /** A promo_redemptions row (with the lease's grant time when the query joined it). */
 function redemptionOf(r: Record<string, unknown>): Redemption {
   return {
@@ -354,15 +366,83 @@ export class CallLookups {
         to: toMs,
       },
     );
-    return rows.map((r) => ({
-      siteId: str(r.site_id),
-      callId: str(r.call_id),
-      number: str(r.caller_number),
-      visitorId: str(r.visitor_id),
-      leadId: str(r.lead_id),
-      atMs: num(r.at_ms),
-      spam: str(r.verdict) === 'spam',
-    }));
+    return rows.map(positionOf);
+  }
+
+  /**
+   * For each written call and each of its person keys (caller number, visitor), the stored
+   * inbound calls of that key in [fromMs, toMs] after it up to its next call that is not
+   * spam (that one included): all callsToFollow (dependent-calls.ts) walks through for a
+   * written call. ClickHouse picks them per call, so a caller or visitor with thousands of
+   * calls costs a few rows per batch, not its whole history. Ties in time are broken by id in
+   * ClickHouse's byte order (JavaScript's string order short of mixing characters above
+   * U+E000 with ones beyond U+FFFF).
+   */
+  async nextPositions(
+    written: ReadonlyArray<{ siteId: string; callId: string; number: string; visitorId: string; atMs: number }>,
+    fromMs: number,
+    toMs: number,
+  ): Promise<CallPosition[]> {
+    const persons: string[] = [];
+    const ats: number[] = [];
+    const ids: string[] = [];
+    for (const w of written) {
+      for (const key of [...(w.number ? [`${w.siteId}\np${w.number}`] : []), ...(w.visitorId ? [`${w.siteId}\nv${w.visitorId}`] : [])]) {
+        persons.push(key);
+        ats.push(w.atMs);
+        ids.push(w.callId);
+      }
+    }
+    if (persons.length === 0) return [];
+    const nonEmpty = (values: readonly string[]): string[] => unique(values.filter((v) => v !== ''));
+    const found = await this.store.query<{ site_id: string; nexts: string; next_id: string; spams: string[] }>(
+      `SELECT any(c.site_id) AS site_id, countIf(c.verdict != 'spam') AS nexts, argMinIf(c.call_id, (c.at_ms, c.call_id), c.verdict != 'spam') AS next_id,
+              minIf((c.at_ms, c.call_id), c.verdict != 'spam') AS next,
+              arrayMap(x -> x.2, arrayFilter(x -> nexts = 0 OR x < next, groupArrayIf((c.at_ms, c.call_id), c.verdict = 'spam'))) AS spams
+       FROM (
+         SELECT site_id, call_id, verdict, toUnixTimestamp64Milli(started_at) AS at_ms,
+                arrayJoin([concat(site_id, '\np', caller_number), concat(site_id, '\nv', visitor_id)]) AS person
+         FROM calls FINAL
+         WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+           AND (caller_number IN {numbers:Array(String)} OR visitor_id IN {visitors:Array(String)})
+       ) AS c
+       INNER JOIN (
+         SELECT t.1 AS n, t.2 AS person, t.3 AS at_ms, t.4 AS id
+         FROM (SELECT arrayJoin(arrayZip(range(length({persons:Array(String)})), {persons:Array(String)}, {ats:Array(Int64)}, {ids:Array(String)})) AS t)
+       ) AS p ON c.person = p.person
+       WHERE (c.at_ms, c.call_id) > (p.at_ms, p.id)
+       GROUP BY p.n`,
+      {
+        sites: unique(written.map((w) => w.siteId)),
+        // An empty IN list is an error in ClickHouse: a value no row holds stands in.
+        numbers: nonEmpty(written.map((w) => w.number)).concat('\u0000'),
+        visitors: nonEmpty(written.map((w) => w.visitorId)).concat('\u0000'),
+        from: fromMs,
+        to: toMs,
+        persons,
+        ats,
+        ids,
+      },
+    );
+    const keys = new Map<string, { siteId: string; id: string }>();
+    for (const r of found) {
+      for (const id of [...(Number(r.nexts) > 0 ? [r.next_id] : []), ...r.spams]) keys.set(pairKey(r.site_id, id), { siteId: r.site_id, id });
+    }
+    if (keys.size === 0) return [];
+    const rows = await this.store.query<Record<string, unknown>>(
+      `SELECT site_id, call_id, caller_number, visitor_id, verdict, lead_id, toUnixTimestamp64Milli(started_at) AS at_ms
+       FROM calls FINAL
+       WHERE site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND concat(site_id, '\n', call_id) IN {keys:Array(String)}
+         AND direction != 'outbound' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+      {
+        sites: unique([...keys.values()].map((k) => k.siteId)),
+        ids: unique([...keys.values()].map((k) => k.id)),
+        keys: [...keys.keys()],
+        from: fromMs,
+        to: toMs,
+      },
+    );
+    return rows.map(positionOf);
   }
 
   /** Missed inbound calls that these outbound calls (to their callers) may have called back. */

@@ -74,7 +74,7 @@ export const attributionConfigSchema = z.object({
   ),
   ATTRIBUTION_CALL_CHUNK: variable(z.coerce.number().int().min(10).max(10_000).default(500), {
     description:
-      'Calls of a consumed batch evaluated and written per step; the consumer heartbeats between steps, so a backlog (large batches) never makes one step outlast the Kafka session timeout.',
+      'Calls (and enquiries) of a consumed batch evaluated and written per step; the consumer heartbeats between steps, so a backlog (large batches) never makes one step outlast the Kafka session timeout.',
   }),
   ATTRIBUTION_RECOMPUTE_BATCH: variable(z.coerce.number().int().min(100).max(100_000).default(5000), {
     description: 'Calls evaluated per step of a recompute (one set of ClickHouse reads and one insert per step; live calls are evaluated between steps).',

@@ -301,6 +301,12 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
 
   it('matches by visitor (latest visit), by phone (repeat contact) and leaves the rest unmatched with the reason', async () => {
     await visit('s-email', 'v-boris', T + 2 * DAY, { utm: { source: 'newsletter', medium: 'email' } });
+    // A chat names no session, so nothing waits for the visit: it is stored first, as a tracker's session start would be.
+    await waitFor(
+      async () =>
+        Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM visits WHERE site_id = {s:String} AND session_id = 's-email'`, { s: SITE }))[0]?.n) > 0,
+      { what: 'the visit s-email stored' },
+    );
     await sendEnquiry(enquiryEvent('chat-boris', { kind: EnquiryKind.ENQUIRY_KIND_CHAT, occurredAtMs: T + 2 * DAY + HOUR, visitorId: 'v-boris' }));
     await sendEnquiry(enquiryEvent('form-anna-2', { occurredAtMs: T + 2 * DAY + 2 * HOUR, contactPhone: '+79160000001' }));
     await sendEnquiry(enquiryEvent('form-nobody', { occurredAtMs: T + 2 * DAY + 3 * HOUR, contactEmail: 'x@example.com' }));

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { calltrack, type DomainEvent } from '@calltrack/contracts';
-import { KafkaBus, NonRetriableError, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { AttributionSettingsService } from './attribution-settings.service.js';
@@ -25,6 +25,7 @@ import {
   type PlannedEnquiry,
 } from './enquiry-evaluation.js';
 import { EnquiryLookups } from './enquiry-lookups.js';
+import { chunksOf } from './chunks.js';
 import { LeadProjection } from './lead-projection.js';
 import { MarkovModelService } from './markov-model.service.js';
 
@@ -103,9 +104,12 @@ export function enquiryReportOfRow(row: EnquiryRow): EnquiryReport {
 @Injectable()
 export class EnquiryAttributionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
-  // The heartbeat of the batch being handled: a long flush (a backlog's batch, the evaluation lock) beats while it waits.
+  // The heartbeat of the batch being handled: the flush heartbeats between its chunks.
   private heartbeat: (() => Promise<void>) | undefined;
   private readonly buffer = new BatchBuffer<{ report: EnquiryReport; publishedAtMs: number }>();
+  // Chunks of the batch being flushed that are durable (a retried flush goes on from there).
+  private chunksDone = 0;
+  private readonly chunkSize: number;
   private readonly stateWaitMs: number;
   private depth = 0;
 
@@ -123,6 +127,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.stateWaitMs = Math.min(config.ATTRIBUTION_STATE_WAIT_MS, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 2));
+    this.chunkSize = config.ATTRIBUTION_CALL_CHUNK;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -133,7 +138,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
       topics: ['enquiries'],
       fromBeginning: true,
       handle: async (record) => this.handle(record),
-      flush: () => withKeepAlive(this.heartbeat, () => this.flush()),
+      flush: () => this.flush(),
     });
     this.readiness.register('enquiry_consumer', () => this.consumer?.isReady() ?? false);
     await this.consumer.start();
@@ -145,6 +150,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
 
   private async handle(record: ConsumedRecord): Promise<void> {
     this.heartbeat = record.heartbeat;
+    this.chunksDone = 0;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'enquiries' });
     if (record.event.type !== 'EnquiryReceived') return;
     this.buffer.push({ report: enquiryReportOf(record.event as DomainEvent<'EnquiryReceived'>), publishedAtMs: record.timestampMs || Date.now() });
@@ -163,16 +169,33 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
       seen.add(key);
       return true;
     });
-    await this.waitForVisits(items);
-    const plans = await this.calls.exclusive(async () => {
-      const planned = await this.plan(
-        items.map((i) => i.report),
-        'report',
-      );
-      await this.commit(planned, this.buffer.token('enquiries', []));
-      return planned;
-    });
-    this.logger.info({ event: 'enquiries_attributed', enquiries: plans.length, duplicates: items.length - plans.length });
+    // A backlog's batch is evaluated and written in chunks, heartbeating between them (as the calls' consumer does);
+    // within a chunk the batch consumer heartbeats on the flush's behalf.
+    const chunks = chunksOf(items, this.chunkSize);
+    const heartbeat = this.heartbeat;
+    while (this.chunksDone < chunks.length) {
+      const chunk = chunks[this.chunksDone]!;
+      await this.waitForVisits(chunk);
+      const plans = await this.calls.exclusive(async () => {
+        const planned = await this.plan(
+          chunk.map((i) => i.report),
+          'report',
+        );
+        await this.commit(planned, this.buffer.token(`enquiries:${this.chunksDone}`, []));
+        return planned;
+      });
+      this.logger.info({
+        event: 'enquiries_attributed',
+        enquiries: plans.length,
+        duplicates: chunk.length - plans.length,
+        chunk: this.chunksDone + 1,
+        chunks: chunks.length,
+      });
+      this.chunksDone += 1;
+      // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).
+      if (heartbeat && this.chunksDone < chunks.length) await heartbeat();
+    }
+    this.chunksDone = 0;
     this.buffer.clear();
   }
 

@@ -11,6 +11,7 @@ const pairKey = (siteId: string, id: string): string => `${siteId}\n${id}`;
 const nonEmpty = (values: readonly string[]): string[] => unique(values.filter((v) => v !== ''));
 /** An Array(String) parameter may not be empty in every engine version: a value no column holds stands in. */
 const orNone = (values: string[]): string[] => (values.length > 0 ? values : ['\u0000']);
+const ENQUIRY_PREFIX = enquiryConversionId('');
 
 /** Every column of an `enquiries` row, times as epoch ms. */
 const ENQUIRY_COLUMNS = `event_id, site_id, enquiry_id, kind, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, toUnixTimestamp64Milli(received_at) AS received_ms,
@@ -110,6 +111,57 @@ function contactOfCall(r: Record<string, unknown>): MatchedContact {
   };
 }
 
+/**
+ * A contact being placed in its lead: its person (phone, visitor) and where it stands
+ * (contact order: time, then id). Its person's latest earlier contact decides its lead.
+ */
+export interface ContactProbe {
+  siteId: string;
+  phone: string;
+  visitorId: string;
+  atMs: number;
+  id: string;
+}
+
+/** The people whose stored contacts a batch may read: the old whole-window read's filter, kept so results stay the same. */
+export interface ContactPeople {
+  siteIds: readonly string[];
+  phones: readonly string[];
+  visitors: readonly string[];
+}
+
+/** What lead rows summarise of a lead's members when read as aggregates: the counts, and the members that decide the rest. */
+export interface LeadMembersDigest {
+  /** The first and last member of each table, and the first with a phone, a visitor and a source. */
+  members: LeadMember[];
+  counts: { calls: number; targetCalls: number; missedCalls: number; enquiries: number };
+}
+
+/** The person keys of a contact as one string each (site, kind, value): how the probe queries join contacts to probes. */
+const personKeysOf = (siteId: string, phone: string, visitorId: string): string[] => [
+  ...(phone ? [`${siteId}\np${phone}`] : []),
+  ...(visitorId ? [`${siteId}\nv${visitorId}`] : []),
+];
+
+/** The probes as parallel arrays (one entry per probe and person key), numbered for GROUP BY. */
+function probeParams(probes: readonly ContactProbe[]): { persons: string[]; ats: number[]; ids: string[] } {
+  const persons: string[] = [];
+  const ats: number[] = [];
+  const ids: string[] = [];
+  for (const p of probes) {
+    for (const key of personKeysOf(p.siteId, p.phone, p.visitorId)) {
+      persons.push(key);
+      ats.push(p.atMs);
+      ids.push(p.id);
+    }
+  }
+  return { persons, ats, ids };
+}
+
+/** The probes as a table (n, person, at_ms, id) to join on. */
+const PROBES_TABLE = `(SELECT t.1 AS n, t.2 AS person, t.3 AS at_ms, t.4 AS id
+   FROM (SELECT arrayJoin(arrayZip(range(length({persons:Array(String)})), {persons:Array(String)}, {ats:Array(Int64)}, {ids:Array(String)})) AS t))`;
+
 /** A stored lead row's key fields (to retract it). */
 export interface StoredLeadKey {
   siteId: string;
@@ -195,6 +247,118 @@ export class EnquiryLookups {
     ];
   }
 
+  /**
+   * For each probe and each of its person keys, the person's latest stored contact before
+   * it (contact order) among those `contacts` would return for `people` in [fromMs, toMs],
+   * leaving out the calls in `excluded` (`${siteId}\n${callId}`): what a contact's lead is
+   * decided from. ClickHouse picks them, so a person with thousands of contacts costs a few
+   * rows, not a whole history per batch. Ties in time are broken by id in ClickHouse's byte
+   * order, which is JavaScript's string order for every id short of mixing characters above
+   * U+E000 with ones beyond U+FFFF.
+   */
+  async latestContactsBefore(
+    people: ContactPeople,
+    probes: readonly ContactProbe[],
+    fromMs: number,
+    toMs: number,
+    excluded: readonly string[],
+  ): Promise<Array<MatchedContact & { siteId: string }>> {
+    const p = nonEmpty(people.phones);
+    const v = nonEmpty(people.visitors);
+    const probed = probeParams(probes);
+    if (people.siteIds.length === 0 || (p.length === 0 && v.length === 0) || probed.persons.length === 0) return [];
+    const params = {
+      sites: unique(people.siteIds),
+      phones: orNone(p),
+      visitors: orNone(v),
+      from: fromMs,
+      to: toMs,
+      excluded: orNone([...excluded]),
+      ...probed,
+    };
+    const [calls, enquiries] = await Promise.all([
+      this.store.query<{ site_id: string; id: string }>(
+        `SELECT DISTINCT site_id, id FROM (
+           SELECT any(c.site_id) AS site_id, argMax(c.call_id, (c.at_ms, c.call_id)) AS id
+           FROM (
+             SELECT site_id, call_id, toUnixTimestamp64Milli(started_at) AS at_ms,
+                    arrayJoin([concat(site_id, '\np', caller_number), concat(site_id, '\nv', visitor_id)]) AS person
+             FROM calls FINAL
+             WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND verdict != 'spam' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+               AND (caller_number IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)})
+               AND concat(site_id, '\n', call_id) NOT IN {excluded:Array(String)}
+           ) AS c
+           INNER JOIN ${PROBES_TABLE} AS p ON c.person = p.person
+           WHERE (c.at_ms, c.call_id) < (p.at_ms, p.id)
+           GROUP BY p.n)`,
+        params,
+      ),
+      this.store.query<{ site_id: string; id: string }>(
+        `SELECT DISTINCT site_id, id FROM (
+           SELECT any(e.site_id) AS site_id, argMax(e.id, (e.at_ms, e.id)) AS id
+           FROM (
+             SELECT site_id, concat('enquiry:', enquiry_id) AS id, toUnixTimestamp64Milli(occurred_at) AS at_ms,
+                    arrayJoin([concat(site_id, '\np', contact_phone), concat(site_id, '\nv', if(visitor_id != '', visitor_id, given_visitor_id))]) AS person
+             FROM enquiries FINAL
+             WHERE site_id IN {sites:Array(String)} AND occurred_at >= ${TIME('from')} AND occurred_at <= ${TIME('to')}
+               AND (contact_phone IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)} OR given_visitor_id IN {visitors:Array(String)})
+           ) AS e
+           INNER JOIN ${PROBES_TABLE} AS p ON e.person = p.person
+           WHERE (e.at_ms, e.id) < (p.at_ms, p.id)
+           GROUP BY p.n)`,
+        params,
+      ),
+    ]);
+    return this.contactsByIds(
+      people,
+      [...calls, ...enquiries].map((r) => ({ siteId: str(r.site_id), id: str(r.id) })),
+      fromMs,
+      toMs,
+    );
+  }
+
+  /**
+   * The contacts (conversion ids: call ids and `enquiry:` ids) among those `contacts` would
+   * return for `people` in [fromMs, toMs]: the rows of the latest contacts found, and the
+   * first contacts of their leads (whose time fixes the lead's window).
+   */
+  async contactsByIds(
+    people: ContactPeople,
+    keys: ReadonlyArray<{ siteId: string; id: string }>,
+    fromMs: number,
+    toMs: number,
+  ): Promise<Array<MatchedContact & { siteId: string }>> {
+    const p = nonEmpty(people.phones);
+    const v = nonEmpty(people.visitors);
+    if (people.siteIds.length === 0 || (p.length === 0 && v.length === 0)) return [];
+    const callKeys = keys.filter((k) => k.id && !k.id.startsWith(ENQUIRY_PREFIX));
+    const enquiryKeys = keys.filter((k) => k.id.startsWith(ENQUIRY_PREFIX)).map((k) => ({ siteId: k.siteId, id: k.id.slice(ENQUIRY_PREFIX.length) }));
+    const params = { sites: unique(people.siteIds), phones: orNone(p), visitors: orNone(v), from: fromMs, to: toMs };
+    const [calls, enquiries] = await Promise.all([
+      callKeys.length === 0
+        ? []
+        : this.store.query<Record<string, unknown>>(
+            `SELECT ${CONTACT_CALL_COLUMNS} FROM calls FINAL
+             WHERE site_id IN {sites:Array(String)} AND call_id IN {ids:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+               AND concat(site_id, '\n', call_id) IN {keys:Array(String)} AND direction != 'outbound' AND verdict != 'spam'
+               AND (caller_number IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)})`,
+            { ...params, ids: unique(callKeys.map((k) => k.id)), keys: unique(callKeys.map((k) => pairKey(k.siteId, k.id))) },
+          ),
+      enquiryKeys.length === 0
+        ? []
+        : this.enquiries(
+            `site_id IN {sites:Array(String)} AND enquiry_id IN {ids:Array(String)} AND occurred_at >= ${TIME('from')} AND occurred_at <= ${TIME('to')}
+             AND concat(site_id, '\n', enquiry_id) IN {keys:Array(String)}
+             AND (contact_phone IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)} OR given_visitor_id IN {visitors:Array(String)})`,
+            { ...params, ids: unique(enquiryKeys.map((k) => k.id)), keys: unique(enquiryKeys.map((k) => pairKey(k.siteId, k.id))) },
+          ),
+    ]);
+    return [
+      ...calls.map((r) => ({ ...contactOfCall(r), siteId: str(r['site_id']) })),
+      ...enquiries.map((r) => ({ ...contactOfEnquiry(r), siteId: r.site_id })),
+    ];
+  }
+
   /** Visits (bots excluded) of visitors that started in [fromMs, toMs], oldest first, by `${siteId}\n${visitorId}`. */
   async visitorVisits(keys: ReadonlyArray<{ siteId: string; visitorId: string }>, fromMs: number, toMs: number): Promise<Map<string, VisitSource[]>> {
     const rows = await humanVisitsOfVisitors(this.store, keys, fromMs, toMs, 'referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc');
@@ -230,62 +394,82 @@ export class EnquiryLookups {
     );
   }
 
-  /** The contacts of the given leads of a site, as lead rows summarise them. */
-  async leadMembers(siteId: string, leadIds: readonly string[]): Promise<Map<string, LeadMember[]>> {
-    const out = new Map<string, LeadMember[]>();
+  /**
+   * The given leads of a site as lead rows summarise them: counts and the members that decide
+   * the rest, aggregated in ClickHouse (calls FINAL and enquiries FINAL by lead_id), so a lead
+   * with thousands of contacts costs a few rows per batch, not all its members.
+   */
+  async leadMembers(siteId: string, leadIds: readonly string[]): Promise<Map<string, LeadMembersDigest>> {
+    const out = new Map<string, LeadMembersDigest>();
     const ids = nonEmpty(leadIds);
     if (ids.length === 0) return out;
+    // One member as a tuple (id, at, phone, visitor, target, missed, channel, utm…), picked by contact order.
+    const member = (id: string, at: string, phone: string, visitor: string, target: string, missed: string): string =>
+      `(${id}, ${at}, ${phone}, ${visitor}, ${target}, ${missed}, channel, utm_source, utm_medium, utm_campaign, utm_term)`;
+    const picks = (m: string, order: string, phone: string, visitor: string): string =>
+      `argMin(${m}, ${order}) AS first, argMax(${m}, ${order}) AS last, argMinIf(${m}, ${order}, ${phone} != '') AS first_phone,
+       countIf(${phone} != '') AS phones, argMinIf(${m}, ${order}, ${visitor} != '') AS first_visitor, countIf(${visitor} != '') AS visitors,
+       argMinIf(${m}, ${order}, channel != '') AS first_sourced, countIf(channel != '') AS sourced`;
+    const callMember = member('call_id', 'toUnixTimestamp64Milli(started_at)', 'caller_number', 'visitor_id', 'is_target', 'is_missed');
+    const enquiryVisitor = "if(visitor_id != '', visitor_id, given_visitor_id)";
+    const enquiryMember = member("concat('enquiry:', enquiry_id)", 'toUnixTimestamp64Milli(occurred_at)', 'contact_phone', enquiryVisitor, '0', '0');
     const [calls, enquiries] = await Promise.all([
       this.store.query<Record<string, unknown>>(
-        `SELECT call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, lead_id, is_target, is_missed,
-                channel, utm_source, utm_medium, utm_campaign, utm_term
-         FROM calls FINAL WHERE site_id = {site:String} AND direction != 'outbound' AND verdict != 'spam' AND lead_id IN {ids:Array(String)}`,
+        `SELECT lead_id, count() AS n, countIf(is_target = 1) AS target, countIf(is_missed = 1) AS missed,
+                ${picks(callMember, '(toUnixTimestamp64Milli(started_at), call_id)', 'caller_number', 'visitor_id')}
+         FROM calls FINAL WHERE site_id = {site:String} AND direction != 'outbound' AND verdict != 'spam' AND lead_id IN {ids:Array(String)}
+         GROUP BY lead_id`,
         { site: siteId, ids },
       ),
       this.store.query<Record<string, unknown>>(
-        `SELECT enquiry_id, contact_phone, visitor_id, given_visitor_id, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, lead_id,
-                channel, utm_source, utm_medium, utm_campaign, utm_term
-         FROM enquiries FINAL WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}`,
+        `SELECT lead_id, count() AS n, 0 AS target, 0 AS missed,
+                ${picks(enquiryMember, "(toUnixTimestamp64Milli(occurred_at), concat('enquiry:', enquiry_id))", 'contact_phone', enquiryVisitor)}
+         FROM enquiries FINAL WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}
+         GROUP BY lead_id`,
         { site: siteId, ids },
       ),
     ]);
-    const add = (leadId: string, m: LeadMember): void => {
-      const list = out.get(leadId) ?? [];
-      list.push(m);
-      out.set(leadId, list);
+    const memberOf = (kind: LeadMember['kind'], t: unknown): LeadMember => {
+      // A tuple comes back as a JSON array (or an object when the engine names its elements).
+      const [id, at, phone, visitor, target, missed, channel, source, medium, campaign, term] = Array.isArray(t)
+        ? (t as unknown[])
+        : Object.values(t as object);
+      return {
+        id: str(id),
+        kind,
+        atMs: num(at),
+        phone: str(phone),
+        visitorId: str(visitor),
+        target: num(target) === 1,
+        missed: num(missed) === 1,
+        channel: str(channel),
+        utm: { source: str(source), medium: str(medium), campaign: str(campaign), term: str(term) },
+      };
     };
-    const utmOf = (r: Record<string, unknown>) => ({
-      source: str(r['utm_source']),
-      medium: str(r['utm_medium']),
-      campaign: str(r['utm_campaign']),
-      term: str(r['utm_term']),
-    });
-    for (const r of calls) {
-      add(str(r['lead_id']), {
-        id: str(r['call_id']),
-        kind: 'call',
-        atMs: num(r['started_ms']),
-        phone: str(r['caller_number']),
-        visitorId: str(r['visitor_id']),
-        target: num(r['is_target']) === 1,
-        missed: num(r['is_missed']) === 1,
-        channel: str(r['channel']),
-        utm: utmOf(r),
-      });
-    }
-    for (const r of enquiries) {
-      add(str(r['lead_id']), {
-        id: enquiryConversionId(str(r['enquiry_id'])),
-        kind: 'enquiry',
-        atMs: num(r['occurred_ms']),
-        phone: str(r['contact_phone']),
-        visitorId: str(r['visitor_id']) || str(r['given_visitor_id']),
-        target: false,
-        missed: false,
-        channel: str(r['channel']),
-        utm: utmOf(r),
-      });
-    }
+    const add = (kind: LeadMember['kind'], r: Record<string, unknown>): void => {
+      const leadId = str(r['lead_id']);
+      const digest = out.get(leadId) ?? { members: [], counts: { calls: 0, targetCalls: 0, missedCalls: 0, enquiries: 0 } };
+      const picked = [r['first'], r['last']];
+      // An argMinIf over no row gives a default tuple, not a member: only those with a match count.
+      if (num(r['phones']) > 0) picked.push(r['first_phone']);
+      if (num(r['visitors']) > 0) picked.push(r['first_visitor']);
+      if (num(r['sourced']) > 0) picked.push(r['first_sourced']);
+      const seen = new Set(digest.members.map((m) => m.id));
+      for (const t of picked) {
+        const m = memberOf(kind, t);
+        if (seen.has(m.id)) continue;
+        digest.members.push(m);
+        seen.add(m.id);
+      }
+      if (kind === 'call') {
+        digest.counts.calls += num(r['n']);
+        digest.counts.targetCalls += num(r['target']);
+        digest.counts.missedCalls += num(r['missed']);
+      } else digest.counts.enquiries += num(r['n']);
+      out.set(leadId, digest);
+    };
+    for (const r of calls) add('call', r);
+    for (const r of enquiries) add('enquiry', r);
     return out;
   }
 

@@ -72,6 +72,21 @@ export class ContactIndex<C extends Contact = Contact> {
   }
 }
 
+/**
+ * An index that holds nothing and remembers whose contacts were looked up, at which
+ * contact: an evaluation run over it once tells which people's earlier contacts the
+ * real run will need (who a call is does not depend on leads), so only those are read.
+ */
+export class ContactProbes extends ContactIndex {
+  readonly probes: Contact[] = [];
+
+  // leadOfContactIn looks up the person of the contact being placed: the whole contact is what is asked for.
+  override ofPerson(p: Contact): Contact[] {
+    this.probes.push({ ...p });
+    return [];
+  }
+}
+
 function pushTo(map: Map<string, number[]>, key: string, i: number): void {
   const list = map.get(key);
   if (list) list.push(i);
@@ -164,9 +179,15 @@ export interface LeadSummary {
 /**
  * One lead's row from its contacts. The person key is the first phone seen (`phone:+…`),
  * else the first visitor (`visitor:…`); the source and visitor come from the earliest
- * contact that has them.
+ * contact that has them. With `counts`, `members` need only hold the members that decide
+ * the rest (the first and the last, the first with a phone, a visitor, a source): a lead
+ * read as aggregates (enquiry-lookups.ts leadMembers).
  */
-export function summariseLead(leadId: string, members: readonly LeadMember[]): LeadSummary | undefined {
+export function summariseLead(
+  leadId: string,
+  members: readonly LeadMember[],
+  counts?: Pick<LeadSummary, 'calls' | 'targetCalls' | 'missedCalls' | 'enquiries'>,
+): LeadSummary | undefined {
   if (members.length === 0) return undefined;
   const ordered = [...members].sort((a, b) => (contactBefore(a, b) ? -1 : 1));
   const first = ordered[0]!;
@@ -179,10 +200,10 @@ export function summariseLead(leadId: string, members: readonly LeadMember[]): L
     firstContactAtMs: first.atMs,
     lastContactAtMs: ordered[ordered.length - 1]!.atMs,
     firstContactKind: first.kind,
-    calls: ordered.filter((m) => m.kind === 'call').length,
-    targetCalls: ordered.filter((m) => m.kind === 'call' && m.target).length,
-    missedCalls: ordered.filter((m) => m.kind === 'call' && m.missed).length,
-    enquiries: ordered.filter((m) => m.kind === 'enquiry').length,
+    calls: counts?.calls ?? ordered.filter((m) => m.kind === 'call').length,
+    targetCalls: counts?.targetCalls ?? ordered.filter((m) => m.kind === 'call' && m.target).length,
+    missedCalls: counts?.missedCalls ?? ordered.filter((m) => m.kind === 'call' && m.missed).length,
+    enquiries: counts?.enquiries ?? ordered.filter((m) => m.kind === 'enquiry').length,
     channel: sourced?.channel ?? '',
     utm: sourced ? { ...sourced.utm } : { source: '', medium: '', campaign: '', term: '' },
     visitorId: visitor ?? '',

@@ -33,7 +33,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /**
  * Keeps `leads` in step with `calls` and `enquiries`: after contacts are written, the
  * rows of the leads they joined and left are computed again from their stored members
- * (calls FINAL, enquiries FINAL by lead_id). A lead left without members is retracted
+ * (calls FINAL, enquiries FINAL by lead_id, aggregated in ClickHouse). A lead left without members is retracted
  * (is_deleted). Versions are the computation time, strictly increasing in this process,
  * so the latest computation wins; its content follows from the stored contacts alone.
  */
@@ -61,7 +61,8 @@ export class LeadProjection {
       const members = await this.lookups.leadMembers(siteId, [...ids]);
       const empty: string[] = [];
       for (const leadId of ids) {
-        const s = summariseLead(leadId, members.get(leadId) ?? []);
+        const digest = members.get(leadId);
+        const s = digest ? summariseLead(leadId, digest.members, digest.counts) : undefined;
         if (!s) {
           empty.push(leadId);
           continue;

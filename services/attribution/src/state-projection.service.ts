@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { WriterFences, type DomainEvent } from '@calltrack/contracts';
-import { KafkaBus, withKeepAlive, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { settingsRow } from './attribution-settings.js';
@@ -68,8 +68,6 @@ const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leas
 @Injectable()
 export class StateProjectionService implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
-  // The heartbeat of the batch being handled: a long flush (a backlog's batch, the evaluation lock) beats while it waits.
-  private heartbeat: (() => Promise<void>) | undefined;
   private readonly buffer = new BatchBuffer<StateItem>();
   /** Writer fences of pool-events (number-pool's single writer per partition). */
   private readonly poolFences = new WriterFences();
@@ -91,7 +89,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
       topics: ['sessions', 'poolEvents', 'antifraudVerdicts', 'attributionSettings', 'callAnnotations', 'adCosts'],
       fromBeginning: true,
       handle: async (record) => this.handle(record),
-      flush: () => withKeepAlive(this.heartbeat, () => this.flush()),
+      flush: () => this.flush(),
     });
     this.readiness.register('state_consumer', () => this.consumer?.isReady() ?? false);
     await this.consumer.start();
@@ -102,7 +100,6 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   }
 
   private async handle(record: ConsumedRecord): Promise<void> {
-    this.heartbeat = record.heartbeat;
     // Any new record (of this batch, or of a new one after an abandoned batch) invalidates prepared rows.
     this.prepared = undefined;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'state' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chunksOf } from './keep-alive.js';
+import { chunksOf } from './chunks.js';
 
 describe('chunks of a batch', () => {
   it('splits a batch into consecutive chunks', () => {
