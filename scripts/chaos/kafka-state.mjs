@@ -2,7 +2,7 @@
 // lag, "quiet" (nothing left to consume anywhere), and whole topics read back raw (dead
 // letters with their headers).
 import { randomUUID } from 'node:crypto';
-import { readTopicsToEnd } from '@calltrack/kafka';
+import { listTopics, readTopicsToEnd } from '@calltrack/kafka';
 
 const UUID_TAIL = /[.-][0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const READER_GROUP = 'chaos-reader.';
@@ -88,7 +88,7 @@ export const countedGroups = (groups) => groups.filter((g) => !g.perInstance || 
  * then committed between two reads would otherwise look done while its output is unread).
  */
 export async function quietSnapshot(admin, prefix) {
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+  const topics = (await listTopics(admin)).filter((t) => t.startsWith(prefix));
   const before = await highWatermarks(admin, topics);
   const { groups } = await consumerGroups(admin, prefix);
   const after = await highWatermarks(admin, topics);

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topicName } from '@calltrack/contracts';
-import { createKafka } from '@calltrack/kafka';
+import { createKafka, listTopics } from '@calltrack/kafka';
 import { createLogger } from '@calltrack/telemetry';
 import { ConversionReceiver, freePort, LeaseLedger, ServiceProcess, waitFor } from '@calltrack/testing';
 import { createRandom } from '../simulate/random.mjs';
@@ -503,7 +503,7 @@ async function main() {
   row('calls credited to a lease its visitor was not shown', creditedNotShown.length, creditedNotShown.length === 0);
 
   // Dead letters: only the injected poison, and every consumer of calls dead-lettered each poison record.
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(o.prefix));
+  const topics = (await listTopics(admin)).filter((t) => t.startsWith(o.prefix));
   const dlqTopics = topics.filter((t) => t.endsWith('.dlq'));
   const dead = await readTopics(kafka, o.prefix, dlqTopics);
   const poison = new Set(poisonKeys);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { isTransientKafkaError, kafkaErrorType, MetadataUnansweredError, NonRetriableError } from './errors.js';
-import { fetchTopicMetadata } from './topic-admin.js';
+import { fetchTopicMetadata, listTopics } from './topic-admin.js';
 
 const { KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError, KafkaJSAggregateError, KafkaJSNonRetriableError } = kafkajs;
 // Exported at run time, missing from kafkajs's type declarations.
@@ -48,6 +48,10 @@ describe('isTransientKafkaError', () => {
     const unanswered = await fetchTopicMetadata(failing(nullAnswer), ['t']).catch((e: unknown) => e);
     assert.ok(unanswered instanceof MetadataUnansweredError);
     assert.equal(isTransientKafkaError(unanswered), true);
+    // listTopics destructures the same null answer.
+    const destructured = new TypeError("Cannot destructure property 'topicMetadata' of '(intermediate value)' as it is null.");
+    const listed = await listTopics({ listTopics: async () => Promise.reject(destructured) } as unknown as Admin).catch((e: unknown) => e);
+    assert.ok(listed instanceof MetadataUnansweredError);
     const bug = new TypeError("Cannot read properties of undefined (reading 'length')");
     assert.equal(await fetchTopicMetadata(failing(bug), ['t']).catch((e: unknown) => e), bug);
     assert.equal(isTransientKafkaError(bug), false);

@@ -248,15 +248,26 @@ async function servedTopics(admin: Admin, names: string[]): Promise<Set<string>>
   return served;
 }
 
-/** kafkajs's fetchTopicMetadata, with its null answer (no broker answered) turned into a transient error. */
-export async function fetchTopicMetadata(admin: Admin, topics: string[]): ReturnType<Admin['fetchTopicMetadata']> {
+/**
+ * kafkajs's admin reads `cluster.metadata()` without checking for its null answer (no broker
+ * answered) and then fails with a TypeError: turned into a transient error here.
+ */
+async function answered<T>(request: () => Promise<T>): Promise<T> {
   try {
-    return await admin.fetchTopicMetadata({ topics });
+    return await request();
   } catch (err) {
-    if (err instanceof TypeError && /null \(reading 'topicMetadata'\)/.test(err.message)) throw new MetadataUnansweredError({ cause: err });
+    if (err instanceof TypeError && /null|undefined/.test(err.message) && err.message.includes('topicMetadata'))
+      throw new MetadataUnansweredError({ cause: err });
     throw err;
   }
 }
+
+/** kafkajs's fetchTopicMetadata, with its null answer (no broker answered) turned into a transient error. */
+export const fetchTopicMetadata = (admin: Admin, topics: string[]): ReturnType<Admin['fetchTopicMetadata']> =>
+  answered(() => admin.fetchTopicMetadata({ topics }));
+
+/** kafkajs's listTopics, likewise. */
+export const listTopics = (admin: Admin): Promise<string[]> => answered(() => admin.listTopics());
 
 /**
  * Metadata of the named topics; a topic absent from the answer does not exist (yet). A
@@ -286,7 +297,7 @@ async function topicStates(admin: Admin, names: string[]): Promise<Map<string, T
   // any topic of the cluster has no leader (a shared cluster), and then every name is probed.
   let listed: Set<string> | undefined;
   try {
-    listed = new Set(await admin.listTopics());
+    listed = new Set(await listTopics(admin));
   } catch (err) {
     if (!isTransientKafkaError(err)) throw err;
   }
@@ -334,7 +345,7 @@ export async function deletePrefixedTopics(kafka: KafkaJs, prefix: string): Prom
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    const topics = (await listTopics(admin)).filter((t) => t.startsWith(prefix));
     if (topics.length > 0) await admin.deleteTopics({ topics });
     return topics.length;
   } finally {
