@@ -341,7 +341,8 @@ function rowDigest(row: CallRow, withSettingsRevision: boolean): string {
   return JSON.stringify({ ...rest, click_ids: sorted, ...(withSettingsRevision ? { s } : {}) });
 }
 
-function creditsDigest(
+/** Credit rows' content, order-free: what a re-evaluation compares with what is stored (calls and enquiries alike). */
+export function creditsDigest(
   rows: readonly Pick<
     CreditRow,
     | 'model'

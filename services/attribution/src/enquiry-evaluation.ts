@@ -3,10 +3,9 @@
 // calls and enquiries: lead-grouping.ts) and credits under every model (call-credits.ts);
 // then the `enquiries` and `attribution_credits` rows, versioned like calls. Pure: the
 // lookups are passed in (enquiry-attribution.service.ts reads them once per batch).
-import { createHash } from 'node:crypto';
 import { modelSettingsOf, type SiteSettings } from './attribution-settings.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from './call-credits.js';
-import { touchCreditRows } from './call-evaluation.js';
+import { creditsDigest, touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from './call-matching.js';
 import { ContactIndex, contactBefore, leadOfContact, type Contact } from './lead-grouping.js';
 import type { CreditRow } from './row-mappers.js';
@@ -353,30 +352,6 @@ function rowDigest(row: EnquiryRow): string {
   const { version: _v, click_ids: clicks, custom_fields: custom, ...rest } = row;
   const sorted = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
   return JSON.stringify({ ...rest, click_ids: sorted(clicks), custom_fields: sorted(custom) });
-}
-
-function creditsDigest(rows: readonly CreditRow[]): string {
-  const lines = rows
-    .map((r) =>
-      [
-        r.model,
-        r.session_id,
-        r.visitor_id,
-        r.touch_index,
-        r.touch_count,
-        r.touch_at,
-        r.channel,
-        r.utm_source,
-        r.utm_medium,
-        r.utm_campaign,
-        r.utm_content,
-        r.utm_term,
-        r.credit.toFixed(12),
-        r.settings_revision,
-      ].join('|'),
-    )
-    .sort();
-  return createHash('sha256').update(lines.join('\n')).digest('hex');
 }
 
 /**
