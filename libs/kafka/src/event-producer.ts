@@ -11,7 +11,7 @@ import {
   type Context,
   type Logger,
 } from '@calltrack/telemetry';
-import { PublishUnavailableError } from './errors.js';
+import { isTransientKafkaError, PublishUnavailableError } from './errors.js';
 import { Partitioners, type KafkaJs, type KafkaSettings } from './kafka-client.js';
 
 type KafkaProducer = ReturnType<KafkaJs['producer']>;
@@ -56,6 +56,9 @@ interface QueuedPublish {
 export class EventProducer {
   private readonly producer: KafkaProducer;
   private connected = false;
+  private closing = false;
+  /** Attempts to connect so far (tests watch a connect waiting for its broker). */
+  connectAttempts = 0;
   private readonly tracer;
   private readonly publishTimeoutMs: number;
 
@@ -75,9 +78,31 @@ export class EventProducer {
     this.publishTimeoutMs = settings.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   }
 
+  /**
+   * Connects, waiting out a broker that does not answer yet (starting, overloaded: a metadata
+   * request timing out) with backoff, as consumers wait for their topics: a service started
+   * before its broker stays unready instead of exiting. A refusal (authentication, a bad
+   * address) fails at once; so does a disconnect() meanwhile.
+   */
   async connect(): Promise<void> {
     if (this.connected) return;
-    await this.producer.connect();
+    this.closing = false;
+    let lastLog = 0;
+    for (let round = 0; ; round++) {
+      try {
+        this.connectAttempts += 1;
+        await this.producer.connect();
+        break;
+      } catch (err) {
+        if (!isTransientKafkaError(err) || this.closing) throw err;
+        if (Date.now() - lastLog > 30_000) {
+          lastLog = Date.now();
+          this.logger.warn({ event: 'kafka_producer_waiting', err: (err as Error).message }, 'waiting for the Kafka cluster');
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** Math.min(round, 4), 10_000)));
+        if (this.closing) throw err;
+      }
+    }
     this.connected = true;
     this.logger.info({ event: 'kafka_producer_connected' });
   }
@@ -236,6 +261,7 @@ export class EventProducer {
   }
 
   async disconnect(): Promise<void> {
+    this.closing = true;
     if (!this.connected) return;
     this.connected = false;
     await this.producer.disconnect();

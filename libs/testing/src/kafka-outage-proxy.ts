@@ -24,13 +24,13 @@ export class KafkaOutageProxy {
     this.server = net.createServer((client) => this.accept(client));
   }
 
-  /** Starts a proxy for the first of `brokers` ("host:port,...") on a free loopback port. */
-  static async start(brokers: string): Promise<KafkaOutageProxy> {
-    const [host, port] = brokers.split(',')[0]!.trim().split(':');
-    const proxy = new KafkaOutageProxy(host!, Number(port));
+  /** Starts a proxy for the first of `brokers` ("host:port,...") on `port` of loopback (a free one by default). */
+  static async start(brokers: string, port = 0): Promise<KafkaOutageProxy> {
+    const [host, upstreamPort] = brokers.split(',')[0]!.trim().split(':');
+    const proxy = new KafkaOutageProxy(host!, Number(upstreamPort));
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', reject);
-      proxy.server.listen(0, '127.0.0.1', () => resolve());
+      proxy.server.listen(port, '127.0.0.1', () => resolve());
     });
     proxy.port = (proxy.server.address() as net.AddressInfo).port;
     return proxy;

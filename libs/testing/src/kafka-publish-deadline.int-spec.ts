@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEvent } from '@calltrack/contracts';
 import { KafkaBus, PublishUnavailableError } from '@calltrack/kafka';
-import { createKafkaTestEnv, KafkaOutageProxy, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from './index.js';
+import { createKafkaTestEnv, freePort, KafkaOutageProxy, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from './index.js';
 
 const DEADLINE_MS = 800;
 
@@ -78,5 +78,28 @@ describe('EventProducer publish deadline on the real broker', () => {
     );
     // Same key, same partition, one producer in order: had the queued record been sent, it would be before this one.
     assert.ok(!seen.some((e) => e.eventId === queued.eventId), 'the record still queued at its deadline was never sent');
+  });
+
+  it('a producer started before its broker answers waits, then connects and publishes (a service starting on a busy machine does not exit)', async () => {
+    // Nothing listens on the port yet: every attempt is refused, which is transient.
+    const port = await freePort();
+    const early = new KafkaBus({ ...env.settings, brokers: [`127.0.0.1:${port}`], clientId: 'publish-deadline-early', publishTimeoutMs: 5_000 }, testLogger);
+    let connected = false;
+    const connecting = early.connect().then(() => (connected = true));
+    try {
+      await waitFor(() => early.producer.connectAttempts >= 2, { what: 'a second connection attempt after a refusal', timeoutMs: 60_000 });
+      assert.equal(connected, false);
+      const late = await KafkaOutageProxy.start(env.brokers, port);
+      try {
+        await connecting;
+        const e = event('+74951110003');
+        await early.producer.publish('antifraudBlocklist', 'late-broker', e);
+        await waitFor(() => probe.events('antifraudBlocklist').find((r) => r.eventId === e.eventId), { what: 'the record published after the late connect' });
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await early.close();
+    }
   });
 });
