@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { calltrack, callKey, createEvent, type DomainEvent } from '@calltrack/contracts';
+import { callKey } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
 import { ConversionReceiver, createKafkaTestEnv, sleep, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from '@calltrack/testing';
+import { attributedCall } from './attributed-call.fixture.js';
 import { loadConversionExportConfig, SERVICE_NAME } from './config.js';
 import { startConversionExport } from './conversion-export.app.js';
 import { ExportService } from './export.service.js';
 
-const { CallStatus, CallDirection, Verdict, MatchMethod } = calltrack.events.v1;
 const SECRET = 'export-secret-0123456789abcdef';
 // Shorter than the default 15 s, to keep the test fast, but not the broker's smallest (6 s), which
 // a busy machine's scheduling delays alone come near. The faults below last several of them.
@@ -31,27 +31,7 @@ describe('conversion-export under poison records and a long outage', () => {
   let exporter: ExportService;
   const published = new Map<string, number>();
 
-  const attributed = (callId: string): DomainEvent<'CallAttributed'> =>
-    createEvent(
-      'CallAttributed',
-      {
-        call: {
-          callId,
-          callerNumber: '+79165554433',
-          trackingNumber: '+74951000001',
-          status: CallStatus.CALL_STATUS_COMPLETED,
-          startedAtMs: Date.now() - 60_000,
-          answeredAtMs: Date.now() - 55_000,
-          endedAtMs: Date.now(),
-          direction: CallDirection.CALL_DIRECTION_INBOUND,
-        },
-        verdict: Verdict.VERDICT_CLEAN,
-        method: MatchMethod.MATCH_METHOD_DYNAMIC,
-        utm: { source: 'google' },
-        final: true,
-      },
-      { siteId: 'shop', producer: 'test' },
-    );
+  const attributed = attributedCall;
   /** `key` overrides the record key (the call key): records with one key share a partition. */
   const publish = async (callId: string, key = callKey('shop', callId)) => {
     const e = attributed(callId);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { commonVariables, loadConfig } from '@calltrack/config';
-import { calltrack, callKey, createEvent, provisionedTopics, serviceAcls, topicHookAcls, topicName, type DomainEvent } from '@calltrack/contracts';
+import { callKey, provisionedTopics, serviceAcls, topicHookAcls, topicName } from '@calltrack/contracts';
 import { createAcls, createKafka, KafkaBus, kafkaSettingsFromConfig, provisionTopics, type KafkaSettings } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
 import {
@@ -28,10 +28,10 @@ import {
   type SaslBroker,
 } from '@calltrack/testing';
 import { z } from 'zod';
+import { attributedCall } from './attributed-call.fixture.js';
 import { loadConversionExportConfig } from './config.js';
 import { startConversionExport } from './conversion-export.app.js';
 
-const { CallStatus, CallDirection, Verdict, MatchMethod } = calltrack.events.v1;
 const ADMIN_TOKEN = 'export-admin-token-0123456789';
 const SERVICE_USER = 'conversion-export';
 
@@ -40,28 +40,7 @@ function settingsFrom(clientId: string, env: Record<string, string>): KafkaSetti
   return kafkaSettingsFromConfig(clientId, loadConfig(clientId, z.object(commonVariables), env));
 }
 
-function attributed(callId: string): DomainEvent<'CallAttributed'> {
-  return createEvent(
-    'CallAttributed',
-    {
-      call: {
-        callId,
-        callerNumber: '+79165554433',
-        trackingNumber: '+74951000001',
-        status: CallStatus.CALL_STATUS_COMPLETED,
-        startedAtMs: Date.now() - 60_000,
-        answeredAtMs: Date.now() - 55_000,
-        endedAtMs: Date.now(),
-        direction: CallDirection.CALL_DIRECTION_INBOUND,
-      },
-      verdict: Verdict.VERDICT_CLEAN,
-      method: MatchMethod.MATCH_METHOD_DYNAMIC,
-      utm: { source: 'google' },
-      final: true,
-    },
-    { siteId: 'shop', producer: 'test' },
-  );
-}
+const attributed = attributedCall;
 
 /**
  * Provisions the topics and grants the service its ACLs as the super user, starts conversion-export
