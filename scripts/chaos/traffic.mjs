@@ -36,43 +36,13 @@ const statusLabel = (s) => (s === -1 ? 'no answer in time' : s === 0 ? 'connecti
 
 export class ChaosTraffic {
   /**
-   * @param {object} o
+   * @param {object} o  trackerUrl, telephonyUrl, siteId, defaultNumber, webhookSecret, spamCallers,
+   *   visitsPerSecond, callsPerSecond, spamShare, duplicateShare, heartbeatMs, requestTimeoutMs,
+   *   answerLimitMs, providerRetryMs, random
    * @param {() => number} o.random  seeded source of [0, 1)
    */
-  constructor({
-    trackerUrl,
-    telephonyUrl,
-    siteId,
-    defaultNumber,
-    webhookSecret,
-    spamCallers,
-    visitsPerSecond,
-    callsPerSecond,
-    spamShare,
-    duplicateShare,
-    heartbeatMs,
-    requestTimeoutMs,
-    answerLimitMs,
-    providerRetryMs,
-    random,
-  }) {
-    Object.assign(this, {
-      trackerUrl,
-      telephonyUrl,
-      siteId,
-      defaultNumber,
-      webhookSecret,
-      spamCallers,
-      visitsPerSecond,
-      callsPerSecond,
-      spamShare,
-      duplicateShare,
-      heartbeatMs,
-      requestTimeoutMs,
-      answerLimitMs,
-      providerRetryMs,
-      random,
-    });
+  constructor(o) {
+    Object.assign(this, o);
     /** sessionId → what the visitor was shown */
     this.sessions = new Map();
     /** every session start: when it was asked, how it was answered */
