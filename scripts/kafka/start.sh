@@ -20,7 +20,7 @@ else
     log "formatted KRaft storage in $home/data (cluster $cluster_id)"
   fi
   # setsid: the broker outlives this script and is stopped by stop.sh through its pid file.
-  setsid java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -Djava.awt.headless=true $log4j \
+  setsid java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -Xlog:gc*,safepoint:file="$home/gc.log":time,uptime,level,tags:filecount=2,filesize=20m -Djava.awt.headless=true $log4j \
     -cp "$classpath" kafka.Kafka "$home/server.properties" > "$home/broker.log" 2>&1 < /dev/null &
   echo $! > "$home/broker.pid"
   if ! node "$ROOT/scripts/kafka/wait-ready.mjs" "$KAFKA_BROKERS" 60000; then

@@ -9,8 +9,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
-/** POST with a few retries on overload (as a browser's tracker or a provider would retry). */
-async function post(url, options, counters, label) {
+/**
+ * POST, with a few retries on overload where the real sender retries: a telephony provider
+ * resends its webhook. The tracker does not retry a session start (its visitor keeps the site's
+ * own number and the next page asks again) nor a heartbeat (the next one follows): a retried
+ * start would be a second session and a second lease that no real visitor makes.
+ */
+async function post(url, options, counters, label, retries = 0) {
   for (let attempt = 0; ; attempt += 1) {
     let res;
     try {
@@ -18,8 +23,11 @@ async function post(url, options, counters, label) {
     } catch (err) {
       res = { status: 0, body: String(err) };
     }
-    if ((res.status === 0 || RETRYABLE.has(res.status)) && attempt < 3) {
+    if ((res.status === 0 || RETRYABLE.has(res.status)) && attempt < retries) {
       counters.retries += 1;
+      const why = `${label} ${res.status}`;
+      counters.retriesBy[why] = (counters.retriesBy[why] ?? 0) + 1;
+      if (counters.retrySamples.length < 5) counters.retrySamples.push({ label, status: res.status, body: res.body });
       await sleep(100 * 2 ** attempt);
       continue;
     }
@@ -49,7 +57,18 @@ export class SiteDriver {
     this.calls = [];
     this.visitorIds = new Map(); // plan device id -> the service's visitor id
     this.background = new Set(); // heartbeats of visits still open
-    this.counters = { sessions: 0, fallbacks: {}, heartbeats: 0, webhooks: 0, retries: 0, errors: {}, errorSamples: [], lateStartsMs: [] };
+    this.counters = {
+      sessions: 0,
+      fallbacks: {},
+      heartbeats: 0,
+      webhooks: 0,
+      retries: 0,
+      retriesBy: {},
+      retrySamples: [],
+      errors: {},
+      errorSamples: [],
+      lateStartsMs: [],
+    };
   }
 
   /** The actions of this site, for the shared scheduler: [simulated time, function]. */
@@ -145,6 +164,7 @@ export class SiteDriver {
         { rawBody: raw, headers: signGenericWebhook(this.secret, raw) },
         this.counters,
         'webhook',
+        3,
       );
     };
     await send({ status: 'ringing', startedAt: startedAtMs });

@@ -112,6 +112,8 @@ export class Platform {
         'sites',
         siteKey(siteId),
         createEvent('SiteConfigured', { ...rest, leaseTtlSeconds, revision: revision + 1, updatedAtMs: Date.now() }, { siteId, producer: 'simulator' }),
+        // Set-up, not a visitor waiting: the broker's first idempotent producer may take a while.
+        { timeoutMs: 60_000 },
       );
       await waitFor(
         async () => {

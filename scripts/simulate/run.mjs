@@ -188,6 +188,8 @@ try {
         heartbeats: c.heartbeats,
         webhooks: c.webhooks,
         retries: c.retries,
+        retriesBy: c.retriesBy,
+        retrySamples: c.retrySamples,
         errors: c.errors,
         errorSamples: c.errorSamples,
         callsNotPlaced: driver.calls.filter((x) => !x.placed).length,

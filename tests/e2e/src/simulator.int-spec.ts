@@ -26,7 +26,7 @@ interface SiteResult {
   score: { all: Share; inWindow: Share; methods: Record<string, number> };
   notFinal: number;
   concurrentPerNumber: { mean: number; peak: number };
-  counters: { sessions: number; errors: Record<string, number> };
+  counters: { sessions: number; errors: Record<string, number>; errorSamples: unknown[] };
 }
 interface Summary {
   results: SiteResult[];
@@ -90,7 +90,7 @@ describe('simulator', () => {
       const one = byPool.get(1)!;
       const ample = byPool.get(90)!;
       for (const r of [one, ample]) {
-        assert.deepEqual(r.counters.errors, {}, `requests refused: ${JSON.stringify(r.counters.errors)}`);
+        assert.deepEqual(r.counters.errors, {}, `pool ${r.poolSize}, requests refused: ${JSON.stringify(r.counters)}\n${summary.table}`);
         assert.equal(r.notFinal, 0, 'every call has its final row');
         assert.equal(r.score.all.calls, summary.traffic.calls, 'every planned call was placed and scored');
       }
