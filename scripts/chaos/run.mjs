@@ -642,7 +642,7 @@ async function cleanup() {
   if (!o.keep) rmSync(o.dataDir, { recursive: true, force: true });
 }
 
-let code = 2;
+let code;
 let cleaning = false;
 const onSignal = (sig) => {
   if (cleaning) return;

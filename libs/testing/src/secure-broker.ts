@@ -134,7 +134,7 @@ async function launch(
       if (Date.now() > deadline) {
         const tail = log().slice(-3000);
         await stop();
-        throw new Error(`the broker did not become ready on ${brokers}: ${(err as Error).message}\n${tail}`);
+        throw new Error(`the broker did not become ready on ${brokers}: ${(err as Error).message}\n${tail}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -640,7 +640,7 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
   it('answers bad input to the new admin APIs with a JSON error that names the problem', async () => {
     const raw = (method: string, path: string, rawBody: string, headers: Record<string, string> = {}) =>
       http(method, `${service.url}/v1/admin/sites/${path}`, { headers: { ...auth, 'content-type': 'application/json', ...headers }, rawBody });
-    const cases: Array<[Promise<{ status: number; body: any }>, number, RegExp]> = [
+    const cases: Array<[ReturnType<typeof http>, number, RegExp]> = [
       [raw('PUT', `${SITE}/attribution-settings`, '{"lookbackDays": 30,'), 400, /JSON/i],
       [admin('PUT', `${SITE}/attribution-settings`, { lookbackDays: 181 }), 400, /lookbackDays: lookbackDays must be 1-180/],
       [admin('PUT', `${SITE}/attribution-settings`, { lookback: 30 }), 400, /lookback/],

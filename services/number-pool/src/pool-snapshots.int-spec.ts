@@ -69,7 +69,7 @@ async function fullReplay(env: KafkaTestEnv, configs: ReturnType<typeof sites>):
   }
   const fences = new WriterFences();
   await replayTopics(env.kafka, env.settings, testLogger, ['poolEvents'], (r: ReplayedRecord) => {
-    if (r.event && fences.admit(r.partition, r.offset, r.event)) states.get(r.partition)!.apply(r.event as DomainEvent);
+    if (r.event && fences.admit(r.partition, r.offset, r.event)) states.get(r.partition)!.apply(r.event);
   });
   return new Map([...states].map(([p, s]) => [p, JSON.stringify(s.toSnapshot())]));
 }
@@ -223,7 +223,7 @@ describe('number-pool: snapshots and fencing', () => {
     const log = async () => {
       const records: Array<{ offset: number; event: DomainEvent }> = [];
       await replayTopics(fenceEnv.kafka, fenceEnv.settings, testLogger, ['poolEvents'], (r) => {
-        if (r.partition === partition && r.event) records.push({ offset: Number(r.offset), event: r.event as DomainEvent });
+        if (r.partition === partition && r.event) records.push({ offset: Number(r.offset), event: r.event });
       });
       return records;
     };

@@ -118,7 +118,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     // Sites first, then leases: the lease log refers to the pools the sites define.
     const sites = await this.bus.replay(['sites'], (r) => {
       this.viewReplayed.mark(r.topic, r.partition, r.offset);
-      if (r.event) this.applyToView(r.event as DomainEvent, r.partition);
+      if (r.event) this.applyToView(r.event, r.partition);
     });
     // Each partition of pool events from its latest snapshot on (the whole partition when there is none).
     const covered = await this.viewFromSnapshots();
@@ -126,7 +126,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       ['poolEvents'],
       (r) => {
         this.viewReplayed.mark(r.topic, r.partition, r.offset);
-        if (r.event && this.viewFences.admit(r.partition, r.offset, r.event)) this.applyToView(r.event as DomainEvent, r.partition);
+        if (r.event && this.viewFences.admit(r.partition, r.offset, r.event)) this.applyToView(r.event, r.partition);
       },
       { startOffset: (_topic, p) => (covered.has(p) ? covered.get(p)! + 1n : undefined) },
     );

@@ -320,7 +320,7 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal(await text(page, 'promo-other'), '8 800 200-00-00', 'the other site number is not swapped for the default one');
     // The visit for the site's backend: hidden form fields (also of a form added later) and the accessor.
     const field = (form: string, name: string) =>
-      page.evaluate(([f, n]) => (document.querySelector(`#${f} input[name=${n}]`) as HTMLInputElement | null)?.value ?? null, [form, name]);
+      page.evaluate(([f, n]) => document.querySelector<HTMLInputElement>(`#${f} input[name=${n}]`)?.value ?? null, [form, name]);
     await waitFor(async () => (await field('order', 'calltrack_session_id')) === answer.sessionId, { what: 'the session id in the form' });
     assert.equal(await field('order', 'calltrack_visitor_id'), answer.visitorId);
     assert.deepEqual(await page.evaluate(() => (window as unknown as { calltrack: { ids(): object } }).calltrack.ids()), {
