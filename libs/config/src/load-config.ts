@@ -71,11 +71,15 @@ export function documentConfig(schema: z.ZodObject): VariableDoc[] {
     const meta = describeVariable(type);
     if (!meta) throw new Error(`configuration variable ${name} has no description`);
     const parsed = type.safeParse(undefined);
-    // A string default as it is; numbers, booleans and anything else as JSON (the same text for the first two).
-    const defaultValue =
-      parsed.success && parsed.data !== undefined ? (typeof parsed.data === 'string' ? parsed.data : JSON.stringify(parsed.data)) : undefined;
+    const defaultValue = parsed.success && parsed.data !== undefined ? defaultText(parsed.data) : undefined;
     return { name, description: meta.description, sensitive: meta.sensitive ?? false, defaultValue, required: !parsed.success };
   });
+}
+
+/** A default as docs/configuration.md shows it: a list comma-separated (empty: none), anything else as written. */
+function defaultText(value: unknown): string {
+  if (Array.isArray(value)) return value.map((v) => defaultText(v)).join(',');
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** Redacts sensitive values, for logging the effective configuration at start-up. */
