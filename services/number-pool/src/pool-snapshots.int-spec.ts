@@ -108,7 +108,7 @@ describe('number-pool: snapshots and fencing', () => {
     await bus.close();
   });
 
-  it('rebuilds each partition from its latest snapshot plus the tail exactly as a full replay does (no snapshot, snapshot and tail, snapshot without tail)', async () => {
+  it('rebuilds each partition from its latest snapshot plus the tail exactly as a full replay does (none, snapshot + tail, snapshot only)', async () => {
     const now = Date.now();
     const start = now - 10 * DAY;
     const configs = sites(start);
@@ -204,7 +204,7 @@ describe('number-pool: snapshots and fencing', () => {
     }
   });
 
-  it('fences a member paused past its session timeout: its late sweep, published after another member claimed the partition, is applied by no reader', async () => {
+  it('fences a member paused past its session timeout: no reader applies its late sweep, published after another member took the partition', async () => {
     const fenceEnv = await createKafkaTestEnv('fence');
     const fenceBus = new KafkaBus({ ...fenceEnv.settings, clientId: 'fence-test' }, testLogger);
     await fenceBus.connect();

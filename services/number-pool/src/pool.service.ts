@@ -785,12 +785,16 @@ function definePoolMetrics() {
     granted: counter({ name: 'calltrack_pool_leases_granted_total', help: 'Leases granted (answers published).' }),
     rejected: counter({
       name: 'calltrack_pool_lease_rejections_total',
-      help: 'Lease requests refused, by reason (pool_exhausted: a shortage; expired: answered after its deadline; holder_share, pool_empty, codes_exhausted, unknown_site).',
+      help:
+        'Lease requests refused, by reason (pool_exhausted: a shortage; expired: answered after its deadline; holder_share, pool_empty, ' +
+        'codes_exhausted, unknown_site).',
       labelNames: ['reason'] as const,
     }),
     ended: counter({
       name: 'calltrack_pool_leases_ended_total',
-      help: 'Leases ended, by reason (expired: held to its end; undelivered: the grant reached session-tracker after its visitor was shown the default number).',
+      help:
+        'Leases ended, by reason (expired: held to its end; ' +
+        'undelivered: the grant reached session-tracker after its visitor was shown the default number).',
       labelNames: ['reason'] as const,
     }),
   };

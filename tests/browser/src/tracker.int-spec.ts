@@ -196,7 +196,7 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal((await getRaw(`${tracker.url}/v1/sites/nowhere/tracker.js`, {})).status, 404);
   });
 
-  it('replaces the number in every format, in tel: links and attributes, keeps the formatting, shifts no layout, under a strict CSP; SPA routes too', async () => {
+  it('replaces the number in every format, in tel: links and attributes, keeps formatting, shifts no layout, under a strict CSP; SPA routes too', async () => {
     const context = await newContext();
     await context.addCookies([
       { name: '_ga', value: 'GA1.1.1234567890.1700000000', url: site.url },
