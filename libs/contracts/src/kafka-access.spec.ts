@@ -41,6 +41,8 @@ function scan(service: ServiceName): Record<'consumes' | 'replays' | 'publishes'
       if (/retryTopic:\s*true/.test(text)) add(found.retryTiers, keysIn(m[1]!));
     }
     for (const m of text.matchAll(/\breplay\(\s*\[([^\]]*)\]/g)) add(found.replays, keysIn(m[1]!));
+    // bus.replayThenFollow({ name, topics: [...], apply }) replays its topics, then follows them in a group (the `topics:` above).
+    for (const m of text.matchAll(/\breplayThenFollow\(\s*\{[^}]*?\btopics:\s*\[([^\]]*)\]/g)) add(found.replays, keysIn(m[1]!));
     for (const m of text.matchAll(/\btopicName\(\s*'(\w+)'/g)) add(found.named, [m[1] as TopicKey]);
     // libs/service-kit's SiteDirectory replays `sites`, then follows it in a group.
     if (/\bSiteDirectory\b/.test(text)) {

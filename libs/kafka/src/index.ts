@@ -9,3 +9,4 @@ export * from './topic-config-check.js';
 export * from './kafka-acls.js';
 export * from './kafka-bus.js';
 export * from './replay-watermark.js';
+export * from './compacted-topic-follower.js';

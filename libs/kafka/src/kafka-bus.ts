@@ -2,6 +2,7 @@ import { topicName, type TopicKey } from '@calltrack/contracts';
 import pRetry from 'p-retry';
 import type { Logger } from '@calltrack/telemetry';
 import { BatchConsumer, type BatchConsumerOptions } from './batch-consumer.js';
+import { CompactedTopicFollower, type CompactedTopicFollowerOptions } from './compacted-topic-follower.js';
 import { EventProducer } from './event-producer.js';
 import { isTransientKafkaError } from './errors.js';
 import { createKafka, type KafkaJs, type KafkaSettings } from './kafka-client.js';
@@ -75,6 +76,14 @@ export class KafkaBus {
         onFailedAttempt: ({ error, attemptNumber }) => this.logger.warn({ event: 'kafka_replay_retry', topics, attempt: attemptNumber, err: error.message }),
       },
     );
+  }
+
+  /**
+   * A state rebuilt from compacted topics and kept current: `start()` replays them to their
+   * end, then follows them in a group of this instance's own, applying each record once.
+   */
+  replayThenFollow(options: CompactedTopicFollowerOptions): CompactedTopicFollower {
+    return new CompactedTopicFollower(this, options);
   }
 
   /** False once a consumer crashed for good (restarts exhausted): the process should be restarted. */

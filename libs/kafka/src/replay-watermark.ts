@@ -19,4 +19,9 @@ export class ReplayWatermark {
     const prev = this.upTo.get(`${topic}:${partition}`);
     return prev !== undefined && BigInt(offset) <= prev;
   }
+
+  /** Forgets every mark (a replay that starts over). */
+  clear(): void {
+    this.upTo.clear();
+  }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { calltrack } from '@calltrack/contracts';
-import { KafkaBus, ReplayWatermark, type BatchConsumer } from '@calltrack/kafka';
+import { KafkaBus, type CompactedTopicFollower } from '@calltrack/kafka';
 import type { Logger } from '@calltrack/telemetry';
 import { ReadinessService } from './readiness.service.js';
 import { LOGGER } from './service-core.module.js';
@@ -15,40 +15,30 @@ export type SiteConfig = calltrack.events.v1.SiteConfigured;
 @Injectable()
 export class SiteDirectory implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sites = new Map<string, SiteConfig>();
-  private readonly replayed = new ReplayWatermark();
-  private consumer: BatchConsumer | undefined;
-  private loaded = false;
+  private readonly follower: CompactedTopicFollower;
 
   constructor(
-    private readonly bus: KafkaBus,
+    bus: KafkaBus,
     private readonly readiness: ReadinessService,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    this.readiness.register('sites_loaded', () => this.loaded);
-    const { records } = await this.bus.replay(['sites'], (r) => {
-      this.replayed.mark(r.topic, r.partition, r.offset);
-      if (r.event?.type === 'SiteConfigured') this.sites.set(r.event.siteId, r.event.payload);
-    });
-    this.loaded = true;
-    this.logger.info({ event: 'sites_loaded', records, sites: this.sites.size });
-    this.consumer = this.bus.consumer({
-      groupId: `${this.bus.settings.clientId}.sites`,
-      perInstance: true,
+  ) {
+    this.follower = bus.replayThenFollow({
+      name: 'sites',
       topics: ['sites'],
-      fromBeginning: true,
-      handle: async (record) => {
-        // The consumer starts from the beginning; what the replay applied must not step a site back.
-        if (this.replayed.covers(record.topic, record.partition, record.offset)) return;
-        if (record.event.type === 'SiteConfigured') this.sites.set(record.event.siteId, record.event.payload);
+      apply: ({ event }) => {
+        if (event?.type === 'SiteConfigured') this.sites.set(event.siteId, event.payload);
       },
     });
-    await this.consumer.start();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.readiness.register('sites_loaded', () => this.follower.isReady());
+    const { records } = await this.follower.start();
+    this.logger.info({ event: 'sites_loaded', records, sites: this.sites.size });
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.consumer?.stop();
+    await this.follower.stop();
   }
 
   get(siteId: string): SiteConfig | undefined {

@@ -1,16 +1,9 @@
 import { phoneKey, type AnyDomainEvent } from '@calltrack/contracts';
-import { ReplayWatermark } from '@calltrack/kafka';
 
 export interface BlockEntry {
   phone: string;
   reason: string;
   blockedAtMs: number;
-}
-
-/** Where a record sits on the antifraud-blocklist topic. */
-export interface LogPosition {
-  partition: number;
-  offset: string;
 }
 
 /**
@@ -27,15 +20,14 @@ export const OWN_WRITE_WAIT_MS = 60_000;
  */
 export class BlocklistState {
   private readonly sites = new Map<string, Map<string, BlockEntry>>();
-  // The per-instance consumer re-reads from the beginning what the replay already applied.
-  private readonly applied = new ReplayWatermark();
   // This instance's writes applied before the consumer read them back, by phoneKey.
   private readonly ownWrites = new Map<string, { eventId: string; sinceMs: number }>();
 
-  /** Applies a record read from the topic (replay or consumer), in log order; re-read records are skipped. */
-  applyFromLog(event: AnyDomainEvent | undefined, at: LogPosition, nowMs = Date.now()): void {
-    if (this.applied.covers('antifraudBlocklist', at.partition, at.offset)) return;
-    this.applied.mark('antifraudBlocklist', at.partition, at.offset);
+  /**
+   * Applies a record read from the topic (replay or live), in log order. Each record comes once:
+   * the CompactedTopicFollower that reads the topic skips what it applied already.
+   */
+  applyFromLog(event: AnyDomainEvent | undefined, nowMs = Date.now()): void {
     const target = blockTarget(event);
     if (!event || !target) return;
     const key = phoneKey(event.siteId, target);

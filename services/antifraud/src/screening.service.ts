@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { calltrack, callKey, createEvent, phoneKey, verdictLabel, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
-import { KafkaBus, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
+import { KafkaBus, type BatchConsumer, type CompactedTopicFollower, type OutgoingRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, counter, type Counter, type Logger } from '@calltrack/telemetry';
 import { BlocklistState, type BlockEntry } from './blocklist-state.js';
@@ -25,24 +25,30 @@ export interface SiteCounters {
 @Injectable()
 export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly blocklist = new BlocklistState();
+  // Other instances' blocks must reach this one too: the blocklist topic is replayed, then followed.
+  private readonly blocklistLog: CompactedTopicFollower;
   // Counted since this process started, per instance (a redelivered record counts again); the durable record is the verdict events.
   private readonly counters = new Map<string, SiteCounters>();
   private readonly consumers: BatchConsumer[] = [];
   // One outbox per consumer: a flush must publish exactly what its own batch produced before that batch commits.
   private readonly outbox = { calls: [] as OutgoingRecord[], sessions: [] as OutgoingRecord[] };
-  private rebuilt = false;
 
   constructor(
     private readonly bus: KafkaBus,
     private readonly readiness: ReadinessService,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.blocklistLog = bus.replayThenFollow({
+      name: 'blocklist',
+      topics: ['antifraudBlocklist'],
+      apply: (r) => this.blocklist.applyFromLog(r.event),
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.readiness.register('blocklist_rebuilt', () => this.rebuilt);
+    this.readiness.register('blocklist_rebuilt', () => this.blocklistLog.isReady());
     // Site countries come from SiteDirectory (its own replay of `sites`); blocks are stored already normalised.
-    const { records } = await this.bus.replay(['antifraudBlocklist'], (r) => this.blocklist.applyFromLog(r.event, r));
-    this.rebuilt = true;
+    const { records } = await this.blocklistLog.start();
     this.logger.info({ event: 'blocklist_rebuilt', records });
     const flush = (box: keyof typeof this.outbox) => async () => {
       if (this.outbox[box].length === 0) return;
@@ -52,14 +58,6 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
       this.outbox[box] = [];
     };
     this.consumers.push(
-      // Other instances' blocks must reach this one too; what replay applied already is skipped by offset.
-      this.bus.consumer({
-        groupId: `${SERVICE_NAME}.blocklist`,
-        perInstance: true,
-        topics: ['antifraudBlocklist'],
-        fromBeginning: true,
-        handle: async (r) => this.blocklist.applyFromLog(r.event, r),
-      }),
       this.bus.consumer({
         groupId: `${SERVICE_NAME}.calls`,
         topics: ['calls'],
@@ -79,7 +77,7 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await Promise.all([this.blocklistLog.stop(), ...this.consumers.map((c) => c.stop())]);
   }
 
   private count(siteId: string): SiteCounters {
