@@ -1,6 +1,7 @@
 export * from './topic-registry.js';
 export * from './kafka-access.js';
 export * from './event-codec.js';
+export * from './event-ids.js';
 export * from './keys.js';
 export { calltrack } from '@calltrack/proto';
 export * from './event-labels.js';

@@ -67,7 +67,10 @@ describe('CompactedTopicFollower on the real broker', () => {
     for (const r of [...earlier, ...later]) assert.equal(counts.get(r.event.eventId), 1, `${r.event.eventId} applied once`);
     assert.equal(applied.length, earlier.length + later.length);
     assert.deepEqual(
-      applied.filter((a) => a.phase === 'follow').map((a) => a.eventId).sort(),
+      applied
+        .filter((a) => a.phase === 'follow')
+        .map((a) => a.eventId)
+        .sort(),
       later.map((r) => r.event.eventId).sort(),
     );
     await follower.stop();

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { calltrack, callKey, createEvent, phoneKey, verdictLabel, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
+import { calltrack, callKey, createEvent, derivedEventId, phoneKey, verdictLabel, visitorKey, type AnyDomainEvent } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type CompactedTopicFollower, type OutgoingRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, counter, type Counter, type Logger } from '@calltrack/telemetry';
@@ -96,7 +96,13 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     const screened = createEvent(
       'CallScreened',
       { call, verdict, reason },
-      { siteId: event.siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:screened`, causationId: event.eventId, occurredAtMs: event.occurredAtMs },
+      {
+        siteId: event.siteId,
+        producer: SERVICE_NAME,
+        eventId: derivedEventId(event.eventId, 'screened'),
+        causationId: event.eventId,
+        occurredAtMs: event.occurredAtMs,
+      },
     );
     this.outbox.calls.push({ topic: 'screenedCalls', key: callKey(event.siteId, call.callId), event: screened, traceContext: context.active() });
     const c = this.count(event.siteId);
@@ -112,7 +118,13 @@ export class ScreeningService implements OnApplicationBootstrap, OnModuleDestroy
     const screened = createEvent(
       'SessionScreened',
       { sessionId: s.sessionId, visitorId: s.visitorId, verdict, reason },
-      { siteId: event.siteId, producer: SERVICE_NAME, eventId: `${event.eventId}:screened`, causationId: event.eventId, occurredAtMs: event.occurredAtMs },
+      {
+        siteId: event.siteId,
+        producer: SERVICE_NAME,
+        eventId: derivedEventId(event.eventId, 'screened'),
+        causationId: event.eventId,
+        occurredAtMs: event.occurredAtMs,
+      },
     );
     this.outbox.sessions.push({ topic: 'antifraudVerdicts', key: visitorKey(event.siteId, s.visitorId), event: screened, traceContext: context.active() });
     const c = this.count(event.siteId);

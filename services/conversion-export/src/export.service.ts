@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { calltrack, callKey, createEvent, type AnyDomainEvent, type DomainEvent, type EventName, type EventInput } from '@calltrack/contracts';
+import { calltrack, callKey, createEvent, derivedEventId, type AnyDomainEvent, type DomainEvent, type EventName, type EventInput } from '@calltrack/contracts';
 import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -80,7 +80,7 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
       siteId: source.siteId,
       producer: SERVICE_NAME,
       causationId: source.eventId,
-      ...(suffix ? { eventId: `${source.eventId}:${suffix}` } : {}),
+      ...(suffix ? { eventId: derivedEventId(source.eventId, suffix) } : {}),
     });
     await this.bus.producer.publish('exportDeliveries', callKey(source.siteId, callId), event);
     this.state.apply(event as AnyDomainEvent);

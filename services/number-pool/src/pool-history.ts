@@ -1,4 +1,4 @@
-import { createEvent, type DomainEvent, type EventInput } from '@calltrack/contracts';
+import { createEvent, derivedEventId, type DomainEvent, type EventInput } from '@calltrack/contracts';
 import { PoolState } from './pool-state.js';
 
 /**
@@ -99,7 +99,7 @@ export class PoolHistory {
         createEvent('LeaseExpired', payload, {
           siteId: lease.siteId,
           producer: this.producer,
-          eventId: `${lease.leaseId}:expired`,
+          eventId: derivedEventId(lease.leaseId, 'expired'),
           occurredAtMs: lease.expiresAtMs,
         }),
       );
@@ -144,7 +144,7 @@ export class PoolHistory {
     const request = { requestId: id, sessionId: `s-${id}`, visitorId, requestedAtMs: now, method: promo ? 'promo_code' : '' };
     const decision = this.state.decide(siteId, request as never, now);
     if (decision.kind === 'duplicate') return;
-    const meta = { siteId, producer: this.producer, eventId: `${id}:answer`, occurredAtMs: now };
+    const meta = { siteId, producer: this.producer, eventId: derivedEventId(id, 'answer'), occurredAtMs: now };
     if (decision.kind === 'granted') {
       this.emit(out, createEvent('LeaseGranted', decision.payload, meta));
       // Pages stay open 0-5 minutes: heartbeats every minute, then the close.
@@ -185,6 +185,9 @@ export class PoolHistory {
     const callId = `c${this.n++}`;
     const observed = this.state.observeCall(siteId, { callId, trackingNumber, calledAtMs } as never);
     if (!observed) return;
-    this.emit(out, createEvent('NumberCallObserved', observed, { siteId, producer: this.producer, eventId: `${callId}:observed`, occurredAtMs: calledAtMs }));
+    this.emit(
+      out,
+      createEvent('NumberCallObserved', observed, { siteId, producer: this.producer, eventId: derivedEventId(callId, 'observed'), occurredAtMs: calledAtMs }),
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
-import { createEvent, type AnyDomainEvent, type DomainEvent } from '@calltrack/contracts';
+import { createEvent, derivedEventId, type AnyDomainEvent, type DomainEvent } from '@calltrack/contracts';
 import type { PoolStateSnapshot } from './pool-state.js';
 
 export const SNAPSHOT_ENCODING = 'json+gzip/1';
@@ -55,7 +55,7 @@ export async function snapshotChunks(
         data: data.subarray(i * SNAPSHOT_CHUNK_BYTES, (i + 1) * SNAPSHOT_CHUNK_BYTES),
         takenAtMs: nowMs,
       },
-      { siteId: snapshotSiteId(partition), producer, eventId: `${snapshotId}:${i}`, occurredAtMs: nowMs },
+      { siteId: snapshotSiteId(partition), producer, eventId: derivedEventId(snapshotId, i), occurredAtMs: nowMs },
     );
     return { key, event };
   });

@@ -2,6 +2,9 @@ import { randomInt } from 'node:crypto';
 import type { calltrack, DomainEvent, EventInput } from '@calltrack/contracts';
 import { FreeNumbers } from './free-numbers.js';
 
+/** A NumberQuarantineEnded payload as decided: every field set (its event id is derived from them). */
+export type QuarantineEnd = EventInput<'NumberQuarantineEnded'> & { trackingNumber: string; quarantinedFromMs: number; endedAtMs: number };
+
 type SiteConfigured = calltrack.events.v1.SiteConfigured;
 
 export interface Lease {
@@ -558,7 +561,7 @@ export class PoolState {
    * number: the lease ends at once and counts as never held (released at its grant time), so
    * attribution credits no call to it. Nothing for a lease already ended or of another session.
    */
-  decideRelease(siteId: string, request: calltrack.events.v1.LeaseReleaseRequested): EventInput<'LeaseExpired'> | undefined {
+  decideRelease(siteId: string, request: calltrack.events.v1.LeaseReleaseRequested): (EventInput<'LeaseExpired'> & { leaseId: string }) | undefined {
     const lease = this.leases.get(request.leaseId);
     if (!lease || lease.siteId !== siteId || lease.sessionId !== request.sessionId) return undefined;
     return {
@@ -602,8 +605,8 @@ export class PoolState {
    * Quarantined numbers that have had no calls (and no lease) for the site's
    * quarantine period: their quarantine ends now.
    */
-  dueQuarantineEnds(nowMs: number): Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> {
-    const out: Array<{ siteId: string; payload: EventInput<'NumberQuarantineEnded'> }> = [];
+  dueQuarantineEnds(nowMs: number): Array<{ siteId: string; payload: QuarantineEnd }> {
+    const out: Array<{ siteId: string; payload: QuarantineEnd }> = [];
     for (const [siteId, site] of this.sites) {
       if (site.quarantineCandidates.length === 0 || !this.ownsSite(siteId)) continue;
       const period = (site.config.quarantineSeconds ?? 0) * 1000;

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import {
   callDirectionLabel,
   createEvent,
+  derivedEventId,
   siteKey,
   topicName,
   TOPICS,
@@ -196,7 +197,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         const command = createEvent(
           'NumberCallReported',
           { callId: call.callId, trackingNumber: call.trackingNumber, calledAtMs: Number(call.startedAtMs) || record.event.occurredAtMs },
-          { siteId: record.event.siteId, producer: SERVICE_NAME, causationId: record.event.eventId, eventId: `${call.callId}:number-call` },
+          { siteId: record.event.siteId, producer: SERVICE_NAME, causationId: record.event.eventId, eventId: derivedEventId(call.callId, 'number-call') },
         );
         this.pendingCalls.push({ topic: 'poolCommands', key: siteKey(record.event.siteId), event: command, traceContext: context.active() });
       },
@@ -530,7 +531,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       siteId: command.siteId,
       producer: SERVICE_NAME,
       causationId: command.eventId,
-      eventId: `${command.eventId}:answer`,
+      eventId: derivedEventId(command.eventId, 'answer'),
       writerEpoch: owner.epoch,
     };
     const event = decision.kind === 'granted' ? createEvent('LeaseGranted', decision.payload, meta) : createEvent('LeaseRejected', decision.payload, meta);
@@ -559,7 +560,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       siteId: command.siteId,
       producer: SERVICE_NAME,
       causationId: command.eventId,
-      eventId: `${released.leaseId}:expired`,
+      eventId: derivedEventId(released.leaseId, 'expired'),
       occurredAtMs: Date.now(),
       writerEpoch: owner.epoch,
     });
@@ -577,7 +578,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       siteId: command.siteId,
       producer: SERVICE_NAME,
       causationId: command.eventId,
-      eventId: `${command.eventId}:answer`,
+      eventId: derivedEventId(command.eventId, 'answer'),
       writerEpoch: owner.epoch,
     });
     state.apply(event);
@@ -593,7 +594,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       siteId: command.siteId,
       producer: SERVICE_NAME,
       causationId: command.eventId,
-      eventId: `${command.payload.callId}:observed`,
+      eventId: derivedEventId(command.payload.callId, 'observed'),
       occurredAtMs: Number(command.payload.calledAtMs) || undefined,
       writerEpoch: owner.epoch,
     });
@@ -637,7 +638,13 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
               releasedAtMs: lease.expiresAtMs,
               promoCode: lease.promoCode,
             },
-            { siteId: lease.siteId, producer: SERVICE_NAME, eventId: `${lease.leaseId}:expired`, occurredAtMs: lease.expiresAtMs, writerEpoch: entry.epoch },
+            {
+              siteId: lease.siteId,
+              producer: SERVICE_NAME,
+              eventId: derivedEventId(lease.leaseId, 'expired'),
+              occurredAtMs: lease.expiresAtMs,
+              writerEpoch: entry.epoch,
+            },
           ),
         );
         for (const { siteId, payload } of state.dueQuarantineEnds(now)) {
@@ -645,7 +652,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
             createEvent('NumberQuarantineEnded', payload, {
               siteId,
               producer: SERVICE_NAME,
-              eventId: `${siteId}:${payload.trackingNumber}:${payload.quarantinedFromMs}:quarantine-ended`,
+              eventId: derivedEventId(siteId, payload.trackingNumber, payload.quarantinedFromMs, 'quarantine-ended'),
               writerEpoch: entry.epoch,
             }),
           );
@@ -754,7 +761,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     };
     if (linked) return { kind: 'redeemed', redemption: payload, duplicate: true };
     const key = call.callId ? `call:${call.callId}` : `caller:${call.callerNumber}@${call.calledAtMs}`;
-    const event = createEvent('PromoCodeRedeemed', payload, { siteId, producer: SERVICE_NAME, eventId: `${siteId}:${key}:promo` });
+    const event = createEvent('PromoCodeRedeemed', payload, { siteId, producer: SERVICE_NAME, eventId: derivedEventId(siteId, key, 'promo') });
     // On the site's writer, under the lock: a snapshot never sees the event read back but not applied.
     const owner = [...this.owned.values()].find((o) => o.state === state);
     const publishAndApply = async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { createEvent, siteKey, WriterFences, type calltrack } from '@calltrack/contracts';
+import { createEvent, derivedEventId, siteKey, WriterFences, type calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { counter, type Logger } from '@calltrack/telemetry';
@@ -120,7 +120,7 @@ export class LeaseRepliesService implements OnApplicationBootstrap, OnModuleDest
     const command = createEvent(
       'LeaseReleaseRequested',
       { leaseId: grant.leaseId, sessionId: grant.sessionId, requestedAtMs: now },
-      { siteId, producer: SERVICE_NAME, occurredAtMs: now, eventId: `${grant.leaseId}:release` },
+      { siteId, producer: SERVICE_NAME, occurredAtMs: now, eventId: derivedEventId(grant.leaseId, 'release') },
     );
     try {
       await this.bus.producer.publish('poolCommands', siteKey(siteId), command);
