@@ -77,8 +77,7 @@ export class ApplyOnce {
  * Rebuilds a state from compacted topics and keeps it current: replays the topics up to
  * their end at start (ready from then on), then follows them in a consumer group of this
  * instance's own (every instance must see every record), applying each record once.
- * What state services rebuild this way: sites, the antifraud blocklist, attribution
- * settings, telephony secrets.
+ * For state every instance keeps whole: sites, the antifraud blocklist, settings, secrets.
  */
 export class CompactedTopicFollower {
   private readonly once: ApplyOnce;
