@@ -1,7 +1,7 @@
 import { adminTokenVariable, commonVariables, loadConfig, portVariable, variable } from '@calltrack/config';
 import { z } from 'zod';
-import { amiPbxListSchema } from './asterisk-ami-config.js';
-import { sourceAddressList } from './source-allowlist.js';
+import { amiPbxListSchema } from './asterisk/asterisk-ami-config.js';
+import { sourceAddressList } from './webhooks/shared/source-allowlist.js';
 
 export const SERVICE_NAME = 'telephony-ingest';
 
