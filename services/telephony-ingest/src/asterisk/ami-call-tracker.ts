@@ -1,5 +1,5 @@
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type EventTime } from '../calls/call-merge.js';
-import { providerEventId } from '../calls/call-reports.service.js';
+import { eventIdOf } from '../intake/event-ids.js';
 import type { AmiMessage } from './ami-protocol.js';
 import { wallClockToEpochMs } from '../intake/local-time.js';
 import { diversionNumber, historyInfoNumber, phoneOrEmpty } from '../intake/phone-fields.js';
@@ -239,7 +239,7 @@ export class AmiCallTracker {
       parties: { ...call.parties },
       ...part,
     };
-    return { observation, eventId: providerEventId('asterisk', this.pbx.siteId, `${this.pbx.name}\n${m.raw}`) };
+    return { observation, eventId: eventIdOf('asterisk', this.pbx.siteId, `${this.pbx.name}\n${m.raw}`) };
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {

@@ -1,13 +1,14 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CONFIG, LOGGER } from '@calltrack/service-kit';
+import { CONFIG, LOGGER, RefusalLog } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { AmiCallTracker } from './ami-call-tracker.js';
 import { AmiClient, type AmiClientStatus } from './ami-client.js';
 import type { AmiMessage } from './ami-protocol.js';
 import type { AmiPbxConfig } from './asterisk-ami-config.js';
+import { CallReports, type CallReportResult } from '../calls/call-reports.service.js';
 import type { TelephonyIngestConfig } from '../config.js';
 import { IngestStateService } from '../sites/ingest-state.service.js';
-import { ProviderWebhookSupport } from '../webhooks/shared/provider-webhook-support.js';
+import { ProviderWebhookStats } from '../webhooks/shared/webhook-stats.js';
 
 interface PbxEvents {
   config: AmiPbxConfig;
@@ -37,9 +38,11 @@ export class AsteriskAmiService implements OnApplicationBootstrap, OnModuleDestr
 
   constructor(
     private readonly state: IngestStateService,
-    private readonly support: ProviderWebhookSupport,
+    private readonly reports: CallReports,
+    private readonly stats: ProviderWebhookStats,
     @Inject(CONFIG) private readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly refusals: RefusalLog,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -87,19 +90,30 @@ export class AsteriskAmiService implements OnApplicationBootstrap, OnModuleDestr
       return;
     }
     for (const { observation, eventId } of pbx.tracker.handle(m, receivedAtMs, site)) {
-      // Nobody to answer a 400 to: an event the webhooks would refuse is dropped, counted and logged.
-      const problems = this.support.observationProblems(observation, receivedAtMs);
-      if (problems.length > 0) {
-        this.support.rejected(siteId, 'asterisk', 'invalid_payload', undefined);
-        this.logger.warn({ event: 'ami_event_refused', site_id: siteId, pbx: pbx.config.name, ami_event: m.event, problems });
-        continue;
-      }
+      let result: CallReportResult;
       try {
-        await this.support.report(siteId, 'asterisk', site, observation, eventId);
+        result = await this.reports.report(siteId, { kind: 'event', site, observation, eventId, receivedAtMs });
       } catch (err) {
         // AMI cannot redeliver: the call's next event reports it from what that event says.
         this.logger.error({ event: 'ami_report_failed', site_id: siteId, pbx: pbx.config.name, call_id: `asterisk:${observation.providerCallId}`, err });
+        continue;
       }
+      if (!result.ok) {
+        // Nobody to answer a 400 to: an event the webhooks would refuse is dropped, counted and logged.
+        this.stats.record(siteId, 'asterisk', result.reason);
+        this.refusals.refused('webhooks.asterisk', siteId, result.reason, { event: 'webhook_rejected', provider: 'asterisk' });
+        this.logger.warn({ event: 'ami_event_refused', site_id: siteId, pbx: pbx.config.name, ami_event: m.event, problems: result.problems });
+        continue;
+      }
+      this.stats.record(siteId, 'asterisk', 'accepted');
+      this.logger.info({
+        event: 'webhook_accepted',
+        provider: 'asterisk',
+        site_id: siteId,
+        call_id: result.callId,
+        event_id: eventId,
+        outcome: result.outcome,
+      });
     }
   }
 }

@@ -3,6 +3,9 @@ import type { CallProvider } from '../sites/provider-credentials.js';
 
 const { CallStatus, CallDirection } = calltrack.events.v1;
 
+/** A CallReported as this service publishes it: always naming its call and provider (the record key and the counters read them). */
+export type CallReportPayload = EventInput<'CallReported'> & { callId: string; provider: string };
+
 /**
  * How far along its life a provider event puts a call. A later stage always
  * outranks an earlier one, whatever order the events arrive in: `end` beats
@@ -186,7 +189,7 @@ export type NotReportable = 'no_tracking_number';
 export function callReport(
   call: MergedCall,
   site: { defaultNumber: string },
-): { ok: true; payload: EventInput<'CallReported'>; occurredAtMs: number } | { ok: false; reason: NotReportable } {
+): { ok: true; payload: CallReportPayload; occurredAtMs: number } | { ok: false; reason: NotReportable } {
   const parties = call.parties ?? { direction: 'inbound' as const, trackingNumber: '', callerNumber: '', calledNumber: '', rank: 0 };
   const outbound = parties.direction === 'outbound';
   const trackingNumber = parties.trackingNumber || (outbound ? site.defaultNumber : '');

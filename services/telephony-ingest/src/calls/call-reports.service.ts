@@ -1,42 +1,49 @@
-import { countCallReported } from '../webhooks/shared/webhook-metrics.js';
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { callKey, createEvent } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
 import { CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
-import { callReport, mergeObservation, type CallObservation, type MergedCall } from './call-merge.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from '../config.js';
+import { eventTimeWindow, type EventTimeWindow } from '../intake/event-time-window.js';
+import type { FieldProblem } from '../intake/field-problems.js';
 import type { SiteSettings } from '../sites/ingest-state.js';
+import { callReport, mergeObservation, type CallObservation, type CallReportPayload, type MergedCall } from './call-merge.js';
+import { countCallReported } from './call-metrics.js';
+import { observationProblems, type TimeFields } from './observation-problems.js';
 import { SignedCallLedger } from './signed-call-ledger.js';
-
-/**
- * Event id of one provider event: the same event delivered again (a provider's
- * retry) gets the same id, which downstream consumers dedupe on. UUID-shaped
- * (version 8, RFC 9562), like the generic webhook's ids.
- */
-export function providerEventId(provider: string, siteId: string, identity: string | Buffer): string {
-  const h = createHash('sha256').update(`${provider}\n${siteId}\n`).update(identity).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
 
 /** How long after its start a call's signed facts matter: while a notification of it can pass Zadarma's replay window. */
 export const signedCallHorizonMs = (config: Pick<TelephonyIngestConfig, 'ZADARMA_MAX_CALL_SECONDS' | 'WEBHOOK_TOLERANCE_SECONDS'>): number =>
   (config.ZADARMA_MAX_CALL_SECONDS + 2 * config.WEBHOOK_TOLERANCE_SECONDS) * 1000;
 
-/** What became of one provider event. */
-export type ReportOutcome =
-  /** The call's new state is on the calls topic under this event's id. */
-  | { outcome: 'published'; callId: string; eventId: string }
-  /** Already seen, or it adds nothing to what was published: nothing changes. */
-  | { outcome: 'duplicate'; callId: string; eventId: string }
-  /** Kept in memory until another event of the call names the dialled number. */
-  | { outcome: 'held'; callId: string; eventId: string }
-  /** Refused: it disagrees with what the signatures of the call's earlier events bound it to (SignedCallLedger). */
-  | { outcome: 'conflict'; callId: string; eventId: string; field: string; problem: string };
+/** What an adapter hands over to be reported on the calls topic. */
+export type CallReportInput =
+  /**
+   * One provider event (the provider adapters, Asterisk AMI): checked against the
+   * rules every adapter applies, merged into what is known of its call, and the
+   * call's whole new state published. `receivedAtMs` is what its times are checked against.
+   */
+  | { kind: 'event'; site: SiteSettings; observation: CallObservation; eventId: string; receivedAtMs: number; timeFields?: TimeFields | undefined }
+  /** A whole call as its sender states it (the generic webhook, validated by its mapping): published as given. */
+  | { kind: 'statement'; payload: CallReportPayload; occurredAtMs: number; eventId: string };
+
+/**
+ * What became of a call report. Expected outcomes are results; only a publish
+ * Kafka did not acknowledge throws (nothing is remembered then, so the
+ * sender's retry finds the call as it was).
+ */
+export type CallReportResult =
+  /**
+   * published: the call's new state is on the calls topic under this event's id;
+   * duplicate: already seen, or it adds nothing to what was published;
+   * held: kept in memory until another event of the call names the dialled number.
+   */
+  | { ok: true; outcome: 'published' | 'duplicate' | 'held'; callId: string; eventId: string }
+  /**
+   * invalid_payload: an id or a time no adapter may pass on, named by the provider's field;
+   * conflicting_event: it disagrees with what the signatures of the call's earlier events bound it to (SignedCallLedger).
+   */
+  | { ok: false; reason: 'invalid_payload' | 'conflicting_event'; problems: FieldProblem[] };
 
 interface Entry {
   call: MergedCall;
@@ -49,21 +56,24 @@ interface Entry {
 const SEEN_PER_CALL = 64;
 
 /**
- * Merges each provider event into what is known of its call and publishes the
- * call's whole new state as a CallReported (the provider's latest view; later
- * sequences win downstream). Recent calls are kept in memory (bounded, least
+ * The one way a call report reaches the calls topic, for every adapter.
+ * A provider event is merged into what is known of its call and the call's
+ * whole new state published as a CallReported (the provider's latest view;
+ * later sequences win downstream); a generic webhook's statement is published
+ * as given. Recent calls are kept in memory (bounded, least
  * recently used first out) and each call's events are handled one at a time.
  * An event of a call this instance has forgotten is reported from what it
  * says alone, which every adapter makes a complete report where the provider
  * allows.
  */
 @Injectable()
-export class CallReportPublisher {
+export class CallReports {
   private readonly calls = new Map<string, Entry>();
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Signed facts of recent calls (Zadarma), also fed from the calls topic by SignedCallFeed. */
   readonly ledger: SignedCallLedger;
   private readonly capacity: number;
+  private readonly timeWindow: EventTimeWindow;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -71,28 +81,43 @@ export class CallReportPublisher {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.capacity = config.CALL_MERGE_CACHE_SIZE;
+    this.timeWindow = eventTimeWindow(config);
     this.ledger = new SignedCallLedger(signedCallHorizonMs(config), config.CALL_MERGE_CACHE_SIZE);
   }
 
-  /** Merges and publishes; throws when Kafka did not acknowledge (nothing is remembered then). */
-  report(siteId: string, site: SiteSettings, observation: CallObservation, eventId: string): Promise<ReportOutcome> {
+  /** Reports one event or statement of a call; throws only when Kafka did not acknowledge the publish. */
+  async report(siteId: string, input: CallReportInput): Promise<CallReportResult> {
+    if (input.kind === 'statement') {
+      await this.publish(siteId, input.payload, input.eventId, input.occurredAtMs);
+      return { ok: true, outcome: 'published', callId: input.payload.callId, eventId: input.eventId };
+    }
+    const { observation, site, eventId } = input;
+    const problems = observationProblems(observation, input.receivedAtMs, this.timeWindow, input.timeFields);
+    if (problems.length > 0) return { ok: false, reason: 'invalid_payload', problems };
     const callId = `${observation.provider}:${observation.providerCallId}`;
     const key = callKey(siteId, callId);
     return this.serialized(key, () => this.apply(key, siteId, site, observation, callId, eventId));
   }
 
-  private async apply(key: string, siteId: string, site: SiteSettings, observation: CallObservation, callId: string, eventId: string): Promise<ReportOutcome> {
+  private async apply(
+    key: string,
+    siteId: string,
+    site: SiteSettings,
+    observation: CallObservation,
+    callId: string,
+    eventId: string,
+  ): Promise<CallReportResult> {
     const entry = this.calls.get(key);
     if (entry?.seen.includes(eventId)) {
       this.touch(key, entry);
-      return { outcome: 'duplicate', callId, eventId };
+      return { ok: true, outcome: 'duplicate', callId, eventId };
     }
     let undo = (): void => undefined;
     if (observation.signed) {
       const claim = this.ledger.claim(siteId, key, observation.signed, eventId);
       if (!claim.ok) {
         if (entry) this.touch(key, entry);
-        return { outcome: 'conflict', callId, eventId, field: claim.field, problem: claim.problem };
+        return { ok: false, reason: 'conflicting_event', problems: [{ field: claim.field, problem: claim.problem }] };
       }
       undo = claim.undo;
     }
@@ -113,26 +138,31 @@ export class CallReportPublisher {
     observation: CallObservation,
     callId: string,
     eventId: string,
-  ): Promise<ReportOutcome> {
+  ): Promise<CallReportResult> {
     const merged = mergeObservation(entry?.call, observation);
     const seen = [...(entry?.seen ?? []), eventId].slice(-SEEN_PER_CALL);
     const report = callReport(merged, site);
     if (!report.ok) {
       this.remember(key, { call: merged, published: entry?.published, seen });
       this.logger.info({ event: 'call_report_held', site_id: siteId, call_id: callId, event_id: eventId, reason: report.reason });
-      return { outcome: 'held', callId, eventId };
+      return { ok: true, outcome: 'held', callId, eventId };
     }
     // What downstream sees is the payload: an event that only firms up what was already said publishes nothing.
     const payload = JSON.stringify(report.payload);
     if (entry?.published === payload) {
       this.remember(key, { call: merged, published: payload, seen });
-      return { outcome: 'duplicate', callId, eventId };
+      return { ok: true, outcome: 'duplicate', callId, eventId };
     }
-    const event = createEvent('CallReported', report.payload, { siteId, producer: SERVICE_NAME, eventId, occurredAtMs: report.occurredAtMs });
-    await this.bus.producer.publish('calls', key, event);
-    countCallReported(observation.provider);
+    await this.publish(siteId, report.payload, eventId, report.occurredAtMs);
     this.remember(key, { call: merged, published: payload, seen });
-    return { outcome: 'published', callId, eventId };
+    return { ok: true, outcome: 'published', callId, eventId };
+  }
+
+  // Every CallReported of this service is published here: keyed by site and call, so a call's reports stay in order.
+  private async publish(siteId: string, payload: CallReportPayload, eventId: string, occurredAtMs: number): Promise<void> {
+    const event = createEvent('CallReported', payload, { siteId, producer: SERVICE_NAME, eventId, occurredAtMs });
+    await this.bus.producer.publish('calls', callKey(siteId, payload.callId), event);
+    countCallReported(payload.provider);
   }
 
   private touch(key: string, entry: Entry): void {

@@ -1,13 +1,14 @@
 // The enquiry API's body (docs/enquiries.md): web forms, callback requests, chats and
 // other enquiries a site reports server to server, validated and mapped to an
 // EnquiryReceived payload. Pure: the controller verifies the signature first.
-import { createHash } from 'node:crypto';
 import { calltrack, type EventInput } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
 import { platformId } from '../intake/ids.js';
 import { DEFAULT_EVENT_TIME_WINDOW, timeProblems, type EventTimeWindow } from '../intake/event-time-window.js';
-import { instant, type FieldProblem } from '../webhooks/generic/generic-mapping.js';
+import { eventIdOf } from '../intake/event-ids.js';
+import type { FieldProblem } from '../intake/field-problems.js';
+import { instant } from '../intake/instant.js';
 
 const { EnquiryKind } = calltrack.events.v1;
 
@@ -126,12 +127,6 @@ export function mapEnquiry(body: unknown, country: string, receivedAtMs: number,
 /**
  * Event id of an enquiry: derived from the site and the site's enquiry id only, so any
  * retry of it (even with other bytes or a new signature) is the same event, which every
- * consumer dedupes on. Formatted as a UUID (version 8, RFC 9562).
+ * consumer dedupes on.
  */
-export function enquiryEventId(siteId: string, enquiryId: string): string {
-  const h = createHash('sha256').update(`enquiry\n${siteId}\n${enquiryId}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
+export const enquiryEventId = (siteId: string, enquiryId: string): string => eventIdOf('enquiry', siteId, enquiryId);

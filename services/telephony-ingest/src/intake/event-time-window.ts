@@ -1,8 +1,4 @@
-/** One offending field (the same shape as the adapters' FieldProblem). */
-export interface TimeProblem {
-  field: string;
-  problem: string;
-}
+import type { FieldProblem } from './field-problems.js';
 
 /**
  * The one rule for times every adapter receives (provider webhooks, the generic
@@ -28,7 +24,7 @@ export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = { maxAgeMs: 30 * 86_40
 const iso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms));
 
 /** The problem of one time, or undefined when it is in the window. */
-export function timeProblem(field: string, ms: number, nowMs: number, window: EventTimeWindow): TimeProblem | undefined {
+export function timeProblem(field: string, ms: number, nowMs: number, window: EventTimeWindow): FieldProblem | undefined {
   if (!Number.isFinite(ms)) return { field, problem: 'is not a time' };
   if (ms > nowMs + window.maxFutureMs) {
     return { field, problem: `${iso(ms)} is more than ${Math.round(window.maxFutureMs / 1000)} s in the future (server time ${iso(nowMs)})` };
@@ -40,8 +36,8 @@ export function timeProblem(field: string, ms: number, nowMs: number, window: Ev
 }
 
 /** The problems of several named times (undefined or 0 = not given, skipped). */
-export function timeProblems(times: ReadonlyArray<readonly [field: string, ms: number | undefined]>, nowMs: number, window: EventTimeWindow): TimeProblem[] {
-  const problems: TimeProblem[] = [];
+export function timeProblems(times: ReadonlyArray<readonly [field: string, ms: number | undefined]>, nowMs: number, window: EventTimeWindow): FieldProblem[] {
+  const problems: FieldProblem[] = [];
   for (const [field, ms] of times) {
     if (ms === undefined || ms === 0) continue;
     const p = timeProblem(field, ms, nowMs, window);

@@ -1,8 +1,11 @@
-import { createHash } from 'node:crypto';
-import { calltrack, type EventInput } from '@calltrack/contracts';
+import { calltrack } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
+import type { CallReportPayload } from '../../calls/call-merge.js';
+import { eventIdOf } from '../../intake/event-ids.js';
+import type { FieldProblem } from '../../intake/field-problems.js';
 import { platformId } from '../../intake/ids.js';
+import { instant } from '../../intake/instant.js';
 import { timeProblems, type EventTimeWindow } from '../../intake/event-time-window.js';
 import { readCaller } from '../../intake/phone-fields.js';
 
@@ -10,29 +13,6 @@ const { CallStatus, CallDirection } = calltrack.events.v1;
 
 /** Provider name and platform call id prefix of calls reported through the generic webhook. */
 export const GENERIC_PROVIDER = 'generic';
-
-// Epoch values outside this range are almost always seconds sent as milliseconds (or garbage).
-const MIN_EPOCH_MS = Date.UTC(2000, 0, 1);
-const MAX_EPOCH_MS = Date.UTC(2100, 0, 1);
-const ISO_INSTANT = z.iso.datetime({ offset: true });
-
-/** An instant as an ISO-8601 string with a zone (Z or ±hh:mm) or epoch milliseconds; parsed to epoch ms (the call webhook and the enquiry API). */
-export const instant = z.unknown().transform((value, ctx): number => {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= MIN_EPOCH_MS && value < MAX_EPOCH_MS) return value;
-    ctx.addIssue({
-      code: 'custom',
-      message: 'epoch milliseconds must be an integer between 2000-01-01 and 2100-01-01 (seconds sent instead of milliseconds?)',
-    });
-    return z.NEVER;
-  }
-  if (typeof value === 'string' && ISO_INSTANT.safeParse(value).success) {
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms) && ms >= MIN_EPOCH_MS && ms < MAX_EPOCH_MS) return ms;
-  }
-  ctx.addIssue({ code: 'custom', message: 'expected an ISO-8601 date-time with a zone (e.g. "2025-01-31T09:15:00Z") or epoch milliseconds' });
-  return z.NEVER;
-});
 
 export const CALL_STATUSES = ['ringing', 'answered', 'completed', 'missed', 'busy', 'failed'] as const;
 export type GenericCallStatus = (typeof CALL_STATUSES)[number];
@@ -58,14 +38,8 @@ export const genericWebhookSchema = z
 
 export type GenericWebhookBody = z.infer<typeof genericWebhookSchema>;
 
-/** One offending field, named as in the request body. */
-export interface FieldProblem {
-  field: string;
-  problem: string;
-}
-
 export type MappedWebhook =
-  { ok: true; providerCallId: string; callId: string; payload: EventInput<'CallReported'>; occurredAtMs: number } | { ok: false; problems: FieldProblem[] };
+  { ok: true; providerCallId: string; callId: string; payload: CallReportPayload; occurredAtMs: number } | { ok: false; problems: FieldProblem[] };
 
 const STATUS: Record<GenericCallStatus, calltrack.events.v1.CallStatus> = {
   ringing: CallStatus.CALL_STATUS_RINGING,
@@ -159,12 +133,6 @@ export function mapGenericWebhook(body: unknown, country: string, time?: { nowMs
 /**
  * Event id of an accepted webhook: a provider's retry of the same report (same
  * bytes, even re-signed with a new timestamp) gets the same id, which
- * downstream consumers dedupe on. Formatted as a UUID (version 8, RFC 9562).
+ * downstream consumers dedupe on.
  */
-export function webhookEventId(siteId: string, rawBody: Buffer): string {
-  const h = createHash('sha256').update(`${GENERIC_PROVIDER}\n${siteId}\n`).update(rawBody).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
+export const webhookEventId = (siteId: string, rawBody: Buffer): string => eventIdOf(GENERIC_PROVIDER, siteId, rawBody);

@@ -1,16 +1,15 @@
-import { countCallReported } from '../shared/webhook-metrics.js';
 import { Controller, HttpCode, Inject, Param, Post, Req, type RawBodyRequest } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { callKey, createEvent } from '@calltrack/contracts';
-import { KafkaBus } from '@calltrack/kafka';
 import { ApiError, CONFIG, LOGGER, RefusalLog } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
-import { SERVICE_NAME, type TelephonyIngestConfig } from '../../config.js';
+import { CallReports, type CallReportResult } from '../../calls/call-reports.service.js';
+import type { TelephonyIngestConfig } from '../../config.js';
 import { eventTimeWindow } from '../../intake/event-time-window.js';
-import { mapGenericWebhook, webhookEventId } from './generic-mapping.js';
+import type { FieldProblem } from '../../intake/field-problems.js';
 import { IngestStateService } from '../../sites/ingest-state.service.js';
 import { verifySignedJsonRequest } from '../shared/signed-json-request.js';
 import { WebhookStats } from '../shared/webhook-stats.js';
+import { mapGenericWebhook, webhookEventId } from './generic-mapping.js';
 
 /**
  * The provider-neutral call webhook (docs/webhooks-generic.md). Checks run in
@@ -22,7 +21,7 @@ export class GenericWebhookController {
   constructor(
     private readonly state: IngestStateService,
     private readonly stats: WebhookStats,
-    private readonly bus: KafkaBus,
+    private readonly reports: CallReports,
     @Inject(CONFIG) private readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly refusals: RefusalLog,
@@ -40,29 +39,28 @@ export class GenericWebhookController {
     });
 
     const mapped = mapGenericWebhook(req.body, site.country, { nowMs: Date.now(), window: eventTimeWindow(this.config) });
-    if (!mapped.ok) {
-      this.reject(siteId, 'invalid_payload', req);
-      const summary = mapped.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');
-      throw new ApiError(400, 'invalid_request', `invalid webhook body: ${summary}`, mapped.problems);
-    }
+    if (!mapped.ok) this.invalid(siteId, mapped.problems, req);
 
-    const event = createEvent('CallReported', mapped.payload, {
-      siteId,
-      producer: SERVICE_NAME,
-      eventId: webhookEventId(siteId, rawBody),
-      occurredAtMs: mapped.occurredAtMs,
-    });
+    const eventId = webhookEventId(siteId, rawBody);
+    let result: CallReportResult;
     try {
-      await this.bus.producer.publish('calls', callKey(siteId, mapped.callId), event);
+      // The sender states the whole call: published as given, nothing to merge.
+      result = await this.reports.report(siteId, { kind: 'statement', payload: mapped.payload, occurredAtMs: mapped.occurredAtMs, eventId });
     } catch (err) {
       // Not acknowledged means not stored: the provider must retry (same bytes, same event id).
       this.logger.error({ event: 'call_report_publish_failed', site_id: siteId, call_id: mapped.callId, err });
       throw new ApiError(503, 'unavailable', 'the report could not be stored; retry later');
     }
+    if (!result.ok) this.invalid(siteId, result.problems, req);
     this.stats.record(siteId, 'accepted');
-    countCallReported('generic');
-    this.logger.info({ event: 'webhook_accepted', site_id: siteId, call_id: mapped.callId, event_id: event.eventId, status: mapped.payload.status });
-    return { callId: mapped.callId, eventId: event.eventId };
+    this.logger.info({ event: 'webhook_accepted', site_id: siteId, call_id: mapped.callId, event_id: eventId, status: mapped.payload.status });
+    return { callId: mapped.callId, eventId };
+  }
+
+  private invalid(siteId: string, problems: FieldProblem[], req: FastifyRequest): never {
+    this.reject(siteId, 'invalid_payload', req);
+    const summary = problems.map((p) => `${p.field}: ${p.problem}`).join('; ');
+    throw new ApiError(400, 'invalid_request', `invalid webhook body: ${summary}`, problems);
   }
 
   private reject(siteId: string, reason: Parameters<WebhookStats['record']>[1], req: FastifyRequest): void {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallParties } from '../../calls/call-merge.js';
-import { providerEventId } from '../../calls/call-reports.service.js';
+import { eventIdOf } from '../../intake/event-ids.js';
 import { fieldProblems, inEpochRange } from '../shared/form-body.js';
 import { platformId } from '../../intake/ids.js';
 import { phoneOrEmpty, readCaller } from '../../intake/phone-fields.js';
-import type { ProviderEventMapping } from '../shared/provider-webhook-support.js';
+import type { ProviderEventMapping } from '../shared/provider-event-mapping.js';
 
 // Mango sends counters and unix times as JSON numbers; some integrations relay them as strings.
 const integer = z.union([
@@ -100,7 +100,7 @@ export function mapMangoCallEvent(json: string, country: string, siteId: string)
     observation.startedAt = e.call_state === 'Appeared' ? at : { ...at, exact: false };
   }
   const timeFields = { startedAt: 'json.timestamp', answeredAt: 'json.timestamp', endedAt: 'json.timestamp' };
-  return { kind: 'call', observation, eventId: providerEventId('mango', siteId, `call\n${e.entry_id}\n${e.call_id}\n${e.seq}\n${e.call_state}`), timeFields };
+  return { kind: 'call', observation, eventId: eventIdOf('mango', siteId, `call\n${e.entry_id}\n${e.call_id}\n${e.seq}\n${e.call_state}`), timeFields };
 }
 
 /** Maps a verified /events/summary: the whole call, final. */
@@ -143,5 +143,5 @@ export function mapMangoSummary(json: string, country: string, siteId: string): 
   const answeredAt = secondsAt(s.talk_time);
   if (answeredAt) observation.answeredAt = answeredAt;
   const timeFields = { startedAt: s.create_time ? 'json.create_time' : 'json.end_time', answeredAt: 'json.talk_time', endedAt: 'json.end_time' };
-  return { kind: 'call', observation, eventId: providerEventId('mango', siteId, `summary\n${s.entry_id}`), timeFields };
+  return { kind: 'call', observation, eventId: eventIdOf('mango', siteId, `summary\n${s.entry_id}`), timeFields };
 }

@@ -4,7 +4,8 @@ import { ApiError } from '@calltrack/service-kit';
 import { formObject, formPairs } from '../shared/form-body.js';
 import { mapMangoCallEvent, mapMangoSummary } from './mango-mapping.js';
 import { verifyMangoSignature } from './mango-signature.js';
-import { ProviderWebhookSupport, type ProviderEventMapping, type ProviderWebhookResult } from '../shared/provider-webhook-support.js';
+import type { ProviderEventMapping } from '../shared/provider-event-mapping.js';
+import { ProviderWebhookSupport, type ProviderWebhookResult } from '../shared/provider-webhook-support.js';
 
 /**
  * Mango Office VPBX realtime events (docs/telephony-providers.md#mango-office).

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FieldProblem } from '../generic/generic-mapping.js';
+import type { FieldProblem } from '../../intake/field-problems.js';
 
 /** The name/value pairs of an application/x-www-form-urlencoded body, in order, repeated names kept. */
 export function formPairs(rawBody: Buffer): Array<[string, string]> {

@@ -1,15 +1,10 @@
 import { counter } from '@calltrack/telemetry';
 
-// Defined at load: a scrape lists every metric from the start, before the first webhook.
+// Defined at load: a scrape lists the metric from the start, before the first webhook.
 const webhooks = counter({
   name: 'calltrack_webhooks_total',
   help: 'Telephony webhooks, AMI events and enquiries of known sites, by provider, outcome (accepted, ignored, refused) and refusal reason.',
   labelNames: ['provider', 'outcome', 'reason'] as const,
-});
-const reported = counter({
-  name: 'calltrack_calls_reported_total',
-  help: 'CallReported events published to the calls topic, by provider (a call reported again with news counts again).',
-  labelNames: ['provider'] as const,
 });
 
 /**
@@ -20,9 +15,4 @@ const reported = counter({
  */
 export function countWebhook(provider: string, outcome: 'accepted' | 'ignored' | 'refused', reason = ''): void {
   webhooks.inc({ provider, outcome, reason });
-}
-
-/** calltrack_calls_reported_total{provider}: CallReported events published (each update of a call counts). */
-export function countCallReported(provider: string): void {
-  reported.inc({ provider });
 }

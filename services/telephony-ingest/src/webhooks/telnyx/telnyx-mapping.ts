@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties } from '../../calls/call-merge.js';
-import { providerEventId } from '../../calls/call-reports.service.js';
+import { eventIdOf } from '../../intake/event-ids.js';
 import { fieldProblems, inEpochRange } from '../shared/form-body.js';
 import { platformId } from '../../intake/ids.js';
 import { diversionNumber, historyInfoNumber, phoneOrEmpty, readCaller } from '../../intake/phone-fields.js';
-import type { ProviderEventMapping } from '../shared/provider-webhook-support.js';
+import type { ProviderEventMapping } from '../shared/provider-event-mapping.js';
 
 /** Call Control events that change what is known of a call; the others (playback, gather, recording…) are ignored. */
 export const TELNYX_CALL_EVENTS = ['call.initiated', 'call.answered', 'call.bridged', 'call.hangup'] as const;
@@ -125,5 +125,5 @@ export function mapTelnyxWebhook(body: unknown, country: string, siteId: string)
     answeredAt: observation.stage === CallStage.end ? 'data.payload.start_time' : 'data.occurred_at',
     endedAt: p.end_time ? 'data.payload.end_time' : 'data.occurred_at',
   };
-  return { kind: 'call', observation, eventId: providerEventId('telnyx', siteId, data.id), timeFields };
+  return { kind: 'call', observation, eventId: eventIdOf('telnyx', siteId, data.id), timeFields };
 }

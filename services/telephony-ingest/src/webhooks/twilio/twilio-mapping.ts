@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type EventTime } from '../../calls/call-merge.js';
-import { providerEventId } from '../../calls/call-reports.service.js';
+import { eventIdOf } from '../../intake/event-ids.js';
 import { digits, fieldProblems, inEpochRange } from '../shared/form-body.js';
 import { phoneOrEmpty, readCaller } from '../../intake/phone-fields.js';
-import type { ProviderEventMapping } from '../shared/provider-webhook-support.js';
+import type { ProviderEventMapping } from '../shared/provider-event-mapping.js';
 
 export const TWILIO_CALL_STATUSES = ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
 type TwilioCallStatus = (typeof TWILIO_CALL_STATUSES)[number];
@@ -111,5 +111,5 @@ export function mapTwilioStatusCallback(form: Record<string, string>, country: s
   // Times derived from CallDuration name it when out of range.
   const derived = p.CallStatus === 'completed' ? 'CallDuration' : 'Timestamp';
   const timeFields = { startedAt: stage === CallStage.end ? derived : 'Timestamp', answeredAt: derived, endedAt: 'Timestamp' };
-  return { kind: 'call', observation, eventId: providerEventId('twilio', siteId, identity), timeFields };
+  return { kind: 'call', observation, eventId: eventIdOf('twilio', siteId, identity), timeFields };
 }

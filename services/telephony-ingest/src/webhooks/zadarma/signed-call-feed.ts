@@ -5,7 +5,7 @@ import { topicName, type calltrack } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
-import { CallReportPublisher, signedCallHorizonMs } from '../../calls/call-reports.service.js';
+import { CallReports, signedCallHorizonMs } from '../../calls/call-reports.service.js';
 import { SERVICE_NAME, type TelephonyIngestConfig } from '../../config.js';
 import { signedFactsOfReport } from './zadarma-signed-facts.js';
 
@@ -27,7 +27,7 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly bus: KafkaBus,
-    private readonly publisher: CallReportPublisher,
+    private readonly reports: CallReports,
     private readonly readiness: ReadinessService,
     @Inject(CONFIG) private readonly config: TelephonyIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -86,7 +86,7 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
     if (record.event.type === 'CallReported') {
       const report = record.event.payload as calltrack.events.v1.CallReported;
       const facts = signedFactsOfReport({ ...report, startedAtMs: String(report.startedAtMs) });
-      if (facts && record.key) this.publisher.ledger.observe(record.event.siteId, record.key, facts, record.event.eventId);
+      if (facts && record.key) this.reports.ledger.observe(record.event.siteId, record.key, facts, record.event.eventId);
     }
     const target = this.pending.get(record.partition);
     if (target !== undefined && BigInt(record.offset) >= target) {
@@ -103,6 +103,6 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
   private markIfRebuilt(started: number): void {
     if (this.rebuilt || this.pending.size > 0) return;
     this.rebuilt = true;
-    this.logger.info({ event: 'signed_calls_rebuilt', calls: this.publisher.ledger.size(), ms: Date.now() - started });
+    this.logger.info({ event: 'signed_calls_rebuilt', calls: this.reports.ledger.size(), ms: Date.now() - started });
   }
 }

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type SignedCallFacts } from '../../calls/call-merge.js';
-import { providerEventId } from '../../calls/call-reports.service.js';
+import { eventIdOf } from '../../intake/event-ids.js';
 import { digits, fieldProblems } from '../shared/form-body.js';
 import { wallClockToEpochMs } from '../../intake/local-time.js';
 import { platformId } from '../../intake/ids.js';
 import { timeProblem, type EventTimeWindow } from '../../intake/event-time-window.js';
 import { phoneOrEmpty, readCaller } from '../../intake/phone-fields.js';
-import type { ProviderEventMapping } from '../shared/provider-webhook-support.js';
+import type { ProviderEventMapping } from '../shared/provider-event-mapping.js';
 import { inboundSignature } from './zadarma-signed-facts.js';
 
 /** Zadarma's notifications about calls; the others (IVR digits, recordings, SMS) are acknowledged and ignored. */
@@ -148,7 +148,7 @@ export function mapZadarmaNotification(
   return {
     kind: 'call',
     observation,
-    eventId: providerEventId('zadarma', siteId, rawBody),
+    eventId: eventIdOf('zadarma', siteId, rawBody),
     timeFields: { startedAt: 'call_start', answeredAt: 'duration', endedAt: 'call_start' },
   };
 }

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@calltrack/service-kit';
 import { formObject, formPairs } from '../shared/form-body.js';
 import { ProviderWebhookSupport } from '../shared/provider-webhook-support.js';
+import { SignedCallFeed } from './signed-call-feed.js';
 import { mapZadarmaNotification } from './zadarma-mapping.js';
 import { verifyZadarmaSignature, ZADARMA_SIGNATURE_HEADER, zadarmaSignedString } from './zadarma-signature.js';
 
@@ -12,7 +13,13 @@ const ECHO = /^[A-Za-z0-9._-]{1,128}$/;
 /** Zadarma PBX notifications (docs/telephony-providers.md#zadarma). */
 @Controller('v1/webhooks/zadarma')
 export class ZadarmaWebhookController {
-  constructor(private readonly support: ProviderWebhookSupport) {}
+  constructor(
+    private readonly support: ProviderWebhookSupport,
+    private readonly signedCalls: SignedCallFeed,
+  ) {}
+
+  // Follow-ups are checked against the signed facts of their calls: not before those are rebuilt.
+  private readonly signedCallsRebuilt = (): boolean => this.signedCalls.isRebuilt();
 
   /** URL check when the notification URL is saved in Zadarma: the zd_echo value comes back as the body. */
   @Get(':siteId')
@@ -20,7 +27,7 @@ export class ZadarmaWebhookController {
   @Header('content-type', 'text/plain; charset=utf-8')
   @Header('x-content-type-options', 'nosniff')
   echo(@Param('siteId') siteId: string, @Query('zd_echo') echo: unknown, @Req() req: FastifyRequest): string {
-    this.support.ensureReady({ signedCalls: true });
+    this.support.ensureReady(this.signedCallsRebuilt);
     this.support.siteWithCredentials(siteId, 'zadarma', req);
     this.support.requireAllowedSource(siteId, 'zadarma', req);
     if (typeof echo !== 'string' || !ECHO.test(echo)) throw new ApiError(400, 'invalid_request', 'zd_echo must be 1-128 letters, digits, ".", "_" or "-"');
@@ -33,7 +40,7 @@ export class ZadarmaWebhookController {
    */
   @Post(':siteId')
   async notify(@Param('siteId') siteId: string, @Req() req: RawBodyRequest<FastifyRequest>, @Res() reply: FastifyReply): Promise<void> {
-    this.support.ensureReady({ signedCalls: true });
+    this.support.ensureReady(this.signedCallsRebuilt);
     this.support.requireMediaType(req, 'application/x-www-form-urlencoded');
     const { site, credentials } = this.support.siteWithCredentials(siteId, 'zadarma', req);
     this.support.requireAllowedSource(siteId, 'zadarma', req);
