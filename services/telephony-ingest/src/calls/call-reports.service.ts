@@ -60,11 +60,10 @@ const SEEN_PER_CALL = 64;
  * A provider event is merged into what is known of its call and the call's
  * whole new state published as a CallReported (the provider's latest view;
  * later sequences win downstream); a generic webhook's statement is published
- * as given. Recent calls are kept in memory (bounded, least
- * recently used first out) and each call's events are handled one at a time.
- * An event of a call this instance has forgotten is reported from what it
- * says alone, which every adapter makes a complete report where the provider
- * allows.
+ * as given. Recent calls are kept in memory (bounded, least recently used
+ * first out) and each call's events are handled one at a time. An event of a
+ * call this instance has forgotten is reported from what it says alone, which
+ * every adapter makes a complete report where the provider allows.
  */
 @Injectable()
 export class CallReports {

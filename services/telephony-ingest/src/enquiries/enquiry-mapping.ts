@@ -82,7 +82,7 @@ function zodProblems(body: unknown, error: z.ZodError): FieldProblem[] {
 /**
  * Validates an enquiry body and maps it to EnquiryReceived: the phone normalised to
  * E.164 with the site's country (a number that is not one is a 400 naming `phone`),
- * occurredAt within the time window every adapter applies (event-time-window.ts),
+ * occurredAt within the time window every adapter applies (intake/event-time-window.ts),
  * e-mail lower-cased, blank optional fields dropped.
  */
 export function mapEnquiry(body: unknown, country: string, receivedAtMs: number, window: EventTimeWindow = DEFAULT_EVENT_TIME_WINDOW): MappedEnquiry {

@@ -82,7 +82,7 @@ export function mapGenericWebhook(body: unknown, country: string, time?: { nowMs
 
   const trackingNumber = toE164(b.trackingNumber, country);
   if (!trackingNumber) problems.push({ field: 'trackingNumber', problem: `"${b.trackingNumber}" is not a valid phone number (site country ${country})` });
-  // The caller rule of every adapter (phone-fields.ts): withheld values are '', garbage is refused.
+  // The caller rule of every adapter (intake/phone-fields.ts): withheld values are '', garbage is refused.
   const caller = readCaller(b.callerNumber ?? '', country);
   const callerNumber = caller.ok ? caller.number : '';
   if (!caller.ok) problems.push({ field: 'callerNumber', problem: `${caller.problem}; send it empty or absent when withheld` });
