@@ -42,6 +42,7 @@ import type { AttributionConfig } from './config.js';
 import { MarkovModelService } from './markov-model.service.js';
 import type { CallRow } from './row-mappers.js';
 import { validTimeZone } from './working-hours.js';
+import type { LearntWeights } from './models/attribution-models.js';
 
 const OUTBOUND = calltrack.events.v1.CallDirection.CALL_DIRECTION_OUTBOUND;
 const DAY_MS = 86_400_000;
@@ -74,6 +75,8 @@ export function siteNumbersOf(site: calltrack.events.v1.ISiteConfigured | undefi
       utmSource: s.utmSource ?? '',
       utmMedium: s.utmMedium ?? '',
       utmCampaign: s.utmCampaign ?? '',
+      channel: s.channel ?? '',
+      label: s.label ?? '',
     })),
   };
 }
@@ -178,7 +181,7 @@ export class CallEvaluationService {
    */
   async plan(
     input: { mode: 'report'; reports: readonly CallReport[] } | { mode: 'reevaluate'; rows: readonly CallRow[] },
-    options: { nowMs?: number; markov?: ReadonlyMap<string, ReadonlyMap<string, number>>; settings?: ReadonlyMap<string, SiteSettings> } = {},
+    options: { nowMs?: number; markov?: ReadonlyMap<string, LearntWeights>; settings?: ReadonlyMap<string, SiteSettings> } = {},
   ): Promise<PlannedCall[]> {
     await this.settings.loaded;
     const nowMs = options.nowMs ?? Date.now();
@@ -307,7 +310,7 @@ export class CallEvaluationService {
       minStart - lookbackMs,
       maxStart,
     );
-    const shares = new Map<string, ReadonlyMap<string, number>>();
+    const shares = new Map<string, LearntWeights>();
     for (const id of siteIds) shares.set(id, options.markov?.get(id) ?? (await this.markov.shares(id)));
     const credits = new Map<EvaluatedCall, TouchCredit[]>(
       evaluated.map((e) => [e, creditsForCall(e, touches.get(pairKey(e.report.siteId, e.visitorId)) ?? [], shares.get(e.report.siteId)!)]),

@@ -28,6 +28,7 @@ import { EnquiryLookups } from './enquiry-lookups.js';
 import { chunksOf } from './chunks.js';
 import { LeadProjection } from './lead-projection.js';
 import { MarkovModelService } from './markov-model.service.js';
+import type { LearntWeights } from './models/attribution-models.js';
 
 const { EnquiryKind } = calltrack.events.v1;
 const DAY_MS = 86_400_000;
@@ -279,7 +280,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
       minAt - lookbackMs,
       maxAt,
     );
-    const shares = new Map<string, ReadonlyMap<string, number>>();
+    const shares = new Map<string, LearntWeights>();
     for (const id of siteIds) shares.set(id, await this.markov.shares(id));
     const credits = new Map<EvaluatedEnquiry, TouchCredit[]>(
       evaluated.map((e) => [

@@ -8,7 +8,7 @@ import { CallEvaluationService } from './call-evaluation.service.js';
 import { EnquiryAttributionService } from './enquiry-attribution.service.js';
 import { CallLookups } from './call-lookups.js';
 import type { AttributionConfig } from './config.js';
-import { MarkovModelService } from './markov-model.service.js';
+import { learntWeightsOf, MarkovModelService } from './markov-model.service.js';
 
 export type RecomputeStatus = 'running' | 'done' | 'failed' | 'superseded';
 
@@ -102,7 +102,7 @@ export class RecomputeService implements OnModuleDestroy {
       const asOfMs = job.startedAtMs;
       const model = await this.markov.compute(siteId, asOfMs);
       job.markovModelId = model.modelId;
-      const markov = new Map([[siteId, new Map(model.channels.map((c) => [c.channel, c.share]))]]);
+      const markov = new Map([[siteId, learntWeightsOf(model)]]);
       const pinned = new Map([[siteId, settings]]);
       const pages = await this.lookups.pagesOf(siteId, this.batch);
       for (const [step, page] of pages.entries()) {

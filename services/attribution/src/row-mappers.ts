@@ -225,6 +225,7 @@ export interface CallRow {
   match_method: string;
   match_reason: string;
   channel: string;
+  source_label: string;
   session_id: string;
   visitor_id: string;
   lease_id: string;
@@ -302,6 +303,7 @@ export function callRow(
     match_method: matchMethodLabel(a.method),
     match_reason: a.matchReason,
     channel: a.channel,
+    source_label: a.sourceLabel ?? '',
     session_id: a.sessionId,
     visitor_id: a.visitorId,
     lease_id: a.leaseId,
@@ -356,6 +358,7 @@ export const CALL_VIEW_COLUMNS = [
   'match_method',
   'match_reason',
   'channel',
+  'source_label',
   'session_id',
   'visitor_id',
   'lease_id',
@@ -545,4 +548,6 @@ export interface SettingsRow {
   callback_window_hours: number;
   working_hours: string;
   holidays: string[];
+  markov_order: number;
+  markov_path_cap: number;
 }
