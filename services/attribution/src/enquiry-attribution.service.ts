@@ -154,7 +154,7 @@ export class EnquiryAttributionService implements OnApplicationBootstrap, OnModu
     this.chunksDone = 0;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'enquiries' });
     if (record.event.type !== 'EnquiryReceived') return;
-    this.buffer.push({ report: enquiryReportOf(record.event as DomainEvent<'EnquiryReceived'>), publishedAtMs: record.timestampMs || Date.now() });
+    this.buffer.push({ report: enquiryReportOf(record.event), publishedAtMs: record.timestampMs || Date.now() });
   }
 
   private async flush(): Promise<void> {

@@ -14,7 +14,7 @@ import {
   type MatchedContact,
   type StoredEnquiry,
 } from './enquiry-evaluation.js';
-import { NO_LEARNT_WEIGHTS, type LearntWeights } from './models/attribution-models.js';
+import { NO_LEARNT_WEIGHTS } from './models/attribution-models.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -38,7 +38,7 @@ export function isTimeZone(timeZone: string): boolean {
 function zoneOffsetMs(instantMs: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(instantMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
+  const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day'], parts['hour'], parts['minute'], parts['second']);
   return asUtc - Math.floor(instantMs / 1000) * 1000;
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { createEvent, siteKey, type DomainEvent, type EventInput } from '@calltrack/contracts';
+import { createEvent, siteKey, type EventInput } from '@calltrack/contracts';
 import { KafkaBus, NonRetriableError, ReplayWatermark, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -54,7 +54,7 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
     return this.bus.replay(['sites', 'telephonySecrets'], (r) => {
       this.replayed.mark(r.topic, r.partition, r.offset);
       if (!r.event) return;
-      const result = this.state.apply(r.event as DomainEvent, r.key);
+      const result = this.state.apply(r.event, r.key);
       if (!result.applied)
         this.logger.warn({
           event: 'state_record_skipped',
@@ -74,7 +74,7 @@ export class IngestStateService implements OnApplicationBootstrap, OnModuleDestr
 
   private async onRecord(record: ConsumedRecord): Promise<void> {
     if (this.replayed.covers(record.topic, record.partition, record.offset)) return;
-    const result = this.state.apply(record.event as DomainEvent, record.key);
+    const result = this.state.apply(record.event, record.key);
     if (!result.applied) throw new NonRetriableError(result.problem);
     this.waiters.get(record.event.eventId)?.();
     if (record.event.type === 'WebhookSecretSet') {

@@ -113,5 +113,5 @@ export function credentialsFromRecord(r: {
   const parsed = credentialsBodies[r.provider].safeParse(body);
   if (!parsed.success)
     return { ok: false, problem: `invalid ${r.provider} credentials: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-  return { ok: true, credentials: credentialsFromBody(r.provider, parsed.data as Record<string, string>) };
+  return { ok: true, credentials: credentialsFromBody(r.provider, parsed.data) };
 }

@@ -297,7 +297,7 @@ describe('telephony-ingest (integration)', () => {
       // Raised by Fastify before the handler. service-kit means to label them invalid_json / body_too_large /
       // unsupported_media_type, but Nest wraps Fastify's error first and the label comes out as http_<status>
       // (reported to the lead); the status, the JSON shape and the message are what is asserted exactly.
-      const transportError = (res: { status: number; body: any; headers: Headers }, status: number, code: string, message: RegExp) => {
+      const transportError = (res: Awaited<ReturnType<typeof http>>, status: number, code: string, message: RegExp) => {
         assert.equal(res.status, status, JSON.stringify(res.body));
         assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
         assert.ok([code, `http_${status}`].includes(res.body.error.code), JSON.stringify(res.body));

@@ -37,7 +37,7 @@ const summary = (over: Record<string, unknown> = {}) => ({
 
 function observe(r: ReturnType<typeof mapMangoCallEvent>) {
   assert.equal(r.kind, 'call', JSON.stringify(r));
-  return (r as Extract<typeof r, { kind: 'call' }>).observation;
+  return r.observation;
 }
 const call = (e: object) => observe(mapMangoCallEvent(JSON.stringify(e), 'RU', 'site-1'));
 const sum = (e: object) => observe(mapMangoSummary(JSON.stringify(e), 'RU', 'site-1'));

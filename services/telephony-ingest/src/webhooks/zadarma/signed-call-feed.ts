@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pRetry from 'p-retry';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { topicName, type calltrack } from '@calltrack/contracts';
+import { topicName } from '@calltrack/contracts';
 import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -84,7 +84,7 @@ export class SignedCallFeed implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async onRecord(record: ConsumedRecord, started: number): Promise<void> {
     if (record.event.type === 'CallReported') {
-      const report = record.event.payload as calltrack.events.v1.CallReported;
+      const report = record.event.payload;
       const facts = signedFactsOfReport({ ...report, startedAtMs: String(report.startedAtMs) });
       if (facts && record.key) this.reports.ledger.observe(record.event.siteId, record.key, facts, record.event.eventId);
     }

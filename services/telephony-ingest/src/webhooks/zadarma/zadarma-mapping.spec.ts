@@ -51,7 +51,7 @@ function map(form: Record<string, string>, receivedAtMs: number) {
 function observe(form: Record<string, string>, receivedAtMs = START + 1000) {
   const r = map(form, receivedAtMs);
   assert.equal(r.kind, 'call', JSON.stringify(r));
-  return (r as Extract<typeof r, { kind: 'call' }>).observation;
+  return r.observation;
 }
 
 describe('Zadarma notification mapping', () => {
