@@ -146,7 +146,8 @@ describe('AMI call tracker', () => {
   it('takes the tracking number from a Diversion exposed as a channel variable', () => {
     const obs = run(new AmiCallTracker(pbx), [
       parseAmiMessage(
-        'Event: Newchannel\r\nChannel: PJSIP/trunk-1\r\nCallerIDNum: 79161234567\r\nContext: from-trunk\r\nExten: 74950000001\r\nUniqueid: 9.1\r\nLinkedid: 9.1\r\nChanVariable: CALLTRACK_DIVERSION=<sip:+74951234567@carrier.example>;reason=unconditional;counter=1',
+        'Event: Newchannel\r\nChannel: PJSIP/trunk-1\r\nCallerIDNum: 79161234567\r\nContext: from-trunk\r\nExten: 74950000001\r\nUniqueid: 9.1\r\n' +
+          'Linkedid: 9.1\r\nChanVariable: CALLTRACK_DIVERSION=<sip:+74951234567@carrier.example>;reason=unconditional;counter=1',
       ),
     ]);
     assert.equal(obs[0]!.observation.parties?.trackingNumber, '+74951234567');

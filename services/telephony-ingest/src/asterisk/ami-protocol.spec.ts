@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { amiAction, AmiProtocolError, AmiStreamParser, parseAmiMessage } from './ami-protocol.js';
 
 const NEWCHANNEL =
-  'Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/trunk-00000001\r\nChannelState: 0\r\nChannelStateDesc: Down\r\nCallerIDNum: 79161234567\r\nCallerIDName: <unknown>\r\nConnectedLineNum: <unknown>\r\nConnectedLineName: <unknown>\r\nLanguage: en\r\nAccountCode: \r\nContext: from-trunk\r\nExten: 74951234567\r\nPriority: 1\r\nUniqueid: 1740823200.1\r\nLinkedid: 1740823200.1\r\n\r\n';
+  'Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/trunk-00000001\r\nChannelState: 0\r\nChannelStateDesc: Down\r\nCallerIDNum: 79161234567\r\n' +
+  'CallerIDName: <unknown>\r\nConnectedLineNum: <unknown>\r\nConnectedLineName: <unknown>\r\nLanguage: en\r\nAccountCode: \r\nContext: from-trunk\r\n' +
+  'Exten: 74951234567\r\nPriority: 1\r\nUniqueid: 1740823200.1\r\nLinkedid: 1740823200.1\r\n\r\n';
 
 describe('AMI wire format', () => {
   it('reads the banner, then messages split on blank lines, across any chunking', () => {
@@ -30,7 +32,8 @@ describe('AMI wire format', () => {
 
   it('reads values containing colons and channel variables in both spellings', () => {
     const m = parseAmiMessage(
-      'Event: Newchannel\r\nChanVariable: CALLTRACK_DIVERSION=<sip:+74951234567@carrier>;reason=unconditional\r\nChanVariable(PJSIP/trunk-1): CALLTRACK_HISTORY_INFO=<sip:+74957654321@c>;index=1\r\nTimestamp: 1740823200.123456',
+      'Event: Newchannel\r\nChanVariable: CALLTRACK_DIVERSION=<sip:+74951234567@carrier>;reason=unconditional\r\n' +
+        'ChanVariable(PJSIP/trunk-1): CALLTRACK_HISTORY_INFO=<sip:+74957654321@c>;index=1\r\nTimestamp: 1740823200.123456',
     );
     assert.equal(m.get('Timestamp'), '1740823200.123456');
     assert.deepEqual(

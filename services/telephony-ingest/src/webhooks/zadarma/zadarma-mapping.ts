@@ -35,7 +35,10 @@ const schemas: Record<ZadarmaCallEvent, z.ZodType> = {
 
 type Parsed = z.infer<typeof base> & { called_did?: string; destination?: string; internal?: string; duration?: number; disposition?: string };
 
-/** Zadarma's `disposition` values: answered, busy, cancel, no answer, failed, no money, unallocated number, no limit, no day limit, line limit, no money, no limit. */
+/**
+ * Zadarma's `disposition` values: answered, busy, cancel, no answer, failed, no money,
+ * unallocated number, no limit, no day limit, line limit, no money, no limit.
+ */
 export function zadarmaOutcome(disposition: string): CallOutcome {
   switch (disposition.trim().toLowerCase()) {
     case 'answered':
