@@ -9,6 +9,6 @@
  * `derivedEventId(call.eventId, 'screened')` is `<event id>:screened`. The format is stored
  * data that dedupe depends on: it must never change.
  */
-export function derivedEventId(base: string, ...qualifiers: Array<string | number>): string {
+export function derivedEventId(base: string, ...qualifiers: Array<string | number | bigint>): string {
   return [base, ...qualifiers].join(':');
 }
