@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createEvent, siteKey, type EventInput } from '@calltrack/contracts';
-import { KafkaBus, NonRetriableError, ReplayWatermark, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, type CompactedTopicFollower, type FollowedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME } from '../config.js';
@@ -13,83 +13,73 @@ const APPLY_WAIT_MS = 10_000;
 /**
  * Keeps each site's country and webhook secret. Rebuilt at start by replaying
  * sites and telephony-secrets, then kept current by a consumer group of its
- * own (every instance must see every site and secret).
+ * own (every instance must see every site and secret): libs/kafka's replay-then-follow.
  */
 @Injectable()
 export class IngestStateService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly state = new IngestState();
-  private rebuilt = false;
-  private markRebuilt!: () => void;
-  private readonly rebuiltPromise = new Promise<void>((resolve) => (this.markRebuilt = resolve));
-  private consumer: BatchConsumer | undefined;
-  private readonly replayed = new ReplayWatermark();
+  private readonly follower: CompactedTopicFollower;
   private readonly waiters = new Map<string, () => void>();
 
   constructor(
     private readonly bus: KafkaBus,
     private readonly readiness: ReadinessService,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    this.readiness.register('state_rebuilt', () => this.rebuilt);
-    const started = Date.now();
-    const { records } = await this.replay();
-    this.rebuilt = true;
-    this.markRebuilt();
-    this.logger.info({ event: 'ingest_state_rebuilt', records, ...this.state.counts(), ms: Date.now() - started });
-
-    this.consumer = this.bus.consumer({
-      groupId: `${SERVICE_NAME}.state`,
-      perInstance: true,
+  ) {
+    // The group keeps its name (ACLs grant it): <service>.state.
+    this.follower = bus.replayThenFollow({
+      name: 'state',
       topics: ['sites', 'telephonySecrets'],
-      fromBeginning: true,
-      handle: async (record) => this.onRecord(record),
+      groupId: `${SERVICE_NAME}.state`,
+      apply: (r) => this.onRecord(r),
     });
-    await this.consumer.start();
   }
 
-  // bus.replay retries as a whole; re-applying the same records in order ends in the same state.
-  private replay(): Promise<{ records: number }> {
-    return this.bus.replay(['sites', 'telephonySecrets'], (r) => {
-      this.replayed.mark(r.topic, r.partition, r.offset);
-      if (!r.event) return;
-      const result = this.state.apply(r.event, r.key);
-      if (!result.applied)
-        this.logger.warn({
-          event: 'state_record_skipped',
-          topic: r.topic,
-          partition: r.partition,
-          offset: r.offset,
-          site_id: r.event.siteId,
-          problem: result.problem,
-        });
-    });
+  async onApplicationBootstrap(): Promise<void> {
+    this.readiness.register('state_rebuilt', () => this.follower.isReady());
+    const started = Date.now();
+    const { records } = await this.follower.start();
+    this.logger.info({ event: 'ingest_state_rebuilt', records, ...this.state.counts(), ms: Date.now() - started });
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.consumer?.stop();
+    await this.follower.stop();
     for (const wake of this.waiters.values()) wake();
   }
 
-  private async onRecord(record: ConsumedRecord): Promise<void> {
-    if (this.replayed.covers(record.topic, record.partition, record.offset)) return;
-    const result = this.state.apply(record.event, record.key);
-    if (!result.applied) throw new NonRetriableError(result.problem);
-    this.waiters.get(record.event.eventId)?.();
-    if (record.event.type === 'WebhookSecretSet') {
-      const provider = (record.event.payload as { provider?: string }).provider || 'generic';
-      this.logger.info({ event: 'webhook_secret_applied', site_id: record.event.siteId, provider, event_id: record.event.eventId });
+  /**
+   * A record of sites or telephony-secrets. Replayed at start, one the state refuses is
+   * logged and skipped (a start must not fail on history); a live one is dead-lettered.
+   */
+  private onRecord(r: FollowedRecord): void {
+    if (!r.event) return;
+    const result = this.state.apply(r.event, r.key);
+    if (!result.applied) {
+      if (r.phase === 'follow') throw new NonRetriableError(result.problem);
+      this.logger.warn({
+        event: 'state_record_skipped',
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        site_id: r.event.siteId,
+        problem: result.problem,
+      });
+      return;
+    }
+    this.waiters.get(r.event.eventId)?.();
+    if (r.phase === 'follow' && r.event.type === 'WebhookSecretSet') {
+      const provider = (r.event.payload as { provider?: string }).provider || 'generic';
+      this.logger.info({ event: 'webhook_secret_applied', site_id: r.event.siteId, provider, event_id: r.event.eventId });
     }
   }
 
   isRebuilt(): boolean {
-    return this.rebuilt;
+    return this.follower.isReady();
   }
 
   /** Resolves once sites and secrets were replayed (what consumers of the state that start on their own wait for). */
   whenRebuilt(): Promise<void> {
-    return this.rebuiltPromise;
+    return this.follower.whenReady();
   }
 
   site(siteId: string): SiteView | undefined {
