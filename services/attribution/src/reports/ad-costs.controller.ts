@@ -3,7 +3,7 @@ import { callKey, createEvent, newEventId, siteKey } from '@calltrack/contracts'
 import { KafkaBus } from '@calltrack/kafka';
 import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
-import { AttributionStore, num, str } from '../attribution-store.js';
+import { AttributionStore, num, str } from '../store/attribution-store.js';
 import { SERVICE_NAME } from '../config.js';
 import { adCostImportSchema, conversionRevenueRow, costChannel, isCalendarDay, revenueBodySchema, ROWS_PER_EVENT, type AdCostImport } from './ad-costs.js';
 
