@@ -2,10 +2,11 @@ import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard, ApiError, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
-import { AttributionStore, type AttributionReportRow, type ChannelReportRow } from '../store/attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../models/attribution-models.js';
 import { intParam, rangeFields, toRange } from './range-query.js';
 import { callView, type CallView } from '../store/row-mappers.js';
+import type { AttributionReportRow, ChannelReportRow } from '../store/rows.js';
 
 /** from/to/limit of the list endpoints (calls, enquiries, leads). */
 export const listQuery = z

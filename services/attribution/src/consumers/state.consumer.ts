@@ -9,7 +9,7 @@ import { BatchBuffer } from './batch-buffer.js';
 import { CallEvaluationService } from '../pipeline/call-evaluation.service.js';
 import type { Redemption } from '../matching/call-matching.js';
 import { SERVICE_NAME } from '../config.js';
-import { adCostRows, conversionRevenueRow, type AdCostRow, type ConversionRevenueRow } from '../reports/ad-costs.js';
+import { adCostRows, conversionRevenueRow } from '../reports/ad-costs.js';
 import { VisitEnrichment } from './visit-enrichment.js';
 import {
   callCommentRow,
@@ -21,14 +21,18 @@ import {
   releasedLeaseRow,
   sessionVerdictRow,
   visitRow,
-  type CallCommentRow,
-  type CallTagRow,
-  type LeaseRow,
-  type PromoRedemptionRow,
-  type SessionVerdictRow,
-  type SettingsRow,
-  type VisitRow,
 } from '../store/row-mappers.js';
+import type {
+  AdCostRow,
+  CallCommentRow,
+  CallTagRow,
+  ConversionRevenueRow,
+  LeaseRow,
+  PromoRedemptionRow,
+  SessionVerdictRow,
+  SettingsRow,
+  VisitRow,
+} from '../store/rows.js';
 
 type StateItem =
   | { kind: 'visit'; row: VisitRow }

@@ -209,3 +209,17 @@ export function summariseLead(
     visitorId: visitor ?? '',
   };
 }
+
+/** An earlier call or enquiry of the same person with the origin it was credited to. */
+export interface MatchedContact extends Contact {
+  inbound: boolean;
+  matchMethod: string;
+  matchConfidence: number;
+  sessionId: string;
+  sessionStartedAtMs: number | null;
+  channel: string;
+  utm: { source: string; medium: string; campaign: string; content: string; term: string };
+  referrer: string;
+  landingPage: string;
+  clickIds: Record<string, string>;
+}

@@ -5,28 +5,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { AttributionStore } from '../store/attribution-store.js';
 import { EnquiryLookups } from '../store/enquiry-lookups.js';
 import { summariseLead } from './lead-grouping.js';
-
-/** A row of `leads` (migration 0014). */
-export interface LeadRow {
-  site_id: string;
-  lead_id: string;
-  person_key: string;
-  first_contact_at: string;
-  last_contact_at: string;
-  first_contact_kind: string;
-  calls: number;
-  target_calls: number;
-  missed_calls: number;
-  enquiries: number;
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_term: string;
-  visitor_id: string;
-  version: number;
-  is_deleted: 0 | 1;
-}
+import type { LeadRow } from '../store/rows.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -40,8 +40,8 @@ import type { TouchCredit } from '../models/call-credits.js';
 import { isSuperseded } from './call-version.js';
 import type { AttributionConfig } from '../config.js';
 import { MarkovModelService } from '../models/markov-model.service.js';
-import type { CallRow } from '../store/row-mappers.js';
 import { validTimeZone } from '../classification/working-hours.js';
+import type { CallRow } from '../store/rows.js';
 
 const OUTBOUND = calltrack.events.v1.CallDirection.CALL_DIRECTION_OUTBOUND;
 const DAY_MS = 86_400_000;

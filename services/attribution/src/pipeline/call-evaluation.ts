@@ -26,7 +26,8 @@ import {
 import { isFinalStatus } from './call-version.js';
 import { ContactIndex, leadOfContactIn, type Contact } from '../leads/lead-grouping.js';
 import { SERVICE_NAME } from '../config.js';
-import { callRow, type CallRow, type CreditRow } from '../store/row-mappers.js';
+import { callRow } from '../store/row-mappers.js';
+import type { CallRow, CreditRow } from '../store/rows.js';
 
 const { CallStatus, Verdict } = calltrack.events.v1;
 const DAY_MS = 86_400_000;

@@ -15,19 +15,18 @@ import { CallLookups } from '../store/call-lookups.js';
 import { SERVICE_NAME, type AttributionConfig } from '../config.js';
 import {
   creditsForEnquiry,
-  enquiryConversionId,
   evaluateEnquiries,
   planEnquiryWrites,
   type EnquiryReport,
-  type EnquiryRow,
   type EvaluatedEnquiry,
-  type MatchedContact,
   type PlannedEnquiry,
 } from './enquiry-evaluation.js';
 import { EnquiryLookups } from '../store/enquiry-lookups.js';
 import { chunksOf } from '../consumers/chunks.js';
 import { LeadProjection } from '../leads/lead-projection.js';
 import { MarkovModelService } from '../models/markov-model.service.js';
+import { type EnquiryRow, enquiryConversionId } from '../store/rows.js';
+import type { MatchedContact } from '../leads/lead-grouping.js';
 
 const { EnquiryKind } = calltrack.events.v1;
 const DAY_MS = 86_400_000;

@@ -11,9 +11,9 @@ import {
   planEnquiryWrites,
   type EnquiryReport,
   type EvaluatedEnquiry,
-  type MatchedContact,
-  type StoredEnquiry,
 } from './enquiry-evaluation.js';
+import type { MatchedContact } from '../leads/lead-grouping.js';
+import type { StoredEnquiry } from '../store/rows.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

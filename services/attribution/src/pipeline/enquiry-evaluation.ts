@@ -7,15 +7,12 @@ import { modelSettingsOf, type SiteSettings } from '../settings/attribution-sett
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from '../models/call-credits.js';
 import { creditsDigest, touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from '../matching/call-matching.js';
-import { ContactIndex, contactBefore, leadOfContact, type Contact } from '../leads/lead-grouping.js';
-import type { CreditRow } from '../store/row-mappers.js';
+import { ContactIndex, contactBefore, leadOfContact, type Contact, type MatchedContact } from '../leads/lead-grouping.js';
+import { enquiryConversionId, type CreditRow, type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry } from '../store/rows.js';
 
 const DAY_MS = 86_400_000;
 /** A repeat contact is half as sure as the contact it inherits from (like a repeat caller). */
 export const REPEAT_CONTACT_CONFIDENCE_FACTOR = 0.5;
-/** The conversion id of an enquiry in `attribution_credits.call_id` and lead ids: never a call id (those are `<provider>:…`). */
-export const enquiryConversionId = (enquiryId: string): string => `enquiry:${enquiryId}`;
-
 /** One enquiry to evaluate: a new EnquiryReceived, or a stored one evaluated again. */
 export interface EnquiryReport {
   siteId: string;
@@ -34,20 +31,6 @@ export interface EnquiryReport {
   message: string;
   pageUrl: string;
   customFields: Record<string, string>;
-}
-
-/** An earlier call or enquiry of the same person with the origin it was credited to. */
-export interface MatchedContact extends Contact {
-  inbound: boolean;
-  matchMethod: string;
-  matchConfidence: number;
-  sessionId: string;
-  sessionStartedAtMs: number | null;
-  channel: string;
-  utm: { source: string; medium: string; campaign: string; content: string; term: string };
-  referrer: string;
-  landingPage: string;
-  clickIds: Record<string, string>;
 }
 
 export type EnquiryMatch =
@@ -110,44 +93,6 @@ export function latestVisitWithin(visits: readonly VisitSource[], atMs: number, 
     if (!best || v.startedAtMs > best.startedAtMs || (v.startedAtMs === best.startedAtMs && v.sessionId > best.sessionId)) best = v;
   }
   return best;
-}
-
-/** A row of `enquiries` (migration 0013). */
-export interface EnquiryRow {
-  event_id: string;
-  site_id: string;
-  enquiry_id: string;
-  kind: string;
-  occurred_at: string;
-  received_at: string;
-  given_session_id: string;
-  given_visitor_id: string;
-  contact_phone: string;
-  contact_email: string;
-  contact_name: string;
-  message: string;
-  page_url: string;
-  custom_fields: Record<string, string>;
-  match_method: string;
-  match_reason: string;
-  match_confidence: number;
-  source_conversion_id: string;
-  session_id: string;
-  visitor_id: string;
-  session_started_at: string | null;
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_content: string;
-  utm_term: string;
-  referrer: string;
-  landing_page: string;
-  click_ids: Record<string, string>;
-  contact_type: string;
-  lead_id: string;
-  settings_revision: number;
-  version: bigint;
 }
 
 export interface EvaluatedEnquiry {
@@ -317,9 +262,6 @@ export function creditsForEnquiry(e: EvaluatedEnquiry, visitorVisits: readonly T
   return creditsOf(path, e.report.occurredAtMs, modelSettingsOf(e.settings), markovShares);
 }
 
-/** A credit row of an enquiry: `attribution_credits` with conversion_kind = 'enquiry'. */
-export type EnquiryCreditRow = CreditRow & { conversion_kind: 'enquiry' };
-
 function creditRowsOf(e: EvaluatedEnquiry, credits: readonly TouchCredit[], version: bigint): EnquiryCreditRow[] {
   const conversion = {
     siteId: e.report.siteId,
@@ -328,12 +270,6 @@ function creditRowsOf(e: EvaluatedEnquiry, credits: readonly TouchCredit[], vers
     settingsRevision: e.settings.revision,
   };
   return touchCreditRows(conversion, credits, version).map((row) => ({ ...row, conversion_kind: 'enquiry' as const }));
-}
-
-/** What is stored of an enquiry. */
-export interface StoredEnquiry {
-  row: EnquiryRow;
-  credits: readonly EnquiryCreditRow[];
 }
 
 export interface PlannedEnquiry {

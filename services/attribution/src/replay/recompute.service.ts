@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { SiteSettings } from '../settings/attribution-settings.js';
-import { AttributionStore, nullableNum, num, str, type RecomputeRunRow } from '../store/attribution-store.js';
+import { AttributionStore, nullableNum, num, str } from '../store/attribution-store.js';
 import { CallEvaluationService } from '../pipeline/call-evaluation.service.js';
 import { EnquiryAttributionService } from '../pipeline/enquiry-attribution.service.js';
 import { CallLookups } from '../store/call-lookups.js';
 import type { AttributionConfig } from '../config.js';
 import { MarkovModelService } from '../models/markov-model.service.js';
+import type { RecomputeRunRow } from '../store/rows.js';
 
 export type RecomputeStatus = 'running' | 'done' | 'failed' | 'superseded';
 

@@ -4,7 +4,7 @@
 import type { calltrack, EventInput } from '@calltrack/contracts';
 import { z } from 'zod';
 import { ATTRIBUTION_MODELS, type AttributionModel, type ModelSettings } from '../models/attribution-models.js';
-import type { SettingsRow } from '../store/row-mappers.js';
+import type { SettingsRow } from '../store/rows.js';
 
 const DAY_MS = 86_400_000;
 

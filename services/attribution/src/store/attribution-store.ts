@@ -1,4 +1,3 @@
-import type { AdCostRow, ConversionRevenueRow } from '../reports/ad-costs.js';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { BatchWriter, createClickHouse, migrateDatabase, waitForSchema, type ClickHouse } from '@calltrack/clickhouse';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
@@ -6,57 +5,30 @@ import type { Logger } from '@calltrack/telemetry';
 import type { LeaseCandidate, VisitSource } from '../matching/call-matching.js';
 import { clickHouseConnection, migrateMode, MIGRATIONS_DIR } from './clickhouse-connection.js';
 import type { AttributionConfig } from '../config.js';
-import type { EnquiryRow } from '../pipeline/enquiry-evaluation.js';
-import type { LeadRow } from '../leads/lead-projection.js';
-import {
-  CALL_VIEW_COLUMNS,
-  type CallCommentRow,
-  type CallRow,
-  type CallTagRow,
-  type CreditRow,
-  type LeaseRow,
-  type PromoRedemptionRow,
-  type SessionVerdictRow,
-  type SettingsRow,
-  type VisitRow,
-} from './row-mappers.js';
+import { CALL_VIEW_COLUMNS } from './row-mappers.js';
+import type {
+  AdCostRow,
+  AttributionReportRow,
+  CallCommentRow,
+  CallRow,
+  CallTagRow,
+  ChannelReportRow,
+  ConversionRevenueRow,
+  CreditRow,
+  EnquiryRow,
+  LeadRow,
+  LeaseRow,
+  MarkovWeightRow,
+  PromoRedemptionRow,
+  RecomputeRunRow,
+  SessionVerdictRow,
+  SettingsRow,
+  VisitRow,
+} from './rows.js';
 
 const DAY_MS = 86_400_000;
 /** How far back a call looks for leases of its number: longer than any lease is held. */
 export const LEASE_LOOKBACK_MS = 7 * DAY_MS;
-
-/** A computation of the data-driven model, one row per channel. */
-export interface MarkovWeightRow {
-  site_id: string;
-  model_id: string;
-  computed_at: string;
-  trained_from: string;
-  trained_to: string;
-  channel: string;
-  removal_effect: number;
-  share: number;
-  conversion_probability: number;
-  paths: number;
-  converting_paths: number;
-}
-
-export interface RecomputeRunRow {
-  site_id: string;
-  job_id: string;
-  settings_revision: number;
-  status: string;
-  requested_by: string;
-  started_at: string;
-  finished_at: string | null;
-  calls: number;
-  changed_calls: number;
-  credit_rows: number;
-  enquiries: number;
-  changed_enquiries: number;
-  markov_model_id: string;
-  error: string;
-  version: number;
-}
 
 interface TableRows {
   visits: VisitRow;
@@ -76,17 +48,6 @@ interface TableRows {
   conversion_revenue: ConversionRevenueRow;
 }
 export type TableName = keyof TableRows;
-
-/** One row of the channel report. */
-export interface ChannelReportRow {
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  visits: number;
-  calls: number;
-  answered_calls: number;
-  spam_calls: number;
-}
 
 export const num = (v: unknown): number => Number(v ?? 0);
 export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -424,16 +385,6 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
       first_calls: num(r['first_calls']),
     }));
   }
-}
-
-/** One row of the attribution report: calls credited to a source under one model (fractions of calls). */
-export interface AttributionReportRow {
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  calls: number;
-  target_calls: number;
-  first_calls: number;
 }
 
 function unique<T>(values: readonly T[]): T[] {

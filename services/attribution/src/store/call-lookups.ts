@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AttributionStore, nullableNum, num, str, TIME } from './attribution-store.js';
 import type { TouchVisit } from '../models/call-credits.js';
 import type { Redemption } from '../matching/call-matching.js';
-import type { CallRow, CreditRow } from './row-mappers.js';
+import type { CallRow, CreditRow } from './rows.js';
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];

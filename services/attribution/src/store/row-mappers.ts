@@ -1,5 +1,6 @@
 import { calltrack, callDirectionLabel, callStatusLabel, classifyChannel, matchMethodLabel, verdictLabel, type DomainEvent } from '@calltrack/contracts';
 import { NonRetriableError } from '@calltrack/kafka';
+import type { CallCommentRow, CallRow, CallTagRow, LeaseRow, PromoRedemptionRow, SessionVerdictRow, VisitRow } from './rows.js';
 
 // DateTime64 holds 1900-2299; anything outside this window is a producer bug, and one
 // such row would make the whole batch's insert fail again and again.
@@ -24,61 +25,6 @@ function checkId(value: string | null | undefined, field: string): string {
 }
 
 const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : null);
-
-export interface VisitRow {
-  event_id: string;
-  site_id: string;
-  session_id: string;
-  visitor_id: string;
-  started_at: string | null;
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_content: string;
-  utm_term: string;
-  referrer: string;
-  landing_page: string;
-  user_agent: string;
-  client_ip: string;
-  click_ids: Record<string, string>;
-  ga_client_id: string;
-  ym_uid: string;
-  fbp: string;
-  fbc: string;
-  /** Derived by VisitEnrichment when projected (empty in rows built without it). */
-  device_type?: string;
-  browser?: string;
-  os?: string;
-  country?: string;
-  region?: string;
-  city?: string;
-}
-
-export interface LeaseRow {
-  event_id: string;
-  site_id: string;
-  lease_id: string;
-  session_id: string;
-  visitor_id: string;
-  tracking_number: string;
-  granted_at: string | null;
-  expires_at: string | null;
-  released_at: string | null;
-  version: number;
-  /** The promo code of a code-only lease (tracking_number empty). */
-  promo_code: string;
-}
-
-export interface SessionVerdictRow {
-  event_id: string;
-  site_id: string;
-  session_id: string;
-  visitor_id: string;
-  verdict: string;
-  reason: string;
-  screened_at: string | null;
-}
 
 /** A visit from SessionStarted (tracking_number, lease_id and is_bot keep their defaults: see the README). */
 export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
@@ -202,61 +148,6 @@ export function checkScreenedCall(event: DomainEvent<'CallScreened'>): {
   checkTime(call.answeredAtMs, 'call.answeredAtMs', false);
   checkTime(call.endedAtMs, 'call.endedAtMs', false);
   return { call, callId, trackingNumber, startedAtMs };
-}
-
-export interface CallRow {
-  event_id: string;
-  site_id: string;
-  call_id: string;
-  provider: string;
-  provider_call_id: string;
-  tracking_number: string;
-  caller_number: string;
-  direction: string;
-  status: string;
-  started_at: string | null;
-  answered_at: string | null;
-  ended_at: string | null;
-  talk_seconds: number;
-  wait_seconds: number;
-  recording_url: string;
-  verdict: string;
-  verdict_reason: string;
-  match_method: string;
-  match_reason: string;
-  channel: string;
-  session_id: string;
-  visitor_id: string;
-  lease_id: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_content: string;
-  utm_term: string;
-  referrer: string;
-  landing_page: string;
-  click_ids: Record<string, string>;
-  is_final: 0 | 1;
-  called_number: string;
-  match_confidence: number;
-  promo_code: string;
-  source_call_id: string;
-  session_started_at: string | null;
-  caller_type: string;
-  is_target: 0 | 1;
-  is_missed: 0 | 1;
-  callback_status: string;
-  called_back_at: string | null;
-  callback_call_id: string;
-  is_outside_hours: 0 | 1;
-  is_holiday: 0 | 1;
-  lead_id: string;
-  settings_revision: number;
-  /** The provider report's order (callVersion); `version` adds the attribution revision below it. */
-  report_version: number;
-  /** The CallScreened event of the report: event ids of re-evaluations derive from it. */
-  report_event_id: string;
-  version: bigint;
 }
 
 const seconds = (fromMs: number, toMs: number): number => (fromMs && toMs > fromMs ? Math.round((toMs - fromMs) / 1000) : 0);
@@ -413,21 +304,6 @@ export function callView(row: Record<string, unknown>): CallView {
 
 // ---- promo codes, credits, annotations, settings ----
 
-export interface PromoRedemptionRow {
-  event_id: string;
-  site_id: string;
-  promo_code: string;
-  session_id: string;
-  visitor_id: string;
-  lease_id: string;
-  call_id: string;
-  caller_number: string;
-  called_at: string | null;
-  redeemed_at: string | null;
-  redeemed_by: string;
-  lease_granted_at: string | null;
-}
-
 /** A redemption; `leaseGrantedAtMs` (found in `leases`) bounds the lookup of its visit later. */
 export function promoRedemptionRow(event: DomainEvent<'PromoCodeRedeemed'>, leaseGrantedAtMs: number | null): PromoRedemptionRow {
   const p = event.payload;
@@ -447,40 +323,6 @@ export function promoRedemptionRow(event: DomainEvent<'PromoCodeRedeemed'>, leas
     redeemed_by: p.redeemedBy,
     lease_granted_at: iso(leaseGrantedAtMs ?? 0),
   };
-}
-
-/** One touch's credit of a call under one model; `is_deleted` rows retract a touch a newer evaluation no longer credits. */
-export interface CreditRow {
-  site_id: string;
-  call_id: string;
-  call_started_at: string | null;
-  model: string;
-  session_id: string;
-  visitor_id: string;
-  touch_index: number;
-  touch_count: number;
-  touch_at: string | null;
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_content: string;
-  utm_term: string;
-  credit: number;
-  settings_revision: number;
-  version: bigint;
-  is_deleted: 0 | 1;
-}
-
-export interface CallTagRow {
-  event_id: string;
-  site_id: string;
-  call_id: string;
-  tag: string;
-  author: string;
-  changed_at: string | null;
-  version: number;
-  is_deleted: 0 | 1;
 }
 
 const TAG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
@@ -503,16 +345,6 @@ export function callTagRow(event: DomainEvent<'CallTagAdded'> | DomainEvent<'Cal
   };
 }
 
-export interface CallCommentRow {
-  event_id: string;
-  site_id: string;
-  call_id: string;
-  comment_id: string;
-  text: string;
-  author: string;
-  created_at: string | null;
-}
-
 export function callCommentRow(event: DomainEvent<'CallCommentAdded'>): CallCommentRow {
   const p = event.payload;
   checkId(event.siteId, 'site id');
@@ -525,24 +357,4 @@ export function callCommentRow(event: DomainEvent<'CallCommentAdded'>): CallComm
     author: p.author,
     created_at: iso(checkTime(event.occurredAtMs, 'occurredAtMs', true)),
   };
-}
-
-export interface SettingsRow {
-  event_id: string;
-  site_id: string;
-  revision: number;
-  reason: string;
-  changed_by: string;
-  changed_at: string | null;
-  lookback_days: number;
-  default_model: string;
-  time_decay_half_life_days: number;
-  position_first_share: number;
-  position_last_share: number;
-  target_call_seconds: number;
-  repeat_caller_window_days: number;
-  lead_window_days: number;
-  callback_window_hours: number;
-  working_hours: string;
-  holidays: string[];
 }
