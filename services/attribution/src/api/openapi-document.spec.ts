@@ -4,15 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RequestMethod } from '@nestjs/common';
 import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
-import { testLogger } from '@calltrack/testing';
-import { AttributionModule } from '../attribution.module.js';
-import type { AttributionConfig } from '../config.js';
+import { ATTRIBUTION_CONTROLLERS } from '../attribution.module.js';
 import { attributionOpenApiDocument } from './openapi-document.js';
 
 type Controller = new (...args: never[]) => object;
 
 function routes(): string[] {
-  const controllers = (AttributionModule.register({} as AttributionConfig, testLogger).controllers ?? []) as Controller[];
+  const controllers = ATTRIBUTION_CONTROLLERS as Controller[];
   const out: string[] = [];
   for (const controller of controllers) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');

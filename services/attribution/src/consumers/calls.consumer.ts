@@ -1,30 +1,33 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, counter, histogram, LATENCY_BUCKETS, type Context, type Logger } from '@calltrack/telemetry';
 import { BatchBuffer } from './batch-buffer.js';
 import type { PlannedCall } from '../pipeline/call-evaluation.js';
-import { CallEvaluationService, type IncomingReport } from '../pipeline/call-evaluation.service.js';
-import { callVersion } from '../pipeline/call-version.js';
+import { CallPipeline, type FreshReport } from '../pipeline/call-pipeline.js';
+import { readCallReport } from '../pipeline/calls/read-call-report.js';
 import { SERVICE_NAME, type AttributionConfig } from '../config.js';
 import { chunksOf } from './chunks.js';
-import { checkScreenedCall } from '../store/row-mappers.js';
+
+/** A new report with the trace of its record (the CallAttributed continues it). */
+interface IncomingReport extends FreshReport {
+  traceContext?: Context;
+}
 
 /**
- * The live consumer of screened calls: each report is evaluated (origin, classification,
- * credits: call-evaluation.service.ts), stored in `calls` and `attribution_credits` and
- * published as CallAttributed; calls that depend on it are evaluated again. The
- * evaluation runs in flush(), in chunks of ATTRIBUTION_CALL_CHUNK reports (evaluate, insert,
- * publish, heartbeat), however large the batch a backlog brings; then the batch consumer
- * commits. A report older than the stored state of its call is dropped.
+ * The live consumer of screened calls (topic screenedCalls): each report goes through the
+ * call pipeline (pipeline/call-pipeline.ts: match, classification, lead, credits, writes,
+ * CallAttributed, the contacts that depend on it). The pipeline runs in flush(), in chunks
+ * of ATTRIBUTION_CALL_CHUNK reports (pipeline, heartbeat), however large the batch a backlog
+ * brings; then the batch consumer commits. A report that cannot be stored is dead-lettered,
+ * one older than the stored state of its call is dropped by the pipeline.
  */
 @Injectable()
-export class CallAttributionService implements OnApplicationBootstrap, OnModuleDestroy {
+export class CallsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
   private readonly buffer = new BatchBuffer<IncomingReport>();
-  // Rows and events of the chunk being flushed, kept across flush retries so a retry writes
-  // and publishes exactly what the first attempt did; chunks before `chunksDone` are durable.
-  private prepared: PlannedCall[] | undefined;
+  // Chunks before `chunksDone` are durable (a retried flush goes on from there; the pipeline
+  // writes a retried chunk exactly as it planned it, by the chunk's label).
   private chunksDone = 0;
   // The heartbeat of the batch being handled (every record of a batch carries the same one).
   private heartbeat: (() => Promise<void>) | undefined;
@@ -32,7 +35,7 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
 
   constructor(
     private readonly bus: KafkaBus,
-    private readonly evaluation: CallEvaluationService,
+    private readonly pipeline: CallPipeline,
     private readonly readiness: ReadinessService,
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -57,26 +60,16 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
   }
 
   private async handle(record: ConsumedRecord): Promise<void> {
-    this.prepared = undefined;
     this.chunksDone = 0;
     this.heartbeat = record.heartbeat;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'calls' });
     if (record.event.type !== 'CallScreened') return;
     const event = record.event;
-    // Throws NonRetriableError for a call that cannot be stored: it is dead-lettered, the batch goes on.
-    const { call, callId, startedAtMs } = checkScreenedCall(event);
+    const read = readCallReport(event);
+    // The broker's way to dead-letter a record: the batch goes on without it.
+    if (!read.ok) throw new NonRetriableError(read.reason);
     this.buffer.push({
-      report: {
-        siteId: event.siteId,
-        callId,
-        reportEventId: event.eventId,
-        call,
-        verdict: event.payload.verdict,
-        verdictReason: event.payload.reason,
-        keyStartMs: startedAtMs,
-        reportVersion: callVersion(call),
-        occurredAtMs: event.occurredAtMs,
-      },
+      report: read.value,
       publishedAtMs: record.timestampMs || Date.now(),
       // Published later in flush(): keep this record's trace so the event continues it.
       traceContext: context.active(),
@@ -98,26 +91,18 @@ export class CallAttributionService implements OnApplicationBootstrap, OnModuleD
     while (this.chunksDone < chunks.length) {
       const chunk = chunks[this.chunksDone]!;
       const startedAt = Date.now();
-      // Outside the evaluation lock: a fresh call may wait for its lease to reach ClickHouse.
-      if (!this.prepared) await this.evaluation.waitForState(chunk);
       const traces = new Map<string, Context>(chunk.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
-      const planned = await this.evaluation.exclusive(async () => {
-        this.prepared ??= await this.evaluation.plan({ mode: 'report', reports: chunk.map((i) => i.report) });
-        await this.evaluation.commit(this.prepared, this.buffer.token(`calls:${this.chunksDone}`, []), traces);
-        await this.evaluation.followDependents(this.prepared);
-        return this.prepared;
-      });
+      const { plans: planned, dropped } = await this.pipeline.attributeReports(chunk, this.buffer.token(`calls:${this.chunksDone}`, []), traces);
       calls += planned.length;
       countAttributed(planned, (Date.now() - startedAt) / 1000);
       this.logger.info({
         event: 'calls_attributed',
         calls: planned.length,
-        superseded: chunk.length - planned.length,
+        superseded: dropped,
         chunk: this.chunksDone + 1,
         chunks: chunks.length,
         ms: Date.now() - startedAt,
       });
-      this.prepared = undefined;
       this.chunksDone += 1;
       // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).
       if (heartbeat && this.chunksDone < chunks.length) await heartbeat();

@@ -6,7 +6,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { settingsRow } from '../settings/attribution-settings.js';
 import { AttributionStore } from '../store/attribution-store.js';
 import { BatchBuffer } from './batch-buffer.js';
-import { CallEvaluationService } from '../pipeline/call-evaluation.service.js';
+import { CallPipeline } from '../pipeline/call-pipeline.js';
 import type { Redemption } from '../matching/call-matching.js';
 import { SERVICE_NAME } from '../config.js';
 import { adCostRows, conversionRevenueRow } from '../reports/ad-costs.js';
@@ -70,7 +70,7 @@ const leaseKey = (siteId: string, leaseId: string): string => `${siteId}\n${leas
  * after that. A redemption then re-attributes the call it names, if already stored.
  */
 @Injectable()
-export class StateProjectionService implements OnApplicationBootstrap, OnModuleDestroy {
+export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
   private readonly buffer = new BatchBuffer<StateItem>();
   /** Writer fences of pool-events (number-pool's single writer per partition). */
@@ -81,7 +81,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
   constructor(
     private readonly bus: KafkaBus,
     private readonly store: AttributionStore,
-    private readonly evaluation: CallEvaluationService,
+    private readonly pipeline: CallPipeline,
     private readonly readiness: ReadinessService,
     private readonly enrichment: VisitEnrichment,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -174,7 +174,7 @@ export class StateProjectionService implements OnApplicationBootstrap, OnModuleD
     await this.store.write('ad_costs', costs, this.buffer.token('ad_costs', costs));
     await this.store.write('conversion_revenue', revenue, this.buffer.token('conversion_revenue', revenue));
     // A call reported before its code was redeemed is re-attributed now (one that comes later finds the redemption itself).
-    if (redemptions.length > 0) await this.evaluation.reevaluateRedeemed(redemptions.map(redemptionOf));
+    if (redemptions.length > 0) await this.pipeline.reevaluateRedeemed(redemptions.map(redemptionOf));
     this.logger.debug({
       event: 'state_rows_written',
       visits: visits.length,

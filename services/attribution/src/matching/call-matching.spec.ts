@@ -182,6 +182,11 @@ describe('mayImproveWithState', () => {
     assert.equal(mayImproveWithState({ method: 'unmatched', reason: 'no_lease_for_number' }, undefined), true);
     assert.equal(mayImproveWithState({ method: 'static', source: { utmSource: 'x', utmMedium: '', utmCampaign: '' }, confidence: 1 }, undefined), false);
     assert.equal(mayImproveWithState({ method: 'unmatched', reason: 'outbound_call' }, undefined), false, 'an outbound call never matches');
+    const source = { callId: 'earlier', sessionId: 's', visitorId: 'v', matchConfidence: 1 } as HistoryCall;
+    assert.equal(mayImproveWithState({ method: 'repeat_caller', source, confidence: 0.5 }, visit), true, 'a lease in flight would match the call itself');
+    const red = { sessionId: 's', visitorId: 'v' } as Redemption;
+    assert.equal(mayImproveWithState({ method: 'promo_code', redemption: red, reason: 'promo_code_call_id', confidence: 1 }, undefined), true, 'its visit');
+    assert.equal(mayImproveWithState({ method: 'promo_code', redemption: red, reason: 'promo_code_call_id', confidence: 1 }, visit), false);
   });
 });
 

@@ -239,8 +239,10 @@ export function isBefore(a: { startedAtMs: number; callId: string }, b: { starte
 export function mayImproveWithState(decision: MatchDecision, visit: VisitSource | undefined): boolean {
   switch (decision.method) {
     case 'static':
-    case 'repeat_caller':
       return false;
+    case 'repeat_caller':
+      // Inherited for want of a lease: a lease of the dialled number still in flight would match the call itself.
+      return true;
     case 'promo_code':
       return !visit;
     case 'dynamic':

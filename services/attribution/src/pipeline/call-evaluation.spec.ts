@@ -6,7 +6,6 @@ import type { TouchVisit } from '../models/call-credits.js';
 import {
   baseVersion,
   creditsForCall,
-  evaluateCalls,
   planWrites,
   reportOfRow,
   type CallReport,
@@ -14,6 +13,7 @@ import {
   type EvaluationLookups,
   type StoredCall,
 } from './call-evaluation.js';
+import { evaluate } from './evaluate.js';
 import type { LeaseCandidate, Redemption, VisitSource } from '../matching/call-matching.js';
 import { callVersion } from './call-version.js';
 import { contactBefore, ContactProbes, type Contact } from '../leads/lead-grouping.js';
@@ -115,7 +115,7 @@ const plan = (e: EvaluatedCall[], stored: Map<string, StoredCall> = new Map(), m
 const storedOf = (p: ReturnType<typeof plan>[number]): StoredCall => ({ row: p.row, credits: p.credits.filter((c) => c.is_deleted === 0) });
 
 describe('crediting a call under every model (the rows of attribution_credits)', () => {
-  const [e] = evaluateCalls([report('c1')], lookups());
+  const [e] = evaluate([report('c1')], lookups());
 
   it('matches the lease and credits the visitor path of the lookback window', () => {
     assert.equal(e!.decision.method, 'dynamic');
@@ -206,7 +206,7 @@ describe('crediting a call under every model (the rows of attribution_credits)',
   });
 
   it('uses the site settings: a 10-day lookback drops the 14-day-old visit; the time-decay half-life', () => {
-    const [short] = evaluateCalls([report('c1')], lookups({ settings: { ...defaultSiteSettings(), lookbackDays: 10, timeDecayHalfLifeDays: 1 } }));
+    const [short] = evaluate([report('c1')], lookups({ settings: { ...defaultSiteSettings(), lookbackDays: 10, timeDecayHalfLifeDays: 1 } }));
     const c = credited(short!);
     assert.deepEqual(byModel(c, 'first_click'), [
       ['s2', 1],
@@ -220,7 +220,7 @@ describe('crediting a call under every model (the rows of attribution_credits)',
   });
 
   it('credits a static number as one touch, and an unmatched call not at all', () => {
-    const [fixed, none] = evaluateCalls(
+    const [fixed, none] = evaluate(
       [report('c-static', { trackingNumber: STATIC }), report('c-default', { trackingNumber: DEFAULT, callerNumber: '' }, CALL_AT + 1)],
       lookups(),
     );
@@ -236,7 +236,7 @@ describe('evaluating calls in call order', () => {
     const first = report('c1');
     // Three days later the same person calls the site's own number: nothing matches it but the person.
     const again = report('c2', { trackingNumber: DEFAULT }, CALL_AT + 3 * DAY);
-    const [a, b] = evaluateCalls([again, first], lookups());
+    const [a, b] = evaluate([again, first], lookups());
     assert.equal(a!.report.callId, 'c1', 'evaluated in call order whatever the input order');
     assert.equal(b!.decision.method, 'repeat_caller');
     assert.equal(b!.event.payload.visitorId, 'v');
@@ -256,17 +256,17 @@ describe('evaluating calls in call order', () => {
     // The visitor calls from a mobile, then ten minutes later from the office, both on the number of their visit.
     const mobile = report('c1');
     const office = report('c2', { callerNumber: '+74997770011' }, CALL_AT + 10 * 60_000);
-    const [a, b] = evaluateCalls([office, mobile], lookups());
+    const [a, b] = evaluate([office, mobile], lookups());
     assert.equal(b!.event.payload.visitorId, 'v');
     assert.equal(b!.classification.callerType, 'first', 'first from this number');
     assert.equal(a!.classification.leadId, 'c1');
     assert.equal(b!.classification.leadId, 'c1', 'the same person by visitor');
     // The mobile call stored before: the office call finds it among the visitor's contacts.
     const stored = { id: 'c1', kind: 'call' as const, phone: CALLER, visitorId: 'v', atMs: CALL_AT, leadId: 'c1' };
-    const [alone] = evaluateCalls([office], lookups({ personContacts: () => [stored] }));
+    const [alone] = evaluate([office], lookups({ personContacts: () => [stored] }));
     assert.equal(alone!.classification.leadId, 'c1');
     // Another visitor's call from another number is another lead.
-    const [other] = evaluateCalls([office], lookups({ personContacts: () => [{ ...stored, visitorId: 'w' }] }));
+    const [other] = evaluate([office], lookups({ personContacts: () => [{ ...stored, visitorId: 'w' }] }));
     assert.equal(other!.classification.leadId, 'c2');
   });
 
@@ -297,7 +297,7 @@ describe('evaluating calls in call order', () => {
       report('c4', { callerNumber: '+70000000003' }, CALL_AT + 30 * 60_000, Verdict.VERDICT_SPAM),
     ];
     const recorder = new ContactProbes();
-    evaluateCalls(batch, lookups({ personContacts: () => recorder }));
+    evaluate(batch, lookups({ personContacts: () => recorder }));
     // Every inbound call that is not spam asks once, as itself (its caller, the visitor it was matched to, its start).
     assert.deepEqual(
       recorder.probes.map((p) => [p.id, p.phone, p.visitorId, p.atMs]),
@@ -315,7 +315,7 @@ describe('evaluating calls in call order', () => {
     const firsts = stored.filter((o) => latest.some((l) => l.leadId === o.id));
     const narrow = [...new Set([...latest, ...firsts])];
     assert.ok(narrow.length < stored.length && narrow.some((o) => o.id === 's1'));
-    const leads = (contacts: readonly Contact[]) => evaluateCalls(batch, lookups({ personContacts: () => contacts })).map((e) => e.classification.leadId);
+    const leads = (contacts: readonly Contact[]) => evaluate(batch, lookups({ personContacts: () => contacts })).map((e) => e.classification.leadId);
     assert.deepEqual(leads(stored), ['s1', 's1', 's7', '']);
     assert.deepEqual(leads(narrow), leads(stored));
   });
@@ -340,7 +340,7 @@ describe('evaluating calls in call order', () => {
       { direction: CallDirection.CALL_DIRECTION_OUTBOUND, trackingNumber: '', callerNumber: '', calledNumber: CALLER },
       CALL_AT + 2 * HOUR,
     );
-    const [m, o] = evaluateCalls([missed, back], lookups({ redemptions: [redemption] }));
+    const [m, o] = evaluate([missed, back], lookups({ redemptions: [redemption] }));
     assert.equal(m!.decision.method, 'promo_code');
     assert.deepEqual([m!.event.payload.promoCode, m!.event.payload.sessionId, m!.event.payload.channel], ['K7M2QX', 's2', 'paid_search']);
     assert.deepEqual([m!.classification.missed, m!.classification.callbackStatus, m!.classification.callbackCallId], [true, 'called_back', 'c-back']);
@@ -353,13 +353,13 @@ describe('versions and event ids', () => {
 
   it('stores a new report under step 0 of its report version, and a redelivery identically', () => {
     const r = report('c1');
-    const [p] = plan(evaluateCalls([r], lookups()));
+    const [p] = plan(evaluate([r], lookups()));
     assert.equal(p!.row.version, baseVersion(r.reportVersion, 0));
     assert.equal(p!.row.version, BigInt(3 * 16 + 3) << 26n);
     assert.equal(p!.event.eventId, 'e-c1-3:attributed');
     assert.equal(p!.publish, true);
     const stored = new Map([[`${SITE}\nc1`, storedOf(p!)]]);
-    const [again] = plan(evaluateCalls([r], lookups()), stored);
+    const [again] = plan(evaluate([r], lookups()), stored);
     assert.deepEqual(
       [again!.row.version, again!.event.eventId, again!.publish, again!.credits.length],
       [p!.row.version, p!.event.eventId, true, 0],
@@ -369,11 +369,11 @@ describe('versions and event ids', () => {
 
   it('re-attributes a stored report with the next step, and a later report still outranks it', () => {
     const r = report('c1', { trackingNumber: DEFAULT });
-    const [p] = plan(evaluateCalls([r], lookups()));
+    const [p] = plan(evaluate([r], lookups()));
     assert.equal(p!.row.match_method, 'unmatched');
     const stored = new Map([[`${SITE}\nc1`, storedOf(p!)]]);
     // Nothing new: a re-evaluation writes nothing.
-    assert.deepEqual(plan(evaluateCalls([reportOfRow(p!.row)], lookups()), stored, 'reevaluate'), []);
+    assert.deepEqual(plan(evaluate([reportOfRow(p!.row)], lookups()), stored, 'reevaluate'), []);
     // A promo code redeemed for the call: same report, next step, a new event.
     const redemption: Redemption = {
       eventId: 'r',
@@ -388,7 +388,7 @@ describe('versions and event ids', () => {
       redeemedAtMs: CALL_AT + HOUR,
       leaseGrantedAtMs: null,
     };
-    const [re] = plan(evaluateCalls([reportOfRow(p!.row)], lookups({ redemptions: [redemption] })), stored, 'reevaluate');
+    const [re] = plan(evaluate([reportOfRow(p!.row)], lookups({ redemptions: [redemption] })), stored, 'reevaluate');
     assert.equal(re!.row.match_method, 'promo_code');
     assert.equal(re!.row.version, p!.row.version + 1n);
     assert.equal(re!.row.report_version, p!.row.report_version);
@@ -397,32 +397,32 @@ describe('versions and event ids', () => {
     assert.equal(re!.credits.length, 15, "the promo visit's visitor path is credited now");
     // The provider's next report (sequence 4) outranks the re-attribution.
     const next = report('c1', { trackingNumber: DEFAULT, sequence: 4 });
-    const [later] = plan(evaluateCalls([next], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(re!)]]));
+    const [later] = plan(evaluate([next], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(re!)]]));
     assert.ok(later!.row.version > re!.row.version);
     assert.equal(later!.event.eventId, 'e-c1-4:attributed');
     // A re-evaluation of the older report, once the newer one is stored, writes nothing.
     assert.deepEqual(
-      plan(evaluateCalls([reportOfRow(re!.row)], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(later!)]]), 'reevaluate'),
+      plan(evaluate([reportOfRow(re!.row)], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(later!)]]), 'reevaluate'),
       [],
     );
   });
 
   it('moves a recompute under new settings to that revision, publishing only what more than the revision changed', () => {
     const r = report('c1');
-    const [p] = plan(evaluateCalls([r], lookups()));
+    const [p] = plan(evaluate([r], lookups()));
     const stored = new Map([[`${SITE}\nc1`, storedOf(p!)]]);
     const s1: SiteSettings = { ...S0, revision: 1, timeDecayHalfLifeDays: 1 };
-    const [re] = plan(evaluateCalls([reportOfRow(p!.row)], lookups({ settings: s1 })), stored, 'reevaluate');
+    const [re] = plan(evaluate([reportOfRow(p!.row)], lookups({ settings: s1 })), stored, 'reevaluate');
     assert.equal(re!.row.version, baseVersion(r.reportVersion, 1));
     assert.equal(re!.row.settings_revision, 1);
     assert.equal(re!.publish, false, 'origin and classification are unchanged');
     // Every current touch is rewritten under the new version (time-decay credits changed).
     assert.equal(re!.credits.filter((c) => c.version === re!.row.version).length, 15);
     // Recomputing again under the same revision: nothing to write.
-    assert.deepEqual(plan(evaluateCalls([reportOfRow(re!.row)], lookups({ settings: s1 })), new Map([[`${SITE}\nc1`, storedOf(re!)]]), 'reevaluate'), []);
+    assert.deepEqual(plan(evaluate([reportOfRow(re!.row)], lookups({ settings: s1 })), new Map([[`${SITE}\nc1`, storedOf(re!)]]), 'reevaluate'), []);
     // A shorter lookback retracts the touch it no longer reaches.
     const s2: SiteSettings = { ...s1, revision: 2, lookbackDays: 10 };
-    const [shorter] = plan(evaluateCalls([reportOfRow(re!.row)], lookups({ settings: s2 })), new Map([[`${SITE}\nc1`, storedOf(re!)]]), 'reevaluate');
+    const [shorter] = plan(evaluate([reportOfRow(re!.row)], lookups({ settings: s2 })), new Map([[`${SITE}\nc1`, storedOf(re!)]]), 'reevaluate');
     // s1 had credit under first click, linear, time decay, position-based and data-driven.
     const retracted = shorter!.credits.filter((c) => c.is_deleted === 1);
     assert.equal(retracted.length, 5);
@@ -431,7 +431,7 @@ describe('versions and event ids', () => {
 
   it('reads a stored row back as the report it holds', () => {
     const r = report('c1', { recordingUrl: 'https://rec/1.mp3', calledNumber: '' });
-    const [p] = plan(evaluateCalls([r], lookups()));
+    const [p] = plan(evaluate([r], lookups()));
     const back = reportOfRow(p!.row);
     assert.deepEqual(
       [back.callId, back.reportEventId, back.reportVersion, back.keyStartMs, back.verdict],

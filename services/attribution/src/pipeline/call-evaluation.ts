@@ -9,13 +9,9 @@ import { modelSettingsOf, type SiteSettings } from '../settings/attribution-sett
 import { classifyCall, type Classification } from '../classification/call-classification.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from '../models/call-credits.js';
 import {
-  decideMatch,
   isBefore,
   matchedSession,
   originOf,
-  redemptionFor,
-  repeatCallerSource,
-  withRepeatCaller,
   type HistoryCall,
   type LeaseCandidate,
   type MatchDecision,
@@ -96,35 +92,66 @@ const talkSecondsOf = (c: calltrack.events.v1.ICallReported): number => {
 };
 
 /** Report order within a batch: by start, call id, then the order given (one call's reports in log order). */
-function inCallOrder(reports: readonly CallReport[]): CallReport[] {
+export function inCallOrder(reports: readonly CallReport[]): CallReport[] {
   return reports
     .map((r, i) => ({ r, i }))
     .sort((a, b) => a.r.keyStartMs - b.r.keyStartMs || (a.r.callId < b.r.callId ? -1 : a.r.callId > b.r.callId ? 1 : a.i - b.i))
     .map(({ r }) => r);
 }
 
+/** A report with the match decided for it (decide-matches.ts), in call order. */
+export interface MatchedReport {
+  report: CallReport;
+  decision: MatchDecision;
+}
+
+/** A call's phone number on the line: the caller of an inbound call, the called number of an outbound one. */
+const personNumberOf = (h: Pick<HistoryCall, 'direction' | 'callerNumber' | 'calledNumber'>): string =>
+  h.direction === 'outbound' ? h.calledNumber : h.callerNumber;
+
 /**
- * Decides and classifies reports in call order. Each call sees the stored history plus
- * the calls before it in this batch (as just evaluated); later calls of the batch count
- * only as call-backs. The CallAttributed of each result has a placeholder id until
- * planWrites() gives it its version.
+ * The stored and batch calls by site and person number, as the calls of a batch are worked
+ * through in call order: every rule about a caller's other calls looks at one number, and a
+ * batch call replaces its stored state as it is decided or evaluated.
  */
-export function evaluateCalls(reports: readonly CallReport[], lookups: EvaluationLookups): EvaluatedCall[] {
-  const ordered = inCallOrder(reports);
-  // Other calls by the phone number of the person on the line (the caller of an inbound
-  // call, the called number of an outbound one): every rule about a caller's other calls
-  // looks at one number. Batch calls replace their stored state as they are evaluated.
-  const byNumber = new Map<string, Map<string, HistoryCall>>();
-  const index = (h: HistoryCall): void => {
-    const number = h.direction === 'outbound' ? h.calledNumber : h.callerNumber;
+export class CallsByNumber {
+  readonly #byNumber = new Map<string, Map<string, HistoryCall>>();
+
+  constructor(history: readonly HistoryCall[], batch: readonly CallReport[]) {
+    for (const h of history) this.put(h);
+    for (const r of batch) this.put(historyOf(r, undefined, null, ''));
+  }
+
+  put(h: HistoryCall): void {
+    const number = personNumberOf(h);
     if (!number) return;
     const key = `${h.siteId}\n${number}`;
-    let calls = byNumber.get(key);
-    if (!calls) byNumber.set(key, (calls = new Map()));
+    let calls = this.#byNumber.get(key);
+    if (!calls) this.#byNumber.set(key, (calls = new Map()));
     calls.set(h.callId, h);
-  };
-  for (const h of lookups.history) index(h);
-  for (const r of ordered) index(historyOf(r, undefined, null, ''));
+  }
+
+  of(siteId: string, number: string): HistoryCall[] {
+    return number ? [...(this.#byNumber.get(`${siteId}\n${number}`)?.values() ?? [])] : [];
+  }
+
+  get(siteId: string, number: string, callId: string): HistoryCall | undefined {
+    return this.#byNumber.get(`${siteId}\n${number}`)?.get(callId);
+  }
+}
+
+/**
+ * Classifies the calls whose match is decided and groups them into leads, in call order:
+ * each call sees the stored history plus the calls before it in this batch (as just
+ * evaluated); later calls of the batch count only as call-backs. A repeat caller's origin
+ * is its source call's as evaluated (a source in this batch is complete only now). The
+ * CallAttributed of each result has a placeholder id until planWrites() gives it its version.
+ */
+export function evaluateCalls(matched: readonly MatchedReport[], lookups: EvaluationLookups): EvaluatedCall[] {
+  const calls = new CallsByNumber(
+    lookups.history,
+    matched.map((m) => m.report),
+  );
   // Calls of this batch as evaluated, by visitor: a later one from another number joins their lead.
   const batchByVisitor = new Map<string, Contact[]>();
   // The site's stored contacts by person, built once: scanning them all for every call was quadratic in a backlog.
@@ -139,34 +166,20 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
   };
 
   const out: EvaluatedCall[] = [];
-  for (const report of ordered) {
+  for (const { report, decision: decided } of matched) {
     const site = lookups.site(report.siteId);
     const settings = lookups.settings(report.siteId);
     const direction = directionOf(report);
     const c = report.call;
     const start = report.keyStartMs;
     const caller = direction === 'inbound' ? (c.callerNumber ?? '') : '';
-    const sameNumber = caller ? [...(byNumber.get(`${report.siteId}\n${caller}`)?.values() ?? [])] : [];
+    const sameNumber = calls.of(report.siteId, caller);
     const others = sameNumber.filter((h) => h.callId !== report.callId);
     const callerCalls = sameNumber.filter((h) => h.direction === 'inbound');
-
-    const promo =
-      direction === 'outbound'
-        ? undefined
-        : redemptionFor({ siteId: report.siteId, callId: report.callId, callerNumber: caller, startedAtMs: start }, lookups.redemptions, callerCalls);
-    let decision = decideMatch({
-      trackingNumber: c.trackingNumber ?? '',
-      callStartMs: start,
-      graceMs: lookups.graceMs,
-      site: site?.numbers,
-      leases: lookups.leases(report.siteId, c.trackingNumber ?? ''),
-      outbound: direction === 'outbound',
-      promo,
-    });
-    decision = withRepeatCaller(
-      decision,
-      repeatCallerSource({ callId: report.callId, callerNumber: caller, startedAtMs: start }, others, settings.lookbackDays * DAY_MS),
-    );
+    const decision: MatchDecision =
+      decided.method === 'repeat_caller'
+        ? { ...decided, source: calls.get(decided.source.siteId, personNumberOf(decided.source), decided.source.callId) ?? decided.source }
+        : decided;
     const session = matchedSession(decision);
     const visit = session ? lookups.visit(report.siteId, session.sessionId) : undefined;
 
@@ -227,14 +240,14 @@ export function evaluateCalls(reports: readonly CallReport[], lookups: Evaluatio
         occurredAtMs: report.occurredAtMs,
       },
     );
-    index(historyOf(report, event.payload, sessionStartedAtMs, classification.leadId));
+    calls.put(historyOf(report, event.payload, sessionStartedAtMs, classification.leadId));
     out.push({ report, decision, visit, classification, settings, sessionStartedAtMs, visitorId: session?.visitorId ?? '', event });
   }
   return out;
 }
 
-/** A report as a HistoryCall (before evaluation: identity only). */
-function historyOf(
+/** A report as a HistoryCall (before evaluation: identity only; with the event once evaluated or decided). */
+export function historyOf(
   r: CallReport,
   a: calltrack.events.v1.ICallAttributed | undefined,
   sessionStartedAtMs: number | null | undefined,

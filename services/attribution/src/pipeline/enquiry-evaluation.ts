@@ -8,7 +8,7 @@ import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from '../m
 import { creditsDigest, touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from '../matching/call-matching.js';
 import { ContactIndex, contactBefore, leadOfContact, type Contact, type MatchedContact } from '../leads/lead-grouping.js';
-import { enquiryConversionId, type CreditRow, type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry } from '../store/rows.js';
+import { enquiryConversionId, type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry } from '../store/rows.js';
 
 const DAY_MS = 86_400_000;
 /** A repeat contact is half as sure as the contact it inherits from (like a repeat caller). */

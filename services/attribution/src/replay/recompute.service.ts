@@ -4,8 +4,9 @@ import { CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { SiteSettings } from '../settings/attribution-settings.js';
 import { AttributionStore, nullableNum, num, str } from '../store/attribution-store.js';
-import { CallEvaluationService } from '../pipeline/call-evaluation.service.js';
-import { EnquiryAttributionService } from '../pipeline/enquiry-attribution.service.js';
+import { CallPipeline } from '../pipeline/call-pipeline.js';
+import { EnquiryPipeline } from '../pipeline/enquiry-pipeline.js';
+import { EvaluationLock } from '../pipeline/evaluation-lock.js';
 import { CallLookups } from '../store/call-lookups.js';
 import type { AttributionConfig } from '../config.js';
 import { MarkovModelService } from '../models/markov-model.service.js';
@@ -51,9 +52,10 @@ export class RecomputeService implements OnModuleDestroy {
   constructor(
     private readonly store: AttributionStore,
     private readonly lookups: CallLookups,
-    private readonly evaluation: CallEvaluationService,
+    private readonly calls: CallPipeline,
+    private readonly lock: EvaluationLock,
     private readonly markov: MarkovModelService,
-    private readonly enquiries: EnquiryAttributionService,
+    private readonly enquiries: EnquiryPipeline,
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -108,11 +110,14 @@ export class RecomputeService implements OnModuleDestroy {
       const pages = await this.lookups.pagesOf(siteId, this.batch);
       for (const [step, page] of pages.entries()) {
         if (job.cancelled || this.stopping) break;
-        await this.evaluation.exclusive(async () => {
+        await this.lock.exclusive(async () => {
           const rows = await this.lookups.callsBetween(siteId, page.fromMs, page.toMs);
           if (rows.length === 0) return;
-          const plans = await this.evaluation.plan({ mode: 'reevaluate', rows }, { nowMs: asOfMs, markov, settings: pinned });
-          await this.evaluation.commit(plans, `recompute:${siteId}:${job.settingsRevision}:${step}`);
+          const plans = await this.calls.recomputeStored(rows, `recompute:${siteId}:${job.settingsRevision}:${step}`, {
+            nowMs: asOfMs,
+            markov,
+            settings: pinned,
+          });
           job.calls += rows.length;
           job.changedCalls += plans.length;
           job.creditRows += plans.reduce((a, p) => a + p.credits.length, 0);

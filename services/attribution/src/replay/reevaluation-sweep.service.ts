@@ -4,7 +4,7 @@ import type { Logger } from '@calltrack/telemetry';
 import { LIMITS } from '../settings/attribution-settings.js';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
 import { AttributionStore } from '../store/attribution-store.js';
-import { CallEvaluationService } from '../pipeline/call-evaluation.service.js';
+import { CallPipeline } from '../pipeline/call-pipeline.js';
 import { CallLookups } from '../store/call-lookups.js';
 import type { AttributionConfig } from '../config.js';
 
@@ -29,7 +29,7 @@ export class ReevaluationSweepService implements OnApplicationBootstrap, OnModul
   constructor(
     private readonly store: AttributionStore,
     private readonly lookups: CallLookups,
-    private readonly evaluation: CallEvaluationService,
+    private readonly pipeline: CallPipeline,
     private readonly settings: AttributionSettingsService,
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -53,12 +53,12 @@ export class ReevaluationSweepService implements OnApplicationBootstrap, OnModul
     if (!this.store.isMigrated()) return;
     try {
       await this.settings.loaded;
-      await this.evaluation.reevaluate(async () => {
+      await this.pipeline.reevaluate(async () => {
         const pending = await this.lookups.pendingCallbacks(nowMs - (LIMITS.callbackWindowHours.max + 24) * HOUR_MS, MAX_CALLS_PER_SWEEP);
         return pending.filter((r) => (Date.parse(r.started_at ?? '') || 0) + this.settings.get(r.site_id).callbackWindowHours * HOUR_MS <= nowMs);
       }, 'callback_window_passed');
       const recent = await this.lookups.redemptionsSince(nowMs - REDEMPTION_RECHECK_MS);
-      if (recent.length > 0) await this.evaluation.reevaluateRedeemed(recent);
+      if (recent.length > 0) await this.pipeline.reevaluateRedeemed(recent);
     } catch (err) {
       this.logger.warn({ event: 'reevaluation_sweep_failed', err: (err as Error).message });
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { calltrack, createEvent } from '@calltrack/contracts';
 import { NonRetriableError } from '@calltrack/kafka';
-import { callRow, callView, checkScreenedCall, grantedLeaseRow, extendedLeaseRow, releasedLeaseRow, sessionVerdictRow, visitRow } from './row-mappers.js';
+import { callRow, callView, readScreenedCall, grantedLeaseRow, extendedLeaseRow, releasedLeaseRow, sessionVerdictRow, visitRow } from './row-mappers.js';
 
 const { CallStatus, Verdict, MatchMethod, CallDirection } = calltrack.events.v1;
 const meta = { siteId: 'shop', producer: 'test' };
@@ -114,19 +114,27 @@ describe('state rows', () => {
 describe('screened calls', () => {
   const screened = (call: object) => createEvent('CallScreened', { call, verdict: Verdict.VERDICT_CLEAN }, { ...meta, occurredAtMs: T0 });
 
+  const problem = (event: ReturnType<typeof screened>) => {
+    const read = readScreenedCall(event);
+    return 'problem' in read ? read.problem : '';
+  };
+
   it('accepts a call and takes the event time when the start is missing', () => {
-    assert.equal(checkScreenedCall(screened({ callId: 'c', trackingNumber: '+7' })).startedAtMs, T0);
+    const read = readScreenedCall(screened({ callId: 'c', trackingNumber: '+7' }));
+    assert.ok(!('problem' in read));
+    assert.equal(read.startedAtMs, T0);
   });
 
-  it('dead-letters a call without id or number, or with impossible times', () => {
-    assert.throws(() => checkScreenedCall(createEvent('CallScreened', { verdict: Verdict.VERDICT_CLEAN }, meta)), /without a call/);
-    assert.throws(() => checkScreenedCall(screened({ trackingNumber: '+7' })), /callId is missing/);
-    assert.throws(() => checkScreenedCall(screened({ callId: 'c' })), /trackingNumber is missing/);
-    assert.throws(() => checkScreenedCall(screened({ callId: 'c'.repeat(300), trackingNumber: '+7' })), /longer than/);
-    assert.throws(
-      () => checkScreenedCall(screened({ callId: 'c', trackingNumber: '+7', endedAtMs: -5 })),
-      (e: unknown) => e instanceof NonRetriableError && /endedAtMs/.test(e.message),
-    );
+  it('says why a call without id or number, or with impossible times, cannot be stored (a dead letter)', () => {
+    assert.match(problem(createEvent('CallScreened', { verdict: Verdict.VERDICT_CLEAN }, meta)), /without a call/);
+    assert.match(problem(screened({ trackingNumber: '+7' })), /callId is missing/);
+    assert.match(problem(screened({ callId: 'c' })), /trackingNumber is missing/);
+    assert.match(problem(screened({ callId: 'c'.repeat(300), trackingNumber: '+7' })), /longer than/);
+    assert.match(problem(screened({ callId: 'c', trackingNumber: '+7', endedAtMs: -5 })), /endedAtMs/);
+  });
+
+  it('needs no tracking number for an outbound call', () => {
+    assert.equal(problem(screened({ callId: 'c', direction: CallDirection.CALL_DIRECTION_OUTBOUND })), '');
   });
 });
 

@@ -10,18 +10,30 @@ const MAX_ID_LENGTH = 256;
 
 /** An epoch-ms time that ClickHouse can store; 0/absent is "not set". */
 export function checkTime(value: number | null | undefined, field: string, required: boolean): number {
+  const problem = timeProblem(value, field, required);
+  if (problem) throw new NonRetriableError(problem);
+  return Number(value ?? 0);
+}
+
+/** Why a time cannot be stored, or undefined when it can. */
+function timeProblem(value: number | null | undefined, field: string, required: boolean): string | undefined {
   const ms = Number(value ?? 0);
-  if (ms === 0 && !required) return 0;
-  if (!Number.isSafeInteger(ms) || ms < MIN_TIME_MS || ms >= MAX_TIME_MS) {
-    throw new NonRetriableError(`${field}: ${String(value)} is not a time between 2000 and 2200 (epoch ms)`);
-  }
-  return ms;
+  if (ms === 0 && !required) return undefined;
+  if (!Number.isSafeInteger(ms) || ms < MIN_TIME_MS || ms >= MAX_TIME_MS) return `${field}: ${String(value)} is not a time between 2000 and 2200 (epoch ms)`;
+  return undefined;
 }
 
 function checkId(value: string | null | undefined, field: string): string {
-  if (!value) throw new NonRetriableError(`${field} is missing`);
-  if (value.length > MAX_ID_LENGTH) throw new NonRetriableError(`${field} is longer than ${MAX_ID_LENGTH} characters`);
-  return value;
+  const problem = idProblem(value, field);
+  if (problem) throw new NonRetriableError(problem);
+  return value ?? '';
+}
+
+/** Why an id cannot be stored, or undefined when it can. */
+function idProblem(value: string | null | undefined, field: string): string | undefined {
+  if (!value) return `${field} is missing`;
+  if (value.length > MAX_ID_LENGTH) return `${field} is longer than ${MAX_ID_LENGTH} characters`;
+  return undefined;
 }
 
 const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : null);
@@ -129,25 +141,25 @@ export function sessionVerdictRow(event: DomainEvent<'SessionScreened'>): Sessio
   };
 }
 
-/** Checks what attribution needs of a screened call; the rest is stored as reported. */
-export function checkScreenedCall(event: DomainEvent<'CallScreened'>): {
-  call: calltrack.events.v1.ICallReported;
-  callId: string;
-  trackingNumber: string;
-  startedAtMs: number;
-} {
+/** The call a CallScreened carries, checked to be storable, or the problem that makes it a dead letter. */
+export function readScreenedCall(
+  event: DomainEvent<'CallScreened'>,
+): { call: calltrack.events.v1.ICallReported; callId: string; trackingNumber: string; startedAtMs: number } | { problem: string } {
   const call = event.payload.call;
-  if (!call) throw new NonRetriableError('CallScreened without a call');
-  checkId(event.siteId, 'site id');
-  const callId = checkId(call.callId, 'call.callId');
+  if (!call) return { problem: 'CallScreened without a call' };
   // An outbound call (a call-back) is placed from a line of the site, which providers may not name.
   const outbound = call.direction === calltrack.events.v1.CallDirection.CALL_DIRECTION_OUTBOUND;
-  const trackingNumber = outbound ? (call.trackingNumber ?? '') : checkId(call.trackingNumber, 'call.trackingNumber');
   // A report without a start time is placed at the time of the event.
-  const startedAtMs = checkTime(Number(call.startedAtMs) || event.occurredAtMs, 'call.startedAtMs', true);
-  checkTime(call.answeredAtMs, 'call.answeredAtMs', false);
-  checkTime(call.endedAtMs, 'call.endedAtMs', false);
-  return { call, callId, trackingNumber, startedAtMs };
+  const start = Number(call.startedAtMs) || event.occurredAtMs;
+  const problem =
+    idProblem(event.siteId, 'site id') ??
+    idProblem(call.callId, 'call.callId') ??
+    (outbound ? undefined : idProblem(call.trackingNumber, 'call.trackingNumber')) ??
+    timeProblem(start, 'call.startedAtMs', true) ??
+    timeProblem(call.answeredAtMs, 'call.answeredAtMs', false) ??
+    timeProblem(call.endedAtMs, 'call.endedAtMs', false);
+  if (problem) return { problem };
+  return { call, callId: call.callId ?? '', trackingNumber: call.trackingNumber ?? '', startedAtMs: start };
 }
 
 const seconds = (fromMs: number, toMs: number): number => (fromMs && toMs > fromMs ? Math.round((toMs - fromMs) / 1000) : 0);
