@@ -282,17 +282,7 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.equal(out.payload.confidence, 0.571429);
     assert.equal(out.payload.classification?.leadId, 'c-multi');
 
-    // Static-number calls at chosen local times: 09:30 Moscow is open (06:30 UTC would not be),
-    // 19:30 Moscow is closed (16:30 UTC would be open), and Friday 9 October is a holiday.
-    await sendCall(screened(SITE, 'c-0930', { to: STATIC_NUMBER, from: '+79160000002', at: Date.parse('2026-10-05T06:30:00Z'), talk: 60 }));
-    await sendCall(screened(SITE, 'c-1930', { to: STATIC_NUMBER, from: '+79160000003', at: Date.parse('2026-10-05T16:30:00Z') }));
-    await sendCall(screened(SITE, 'c-holiday', { to: STATIC_NUMBER, from: '+79160000004', at: Date.parse('2026-10-09T08:00:00Z') }));
-    const morning = await stored('c-0930');
-    assert.deepEqual([morning['is_outside_hours'], morning['is_holiday'], morning['is_target'], morning['match_confidence']], [false, false, true, 1]);
-    const evening = await stored('c-1930');
-    assert.deepEqual([evening['is_outside_hours'], evening['is_holiday']], [true, false]);
-    const holiday = await stored('c-holiday');
-    assert.deepEqual([holiday['is_outside_hours'], holiday['is_holiday']], [true, true]);
+    // The rule cases without a broker (static numbers at local times, holidays): evaluate.spec.ts.
   });
 
   it('marks a missed call called back when the call-back arrives, and not called back once its window passes', async () => {
@@ -425,34 +415,6 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
       what: 'the later report published',
     });
     assert.equal(published.payload.method, MatchMethod.MATCH_METHOD_PROMO_CODE);
-  });
-
-  it('credits a repeat caller to the visitor of their earlier call, across devices', async () => {
-    const t = now - 2 * DAY;
-    await visit(SITE, 's-r1', 'v-laptop', t, { utm: { source: 'vk', medium: 'paid_social', campaign: 'spring' }, channel: 'paid_social' });
-    await grant(SITE, 'l-r1', 's-r1', 'v-laptop', P[2]!, t);
-    await sendCall(screened(SITE, 'c-r1', { to: P[2], from: '+79163000001', at: t + MIN }));
-    assert.equal((await stored('c-r1'))['match_method'], 'dynamic');
-    // Two days later, from the same phone, to the number on the site's contacts page (a phone, no visit, no lease).
-    await sendCall(screened(SITE, 'c-r2', { to: DEFAULT_NUMBER, from: '+79163000001', at: now - MIN }));
-    const row = await stored('c-r2');
-    assert.deepEqual(
-      [
-        row['match_method'],
-        row['match_reason'],
-        row['visitor_id'],
-        row['session_id'],
-        row['source_call_id'],
-        row['utm_campaign'],
-        row['match_confidence'],
-        row['caller_type'],
-        row['lead_id'],
-      ],
-      ['repeat_caller', 'repeat_caller', 'v-laptop', 's-r1', 'c-r1', 'spring', 0.5, 'repeat', 'c-r1'],
-    );
-    const out = await waitFor(() => attributedOf('c-r2')[0], { what: 'CallAttributed of c-r2' });
-    assert.equal(out.payload.method, MatchMethod.MATCH_METHOD_REPEAT_CALLER);
-    assert.equal((await creditOf(SITE, 'c-r2'))['last_click']?.['paid_social'], 1);
   });
 
   it("learns the data-driven model from all paths of a site and stores every model's credits per touch", async () => {
