@@ -73,7 +73,7 @@ try {
      SELECT '${SITE}', concat('bench:', toString(number)), ${at(v)} + INTERVAL 3 MINUTE, model, concat('s', toString(t.2)), concat('u', toString(intDiv(${v}, 3))), t.1, 2,
             ${at('t.2')}, ${source('t.2')}.1, ${source('t.2')}.2, ${source('t.2')}.3, ${campaign('t.2')}, '', ${keyword('t.2')}, 0.5, 0, 1, 0, 'call'
      FROM numbers(${CALLS})
-     ARRAY JOIN ['last_non_direct_click','last_click','first_click','linear','time_decay','position_based','data_driven'] AS model
+     ARRAY JOIN ['last_non_direct_click','last_click','first_click','linear','time_decay','position_based','data_driven','shapley'] AS model
      ARRAY JOIN [(0, ${first}), (1, ${v})] AS t`,
   );
   await ch.command(

@@ -118,7 +118,16 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
           timeZone: 'Europe/Moscow',
           defaultNumber: NUMBER.default,
           poolNumbers: [NUMBER.google, NUMBER.late, NUMBER.released, NUMBER.report],
-          staticNumbers: [{ number: NUMBER.static, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+          staticNumbers: [
+            {
+              number: NUMBER.static,
+              utmSource: 'billboard',
+              utmMedium: 'offline',
+              utmCampaign: 'ring-road',
+              channel: 'display',
+              label: 'billboard on the ring road',
+            },
+          ],
         },
         meta,
       ),
@@ -228,7 +237,7 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
     assert.equal(late['session_id'], '');
   });
 
-  it('credits a static number to its source and says why other calls are unmatched', async () => {
+  it('credits a static number to its source, channel and label and says why other calls are unmatched', async () => {
     await sendCall(screened('c-static', NUMBER.static));
     await sendCall(screened('c-untracked', NUMBER.untracked));
     await sendCall(screened('c-default', NUMBER.default));
@@ -237,6 +246,12 @@ describe('attribution on the real broker and the embedded ClickHouse engine', ()
     assert.equal(fixed['match_reason'], 'static_number');
     assert.equal(fixed['utm_source'], 'billboard');
     assert.equal(fixed['utm_campaign'], 'ring-road');
+    // The channel and label the number was given, not "other" from its tags.
+    assert.equal(fixed['channel'], 'display');
+    assert.equal(fixed['source_label'], 'billboard on the ring road');
+    const published = await waitFor(() => attributedOf('c-static')[0], { what: 'CallAttributed of c-static' });
+    assert.equal(published.payload.channel, 'display');
+    assert.equal(published.payload.sourceLabel, 'billboard on the ring road');
     const untracked = await stored('c-untracked');
     assert.equal(untracked['match_method'], 'unmatched');
     assert.equal(untracked['match_reason'], 'number_not_tracked');

@@ -21,6 +21,8 @@ export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<
     talkSeconds: answered && ended > answered ? Math.round((ended - answered) / 1000) : 0,
     matchMethod: matchMethodLabel(a.method),
     channel: a.channel,
+    // A static number's offline source ("billboard on the ring road"); empty for other calls.
+    sourceLabel: a.sourceLabel ?? '',
     sessionId: a.sessionId,
     visitorId: a.visitorId,
     utm: { source: a.utm?.source ?? '', medium: a.utm?.medium ?? '', campaign: a.utm?.campaign ?? '', content: a.utm?.content ?? '', term: a.utm?.term ?? '' },

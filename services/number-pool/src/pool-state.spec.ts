@@ -146,6 +146,37 @@ describe('PoolState', () => {
     assert.equal(stats.utilisation, 1);
   });
 
+  it('counts what visitors needed when the pool ran dry: peak demand past the pool size, shortages per day', () => {
+    // Given a pool of 2 numbers with a 60 s tail
+    const state = new PoolState();
+    configure(state, ['+74951000001', '+74951000002'], 60);
+    const dry = (id: string, now: number) => {
+      const d = state.decide(site, request(id), now);
+      assert.equal(d.kind === 'rejected' && d.payload.reason, 'pool_exhausted');
+      if (d.kind === 'rejected') state.apply(createEvent('LeaseRejected', d.payload, { siteId: site, producer: 't', occurredAtMs: now }));
+    };
+    // When 6 visitors arrive within 10 s: 2 get a number, 4 see the default number
+    grant(state, 'r1', 1_000);
+    grant(state, 'r2', 2_000);
+    for (const [i, at] of [3_000, 4_000, 5_000, 10_000].entries()) dry(`x${i}`, at);
+    // Then demand counts all 6 at once, and the recommendation covers them with headroom
+    let stats = state.siteStats(site)!;
+    assert.equal(stats.shortages, 4);
+    assert.equal(stats.peakDemand, 6, 'two leased and four visitors without a number of their own');
+    assert.equal(stats.recommendedPoolSize, 9);
+    assert.deepEqual(stats.shortageVisitorsByDay, [{ day: '1970-01-01', visitors: 4 }]);
+    // When one more visitor finds it dry after the earlier ones' tails have passed: 3 at once, the peak stays
+    dry('late', 200_000);
+    stats = state.siteStats(site)!;
+    assert.equal(stats.peakDemand, 6);
+    assert.deepEqual(stats.shortageVisitorsByDay, [{ day: '1970-01-01', visitors: 5 }]);
+    // And a rebuild from a snapshot keeps the figures
+    const rebuilt = new PoolState();
+    configure(rebuilt, ['+74951000001', '+74951000002'], 60);
+    rebuilt.restoreSnapshot(JSON.parse(JSON.stringify(state.toSnapshot())));
+    assert.deepEqual(rebuilt.siteStats(site), stats);
+  });
+
   it('holds a lease for another tail on each heartbeat of its own session, and survives a rebuild', () => {
     const state = new PoolState();
     configure(state, ['+74951000001'], 60);

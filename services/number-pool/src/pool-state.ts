@@ -83,8 +83,15 @@ interface PoolCounters {
   undelivered: number;
   /** Requests that found every number leased (rejected or served by reusing a lease). */
   shortages: number;
-  /** Most numbers wanted at once: live leases, plus one for a request that found none free. */
+  /**
+   * Most numbers wanted at once: live leases plus the visitors a shortage left without a
+   * number of their own (unmetUntilMs), each counted as wanting one for a lease tail.
+   */
   peakDemand: number;
+  /** End times (grant time + one tail) of the numbers shortages could not give, oldest first. */
+  unmetUntilMs: number[];
+  /** Visitors shown the site's default (or overflow) number for want of a free number, per UTC day (YYYY-MM-DD), the last 31 days. */
+  shortageVisitorsByDay: Record<string, number>;
   promoCodesIssued: number;
   promoCodesRedeemed: number;
   /** Requests answered with a number their visitor or address already held (holder share reached). */
@@ -187,7 +194,12 @@ export class PoolState {
         if (site && p.reason === 'holder_share') site.counters.holderShareReuses += 1;
         if (site && p.reason === 'pool_exhausted') {
           site.counters.shortages += 1;
-          site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + 1);
+          this.countUnmet(site, event.occurredAtMs);
+          const day = new Date(event.occurredAtMs).toISOString().slice(0, 10);
+          const byDay = site.counters.shortageVisitorsByDay;
+          byDay[day] = (byDay[day] ?? 0) + 1;
+          // Insertion order is day order for a live log; a rebuild replays in the same order.
+          for (const d of Object.keys(byDay).sort().slice(0, -SHORTAGE_DAYS_KEPT)) delete byDay[d];
         }
         if (site && p.reason === 'expired') site.counters.expired += 1;
         break;
@@ -261,15 +273,16 @@ export class PoolState {
     const site = this.sites.get(siteId);
     if (!site) return;
     site.counters.granted += 1;
+    // A reuse takes a number from a visitor who still holds it: both wanted one.
     if (p.reusedLeaseId) {
       site.counters.shortages += 1;
-      site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + 1);
+      this.countUnmet(site, Number(p.grantedAtMs));
     }
     if (lease.trackingNumber) {
       const rt = this.runtimeOf(site, lease.trackingNumber);
       if (rt.leaseId === undefined && site.inPool.has(rt.number)) site.leased += 1;
       this.holdNumber(site, rt, lease);
-      site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased);
+      site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + this.unmetAt(site, lease.grantedAtMs));
     }
     if (lease.promoCode) {
       site.liveCodes.set(lease.promoCode, lease.leaseId);
@@ -354,6 +367,8 @@ export class PoolState {
             holderShareReuses: 0,
             shortages: 0,
             peakDemand: 0,
+            unmetUntilMs: [],
+            shortageVisitorsByDay: {},
             promoCodesIssued: 0,
             promoCodesRedeemed: 0,
             callsByNumberState: { leased: 0, free: 0, quarantined: 0, retired: 0 },
@@ -649,13 +664,37 @@ export class PoolState {
     return this.sites.get(siteId)?.redemptions.get(redemptionKey(key));
   }
 
+  /**
+   * A visitor a shortage left without a number of their own would have held one for about a
+   * lease tail: demand counts them until then, so the peak (and the recommended size) says
+   * what visitors needed, not what the pool could give.
+   */
+  private countUnmet(site: SitePool, atMs: number): void {
+    const ttl = (site.config.leaseTtlSeconds || DEFAULT_LEASE_TTL_SECONDS) * 1000;
+    const unmet = site.counters.unmetUntilMs;
+    unmet.push(atMs + ttl);
+    // Events arrive in time order per site; keep the list sorted all the same.
+    for (let i = unmet.length - 1; i > 0 && unmet[i - 1]! > unmet[i]!; i -= 1) [unmet[i - 1], unmet[i]] = [unmet[i]!, unmet[i - 1]!];
+    site.counters.peakDemand = Math.max(site.counters.peakDemand, site.leased + this.unmetAt(site, atMs));
+  }
+
+  /** Unmet wants still running at `atMs` (older ones are dropped). */
+  private unmetAt(site: SitePool, atMs: number): number {
+    const unmet = site.counters.unmetUntilMs;
+    let expired = 0;
+    while (expired < unmet.length && unmet[expired]! <= atMs) expired += 1;
+    if (expired > 0) unmet.splice(0, expired);
+    return unmet.length;
+  }
+
   siteStats(siteId: string): SiteStats | undefined {
     const site = this.sites.get(siteId);
     if (!site) return undefined;
     const leased = site.leased;
     let quarantined = 0;
     for (const number of site.pool) if (this.quarantined(site, number)) quarantined += 1;
-    const { granted, expired, undelivered, holderShareReuses, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState } = site.counters;
+    const { granted, expired, undelivered, holderShareReuses, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState, shortageVisitorsByDay } =
+      site.counters;
     return {
       poolSize: site.pool.length,
       leased,
@@ -676,6 +715,9 @@ export class PoolState {
       promoCodesRedeemed,
       holderShareReuses,
       callsByNumberState: { ...callsByNumberState },
+      shortageVisitorsByDay: Object.entries(shortageVisitorsByDay)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([day, visitors]) => ({ day, visitors })),
     };
   }
 
@@ -697,7 +739,12 @@ export class PoolState {
         // Insertion order matters: the oldest call id is forgotten first.
         seenCalls: [...site.seenCalls],
         redemptions: byKey(site.redemptions),
-        counters: { ...site.counters, callsByNumberState: { ...site.counters.callsByNumberState } },
+        counters: {
+          ...site.counters,
+          callsByNumberState: { ...site.counters.callsByNumberState },
+          unmetUntilMs: [...site.counters.unmetUntilMs],
+          shortageVisitorsByDay: { ...site.counters.shortageVisitorsByDay },
+        },
       };
     }
     return {
@@ -729,7 +776,13 @@ export class PoolState {
       site.codeHistory = new Map(data.codeHistory.map(([code, holders]) => [code, holders.map((h) => ({ ...h, releasedAtMs: h.releasedAtMs ?? undefined }))]));
       site.seenCalls = new Set(data.seenCalls);
       site.redemptions = new Map(data.redemptions);
-      site.counters = { ...data.counters, callsByNumberState: { ...data.counters.callsByNumberState } };
+      // Snapshots written before unmet demand was counted have neither field.
+      site.counters = {
+        ...data.counters,
+        callsByNumberState: { ...data.counters.callsByNumberState },
+        unmetUntilMs: [...(data.counters.unmetUntilMs ?? [])],
+        shortageVisitorsByDay: { ...(data.counters.shortageVisitorsByDay ?? {}) },
+      };
       site.liveCodes = new Map(data.liveCodes);
       this.configure(siteId, site.config);
     }
@@ -823,12 +876,17 @@ export interface SiteStats {
   /** Requests answered with a number their visitor or address already held (holder share reached). */
   holderShareReuses: number;
   callsByNumberState: Record<NumberCallState, number>;
+  /** Visitors shown the default (or overflow) number because every number was leased, per UTC day. */
+  shortageVisitorsByDay: Array<{ day: string; visitors: number }>;
 }
 
 /**
  * Pool size for the measured peak: the peak plus 20 % headroom (peaks of the next
  * days vary) plus one number so a shortage is not the norm at the peak itself.
  */
+/** Days of shortage counts the statistics keep. */
+const SHORTAGE_DAYS_KEPT = 31;
+
 export function recommendedPoolSize(peakDemand: number): number {
   return peakDemand === 0 ? 0 : Math.ceil(peakDemand * 1.2) + 1;
 }

@@ -4,7 +4,7 @@ import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe
 import { z } from 'zod';
 import { settingsBodySchema, settingsFromBody, settingsView, type SettingsBody, type SiteSettings } from '../settings/attribution-settings.js';
 import { AttributionSettingsService, etagOf } from '../settings/attribution-settings.service.js';
-import { MarkovModelService, type MarkovModel } from '../models/markov-model.service.js';
+import { learntModelView, MarkovModelService } from '../models/markov-model.service.js';
 import { RecomputeService, type RecomputeJob } from '../replay/recompute.service.js';
 
 // POST bodies here are optional: a request without a body is an empty object.
@@ -37,20 +37,6 @@ function jobView(job: RecomputeJob): object {
     dataDrivenModelId: job.markovModelId || null,
     error: job.error || null,
     statusUrl: `/v1/admin/sites/${job.siteId}/attribution/recompute/${job.jobId}`,
-  };
-}
-
-function modelView(m: MarkovModel): object {
-  return {
-    siteId: m.siteId,
-    modelId: m.modelId,
-    computedAt: iso(m.computedAtMs),
-    trainedFrom: iso(m.trainedFromMs),
-    trainedTo: iso(m.trainedToMs),
-    paths: m.paths,
-    convertingPaths: m.convertingPaths,
-    conversionProbability: m.conversionProbability,
-    channels: m.channels,
   };
 }
 
@@ -125,7 +111,7 @@ export class AttributionAdminController {
     this.requireSite(siteId);
     const model = await this.markov.latest(siteId);
     if (!model) throw new ApiError(404, 'not_found', `no data-driven model of site ${siteId} yet: POST here to compute one`);
-    return modelView(model);
+    return learntModelView(model);
   }
 
   /** Learns the site's data-driven model now; live calls are credited with it from now on (history: recompute). */
@@ -133,6 +119,6 @@ export class AttributionAdminController {
   @HttpCode(200)
   async computeModel(@Param('siteId', siteIdPipe) siteId: string, @Body(emptyBodyAsObject, new ZodValidationPipe(noFields)) _body: object): Promise<object> {
     this.requireSite(siteId);
-    return modelView(await this.markov.compute(siteId));
+    return learntModelView(await this.markov.compute(siteId));
   }
 }

@@ -276,12 +276,17 @@ export function attributionOpenApiDocument(): object {
       },
       '/v1/admin/sites/{siteId}/attribution/data-driven-model': {
         get: {
-          summary: "The site's data-driven (Markov removal effect) model in force",
+          summary: "The site's learnt models in force: data-driven (Markov removal effects) and Shapley",
           parameters: [site],
-          responses: { 200: ok('Channel weights, paths, conversion probability.'), ...errors(401, 404) },
+          responses: {
+            200: ok(
+              'Per channel: removal effect, share, conversions and credit weight under each model; paths, conversion probability, chain order, fit error.',
+            ),
+            ...errors(401, 404),
+          },
         },
         post: {
-          summary: 'Learn the data-driven model again from all paths now',
+          summary: 'Learn the data-driven and Shapley models again from all paths now',
           parameters: [site],
           responses: { 200: ok('The new model.'), ...errors(400, 401, 404) },
         },

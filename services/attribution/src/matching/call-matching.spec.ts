@@ -34,7 +34,9 @@ const lease = (id: string, grantedMin: number, expiresMin: number, releasedMin: 
 const site: SiteNumbers = {
   defaultNumber: '+74950000000',
   poolNumbers: ['+74951000001', '+74951000002'],
-  staticNumbers: [{ number: '+74957770000', utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+  staticNumbers: [
+    { number: '+74957770000', utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road', channel: 'display', label: 'billboard on the ring road' },
+  ],
 };
 
 const visit: VisitSource = {
@@ -133,7 +135,7 @@ describe('decideMatch', () => {
   it('credits a static number to its source', () => {
     assert.deepEqual(decide('+74957770000', []), {
       method: 'static',
-      source: { utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' },
+      source: { utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road', channel: 'display', label: 'billboard on the ring road' },
       confidence: 1,
     });
   });
@@ -180,7 +182,10 @@ describe('mayImproveWithState', () => {
     assert.equal(mayImproveWithState(dynamic(false), undefined), true, 'the visit is not stored yet');
     assert.equal(mayImproveWithState(dynamic(true), visit), true);
     assert.equal(mayImproveWithState({ method: 'unmatched', reason: 'no_lease_for_number' }, undefined), true);
-    assert.equal(mayImproveWithState({ method: 'static', source: { utmSource: 'x', utmMedium: '', utmCampaign: '' }, confidence: 1 }, undefined), false);
+    assert.equal(
+      mayImproveWithState({ method: 'static', source: { utmSource: 'x', utmMedium: '', utmCampaign: '', channel: '', label: '' }, confidence: 1 }, undefined),
+      false,
+    );
     assert.equal(mayImproveWithState({ method: 'unmatched', reason: 'outbound_call' }, undefined), false, 'an outbound call never matches');
     const source = { callId: 'earlier', sessionId: 's', visitorId: 'v', matchConfidence: 1 } as HistoryCall;
     assert.equal(mayImproveWithState({ method: 'repeat_caller', source, confidence: 0.5 }, visit), true, 'a lease in flight would match the call itself');
@@ -212,12 +217,29 @@ describe('originOf', () => {
   });
 
   it('gives a static number its source and channel, and an unmatched call only its reason', () => {
-    const s = originOf({ method: 'static', source: { utmSource: 'google', utmMedium: 'cpc', utmCampaign: 'print' }, confidence: 1 }, undefined);
+    const s = originOf(
+      { method: 'static', source: { utmSource: 'google', utmMedium: 'cpc', utmCampaign: 'print', channel: '', label: '' }, confidence: 1 },
+      undefined,
+    );
     assert.equal(s.method, MatchMethod.MATCH_METHOD_STATIC);
     assert.equal(s.matchReason, 'static_number');
     assert.equal(s.channel, 'paid_search');
     assert.deepEqual(s.utm, { source: 'google', medium: 'cpc', campaign: 'print' });
-    assert.equal(originOf({ method: 'static', source: { utmSource: '', utmMedium: '', utmCampaign: '' }, confidence: 1 }, undefined).channel, 'other');
+    assert.equal(
+      originOf({ method: 'static', source: { utmSource: '', utmMedium: '', utmCampaign: '', channel: '', label: '' }, confidence: 1 }, undefined).channel,
+      'other',
+    );
+    // The channel and label the number was given are the credited source, whatever its tags.
+    const billboard = originOf(
+      {
+        method: 'static',
+        source: { utmSource: 'google', utmMedium: 'cpc', utmCampaign: '', channel: 'display', label: 'billboard on the ring road' },
+        confidence: 1,
+      },
+      undefined,
+    );
+    assert.equal(billboard.channel, 'display');
+    assert.equal(billboard.sourceLabel, 'billboard on the ring road');
     assert.deepEqual(originOf({ method: 'unmatched', reason: 'number_not_tracked' }, undefined), {
       method: MatchMethod.MATCH_METHOD_UNMATCHED,
       matchReason: 'number_not_tracked',
@@ -357,6 +379,9 @@ describe('repeat caller', () => {
     assert.equal(withRepeatCaller({ method: 'unmatched', reason: 'unknown_site' }, source).method, 'unmatched');
     assert.equal(withRepeatCaller({ method: 'unmatched', reason: 'outbound_call' }, source).method, 'unmatched');
     assert.equal(withRepeatCaller({ method: 'unmatched', reason: 'no_lease_for_number' }, source).method, 'repeat_caller');
-    assert.equal(withRepeatCaller({ method: 'static', source: { utmSource: 'x', utmMedium: '', utmCampaign: '' }, confidence: 1 }, source).method, 'static');
+    assert.equal(
+      withRepeatCaller({ method: 'static', source: { utmSource: 'x', utmMedium: '', utmCampaign: '', channel: '', label: '' }, confidence: 1 }, source).method,
+      'static',
+    );
   });
 });

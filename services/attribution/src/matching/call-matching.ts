@@ -33,7 +33,7 @@ export interface VisitSource {
 export interface SiteNumbers {
   defaultNumber: string;
   poolNumbers: readonly string[];
-  staticNumbers: ReadonlyArray<{ number: string; utmSource: string; utmMedium: string; utmCampaign: string }>;
+  staticNumbers: ReadonlyArray<StaticNumberSource & { number: string }>;
 }
 
 /** An operator's promo-code redemption (PromoCodeRedeemed), as stored in `promo_redemptions`. */
@@ -81,9 +81,20 @@ export type LeaseMatchReason = 'lease_active' | 'lease_released_within_grace';
 export type PromoMatchReason = 'promo_code_call_id' | 'promo_code_caller_time';
 export type UnmatchedReason = 'no_lease_for_number' | 'default_number' | 'number_not_tracked' | 'unknown_site' | 'outbound_call';
 
+/** What a static number's calls are credited to (the site's configuration, SiteConfigured.static_numbers). */
+export interface StaticNumberSource {
+  utmSource: string;
+  utmMedium: string;
+  utmCampaign: string;
+  /** The channel it was given (docs/channels.md); empty: classified from its tags. */
+  channel: string;
+  /** Free text for offline media: "flyer", "billboard on the ring road". */
+  label: string;
+}
+
 export type MatchDecision =
   | { method: 'dynamic'; lease: LeaseCandidate; reason: LeaseMatchReason; stateMayBeBehind: boolean; confidence: number }
-  | { method: 'static'; source: { utmSource: string; utmMedium: string; utmCampaign: string }; confidence: number }
+  | { method: 'static'; source: StaticNumberSource; confidence: number }
   | { method: 'promo_code'; redemption: Redemption; reason: PromoMatchReason; confidence: number }
   | { method: 'repeat_caller'; source: HistoryCall; confidence: number }
   | { method: 'unmatched'; reason: UnmatchedReason };
@@ -194,7 +205,10 @@ export function decideMatch(input: {
     return { method: 'dynamic', lease: match.lease, reason: match.reason, stateMayBeBehind, confidence: match.confidence };
   }
   const fixed = site?.staticNumbers.find((s) => s.number === trackingNumber);
-  if (fixed) return { method: 'static', source: { utmSource: fixed.utmSource, utmMedium: fixed.utmMedium, utmCampaign: fixed.utmCampaign }, confidence: 1 };
+  if (fixed) {
+    const { number: _number, ...source } = fixed;
+    return { method: 'static', source, confidence: 1 };
+  }
   if (site && site.defaultNumber === trackingNumber) return { method: 'unmatched', reason: 'default_number' };
   if (leases.length > 0 || site?.poolNumbers.includes(trackingNumber)) return { method: 'unmatched', reason: 'no_lease_for_number' };
   return { method: 'unmatched', reason: site ? 'number_not_tracked' : 'unknown_site' };
@@ -271,14 +285,15 @@ function visitFields(visit: VisitSource): Partial<CallOrigin> {
 export function originOf(decision: MatchDecision, visit: VisitSource | undefined): CallOrigin {
   switch (decision.method) {
     case 'static': {
-      const { utmSource, utmMedium, utmCampaign } = decision.source;
+      const { utmSource, utmMedium, utmCampaign, channel, label } = decision.source;
       return {
         method: MatchMethod.MATCH_METHOD_STATIC,
         matchReason: 'static_number',
         confidence: decision.confidence,
-        // A static number without tags says nothing of a channel; it is not "direct" traffic.
-        channel: utmSource || utmMedium ? classifyChannel({ utmSource, utmMedium }) : 'other',
+        // The channel the number was given wins; else its tags say; a number with neither is not "direct" traffic.
+        channel: channel || (utmSource || utmMedium ? classifyChannel({ utmSource, utmMedium }) : 'other'),
         utm: { source: utmSource, medium: utmMedium, campaign: utmCampaign },
+        sourceLabel: label,
       };
     }
     case 'unmatched':

@@ -62,9 +62,13 @@ describe('attribution models on hand-computed paths', () => {
     assert.ok(Math.abs(model.removalEffects.get('B')! - 1) < 1e-9);
     assert.ok(Math.abs(model.shares.get('A')! - 1 / 3) < 1e-9);
     assert.ok(Math.abs(model.shares.get('B')! - 2 / 3) < 1e-9);
-    // Per touch of a converting path: the channel shares, normalised over the path.
-    close(creditPath('data_driven', [touch('A', 1), touch('B', 2)], 3 * DAY, undefined, model.shares), [1 / 3, 2 / 3]);
-    close(creditPath('data_driven', [touch('unseen', 1), touch('other', 2)], 3 * DAY, undefined, model.shares), [0.5, 0.5]);
+    // Per touch of a converting path: the channel weights, normalised over the path's distinct channels.
+    const learnt = { data_driven: model.shares, shapley: new Map([['A', 0.25]]) };
+    close(creditPath('data_driven', [touch('A', 1), touch('B', 2)], 3 * DAY, undefined, learnt), [1 / 3, 2 / 3]);
+    close(creditPath('data_driven', [touch('unseen', 1), touch('other', 2)], 3 * DAY, undefined, learnt), [0.5, 0.5]);
+    // A channel twice on the path: its share once, split between its touches.
+    close(creditPath('data_driven', [touch('A', 1), touch('B', 2), touch('A', 3)], 3 * DAY, undefined, learnt), [1 / 6, 2 / 3, 1 / 6]);
+    close(creditPath('shapley', [touch('A', 1), touch('B', 2)], 3 * DAY, undefined, learnt), [1, 0]);
     assert.throws(() => creditPath('data_driven', path, at), /channel weights/);
   });
 

@@ -2,6 +2,7 @@
 // (visits) of the visitor's path. Pure functions; docs/attribution-models.md
 // states each rule with a worked example, and attribution-models.spec.ts checks
 // those examples by hand-computed figures.
+import { splitOverChannels } from './credit-fit.js';
 
 /** One visit on the path to a conversion. */
 export interface Touch {
@@ -11,7 +12,16 @@ export interface Touch {
   startedAtMs: number;
 }
 
-export const ATTRIBUTION_MODELS = ['last_non_direct_click', 'last_click', 'first_click', 'linear', 'time_decay', 'position_based', 'data_driven'] as const;
+export const ATTRIBUTION_MODELS = [
+  'last_non_direct_click',
+  'last_click',
+  'first_click',
+  'linear',
+  'time_decay',
+  'position_based',
+  'data_driven',
+  'shapley',
+] as const;
 export type AttributionModel = (typeof ATTRIBUTION_MODELS)[number];
 export const DEFAULT_MODEL: AttributionModel = 'last_non_direct_click';
 
@@ -43,15 +53,24 @@ export function pathWithin(touches: readonly Touch[], conversionAtMs: number, lo
 const one = (n: number, at: number): Credits => Array.from({ length: n }, (_, i) => (i === at ? 1 : 0));
 
 /**
- * Credits under a rule-based model. data_driven needs the channel weights
- * learnt from all paths (markovRemovalEffects): pass them as `channelWeights`.
+ * The channel weights of the two learnt models (markov-model.service.ts): data_driven (Markov
+ * removal effects) and shapley (simplified Shapley values), each fitted so that the credits of
+ * the calls the model learnt from add up, per channel, to the model's channel attribution
+ * (credit-fit.ts). Empty maps: no model learnt yet.
  */
+export interface LearntWeights {
+  data_driven: ReadonlyMap<string, number>;
+  shapley: ReadonlyMap<string, number>;
+}
+export const NO_LEARNT_WEIGHTS: LearntWeights = { data_driven: new Map(), shapley: new Map() };
+
+/** Credits under a model. The learnt models (data_driven, shapley) need the site's `learnt` weights. */
 export function creditPath(
   model: AttributionModel,
   path: readonly Touch[],
   conversionAtMs: number,
   settings: ModelSettings = DEFAULT_MODEL_SETTINGS,
-  channelWeights?: ReadonlyMap<string, number>,
+  learnt?: LearntWeights,
 ): Credits {
   const n = path.length;
   if (n === 0) return [];
@@ -77,13 +96,28 @@ export function creditPath(
       const middle = (1 - settings.firstShare - settings.lastShare) / (n - 2);
       return path.map((_, i) => (i === 0 ? settings.firstShare : i === n - 1 ? settings.lastShare : middle));
     }
-    case 'data_driven': {
-      if (!channelWeights) throw new Error('data_driven credits need the channel weights of the Markov model');
-      const weights = path.map((t) => channelWeights.get(t.channel) ?? 0);
-      // Channels the model never saw convert (weight 0 everywhere): fall back to linear, not to nothing.
-      return weights.some((w) => w > 0) ? normalise(weights) : path.map(() => 1 / n);
+    case 'data_driven':
+    case 'shapley': {
+      if (!learnt) throw new Error(`${model} credits need the channel weights the model learnt`);
+      return learntCredits(path, learnt[model]);
     }
   }
+}
+
+/**
+ * A learnt model's credits: each distinct channel of the path gets its weight over the path's
+ * weights (the split the weights were fitted for), shared evenly by that channel's touches.
+ * Before any model is learnt, or on a path of channels it never saw convert, linear.
+ */
+function learntCredits(path: readonly Touch[], weights: ReadonlyMap<string, number>): Credits {
+  if (!path.some((t) => (weights.get(t.channel) ?? 0) > 0)) return path.map(() => 1 / path.length);
+  const byChannel = splitOverChannels(
+    path.map((t) => t.channel),
+    weights,
+  );
+  const touches = new Map<string, number>();
+  for (const t of path) touches.set(t.channel, (touches.get(t.channel) ?? 0) + 1);
+  return path.map((t) => byChannel.get(t.channel)! / touches.get(t.channel)!);
 }
 
 function normalise(weights: number[]): Credits {

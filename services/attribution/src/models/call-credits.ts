@@ -1,7 +1,7 @@
 // Credits of a call under every attribution model, per touch (visit) of the visitor's
 // path: the rows of `attribution_credits`. The models themselves are the pure
 // functions of models/; this file builds their input path.
-import { ATTRIBUTION_MODELS, creditPath, pathWithin, type AttributionModel, type ModelSettings } from './attribution-models.js';
+import { ATTRIBUTION_MODELS, creditPath, pathWithin, type AttributionModel, type LearntWeights, type ModelSettings } from './attribution-models.js';
 
 /** A visit that can be a touch of a path. */
 export interface TouchVisit {
@@ -38,15 +38,15 @@ export function creditPathOf(visits: readonly TouchVisit[], matched: TouchVisit 
 }
 
 /**
- * Every model's credit for every touch of the path. data_driven shares the credit by
- * the site's Markov channel shares (an empty map, i.e. no model learnt yet, falls back
- * to linear). An empty path (an unmatched call) has no credits.
+ * Every model's credit for every touch of the path. data_driven and shapley share the credit
+ * by the site's learnt channel weights (empty maps, i.e. no model learnt yet, fall back to
+ * linear). An empty path (an unmatched call) has no credits.
  */
-export function creditsOf(path: readonly TouchVisit[], callStartMs: number, settings: ModelSettings, markovShares: ReadonlyMap<string, number>): TouchCredit[] {
+export function creditsOf(path: readonly TouchVisit[], callStartMs: number, settings: ModelSettings, learnt: LearntWeights): TouchCredit[] {
   const out: TouchCredit[] = [];
   if (path.length === 0) return out;
   for (const model of ATTRIBUTION_MODELS) {
-    const credits = creditPath(model, path, callStartMs, settings, markovShares);
+    const credits = creditPath(model, path, callStartMs, settings, learnt);
     credits.forEach((credit, i) => out.push({ model, touchIndex: i, touchCount: path.length, touch: path[i]!, credit }));
   }
   return out;

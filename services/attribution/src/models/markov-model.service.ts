@@ -5,13 +5,14 @@ import type { Logger } from '@calltrack/telemetry';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
 import { AttributionStore, num, str, TIME } from '../store/attribution-store.js';
 import type { AttributionConfig } from '../config.js';
+import type { LearntWeights } from './attribution-models.js';
+import { fitCreditWeights } from './credit-fit.js';
 import { markovRemovalEffects, type ChannelPath } from './markov-chain.js';
+import { simplifiedShapley } from './shapley.js';
 
 const DAY_MS = 86_400_000;
 /** Paths of calls and visits that started this long before the computation train the model. */
 export const MARKOV_TRAINING_DAYS = 180;
-/** Longer paths keep their latest touches: the chain is first-order, older steps add little. */
-const MAX_PATH_TOUCHES = 50;
 /** How long another instance's newer computation may take to reach this one's cache. */
 const CACHE_TTL_MS = 60_000;
 const CONVERTING_METHODS = "('dynamic', 'promo_code', 'repeat_caller')";
@@ -25,21 +26,44 @@ export interface MarkovModel {
   paths: number;
   convertingPaths: number;
   conversionProbability: number;
-  channels: Array<{ channel: string; removalEffect: number; share: number }>;
+  /** The chain's order and the touches kept per path (the site's settings when it was learnt). */
+  markovOrder: number;
+  pathCap: number;
+  /** Largest relative gap between a channel's summed credits and its attribution after the fit (credit-fit.ts). */
+  fitError: number;
+  shapleyFitError: number;
+  channels: LearntChannel[];
+}
+
+/** One channel under both learnt models: its attribution and the weight its calls are credited by. */
+export interface LearntChannel {
+  channel: string;
+  removalEffect: number;
+  /** Normalised removal effect: the channel's share of the conversions under the Markov model. */
+  share: number;
+  /** Conversions the Markov model attributes to the channel (converting paths × share). */
+  conversions: number;
+  creditWeight: number;
+  shapleyValue: number;
+  shapleyShare: number;
+  shapleyConversions: number;
+  shapleyCreditWeight: number;
 }
 
 /**
- * The data-driven model of each site: a first-order Markov chain over the channels of
- * every path of the site (each converting call's visits within the lookback, and the
- * visits of every visitor who never converted), from which each channel's removal
- * effect and share follow (models/markov-chain.ts). Computed on demand (admin API),
- * at the start of every recompute, and every ATTRIBUTION_MARKOV_REFRESH_MINUTES for
- * sites whose model is older than that; stored in `markov_channel_weights`. Live calls
- * are credited with the latest stored shares.
+ * The learnt models of each site, from every path of the site (each converting call's visits
+ * within the lookback, and the visits of every visitor who never converted): a Markov chain
+ * of the site's order over the channels, from which each channel's removal effect and share
+ * follow (models/markov-chain.ts), and the simplified Shapley values (models/shapley.ts).
+ * Each model's channel weights are fitted so that the credits of the calls it learnt from add
+ * up to its channel attribution (models/credit-fit.ts). Computed on demand (admin API), at the
+ * start of every recompute, and every ATTRIBUTION_MARKOV_REFRESH_MINUTES for sites whose model
+ * is older than that; stored in `markov_channel_weights`. Live calls are credited with the
+ * latest stored weights.
  */
 @Injectable()
 export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly cache = new Map<string, { shares: Map<string, number>; loadedAtMs: number }>();
+  private readonly cache = new Map<string, { weights: LearntWeights; loadedAtMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
   private readonly refreshMs: number;
@@ -64,21 +88,22 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Channel shares in force for live evaluation (empty until a model was computed: data_driven credits fall back to linear). */
-  async shares(siteId: string, nowMs = Date.now()): Promise<Map<string, number>> {
+  /** Channel weights in force for live evaluation (empty until a model was computed: learnt credits fall back to linear). */
+  async shares(siteId: string, nowMs = Date.now()): Promise<LearntWeights> {
     const cached = this.cache.get(siteId);
-    if (cached && nowMs - cached.loadedAtMs < CACHE_TTL_MS) return cached.shares;
+    if (cached && nowMs - cached.loadedAtMs < CACHE_TTL_MS) return cached.weights;
     const model = await this.latest(siteId);
-    const shares = new Map((model?.channels ?? []).map((c) => [c.channel, c.share]));
-    this.cache.set(siteId, { shares, loadedAtMs: nowMs });
-    return shares;
+    const weights = learntWeightsOf(model);
+    this.cache.set(siteId, { weights, loadedAtMs: nowMs });
+    return weights;
   }
 
   /** The latest stored model of a site. */
   async latest(siteId: string): Promise<MarkovModel | undefined> {
     const rows = await this.store.query<Record<string, unknown>>(
       `SELECT model_id, toUnixTimestamp64Milli(computed_at) AS computed_ms, toUnixTimestamp64Milli(trained_from) AS from_ms, toUnixTimestamp64Milli(trained_to) AS to_ms,
-              channel, removal_effect, share, conversion_probability, paths, converting_paths
+              channel, removal_effect, share, credit_weight, conversions, fit_error, shapley_value, shapley_share, shapley_credit_weight,
+              shapley_conversions, shapley_fit_error, markov_order, path_cap, conversion_probability, paths, converting_paths
        FROM markov_channel_weights FINAL
        WHERE site_id = {site:String} AND computed_at = (SELECT max(computed_at) FROM markov_channel_weights WHERE site_id = {site:String})
        ORDER BY channel`,
@@ -95,14 +120,29 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
       paths: num(first['paths']),
       convertingPaths: num(first['converting_paths']),
       conversionProbability: num(first['conversion_probability']),
-      channels: rows.map((r) => ({ channel: str(r['channel']), removalEffect: num(r['removal_effect']), share: num(r['share']) })),
+      markovOrder: num(first['markov_order']) || 1,
+      pathCap: num(first['path_cap']),
+      fitError: num(first['fit_error']),
+      shapleyFitError: num(first['shapley_fit_error']),
+      channels: rows.map((r) => ({
+        channel: str(r['channel']),
+        removalEffect: num(r['removal_effect']),
+        share: num(r['share']),
+        conversions: num(r['conversions']),
+        creditWeight: num(r['credit_weight']),
+        shapleyValue: num(r['shapley_value']),
+        shapleyShare: num(r['shapley_share']),
+        shapleyConversions: num(r['shapley_conversions']),
+        shapleyCreditWeight: num(r['shapley_credit_weight']),
+      })),
     };
   }
 
   /** The site's paths in the training window before `asOfMs`, aggregated by channel sequence. */
   async trainingPaths(siteId: string, asOfMs: number): Promise<ChannelPath[]> {
-    const lookbackMs = this.settings.get(siteId).lookbackDays * DAY_MS;
-    const params = { site: siteId, from: asOfMs - MARKOV_TRAINING_DAYS * DAY_MS, to: asOfMs, lookback: lookbackMs, max: MAX_PATH_TOUCHES };
+    const settings = this.settings.get(siteId);
+    const lookbackMs = settings.lookbackDays * DAY_MS;
+    const params = { site: siteId, from: asOfMs - MARKOV_TRAINING_DAYS * DAY_MS, to: asOfMs, lookback: lookbackMs, max: settings.markovPathCap };
     const bots = `SELECT session_id FROM session_verdicts FINAL WHERE site_id = {site:String} AND verdict = 'bot'`;
     const converting = await this.store.query<Record<string, unknown>>(
       `SELECT path, toUInt64(count()) AS n FROM (
@@ -135,14 +175,19 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
     return [...paths(converting, true), ...paths(never, false)];
   }
 
-  /** Learns the site's model from its paths before `asOfMs`, stores it and puts it in force. */
+  /** Learns the site's models from its paths before `asOfMs`, stores them and puts them in force. */
   async compute(siteId: string, asOfMs = Date.now()): Promise<MarkovModel> {
+    const { markovOrder, markovPathCap } = this.settings.get(siteId);
     const paths = await this.trainingPaths(siteId, asOfMs);
-    const result = markovRemovalEffects(paths);
+    const markov = markovRemovalEffects(paths, markovOrder);
+    const shapley = simplifiedShapley(paths);
+    const markovFit = fitCreditWeights(paths, markov.shares);
+    const shapleyFit = fitCreditWeights(paths, shapley.shares);
     const total = paths.reduce((a, p) => a + (p.count ?? 1), 0);
     const converting = paths.filter((p) => p.converted).reduce((a, p) => a + (p.count ?? 1), 0);
-    // Same paths, same id: a model is named by what it learnt from.
-    const digest = createHash('sha256').update(JSON.stringify(paths)).digest('hex').slice(0, 12);
+    // Same paths and options, same id: a model is named by what it learnt from.
+    const digest = createHash('sha256').update(JSON.stringify({ paths, markovOrder })).digest('hex').slice(0, 12);
+    const names = [...new Set([...markov.shares.keys(), ...shapley.shares.keys()])].sort();
     const model: MarkovModel = {
       siteId,
       modelId: `${asOfMs}-${digest}`,
@@ -151,8 +196,22 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
       trainedToMs: asOfMs,
       paths: total,
       convertingPaths: converting,
-      conversionProbability: result.conversionProbability,
-      channels: [...result.shares].map(([channel, share]) => ({ channel, share, removalEffect: result.removalEffects.get(channel) ?? 0 })),
+      conversionProbability: markov.conversionProbability,
+      markovOrder,
+      pathCap: markovPathCap,
+      fitError: markovFit.maxRelativeError,
+      shapleyFitError: shapleyFit.maxRelativeError,
+      channels: names.map((channel) => ({
+        channel,
+        removalEffect: markov.removalEffects.get(channel) ?? 0,
+        share: markov.shares.get(channel) ?? 0,
+        conversions: converting * (markov.shares.get(channel) ?? 0),
+        creditWeight: markovFit.weights.get(channel) ?? 0,
+        shapleyValue: shapley.values.get(channel) ?? 0,
+        shapleyShare: shapley.shares.get(channel) ?? 0,
+        shapleyConversions: converting * (shapley.shares.get(channel) ?? 0),
+        shapleyCreditWeight: shapleyFit.weights.get(channel) ?? 0,
+      })),
     };
     const iso = (ms: number): string => new Date(ms).toISOString();
     const rows = model.channels.map((c) => ({
@@ -164,12 +223,22 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
       channel: c.channel,
       removal_effect: c.removalEffect,
       share: c.share,
+      credit_weight: c.creditWeight,
+      conversions: c.conversions,
+      fit_error: model.fitError,
+      shapley_value: c.shapleyValue,
+      shapley_share: c.shapleyShare,
+      shapley_credit_weight: c.shapleyCreditWeight,
+      shapley_conversions: c.shapleyConversions,
+      shapley_fit_error: model.shapleyFitError,
+      markov_order: markovOrder,
+      path_cap: markovPathCap,
       conversion_probability: model.conversionProbability,
       paths: total,
       converting_paths: converting,
     }));
     await this.store.write('markov_channel_weights', rows, `markov:${siteId}:${model.modelId}`);
-    this.cache.set(siteId, { shares: new Map(model.channels.map((c) => [c.channel, c.share])), loadedAtMs: Date.now() });
+    this.cache.set(siteId, { weights: learntWeightsOf(model), loadedAtMs: Date.now() });
     this.logger.info({
       event: 'markov_model_computed',
       site_id: siteId,
@@ -177,6 +246,9 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
       paths: total,
       converting_paths: converting,
       channels: model.channels.length,
+      markov_order: markovOrder,
+      fit_error: model.fitError,
+      shapley_fit_error: model.shapleyFitError,
     });
     return model;
   }
@@ -203,4 +275,37 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
       this.refreshing = false;
     }
   }
+}
+
+/**
+ * The weights live calls are credited by. A model stored before the fitted weights existed
+ * (credit_weight 0 on every channel) is credited by its shares, as it was learnt.
+ */
+export function learntWeightsOf(model: MarkovModel | undefined): LearntWeights {
+  const channels = model?.channels ?? [];
+  const fitted = channels.some((c) => c.creditWeight > 0);
+  return {
+    data_driven: new Map(channels.map((c) => [c.channel, fitted ? c.creditWeight : c.share])),
+    shapley: new Map(channels.filter(() => fitted).map((c) => [c.channel, c.shapleyCreditWeight])),
+  };
+}
+
+/** The API's view of a learnt model (admin API, models report). */
+export function learntModelView(m: MarkovModel): object {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    siteId: m.siteId,
+    modelId: m.modelId,
+    computedAt: iso(m.computedAtMs),
+    trainedFrom: iso(m.trainedFromMs),
+    trainedTo: iso(m.trainedToMs),
+    paths: m.paths,
+    convertingPaths: m.convertingPaths,
+    conversionProbability: m.conversionProbability,
+    markovOrder: m.markovOrder,
+    pathCap: m.pathCap,
+    fitError: m.fitError,
+    shapleyFitError: m.shapleyFitError,
+    channels: m.channels,
+  };
 }

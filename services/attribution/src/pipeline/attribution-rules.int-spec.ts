@@ -365,7 +365,10 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.deepEqual(
       await creditOf(SITE, 'c-promo'),
       Object.fromEntries(
-        ['data_driven', 'first_click', 'last_click', 'last_non_direct_click', 'linear', 'position_based', 'time_decay'].map((m) => [m, { email: 1 }]),
+        ['data_driven', 'first_click', 'last_click', 'last_non_direct_click', 'linear', 'position_based', 'shapley', 'time_decay'].map((m) => [
+          m,
+          { email: 1 },
+        ]),
       ),
     );
 
@@ -441,6 +444,25 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     assert.ok(Math.abs(model.body.conversionProbability - 1 / 3) < 1e-9);
     const share = (c: string) => model.body.channels.find((x: Row) => x['channel'] === c)?.share as number;
     assert.ok(Math.abs(share('paid_search') - 1 / 3) < 1e-9 && Math.abs(share('email') - 2 / 3) < 1e-9, JSON.stringify(model.body.channels));
+    // One converting path: its credits are the model's attribution, so the fitted weights are the shares.
+    const field = (c: string, f: string) => model.body.channels.find((x: Row) => x['channel'] === c)?.[f] as number;
+    assert.ok(
+      Math.abs(field('email', 'creditWeight') - 2 / 3) < 1e-6 && Math.abs(field('email', 'conversions') - 2 / 3) < 1e-9,
+      JSON.stringify(model.body.channels),
+    );
+    assert.ok(model.body.fitError <= 1e-6);
+    // Shapley: {paid, email} converts 1 of 1, {paid} and {email} 0 of 1 → φ = ½ each.
+    assert.ok(Math.abs(field('paid_search', 'shapleyShare') - 0.5) < 1e-9 && Math.abs(field('email', 'shapleyShare') - 0.5) < 1e-9);
+    assert.equal(model.body.markovOrder, 1);
+    // The models report shows the learnt models in force beside the credits.
+    const modelsReport = await http(
+      'GET',
+      `${service.url}/v1/sites/${MARKOV_SITE}/reports/models?from=${encodeURIComponent(new Date(t - DAY).toISOString())}`,
+      { headers: auth },
+    );
+    assert.equal(modelsReport.status, 200, JSON.stringify(modelsReport.body));
+    assert.equal(modelsReport.body.learntModels.modelId, model.body.modelId);
+    assert.ok(modelsReport.body.models.includes('shapley'));
     assert.equal((await admin('GET', `${MARKOV_SITE}/attribution/data-driven-model`)).body.modelId, model.body.modelId);
 
     // A new visitor with the same path: paid search 7 days before the call, e-mail right before it.
@@ -450,8 +472,8 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
     await grant(MARKOV_SITE, 'ml4', 'm4b', 'mv4', M[1]!, c - 1);
     await sendCall(screened(MARKOV_SITE, 'cm2', { to: M[1], from: '+79164000002', at: c }));
     await stored('cm2', () => true, MARKOV_SITE);
-    // 3 single-touch models with one row each, 4 models sharing over both touches: 11 rows.
-    const rows = await waitFor(async () => ((await credits(MARKOV_SITE, 'cm2')).length === 11 ? credits(MARKOV_SITE, 'cm2') : undefined), {
+    // 3 single-touch models with one row each, 5 models sharing over both touches: 13 rows.
+    const rows = await waitFor(async () => ((await credits(MARKOV_SITE, 'cm2')).length === 13 ? credits(MARKOV_SITE, 'cm2') : undefined), {
       what: 'credits of cm2',
     });
     assert.ok(rows.every((r) => Number(r.touch_count) === 2));
@@ -462,6 +484,7 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
       last_non_direct_click: { email: 1 },
       linear: { paid_search: 0.5, email: 0.5 },
       position_based: { paid_search: 0.5, email: 0.5 },
+      shapley: { paid_search: 0.5, email: 0.5 },
       // Half-life 7 days, the paid visit 7 days older: weights ½ and 1.
       time_decay: { paid_search: 0.333333, email: 0.666667 },
     });

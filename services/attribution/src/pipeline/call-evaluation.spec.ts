@@ -17,6 +17,7 @@ import { evaluate } from './evaluate.js';
 import type { LeaseCandidate, Redemption, VisitSource } from '../matching/call-matching.js';
 import { callVersion } from './call-version.js';
 import { contactBefore, ContactProbes, type Contact } from '../leads/lead-grouping.js';
+import { NO_LEARNT_WEIGHTS, type LearntWeights } from '../models/attribution-models.js';
 
 const { CallStatus, CallDirection, Verdict } = calltrack.events.v1;
 const HOUR = 3_600_000;
@@ -92,7 +93,7 @@ function lookups(over: Omit<Partial<EvaluationLookups>, 'settings'> & { settings
       numbers: {
         defaultNumber: DEFAULT,
         poolNumbers: [POOL],
-        staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+        staticNumbers: [{ number: STATIC, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road', channel: '', label: '' }],
       },
     }),
     leases: (_s, n) => (n === POOL ? [lease] : []),
@@ -107,11 +108,11 @@ function lookups(over: Omit<Partial<EvaluationLookups>, 'settings'> & { settings
   };
 }
 
-const credited = (e: EvaluatedCall, shares = new Map<string, number>()) => creditsForCall(e, touches, shares);
+const credited = (e: EvaluatedCall, learnt: LearntWeights = NO_LEARNT_WEIGHTS) => creditsForCall(e, touches, learnt);
 const byModel = (credits: ReturnType<typeof credited>, model: string) =>
   credits.filter((c) => c.model === model).map((c) => [c.touch.sessionId, Math.round(c.credit * 1e9) / 1e9]);
-const plan = (e: EvaluatedCall[], stored: Map<string, StoredCall> = new Map(), mode: 'report' | 'reevaluate' = 'report', shares = new Map<string, number>()) =>
-  planWrites(e, new Map(e.map((x) => [x, credited(x, shares)])), stored, mode);
+const plan = (e: EvaluatedCall[], stored: Map<string, StoredCall> = new Map(), mode: 'report' | 'reevaluate' = 'report', learnt = NO_LEARNT_WEIGHTS) =>
+  planWrites(e, new Map(e.map((x) => [x, credited(x, learnt)])), stored, mode);
 const storedOf = (p: ReturnType<typeof plan>[number]): StoredCall => ({ row: p.row, credits: p.credits.filter((c) => c.is_deleted === 0) });
 
 describe('crediting a call under every model (the rows of attribution_credits)', () => {
@@ -125,14 +126,18 @@ describe('crediting a call under every model (the rows of attribution_credits)',
   });
 
   it('gives each model its hand-computed shares', () => {
-    const c = credited(
-      e!,
-      new Map([
+    const c = credited(e!, {
+      data_driven: new Map([
         ['organic_search', 0.5],
         ['paid_search', 0.3],
         ['direct', 0.2],
       ]),
-    );
+      shapley: new Map([
+        ['organic_search', 0.1],
+        ['paid_search', 0.6],
+        ['direct', 0.3],
+      ]),
+    });
     assert.deepEqual(byModel(c, 'last_non_direct_click'), [
       ['s1', 0],
       ['s2', 1],
@@ -169,14 +174,20 @@ describe('crediting a call under every model (the rows of attribution_credits)',
       ['s2', 0.3],
       ['s3', 0.2],
     ]);
-    // Without a learnt model, data-driven falls back to linear.
+    assert.deepEqual(byModel(c, 'shapley'), [
+      ['s1', 0.1],
+      ['s2', 0.6],
+      ['s3', 0.3],
+    ]);
+    // Without a learnt model, the learnt models fall back to linear.
     assert.deepEqual(byModel(credited(e!), 'data_driven'), byModel(c, 'linear'));
+    assert.deepEqual(byModel(credited(e!), 'shapley'), byModel(c, 'linear'));
   });
 
   it('stores one row per model and credited touch, with the touch and the call version', () => {
     const [p] = plan([e!]);
-    // 3 single-touch models × 1 + 4 sharing models × 3 touches: a touch a model gives nothing has no row.
-    assert.equal(p!.credits.length, 15);
+    // 3 single-touch models × 1 + 5 sharing models × 3 touches: a touch a model gives nothing has no row.
+    assert.equal(p!.credits.length, 18);
     assert.ok(p!.credits.every((c) => c.credit > 0 && c.touch_count === 3));
     const row = p!.credits.find((r) => r.model === 'time_decay' && r.session_id === 's2')!;
     assert.deepEqual(
@@ -394,7 +405,7 @@ describe('versions and event ids', () => {
     assert.equal(re!.row.report_version, p!.row.report_version);
     assert.equal(re!.event.eventId, `e-c1-3:attributed:${p!.row.version + 1n}`);
     assert.equal(re!.publish, true);
-    assert.equal(re!.credits.length, 15, "the promo visit's visitor path is credited now");
+    assert.equal(re!.credits.length, 18, "the promo visit's visitor path is credited now");
     // The provider's next report (sequence 4) outranks the re-attribution.
     const next = report('c1', { trackingNumber: DEFAULT, sequence: 4 });
     const [later] = plan(evaluate([next], lookups({ redemptions: [redemption] })), new Map([[`${SITE}\nc1`, storedOf(re!)]]));
@@ -417,15 +428,15 @@ describe('versions and event ids', () => {
     assert.equal(re!.row.settings_revision, 1);
     assert.equal(re!.publish, false, 'origin and classification are unchanged');
     // Every current touch is rewritten under the new version (time-decay credits changed).
-    assert.equal(re!.credits.filter((c) => c.version === re!.row.version).length, 15);
+    assert.equal(re!.credits.filter((c) => c.version === re!.row.version).length, 18);
     // Recomputing again under the same revision: nothing to write.
     assert.deepEqual(plan(evaluate([reportOfRow(re!.row)], lookups({ settings: s1 })), new Map([[`${SITE}\nc1`, storedOf(re!)]]), 'reevaluate'), []);
     // A shorter lookback retracts the touch it no longer reaches.
     const s2: SiteSettings = { ...s1, revision: 2, lookbackDays: 10 };
     const [shorter] = plan(evaluate([reportOfRow(re!.row)], lookups({ settings: s2 })), new Map([[`${SITE}\nc1`, storedOf(re!)]]), 'reevaluate');
-    // s1 had credit under first click, linear, time decay, position-based and data-driven.
+    // s1 had credit under first click, linear, time decay, position-based, data-driven and Shapley.
     const retracted = shorter!.credits.filter((c) => c.is_deleted === 1);
-    assert.equal(retracted.length, 5);
+    assert.equal(retracted.length, 6);
     assert.ok(retracted.every((c) => c.session_id === 's1' && c.version === shorter!.row.version));
   });
 

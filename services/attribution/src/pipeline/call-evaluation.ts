@@ -24,6 +24,7 @@ import { ContactIndex, leadOfContactIn, type Contact } from '../leads/lead-group
 import { SERVICE_NAME } from '../config.js';
 import { callRow } from '../store/row-mappers.js';
 import type { CallRow, CreditRow } from '../store/rows.js';
+import type { LearntWeights } from '../models/attribution-models.js';
 
 const { CallStatus, Verdict } = calltrack.events.v1;
 const DAY_MS = 86_400_000;
@@ -286,7 +287,7 @@ const matchMethodName = (m: number | null | undefined): string => METHOD_NAMES[m
  * (plus the matched visit), a static number's source as a single touch, nothing for an
  * unmatched call. `visitorVisits` are the visitor's visits without bots.
  */
-export function creditsForCall(e: EvaluatedCall, visitorVisits: readonly TouchVisit[], markovShares: ReadonlyMap<string, number>): TouchCredit[] {
+export function creditsForCall(e: EvaluatedCall, visitorVisits: readonly TouchVisit[], learnt: LearntWeights): TouchCredit[] {
   const start = e.report.keyStartMs;
   const a = e.event.payload;
   const utm = {
@@ -313,7 +314,7 @@ export function creditsForCall(e: EvaluatedCall, visitorVisits: readonly TouchVi
       path = creditPathOf(visitorVisits, matched, start, e.settings.lookbackDays * DAY_MS);
     }
   }
-  return creditsOf(path, start, modelSettingsOf(e.settings), markovShares);
+  return creditsOf(path, start, modelSettingsOf(e.settings), learnt);
 }
 
 // ---- versions, event ids and what to write ----

@@ -6,6 +6,7 @@ import type { Context, Logger } from '@calltrack/telemetry';
 import type { AttributionConfig } from '../config.js';
 import { LeadProjection } from '../leads/lead-projection.js';
 import { PROMO_TIME_TOLERANCE_MS, type Redemption, type SiteNumbers } from '../matching/call-matching.js';
+import type { LearntWeights } from '../models/attribution-models.js';
 import { MarkovModelService } from '../models/markov-model.service.js';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
 import type { SiteSettings } from '../settings/attribution-settings.js';
@@ -57,7 +58,7 @@ export interface AttributedCalls {
 /** Options of a re-evaluation: a recompute pins the settings and Markov shares it learnt, and the time call-back windows are judged at. */
 export interface ReevaluationOptions {
   nowMs?: number;
-  markov?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  markov?: ReadonlyMap<string, LearntWeights>;
   settings?: ReadonlyMap<string, SiteSettings>;
 }
 
@@ -79,6 +80,8 @@ export function siteNumbersOf(site: calltrack.events.v1.ISiteConfigured | undefi
       utmSource: s.utmSource ?? '',
       utmMedium: s.utmMedium ?? '',
       utmCampaign: s.utmCampaign ?? '',
+      channel: s.channel ?? '',
+      label: s.label ?? '',
     })),
   };
 }

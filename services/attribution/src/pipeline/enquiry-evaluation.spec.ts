@@ -14,6 +14,7 @@ import {
 } from './enquiry-evaluation.js';
 import type { MatchedContact } from '../leads/lead-grouping.js';
 import type { StoredEnquiry } from '../store/rows.js';
+import { NO_LEARNT_WEIGHTS, type LearntWeights } from '../models/attribution-models.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -141,7 +142,7 @@ describe('enquiry evaluation', () => {
     assert.equal(e.row.visitor_id, 'v');
     assert.equal(e.row.contact_type, 'first');
     assert.equal(e.row.lead_id, 'enquiry:f1');
-    const credits = creditsForEnquiry(e, touches, new Map());
+    const credits = creditsForEnquiry(e, touches, NO_LEARNT_WEIGHTS);
     const of = (model: string) => credits.filter((c) => c.model === model).map((c) => [c.touch.sessionId, Math.round(c.credit * 1e6) / 1e6]);
     assert.deepEqual(of('last_non_direct_click'), [
       ['s1', 0],
@@ -189,14 +190,16 @@ describe('enquiry evaluation', () => {
     const [e] = evaluateEnquiries([enquiry({ email: 'x@y.z' })], lookups());
     assert.equal(e!.row.match_method, 'unmatched');
     assert.equal(e!.row.contact_type, '');
-    assert.deepEqual(creditsForEnquiry(e!, touches, new Map()), []);
+    assert.deepEqual(creditsForEnquiry(e!, touches, NO_LEARNT_WEIGHTS), []);
   });
 });
 
 describe('enquiry writes', () => {
   const plan = (stored: Map<string, StoredEnquiry>, mode: 'report' | 'reevaluate', s: SiteSettings = settings) => {
     const evaluated = evaluateEnquiries([enquiry({ givenSessionId: 's2' })], lookups([], s));
-    const credits = new Map<EvaluatedEnquiry, ReturnType<typeof creditsForEnquiry>>(evaluated.map((e) => [e, creditsForEnquiry(e, touches, new Map())]));
+    const credits = new Map<EvaluatedEnquiry, ReturnType<typeof creditsForEnquiry>>(
+      evaluated.map((e) => [e, creditsForEnquiry(e, touches, NO_LEARNT_WEIGHTS)]),
+    );
     return planEnquiryWrites(evaluated, credits, stored, mode);
   };
 

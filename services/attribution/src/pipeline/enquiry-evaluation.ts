@@ -9,6 +9,7 @@ import { creditsDigest, touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from '../matching/call-matching.js';
 import { ContactIndex, contactBefore, leadOfContact, type Contact, type MatchedContact } from '../leads/lead-grouping.js';
 import { enquiryConversionId, type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry } from '../store/rows.js';
+import type { LearntWeights } from '../models/attribution-models.js';
 
 const DAY_MS = 86_400_000;
 /** A repeat contact is half as sure as the contact it inherits from (like a repeat caller). */
@@ -256,10 +257,10 @@ export function evaluateEnquiries(
 }
 
 /** Credits of an enquiry under every model over the visitor's path (an unmatched one has none). */
-export function creditsForEnquiry(e: EvaluatedEnquiry, visitorVisits: readonly TouchVisit[], markovShares: ReadonlyMap<string, number>): TouchCredit[] {
+export function creditsForEnquiry(e: EvaluatedEnquiry, visitorVisits: readonly TouchVisit[], learnt: LearntWeights): TouchCredit[] {
   if (!e.matchedTouch) return [];
   const path = creditPathOf(visitorVisits, e.matchedTouch, e.report.occurredAtMs, e.settings.lookbackDays * DAY_MS);
-  return creditsOf(path, e.report.occurredAtMs, modelSettingsOf(e.settings), markovShares);
+  return creditsOf(path, e.report.occurredAtMs, modelSettingsOf(e.settings), learnt);
 }
 
 function creditRowsOf(e: EvaluatedEnquiry, credits: readonly TouchCredit[], version: bigint): EnquiryCreditRow[] {

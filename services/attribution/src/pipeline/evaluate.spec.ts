@@ -9,6 +9,7 @@ import { creditsForCall, type CallReport, type EvaluatedCall, type EvaluationLoo
 import { callVersion } from './call-version.js';
 import { evaluate } from './evaluate.js';
 import { defaultSiteSettings, settingsFromBody, type SiteSettings } from '../settings/attribution-settings.js';
+import { NO_LEARNT_WEIGHTS } from '../models/attribution-models.js';
 
 const { CallStatus, CallDirection, MatchMethod, Verdict } = calltrack.events.v1;
 const MIN = 60_000;
@@ -101,7 +102,7 @@ function given(
       numbers: {
         defaultNumber: DEFAULT_NUMBER,
         poolNumbers: [P1, P3],
-        staticNumbers: [{ number: STATIC_NUMBER, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road' }],
+        staticNumbers: [{ number: STATIC_NUMBER, utmSource: 'billboard', utmMedium: 'offline', utmCampaign: 'ring-road', channel: '', label: '' }],
       },
     }),
     settings: () => settings,
@@ -193,7 +194,7 @@ describe('evaluate: given the facts, when calls are evaluated, then their match,
         ],
         [MatchMethod.MATCH_METHOD_REPEAT_CALLER, 'repeat_caller', 'v-laptop', 's-r1', 'c-r1', 'spring', 0.5, 'repeat', 'c-r1'],
       );
-      const lastClick = creditsForCall(e, [laptop], new Map()).filter((c) => c.model === 'last_click');
+      const lastClick = creditsForCall(e, [laptop], NO_LEARNT_WEIGHTS).filter((c) => c.model === 'last_click');
       assert.deepEqual(
         lastClick.map((c) => [c.touch.channel, c.credit]),
         [['paid_social', 1]],

@@ -9,7 +9,7 @@ import { EnquiryPipeline } from '../pipeline/enquiry-pipeline.js';
 import { EvaluationLock } from '../pipeline/evaluation-lock.js';
 import { CallLookups } from '../store/call-lookups.js';
 import type { AttributionConfig } from '../config.js';
-import { MarkovModelService } from '../models/markov-model.service.js';
+import { learntWeightsOf, MarkovModelService } from '../models/markov-model.service.js';
 import type { RecomputeRunRow } from '../store/rows.js';
 
 export type RecomputeStatus = 'running' | 'done' | 'failed' | 'superseded';
@@ -105,7 +105,7 @@ export class RecomputeService implements OnModuleDestroy {
       const asOfMs = job.startedAtMs;
       const model = await this.markov.compute(siteId, asOfMs);
       job.markovModelId = model.modelId;
-      const markov = new Map([[siteId, new Map(model.channels.map((c) => [c.channel, c.share]))]]);
+      const markov = new Map([[siteId, learntWeightsOf(model)]]);
       const pinned = new Map([[siteId, settings]]);
       const pages = await this.lookups.pagesOf(siteId, this.batch);
       for (const [step, page] of pages.entries()) {

@@ -3,6 +3,7 @@ import { toE164 } from '@calltrack/phone';
 import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
+import { learntModelView, MarkovModelService } from '../models/markov-model.service.js';
 import { ATTRIBUTION_MODELS } from '../models/attribution-models.js';
 import { intParam, rangeFields, toRange } from '../api/range-query.js';
 import { ReportQueries, SEGMENTS, SOURCE_LEVELS, type ReportRange } from './report-queries.js';
@@ -46,6 +47,7 @@ export class ReportsController {
     private readonly reports: ReportQueries,
     private readonly sites: SiteDirectory,
     private readonly settings: AttributionSettingsService,
+    private readonly learnt: MarkovModelService,
   ) {}
 
   private site(siteId: string): { timeZone: string; country: string } {
@@ -126,11 +128,20 @@ export class ReportsController {
     return { ...ReportsController.frame(r), status: q.status, ...(await this.reports.missed(r, q.status, q.limit)) };
   }
 
-  /** (g) Each channel's calls under every attribution model. */
+  /**
+   * (g) Each channel's calls under every attribution model, and the learnt models in force:
+   * each channel's removal effect, Shapley value and conversions under both (null before any was learnt).
+   */
   @Get('reports/models')
   async models(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(rangeQuery, 'query')) q: z.infer<typeof rangeQuery>): Promise<object> {
     const r = this.range(siteId, q);
-    return { ...ReportsController.frame(r), models: ATTRIBUTION_MODELS, rows: await this.reports.modelsSideBySide(r) };
+    const learnt = await this.learnt.latest(siteId);
+    return {
+      ...ReportsController.frame(r),
+      models: ATTRIBUTION_MODELS,
+      rows: await this.reports.modelsSideBySide(r),
+      learntModels: learnt ? learntModelView(learnt) : null,
+    };
   }
 
   /** (f) The visitor card of a caller's phone number (any format of the site's country). */

@@ -30,6 +30,8 @@ describe('attribution settings', () => {
       callbackWindowHours: 24,
       workingHours: [],
       holidays: [],
+      markovOrder: 1,
+      markovPathCap: 50,
     });
     assert.deepEqual(settingsFromBody(settingsBodySchema.parse({})), { ...DEFAULT_SETTINGS });
   });

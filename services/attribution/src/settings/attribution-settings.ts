@@ -29,6 +29,10 @@ export interface AttributionSettings {
   workingHours: OpeningInterval[];
   /** Local dates (YYYY-MM-DD), sorted. */
   holidays: string[];
+  /** The learnt models' chain order (1-3): how many earlier channels a state remembers. */
+  markovOrder: number;
+  /** The learnt models keep each path's latest touches, at most this many. */
+  markovPathCap: number;
 }
 
 /** The settings in force for a site, with the revision they were published under (0: never set, defaults). */
@@ -50,6 +54,8 @@ export const DEFAULT_SETTINGS: Readonly<AttributionSettings> = Object.freeze({
   callbackWindowHours: 24,
   workingHours: [],
   holidays: [],
+  markovOrder: 1,
+  markovPathCap: 50,
 });
 
 export const LIMITS = {
@@ -59,6 +65,8 @@ export const LIMITS = {
   repeatCallerWindowDays: { min: 1, max: 365 },
   leadWindowDays: { min: 1, max: 365 },
   callbackWindowHours: { min: 1, max: 168 },
+  markovOrder: { min: 1, max: 3 },
+  markovPathCap: { min: 1, max: 200 },
   intervalsPerDay: 6,
   holidays: 1000,
 } as const;
@@ -138,6 +146,8 @@ export const settingsBodySchema = z.strictObject({
     .max(LIMITS.holidays, `at most ${LIMITS.holidays} holidays`)
     .refine((list) => new Set(list).size === list.length, { message: 'holidays must not repeat a date' })
     .optional(),
+  markovOrder: range('markovOrder', LIMITS.markovOrder, true).optional(),
+  markovPathCap: range('markovPathCap', LIMITS.markovPathCap, true).optional(),
 });
 
 export type SettingsBody = z.infer<typeof settingsBodySchema>;
@@ -162,6 +172,8 @@ export function settingsFromBody(body: SettingsBody): AttributionSettings {
     callbackWindowHours: body.callbackWindowHours ?? DEFAULT_SETTINGS.callbackWindowHours,
     workingHours,
     holidays: [...(body.holidays ?? [])].sort(),
+    markovOrder: body.markovOrder ?? DEFAULT_SETTINGS.markovOrder,
+    markovPathCap: body.markovPathCap ?? DEFAULT_SETTINGS.markovPathCap,
   };
 }
 
@@ -180,6 +192,8 @@ export function settingsView(s: AttributionSettings): object {
     callbackWindowHours: s.callbackWindowHours,
     workingHours: s.workingHours.length > 0 ? workingHours : null,
     holidays: s.holidays,
+    markovOrder: s.markovOrder,
+    markovPathCap: s.markovPathCap,
   };
 }
 
@@ -202,6 +216,8 @@ export function settingsEventInput(s: AttributionSettings, revision: number, cha
       callbackWindowHours: s.callbackWindowHours,
       workingHours: s.workingHours.map((i) => ({ weekday: i.weekday, fromMinute: i.fromMinute, toMinute: i.toMinute })),
       holidays: s.holidays,
+      markovOrder: s.markovOrder,
+      markovPathCap: s.markovPathCap,
     },
   };
 }
@@ -234,6 +250,9 @@ export function settingsFromEvent(p: calltrack.events.v1.IAttributionSettingsCha
       .map((i) => ({ weekday: Number(i.weekday ?? 0), fromMinute: Number(i.fromMinute ?? 0), toMinute: Number(i.toMinute ?? 0) }))
       .filter((i) => i.weekday >= 1 && i.weekday <= 7 && i.fromMinute < 1440 && i.toMinute >= 1 && i.toMinute <= 1440 && i.fromMinute !== i.toMinute),
     holidays: (s.holidays ?? []).filter(isCalendarDate).sort(),
+    // Settings published before these fields existed read 0: the defaults.
+    markovOrder: inRange(s.markovOrder, LIMITS.markovOrder, DEFAULT_SETTINGS.markovOrder),
+    markovPathCap: inRange(s.markovPathCap, LIMITS.markovPathCap, DEFAULT_SETTINGS.markovPathCap),
     revision: Number(p.revision ?? 0),
     changedAtMs: occurredAtMs,
     changedBy: p.changedBy ?? '',
@@ -266,5 +285,7 @@ export function settingsRow(event: {
     callback_window_hours: s.callbackWindowHours,
     working_hours: JSON.stringify((settingsView(s) as { workingHours: unknown }).workingHours),
     holidays: s.holidays,
+    markov_order: s.markovOrder,
+    markov_path_cap: s.markovPathCap,
   };
 }

@@ -82,6 +82,7 @@ function callRowOf(r: Record<string, unknown>): CallRow {
     match_method: str(r['match_method']),
     match_reason: str(r['match_reason']),
     channel: str(r['channel']),
+    source_label: str(r['source_label']),
     session_id: str(r['session_id']),
     visitor_id: str(r['visitor_id']),
     lease_id: str(r['lease_id']),

@@ -77,6 +77,7 @@ export interface CallRow {
   match_method: string;
   match_reason: string;
   channel: string;
+  source_label: string;
   session_id: string;
   visitor_id: string;
   lease_id: string;
@@ -188,6 +189,8 @@ export interface SettingsRow {
   callback_window_hours: number;
   working_hours: string;
   holidays: string[];
+  markov_order: number;
+  markov_path_cap: number;
 }
 
 /** A computation of the data-driven model, one row per channel. */

@@ -1,3 +1,4 @@
+import type { LearntWeights } from '../../models/attribution-models.js';
 import type { TouchCredit } from '../../models/call-credits.js';
 import type { MarkovModelService } from '../../models/markov-model.service.js';
 import type { CallLookups } from '../../store/call-lookups.js';
@@ -16,14 +17,14 @@ export async function creditCalls(
   io: { lookups: CallLookups; markov: MarkovModelService },
   batch: CallBatch,
   evaluated: readonly EvaluatedCall[],
-  markovOverride?: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  markovOverride?: ReadonlyMap<string, LearntWeights>,
 ): Promise<Map<EvaluatedCall, TouchCredit[]>> {
   const touches = await io.lookups.visitorTouches(
     evaluated.filter((e) => e.visitorId).map((e) => ({ siteId: e.report.siteId, visitorId: e.visitorId })),
     batch.minStartMs - batch.widestMs((s) => s.lookbackDays, DAY_MS),
     batch.maxStartMs,
   );
-  const shares = new Map<string, ReadonlyMap<string, number>>();
+  const shares = new Map<string, LearntWeights>();
   for (const id of batch.siteIds) shares.set(id, markovOverride?.get(id) ?? (await io.markov.shares(id)));
   return new Map(evaluated.map((e) => [e, creditsForCall(e, touches.get(pairKey(e.report.siteId, e.visitorId)) ?? [], shares.get(e.report.siteId)!)]));
 }

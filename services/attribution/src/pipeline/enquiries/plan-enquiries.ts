@@ -1,3 +1,4 @@
+import type { LearntWeights } from '../../models/attribution-models.js';
 import type { TouchCredit } from '../../models/call-credits.js';
 import type { MarkovModelService } from '../../models/markov-model.service.js';
 import type { SiteSettings } from '../../settings/attribution-settings.js';
@@ -86,7 +87,7 @@ export async function planEnquiries(
     minAt - lookbackMs,
     maxAt,
   );
-  const shares = new Map<string, ReadonlyMap<string, number>>();
+  const shares = new Map<string, LearntWeights>();
   for (const id of siteIds) shares.set(id, await io.markov.shares(id));
   const credits = new Map<EvaluatedEnquiry, TouchCredit[]>(
     evaluated.map((e) => [
