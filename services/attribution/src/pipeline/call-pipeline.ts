@@ -5,7 +5,7 @@ import { CONFIG, LOGGER, SiteDirectory } from '@calltrack/service-kit';
 import type { Context, Logger } from '@calltrack/telemetry';
 import type { AttributionConfig } from '../config.js';
 import { LeadProjection } from '../leads/lead-projection.js';
-import { PROMO_TIME_TOLERANCE_MS, type Redemption, type SiteNumbers } from '../matching/call-matching.js';
+import { PROMO_TIME_TOLERANCE_MS, type Redemption, type SiteNumbers, type VisitSource } from '../matching/call-matching.js';
 import type { LearntWeights } from '../models/attribution-models.js';
 import { MarkovModelService } from '../models/markov-model.service.js';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
@@ -13,9 +13,18 @@ import type { SiteSettings } from '../settings/attribution-settings.js';
 import { AttributionStore } from '../store/attribution-store.js';
 import { CallLookups } from '../store/call-lookups.js';
 import { EnquiryLookups } from '../store/enquiry-lookups.js';
-import type { CallRow } from '../store/rows.js';
+import { enquiryConversionId, type CallRow } from '../store/rows.js';
 import { validTimeZone } from '../classification/working-hours.js';
-import { evaluateCalls, planWrites, reportOfRow, type CallReport, type EvaluatedCall, type PlannedCall, type SiteFacts } from './call-evaluation.js';
+import {
+  evaluateCalls,
+  planWrites,
+  reportOfRow,
+  type CallReport,
+  type EvaluatedCall,
+  type MatchedReport,
+  type PlannedCall,
+  type SiteFacts,
+} from './call-evaluation.js';
 import { commitCalls } from './calls/commit-calls.js';
 import { creditCalls } from './calls/credit-calls.js';
 import { decideMatches } from './calls/decide-matches.js';
@@ -31,9 +40,6 @@ import { findLaterCalls, findLaterEnquiries, laterContactsQuery, type WrittenCon
 import { planEnquiries } from './enquiries/plan-enquiries.js';
 import { enquiryReportOfRow } from './enquiries/read-enquiry-report.js';
 import type { PlannedEnquiry } from './enquiry-evaluation.js';
-import type { MatchedReport } from './call-evaluation.js';
-import type { VisitSource } from '../matching/call-matching.js';
-import { enquiryConversionId } from '../store/rows.js';
 
 const DAY_MS = 86_400_000;
 /** Rounds of "calls that depend on calls just written" followed in one go. */
@@ -91,10 +97,13 @@ export function siteNumbersOf(site: calltrack.events.v1.ISiteConfigured | undefi
  * (attributeReports) and for a stored call evaluated again (reevaluate: a promo code
  * redeemed, a call-back window passed, a recompute, a contact written before it).
  *
- *   keep the newest report → load the facts → decide the match (once; the steps after carry
- *   it) → load the visits → wait for state → classify and group into leads → credit under
- *   each model → plan the writes → commit → project the leads → follow the enquiries after
- *   the calls → follow the dependent calls
+ *    1. keep the newest report of each call      7. credit under each model
+ *    2. load the facts                           8. plan the writes
+ *    3. decide the match (once: the steps after  9. commit
+ *       carry it)                                10. project the leads
+ *    4. load the visits it credits               11. follow the enquiries after the calls
+ *    5. wait for state                           12. follow the dependent calls
+ *    6. classify and group into leads
  *
  * Every step is a function in pipeline/calls/ (or pipeline/enquiries/); the pure core is
  * decideMatches + evaluateCalls (evaluate.ts). Everything that writes calls runs through
@@ -117,7 +126,7 @@ export class CallPipeline {
     private readonly settings: AttributionSettingsService,
     private readonly markov: MarkovModelService,
     private readonly leads: LeadProjection,
-    readonly lock: EvaluationLock,
+    private readonly lock: EvaluationLock,
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -135,33 +144,51 @@ export class CallPipeline {
   async attributeReports(fresh: readonly FreshReport[], label: string, traces?: ReadonlyMap<string, Context>): Promise<AttributedCalls> {
     await this.settings.loaded;
     for (let attempts = 1; ; attempts += 1) {
-      const outcome = await this.lock.exclusive(async (): Promise<AttributedCalls | { waitMs: number }> => {
-        let plans = this.pending?.label === label ? this.pending.plans : undefined;
-        let dropped = 0;
-        if (!plans) {
-          const newest = await keepNewestReports(
-            this.lookups,
-            fresh.map((f) => f.report),
-          );
-          for (const d of newest.dropped) this.logSuperseded(d.report, d.storedVersion);
-          dropped = newest.dropped.length;
-          const decided = await this.decideAndLoadVisits(newest.reports, newest.storedRows, {});
-          const waitMs = decided ? stateWaitFor(fresh, decided.matched, decided.visits, this.stateWaitMs, Date.now()) : 0;
-          if (waitMs > 0) return { waitMs };
-          plans = decided ? await this.evaluateAndPlan(decided, 'report', {}) : [];
-          this.pending = { label, plans };
-        }
-        await this.commit(plans, label, traces);
-        await this.followDependentCalls(plans);
-        this.pending = undefined;
-        return { plans, dropped, attempts };
-      });
+      const outcome = await this.lock.exclusive(() => this.attributeOnce(fresh, label, traces));
       if (!('waitMs' in outcome)) {
-        if (outcome.attempts > 1) this.logger.debug({ event: 'calls_waited_for_state', rounds: outcome.attempts, calls: fresh.length });
-        return outcome;
+        if (attempts > 1) this.logger.debug({ event: 'calls_waited_for_state', rounds: attempts, calls: fresh.length });
+        return { ...outcome, attempts };
       }
       await sleep(outcome.waitMs);
     }
+  }
+
+  /** One pass of the call pipeline over new reports, inside the evaluation lock. */
+  private async attributeOnce(
+    fresh: readonly FreshReport[],
+    label: string,
+    traces: ReadonlyMap<string, Context> | undefined,
+  ): Promise<Omit<AttributedCalls, 'attempts'> | { waitMs: number }> {
+    // A chunk whose commit failed is retried with exactly the rows and events it planned.
+    let plans = this.pending?.label === label ? this.pending.plans : undefined;
+    let dropped = 0;
+    if (!plans) {
+      // 1. Keep the newest report of each call: an older one is dropped.
+      const newest = await keepNewestReports(
+        this.lookups,
+        fresh.map((f) => f.report),
+      );
+      for (const d of newest.dropped) this.logSuperseded(d.report, d.storedVersion);
+      dropped = newest.dropped.length;
+      // 2-4. Load the facts → decide the match (once) → load the visits it credits.
+      const decided = await this.decideAndLoadVisits(newest.reports, newest.storedRows, {});
+      // 5. Wait for state: a fresh call whose lease or visit may still be in flight is decided again shortly.
+      const waitMs = decided ? stateWaitFor(fresh, decided.matched, decided.visits, this.stateWaitMs, Date.now()) : 0;
+      if (waitMs > 0) return { waitMs };
+      // 6-8. Classify and group into leads → credit under each model → plan the writes.
+      plans = decided ? await this.evaluateAndPlan(decided, 'report', {}) : [];
+      this.pending = { label, plans };
+    }
+    // 9. Commit (rows, credits, CallAttributed).
+    await commitCalls({ store: this.store, bus: this.bus }, plans, label, traces);
+    // 10. Project the leads the calls joined and left.
+    await this.projectLeads(plans);
+    // 11. Follow the enquiries after the calls (their lead or contact type may change).
+    await this.followEnquiriesAfter(plans);
+    // 12. Follow the dependent calls.
+    await this.followDependentCalls(plans);
+    this.pending = undefined;
+    return { plans, dropped };
   }
 
   /** Evaluates stored calls again (sweeps, redemptions) and writes what changed, with everything that follows from it. */
@@ -312,10 +339,15 @@ export class CallPipeline {
     return evaluateCalls(matched, { ...lookups, personContacts: (siteId) => contacts.get(siteId) ?? [] });
   }
 
-  /** Commit → project the leads the calls joined and left → follow the enquiries after the (inbound) calls. */
-  private async commit(plans: readonly PlannedCall[], label: string, traces?: ReadonlyMap<string, Context>): Promise<void> {
-    if (plans.length === 0) return;
-    await commitCalls({ store: this.store, bus: this.bus }, plans, label, traces);
+  /** Commit → project the leads → follow the enquiries after the calls: what every write of calls is followed by. */
+  private async commit(plans: readonly PlannedCall[], label: string): Promise<void> {
+    await commitCalls({ store: this.store, bus: this.bus }, plans, label);
+    await this.projectLeads(plans);
+    await this.followEnquiriesAfter(plans);
+  }
+
+  /** The `leads` rows of the leads inbound calls joined and left, computed again from their members. */
+  private async projectLeads(plans: readonly PlannedCall[]): Promise<void> {
     const inbound = plans.filter((p) => p.row.direction !== 'outbound');
     if (inbound.length === 0) return;
     await this.leads.project(
@@ -324,6 +356,12 @@ export class CallPipeline {
         { siteId: p.row.site_id, leadId: p.previousLeadId },
       ]),
     );
+  }
+
+  /** The enquiries after inbound calls just written, of the same phone or visitor (calls follow their own callers: followDependentCalls). */
+  private async followEnquiriesAfter(plans: readonly PlannedCall[]): Promise<void> {
+    const inbound = plans.filter((p) => p.row.direction !== 'outbound');
+    if (inbound.length === 0) return;
     await this.followContacts(
       inbound.map((p) => ({
         siteId: p.row.site_id,
