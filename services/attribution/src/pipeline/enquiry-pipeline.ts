@@ -67,7 +67,8 @@ export class EnquiryPipeline {
     const to = Math.min(toMs, Date.UTC(2200, 0, 1));
     return this.lock.exclusive(async () => {
       const rows = await this.lookups.enquiries(
-        `site_id = {site:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND occurred_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+        `site_id = {site:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+         AND occurred_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
         { site: siteId, from: fromMs, to },
         'ORDER BY occurred_at, enquiry_id',
       );

@@ -120,7 +120,7 @@ const decisionOf = (e: EvaluatedCall) => {
 };
 
 describe('evaluate: given the facts, when calls are evaluated, then their match, classification and lead', () => {
-  it('given two visitors who held the number minutes apart, when a call comes, then the latest grant wins with a confidence that says the other was plausible', () => {
+  it('given two visitors who held the number minutes apart, when a call comes, then the latest grant wins, less sure for the other', () => {
     // Visitor A held P1 until 10:16; visitor B got it at 10:20; the call at 10:21 could be either.
     const facts = given({
       leases: [lease('l-a', 's-a', 'v-a', P1, MON_10_MSK, MON_10_MSK + 16 * MIN), lease('l-b', 's-b', 'v-b', P1, MON_10_MSK + 20 * MIN)],
@@ -146,7 +146,7 @@ describe('evaluate: given the facts, when calls are evaluated, then their match,
     assert.equal(e!.event.payload.settingsRevision, 1);
   });
 
-  it("given a static number and the site's working hours and holidays, when calls come at chosen local times, then they are classified in the site's time zone", () => {
+  it("given a static number, working hours and holidays, when calls come at chosen local times, then the site's time zone decides", () => {
     // 09:30 Moscow is open (06:30 UTC would not be), 19:30 Moscow is closed (16:30 UTC would be
     // open), and Friday 9 October is a holiday.
     const [morning, evening, holiday] = when(
