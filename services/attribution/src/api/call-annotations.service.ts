@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { callKey, createEvent, newEventId, type DomainEvent } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
-import { AttributionStore, str } from '../store/attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { SERVICE_NAME } from '../config.js';
 import { callCommentRow, callTagRow, isoFromClickHouse } from '../store/row-mappers.js';
+import { str } from '../store/values.js';
 
 export interface CallAnnotations {
   tags: Array<{ tag: string; author: string; taggedAt: string | null }>;

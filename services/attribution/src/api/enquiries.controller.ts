@@ -1,9 +1,10 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import type { z } from 'zod';
-import { AttributionStore, TIME } from '../store/attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { listQuery } from './calls.controller.js';
 import { EnquiryLookups } from '../store/enquiry-lookups.js';
+import { TIME } from '../store/values.js';
 
 type ListQuery = z.infer<typeof listQuery>;
 const rangeOf = (q: ListQuery) => ({ from: new Date(q.fromMs).toISOString(), to: new Date(q.toMs).toISOString() });

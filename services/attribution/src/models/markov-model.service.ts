@@ -3,12 +3,13 @@ import { createHash } from 'node:crypto';
 import { CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
-import { AttributionStore, num, str, TIME } from '../store/attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import type { AttributionConfig } from '../config.js';
 import type { LearntWeights } from './attribution-models.js';
 import { fitCreditWeights } from './credit-fit.js';
 import { markovRemovalEffects, type ChannelPath } from './markov-chain.js';
 import { simplifiedShapley } from './shapley.js';
+import { TIME, num, str } from '../store/values.js';
 
 const DAY_MS = 86_400_000;
 /** Paths of calls and visits that started this long before the computation train the model. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CONFIG, LOGGER } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import type { SiteSettings } from '../settings/attribution-settings.js';
-import { AttributionStore, nullableNum, num, str } from '../store/attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { CallPipeline } from '../pipeline/call-pipeline.js';
 import { EnquiryPipeline } from '../pipeline/enquiry-pipeline.js';
 import { EvaluationLock } from '../pipeline/evaluation-lock.js';
@@ -11,6 +11,7 @@ import { CallLookups } from '../store/call-lookups.js';
 import type { AttributionConfig } from '../config.js';
 import { learntWeightsOf, MarkovModelService } from '../models/markov-model.service.js';
 import type { RecomputeRunRow } from '../store/rows.js';
+import { nullableNum, num, str } from '../store/values.js';
 
 export type RecomputeStatus = 'running' | 'done' | 'failed' | 'superseded';
 

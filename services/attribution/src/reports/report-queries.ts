@@ -2,9 +2,10 @@
 // Every query reads current rows (FINAL), counts inbound non-spam calls, leaves out visits
 // judged bots, and works in the site's time zone where days and hours matter.
 import { Injectable } from '@nestjs/common';
-import { AttributionStore, num, str, TIME } from '../store/attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { ATTRIBUTION_MODELS } from '../models/attribution-models.js';
 import { isoFromClickHouse } from '../store/row-mappers.js';
+import { TIME, num, str } from '../store/values.js';
 
 /** Inbound calls that are not spam, of one site, started in [from, to). */
 const CALLS_IN_RANGE = `site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')} AND direction != 'outbound' AND verdict != 'spam'`;

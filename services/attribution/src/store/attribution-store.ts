@@ -25,6 +25,7 @@ import type {
   SettingsRow,
   VisitRow,
 } from './rows.js';
+import { nullableNum, num, str, TIME } from './values.js';
 
 const DAY_MS = 86_400_000;
 /** How far back a call looks for leases of its number: longer than any lease is held. */
@@ -48,12 +49,6 @@ interface TableRows {
   conversion_revenue: ConversionRevenueRow;
 }
 export type TableName = keyof TableRows;
-
-export const num = (v: unknown): number => Number(v ?? 0);
-export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-export const nullableNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-/** A query parameter holding epoch milliseconds, as a DateTime64 in UTC. */
-export const TIME = (name: string): string => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
 
 /**
  * attribution's ClickHouse: opens the database (server over HTTP, or the embedded

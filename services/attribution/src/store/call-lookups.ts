@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AttributionStore, nullableNum, num, str, TIME } from './attribution-store.js';
+import { AttributionStore } from './attribution-store.js';
 import type { TouchVisit } from '../models/call-credits.js';
 import type { Redemption } from '../matching/call-matching.js';
 import type { CallRow, CreditRow } from './rows.js';
+import { TIME, nullableNum, num, str } from './values.js';
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { AttributionStore, nullableNum, num, str, TIME } from './attribution-store.js';
+import { AttributionStore } from './attribution-store.js';
 import { humanVisitsOfVisitors, STORED_CREDIT_COLUMNS, storedCreditRow, touchVisitOf } from './call-lookups.js';
 import type { VisitSource } from '../matching/call-matching.js';
 import type { LeadMember } from '../leads/lead-grouping.js';
 import { type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry, enquiryConversionId } from './rows.js';
 import type { MatchedContact } from '../leads/lead-grouping.js';
+import { TIME, nullableNum, num, str } from './values.js';
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
