@@ -52,7 +52,8 @@ export class CallAnnotationsService {
         { site: siteId, call: callId },
       ),
       this.store.query<Record<string, unknown>>(
-        `SELECT comment_id, text, author, created_at FROM call_comments FINAL WHERE site_id = {site:String} AND call_id = {call:String} ORDER BY created_at, comment_id`,
+        `SELECT comment_id, text, author, created_at FROM call_comments FINAL WHERE site_id = {site:String} AND call_id = {call:String}
+           ORDER BY created_at, comment_id`,
         { site: siteId, call: callId },
       ),
     ]);

@@ -141,7 +141,8 @@ export function attributionOpenApiDocument(): object {
       '/v1/sites/{siteId}/reports/sources': {
         get: {
           summary:
-            '(a) Visits, calls credited under a model, unique, first, target and missed calls, conversion rate, cost, cost per (target) call, revenue and ROMI per source down to keyword',
+            '(a) Visits, calls credited under a model, unique, first, target and missed calls, conversion rate, cost, cost per (target) call, revenue ' +
+            'and ROMI per source down to keyword',
           parameters: [
             site,
             from,

@@ -117,7 +117,9 @@ function defineMetrics() {
   return {
     attributed: counter({
       name: 'calltrack_calls_attributed_total',
-      help: 'Calls evaluated and stored from live reports, by outcome (attributed to a visit, unattributed, spam, bot) and match method (dynamic, static, promo_code, repeat_caller, unmatched).',
+      help:
+        'Calls evaluated and stored from live reports, by outcome (attributed to a visit, unattributed, spam, bot) and match method (dynamic, ' +
+        'static, promo_code, repeat_caller, unmatched).',
       labelNames: ['outcome', 'method'] as const,
     }),
     evaluation: histogram({

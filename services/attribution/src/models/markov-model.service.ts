@@ -102,7 +102,8 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
   /** The latest stored model of a site. */
   async latest(siteId: string): Promise<MarkovModel | undefined> {
     const rows = await this.store.query<Record<string, unknown>>(
-      `SELECT model_id, toUnixTimestamp64Milli(computed_at) AS computed_ms, toUnixTimestamp64Milli(trained_from) AS from_ms, toUnixTimestamp64Milli(trained_to) AS to_ms,
+      `SELECT model_id, toUnixTimestamp64Milli(computed_at) AS computed_ms, toUnixTimestamp64Milli(trained_from) AS from_ms,
+         toUnixTimestamp64Milli(trained_to) AS to_ms,
               channel, removal_effect, share, credit_weight, conversions, fit_error, shapley_value, shapley_share, shapley_credit_weight,
               shapley_conversions, shapley_fit_error, markov_order, path_cap, conversion_probability, paths, converting_paths
        FROM markov_channel_weights FINAL

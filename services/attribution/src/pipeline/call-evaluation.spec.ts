@@ -281,55 +281,59 @@ describe('evaluating calls in call order', () => {
     assert.equal(other!.classification.leadId, 'c2');
   });
 
-  it("reads only what the leads need: a recording index tells whose contacts are looked up, and each one's latest earlier contact and its lead's first give the same leads", () => {
-    const c = (id: string, phone: string, visitorId: string, atMs: number, leadId: string, kind: 'call' | 'enquiry' = 'call'): Contact => ({
-      id,
-      kind,
-      phone,
-      visitorId,
-      atMs,
-      leadId,
-    });
-    // The site's stored contacts: the lead s1 began with another person (a chain through visitor v), several
-    // earlier contacts of the caller and of v, one older than the lead window, one after the calls.
-    const stored: Contact[] = [
-      c('s1', '+70000000009', 'z', CALL_AT - 3 * DAY, 's1'),
-      c('enquiry:f1', '', 'v', CALL_AT - 2 * DAY, 's1', 'enquiry'),
-      c('s3', '+70000000001', 'v', CALL_AT - DAY, 's1'),
-      c('s4', CALLER, 'w', CALL_AT - 10 * DAY, 's4'),
-      c('s5', CALLER, '', CALL_AT - 5 * DAY, 's5'),
-      c('s6', CALLER, '', CALL_AT + 5 * HOUR, 's6'),
-      c('s7', '+70000000002', 'x', CALL_AT - HOUR, 's7'),
-    ];
-    const batch = [
-      report('c1'),
-      report('c2', { callerNumber: '+74997770011' }, CALL_AT + 10 * 60_000),
-      report('c3', { callerNumber: '+70000000002', trackingNumber: DEFAULT }, CALL_AT + 20 * 60_000),
-      report('c4', { callerNumber: '+70000000003' }, CALL_AT + 30 * 60_000, Verdict.VERDICT_SPAM),
-    ];
-    const recorder = new ContactProbes();
-    evaluate(batch, lookups({ personContacts: () => recorder }));
-    // Every inbound call that is not spam asks once, as itself (its caller, the visitor it was matched to, its start).
-    assert.deepEqual(
-      recorder.probes.map((p) => [p.id, p.phone, p.visitorId, p.atMs]),
-      [
-        ['c1', CALLER, 'v', CALL_AT],
-        ['c2', '+74997770011', 'v', CALL_AT + 10 * 60_000],
-        ['c3', '+70000000002', '', CALL_AT + 20 * 60_000],
-      ],
-    );
-    const latestOf = (probe: Contact, key: 'phone' | 'visitorId'): Contact | undefined =>
-      stored
-        .filter((o) => probe[key] !== '' && o[key] === probe[key] && contactBefore(o, probe))
-        .reduce<Contact | undefined>((a, o) => (!a || contactBefore(a, o) ? o : a), undefined);
-    const latest = recorder.probes.flatMap((p) => [latestOf(p, 'phone'), latestOf(p, 'visitorId')]).filter((x): x is Contact => x !== undefined);
-    const firsts = stored.filter((o) => latest.some((l) => l.leadId === o.id));
-    const narrow = [...new Set([...latest, ...firsts])];
-    assert.ok(narrow.length < stored.length && narrow.some((o) => o.id === 's1'));
-    const leads = (contacts: readonly Contact[]) => evaluate(batch, lookups({ personContacts: () => contacts })).map((e) => e.classification.leadId);
-    assert.deepEqual(leads(stored), ['s1', 's1', 's7', '']);
-    assert.deepEqual(leads(narrow), leads(stored));
-  });
+  it(
+    "reads only what the leads need: a recording index tells whose contacts are looked up, and each one's latest earlier contact " +
+      "and its lead's first give the same leads",
+    () => {
+      const c = (id: string, phone: string, visitorId: string, atMs: number, leadId: string, kind: 'call' | 'enquiry' = 'call'): Contact => ({
+        id,
+        kind,
+        phone,
+        visitorId,
+        atMs,
+        leadId,
+      });
+      // The site's stored contacts: the lead s1 began with another person (a chain through visitor v), several
+      // earlier contacts of the caller and of v, one older than the lead window, one after the calls.
+      const stored: Contact[] = [
+        c('s1', '+70000000009', 'z', CALL_AT - 3 * DAY, 's1'),
+        c('enquiry:f1', '', 'v', CALL_AT - 2 * DAY, 's1', 'enquiry'),
+        c('s3', '+70000000001', 'v', CALL_AT - DAY, 's1'),
+        c('s4', CALLER, 'w', CALL_AT - 10 * DAY, 's4'),
+        c('s5', CALLER, '', CALL_AT - 5 * DAY, 's5'),
+        c('s6', CALLER, '', CALL_AT + 5 * HOUR, 's6'),
+        c('s7', '+70000000002', 'x', CALL_AT - HOUR, 's7'),
+      ];
+      const batch = [
+        report('c1'),
+        report('c2', { callerNumber: '+74997770011' }, CALL_AT + 10 * 60_000),
+        report('c3', { callerNumber: '+70000000002', trackingNumber: DEFAULT }, CALL_AT + 20 * 60_000),
+        report('c4', { callerNumber: '+70000000003' }, CALL_AT + 30 * 60_000, Verdict.VERDICT_SPAM),
+      ];
+      const recorder = new ContactProbes();
+      evaluate(batch, lookups({ personContacts: () => recorder }));
+      // Every inbound call that is not spam asks once, as itself (its caller, the visitor it was matched to, its start).
+      assert.deepEqual(
+        recorder.probes.map((p) => [p.id, p.phone, p.visitorId, p.atMs]),
+        [
+          ['c1', CALLER, 'v', CALL_AT],
+          ['c2', '+74997770011', 'v', CALL_AT + 10 * 60_000],
+          ['c3', '+70000000002', '', CALL_AT + 20 * 60_000],
+        ],
+      );
+      const latestOf = (probe: Contact, key: 'phone' | 'visitorId'): Contact | undefined =>
+        stored
+          .filter((o) => probe[key] !== '' && o[key] === probe[key] && contactBefore(o, probe))
+          .reduce<Contact | undefined>((a, o) => (!a || contactBefore(a, o) ? o : a), undefined);
+      const latest = recorder.probes.flatMap((p) => [latestOf(p, 'phone'), latestOf(p, 'visitorId')]).filter((x): x is Contact => x !== undefined);
+      const firsts = stored.filter((o) => latest.some((l) => l.leadId === o.id));
+      const narrow = [...new Set([...latest, ...firsts])];
+      assert.ok(narrow.length < stored.length && narrow.some((o) => o.id === 's1'));
+      const leads = (contacts: readonly Contact[]) => evaluate(batch, lookups({ personContacts: () => contacts })).map((e) => e.classification.leadId);
+      assert.deepEqual(leads(stored), ['s1', 's1', 's7', '']);
+      assert.deepEqual(leads(narrow), leads(stored));
+    },
+  );
 
   it('links a redeemed promo code over the number, and marks a missed call called back by a later outbound call', () => {
     const redemption: Redemption = {

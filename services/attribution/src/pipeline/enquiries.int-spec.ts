@@ -158,7 +158,8 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     assert.equal(row['lead_id'], 'enquiry:form-1');
     assert.equal(row['kind'], 'form');
     const credits = await ch.query<{ model: string; session_id: string; credit: number }>(
-      `SELECT model, session_id, round(credit, 6) AS credit FROM attribution_credits FINAL WHERE site_id = {s:String} AND call_id = 'enquiry:form-1' AND conversion_kind = 'enquiry' ORDER BY model, session_id`,
+      `SELECT model, session_id, round(credit, 6) AS credit FROM attribution_credits FINAL WHERE site_id = {s:String}
+         AND call_id = 'enquiry:form-1' AND conversion_kind = 'enquiry' ORDER BY model, session_id`,
       { s: SITE },
     );
     const of = (model: string) => credits.filter((c) => c.model === model).map((c) => [c.session_id, Number(c.credit)]);
@@ -361,7 +362,8 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
     const row = await enquiryRow('form-1', (r) => Number(r['settings_revision']) === put.body.revision);
     assert.equal(row['session_id'], 's-cpc');
     const linear = await ch.query<{ session_id: string; credit: number }>(
-      `SELECT session_id, round(credit, 6) AS credit FROM attribution_credits FINAL WHERE site_id = {s:String} AND call_id = 'enquiry:form-1' AND model = 'linear' ORDER BY session_id`,
+      `SELECT session_id, round(credit, 6) AS credit FROM attribution_credits FINAL WHERE site_id = {s:String} AND call_id = 'enquiry:form-1'
+         AND model = 'linear' ORDER BY session_id`,
       { s: SITE },
     );
     assert.deepEqual(

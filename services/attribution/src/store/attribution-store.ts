@@ -241,7 +241,8 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     const out = new Map<string, VisitSource>();
     if (keys.length === 0) return out;
     const rows = await this.#client().query<Record<string, unknown>>(
-      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign,
+         utm_content, utm_term,
               referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc
        FROM visits FINAL
        WHERE site_id IN {sites:Array(String)} AND session_id IN {sessions:Array(String)}
@@ -365,7 +366,8 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
        FROM (SELECT call_id, channel, utm_source, utm_medium, credit FROM attribution_credits FINAL
              WHERE site_id = {site:String} AND model = {model:String} AND call_started_at >= ${TIME('from')} AND call_started_at < ${TIME('to')}) AS cr
        INNER JOIN (SELECT call_id, is_target, caller_type FROM calls FINAL
-             WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')} AND verdict != 'spam' AND direction != 'outbound') AS c
+             WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')} AND verdict != 'spam'
+               AND direction != 'outbound') AS c
        USING (call_id)
        GROUP BY channel, utm_source, utm_medium
        ORDER BY calls DESC, channel, utm_source, utm_medium`,

@@ -118,8 +118,10 @@ function callRowOf(r: Record<string, unknown>): CallRow {
 }
 
 /** Columns of a stored credit row, read back to compare a re-evaluation with (calls and enquiries alike). */
-export const STORED_CREDIT_COLUMNS = `site_id, call_id, toUnixTimestamp64Milli(call_started_at) AS started_ms, model, session_id, visitor_id, touch_index, touch_count,
-              toUnixTimestamp64Milli(touch_at) AS touch_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, credit, settings_revision, version`;
+export const STORED_CREDIT_COLUMNS = `site_id, call_id, toUnixTimestamp64Milli(call_started_at) AS started_ms, model, session_id, visitor_id,
+  touch_index, touch_count,
+              toUnixTimestamp64Milli(touch_at) AS touch_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, credit,
+                settings_revision, version`;
 
 export function storedCreditRow(r: Record<string, unknown>): CreditRow {
   return {
@@ -146,7 +148,8 @@ export function storedCreditRow(r: Record<string, unknown>): CreditRow {
 }
 
 /** Columns of `visits` that `touchVisitOf` reads. */
-const TOUCH_COLUMNS = `site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term`;
+const TOUCH_COLUMNS = `site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium,
+  utm_campaign, utm_content, utm_term`;
 
 export function touchVisitOf(r: Record<string, unknown>): TouchVisit {
   return {
@@ -453,7 +456,8 @@ export class CallLookups {
     if (backs.length === 0) return [];
     const starts = backs.map((c) => c.startedAtMs);
     return this.calls(
-      `site_id IN {sites:Array(String)} AND direction != 'outbound' AND is_missed = 1 AND caller_number IN {numbers:Array(String)} AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
+      `site_id IN {sites:Array(String)} AND direction != 'outbound' AND is_missed = 1 AND caller_number IN {numbers:Array(String)}
+         AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
       {
         sites: unique(backs.map((c) => c.siteId)),
         numbers: unique(backs.map((c) => c.number)),
@@ -477,7 +481,8 @@ export class CallLookups {
   async pagesOf(siteId: string, size: number, table: 'calls' | 'enquiries' = 'calls'): Promise<Array<{ fromMs: number; toMs: number }>> {
     const at = table === 'calls' ? 'started_at' : 'occurred_at';
     const hours = await this.store.query<{ h: string; n: string }>(
-      `SELECT toString(toUnixTimestamp(toStartOfHour(${at})) * 1000) AS h, toString(count()) AS n FROM ${table} WHERE site_id = {site:String} GROUP BY h ORDER BY toUInt64(h)`,
+      `SELECT toString(toUnixTimestamp(toStartOfHour(${at})) * 1000) AS h, toString(count()) AS n FROM ${table}
+         WHERE site_id = {site:String} GROUP BY h ORDER BY toUInt64(h)`,
       { site: siteId },
     );
     const pages: Array<{ fromMs: number; toMs: number }> = [];

@@ -16,7 +16,8 @@ const orNone = (values: string[]): string[] => (values.length > 0 ? values : ['\
 const ENQUIRY_PREFIX = enquiryConversionId('');
 
 /** Every column of an `enquiries` row, times as epoch ms. */
-const ENQUIRY_COLUMNS = `event_id, site_id, enquiry_id, kind, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, toUnixTimestamp64Milli(received_at) AS received_ms,
+const ENQUIRY_COLUMNS = `event_id, site_id, enquiry_id, kind, toUnixTimestamp64Milli(occurred_at) AS occurred_ms,
+  toUnixTimestamp64Milli(received_at) AS received_ms,
   given_session_id, given_visitor_id, contact_phone, contact_email, contact_name, message, page_url, custom_fields,
   match_method, match_reason, match_confidence, source_conversion_id, session_id, visitor_id, toUnixTimestamp64Milli(session_started_at) AS session_started_ms,
   channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids, contact_type, lead_id, settings_revision, version`;
@@ -82,8 +83,10 @@ export function contactOfEnquiry(row: EnquiryRow): MatchedContact {
   };
 }
 
-const CONTACT_CALL_COLUMNS = `call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, lead_id, direction, match_method, match_confidence, session_id,
-  toUnixTimestamp64Milli(session_started_at) AS session_started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids,
+const CONTACT_CALL_COLUMNS = `call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, lead_id, direction, match_method,
+  match_confidence, session_id,
+  toUnixTimestamp64Milli(session_started_at) AS session_started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer,
+    landing_page, click_ids,
   is_target, is_missed, site_id`;
 
 function contactOfCall(r: Record<string, unknown>): MatchedContact {
@@ -203,7 +206,8 @@ export class EnquiryLookups {
     const credits = await this.store.query<Record<string, unknown>>(
       `SELECT ${STORED_CREDIT_COLUMNS}
        FROM attribution_credits FINAL
-       WHERE site_id IN {sites:Array(String)} AND conversion_kind = 'enquiry' AND call_id IN {ids:Array(String)} AND call_started_at >= ${TIME('from')} AND call_started_at <= ${TIME('to')}`,
+       WHERE site_id IN {sites:Array(String)} AND conversion_kind = 'enquiry' AND call_id IN {ids:Array(String)}
+         AND call_started_at >= ${TIME('from')} AND call_started_at <= ${TIME('to')}`,
       { sites, ids: rows.map((r) => enquiryConversionId(r.enquiry_id)), from: fromMs, to: toMs },
     );
     const byConversion = new Map<string, EnquiryCreditRow[]>();
@@ -233,7 +237,8 @@ export class EnquiryLookups {
     const [calls, enquiries] = await Promise.all([
       this.store.query<Record<string, unknown>>(
         `SELECT ${CONTACT_CALL_COLUMNS} FROM calls FINAL
-         WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND verdict != 'spam' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+         WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND verdict != 'spam' AND started_at >= ${TIME('from')}
+           AND started_at <= ${TIME('to')}
            AND (caller_number IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)})`,
         params,
       ),
@@ -286,7 +291,8 @@ export class EnquiryLookups {
              SELECT site_id, call_id, toUnixTimestamp64Milli(started_at) AS at_ms,
                     arrayJoin([concat(site_id, '\np', caller_number), concat(site_id, '\nv', visitor_id)]) AS person
              FROM calls FINAL
-             WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND verdict != 'spam' AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}
+             WHERE site_id IN {sites:Array(String)} AND direction != 'outbound' AND verdict != 'spam' AND started_at >= ${TIME('from')}
+               AND started_at <= ${TIME('to')}
                AND (caller_number IN {phones:Array(String)} OR visitor_id IN {visitors:Array(String)})
                AND concat(site_id, '\n', call_id) NOT IN {excluded:Array(String)}
            ) AS c

@@ -225,7 +225,8 @@ describe('narrow reads of a batch give what the whole-history reads gave', () =>
       term: String(r['utm_term']),
     });
     for (const r of await ch.query<Record<string, unknown>>(
-      `SELECT call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS at, lead_id, is_target, is_missed, channel, utm_source, utm_medium, utm_campaign, utm_term
+      `SELECT call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS at, lead_id, is_target, is_missed, channel, utm_source,
+         utm_medium, utm_campaign, utm_term
        FROM calls FINAL WHERE site_id = {site:String} AND direction != 'outbound' AND verdict != 'spam' AND lead_id IN {ids:Array(String)}`,
       { site: SITE, ids: leadIds },
     )) {
@@ -242,7 +243,8 @@ describe('narrow reads of a batch give what the whole-history reads gave', () =>
       });
     }
     for (const r of await ch.query<Record<string, unknown>>(
-      `SELECT enquiry_id, contact_phone, visitor_id, given_visitor_id, toUnixTimestamp64Milli(occurred_at) AS at, lead_id, channel, utm_source, utm_medium, utm_campaign, utm_term
+      `SELECT enquiry_id, contact_phone, visitor_id, given_visitor_id, toUnixTimestamp64Milli(occurred_at) AS at, lead_id, channel, utm_source,
+         utm_medium, utm_campaign, utm_term
        FROM enquiries FINAL WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}`,
       { site: SITE, ids: leadIds },
     )) {
