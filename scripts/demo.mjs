@@ -198,11 +198,13 @@ try {
   say(`  pool state         curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${shown('number-pool')}/v1/admin/sites/${site}/pool`);
   say(`  attributed calls   curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${shown('attribution')}/v1/sites/${site}/calls'`);
   say(
-    `  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${shown('attribution')}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`,
+    `  reports            curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ` +
+      `'${shown('attribution')}/v1/sites/${site}/reports/sources?level=keyword'   (docs/reports.md)`,
   );
   say(`  visitor card       curl -H 'authorization: Bearer ${ADMIN_TOKEN}' '${shown('attribution')}/v1/sites/${site}/visitors/${visit.visitorId}'`);
   say(
-    `  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${shown('conversion-export')}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`,
+    `  delivery status    curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ` +
+      `${shown('conversion-export')}/v1/admin/sites/${site}/deliveries/${encodeURIComponent(callId)}`,
   );
   say(`  health             curl ${shown('attribution')}/readyz   (every service: /healthz, /readyz)`);
   say(`  Kafka topics       kcat -L -b ${brokers}`);

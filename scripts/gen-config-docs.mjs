@@ -100,7 +100,8 @@ function render(services) {
     '',
     '| Variable | Default | Description |',
     '|---|---|---|',
-    '| `OTEL_TRACES_EXPORTER` | `otlp` when an OTLP endpoint is set, else `none` | `otlp`, `console` (spans printed to stdout) or `none`; any other value stops the service at start. |',
+    '| `OTEL_TRACES_EXPORTER` | `otlp` when an OTLP endpoint is set, else `none` ' +
+      '| `otlp`, `console` (spans printed to stdout) or `none`; any other value stops the service at start. |',
     '| `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | Base URL of the OTLP/HTTP collector, e.g. `http://jaeger:4318`; spans go to `<endpoint>/v1/traces`. |',
     '| `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | Full URL for spans, used as given; takes precedence over `OTEL_EXPORTER_OTLP_ENDPOINT`. |',
     "| `OTEL_SERVICE_NAME` | the service's name | `service.name` of the spans. |",

@@ -115,7 +115,8 @@ const rows = [
         'percentunit',
         [
           q(
-            `sum by (service) (rate(calltrack_http_requests_total{${S}, status=~"5.."}[${RI}])) / sum by (service) (rate(calltrack_http_requests_total{${S}}[${RI}]))`,
+            `sum by (service) (rate(calltrack_http_requests_total{${S}, status=~"5.."}[${RI}])) / sum by (service) ` +
+              `(rate(calltrack_http_requests_total{${S}}[${RI}]))`,
             '{{service}}',
           ),
         ],

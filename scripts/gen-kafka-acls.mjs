@@ -86,7 +86,7 @@ const outputs = [
 ];
 let stale = 0;
 for (const [url, text] of outputs) {
-  let current = '';
+  let current;
   try {
     current = readFileSync(url, 'utf8');
   } catch {

@@ -66,6 +66,13 @@ if [[ $what == unit || $what == all ]]; then
   if [[ -z $filter ]] && ! node scripts/check-import-cycles.mjs; then extra_failures=$((extra_failures + 1)); fi
   # Formatting (Prettier, .prettierrc.json): `npm run format` fixes what this reports.
   if [[ -z $filter ]] && ! node node_modules/prettier/bin/prettier.cjs --check --log-level warn "**/*.{ts,mts,mjs,js,json}"; then extra_failures=$((extra_failures + 1)); fi
+  # No source line over 160 characters: the long strings and comments Prettier does not wrap.
+  if [[ -z $filter ]] && ! node scripts/check-line-length.mjs; then extra_failures=$((extra_failures + 1)); fi
+  # Lint (eslint.config.mjs: type-checked rules, module boundaries) over the whole repository; the
+  # boundary rule reads Nx's project graph, computed first without the daemon.
+  if [[ -z $filter ]] && ! { NX_DAEMON=false NX_NO_CLOUD=true node node_modules/nx/bin/nx.js show projects >/dev/null && node node_modules/eslint/bin/eslint.js --max-warnings 0 .; }; then
+    extra_failures=$((extra_failures + 1))
+  fi
   # The Helm chart: lint and render with checks (builds helm from the Go module proxy the first time).
   if [[ -z $filter ]] && ! bash scripts/check-chart.sh; then extra_failures=$((extra_failures + 1)); fi
   # The Dockerfile (BuildKit's lint) and docker-compose.yml (as `docker compose config` loads it), without Docker.

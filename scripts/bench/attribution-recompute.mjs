@@ -183,7 +183,8 @@ try {
     const seconds = (Date.now() - began) / 1000;
     process.stdout.write(
       `${label}: ${done.status}, ${done.calls} calls in ${seconds.toFixed(1)} s = ${(done.calls / seconds).toFixed(0)} calls/s, ` +
-        `${((seconds * 1_000_000) / Math.max(1, done.calls) / 60).toFixed(1)} min per million calls; ${done.changedCalls} rows and ${done.creditRows} credit rows written\n`,
+        `${((seconds * 1_000_000) / Math.max(1, done.calls) / 60).toFixed(1)} min per million calls; ` +
+        `${done.changedCalls} rows and ${done.creditRows} credit rows written\n`,
     );
   };
   const put = (body) => async () => (await http('PUT', `${service.url}/v1/admin/sites/${SITE}/attribution-settings`, { headers: auth, body })).body.recompute;

@@ -87,7 +87,8 @@ try {
     const m = (k) => median(results.map((r) => r[k]));
     console.log(
       `${mode.padEnd(8)} runs=${runs}  ready ${(m('readyMs') / 1000).toFixed(2)} s (median; ${results.map((r) => (r.readyMs / 1000).toFixed(2)).join(' ')})  ` +
-        `RSS at ready ${m('rssReadyMb').toFixed(0)} MB, 5 s later ${m('rssSettledMb').toFixed(0)} MB, peak ${m('hwmMb').toFixed(0)} MB  libchdb mapped: ${results.some((r) => r.chdb)}`,
+        `RSS at ready ${m('rssReadyMb').toFixed(0)} MB, 5 s later ${m('rssSettledMb').toFixed(0)} MB, peak ${m('hwmMb').toFixed(0)} MB  ` +
+        `libchdb mapped: ${results.some((r) => r.chdb)}`,
     );
   }
 } finally {

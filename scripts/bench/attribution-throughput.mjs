@@ -28,7 +28,8 @@ const { platform, runId } = await startBenchPlatform('throughput');
 const SITE = `bench-tp-${runId}`;
 try {
   log(
-    `attribution throughput: ${CALLS} calls onto ${INPUT === 'calls' ? 'the calls topic (antifraud → attribution)' : 'screened-calls (attribution alone)'}, ${SESSIONS} live visits`,
+    `attribution throughput: ${CALLS} calls onto ` +
+      `${INPUT === 'calls' ? 'the calls topic (antifraud → attribution)' : 'screened-calls (attribution alone)'}, ${SESSIONS} live visits`,
   );
   const visits = await siteWithLiveVisits(platform, { siteId: SITE, sessions: SESSIONS, webhookSecret: `bench-secret-${runId}-0123456789abcdef` });
   const watcher = await watchAttributed(platform, `tp-${runId}`);
@@ -106,7 +107,8 @@ try {
   await watcher.stop();
   log('');
   log(
-    `attribution throughput: ${Math.round(CALLS / seconds)} calls/s (${CALLS} calls, first publish → last final row ${seconds.toFixed(1)} s; ${stored} rows in the channel report)`,
+    `attribution throughput: ${Math.round(CALLS / seconds)} calls/s (${CALLS} calls, first publish → last final row ${seconds.toFixed(1)} s; ` +
+      `${stored} rows in the channel report)`,
   );
   log(`match methods: ${JSON.stringify(methods)}`);
   // Throughput per fifth of the backlog (in the order the final rows were announced): a rate that
@@ -124,9 +126,10 @@ try {
   log(`attribution log: ${groupTrouble(process.env.SERVICE_LOG_DIR)}`);
   const used = (k) => (cpu1[k] - cpu0[k]).toFixed(1);
   log(
-    `CPU used: attribution ${used('attribution')} s (${((cpu1.attribution - cpu0.attribution) / seconds).toFixed(2)} cores), antifraud ${used('antifraud')} s; machine: ${cpus().length} cores, load ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
+    `CPU used: attribution ${used('attribution')} s (${((cpu1.attribution - cpu0.attribution) / seconds).toFixed(2)} cores), ` +
+      `antifraud ${used('antifraud')} s; machine: ${cpus().length} cores, load ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
   );
 } finally {
   await platform.stop();

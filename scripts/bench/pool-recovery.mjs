@@ -67,7 +67,9 @@ while (history.nowMs < endOfYear) {
 process.stderr.write('\n');
 console.log(`topics ${prefix} (history end ${endOfYear}: BENCH_REUSE_PREFIX=${prefix} BENCH_HISTORY_END_MS=${endOfYear} reuses them)`);
 console.log(
-  `history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events (${(published / (days * visitsPerDay)).toFixed(2)} per visit), ${reuse ? 'regenerated (already on the topics)' : 'published'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  `history: ${days} days × ${visitsPerDay} visits/day on ${poolSize} numbers = ${published.toLocaleString('en')} pool events ` +
+    `(${(published / (days * visitsPerDay)).toFixed(2)} per visit), ${reuse ? 'regenerated (already on the topics)' : 'published'} in ` +
+    `${((Date.now() - t0) / 1000).toFixed(0)} s`,
 );
 
 const env = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_PREFIX: prefix, ADMIN_TOKEN, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000' };
@@ -106,9 +108,8 @@ async function measure(label, extraEnv, beforeKill) {
       );
       const restored = own.restored.filter((r) => r.records > 1);
       times.push(seconds);
-      console.log(
-        `${label}: run ${run + 1}: ready ${seconds.toFixed(1)} s after the kill (partition rebuilt from ${restored.map((r) => `snapshot ${r.snapshotOffset ?? 'none'} + ${r.records} records`).join(', ') || 'its claim only'})`,
-      );
+      const rebuiltFrom = restored.map((r) => `snapshot ${r.snapshotOffset ?? 'none'} + ${r.records} records`).join(', ') || 'its claim only';
+      console.log(`${label}: run ${run + 1}: ready ${seconds.toFixed(1)} s after the kill (partition rebuilt from ${rebuiltFrom})`);
     }
   } finally {
     await svc.kill();

@@ -28,7 +28,8 @@ try {
   // Sources: [channel, source, medium, campaign count, keyword count] — paid search has campaigns and keywords.
   const at = (n) => `fromUnixTimestamp64Milli(toInt64(${T0} + ${n} * ${spacing}), 'UTC')`;
   const source = (n) =>
-    `[('paid_search','google','cpc'),('paid_search','yandex','cpc'),('organic_search','google','organic'),('direct','',''),('paid_social','vk','cpc'),('email','newsletter','email'),('referral','partner.example','referral')][(${n}) % 7 + 1]`;
+    `[('paid_search','google','cpc'),('paid_search','yandex','cpc'),('organic_search','google','organic'),('direct','',''),` +
+    `('paid_social','vk','cpc'),('email','newsletter','email'),('referral','partner.example','referral')][(${n}) % 7 + 1]`;
   const campaign = (n) => `if(${source(n)}.3 = 'cpc', concat('campaign-', toString((${n}) % 20)), '')`;
   const keyword = (n) => `if(${source(n)}.3 = 'cpc', concat('keyword-', toString((${n}) % 200)), '')`;
 
@@ -36,12 +37,15 @@ try {
   for (let from = 0; from < VISITS; from += CHUNK) {
     const n = `(number + ${from})`;
     await ch.command(
-      `INSERT INTO visits (event_id, site_id, session_id, visitor_id, started_at, channel, utm_source, utm_medium, utm_campaign, utm_term, referrer, landing_page,
-                           user_agent, client_ip, click_ids, device_type, browser, os, country, region, city)
+      `INSERT INTO visits (event_id, site_id, session_id, visitor_id, started_at, channel, utm_source, utm_medium, utm_campaign, utm_term,
+                           referrer, landing_page, user_agent, client_ip, click_ids, device_type, browser, os, country, region, city)
        SELECT concat('v', toString(${n})), '${SITE}', concat('s', toString(${n})), concat('u', toString(intDiv(${n}, 3))), ${at(n)},
-              ${source(n)}.1, ${source(n)}.2, ${source(n)}.3, ${campaign(n)}, ${keyword(n)}, '', concat('https://bench.example/p', toString(${n} % 50), '?utm_source=x'),
-              'Mozilla/5.0', '', map(), ['desktop','mobile','tablet'][${n} % 3 + 1], ['Chrome','Safari','Firefox'][${n} % 3 + 1], ['Windows','iOS','Android'][${n} % 3 + 1],
-              'RU', ['Moscow','Saint Petersburg','Novosibirsk Oblast','Sverdlovsk Oblast'][${n} % 4 + 1], ['Moscow','Saint Petersburg','Novosibirsk','Yekaterinburg'][${n} % 4 + 1]
+              ${source(n)}.1, ${source(n)}.2, ${source(n)}.3, ${campaign(n)}, ${keyword(n)}, '',
+              concat('https://bench.example/p', toString(${n} % 50), '?utm_source=x'),
+              'Mozilla/5.0', '', map(), ['desktop','mobile','tablet'][${n} % 3 + 1], ['Chrome','Safari','Firefox'][${n} % 3 + 1],
+              ['Windows','iOS','Android'][${n} % 3 + 1],
+              'RU', ['Moscow','Saint Petersburg','Novosibirsk Oblast','Sverdlovsk Oblast'][${n} % 4 + 1],
+              ['Moscow','Saint Petersburg','Novosibirsk','Yekaterinburg'][${n} % 4 + 1]
        FROM numbers(${Math.min(CHUNK, VISITS - from)})`,
     );
   }
@@ -52,15 +56,18 @@ try {
   const callsBegan = Date.now();
   const v = '(number * 100 + 2)';
   await ch.command(
-    `INSERT INTO calls (event_id, site_id, call_id, provider, provider_call_id, tracking_number, caller_number, called_number, direction, status, started_at, answered_at, ended_at,
-                        talk_seconds, wait_seconds, recording_url, verdict, verdict_reason, match_method, match_reason, match_confidence, channel, session_id, visitor_id, lease_id,
-                        session_started_at, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids, is_final, caller_type, is_target, is_missed,
+    `INSERT INTO calls (event_id, site_id, call_id, provider, provider_call_id, tracking_number, caller_number, called_number, direction, status,
+                        started_at, answered_at, ended_at, talk_seconds, wait_seconds, recording_url, verdict, verdict_reason, match_method,
+                        match_reason, match_confidence, channel, session_id, visitor_id, lease_id, session_started_at, utm_source, utm_medium,
+                        utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids, is_final, caller_type, is_target, is_missed,
                         callback_status, lead_id, version, report_version)
      SELECT concat('c', toString(number)), '${SITE}', concat('bench:', toString(number)), 'bench', toString(number), '+74951000001',
             concat('+7916', leftPad(toString(intDiv(number * 3, 4)), 7, '0')), '+74951000001', 'inbound', if(number % 10 = 0, 'missed', 'completed'),
             ${at(v)} + INTERVAL 3 MINUTE, if(number % 10 = 0, NULL, ${at(v)} + INTERVAL 185 SECOND), ${at(v)} + INTERVAL 300 SECOND,
-            if(number % 10 = 0, 0, number % 240), 5, '', 'clean', '', 'dynamic', '', 1, ${source(v)}.1, concat('s', toString(${v})), concat('u', toString(intDiv(${v}, 3))), '',
-            ${at(v)}, ${source(v)}.2, ${source(v)}.3, ${campaign(v)}, '', ${keyword(v)}, '', concat('https://bench.example/p', toString(${v} % 50), '?utm_source=x'), map(), 1,
+            if(number % 10 = 0, 0, number % 240), 5, '', 'clean', '', 'dynamic', '', 1, ${source(v)}.1, concat('s', toString(${v})),
+            concat('u', toString(intDiv(${v}, 3))), '',
+            ${at(v)}, ${source(v)}.2, ${source(v)}.3, ${campaign(v)}, '', ${keyword(v)}, '',
+            concat('https://bench.example/p', toString(${v} % 50), '?utm_source=x'), map(), 1,
             if(number % 4 = 3, 'repeat', 'first'), toUInt8(number % 10 != 0 AND number % 240 >= 30), toUInt8(number % 10 = 0),
             if(number % 10 = 0, if(number % 20 = 0, 'called_back', 'not_called_back'), ''), concat('bench:', toString(number)), 1, 1
      FROM numbers(${CALLS})`,
@@ -68,9 +75,11 @@ try {
   // Credits: every model over two touches (the visitor's first visit of its three, then the called one).
   const first = '(intDiv(number * 100 + 2, 3) * 3)';
   await ch.command(
-    `INSERT INTO attribution_credits (site_id, call_id, call_started_at, model, session_id, visitor_id, touch_index, touch_count, touch_at, channel, utm_source, utm_medium,
-                                      utm_campaign, utm_content, utm_term, credit, settings_revision, version, is_deleted, conversion_kind)
-     SELECT '${SITE}', concat('bench:', toString(number)), ${at(v)} + INTERVAL 3 MINUTE, model, concat('s', toString(t.2)), concat('u', toString(intDiv(${v}, 3))), t.1, 2,
+    `INSERT INTO attribution_credits (site_id, call_id, call_started_at, model, session_id, visitor_id, touch_index, touch_count, touch_at,
+                                      channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, credit, settings_revision, version,
+                                      is_deleted, conversion_kind)
+     SELECT '${SITE}', concat('bench:', toString(number)), ${at(v)} + INTERVAL 3 MINUTE, model, concat('s', toString(t.2)),
+            concat('u', toString(intDiv(${v}, 3))), t.1, 2,
             ${at('t.2')}, ${source('t.2')}.1, ${source('t.2')}.2, ${source('t.2')}.3, ${campaign('t.2')}, '', ${keyword('t.2')}, 0.5, 0, 1, 0, 'call'
      FROM numbers(${CALLS})
      ARRAY JOIN ['last_non_direct_click','last_click','first_click','linear','time_decay','position_based','data_driven','shapley'] AS model
@@ -79,11 +88,13 @@ try {
   await ch.command(
     `INSERT INTO ad_costs (site_id, day, channel, source, medium, campaign, keyword, cost, clicks, impressions, currency, import_id, imported_by, version)
      SELECT '${SITE}', toDate(${T0 / 1000} + intDiv(number, 400) * 86400), 'paid_search', ['google','yandex'][number % 2 + 1], 'cpc',
-            concat('campaign-', toString(number % 20)), concat('keyword-', toString(number % 200)), 10 + number % 90, 5 + number % 20, 100 + number % 500, 'RUB', 'bench', 'bench', 1
+            concat('campaign-', toString(number % 20)), concat('keyword-', toString(number % 200)), 10 + number % 90, 5 + number % 20,
+            100 + number % 500, 'RUB', 'bench', 'bench', 1
      FROM numbers(${90 * 400})`,
   );
   say(
-    `seeded ${CALLS.toLocaleString('en')} calls, ${(CALLS * 14).toLocaleString('en')} credit rows, ${(90 * 400).toLocaleString('en')} cost rows in ${((Date.now() - callsBegan) / 1000).toFixed(1)} s`,
+    `seeded ${CALLS.toLocaleString('en')} calls, ${(CALLS * 14).toLocaleString('en')} credit rows, ${(90 * 400).toLocaleString('en')} cost rows ` +
+      `in ${((Date.now() - callsBegan) / 1000).toFixed(1)} s`,
   );
   // Parts merged as a steady system's would be (background merges catch up between inserts).
   const optimizeBegan = Date.now();

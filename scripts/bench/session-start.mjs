@@ -81,7 +81,8 @@ for (const rate of rates) {
   const result = await load(rate, seconds);
   rows.push({ rate, ...result });
   process.stdout.write(
-    `target ${rate}/s: ${result.throughput.toFixed(0)} starts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, default-number answers ${result.fallbacks}\n`,
+    `target ${rate}/s: ${result.throughput.toFixed(0)} starts/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, ` +
+      `errors ${result.errors}, default-number answers ${result.fallbacks}\n`,
   );
 }
 
@@ -92,10 +93,12 @@ await stopAll();
 const ledger = new LeaseLedger();
 await replayTopics(kafka, settings, logger, ['poolEvents'], (r) => ledger.apply(r.event));
 process.stdout.write(
-  `\ninvariant: ${ledger.grants} leases granted over ${siteCount} sites, ${ledger.violations.length} violations (numbers leased to two live sessions or requests answered twice)\n`,
+  `\ninvariant: ${ledger.grants} leases granted over ${siteCount} sites, ` +
+    `${ledger.violations.length} violations (numbers leased to two live sessions or requests answered twice)\n`,
 );
 for (const v of ledger.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`);
 process.stdout.write(
-  `machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}; services and broker on this machine, load generator in its own process\n`,
+  `machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}; services and broker on this machine, ` +
+    `load generator in its own process\n`,
 );
 process.exit(ledger.violations.length === 0 ? 0 : 1);

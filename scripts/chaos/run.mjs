@@ -215,9 +215,10 @@ async function runFault(kind, target) {
   const recovery = await allReady(o.recoverySeconds * 1000);
   fault.recoveredMs = recovery.ok ? Date.now() : undefined;
   fault.notReady = recovery.notReady;
-  log(
-    `  ${kind} ${target}: ${recovery.ok ? `every service ready ${((Date.now() - fault.doneMs) / 1000).toFixed(1)} s after` : `NOT every service ready after ${o.recoverySeconds} s: ${recovery.notReady.join('; ')}`}`,
-  );
+  const outcome = recovery.ok
+    ? `every service ready ${((Date.now() - fault.doneMs) / 1000).toFixed(1)} s after`
+    : `NOT every service ready after ${o.recoverySeconds} s: ${recovery.notReady.join('; ')}`;
+  log(`  ${kind} ${target}: ${outcome}`);
 }
 
 function faultPlan() {
@@ -232,7 +233,8 @@ function faultPlan() {
 
 async function main() {
   log(
-    `chaos run ${runId}: ${o.seconds} s of traffic (${o.visitsPerSecond} visits/s, ${o.callsPerSecond} calls/s), broker 127.0.0.1:${o.kafkaPort}, prefix ${o.prefix}, ClickHouse ${o.dataDir}, logs ${env.SERVICE_LOG_DIR}`,
+    `chaos run ${runId}: ${o.seconds} s of traffic (${o.visitsPerSecond} visits/s, ${o.callsPerSecond} calls/s), broker ` +
+      `127.0.0.1:${o.kafkaPort}, prefix ${o.prefix}, ClickHouse ${o.dataDir}, logs ${env.SERVICE_LOG_DIR}`,
   );
   if (await broker.answering())
     throw new Error(`something already answers on 127.0.0.1:${o.kafkaPort}: the chaos run needs a broker of its own (CHAOS_KAFKA_PORT)`);
@@ -350,7 +352,8 @@ async function main() {
   log(
     quietAtMs
       ? `quiet ${((quietAtMs - lastFaultMs) / 1000).toFixed(1)} s after the last fault`
-      : `NOT quiet after ${o.quietTimeoutSeconds} s: lagging ${JSON.stringify(lastSnapshot?.lagging?.map((g) => [g.name, g.lagByTopic]))}, growing ${JSON.stringify(lastSnapshot?.grew)}`,
+      : `NOT quiet after ${o.quietTimeoutSeconds} s: ` +
+          `lagging ${JSON.stringify(lastSnapshot?.lagging?.map((g) => [g.name, g.lagByTopic]))}, growing ${JSON.stringify(lastSnapshot?.grew)}`,
   );
   await monitor.stop();
 
@@ -384,7 +387,8 @@ async function main() {
   for (const r of listed) perId.set(r.call_id, (perId.get(r.call_id) ?? 0) + 1);
   const duplicateRows = [...perId.values()].reduce((a, n) => a + n - 1, 0);
   const report = await get(
-    `${platform.url('attribution')}/v1/sites/${siteId}/report/channels?from=${new Date(trafficStart - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`,
+    `${platform.url('attribution')}/v1/sites/${siteId}/report/channels` +
+      `?from=${new Date(trafficStart - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`,
     30_000,
   );
   const reportCalls = report.status === 200 ? report.body.rows.reduce((a, r) => a + Number(r.calls ?? 0) + Number(r.spam_calls ?? 0), 0) : NaN;
@@ -565,7 +569,8 @@ async function main() {
     `services live but unready > ${o.unreadyLimitSeconds} s on the way`,
     tooLong.length,
     tooLong.length === 0,
-    `longest ${longest[0] ? `${(longest[0][1] / 1000).toFixed(0)} s (${longest[0][0]}${longest[0][2].length ? `: ${longest[0][2].join(',')}` : ''})` : '-'}; not while its own restart or a broker outage lasts`,
+    `longest ${longest[0] ? `${(longest[0][1] / 1000).toFixed(0)} s (${longest[0][0]}${longest[0][2].length ? `: ${longest[0][2].join(',')}` : ''})` : '-'}; ` +
+      `not while its own restart or a broker outage lasts`,
   );
   row('processes that exited on their own', monitor.exits.length, null, monitor.exits.map((e) => e.name).join(', '));
   const unrecovered = faults.filter((f) => !f.recoveredMs);
@@ -642,7 +647,7 @@ async function cleanup() {
   if (!o.keep) rmSync(o.dataDir, { recursive: true, force: true });
 }
 
-let code = 2;
+let code;
 let cleaning = false;
 const onSignal = (sig) => {
   if (cleaning) return;

@@ -87,13 +87,16 @@ const plan = generateTraffic(seed, { days, visitsPerDay, startHour });
 const humans = plan.visits.filter((v) => !v.bot).length;
 const load = concurrency(plan, effectiveTailSimMs);
 log(
-  `simulator run ${runId}: seed ${seed}, ${days} day(s), ${plan.people.length} people, ${humans} human + ${plan.visits.length - humans} bot visits, ${plan.calls.length} calls per site`,
+  `simulator run ${runId}: seed ${seed}, ${days} day(s), ${plan.people.length} people, ` +
+    `${humans} human + ${plan.visits.length - humans} bot visits, ${plan.calls.length} calls per site`,
 );
 log(
-  `time: 1 simulated hour = ${(SIM_HOUR / compression / 1000).toFixed(1)} s (compression ${compression}); lease tail ${leaseTtlSeconds} s real = ${(effectiveTailSimMs / SIM_MINUTE).toFixed(1)} simulated min; grace ${graceSeconds} s real`,
+  `time: 1 simulated hour = ${(SIM_HOUR / compression / 1000).toFixed(1)} s (compression ${compression}); lease tail ${leaseTtlSeconds} s real = ` +
+    `${(effectiveTailSimMs / SIM_MINUTE).toFixed(1)} simulated min; grace ${graceSeconds} s real`,
 );
 log(
-  `visitors holding or wanting a number at once: mean ${load.mean.toFixed(1)}, peak ${load.peak}; pools ${pools.join(', ')}; about ${((plan.endMs - plan.startMs) / compression / 60_000).toFixed(1)} min of real time`,
+  `visitors holding or wanting a number at once: mean ${load.mean.toFixed(1)}, peak ${load.peak}; pools ${pools.join(', ')}; about ` +
+    `${((plan.endMs - plan.startMs) / compression / 60_000).toFixed(1)} min of real time`,
 );
 
 const adminToken = `sim-admin-${runId}-0123456789`;
@@ -153,7 +156,8 @@ try {
     startMs: plan.startMs,
     onProgress: (simAt, running) =>
       log(
-        `  day ${Math.floor(simAt / (24 * SIM_HOUR)) + 1} ${String(Math.floor((simAt % (24 * SIM_HOUR)) / SIM_HOUR)).padStart(2, '0')}:00 — ${running} requests in flight`,
+        `  day ${Math.floor(simAt / (24 * SIM_HOUR)) + 1} ${String(Math.floor((simAt % (24 * SIM_HOUR)) / SIM_HOUR)).padStart(2, '0')}:00 — ` +
+          `${running} requests in flight`,
       ),
   });
   log(`played in ${((played.realEnd - played.realStart) / 1000).toFixed(0)} s; reading attribution's results...`);
@@ -204,7 +208,8 @@ try {
   log('');
   for (const r of results) {
     log(
-      `pool ${r.poolSize}: methods ${JSON.stringify(r.score.methods)}; fallbacks ${JSON.stringify(r.counters.fallbacks)}; errors ${JSON.stringify(r.counters.errors)}${r.notFinal ? `; ${r.notFinal} calls not final` : ''}`,
+      `pool ${r.poolSize}: methods ${JSON.stringify(r.score.methods)}; fallbacks ${JSON.stringify(r.counters.fallbacks)}; ` +
+        `errors ${JSON.stringify(r.counters.errors)}${r.notFinal ? `; ${r.notFinal} calls not final` : ''}`,
     );
   }
   // The reports answer on the simulated data; by channel they are compared with the truth, on the smallest and the largest pool.
@@ -224,7 +229,8 @@ try {
   }
   if (lateStarts.length > 0)
     log(
-      `scheduler: ${lateStarts.length} actions started more than 250 ms late (max ${Math.max(...lateStarts).toFixed(0)} ms): the machine could not keep up with this compression`,
+      `scheduler: ${lateStarts.length} actions started more than 250 ms late (max ${Math.max(...lateStarts).toFixed(0)} ms): ` +
+        `the machine could not keep up with this compression`,
     );
 
   const summary = {

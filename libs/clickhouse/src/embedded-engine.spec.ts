@@ -46,8 +46,11 @@ describe('embedded engine loading', { skip: process.platform !== 'linux' && 'rea
 
   it('says what to do when chdb is not installed (the production image)', async () => {
     // A resolve hook stands in for an install without optional dependencies.
-    const hook = `import { registerHooks } from 'node:module';
-      registerHooks({ resolve(spec, ctx, next) { if (spec === 'chdb' || spec.startsWith('chdb/')) { const e = new Error('Cannot find package ' + spec); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; } return next(spec, ctx); } });`;
+    const hook =
+      `import { registerHooks } from 'node:module';
+      registerHooks({ resolve(spec, ctx, next) { ` +
+      `if (spec === 'chdb' || spec.startsWith('chdb/')) { const e = new Error('Cannot find package ' + spec); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; } ` +
+      `return next(spec, ctx); } });`;
     const out = await child(
       `
       const { createClickHouse, EmbeddedEngineUnavailableError } = await import(${JSON.stringify(INDEX)});

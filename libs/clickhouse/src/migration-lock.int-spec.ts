@@ -114,7 +114,8 @@ describe('migration lock and concurrent runners on the embedded engine', () => {
     await reset();
     // What a runner killed mid-way leaves behind: its claim, last heartbeat an hour ago.
     await ch.command(
-      "CREATE TABLE _migrations_lock_7 (holder String, at DateTime64(3, 'UTC'), released UInt8, ttl_ms UInt32) ENGINE = MergeTree ORDER BY at COMMENT 'calltrack migration lock holder=dead-runner ttl_ms=1000'",
+      "CREATE TABLE _migrations_lock_7 (holder String, at DateTime64(3, 'UTC'), released UInt8, ttl_ms UInt32) ENGINE = MergeTree ORDER BY at " +
+        "COMMENT 'calltrack migration lock holder=dead-runner ttl_ms=1000'",
     );
     await ch.command("INSERT INTO _migrations_lock_7 SELECT 'dead-runner', now64(3) - INTERVAL 1 HOUR, 0, 1000");
     const events: Array<[string, Record<string, unknown>]> = [];
@@ -128,7 +129,8 @@ describe('migration lock and concurrent runners on the embedded engine', () => {
   it('a claim whose holder never heartbeated is stale after the ttl from its creation', async () => {
     await reset();
     await ch.command(
-      "CREATE TABLE _migrations_lock_1 (holder String, at DateTime64(3, 'UTC'), released UInt8, ttl_ms UInt32) ENGINE = MergeTree ORDER BY at COMMENT 'calltrack migration lock holder=crashed-after-create ttl_ms=200'",
+      "CREATE TABLE _migrations_lock_1 (holder String, at DateTime64(3, 'UTC'), released UInt8, ttl_ms UInt32) ENGINE = MergeTree ORDER BY at " +
+        "COMMENT 'calltrack migration lock holder=crashed-after-create ttl_ms=200'",
     );
     const events: Array<[string, Record<string, unknown>]> = [];
     const lock = await acquireMigrationLock(ch, { ttlMs: 200, pollMs: 20, log: (e, f) => events.push([e, f]) });

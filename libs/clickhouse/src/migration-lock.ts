@@ -70,12 +70,16 @@ function defaultHolder(): string {
 
 function isAlreadyExists(err: unknown): boolean {
   const e = err as { type?: unknown; code?: unknown; message?: unknown };
-  return e?.type === 'TABLE_ALREADY_EXISTS' || String(e?.code) === '57' || /already exists/i.test(String(e?.message ?? ''));
+  return e?.type === 'TABLE_ALREADY_EXISTS' || String(e?.code) === '57' || /already exists/i.test(typeof e?.message === 'string' ? e.message : '');
 }
 
 function isUnknownTable(err: unknown): boolean {
   const e = err as { type?: unknown; code?: unknown; message?: unknown };
-  return e?.type === 'UNKNOWN_TABLE' || String(e?.code) === '60' || /doesn't exist|does not exist|unknown table/i.test(String(e?.message ?? ''));
+  return (
+    e?.type === 'UNKNOWN_TABLE' ||
+    String(e?.code) === '60' ||
+    /doesn't exist|does not exist|unknown table/i.test(typeof e?.message === 'string' ? e.message : '')
+  );
 }
 
 async function generations(ch: LockClient): Promise<number[]> {

@@ -18,7 +18,9 @@ export const commonVariables = {
       ),
     {
       description:
-        'Proxies whose X-Forwarded-For/-Proto/-Host are believed (the client address of visits, rate limits and pool shares): comma-separated addresses, CIDRs or "loopback", "linklocal", "uniquelocal" (Fastify trustProxy). Default: none, the peer address is the client. Set it to your ingress or load balancer addresses only.',
+        'Proxies whose X-Forwarded-For/-Proto/-Host are believed (the client address of visits, rate limits and pool shares): comma-separated ' +
+        'addresses, CIDRs or "loopback", "linklocal", "uniquelocal" (Fastify trustProxy). Default: none, the peer address is the client. ' +
+        'Set it to your ingress or load balancer addresses only.',
     },
   ),
   ADMIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: variable(z.coerce.number().int().min(1).default(1200), {
@@ -55,7 +57,8 @@ export const commonVariables = {
   }),
   KAFKA_SASL_MECHANISM: variable(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(), {
     description:
-      'SASL mechanism for Kafka, when the cluster requires authentication: scram-sha-256 or scram-sha-512 (the password never crosses the wire), or plain (only with KAFKA_SSL=true).',
+      'SASL mechanism for Kafka, when the cluster requires authentication: ' +
+      'scram-sha-256 or scram-sha-512 (the password never crosses the wire), or plain (only with KAFKA_SSL=true).',
   }),
   KAFKA_SASL_USERNAME: variable(z.string().optional(), { description: 'SASL user name for Kafka; required with KAFKA_SASL_MECHANISM.' }),
   KAFKA_SASL_PASSWORD: variable(z.string().optional(), {
@@ -73,11 +76,15 @@ export const commonVariables = {
   }),
   KAFKA_PUBLISH_TIMEOUT_MS: variable(z.coerce.number().int().min(100).max(120_000).default(5000), {
     description:
-      'How long publishing an event may wait for the broker to make it durable; past it an HTTP request answers 503 with Retry-After (never a hang) and a consumer retries its batch.',
+      'How long publishing an event may wait for the broker to make it durable; ' +
+      'past it an HTTP request answers 503 with Retry-After (never a hang) and a consumer retries its batch.',
   }),
   KAFKA_CONSUMER_STALL_SECONDS: variable(z.coerce.number().int().min(0).max(86_400).default(300), {
     description:
-      "Liveness: a consumer joined to its group, with records waiting on one of its partitions, that neither made progress (a record handled, parked or dead-lettered, a batch committed) nor was in a deliberate wait (a retry backoff, a failing flush retried, a parked record not yet due, a handler heartbeating) for this long makes /healthz fail, so the orchestrator restarts the process. 0 turns the check off. Keep it well above the handlers' longest legitimate run (60 s by default).",
+      'Liveness: a consumer joined to its group, with records waiting on one of its partitions, that neither made progress (a record handled, ' +
+      'parked or dead-lettered, a batch committed) nor was in a deliberate wait (a retry backoff, a failing flush retried, ' +
+      'a parked record not yet due, a handler heartbeating) for this long makes /healthz fail, so the orchestrator restarts the process. ' +
+      "0 turns the check off. Keep it well above the handlers' longest legitimate run (60 s by default).",
   }),
   SHUTDOWN_TIMEOUT_MS: variable(z.coerce.number().int().min(1000).default(25_000), {
     description: 'How long a graceful shutdown may take to drain consumers and flush producers before the process exits.',

@@ -9,7 +9,7 @@ export interface VariableMeta {
 
 /** Declares one documented environment variable. */
 export function variable<T extends z.ZodType>(schema: T, meta: VariableMeta): T {
-  return schema.meta({ description: meta.description, sensitive: meta.sensitive ?? false }) as T;
+  return schema.meta({ description: meta.description, sensitive: meta.sensitive ?? false });
 }
 
 export class ConfigError extends Error {
@@ -44,7 +44,7 @@ export function loadConfig<S extends z.ZodObject>(service: string, schema: S, en
   }
   // Rules across variables: the Kafka security settings of every schema that has them (the common ones).
   if ('KAFKA_SSL' in schema.shape) {
-    const problems = kafkaSecurityProblems(result.data as Record<string, never>);
+    const problems = kafkaSecurityProblems(result.data);
     if (problems.length > 0) throw new ConfigError(service, problems);
   }
   return result.data;
@@ -71,9 +71,15 @@ export function documentConfig(schema: z.ZodObject): VariableDoc[] {
     const meta = describeVariable(type);
     if (!meta) throw new Error(`configuration variable ${name} has no description`);
     const parsed = type.safeParse(undefined);
-    const defaultValue = parsed.success && parsed.data !== undefined ? String(parsed.data) : undefined;
+    const defaultValue = parsed.success && parsed.data !== undefined ? defaultText(parsed.data) : undefined;
     return { name, description: meta.description, sensitive: meta.sensitive ?? false, defaultValue, required: !parsed.success };
   });
+}
+
+/** A default as docs/configuration.md shows it: a list comma-separated (empty: none), anything else as written. */
+function defaultText(value: unknown): string {
+  if (Array.isArray(value)) return value.map((v) => defaultText(v)).join(',');
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** Redacts sensitive values, for logging the effective configuration at start-up. */

@@ -134,7 +134,7 @@ export function newEventId(): string {
 /** Builds an event in memory (validated against the payload schema). */
 export function createEvent<N extends EventName>(type: N, payload: EventInput<N>, meta: NewEventMeta): DomainEvent<N> {
   const Type = EVENT_TYPES[type] as unknown as { verify(m: object): string | null; fromObject(o: object): EventPayload<N> };
-  const invalid = Type.verify(payload as object);
+  const invalid = Type.verify(payload);
   if (invalid) throw new TypeError(`invalid ${type} payload: ${invalid}`);
   if (!meta.siteId) throw new TypeError(`${type} event needs a site id`);
   return {
@@ -146,7 +146,7 @@ export function createEvent<N extends EventName>(type: N, payload: EventInput<N>
     producer: meta.producer,
     causationId: meta.causationId ?? '',
     ...(meta.writerEpoch ? { writerEpoch: meta.writerEpoch } : {}),
-    payload: Type.fromObject(payload as object),
+    payload: Type.fromObject(payload),
   };
 }
 

@@ -43,7 +43,10 @@ function scan(service: ServiceName): Record<'consumes' | 'replays' | 'publishes'
     for (const m of text.matchAll(/\breplay\(\s*\[([^\]]*)\]/g)) add(found.replays, keysIn(m[1]!));
     for (const m of text.matchAll(/\btopicName\(\s*'(\w+)'/g)) add(found.named, [m[1] as TopicKey]);
     // libs/service-kit's SiteDirectory replays `sites`, then follows it in a group.
-    if (/\bSiteDirectory\b/.test(text)) (add(found.consumes, ['sites']), add(found.replays, ['sites']));
+    if (/\bSiteDirectory\b/.test(text)) {
+      add(found.consumes, ['sites']);
+      add(found.replays, ['sites']);
+    }
   }
   return found;
 }

@@ -9,7 +9,9 @@ function define() {
   return {
     up: gauge({
       name: 'calltrack_consumer_up',
-      help: 'Whether every member of this consumer group in the process is joined and fetching (1) or not (0: starting, rebalancing, disconnected, restarting, dead).',
+      help:
+        'Whether every member of this consumer group in the process is joined and fetching (1) ' +
+        'or not (0: starting, rebalancing, disconnected, restarting, dead).',
       labelNames: group,
       collect(this: Gauge<'group'>) {
         const byGroup = new Map<string, boolean>();

@@ -105,7 +105,8 @@ export async function ensureTopics(
       }
       if (refusedSettings.length > 0) {
         problems.push(
-          `existing keyed topics whose settings differ from the registry (fix them on the cluster or recreate them): ${refusedSettings.map(describeMismatch).join('; ')}`,
+          `existing keyed topics whose settings differ from the registry (fix them on the cluster or recreate them): ` +
+            `${refusedSettings.map(describeMismatch).join('; ')}`,
         );
       }
       throw new Error(`${problems.join('. ')}. See docs/topics.md.`);

@@ -69,7 +69,8 @@ export class JsonExceptionFilter implements ExceptionFilter {
     const { status, body } = fromUnknown(exception);
     if (status >= 500) this.logger.error({ event: 'http_request_failed', method: request.method, url: request.url, err: exception });
     // Every 503 (events not durable in time, a service still starting) is temporary: say when to come back.
-    if (status === HttpStatus.SERVICE_UNAVAILABLE && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(PUBLISH_RETRY_AFTER_SECONDS));
+    if (status === Number(HttpStatus.SERVICE_UNAVAILABLE) && !reply.hasHeader('retry-after'))
+      void reply.header('retry-after', String(PUBLISH_RETRY_AFTER_SECONDS));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

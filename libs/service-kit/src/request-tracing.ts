@@ -11,7 +11,7 @@ type TracedRequest = FastifyRequest & { [SPAN]?: Span };
 export function installRequestTracing(app: FastifyInstance, serviceName: string): void {
   const t = tracer(serviceName);
   app.addHook('onRequest', (request: TracedRequest, _reply, done) => {
-    const parent = extractTraceContext(request.headers as Record<string, unknown>);
+    const parent = extractTraceContext(request.headers);
     const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '/';
     if (route === '/healthz' || route === '/readyz') return done();
     const span = t.startSpan(

@@ -36,7 +36,8 @@ describe('telemetry resource', () => {
       {
         OTEL_SERVICE_NAME: 'attribution-eu',
         OTEL_RESOURCE_ATTRIBUTES:
-          'k8s.pod.name=calltrack-attribution-7d9f-abcde,k8s.namespace.name=calls,k8s.node.name=node-3,k8s.deployment.name=calltrack-attribution,service.version=1.2.3-rc.1',
+          'k8s.pod.name=calltrack-attribution-7d9f-abcde,k8s.namespace.name=calls,k8s.node.name=node-3,' +
+          'k8s.deployment.name=calltrack-attribution,service.version=1.2.3-rc.1',
       },
       { serviceName: 'attribution' },
     );

@@ -30,7 +30,7 @@ describe('BatchConsumer resilience on the real broker', () => {
     await bus.close();
   });
 
-  it('a record slower than the session timeout on every attempt: no eviction, other partitions flow, then it is dead-lettered with its reason and attempts', async () => {
+  it('a record slower than the session timeout on every attempt: no eviction, other partitions flow, then dead-lettered with reason and attempts', async () => {
     const poisonKey = keyOn(0, 'slow');
     const poison = blocked('+74951000001');
     let poisonAttempts = 0;
@@ -120,7 +120,7 @@ describe('BatchConsumer resilience on the real broker', () => {
     assert.equal(joins, 1, 'one group join: no eviction, no rebalance');
   });
 
-  it('a record whose handler hangs past the session timeout: the member is evicted, the batch comes back, the attempts are remembered and it is dead-lettered once', async () => {
+  it('a handler hanging past the session timeout: the member is evicted, the batch comes back, attempts are remembered, it is dead-lettered once', async () => {
     const key = keyOn(1, 'hang');
     const poison = blocked('+74951000002');
     const marker = blocked('+74951000003');

@@ -96,7 +96,7 @@ describe('the topic hook checks existing topics against the registry', () => {
     await createRaw(dlq.name, 1, { 'cleanup.policy': 'delete', 'retention.ms': String(86_400_000) });
     const warnings: Array<Record<string, unknown>> = [];
     const recording = Object.create(testLogger) as Logger;
-    recording.warn = ((fields: Record<string, unknown>) => void warnings.push(fields)) as Logger['warn'];
+    recording.warn = (fields: Record<string, unknown>) => void warnings.push(fields);
     const result = await ensureTopics(kafka, [keyed, dlq], recording);
     assert.deepEqual(result, { created: [], existing: [keyed.name, dlq.name] });
     assert.deepEqual(

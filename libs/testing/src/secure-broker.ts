@@ -134,7 +134,7 @@ async function launch(
       if (Date.now() > deadline) {
         const tail = log().slice(-3000);
         await stop();
-        throw new Error(`the broker did not become ready on ${brokers}: ${(err as Error).message}\n${tail}`);
+        throw new Error(`the broker did not become ready on ${brokers}: ${(err as Error).message}\n${tail}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -158,7 +158,8 @@ export async function startSaslBroker(users: ScramUser[], options: { port?: numb
     // Every enabled mechanism needs a login module; the broker's own (inter-broker) client uses SHA-512 as admin.
     ...['scram-sha-512', 'scram-sha-256'].map(
       (m) =>
-        `listener.name.sasl_plaintext.${m}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${admin.name}" password="${admin.password}";`,
+        `listener.name.sasl_plaintext.${m}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required ` +
+        `username="${admin.name}" password="${admin.password}";`,
     ),
     // The broker itself (admin) and its own controller connection (PLAINTEXT, loopback only).
     'super.users=User:admin;User:ANONYMOUS',

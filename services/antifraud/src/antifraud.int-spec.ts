@@ -42,7 +42,7 @@ describe('antifraud on the real broker', () => {
       { siteId, producer: 'test' },
     );
     await bus.producer.publish('calls', callKey(siteId, callId), event);
-    return event as AnyDomainEvent & { type: 'CallReported' };
+    return event;
   }
   const screened = async (eventId: string) => {
     const e = await waitFor(() => probe.events('screenedCalls').find((x) => x.eventId === `${eventId}:screened`), { what: `screening of ${eventId}` });

@@ -16,7 +16,8 @@ export const conversionExportConfigSchema = z.object({
   }),
   EXPORT_MAX_ATTEMPTS: variable(z.coerce.number().int().min(1).max(20).default(6), {
     description:
-      'Delivery attempts per conversion in one round (network errors, timeouts, 408, 429 and 5xx are retried; the round also ends at EXPORT_ROUND_TIMEOUT_MS) before it is parked on the retry tier. One attempt while the endpoint is failing.',
+      'Delivery attempts per conversion in one round (network errors, timeouts, 408, 429 and 5xx are retried; the round also ends at ' +
+      'EXPORT_ROUND_TIMEOUT_MS) before it is parked on the retry tier. One attempt while the endpoint is failing.',
   }),
   EXPORT_INITIAL_BACKOFF_MS: variable(z.coerce.number().int().min(1).max(60_000).default(500), {
     description: 'Wait before the second attempt; doubles for each further attempt (capped at 30 s).',
@@ -37,7 +38,8 @@ export const conversionExportConfigSchema = z.object({
   }),
   EXPORT_ROUND_TIMEOUT_MS: variable(z.coerce.number().int().min(500).optional(), {
     description:
-      'Time limit of one round of attempts for one conversion (requests and waits); then it is parked on the retry tier. At most half of KAFKA_SESSION_TIMEOUT_MS, so a failing endpoint never gets the consumer evicted. Default: a third of KAFKA_SESSION_TIMEOUT_MS.',
+      'Time limit of one round of attempts for one conversion (requests and waits); then it is parked on the retry tier. At most half of ' +
+      'KAFKA_SESSION_TIMEOUT_MS, so a failing endpoint never gets the consumer evicted. Default: a third of KAFKA_SESSION_TIMEOUT_MS.',
   }),
 });
 
@@ -47,7 +49,8 @@ export function loadConversionExportConfig(env: NodeJS.ProcessEnv = process.env)
   const config = loadConfig(SERVICE_NAME, conversionExportConfigSchema, env);
   if (config.EXPORT_ROUND_TIMEOUT_MS !== undefined && config.EXPORT_ROUND_TIMEOUT_MS > config.KAFKA_SESSION_TIMEOUT_MS / 2) {
     throw new ConfigError(SERVICE_NAME, [
-      `EXPORT_ROUND_TIMEOUT_MS: ${config.EXPORT_ROUND_TIMEOUT_MS} is more than half of KAFKA_SESSION_TIMEOUT_MS (${config.KAFKA_SESSION_TIMEOUT_MS}): a failing endpoint would get the consumer evicted`,
+      `EXPORT_ROUND_TIMEOUT_MS: ${config.EXPORT_ROUND_TIMEOUT_MS} is more than half of KAFKA_SESSION_TIMEOUT_MS ` +
+        `(${config.KAFKA_SESSION_TIMEOUT_MS}): a failing endpoint would get the consumer evicted`,
     ]);
   }
   return config;

@@ -55,10 +55,14 @@ describe('conversion payload', () => {
 
 describe('DeliveryState', () => {
   const ev = (type: 'ConversionDelivered' | 'ConversionFailed' | 'ConversionSkipped', callId: string, siteId = 'a') =>
-    createEvent(type, { callId, destination: 'd', attempts: 1, httpStatus: 200, reason: 'r', sourceEventId: 'x' } as never, {
-      siteId,
-      producer: 't',
-    }) as AnyDomainEvent;
+    createEvent(
+      type,
+      { callId, destination: 'd', attempts: 1, httpStatus: 200, reason: 'r', sourceEventId: 'x' },
+      {
+        siteId,
+        producer: 't',
+      },
+    ) as AnyDomainEvent;
 
   it('treats delivered and skipped as done, failed as not done, per site', () => {
     const s = new DeliveryState();

@@ -193,7 +193,8 @@ describe('conversion-export under poison records and a long outage', () => {
       `outage ${outageLasted} ms; backlog of ${duringOutage.length} calls delivered ${drained} ms after the recovery; new calls after it: ${figures(fresh)}`,
     );
     console.log(
-      `[export-faults] outage ${outageLasted} ms (${duringOutage.length} calls parked, lag 0 while down); all delivered ${drained} ms after recovery; new calls after recovery: ${figures(fresh)}`,
+      `[export-faults] outage ${outageLasted} ms (${duringOutage.length} calls parked, lag 0 while down); ` +
+        `all delivered ${drained} ms after recovery; new calls after recovery: ${figures(fresh)}`,
     );
   });
   it('keeps partitions moving while the endpoint never answers (each attempt times out), with no eviction', async (t) => {

@@ -12,11 +12,13 @@ export const numberPoolConfigSchema = z.object({
   }),
   POOL_HOLDER_SHARE_PERCENT: variable(z.coerce.number().min(0).max(100).default(5), {
     description:
-      "Share of a site's pool (percent, at least one number) that one visitor, or one client address, may hold in live leases; further sessions from it are shown a number it already holds (reason holder_share). 0 turns the limit off.",
+      "Share of a site's pool (percent, at least one number) that one visitor, or one client address, may hold in live leases; further sessions " +
+      'from it are shown a number it already holds (reason holder_share). 0 turns the limit off.',
   }),
   POOL_SNAPSHOT_EVERY_RECORDS: variable(z.coerce.number().int().min(0).max(100_000_000).default(100_000), {
     description:
-      'A partition owner snapshots its pool state (topic pool-snapshots) once its part of pool-events grew by this many records since the last snapshot; a restart then replays at most about this many. 0: not by count.',
+      'A partition owner snapshots its pool state (topic pool-snapshots) once its part of pool-events grew by this many records since the last ' +
+      'snapshot; a restart then replays at most about this many. 0: not by count.',
   }),
   POOL_SNAPSHOT_INTERVAL_MS: variable(
     z.coerce

@@ -37,11 +37,11 @@ function ask(state: PoolState, holder: { visitorId: string; clientKey?: string }
 
 const granted = (d: Decision): DomainEvent<'LeaseGranted'>['payload'] => {
   assert.equal(d.kind, 'granted', JSON.stringify(d));
-  return (d as Extract<Decision, { kind: 'granted' }>).payload as DomainEvent<'LeaseGranted'>['payload'];
+  return d.payload as DomainEvent<'LeaseGranted'>['payload'];
 };
 const rejected = (d: Decision): DomainEvent<'LeaseRejected'>['payload'] => {
   assert.equal(d.kind, 'rejected', JSON.stringify(d));
-  return (d as Extract<Decision, { kind: 'rejected' }>).payload as DomainEvent<'LeaseRejected'>['payload'];
+  return d.payload as DomainEvent<'LeaseRejected'>['payload'];
 };
 
 describe('holder share', () => {

@@ -53,7 +53,8 @@ export function adminOpenApiDocument(): object {
       title: 'number-pool admin API',
       version: '1',
       description:
-        'Sites, number inventory, tracking rules, pool statistics and promo-code redemption. Every change is published as the next revision of the site on the sites topic. See docs/admin-api.md and docs/number-pool.md.',
+        'Sites, number inventory, tracking rules, pool statistics and promo-code redemption. Every change is published as the next revision of ' +
+        'the site on the sites topic. See docs/admin-api.md and docs/number-pool.md.',
     },
     security: [{ bearer: [] }],
     components: {
@@ -81,7 +82,8 @@ export function adminOpenApiDocument(): object {
       '/v1/admin/sites/{siteId}/pool': {
         get: {
           summary:
-            'Pool statistics: size, leased, quarantined, utilisation, shortages, peak demand, recommended size, promo codes, calls by number state, live leases',
+            'Pool statistics: size, leased, quarantined, utilisation, shortages, peak demand, ' +
+            'recommended size, promo codes, calls by number state, live leases',
           parameters: [site],
           responses: { 200: ok('Statistics.'), ...errors(401, 404) },
         },

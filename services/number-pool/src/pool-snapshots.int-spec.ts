@@ -69,7 +69,7 @@ async function fullReplay(env: KafkaTestEnv, configs: ReturnType<typeof sites>):
   }
   const fences = new WriterFences();
   await replayTopics(env.kafka, env.settings, testLogger, ['poolEvents'], (r: ReplayedRecord) => {
-    if (r.event && fences.admit(r.partition, r.offset, r.event)) states.get(r.partition)!.apply(r.event as DomainEvent);
+    if (r.event && fences.admit(r.partition, r.offset, r.event)) states.get(r.partition)!.apply(r.event);
   });
   return new Map([...states].map(([p, s]) => [p, JSON.stringify(s.toSnapshot())]));
 }
@@ -108,7 +108,7 @@ describe('number-pool: snapshots and fencing', () => {
     await bus.close();
   });
 
-  it('rebuilds each partition from its latest snapshot plus the tail exactly as a full replay does (no snapshot, snapshot and tail, snapshot without tail)', async () => {
+  it('rebuilds each partition from its latest snapshot plus the tail exactly as a full replay does (none, snapshot + tail, snapshot only)', async () => {
     const now = Date.now();
     const start = now - 10 * DAY;
     const configs = sites(start);
@@ -204,7 +204,7 @@ describe('number-pool: snapshots and fencing', () => {
     }
   });
 
-  it('fences a member paused past its session timeout: its late sweep, published after another member claimed the partition, is applied by no reader', async () => {
+  it('fences a member paused past its session timeout: no reader applies its late sweep, published after another member took the partition', async () => {
     const fenceEnv = await createKafkaTestEnv('fence');
     const fenceBus = new KafkaBus({ ...fenceEnv.settings, clientId: 'fence-test' }, testLogger);
     await fenceBus.connect();
@@ -223,7 +223,7 @@ describe('number-pool: snapshots and fencing', () => {
     const log = async () => {
       const records: Array<{ offset: number; event: DomainEvent }> = [];
       await replayTopics(fenceEnv.kafka, fenceEnv.settings, testLogger, ['poolEvents'], (r) => {
-        if (r.partition === partition && r.event) records.push({ offset: Number(r.offset), event: r.event as DomainEvent });
+        if (r.partition === partition && r.event) records.push({ offset: Number(r.offset), event: r.event });
       });
       return records;
     };

@@ -186,7 +186,7 @@ describe('PoolState', () => {
     assert.equal(beat(lease.payload.sessionId, 500), undefined, 'a move of under a second is not an event');
     const ext = beat(lease.payload.sessionId, 30_000);
     assert.equal(ext?.expiresAtMs, 90_000);
-    const extended = createEvent('LeaseExtended', ext!, { siteId: site, producer: 't' });
+    const extended = createEvent('LeaseExtended', ext, { siteId: site, producer: 't' });
     state.apply(extended);
     assert.deepEqual(state.dueForExpiry(60_000), [], 'no longer due at the first expiry');
     assert.equal(state.dueForExpiry(90_000).length, 1);
@@ -373,7 +373,7 @@ describe('PoolState', () => {
     const lease = grant(state, 'r1', 0);
     const end = state.decideExtension(site, { leaseId: 'r1', sessionId: lease.payload.sessionId, requestedAtMs: 20_000, final: true } as never, 20_000);
     assert.equal(end?.expiresAtMs, 80_000);
-    state.apply(createEvent('LeaseExtended', end!, { siteId: site, producer: 't' }));
+    state.apply(createEvent('LeaseExtended', end, { siteId: site, producer: 't' }));
     assert.equal(state.decideExtension(site, { leaseId: 'r1', sessionId: lease.payload.sessionId, requestedAtMs: 40_000 } as never, 40_000), undefined);
   });
 });
@@ -490,7 +490,7 @@ describe('PoolState lease request deadlines', () => {
     assert.equal(state.decideRelease(site, { leaseId: 'r1', sessionId: 'other', requestedAtMs: 2100 } as never), undefined);
     const release = state.decideRelease(site, { leaseId: 'r1', sessionId: 's-r1', requestedAtMs: 2100 } as never);
     assert.deepEqual(release, { leaseId: 'r1', sessionId: 's-r1', trackingNumber: number, releasedAtMs: 1900, promoCode: '', reason: 'undelivered' });
-    state.apply(createEvent('LeaseExpired', release!, { siteId: site, producer: 't' }));
+    state.apply(createEvent('LeaseExpired', release, { siteId: site, producer: 't' }));
     assert.equal(state.decideRelease(site, { leaseId: 'r1', sessionId: 's-r1', requestedAtMs: 2200 } as never), undefined);
     const stats = state.siteStats(site)!;
     assert.equal(stats.leased, 0);

@@ -693,8 +693,18 @@ export class PoolState {
     const leased = site.leased;
     let quarantined = 0;
     for (const number of site.pool) if (this.quarantined(site, number)) quarantined += 1;
-    const { granted, expired, undelivered, holderShareReuses, shortages, peakDemand, promoCodesIssued, promoCodesRedeemed, callsByNumberState, shortageVisitorsByDay } =
-      site.counters;
+    const {
+      granted,
+      expired,
+      undelivered,
+      holderShareReuses,
+      shortages,
+      peakDemand,
+      promoCodesIssued,
+      promoCodesRedeemed,
+      callsByNumberState,
+      shortageVisitorsByDay,
+    } = site.counters;
     return {
       poolSize: site.pool.length,
       leased,

@@ -118,7 +118,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     // Sites first, then leases: the lease log refers to the pools the sites define.
     const sites = await this.bus.replay(['sites'], (r) => {
       this.viewReplayed.mark(r.topic, r.partition, r.offset);
-      if (r.event) this.applyToView(r.event as DomainEvent, r.partition);
+      if (r.event) this.applyToView(r.event, r.partition);
     });
     // Each partition of pool events from its latest snapshot on (the whole partition when there is none).
     const covered = await this.viewFromSnapshots();
@@ -126,7 +126,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       ['poolEvents'],
       (r) => {
         this.viewReplayed.mark(r.topic, r.partition, r.offset);
-        if (r.event && this.viewFences.admit(r.partition, r.offset, r.event)) this.applyToView(r.event as DomainEvent, r.partition);
+        if (r.event && this.viewFences.admit(r.partition, r.offset, r.event)) this.applyToView(r.event, r.partition);
       },
       { startOffset: (_topic, p) => (covered.has(p) ? covered.get(p)! + 1n : undefined) },
     );
@@ -785,12 +785,16 @@ function definePoolMetrics() {
     granted: counter({ name: 'calltrack_pool_leases_granted_total', help: 'Leases granted (answers published).' }),
     rejected: counter({
       name: 'calltrack_pool_lease_rejections_total',
-      help: 'Lease requests refused, by reason (pool_exhausted: a shortage; expired: answered after its deadline; holder_share, pool_empty, codes_exhausted, unknown_site).',
+      help:
+        'Lease requests refused, by reason (pool_exhausted: a shortage; expired: answered after its deadline; holder_share, pool_empty, ' +
+        'codes_exhausted, unknown_site).',
       labelNames: ['reason'] as const,
     }),
     ended: counter({
       name: 'calltrack_pool_leases_ended_total',
-      help: 'Leases ended, by reason (expired: held to its end; undelivered: the grant reached session-tracker after its visitor was shown the default number).',
+      help:
+        'Leases ended, by reason (expired: held to its end; ' +
+        'undelivered: the grant reached session-tracker after its visitor was shown the default number).',
       labelNames: ['reason'] as const,
     }),
   };

@@ -65,7 +65,7 @@ export class SiteConfigService {
       await this.pools.configureSite(siteId, next);
       const deadline = Date.now() + READ_YOUR_WRITES_MS;
       while (Number(this.current(siteId)?.revision ?? 0) < Number(next.revision) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      return this.current(siteId) ?? (next as SiteConfigured);
+      return this.current(siteId) ?? next;
     });
     this.locks.set(
       siteId,

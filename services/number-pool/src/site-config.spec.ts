@@ -38,7 +38,7 @@ const fails = (fn: () => unknown, status: number, code: string) =>
   assert.throws(fn, (err: unknown) => err instanceof SiteConfigError && err.status === status && err.code === code);
 
 /** A site created at t=1000 with two pool numbers and a static billboard number. */
-const created = () => replaceSite('shop', undefined, basics, [pool('+74950000001'), pool('+74950000002'), billboard], nobody, 1000) as SiteConfigured;
+const created = () => replaceSite('shop', undefined, basics, [pool('+74950000001'), pool('+74950000002'), billboard], nobody, 1000);
 
 describe('site configuration changes', () => {
   it('creates revision 1: the first numbers are active and not quarantined, the derived lists agree', () => {
@@ -61,7 +61,7 @@ describe('site configuration changes', () => {
   });
 
   it('a later PUT retires what it leaves out (never deletes) and quarantines numbers new to the pool', () => {
-    const next = replaceSite('shop', created(), basics, [pool('+74950000001'), pool('+74950000003')], nobody, 2000) as SiteConfigured;
+    const next = replaceSite('shop', created(), basics, [pool('+74950000001'), pool('+74950000003')], nobody, 2000);
     assert.equal(Number(next.revision), 2);
     assert.deepEqual(next.poolNumbers, ['+74950000001', '+74950000003']);
     assert.deepEqual([entry(next, '+74950000002')?.status, Number(entry(next, '+74950000002')?.retiredAtMs)], ['retired', 2000]);
@@ -75,14 +75,7 @@ describe('site configuration changes', () => {
   });
 
   it('does not quarantine with quarantineSeconds 0', () => {
-    const next = replaceSite(
-      'shop',
-      created(),
-      { ...basics, quarantineSeconds: 0 },
-      [pool('+74950000001'), pool('+74950000003')],
-      nobody,
-      2000,
-    ) as SiteConfigured;
+    const next = replaceSite('shop', created(), { ...basics, quarantineSeconds: 0 }, [pool('+74950000001'), pool('+74950000003')], nobody, 2000);
     assert.equal(Number(entry(next, '+74950000003')?.quarantinedFromMs ?? 0), 0);
   });
 
@@ -92,7 +85,7 @@ describe('site configuration changes', () => {
     fails(() => replaceSite('shop', undefined, basics, [pool('+74950000009')], active, 2000), 409, 'number_in_use');
     const retired: NumberOwners = (n) => (n === '+74950000009' ? [{ siteId: 'other', status: 'retired' }] : []);
     // Even among a brand-new site's first numbers, a number from another site waits.
-    const fresh = replaceSite('shop', undefined, basics, [pool('+74950000009')], retired, 2000) as SiteConfigured;
+    const fresh = replaceSite('shop', undefined, basics, [pool('+74950000009')], retired, 2000);
     assert.deepEqual([entry(fresh, '+74950000009')?.quarantineReason, entry(fresh, '+74950000009')?.movedFromSite], ['moved_from_site', 'other']);
     // The site's own inventory does not count as "another site".
     const self: NumberOwners = (n) => (n === '+74950000001' ? [{ siteId: 'shop', status: 'active' }] : []);
@@ -117,31 +110,31 @@ describe('site configuration changes', () => {
       ],
     );
     // A change to the rules alone keeps the whole pool (it is not an empty inventory).
-    const rules = replaceRules(legacy, [{ id: 'r', method: 'default_number' }], 3000) as SiteConfigured;
+    const rules = replaceRules(legacy, [{ id: 'r', method: 'default_number' }], 3000);
     assert.deepEqual(rules.poolNumbers, ['+74950000001', '+74950000002']);
     assert.equal(rules.overflowNumber, '+74950000099');
     assert.equal(Number(rules.revision), 1);
-    const q = quarantineNumber('shop', legacy, '+74950000002', 3000) as SiteConfigured;
+    const q = quarantineNumber('shop', legacy, '+74950000002', 3000);
     assert.deepEqual(q.poolNumbers, ['+74950000001', '+74950000002']);
     assert.equal(entry(q, '+74950000002')?.quarantineReason, 'operator');
   });
 
   it('adds one number: quarantined unless skipQuarantine, 409 when already active here', () => {
     const c = created();
-    const added = addNumber('shop', c, pool('+74950000003'), nobody, 2000) as SiteConfigured;
+    const added = addNumber('shop', c, pool('+74950000003'), nobody, 2000);
     assert.equal(entry(added, '+74950000003')?.quarantineReason, 'new_to_pool');
-    const skipped = addNumber('shop', c, { ...pool('+74950000003'), skipQuarantine: true }, nobody, 2000) as SiteConfigured;
+    const skipped = addNumber('shop', c, { ...pool('+74950000003'), skipQuarantine: true }, nobody, 2000);
     assert.equal(Number(entry(skipped, '+74950000003')?.quarantinedFromMs ?? 0), 0);
     assert.equal(Number(added.revision), 2);
     fails(() => addNumber('shop', c, pool('+74950000001'), nobody, 2000), 409, 'number_exists');
-    const staticOne = addNumber('shop', c, { number: '+74950000051', usage: 'static', source: { channel: 'social' } }, nobody, 2000) as SiteConfigured;
+    const staticOne = addNumber('shop', c, { number: '+74950000051', usage: 'static', source: { channel: 'social' } }, nobody, 2000);
     assert.equal(Number(entry(staticOne, '+74950000051')?.quarantinedFromMs ?? 0), 0, 'static numbers are not quarantined');
     assert.equal(staticOne.staticNumbers?.find((s) => s.number === '+74950000051')?.channel, 'social');
   });
 
   it('quarantines only active pool numbers, by an operator', () => {
     const c = created();
-    const q = quarantineNumber('shop', c, '+74950000001', 5000) as SiteConfigured;
+    const q = quarantineNumber('shop', c, '+74950000001', 5000);
     assert.deepEqual([Number(entry(q, '+74950000001')?.quarantinedFromMs), entry(q, '+74950000001')?.quarantineReason], [5000, 'operator']);
     assert.deepEqual(q.poolNumbers, ['+74950000001', '+74950000002'], 'a quarantined number stays in the pool list');
     fails(() => quarantineNumber('shop', c, '+74950000050', 5000), 400, 'invalid_request');
@@ -149,8 +142,8 @@ describe('site configuration changes', () => {
   });
 
   it('retires a static number; its replacement takes over the source and the rules that showed it, in one revision', () => {
-    const c = replaceRules(created(), [{ id: 'billboard', utmSource: 'billboard', method: 'static', staticNumber: '+74950000050' }], 1500) as SiteConfigured;
-    const r = retireNumber('shop', c, '+74950000050', '+74950000051', nobody, 2000) as SiteConfigured;
+    const c = replaceRules(created(), [{ id: 'billboard', utmSource: 'billboard', method: 'static', staticNumber: '+74950000050' }], 1500);
+    const r = retireNumber('shop', c, '+74950000050', '+74950000051', nobody, 2000);
     assert.equal(Number(r.revision), Number(c.revision) + 1);
     assert.deepEqual(
       [entry(r, '+74950000050')?.status, entry(r, '+74950000050')?.replacedBy, Number(entry(r, '+74950000050')?.retiredAtMs)],
@@ -171,7 +164,7 @@ describe('site configuration changes', () => {
   });
 
   it('retires a pool number without replacement: out of the pool list, kept in the inventory', () => {
-    const r = retireNumber('shop', created(), '+74950000002', undefined, nobody, 2000) as SiteConfigured;
+    const r = retireNumber('shop', created(), '+74950000002', undefined, nobody, 2000);
     assert.deepEqual(r.poolNumbers, ['+74950000001']);
     assert.equal(entry(r, '+74950000002')?.status, 'retired');
   });
@@ -184,17 +177,17 @@ describe('site configuration changes', () => {
       [pool('+74950000001'), { number: '+74950000099', usage: 'overflow' }],
       nobody,
       1000,
-    ) as SiteConfigured;
+    );
     assert.equal(c.overflowNumber, '+74950000099');
     fails(() => retireNumber('shop', c, '+74950000099', undefined, nobody, 2000), 409, 'number_needed');
-    const replaced = retireNumber('shop', c, '+74950000099', '+74950000098', nobody, 2000) as SiteConfigured;
+    const replaced = retireNumber('shop', c, '+74950000099', '+74950000098', nobody, 2000);
     assert.equal(replaced.overflowNumber, '+74950000098');
-    const off = replaceSite('shop', c, basics, [pool('+74950000001')], nobody, 3000) as SiteConfigured;
+    const off = replaceSite('shop', c, basics, [pool('+74950000001')], nobody, 3000);
     assert.deepEqual([off.overflowNumber, entry(off, '+74950000099')?.status], ['', 'retired']);
   });
 
   it('binds a static number to a source; pool numbers have none', () => {
-    const b = bindSource('shop', created(), '+74950000050', { channel: 'display', utmCampaign: 'autumn' }, 2000) as SiteConfigured;
+    const b = bindSource('shop', created(), '+74950000050', { channel: 'display', utmCampaign: 'autumn' }, 2000);
     assert.deepEqual(
       b.staticNumbers?.map((s) => [s.channel, s.utmCampaign, s.status]),
       [['display', 'autumn', 'active']],

@@ -17,12 +17,15 @@ export const sessionTrackerConfigSchema = z.object({
   }),
   CLIENT_ADDRESS_HASH_KEY: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
     description:
-      "Key of the hash of client addresses sent to number-pool (an address's share of a pool is counted by it; the address itself never goes on a topic). The same on every instance; unset: a random key per instance, so an address reaching two instances counts as two.",
+      "Key of the hash of client addresses sent to number-pool (an address's share of a pool is counted by it; the address itself never goes on " +
+      'a topic). The same on every instance; unset: a random key per instance, so an address reaching two instances counts as two.',
     sensitive: true,
   }),
   SESSION_ID_KEY: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
     description:
-      'Key of the MAC in every session id, so that a session end naming an id no instance minted is refused with 404 and publishes nothing. The same on every instance; unset: a random key per instance, so an end reaching another instance, or sent after a restart, is refused (the lease then runs out its tail from the last heartbeat).',
+      'Key of the MAC in every session id, so that a session end naming an id no instance minted is refused with 404 and publishes nothing. The ' +
+      'same on every instance; unset: a random key per instance, so an end reaching another instance, or sent after a restart, is refused (the ' +
+      'lease then runs out its tail from the last heartbeat).',
     sensitive: true,
   }),
   TRACKER_HEARTBEAT_SECONDS: variable(z.coerce.number().int().min(5).max(600).default(60), {

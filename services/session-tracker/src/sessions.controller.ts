@@ -293,7 +293,9 @@ export class SessionsController {
 /** calltrack_sessions_started_total{number}: which number visits were shown (defined at load). */
 const started: Counter<'number'> = counter({
   name: 'calltrack_sessions_started_total',
-  help: 'Visits started, by the number shown: pool (a leased number), promo (a promo code), static (a source number), default (the site number: fallback, bot or rule).',
+  help:
+    'Visits started, by the number shown: pool (a leased number), promo (a promo code), static (a source number), default (the site number: ' +
+    'fallback, bot or rule).',
   labelNames: ['number'] as const,
 });
 const sessionsStarted = () => started;

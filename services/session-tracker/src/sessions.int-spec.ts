@@ -61,16 +61,15 @@ describe('session-tracker with number-pool on the real broker', () => {
     assert.equal(exhausted.body.number, '+74950000000');
     assert.equal(exhausted.body.reason, 'pool_exhausted');
 
-    const session = await waitFor(
-      () => probe.events('sessions').find((e) => e.type === 'SessionStarted' && (e.payload as calltrack.events.v1.SessionStarted).visitorId === 'visitor-aaaa'),
-      { what: 'SessionStarted' },
-    );
+    const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.visitorId === 'visitor-aaaa'), {
+      what: 'SessionStarted',
+    });
     const p = session.payload as calltrack.events.v1.SessionStarted;
     assert.equal(session.siteId, 'shop');
     assert.equal(p.utm?.source, 'google');
     assert.equal(p.clickIds['gclid'], 'x1');
     const rejection = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseRejected'), { what: 'the shortage event' });
-    assert.equal((rejection.payload as calltrack.events.v1.LeaseRejected).reason, 'pool_exhausted');
+    assert.equal(rejection.payload.reason, 'pool_exhausted');
     assert.equal(probe.events('poolEvents').filter((e) => e.type === 'LeaseGranted').length, 2);
     const stats = await http('GET', `${pool.url}/v1/admin/sites/shop/pool`, { headers: { authorization: `Bearer ${ADMIN}` } });
     assert.equal(stats.body.shortages, 1);

@@ -77,7 +77,10 @@ export class TrackerScriptController {
     // shorten the heartbeat (tests, very short visits) with data-heartbeat. currentScript is
     // null when a loader runs the script later: the tag is then found by its src.
     const tagSelector = JSON.stringify(`script[src*="/sites/${siteId}/tracker.js"]`);
-    const text = `(function(){${TRACKER};var s=document.currentScript||document.querySelector(${tagSelector}),c=${JSON.stringify(settings)},a=s&&s.getAttribute("data-api")||(s?new URL(s.src).origin:"");if(s&&+s.getAttribute("data-heartbeat")>0)c.hb=Math.max(1,+s.getAttribute("data-heartbeat"));try{__ct.track(c,a)}catch(e){}})();\n`;
+    const text =
+      `(function(){${TRACKER};var s=document.currentScript||document.querySelector(${tagSelector}),c=${JSON.stringify(settings)},` +
+      `a=s&&s.getAttribute("data-api")||(s?new URL(s.src).origin:"");` +
+      `if(s&&+s.getAttribute("data-heartbeat")>0)c.hb=Math.max(1,+s.getAttribute("data-heartbeat"));try{__ct.track(c,a)}catch(e){}})();\n`;
     const body = Buffer.from(text, 'utf8');
     // Weak: the gzipped and the plain bytes are one script.
     const served = { revision, etag: `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`, body, gzipped: gzipSync(body, { level: 9 }) };

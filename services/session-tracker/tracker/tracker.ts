@@ -278,8 +278,7 @@ export function track(settings: TrackerSettings, api: string): void {
   };
 
   // The URL the visitor landed on: a single-page app may already have rewritten location (and dropped its tags).
-  const navigation =
-    w.performance && performance.getEntriesByType ? (performance.getEntriesByType('navigation')[0] as PerformanceEntry | undefined) : undefined;
+  const navigation = w.performance && performance.getEntriesByType ? performance.getEntriesByType('navigation')[0] : undefined;
   const landing = navigation && /^https?:/.test(navigation.name) ? navigation.name : location.href;
 
   // Heartbeats while the page is visible move the lease tail; none while hidden.
@@ -422,5 +421,5 @@ export function track(settings: TrackerSettings, api: string): void {
   if (live && !(TAGGED.test(new URL(landing).search) && d.referrer.indexOf(location.origin) !== 0)) {
     beat();
     pace();
-  } else start();
+  } else void start();
 }

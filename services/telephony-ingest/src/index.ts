@@ -1,9 +1,9 @@
 export * from './config.js';
 export * from './telephony-ingest.app.js';
-export { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook-signature.js';
-export { mapGenericWebhook, webhookEventId, GENERIC_PROVIDER } from './generic-webhook.js';
+export { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhooks/shared/webhook-signature.js';
+export { mapGenericWebhook, webhookEventId, GENERIC_PROVIDER } from './webhooks/generic/generic-mapping.js';
 // Provider signatures as the providers compute them (for end-to-end tests and tools that replay provider traffic).
-export { twilioSignature } from './twilio-signature.js';
-export { zadarmaSignature, zadarmaSignedString } from './zadarma-signature.js';
-export { mangoSign } from './mango-signature.js';
-export { telnyxSignedPayload } from './telnyx-signature.js';
+export { twilioSignature } from './webhooks/twilio/twilio-signature.js';
+export { zadarmaSignature, zadarmaSignedString } from './webhooks/zadarma/zadarma-signature.js';
+export { mangoSign } from './webhooks/mango/mango-signature.js';
+export { telnyxSignedPayload } from './webhooks/telnyx/telnyx-signature.js';

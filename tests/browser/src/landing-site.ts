@@ -37,12 +37,14 @@ export class LandingSite {
       const src = url.searchParams.get('src') ?? this.trackerOrigin;
       const api = url.searchParams.get('api') ?? this.trackerOrigin;
       const csp = `default-src 'self'; script-src 'self' ${src}; connect-src ${api}; style-src 'self'; img-src 'self'`;
-      const tag = `<script async src="${src}/v1/sites/${page.site}/tracker.js" data-heartbeat="${url.searchParams.get('hb') ?? '1'}"${api === this.trackerOrigin ? '' : ` data-api="${api}"`}></script>`;
+      const dataApi = api === this.trackerOrigin ? '' : ` data-api="${api}"`;
+      const tag = `<script async src="${src}/v1/sites/${page.site}/tracker.js" data-heartbeat="${url.searchParams.get('hb') ?? '1'}"${dataApi}></script>`;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
       // twice: the tag included twice (by hand and by a tag manager).
       const tags = url.searchParams.has('twice') ? tag + tag : tag;
       res.end(
-        `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>${page.head ?? ''}${tags}<script src="/app.js"></script></head><body>${page.body}</body></html>`,
+        `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>${page.head ?? ''}${tags}<script src="/app.js"></script></head>` +
+          `<body>${page.body}</body></html>`,
       );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

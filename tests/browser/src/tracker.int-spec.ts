@@ -196,7 +196,7 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal((await getRaw(`${tracker.url}/v1/sites/nowhere/tracker.js`, {})).status, 404);
   });
 
-  it('replaces the number in every format, in tel: links and attributes, keeps the formatting, shifts no layout, under a strict CSP; SPA routes too', async () => {
+  it('replaces the number in every format, in tel: links and attributes, keeps formatting, shifts no layout, under a strict CSP; SPA routes too', async () => {
     const context = await newContext();
     await context.addCookies([
       { name: '_ga', value: 'GA1.1.1234567890.1700000000', url: site.url },
@@ -320,7 +320,7 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal(await text(page, 'promo-other'), '8 800 200-00-00', 'the other site number is not swapped for the default one');
     // The visit for the site's backend: hidden form fields (also of a form added later) and the accessor.
     const field = (form: string, name: string) =>
-      page.evaluate(([f, n]) => (document.querySelector(`#${f} input[name=${n}]`) as HTMLInputElement | null)?.value ?? null, [form, name]);
+      page.evaluate(([f, n]) => document.querySelector<HTMLInputElement>(`#${f} input[name=${n}]`)?.value ?? null, [form, name]);
     await waitFor(async () => (await field('order', 'calltrack_session_id')) === answer.sessionId, { what: 'the session id in the form' });
     assert.equal(await field('order', 'calltrack_visitor_id'), answer.visitorId);
     assert.deepEqual(await page.evaluate(() => (window as unknown as { calltrack: { ids(): object } }).calltrack.ids()), {

@@ -61,7 +61,8 @@ describe('metric names of scrapes, alert rules and dashboards', () => {
 
   it('reads the expressions of a rule-groups file and of a dashboard (targets and templating)', () => {
     const rules =
-      'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: calltrack_consumer_up == 0\n      - record: r\n        expr: sum(rate(calltrack_webhooks_total[5m]))\n';
+      'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: calltrack_consumer_up == 0\n' +
+      '      - record: r\n        expr: sum(rate(calltrack_webhooks_total[5m]))\n';
     assert.deepEqual(ruleExpressions(rules), ['calltrack_consumer_up == 0', 'sum(rate(calltrack_webhooks_total[5m]))']);
     const dashboard = {
       panels: [{ targets: [{ expr: 'rate(calltrack_exports_total[5m])' }] }, { panels: [{ targets: [{ expr: 'calltrack_clickhouse_up' }] }] }],

@@ -71,7 +71,7 @@ describe('metrics: every service exposes its series, and they move', () => {
     if (chDir) rmSync(chDir, { recursive: true, force: true });
   });
 
-  it('a visit, a call, a refused webhook and an export move the series of every service; lag returns to 0; rules and dashboard read only exposed names', async () => {
+  it('a visit, call, refused webhook and export move the series of every service; lag returns to 0; rules and dashboard read only exposed names', async () => {
     const before = await scrapeAll();
     for (const name of SERVICES) {
       const s = before[name];

@@ -101,8 +101,8 @@ describe('trace propagation across Kafka', () => {
     });
     const publish = parentOf(poolSpan);
     assert.equal(publish?.name, 'publish sessions');
-    assert.equal(scope(publish!), 'session-tracker');
-    assert.equal(parentOf(publish!)?.spanContext().spanId, request.spanContext().spanId);
+    assert.equal(scope(publish), 'session-tracker');
+    assert.equal(parentOf(publish)?.spanContext().spanId, request.spanContext().spanId);
 
     const attributedLease = await waitFor(() => inTrace().find((s) => scope(s) === 'attribution' && s.name === 'process poolEvents'), {
       what: 'attribution consuming the lease in the trace',

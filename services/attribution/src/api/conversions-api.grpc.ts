@@ -85,7 +85,7 @@ export class ConversionsApiGrpcController {
       utmTerm: String(r['utm_term']),
       verdict: String(r['verdict']),
       channel: String(r['channel']),
-      sourceLabel: String(r['source_label'] ?? ''),
+      sourceLabel: String(r['source_label']),
       sessionId: String(r['session_id']),
       visitorId: String(r['visitor_id']),
       matchConfidence: Number(r['match_confidence'] ?? 0),

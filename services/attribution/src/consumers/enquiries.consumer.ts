@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { DomainEvent } from '@calltrack/contracts';
 import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
@@ -56,7 +55,7 @@ export class EnquiriesConsumer implements OnApplicationBootstrap, OnModuleDestro
     this.chunksDone = 0;
     if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'enquiries' });
     if (record.event.type !== 'EnquiryReceived') return;
-    const read = readEnquiryReport(record.event as DomainEvent<'EnquiryReceived'>);
+    const read = readEnquiryReport(record.event);
     // The broker's way to dead-letter a record: the batch goes on without it.
     if (!read.ok) throw new NonRetriableError(read.reason);
     this.buffer.push({ report: read.value, publishedAtMs: record.timestampMs || Date.now() });

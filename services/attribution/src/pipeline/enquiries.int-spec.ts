@@ -50,7 +50,7 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
       { enquiryId, kind: EnquiryKind.ENQUIRY_KIND_FORM, receivedAtMs: Date.now(), ...p },
       { siteId: SITE, producer: 'test', eventId, occurredAtMs: Number(p.occurredAtMs) },
     );
-  const sendEnquiry = (e: DomainEvent<'EnquiryReceived'>) => send('enquiries', enquiryKey(SITE, e.payload.enquiryId!), e);
+  const sendEnquiry = (e: DomainEvent<'EnquiryReceived'>) => send('enquiries', enquiryKey(SITE, e.payload.enquiryId), e);
   const sendCall = (callId: string, from: string, at: number, to = DEFAULT_NUMBER) =>
     send(
       'screenedCalls',

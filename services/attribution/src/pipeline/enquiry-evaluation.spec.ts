@@ -14,7 +14,7 @@ import {
 } from './enquiry-evaluation.js';
 import type { MatchedContact } from '../leads/lead-grouping.js';
 import type { StoredEnquiry } from '../store/rows.js';
-import { NO_LEARNT_WEIGHTS, type LearntWeights } from '../models/attribution-models.js';
+import { NO_LEARNT_WEIGHTS } from '../models/attribution-models.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

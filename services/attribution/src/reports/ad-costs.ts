@@ -105,7 +105,7 @@ export function adCostRows(event: DomainEvent<'AdCostsImported'>): AdCostRow[] {
       clicks: Number(r.clicks ?? 0),
       impressions: Number(r.impressions ?? 0),
       currency: r.currency!,
-      import_id: p.importId!,
+      import_id: p.importId,
       imported_by: p.importedBy ?? '',
       version: event.occurredAtMs,
     };
@@ -122,7 +122,7 @@ export function conversionRevenueRow(event: DomainEvent<'ConversionRevenueRecord
     site_id: event.siteId,
     call_id: p.callId,
     amount,
-    currency: p.currency!,
+    currency: p.currency,
     deal_id: p.dealId ?? '',
     author: p.author ?? '',
     recorded_at: new Date(event.occurredAtMs).toISOString(),

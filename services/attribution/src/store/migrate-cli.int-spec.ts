@@ -88,7 +88,7 @@ describe('two migrations commands at once against a ClickHouse HTTP endpoint', (
             });
         done.catch((err: { code?: string; type?: string; message?: string }) => {
           res.writeHead(500, { 'X-ClickHouse-Exception-Code': String(err.code ?? 1000) });
-          res.end(`Code: ${err.code ?? 1000}. DB::Exception: ${err.message ?? String(err)} (${err.type ?? 'UNKNOWN_EXCEPTION'}) (version test)\n`);
+          res.end(`Code: ${err.code ?? 1000}. DB::Exception: ${err.message ?? 'unknown'} (${err.type ?? 'UNKNOWN_EXCEPTION'}) (version test)\n`);
         });
       });
     });
