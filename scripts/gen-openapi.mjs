@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
 const documents = [
   ['docs/admin-api.openapi.json', '../services/number-pool/dist/openapi-document.js', 'adminOpenApiDocument'],
-  ['docs/attribution-api.openapi.json', '../services/attribution/dist/openapi-document.js', 'attributionOpenApiDocument'],
+  ['docs/attribution-api.openapi.json', '../services/attribution/dist/api/openapi-document.js', 'attributionOpenApiDocument'],
 ];
 let stale = 0;
 for (const [file, module, name] of documents) {

@@ -62,6 +62,8 @@ if [[ $what == unit || $what == all ]]; then
   run_suite unit '*.spec.js' --test-concurrency=2
   if [[ -z $filter ]] && ! node scripts/gen-config-docs.mjs --check; then extra_failures=$((extra_failures + 1)); fi
   if [[ -z $filter ]] && ! node scripts/gen-openapi.mjs --check; then extra_failures=$((extra_failures + 1)); fi
+  # Import cycles between source files (libs, services, tests): scripts/check-import-cycles.mjs lists each one.
+  if [[ -z $filter ]] && ! node scripts/check-import-cycles.mjs; then extra_failures=$((extra_failures + 1)); fi
   # Formatting (Prettier, .prettierrc.json): `npm run format` fixes what this reports.
   if [[ -z $filter ]] && ! node node_modules/prettier/bin/prettier.cjs --check --log-level warn "**/*.{ts,mts,mjs,js,json}"; then extra_failures=$((extra_failures + 1)); fi
   # No source line over 160 characters: the long strings and comments Prettier does not wrap.

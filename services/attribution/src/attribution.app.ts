@@ -2,7 +2,7 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { bootService, type RunningService } from '@calltrack/service-kit';
 import { AttributionModule } from './attribution.module.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
-import { CONVERSIONS_API_PACKAGE, CONVERSIONS_API_PROTO } from './conversions-api.grpc.js';
+import { CONVERSIONS_API_PACKAGE, CONVERSIONS_API_PROTO } from './api/index.js';
 
 /** Starts attribution in this process (main.ts, the one-process embedded mode, tests). */
 export async function startAttribution(config: AttributionConfig): Promise<RunningService> {

@@ -6,7 +6,7 @@
 import { migrateDatabase } from '@calltrack/clickhouse';
 import { configOrExit, loadConfig } from '@calltrack/config';
 import { createLogger } from '@calltrack/telemetry';
-import { clickHouseConnection, MIGRATIONS_DIR } from './clickhouse-connection.js';
+import { clickHouseConnection, MIGRATIONS_DIR } from './store/clickhouse-connection.js';
 import { attributionConfigSchema } from './config.js';
 
 // Only the variables the migrations need (no ADMIN_TOKEN, no Kafka): the same names and rules as the service's.

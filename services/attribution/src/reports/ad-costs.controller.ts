@@ -3,9 +3,10 @@ import { callKey, createEvent, newEventId, siteKey } from '@calltrack/contracts'
 import { KafkaBus } from '@calltrack/kafka';
 import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
-import { AttributionStore, num, str } from '../attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { SERVICE_NAME } from '../config.js';
 import { adCostImportSchema, conversionRevenueRow, costChannel, isCalendarDay, revenueBodySchema, ROWS_PER_EVENT, type AdCostImport } from './ad-costs.js';
+import { num, str } from '../store/values.js';
 
 const operatorOf = (header: string | undefined): string => (header ?? '').slice(0, 200) || 'admin-api';
 const callIdPipe = new ZodValidationPipe(z.string().min(1, 'is empty').max(256, 'at most 256 characters'), 'call id');

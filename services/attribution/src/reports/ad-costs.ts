@@ -3,6 +3,7 @@
 import { classifyChannel, type DomainEvent } from '@calltrack/contracts';
 import { NonRetriableError } from '@calltrack/kafka';
 import { z } from 'zod';
+import type { AdCostRow, ConversionRevenueRow } from '../store/rows.js';
 
 /** Rows per request, and per event: an import is published in parts that stay far below Kafka's 1 MB message limit. */
 export const MAX_IMPORT_ROWS = 20_000;
@@ -75,34 +76,6 @@ export const revenueBodySchema = z.strictObject({
   dealId: z.string().max(200, 'dealId: at most 200 characters').default(''),
   author: z.string().max(200, 'author: at most 200 characters').default(''),
 });
-
-export interface AdCostRow {
-  site_id: string;
-  day: string;
-  channel: string;
-  source: string;
-  medium: string;
-  campaign: string;
-  keyword: string;
-  cost: number;
-  clicks: number;
-  impressions: number;
-  currency: string;
-  import_id: string;
-  imported_by: string;
-  version: number;
-}
-
-export interface ConversionRevenueRow {
-  site_id: string;
-  call_id: string;
-  amount: number;
-  currency: string;
-  deal_id: string;
-  author: string;
-  recorded_at: string;
-  event_id: string;
-}
 
 /** The channel of a cost row, by the rules that classify visits (docs/channels.md), from its tags alone. */
 export function costChannel(source: string, medium: string): string {

@@ -2,12 +2,14 @@
 // Every query reads current rows (FINAL), counts inbound non-spam calls, leaves out visits
 // judged bots, and works in the site's time zone where days and hours matter.
 import { Injectable } from '@nestjs/common';
-import { AttributionStore, num, str, TIME } from '../attribution-store.js';
+import { AttributionStore } from '../store/attribution-store.js';
 import { ATTRIBUTION_MODELS } from '../models/attribution-models.js';
-import { isoFromClickHouse } from '../row-mappers.js';
+import { isoFromClickHouse } from '../store/row-mappers.js';
+import { TIME, num, str } from '../store/values.js';
 
 /** Inbound calls that are not spam, of one site, started in [from, to). */
-const CALLS_IN_RANGE = `site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')} AND direction != 'outbound' AND verdict != 'spam'`;
+const CALLS_IN_RANGE = `site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')} AND direction != 'outbound'
+  AND verdict != 'spam'`;
 const VISITS_IN_RANGE = `site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
   AND session_id NOT IN (SELECT session_id FROM session_verdicts FINAL WHERE site_id = {site:String} AND verdict = 'bot')`;
 
@@ -142,7 +144,8 @@ export class ReportQueries {
          UNION ALL
          SELECT ${costKeys}, 0, 0, 0., 0., 0, 0., 0., 0., sum(cost), sum(clicks), sum(impressions), 0.
          FROM ad_costs FINAL
-         WHERE site_id = {site:String} AND day >= toDate(toTimeZone(${TIME('from')}, {tz:String})) AND day <= toDate(toTimeZone(${TIME('to')} - INTERVAL 1 MILLISECOND, {tz:String}))
+         WHERE site_id = {site:String} AND day >= toDate(toTimeZone(${TIME('from')}, {tz:String}))
+           AND day <= toDate(toTimeZone(${TIME('to')} - INTERVAL 1 MILLISECOND, {tz:String}))
          GROUP BY ${k}
        )
        GROUP BY ${k}
@@ -184,7 +187,8 @@ export class ReportQueries {
   ): Promise<Array<{ day: string; hour: number; weekday: number; visits: number; calls: number; targetCalls: number; missedCalls: number }>> {
     const local = `toTimeZone(started_at, {tz:String})`;
     const rows = await this.store.query<Record<string, unknown>>(
-      `SELECT toString(day) AS day, hour, any(weekday) AS weekday, sum(visits) AS visits, sum(calls) AS calls, sum(target_calls) AS target_calls, sum(missed_calls) AS missed_calls
+      `SELECT toString(day) AS day, hour, any(weekday) AS weekday, sum(visits) AS visits, sum(calls) AS calls, sum(target_calls) AS target_calls,
+         sum(missed_calls) AS missed_calls
        FROM (
          SELECT toDate(${local}) AS day, toHour(${local}) AS hour, toDayOfWeek(${local}) AS weekday, count() AS visits,
                 toUInt64(0) AS calls, toUInt64(0) AS target_calls, toUInt64(0) AS missed_calls
@@ -321,7 +325,8 @@ export class ReportQueries {
       this.store.query<{ visitor_id: string; phone: string }>(
         `SELECT visitor_id, caller_number AS phone FROM calls FINAL WHERE site_id = {site:String} AND direction != 'outbound' AND (${where})
          UNION DISTINCT
-         SELECT visitor_id, contact_phone AS phone FROM enquiries FINAL WHERE site_id = {site:String} AND (${where.replaceAll('caller_number', 'contact_phone')})`,
+         SELECT visitor_id, contact_phone AS phone FROM enquiries FINAL WHERE site_id = {site:String}
+           AND (${where.replaceAll('caller_number', 'contact_phone')})`,
         params(),
       );
     if (visitors.size > 0) for (const c of await contacts('visitor_id IN {v:Array(String)}')) if (c.phone) phones.add(c.phone);
@@ -336,13 +341,16 @@ export class ReportQueries {
       ),
       this.store.query<Record<string, unknown>>(
         `SELECT call_id, direction, caller_number, tracking_number, status, started_at, talk_seconds, wait_seconds, match_method, match_confidence,
-                session_id, visitor_id, channel, utm_source, utm_medium, utm_campaign, utm_term, caller_type, is_target, is_missed, callback_status, lead_id, verdict
-         FROM calls FINAL WHERE site_id = {site:String} AND (visitor_id IN {v:Array(String)} OR caller_number IN {p:Array(String)} OR (direction = 'outbound' AND called_number IN {p:Array(String)}))
+                session_id, visitor_id, channel, utm_source, utm_medium, utm_campaign, utm_term, caller_type, is_target, is_missed, callback_status,
+                  lead_id, verdict
+         FROM calls FINAL WHERE site_id = {site:String} AND (visitor_id IN {v:Array(String)} OR caller_number IN {p:Array(String)}
+           OR (direction = 'outbound' AND called_number IN {p:Array(String)}))
          ORDER BY started_at DESC, call_id LIMIT {limit:UInt32}`,
         params(),
       ),
       this.store.query<Record<string, unknown>>(
-        `SELECT enquiry_id, kind, occurred_at, contact_phone, contact_email, contact_name, session_id, visitor_id, channel, utm_source, utm_medium, utm_campaign, utm_term, lead_id
+        `SELECT enquiry_id, kind, occurred_at, contact_phone, contact_email, contact_name, session_id, visitor_id, channel, utm_source, utm_medium,
+           utm_campaign, utm_term, lead_id
          FROM enquiries FINAL WHERE site_id = {site:String} AND (visitor_id IN {v:Array(String)} OR contact_phone IN {p:Array(String)})
          ORDER BY occurred_at DESC, enquiry_id LIMIT {limit:UInt32}`,
         params(),

@@ -2,10 +2,10 @@ import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { toE164 } from '@calltrack/phone';
 import { AdminTokenGuard, ApiError, SiteDirectory, siteIdPipe, ZodValidationPipe } from '@calltrack/service-kit';
 import { z } from 'zod';
-import { AttributionSettingsService } from '../attribution-settings.service.js';
-import { learntModelView, MarkovModelService } from '../markov-model.service.js';
+import { AttributionSettingsService } from '../settings/attribution-settings.service.js';
+import { learntModelView, MarkovModelService } from '../models/markov-model.service.js';
 import { ATTRIBUTION_MODELS } from '../models/attribution-models.js';
-import { intParam, rangeFields, toRange } from '../range-query.js';
+import { intParam, rangeFields, toRange } from '../api/range-query.js';
 import { ReportQueries, SEGMENTS, SOURCE_LEVELS, type ReportRange } from './report-queries.js';
 
 const model = z.enum(ATTRIBUTION_MODELS, { message: `model must be one of ${ATTRIBUTION_MODELS.join(', ')}` }).optional();

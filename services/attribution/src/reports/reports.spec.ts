@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createEvent } from '@calltrack/contracts';
-import { deviceOf } from '../visit-enrichment.js';
+import { deviceOf } from '../consumers/visit-enrichment.js';
 import { adCostImportSchema, adCostRows, costChannel } from './ad-costs.js';
 import { summarisePaths } from './report-queries.js';
 

@@ -1,0 +1,4 @@
+export { ModelsModule } from './models.module.js';
+export { MarkovModelService } from './markov-model.service.js';
+export * from './attribution-models.js';
+export * from './call-credits.js';

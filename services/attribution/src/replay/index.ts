@@ -1,0 +1,3 @@
+export { ReplayModule } from './replay.module.js';
+export { RecomputeService } from './recompute.service.js';
+export { ReevaluationSweepService } from './reevaluation-sweep.service.js';
