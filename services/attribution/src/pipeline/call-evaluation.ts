@@ -4,7 +4,7 @@
 // and event id rules below. Pure: the lookups are passed in (call-evaluation.service.ts
 // reads them from ClickHouse, once per batch).
 import { createHash } from 'node:crypto';
-import { calltrack, callDirectionLabel, createEvent, type DomainEvent } from '@calltrack/contracts';
+import { calltrack, callDirectionLabel, createEvent, derivedEventId, type DomainEvent } from '@calltrack/contracts';
 import { modelSettingsOf, type SiteSettings } from '../settings/attribution-settings.js';
 import { classifyCall, type Classification } from '../classification/call-classification.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from '../models/call-credits.js';
@@ -236,7 +236,7 @@ export function evaluateCalls(matched: readonly MatchedReport[], lookups: Evalua
       {
         siteId: report.siteId,
         producer: SERVICE_NAME,
-        eventId: `${report.reportEventId}:attributed`,
+        eventId: derivedEventId(report.reportEventId, 'attributed'),
         causationId: report.reportEventId,
         occurredAtMs: report.occurredAtMs,
       },
@@ -487,20 +487,20 @@ export function planWrites(
       publish = true;
       if (!before || before.row.report_version < e.report.reportVersion) {
         version = base;
-        eventId = `${e.report.reportEventId}:attributed`;
+        eventId = derivedEventId(e.report.reportEventId, 'attributed');
       } else if (sameRow && sameCredits) {
         version = before.row.version;
         eventId = before.row.event_id;
       } else {
         version = before.row.version >= base ? before.row.version + 1n : base;
-        eventId = `${e.report.reportEventId}:attributed:${version}`;
+        eventId = derivedEventId(e.report.reportEventId, 'attributed', version);
       }
     } else {
       // A newer report arrived meanwhile: it was (or will be) evaluated itself.
       if (before && before.row.report_version > e.report.reportVersion) continue;
       if (before && sameReport && sameRow && sameCredits && before.row.version >= base) continue;
       version = before && before.row.version >= base ? before.row.version + 1n : base;
-      eventId = `${e.report.reportEventId}:attributed:${version}`;
+      eventId = derivedEventId(e.report.reportEventId, 'attributed', version);
       publish = !samePublic || !sameReport;
     }
     const event: DomainEvent<'CallAttributed'> = { ...e.event, eventId };

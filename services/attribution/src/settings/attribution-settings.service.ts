@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createEvent, siteKey, type AnyDomainEvent } from '@calltrack/contracts';
-import { KafkaBus, ReplayWatermark, type BatchConsumer } from '@calltrack/kafka';
+import { KafkaBus, type CompactedTopicFollower } from '@calltrack/kafka';
 import { ApiError, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { defaultSiteSettings, settingsEventInput, settingsFromEvent, type AttributionSettings, type SiteSettings } from './attribution-settings.js';
@@ -19,48 +19,36 @@ const MAX_REVISION = 65_535;
 @Injectable()
 export class AttributionSettingsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sites = new Map<string, SiteSettings>();
-  private readonly replayed = new ReplayWatermark();
   private readonly locks = new Map<string, Promise<unknown>>();
-  private consumer: BatchConsumer | undefined;
-  private markLoaded!: () => void;
+  /** libs/kafka's replay-then-follow: the group is <client id>.attribution-settings. */
+  private readonly follower: CompactedTopicFollower;
   /** Resolves once the topic was read up to its end at start. */
-  readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
-  private isLoaded = false;
+  readonly loaded: Promise<void>;
 
   constructor(
     private readonly bus: KafkaBus,
     private readonly readiness: ReadinessService,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.follower = bus.replayThenFollow({
+      name: 'attribution-settings',
+      topics: ['attributionSettings'],
+      apply: ({ event }) => {
+        if (event) this.apply(event);
+      },
+      onReplayRestart: () => this.sites.clear(),
+    });
+    this.loaded = this.follower.whenReady();
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.readiness.register('attribution_settings_loaded', () => this.isLoaded);
-    const { records } = await this.bus.replay(
-      ['attributionSettings'],
-      (r) => {
-        this.replayed.mark(r.topic, r.partition, r.offset);
-        if (r.event) this.apply(r.event);
-      },
-      { onRestart: () => this.sites.clear() },
-    );
-    this.isLoaded = true;
-    this.markLoaded();
+    this.readiness.register('attribution_settings_loaded', () => this.follower.isReady());
+    const { records } = await this.follower.start();
     this.logger.info({ event: 'attribution_settings_loaded', records, sites: this.sites.size });
-    this.consumer = this.bus.consumer({
-      groupId: `${this.bus.settings.clientId}.attribution-settings`,
-      perInstance: true,
-      topics: ['attributionSettings'],
-      fromBeginning: true,
-      handle: async (record) => {
-        if (this.replayed.covers(record.topic, record.partition, record.offset)) return;
-        this.apply(record.event);
-      },
-    });
-    await this.consumer.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.consumer?.stop();
+    await this.follower.stop();
   }
 
   private apply(event: AnyDomainEvent): void {
