@@ -54,8 +54,12 @@ function convertingSets(paths: readonly ChannelPath[]): PathSet[] {
 
 /** Each channel's summed credit over the converting paths when calls are credited by `weights`. */
 export function creditedTotals(paths: readonly ChannelPath[], weights: ReadonlyMap<string, number>): Map<string, number> {
+  return totalsOver(convertingSets(paths), weights);
+}
+
+function totalsOver(sets: readonly PathSet[], weights: ReadonlyMap<string, number>): Map<string, number> {
   const totals = new Map<string, number>();
-  for (const set of convertingSets(paths)) {
+  for (const set of sets) {
     const credits = splitOverChannels(set.channels, weights);
     for (const [channel, credit] of credits) totals.set(channel, (totals.get(channel) ?? 0) + credit * set.count);
   }
@@ -93,7 +97,8 @@ export function fitCreditWeights(paths: readonly ChannelPath[], shares: Readonly
   // Where the attribution cannot be met the fit creeps towards the nearest split: stop once it has stalled.
   let checkpoint = Infinity;
   for (; iterations < maxIterations; iterations += 1) {
-    const totals = creditedTotals(paths, weights);
+    // The sets are built once: an iteration is one pass over the distinct converting paths.
+    const totals = totalsOver(sets, weights);
     error = maxRelative(totals, target);
     if (error <= tolerance) break;
     if (iterations % STALL_WINDOW === 0) {
