@@ -241,12 +241,22 @@ async function servedTopics(admin: Admin, names: string[]): Promise<Set<string>>
         await admin.fetchTopicOffsets(name);
         served.add(name);
       } catch (err) {
-        if (!isTransientKafkaError(err)) throw err;
+        if (!isTransientKafkaError(err) && !isUnlistedTopicAnswer(err)) throw err;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, names.length) }, worker));
   return served;
+}
+
+/**
+ * kafkajs's fetchTopicOffsets destructures the broker's offsets answer for the topic without
+ * checking that it names the topic (a topic created a moment ago whose partitions the broker
+ * does not list yet: "Cannot destructure property 'partitions' of 'high.pop(...)'"): the topic
+ * is not served yet and is asked again in the next round, like any transient error.
+ */
+export function isUnlistedTopicAnswer(err: unknown): boolean {
+  return err instanceof TypeError && /Cannot destructure property 'partitions' of '(high|low)\.pop\(\.\.\.\)'/.test(err.message);
 }
 
 /**
