@@ -1,5 +1,5 @@
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type EventTime } from '../calls/call-merge.js';
-import { eventIdOf } from '../intake/event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 import type { AmiMessage } from './ami-protocol.js';
 import { wallClockToEpochMs } from '../intake/local-time.js';
 import { diversionNumber, historyInfoNumber, phoneOrEmpty } from '../intake/phone-fields.js';

@@ -6,7 +6,7 @@ import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
 import { platformId } from '../intake/ids.js';
 import { DEFAULT_EVENT_TIME_WINDOW, timeProblems, type EventTimeWindow } from '../intake/event-time-window.js';
-import { eventIdOf } from '../intake/event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 import type { FieldProblem } from '../intake/field-problems.js';
 import { instant } from '../intake/instant.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { enquiryEventId } from '../enquiries/enquiry-mapping.js';
 import { webhookEventId } from '../webhooks/generic/generic-mapping.js';
-import { eventIdOf } from './event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 
 describe('event ids of what adapters receive (one derivation for providers, the generic webhook and enquiries)', () => {
   it('gives the ids earlier releases gave (consumers dedupe retries across an upgrade on them)', () => {

@@ -2,7 +2,7 @@ import { calltrack } from '@calltrack/contracts';
 import { toE164 } from '@calltrack/phone';
 import { z } from 'zod';
 import type { CallReportPayload } from '../../calls/call-merge.js';
-import { eventIdOf } from '../../intake/event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 import type { FieldProblem } from '../../intake/field-problems.js';
 import { platformId } from '../../intake/ids.js';
 import { instant } from '../../intake/instant.js';

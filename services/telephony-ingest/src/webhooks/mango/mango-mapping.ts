@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallParties } from '../../calls/call-merge.js';
-import { eventIdOf } from '../../intake/event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 import { fieldProblems, inEpochRange } from '../shared/form-body.js';
 import { platformId } from '../../intake/ids.js';
 import { phoneOrEmpty, readCaller } from '../../intake/phone-fields.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type EventTime } from '../../calls/call-merge.js';
-import { eventIdOf } from '../../intake/event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 import { digits, fieldProblems, inEpochRange } from '../shared/form-body.js';
 import { phoneOrEmpty, readCaller } from '../../intake/phone-fields.js';
 import type { ProviderEventMapping } from '../shared/provider-event-mapping.js';

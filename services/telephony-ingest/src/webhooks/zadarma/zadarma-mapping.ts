@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CallStage, type CallObservation, type CallOutcome, type CallParties, type SignedCallFacts } from '../../calls/call-merge.js';
-import { eventIdOf } from '../../intake/event-ids.js';
+import { eventIdOf } from '@calltrack/contracts';
 import { digits, fieldProblems } from '../shared/form-body.js';
 import { wallClockToEpochMs } from '../../intake/local-time.js';
 import { platformId } from '../../intake/ids.js';
