@@ -90,6 +90,14 @@ export interface BatchConsumerOptions {
    * declared dead and isLive() turns false (default 10, about 3 minutes of trying).
    */
   maxRestarts?: number;
+  /**
+   * Longest time a member may stay out of its group (rebalancing, re-joining, reconnecting)
+   * before its kafkajs consumer is replaced by a new one that joins afresh (default: three
+   * session timeouts, at least 30 s). A join waits at most about one session timeout for a
+   * dead member to expire; longer, the client is stuck (seen after a broker was killed: a
+   * member re-joining in a loop for minutes). Replacements do not count towards maxRestarts.
+   */
+  joinTimeoutMs?: number;
 }
 
 /** Headers of a record parked on a retry topic (original key, value and headers kept). */
@@ -133,6 +141,8 @@ interface Member {
   joined: boolean;
   /** Restarts since the last successful join. */
   restarts: number;
+  /** Since when the member has not been joined (valid while joined is false). */
+  unjoinedSince: number;
   /** Commits the last batch's offsets after a quiet commit interval (commitIntervalMs consumers). */
   idleCommit?: NodeJS.Timeout;
   /** Set when the member gave up restarting: the process is no longer live. */
@@ -147,6 +157,15 @@ interface Member {
 }
 
 const RESTART_DELAY_MS = 1_000;
+const MIN_JOIN_TIMEOUT_MS = 30_000;
+const JOIN_CHECK_MS = 1_000;
+
+/** The member stayed out of its group longer than joinTimeoutMs: its client is replaced. */
+class JoinTimedOut extends Error {
+  constructor(readonly unjoinedMs: number) {
+    super(`not joined for ${unjoinedMs} ms`);
+  }
+}
 const MAX_RESTART_DELAY_MS = 30_000;
 /** Records whose attempts are remembered across redeliveries (oldest forgotten first). */
 const MAX_REMEMBERED = 10_000;
@@ -207,7 +226,10 @@ export class BatchConsumer {
   private readonly heartbeatIntervalMs: number;
   private readonly maxRecordMs: number;
   private readonly maxBlockedMs: number;
+  private readonly joinTimeoutMs: number;
   private readonly attempts = new Map<string, AttemptMemo>();
+  /** Clients given up on (replaced or stopped): never restarted, never handed a batch. */
+  private readonly retired = new WeakSet<KafkaConsumer>();
   private running = false;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private cleanupTimer: NodeJS.Timeout | undefined;
@@ -226,6 +248,7 @@ export class BatchConsumer {
     this.heartbeatIntervalMs = Math.min(3_000, Math.floor(this.sessionTimeoutMs / 5));
     this.maxRecordMs = options.maxRecordMs ?? 60_000;
     this.maxBlockedMs = options.maxBlockedMs ?? 60_000;
+    this.joinTimeoutMs = options.joinTimeoutMs ?? Math.max(MIN_JOIN_TIMEOUT_MS, 3 * this.sessionTimeoutMs);
     this.tracer = tracer(settings.clientId);
     const main: string[] = [];
     const retry: string[] = [];
@@ -252,6 +275,7 @@ export class BatchConsumer {
       assigned: false,
       joined: false,
       restarts: 0,
+      unjoinedSince: Date.now(),
       dead: undefined,
       telemetry: new MemberTelemetry(label, () => this.running && member.joined && !member.dead),
       stallLogged: false,
@@ -271,7 +295,13 @@ export class BatchConsumer {
       heartbeatInterval: this.heartbeatIntervalMs,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
-      retry: { retries: 10 },
+      retry: {
+        retries: 10,
+        // kafkajs restarts a client after a retriable crash by itself, also one disconnected by us
+        // mid-join (its JoinGroup fails on the closed connection): a retired client must stay down, or it
+        // would rejoin the group beside its replacement and consume on.
+        restartOnFailure: () => Promise.resolve(this.running && !this.retired.has(consumer)),
+      },
     });
     // Events of an incarnation that was replaced change nothing.
     const current = () => member.consumer === consumer;
@@ -295,28 +325,24 @@ export class BatchConsumer {
       member.assigned = true;
       member.telemetry.assigned(assignment);
       // A member with nothing assigned (more members than partitions) fetches nothing and is ready as it is.
-      if (Object.values(assignment).every((list) => list.length === 0)) {
-        member.joined = true;
-        member.restarts = 0;
-      }
+      if (Object.values(assignment).every((list) => list.length === 0)) setJoined(member, true);
     });
     consumer.on(consumer.events.FETCH, () => {
       if (!current() || !member.assigned) return;
       member.telemetry.fetched();
-      member.joined = true;
-      member.restarts = 0;
+      setJoined(member, true);
     });
     for (const event of [consumer.events.REBALANCING, consumer.events.STOP, consumer.events.DISCONNECT]) {
       consumer.on(event, () => {
         if (!current()) return;
         member.assigned = false;
-        member.joined = false;
+        setJoined(member, false);
       });
     }
     consumer.on(consumer.events.CRASH, (e) => {
       if (!current()) return;
       member.assigned = false;
-      member.joined = false;
+      setJoined(member, false);
       this.logger.error({ event: 'kafka_consumer_crash', group: member.groupId, err: e.payload.error, restart: e.payload.restart });
       // kafkajs restarts by itself after a retriable error; after any other it stops for good.
       if (!e.payload.restart) member.ended?.(e.payload.error);
@@ -377,6 +403,9 @@ export class BatchConsumer {
     while (this.running) {
       const consumer = this.newConsumer(member);
       member.consumer = consumer;
+      // Each incarnation gets the full join time.
+      member.joined = false;
+      member.unjoinedSince = Date.now();
       const ended = new Promise<Error | undefined>((resolve) => (member.ended = resolve));
       let error: Error | undefined;
       try {
@@ -385,9 +414,15 @@ export class BatchConsumer {
         if (!present) break;
         await consumer.connect();
         await consumer.subscribe({ topics: member.topics, fromBeginning: member.retryTier || (this.options.fromBeginning ?? false) });
+        // kafkajs's run() returns once the first join is done: its JoinGroup cannot be cut short (a
+        // disconnect waits for it, and a client given up on would consume on), and the broker bounds it
+        // by the rebalance timeout. Watched from then on: a client that stays out of its group is replaced.
         await this.run(member, consumer);
         firstAttempt();
-        error = await ended;
+        if (!member.joined) member.unjoinedSince = Date.now();
+        const watch = this.watchJoin(member);
+        error = await Promise.race([ended, watch.timedOut]);
+        watch.cancel();
       } catch (err) {
         error = err instanceof Error ? err : new Error(String(err));
         this.logger.error({ event: 'kafka_consumer_start_failed', group: member.groupId, err: error });
@@ -395,10 +430,23 @@ export class BatchConsumer {
       firstAttempt();
       if (!this.running) break;
       member.assigned = false;
-      member.joined = false;
-      await consumer.disconnect().catch(() => undefined);
-      member.restarts += 1;
+      setJoined(member, false);
       member.telemetry.restarted();
+      const stuck = error instanceof JoinTimedOut ? error : undefined;
+      if (stuck)
+        this.logger.warn(
+          { event: 'kafka_consumer_join_timeout', group: member.groupId, unjoinedMs: stuck.unjoinedMs, joinTimeoutMs: this.joinTimeoutMs },
+          'consumer stayed out of its group too long: replacing its client',
+        );
+      // Waits for a JoinGroup in flight (bounded by the rebalance timeout), then leaves the group.
+      this.retired.add(consumer);
+      await consumer.disconnect().catch(() => undefined);
+      if (stuck) {
+        // A stuck client, not a crash: a new one joins afresh, however often it takes.
+        await this.pause(member, RESTART_DELAY_MS);
+        continue;
+      }
+      member.restarts += 1;
       if (member.restarts > (this.options.maxRestarts ?? 10)) {
         member.dead = error ?? new Error('consumer stopped');
         this.logger.fatal(
@@ -409,17 +457,38 @@ export class BatchConsumer {
       }
       const delay = Math.min(RESTART_DELAY_MS * 2 ** (member.restarts - 1), MAX_RESTART_DELAY_MS);
       this.logger.error({ event: 'kafka_consumer_restarting', group: member.groupId, restart: member.restarts, delayMs: delay, err: error });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        member.ended = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.pause(member, delay);
     }
     // Stopped while connecting or subscribing: make sure this incarnation does not run on.
-    if (!this.running) await member.consumer?.disconnect().catch(() => undefined);
+    if (!this.running && member.consumer) {
+      this.retired.add(member.consumer);
+      await member.consumer.disconnect().catch(() => undefined);
+    }
     firstAttempt();
+  }
+
+  /** Waits before the next incarnation; stop() ends the wait. */
+  private pause(member: Member, delayMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      member.ended = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Resolves with JoinTimedOut once the member has been out of its group for longer than joinTimeoutMs. */
+  private watchJoin(member: Member): { timedOut: Promise<JoinTimedOut>; cancel(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<JoinTimedOut>((resolve) => {
+      timer = setInterval(() => {
+        const unjoinedMs = Date.now() - member.unjoinedSince;
+        if (this.running && !member.joined && unjoinedMs > this.joinTimeoutMs) resolve(new JoinTimedOut(unjoinedMs));
+      }, JOIN_CHECK_MS);
+      timer.unref();
+    });
+    return { timedOut, cancel: () => clearInterval(timer) };
   }
 
   private async run(member: Member, consumer: KafkaConsumer): Promise<void> {
@@ -429,6 +498,8 @@ export class BatchConsumer {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: member.retryTier ? 1 : (this.options.partitionsConsumedConcurrently ?? 1),
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, uncommittedOffsets }) => {
+        // A client whose join completed after it was given up on: its replacement does the work.
+        if (this.retired.has(consumer)) return;
         const topic = this.topicByName.get(batch.topic);
         if (!topic) throw new Error(`record from unsubscribed topic ${batch.topic}`);
         const started = process.hrtime.bigint();
@@ -865,15 +936,23 @@ export class BatchConsumer {
       this.members.map(async (m) => {
         m.ended?.(undefined);
         if (m.idleCommit) clearTimeout(m.idleCommit);
+        if (m.consumer) this.retired.add(m.consumer);
         await m.consumer?.disconnect();
         await m.supervisor;
-        m.joined = false;
+        setJoined(m, false);
         m.telemetry.close();
       }),
     );
     if (this.options.perInstance) await this.deleteGroups();
     this.logger.info({ event: 'kafka_consumer_stopped', group: this.groupId });
   }
+}
+
+/** Out of the group from now on (the time is kept for the join watchdog), or joined again (restarts forgiven). */
+function setJoined(member: Member, joined: boolean): void {
+  if (joined) member.restarts = 0;
+  else if (member.joined) member.unjoinedSince = Date.now();
+  member.joined = joined;
 }
 
 /** The group is rebalancing or forgot this member: the batch in hand cannot be committed. */

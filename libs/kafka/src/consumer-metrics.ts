@@ -103,7 +103,8 @@ export class MemberTelemetry {
   private progress(now = Date.now()): void {
     this.lastProgressAt = now;
     this.aliveAt = now;
-    metrics().lastProgress.set({ group: this.group }, Math.floor(now / 1000));
+    // Milliseconds kept: two progresses within one second must still tell apart (a scrape before and after a delivery).
+    metrics().lastProgress.set({ group: this.group }, now / 1000);
   }
 
   /** A new assignment: lag of partitions this member no longer holds is dropped. */

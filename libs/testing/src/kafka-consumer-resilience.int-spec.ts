@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createEvent } from '@calltrack/contracts';
+import { createEvent, topicName } from '@calltrack/contracts';
+import { metricsRegistry } from '@calltrack/telemetry';
 import { createKafka, deletePrefixedTopics, DLQ_HEADERS, KafkaBus, partitionOf, provisionTopics } from '@calltrack/kafka';
 import { createKafkaTestEnv, sleep, testBrokers, testLogger, TopicProbe, waitFor, type KafkaTestEnv } from './index.js';
 
@@ -186,6 +187,77 @@ describe('BatchConsumer resilience on the real broker', () => {
     await bus.producer.publish('antifraudBlocklist', 'later', later);
     await waitFor(() => handled.includes(later.eventId), { what: 'a record published after the restart' });
     await consumer.stop();
+  });
+
+  it('a member kept out of its group past joinTimeoutMs gets a new client, not counted as a crash, and joins once the group lets it', async () => {
+    const handled: string[] = [];
+    const consumer = bus.consumer({
+      groupId: 'join-group',
+      topics: ['antifraudBlocklist'],
+      fromBeginning: false,
+      joinTimeoutMs: 10_000,
+      // Any counted restart would declare it dead: replacements must not count.
+      maxRestarts: 0,
+      handle: async (r) => void handled.push(r.event.eventId),
+    });
+    const restarts = async (): Promise<number> => {
+      const m = await metricsRegistry.getSingleMetric('calltrack_consumer_restarts_total')!.get();
+      return m.values.find((v) => v.labels['group'] === 'join-group')?.value ?? 0;
+    };
+    await consumer.start();
+    await consumer.waitUntilReady();
+    // Plain kafkajs members of the same group. The holder takes partitions and stops heartbeating
+    // inside a batch (a session long enough not to expire during the test); then the joiner makes
+    // the group rebalance, and the BatchConsumer's rejoin waits for the holder.
+    const plain = (clientId: string) =>
+      createKafka({ ...env.settings, clientId }, testLogger).consumer({
+        groupId: `${env.settings.prefix}join-group`,
+        sessionTimeout: 60_000,
+        heartbeatInterval: 1_000,
+        // Stopped is stopped: no restart of its own after a crash.
+        retry: { restartOnFailure: () => Promise.resolve(false) },
+      });
+    const holder = plain('join-holder');
+    const joiner = plain('join-joiner');
+    let holding = false;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    try {
+      await holder.connect();
+      await holder.subscribe({ topics: [topicName('antifraudBlocklist', env.settings.prefix)] });
+      await holder.run({
+        eachBatch: async () => {
+          holding = true;
+          await released;
+        },
+      });
+      await waitFor(
+        async () => {
+          // One record per partition until the holder has a batch of its own in hand.
+          for (const p of [0, 1, 2]) await bus.producer.publish('antifraudBlocklist', keyOn(p, 'held'), blocked('+74951000009'));
+          return holding;
+        },
+        { what: 'the holder inside a batch', timeoutMs: 40_000, intervalMs: 1_000 },
+      );
+      await joiner.connect();
+      await joiner.subscribe({ topics: [topicName('antifraudBlocklist', env.settings.prefix)] });
+      void joiner.run({ eachBatch: async () => undefined });
+      await waitFor(async () => (await restarts()) >= 1, { what: 'a replaced client', timeoutMs: 40_000 });
+      assert.equal(consumer.isLive(), true, 'a replacement is not a crash');
+      assert.equal(consumer.isReady(), false, 'kept out while the holder holds');
+      // The holder lets go and rejoins: the group settles with all three (the replaced client's
+      // member, gone mid-join, expires within a session timeout).
+      release();
+      await consumer.waitUntilReady(60_000);
+      const later = [0, 1, 2].map((p) => ({ key: keyOn(p, 'after-join'), event: blocked(`+7495100002${p}`) }));
+      await bus.producer.publishMany(later.map((l) => ({ topic: 'antifraudBlocklist' as const, key: l.key, event: l.event })));
+      await waitFor(() => later.some((l) => handled.includes(l.event.eventId)), { what: 'a record of its new assignment' });
+      assert.equal(consumer.isLive(), true);
+    } finally {
+      release();
+      await Promise.all([holder.disconnect().catch(() => undefined), joiner.disconnect().catch(() => undefined)]);
+      await consumer.stop();
+    }
   });
 
   it('a consumer that cannot be restarted takes liveness down', async () => {
