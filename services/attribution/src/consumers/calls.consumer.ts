@@ -2,12 +2,11 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { CONFIG, LOGGER, ReadinessService } from '@calltrack/service-kit';
 import { context, counter, histogram, LATENCY_BUCKETS, type Context, type Logger } from '@calltrack/telemetry';
-import { BatchBuffer } from './batch-buffer.js';
+import { ChunkedBatch } from './chunked-batch.js';
 import type { PlannedCall } from '../pipeline/call-evaluation.js';
 import { CallPipeline, type FreshReport } from '../pipeline/call-pipeline.js';
 import { readCallReport } from '../pipeline/calls/read-call-report.js';
 import { SERVICE_NAME, type AttributionConfig } from '../config.js';
-import { chunksOf } from './chunks.js';
 
 /** A new report with the trace of its record (the CallAttributed continues it). */
 interface IncomingReport extends FreshReport {
@@ -25,13 +24,8 @@ interface IncomingReport extends FreshReport {
 @Injectable()
 export class CallsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: BatchConsumer | undefined;
-  private readonly buffer = new BatchBuffer<IncomingReport>();
-  // Chunks before `chunksDone` are durable (a retried flush goes on from there; the pipeline
-  // writes a retried chunk exactly as it planned it, by the chunk's label).
-  private chunksDone = 0;
-  // The heartbeat of the batch being handled (every record of a batch carries the same one).
-  private heartbeat: (() => Promise<void>) | undefined;
-  private readonly chunkSize: number;
+  // The pipeline writes a retried chunk exactly as it planned it, by the chunk's token.
+  private readonly batch: ChunkedBatch<IncomingReport>;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -40,7 +34,7 @@ export class CallsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CONFIG) config: AttributionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.chunkSize = config.ATTRIBUTION_CALL_CHUNK;
+    this.batch = new ChunkedBatch(config.ATTRIBUTION_CALL_CHUNK);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,15 +54,13 @@ export class CallsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async handle(record: ConsumedRecord): Promise<void> {
-    this.chunksDone = 0;
-    this.heartbeat = record.heartbeat;
-    if (this.buffer.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'calls' });
+    if (this.batch.track(record)) this.logger.info({ event: 'abandoned_batch_dropped', consumer: 'calls' });
     if (record.event.type !== 'CallScreened') return;
     const event = record.event;
     const read = readCallReport(event);
     // The broker's way to dead-letter a record: the batch goes on without it.
     if (!read.ok) throw new NonRetriableError(read.reason);
-    this.buffer.push({
+    this.batch.push({
       report: read.value,
       publishedAtMs: record.timestampMs || Date.now(),
       // Published later in flush(): keep this record's trace so the event continues it.
@@ -77,39 +69,17 @@ export class CallsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async flush(): Promise<void> {
-    if (this.buffer.isEmpty) {
-      this.buffer.clear();
-      return;
-    }
-    const items = this.buffer.items;
-    const chunks = chunksOf(items, this.chunkSize);
-    const heartbeat = this.heartbeat;
-    let calls = 0;
-    // A backlog brings batches of thousands of calls: the work between two heartbeats is one
-    // chunk. Within a chunk (the evaluation lock, ClickHouse) the batch consumer heartbeats on
-    // the flush's behalf, for at most a minute (maxBlockedMs) since the last chunk's heartbeat.
-    while (this.chunksDone < chunks.length) {
-      const chunk = chunks[this.chunksDone]!;
-      const startedAt = Date.now();
-      const traces = new Map<string, Context>(chunk.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
-      const { plans: planned, dropped } = await this.pipeline.attributeReports(chunk, this.buffer.token(`calls:${this.chunksDone}`, []), traces);
-      calls += planned.length;
-      countAttributed(planned, (Date.now() - startedAt) / 1000);
-      this.logger.info({
-        event: 'calls_attributed',
-        calls: planned.length,
-        superseded: dropped,
-        chunk: this.chunksDone + 1,
-        chunks: chunks.length,
-        ms: Date.now() - startedAt,
-      });
-      this.chunksDone += 1;
-      // Throws when the group is rebalancing: the batch stops between chunks, uncommitted, and is redone (idempotently).
-      if (heartbeat && this.chunksDone < chunks.length) await heartbeat();
-    }
-    if (chunks.length > 1) this.logger.debug({ event: 'calls_batch_attributed', calls, reports: items.length, chunks: chunks.length });
-    this.chunksDone = 0;
-    this.buffer.clear();
+    await this.batch.flush(
+      'calls',
+      (items) => items,
+      async (chunk, token, at) => {
+        const startedAt = Date.now();
+        const traces = new Map<string, Context>(chunk.flatMap((i) => (i.traceContext ? [[i.report.reportEventId, i.traceContext] as const] : [])));
+        const { plans: planned, dropped } = await this.pipeline.attributeReports(chunk, token, traces);
+        countAttributed(planned, (Date.now() - startedAt) / 1000);
+        this.logger.info({ event: 'calls_attributed', calls: planned.length, superseded: dropped, ...at, ms: Date.now() - startedAt });
+      },
+    );
   }
 }
 
