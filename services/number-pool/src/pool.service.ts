@@ -112,10 +112,10 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       groupId: `${SERVICE_NAME}.sites`,
       apply: async ({ event, partition, phase }) => {
         if (!event) return;
-        this.applyToView(event as DomainEvent, partition);
+        this.applyToView(event, partition);
         // Site configuration changes reach the writer states too (they are not on the partitioned log);
         // during the replay there is none yet (the commands consumer starts after it).
-        if (phase === 'follow' && event.type === 'SiteConfigured') await this.exclusive(async () => this.forEachOwned((s) => s.apply(event as DomainEvent)));
+        if (phase === 'follow' && event.type === 'SiteConfigured') await this.exclusive(async () => this.forEachOwned((s) => s.apply(event)));
       },
     });
   }
