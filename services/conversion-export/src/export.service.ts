@@ -46,6 +46,7 @@ export class ExportService implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('deliveries_rebuilt', () => this.rebuilt);
+    // Not replayThenFollow: a one-shot read of this service's own delivery ledger (a log, not compacted); its own writes keep it current.
     const { records } = await this.bus.replay(['exportDeliveries'], (r) => {
       if (r.event) this.state.apply(r.event);
     });

@@ -14,7 +14,7 @@ import {
   type DomainEvent,
   type EventInput,
 } from '@calltrack/contracts';
-import { KafkaBus, partitionOf, ReplayWatermark, type BatchConsumer, type OutgoingRecord } from '@calltrack/kafka';
+import { KafkaBus, partitionOf, ReplayWatermark, type BatchConsumer, type CompactedTopicFollower, type OutgoingRecord } from '@calltrack/kafka';
 import { ReadinessService, LOGGER, CONFIG } from '@calltrack/service-kit';
 import { context, counter, type Logger } from '@calltrack/telemetry';
 import { SERVICE_NAME, type NumberPoolConfig } from './config.js';
@@ -68,13 +68,16 @@ function partitionKey(prefix: string, partition: number, partitions: number): st
  * it let the partition go) and drops those it lost.
  *
  * Besides the writer states, every instance keeps a read view of all sites (the
- * whole pool-events topic, followed) for statistics and promo-code redemption.
+ * sites topic and the whole pool-events topic, followed) for statistics and
+ * promo-code redemption.
  */
 @Injectable()
 export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   /** All sites, all partitions: what the admin API reads. Follows the topics a few ms behind the writers. */
   readonly view: PoolState;
   private readonly owned = new Map<number, OwnedPartition>();
+  /** The sites (the pools they define) as every instance keeps them whole: replayed at start, then followed. */
+  private readonly sites: CompactedTopicFollower;
   /** Partition of each site's pool events, learned from the log (for reading a site from its writer state when local). */
   private readonly sitePartition = new Map<string, number>();
   private readonly viewReplayed = new ReplayWatermark();
@@ -103,6 +106,18 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CONFIG) private readonly config: NumberPoolConfig,
   ) {
     this.view = this.newState();
+    this.sites = bus.replayThenFollow({
+      name: 'sites',
+      topics: ['sites'],
+      groupId: `${SERVICE_NAME}.sites`,
+      apply: async ({ event, partition, phase }) => {
+        if (!event) return;
+        this.applyToView(event, partition);
+        // Site configuration changes reach the writer states too (they are not on the partitioned log);
+        // during the replay there is none yet (the commands consumer starts after it).
+        if (phase === 'follow' && event.type === 'SiteConfigured') await this.exclusive(async () => this.forEachOwned((s) => s.apply(event)));
+      },
+    });
   }
 
   private newState(partition?: number): PoolState {
@@ -116,13 +131,16 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.readiness.register('state_rebuilt', () => this.viewLoaded && [...this.owned.values()].every((p) => p.ready));
     const started = Date.now();
-    // Sites first, then leases: the lease log refers to the pools the sites define.
-    const sites = await this.bus.replay(['sites'], (r) => {
-      this.viewReplayed.mark(r.topic, r.partition, r.offset);
-      if (r.event) this.applyToView(r.event, r.partition);
-    });
+    // Sites first, then leases: the lease log refers to the pools the sites define. Following the
+    // sites starts with their replay; the rest goes on once it is read (the group joins meanwhile).
+    const followingSites = this.sites.start();
+    // Awaited below with the other consumers; a start failing before then is not an unhandled rejection.
+    followingSites.catch(() => undefined);
+    await Promise.race([followingSites, this.sites.whenReady()]);
     // Each partition of pool events from its latest snapshot on (the whole partition when there is none).
     const covered = await this.viewFromSnapshots();
+    // Not replayThenFollow: pool-events is a log (delete policy) read from each partition's snapshot on,
+    // under writer fences, and what the view follows of it reaches the writer states too.
     const events = await this.bus.replay(
       ['poolEvents'],
       (r) => {
@@ -134,38 +152,34 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
     this.viewLoaded = true;
     this.logger.info({
       event: 'pool_view_rebuilt',
-      records: sites.records + events.records,
+      records: this.sites.replayed + events.records,
       snapshots: covered.size,
       liveLeases: this.view.liveLeases().length,
       ms: Date.now() - started,
     });
 
-    // Every instance sees every site's configuration and every lease event.
+    // Every instance sees every lease event (and, through this.sites, every site's configuration).
     this.followers = this.bus.consumer({
       groupId: `${SERVICE_NAME}.view`,
       perInstance: true,
-      topics: ['sites', 'poolEvents'],
+      topics: ['poolEvents'],
       fromBeginning: true,
       handle: async (record) => {
         if (this.viewReplayed.covers(record.topic, record.partition, record.offset)) return;
         const event = record.event as DomainEvent;
-        if (record.topic === 'poolEvents') {
-          if (!this.viewFences.admit(record.partition, record.offset, event)) {
-            this.logger.warn({
-              event: 'pool_event_fenced',
-              partition: record.partition,
-              offset: record.offset,
-              type: event.type,
-              event_id: event.eventId,
-              writer_epoch: event.writerEpoch,
-            });
-            return;
-          }
-          this.followWriter(record.partition, BigInt(record.offset), event);
+        if (!this.viewFences.admit(record.partition, record.offset, event)) {
+          this.logger.warn({
+            event: 'pool_event_fenced',
+            partition: record.partition,
+            offset: record.offset,
+            type: event.type,
+            event_id: event.eventId,
+            writer_epoch: event.writerEpoch,
+          });
+          return;
         }
+        this.followWriter(record.partition, BigInt(record.offset), event);
         this.applyToView(event, record.partition);
-        // Site configuration changes reach the writer states too (they are not on the partitioned log).
-        if (event.type === 'SiteConfigured') await this.exclusive(async () => this.forEachOwned((s) => s.apply(event)));
       },
     });
     this.commands = this.bus.consumer({
@@ -207,7 +221,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         this.pendingCalls = [];
       },
     });
-    await Promise.all([this.followers.start(), this.commands.start(), this.calls.start()]);
+    await Promise.all([followingSites, this.followers.start(), this.commands.start(), this.calls.start()]);
     this.sweeper = setInterval(() => {
       void this.sweep();
       this.snapshotDue(Date.now());
@@ -228,13 +242,14 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         ),
       ),
     );
-    await this.followers?.stop();
+    await Promise.all([this.sites.stop(), this.followers?.stop()]);
   }
 
   /** Loads each partition's latest snapshot into the read view; returns the offset each covers. */
   private async viewFromSnapshots(): Promise<Map<number, bigint>> {
     const covered = new Map<number, bigint>();
     const catalog = new SnapshotCatalog();
+    // A one-shot read: the view follows pool-events from these snapshots on, not the snapshots.
     await this.bus.replay(['poolSnapshots'], (r) => catalog.add(r.key, r.event));
     for (let p = 0; p < TOPICS.poolEvents.partitions; p += 1) {
       let snapshot: LoadedSnapshot | undefined;
@@ -354,6 +369,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private snapshotCatalog(): Promise<SnapshotCatalog> {
     this.snapshotRead ??= (async () => {
       const catalog = new SnapshotCatalog();
+      // Not replayThenFollow: read once per assignment, for the rebuild of the partitions gained.
       await this.bus.replay(['poolSnapshots'], (r) => catalog.add(r.key, r.event));
       if (catalog.skipped > 0) this.logger.warn({ event: 'pool_snapshot_chunks_skipped', count: catalog.skipped });
       return catalog;
@@ -406,6 +422,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
       }
     };
     reset();
+    // Not replayThenFollow: a one-shot rebuild of the partition this instance alone writes; the view's consumer follows it afterwards.
     const { records } = await this.bus.replay(
       ['poolEvents'],
       (r) => {

@@ -200,9 +200,16 @@ export function attributionOpenApiDocument(): object {
       },
       '/v1/sites/{siteId}/reports/models': {
         get: {
-          summary: "(g) Each channel's calls under every attribution model, side by side",
+          summary: "(g) Each channel's calls under every attribution model, side by side, and the learnt models in force",
           parameters: [site, from, to],
-          responses: { 200: ok('{models, rows: [{channel, credits: {model: calls}}]}'), ...errors(400, 401, 404) },
+          responses: {
+            200: ok(
+              '{models, rows: [{channel, credits: {model: calls}}], learntModels}: learntModels (null before any was learnt) gives per channel the ' +
+                'removal effect, share, conversions, conversionValue (revenue of the calls learnt from, credited as they are) and credit ' +
+                'weight under the Markov model, and the same under Shapley.',
+            ),
+            ...errors(400, 401, 404),
+          },
         },
       },
       '/v1/sites/{siteId}/visitors': {
@@ -281,7 +288,8 @@ export function attributionOpenApiDocument(): object {
           parameters: [site],
           responses: {
             200: ok(
-              'Per channel: removal effect, share, conversions and credit weight under each model; paths, conversion probability, chain order, fit error.',
+              'Per channel: removal effect, share, conversions, conversion value and credit weight under each model; paths, conversion probability, ' +
+                'chain order, fit error.',
             ),
             ...errors(401, 404),
           },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { creditedTotals, fitCreditWeights, splitOverChannels } from './credit-fit.js';
+import { creditedTotals, creditedValues, fitCreditWeights, splitOverChannels } from './credit-fit.js';
 import { markovRemovalEffects, type ChannelPath } from './markov-chain.js';
 import { simplifiedShapley } from './shapley.js';
 
@@ -67,6 +67,22 @@ describe('credits that add up to the model (iterative proportional fitting)', ()
     assert.ok(fit.maxRelativeError >= 0.49, `error ${fit.maxRelativeError}`);
     // Every call still gives exactly 1.
     near((totals.get('a') ?? 0) + (totals.get('b') ?? 0), 4);
+  });
+
+  it('given the same paths with revenue {A}: 150, {A,B}: 200, a visitor 0: value A 190, B 160 (solved by hand)', () => {
+    // Each {A,B} call gives A 0.2 and B 0.8 of itself, so of its revenue too: A 150 + 0.2 × 200, B 0.8 × 200.
+    const paths = [{ ...path(['a'], true, 2), value: 150 }, { ...path(['a', 'b'], true, 2), value: 200 }, path(['b'], false, 5)];
+    const weights = new Map([
+      ['a', 0.2],
+      ['b', 0.8],
+    ]);
+    const values = creditedValues(paths, weights);
+    near(values.get('a')!, 190);
+    near(values.get('b')!, 160);
+    // Every unit of revenue goes to some channel of its path: the total is the revenue learnt from.
+    near(values.get('a')! + values.get('b')!, 350);
+    // A path without revenue, or one that did not convert, adds nothing.
+    assert.deepEqual([...creditedValues([path(['a'], true, 3), { ...path(['b'], false, 1), value: 99 }], weights)], []);
   });
 
   it('splits evenly when no channel of the path has a weight', () => {

@@ -67,6 +67,19 @@ function totalsOver(sets: readonly PathSet[], weights: ReadonlyMap<string, numbe
 }
 
 /**
+ * The value each channel is credited with: every converting path's value (the revenue of its
+ * calls) shared over the path's channels as each of its calls' credit is, by `weights`.
+ */
+export function creditedValues(paths: readonly ChannelPath[], weights: ReadonlyMap<string, number>): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const p of paths) {
+    if (!p.converted || !p.value || p.channels.length === 0) continue;
+    for (const [channel, credit] of splitOverChannels(p.channels, weights)) values.set(channel, (values.get(channel) ?? 0) + credit * p.value);
+  }
+  return values;
+}
+
+/**
  * One call's credit per distinct channel of its path: weight over the path's weight sum;
  * evenly when no channel of the path has a weight (channels the model never saw convert).
  */

@@ -7,6 +7,8 @@ export interface ChannelPath {
   converted: boolean;
   /** How many visitors had exactly this path (paths are usually aggregated). */
   count?: number;
+  /** Summed value (recorded revenue) of the converting calls with this path: shared out by the channel figures, not learnt from. */
+  value?: number;
 }
 
 export interface MarkovResult {

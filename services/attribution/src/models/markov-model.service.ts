@@ -6,9 +6,10 @@ import { AttributionSettingsService } from '../settings/attribution-settings.ser
 import { AttributionStore } from '../store/attribution-store.js';
 import type { AttributionConfig } from '../config.js';
 import type { LearntWeights } from './attribution-models.js';
-import { fitCreditWeights } from './credit-fit.js';
+import { creditedValues, fitCreditWeights } from './credit-fit.js';
 import { markovRemovalEffects, type ChannelPath } from './markov-chain.js';
 import { simplifiedShapley } from './shapley.js';
+import type { MarkovWeightRow } from '../store/rows.js';
 import { TIME, num, str } from '../store/values.js';
 
 const DAY_MS = 86_400_000;
@@ -44,10 +45,13 @@ export interface LearntChannel {
   share: number;
   /** Conversions the Markov model attributes to the channel (converting paths × share). */
   conversions: number;
+  /** Revenue of the calls it learnt from, credited to the channel as those calls are (credit-fit.ts, creditedValues). */
+  conversionValue: number;
   creditWeight: number;
   shapleyValue: number;
   shapleyShare: number;
   shapleyConversions: number;
+  shapleyConversionValue: number;
   shapleyCreditWeight: number;
 }
 
@@ -104,8 +108,9 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
     const rows = await this.store.query<Record<string, unknown>>(
       `SELECT model_id, toUnixTimestamp64Milli(computed_at) AS computed_ms, toUnixTimestamp64Milli(trained_from) AS from_ms,
          toUnixTimestamp64Milli(trained_to) AS to_ms,
-              channel, removal_effect, share, credit_weight, conversions, fit_error, shapley_value, shapley_share, shapley_credit_weight,
-              shapley_conversions, shapley_fit_error, markov_order, path_cap, conversion_probability, paths, converting_paths
+              channel, removal_effect, share, credit_weight, conversions, conversion_value, fit_error, shapley_value, shapley_share,
+              shapley_credit_weight, shapley_conversions, shapley_conversion_value, shapley_fit_error, markov_order, path_cap, conversion_probability,
+              paths, converting_paths
        FROM markov_channel_weights FINAL
        WHERE site_id = {site:String} AND computed_at = (SELECT max(computed_at) FROM markov_channel_weights WHERE site_id = {site:String})
        ORDER BY channel`,
@@ -131,10 +136,12 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
         removalEffect: num(r['removal_effect']),
         share: num(r['share']),
         conversions: num(r['conversions']),
+        conversionValue: num(r['conversion_value']),
         creditWeight: num(r['credit_weight']),
         shapleyValue: num(r['shapley_value']),
         shapleyShare: num(r['shapley_share']),
         shapleyConversions: num(r['shapley_conversions']),
+        shapleyConversionValue: num(r['shapley_conversion_value']),
         shapleyCreditWeight: num(r['shapley_credit_weight']),
       })),
     };
@@ -147,11 +154,15 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
     const params = { site: siteId, from: asOfMs - MARKOV_TRAINING_DAYS * DAY_MS, to: asOfMs, lookback: lookbackMs, max: settings.markovPathCap };
     const bots = `SELECT session_id FROM session_verdicts FINAL WHERE site_id = {site:String} AND verdict = 'bot'`;
     const converting = await this.store.query<Record<string, unknown>>(
-      `SELECT path, toUInt64(count()) AS n FROM (
-         SELECT c.call_id, arraySlice(arrayMap(t -> t.2, arraySort(groupArray((v.started_at, v.channel)))), -{max:UInt32}) AS path
-         FROM (SELECT call_id, visitor_id, started_at FROM calls FINAL
-               WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
-                 AND visitor_id != '' AND direction != 'outbound' AND verdict != 'spam' AND match_method IN ${CONVERTING_METHODS}) AS c
+      `SELECT path, toUInt64(count()) AS n, sum(value) AS value FROM (
+         SELECT c.call_id, any(c.value) AS value,
+                arraySlice(arrayMap(t -> t.2, arraySort(groupArray((v.started_at, v.channel)))), -{max:UInt32}) AS path
+         FROM (SELECT k.call_id AS call_id, k.visitor_id AS visitor_id, k.started_at AS started_at, ifNull(r.amount, 0) AS value
+               FROM (SELECT call_id, visitor_id, started_at FROM calls FINAL
+                     WHERE site_id = {site:String} AND started_at >= ${TIME('from')} AND started_at < ${TIME('to')}
+                       AND visitor_id != '' AND direction != 'outbound' AND verdict != 'spam' AND match_method IN ${CONVERTING_METHODS}) AS k
+               LEFT JOIN (SELECT call_id, amount FROM conversion_revenue FINAL WHERE site_id = {site:String} AND amount > 0) AS r
+               ON r.call_id = k.call_id) AS c
          INNER JOIN (SELECT visitor_id, started_at, channel FROM visits FINAL
                WHERE site_id = {site:String} AND started_at >= fromUnixTimestamp64Milli({from:Int64} - {lookback:Int64}, 'UTC') AND started_at < ${TIME('to')}
                  AND session_id NOT IN (${bots})) AS v ON v.visitor_id = c.visitor_id
@@ -172,8 +183,9 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
        GROUP BY path ORDER BY path`,
       params,
     );
+    // A converting path carries its calls' revenue (0 when none was recorded), for the channel figures.
     const paths = (rows: Array<Record<string, unknown>>, converted: boolean): ChannelPath[] =>
-      rows.map((r) => ({ channels: (r['path'] as string[]) ?? [], converted, count: num(r['n']) }));
+      rows.map((r) => ({ channels: (r['path'] as string[]) ?? [], converted, count: num(r['n']), ...(converted ? { value: num(r['value']) } : {}) }));
     return [...paths(converting, true), ...paths(never, false)];
   }
 
@@ -185,10 +197,17 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
     const shapley = simplifiedShapley(paths);
     const markovFit = fitCreditWeights(paths, markov.shares);
     const shapleyFit = fitCreditWeights(paths, shapley.shares);
+    // The revenue of the calls learnt from, credited as live calls are: by the fitted weights.
+    const markovValues = creditedValues(paths, markovFit.weights);
+    const shapleyValues = creditedValues(paths, shapleyFit.weights);
     const total = paths.reduce((a, p) => a + (p.count ?? 1), 0);
     const converting = paths.filter((p) => p.converted).reduce((a, p) => a + (p.count ?? 1), 0);
-    // Same paths and options, same id: a model is named by what it learnt from.
-    const digest = createHash('sha256').update(JSON.stringify({ paths, markovOrder })).digest('hex').slice(0, 12);
+    // Same paths and options, same id: a model is named by what it learnt from (the calls' revenue is not).
+    const learnt = paths.map(({ channels, converted, count }) => ({ channels, converted, count }));
+    const digest = createHash('sha256')
+      .update(JSON.stringify({ paths: learnt, markovOrder }))
+      .digest('hex')
+      .slice(0, 12);
     const names = [...new Set([...markov.shares.keys(), ...shapley.shares.keys()])].sort();
     const model: MarkovModel = {
       siteId,
@@ -208,15 +227,17 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
         removalEffect: markov.removalEffects.get(channel) ?? 0,
         share: markov.shares.get(channel) ?? 0,
         conversions: converting * (markov.shares.get(channel) ?? 0),
+        conversionValue: markovValues.get(channel) ?? 0,
         creditWeight: markovFit.weights.get(channel) ?? 0,
         shapleyValue: shapley.values.get(channel) ?? 0,
         shapleyShare: shapley.shares.get(channel) ?? 0,
         shapleyConversions: converting * (shapley.shares.get(channel) ?? 0),
+        shapleyConversionValue: shapleyValues.get(channel) ?? 0,
         shapleyCreditWeight: shapleyFit.weights.get(channel) ?? 0,
       })),
     };
     const iso = (ms: number): string => new Date(ms).toISOString();
-    const rows = model.channels.map((c) => ({
+    const rows = model.channels.map((c): MarkovWeightRow => ({
       site_id: siteId,
       model_id: model.modelId,
       computed_at: iso(asOfMs),
@@ -227,11 +248,13 @@ export class MarkovModelService implements OnApplicationBootstrap, OnModuleDestr
       share: c.share,
       credit_weight: c.creditWeight,
       conversions: c.conversions,
+      conversion_value: c.conversionValue,
       fit_error: model.fitError,
       shapley_value: c.shapleyValue,
       shapley_share: c.shapleyShare,
       shapley_credit_weight: c.shapleyCreditWeight,
       shapley_conversions: c.shapleyConversions,
+      shapley_conversion_value: c.shapleyConversionValue,
       shapley_fit_error: model.shapleyFitError,
       markov_order: markovOrder,
       path_cap: markovPathCap,

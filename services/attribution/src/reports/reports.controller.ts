@@ -130,7 +130,7 @@ export class ReportsController {
 
   /**
    * (g) Each channel's calls under every attribution model, and the learnt models in force:
-   * each channel's removal effect, Shapley value and conversions under both (null before any was learnt).
+   * each channel's removal effect, Shapley value, conversions and their value under both (null before any was learnt).
    */
   @Get('reports/models')
   async models(@Param('siteId', siteIdPipe) siteId: string, @Query(new ZodValidationPipe(rangeQuery, 'query')) q: z.infer<typeof rangeQuery>): Promise<object> {

@@ -203,6 +203,18 @@ export interface MarkovWeightRow {
   channel: string;
   removal_effect: number;
   share: number;
+  credit_weight: number;
+  conversions: number;
+  conversion_value: number;
+  fit_error: number;
+  shapley_value: number;
+  shapley_share: number;
+  shapley_credit_weight: number;
+  shapley_conversions: number;
+  shapley_conversion_value: number;
+  shapley_fit_error: number;
+  markov_order: number;
+  path_cap: number;
   conversion_probability: number;
   paths: number;
   converting_paths: number;
