@@ -257,10 +257,14 @@ export function mayImproveWithState(decision: MatchDecision, visit: VisitSource 
   }
 }
 
+/** Schema version 1's flat origin fields of CallAttributed: deprecated, never written (docs/topics.md#schema-versions). */
+type LegacyOriginFields = 'utm' | 'referrer' | 'landingPage' | 'clickIds' | 'analyticsIds' | 'channel';
+
 /** The match part of CallAttributed (everything but the call, its verdict and its classification). */
-export type CallOrigin = Omit<EventInput<'CallAttributed'>, 'call' | 'verdict' | 'verdictReason' | 'final' | 'classification' | 'settingsRevision'> & {
-  origin: VisitOrigin;
-};
+export type CallOrigin = Omit<
+  EventInput<'CallAttributed'>,
+  'call' | 'verdict' | 'verdictReason' | 'final' | 'classification' | 'settingsRevision' | LegacyOriginFields
+> & { origin: VisitOrigin };
 
 /** Builds the CallAttributed match fields of a decision; a matched lease or session whose visit is unknown says so in match_reason. */
 export function originOf(decision: MatchDecision, visit: VisitSource | undefined): CallOrigin {
