@@ -44,7 +44,7 @@ COPY tests tests
 # The browser tracker (esbuild, a dev dependency) lands in session-tracker's dist, which it serves.
 RUN bash scripts/gen-proto.sh && npx tsc -b && node scripts/build-tracker.mjs
 # The code the services run: compiled libraries (not libs/testing) and services, the
-# generated contracts, attribution's migrations and the .proto its gRPC API loads at run
+# generated contracts, attribution's migrations and the .proto files its gRPC API loads at run
 # time (@grpc/proto-loader); no sources, tests, source maps or declarations.
 RUN set -eu; \
     out=/code; \
@@ -55,8 +55,9 @@ RUN set -eu; \
     done; \
     cp -a libs/proto/generated "$out/libs/proto/"; \
     cp -a services/attribution/migrations "$out/services/attribution/"; \
-    mkdir -p "$out/proto/calltrack"; \
+    mkdir -p "$out/proto/calltrack/events/v1"; \
     cp -a proto/calltrack/api "$out/proto/calltrack/"; \
+    cp -a proto/calltrack/events/v1/origin.proto "$out/proto/calltrack/events/v1/"; \
     find "$out/libs" "$out/services" -path '*/dist/*' \
       \( -name '*.spec.js' -o -name '*.int-spec.js' -o -name '*.fixture.js' -o -name '*.map' -o -name '*.d.ts' -o -name '.tsbuildinfo' \) -delete; \
     test -f "$out/libs/kafka/dist/provision-topics.cli.js"; \

@@ -51,7 +51,9 @@ for pkg in libs/* services/*; do
 done
 cp -a libs/proto/generated "$code/libs/proto/"
 cp -a services/attribution/migrations "$code/services/attribution/"
-mkdir -p "$code/proto/calltrack" && cp -a proto/calltrack/api "$code/proto/calltrack/"
+mkdir -p "$code/proto/calltrack/events/v1" && cp -a proto/calltrack/api "$code/proto/calltrack/"
+# The gRPC API imports VisitOrigin from the events.
+cp -a proto/calltrack/events/v1/origin.proto "$code/proto/calltrack/events/v1/"
 find "$code" -path '*/dist/*' \( -name '*.spec.js' -o -name '*.int-spec.js' -o -name '*.fixture.js' -o -name '*.map' -o -name '*.d.ts' -o -name '.tsbuildinfo' \) -delete
 echo "compiled code: $(mb "$code") MB"
 

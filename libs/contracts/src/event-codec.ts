@@ -52,10 +52,15 @@ export type EventName = keyof typeof EVENT_TYPES;
 export type EventPayload<N extends EventName> = InstanceType<(typeof EVENT_TYPES)[N]>;
 export type EventInput<N extends EventName> = ConstructorParameters<(typeof EVENT_TYPES)[N]>[0] & {};
 
-/** Schema version of each payload; bump when a consumer must tell versions apart. */
+/**
+ * Schema version of each payload; bump when a consumer must tell versions apart. A reader
+ * accepts every version up to the one here and refuses later ones (dead letter), so deploy
+ * the readers of a topic before its writers. History: docs/topics.md#schema-versions.
+ */
 export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
   SiteConfigured: 1,
-  SessionStarted: 1,
+  // 2: the origin moved into `origin` (VisitOrigin); version 1 records carry the flat fields.
+  SessionStarted: 2,
   LeaseRequested: 1,
   LeaseGranted: 1,
   LeaseRejected: 1,
@@ -75,7 +80,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
   CallerBlocked: 1,
   CallerUnblocked: 1,
   SessionScreened: 1,
-  CallAttributed: 1,
+  // 2: as SessionStarted.
+  CallAttributed: 2,
   ConversionDelivered: 1,
   ConversionFailed: 1,
   ConversionSkipped: 1,
@@ -90,7 +96,6 @@ export const SCHEMA_VERSIONS: Readonly<Record<EventName, number>> = {
 };
 
 const PACKAGE = 'calltrack.events.v1.';
-const MAX_SUPPORTED_VERSION = 1;
 
 /** A decoded event: envelope metadata plus the typed payload. */
 export interface DomainEvent<N extends EventName = EventName> {
@@ -180,7 +185,7 @@ export function decodeEvent(bytes: Uint8Array | null | undefined): AnyDomainEven
   if (!envelope.eventType.startsWith(PACKAGE)) throw new EventDecodeError(`unknown event type "${envelope.eventType}"`);
   const type = envelope.eventType.slice(PACKAGE.length);
   if (!(type in EVENT_TYPES)) throw new EventDecodeError(`unknown event type "${envelope.eventType}"`);
-  if (envelope.schemaVersion < 1 || envelope.schemaVersion > MAX_SUPPORTED_VERSION) {
+  if (envelope.schemaVersion < 1 || envelope.schemaVersion > SCHEMA_VERSIONS[type as EventName]) {
     throw new EventDecodeError(`unsupported schema version ${envelope.schemaVersion} of ${envelope.eventType}`);
   }
   const Type = EVENT_TYPES[type as EventName] as unknown as { decode(b: Uint8Array): object };

@@ -9,3 +9,4 @@ export * from './channel-classification.js';
 export * from './bot-detection.js';
 export * from './tracking-rules.js';
 export * from './writer-fence.js';
+export * from './visit-origin.js';

@@ -183,7 +183,7 @@ describe('antifraud on the real broker', () => {
     for (const [visitorId, userAgent] of Object.entries(agents)) {
       const event = createEvent(
         'SessionStarted',
-        { sessionId: `s-${visitorId}`, visitorId, startedAtMs: Date.now(), userAgent, landingPage: 'https://a.example/' },
+        { sessionId: `s-${visitorId}`, visitorId, startedAtMs: Date.now(), userAgent, origin: { landingPage: 'https://a.example/' } },
         { siteId: 'site-a', producer: 'test' },
       );
       started.set(visitorId, event);
@@ -214,7 +214,7 @@ describe('antifraud on the real broker', () => {
         visitorId: 'v-stats',
         startedAtMs: Date.now(),
         userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)',
-        landingPage: 'https://a.example/',
+        origin: { landingPage: 'https://a.example/' },
       },
       { siteId: 'site-a', producer: 'test' },
     );

@@ -2,7 +2,7 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { bootService, type RunningService } from '@calltrack/service-kit';
 import { AttributionModule } from './attribution.module.js';
 import { SERVICE_NAME, type AttributionConfig } from './config.js';
-import { CONVERSIONS_API_PACKAGE, CONVERSIONS_API_PROTO } from './api/index.js';
+import { CONVERSIONS_API_INCLUDE_DIRS, CONVERSIONS_API_PACKAGE, CONVERSIONS_API_PROTO } from './api/index.js';
 
 /** Starts attribution in this process (main.ts, the one-process embedded mode, tests). */
 export async function startAttribution(config: AttributionConfig): Promise<RunningService> {
@@ -23,7 +23,7 @@ export async function startAttribution(config: AttributionConfig): Promise<Runni
                   package: CONVERSIONS_API_PACKAGE,
                   protoPath: CONVERSIONS_API_PROTO,
                   url: `${config.HTTP_HOST}:${config.GRPC_PORT}`,
-                  loader: { longs: Number, defaults: true },
+                  loader: { longs: Number, defaults: true, includeDirs: CONVERSIONS_API_INCLUDE_DIRS },
                 },
               },
               // Not inheritAppConfig: the app's JSON exception filter speaks HTTP, and gRPC

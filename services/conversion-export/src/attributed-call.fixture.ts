@@ -19,7 +19,7 @@ export function attributedCall(callId: string): DomainEvent<'CallAttributed'> {
       },
       verdict: Verdict.VERDICT_CLEAN,
       method: MatchMethod.MATCH_METHOD_DYNAMIC,
-      utm: { source: 'google' },
+      origin: { utm: { source: 'google' } },
       final: true,
     },
     { siteId: 'shop', producer: 'test' },

@@ -46,7 +46,7 @@ describe('conversion-export on the real broker', () => {
         },
         verdict: opts.verdict ?? Verdict.VERDICT_CLEAN,
         method: MatchMethod.MATCH_METHOD_DYNAMIC,
-        utm: { source: 'google' },
+        origin: { utm: { source: 'google' } },
         final: opts.final ?? true,
       },
       { siteId: 'shop', producer: 'test' },

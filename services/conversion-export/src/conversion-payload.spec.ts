@@ -24,14 +24,16 @@ describe('conversion payload', () => {
         method: MatchMethod.MATCH_METHOD_DYNAMIC,
         sessionId: 's1',
         visitorId: 'v1',
-        utm: { source: 'google', medium: 'cpc', term: 'sofa' },
-        clickIds: { gclid: 'abc' },
-        analyticsIds: { gaClientId: '123.456' },
+        origin: { utm: { source: 'google', medium: 'cpc', term: 'sofa' }, clickIds: { gclid: 'abc' }, analyticsIds: { gaClientId: '123.456' } },
         final: true,
       },
       { siteId: 'shop', producer: 't' },
     );
     const body = conversionPayload(e);
+    // A schema version 1 record (the origin in flat fields) gives the same body.
+    const { origin, ...rest } = e.payload;
+    const v1 = { ...e, payload: new calltrack.events.v1.CallAttributed({ ...rest, ...origin }) };
+    assert.deepEqual(conversionPayload(v1), body);
     assert.equal(body['callId'], 'generic:42');
     assert.equal(body['status'], 'completed');
     assert.equal(body['matchMethod'], 'dynamic');

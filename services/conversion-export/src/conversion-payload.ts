@@ -1,10 +1,11 @@
-import { calltrack, callStatusLabel, matchMethodLabel, type DomainEvent } from '@calltrack/contracts';
+import { calltrack, callStatusLabel, matchMethodLabel, visitOriginOf, type DomainEvent } from '@calltrack/contracts';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
 
 /** The JSON body of one conversion delivery (docs/webhooks-conversions.md). */
 export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<string, unknown> {
   const a = event.payload;
+  const { channel, ...origin } = visitOriginOf(a);
   const call = a.call ?? new calltrack.events.v1.CallReported();
   const answered = Number(call.answeredAtMs) || 0;
   const ended = Number(call.endedAtMs) || 0;
@@ -20,21 +21,13 @@ export function conversionPayload(event: DomainEvent<'CallAttributed'>): Record<
     endedAt: iso(ended),
     talkSeconds: answered && ended > answered ? Math.round((ended - answered) / 1000) : 0,
     matchMethod: matchMethodLabel(a.method),
-    channel: a.channel,
+    channel,
     // A static number's offline source ("billboard on the ring road"); empty for other calls.
     sourceLabel: a.sourceLabel ?? '',
     sessionId: a.sessionId,
     visitorId: a.visitorId,
-    utm: { source: a.utm?.source ?? '', medium: a.utm?.medium ?? '', campaign: a.utm?.campaign ?? '', content: a.utm?.content ?? '', term: a.utm?.term ?? '' },
-    referrer: a.referrer,
-    landingPage: a.landingPage,
-    clickIds: { ...a.clickIds },
-    analyticsIds: {
-      gaClientId: a.analyticsIds?.gaClientId ?? '',
-      ymUid: a.analyticsIds?.ymUid ?? '',
-      fbp: a.analyticsIds?.fbp ?? '',
-      fbc: a.analyticsIds?.fbc ?? '',
-    },
+    // utm, referrer, landingPage, clickIds and analyticsIds, as docs/webhooks-conversions.md names them.
+    ...origin,
   };
 }
 

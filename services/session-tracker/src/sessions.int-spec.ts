@@ -66,8 +66,10 @@ describe('session-tracker with number-pool on the real broker', () => {
     });
     const p = session.payload as calltrack.events.v1.SessionStarted;
     assert.equal(session.siteId, 'shop');
-    assert.equal(p.utm?.source, 'google');
-    assert.equal(p.clickIds['gclid'], 'x1');
+    assert.equal(session.schemaVersion, 2);
+    // Written as VisitOrigin only: the flat fields of schema version 1 stay empty.
+    assert.deepEqual([p.origin?.utm?.source, p.origin?.clickIds?.['gclid'], p.origin?.channel], ['google', 'x1', 'paid_search']);
+    assert.deepEqual([p.utm, p.clickIds, p.channel, p.landingPage], [null, {}, '', '']);
     const rejection = await waitFor(() => probe.events('poolEvents').find((e) => e.type === 'LeaseRejected'), { what: 'the shortage event' });
     assert.equal(rejection.payload.reason, 'pool_exhausted');
     assert.equal(probe.events('poolEvents').filter((e) => e.type === 'LeaseGranted').length, 2);

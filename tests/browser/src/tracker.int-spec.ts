@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { calltrack } from '@calltrack/contracts';
+import { visitOriginOf, type calltrack } from '@calltrack/contracts';
 import { loadNumberPoolConfig, startNumberPool } from '@calltrack/number-pool';
 import { loadSessionTrackerConfig, startSessionTracker } from '@calltrack/session-tracker';
 import type { RunningService } from '@calltrack/service-kit';
@@ -252,15 +252,16 @@ describe('the tracker script in headless Chromium', () => {
     assert.equal(cookies.find((c) => c.name === '_ctvid')?.value, answer.visitorId);
     assert.equal(await page.evaluate(() => localStorage.getItem('_ctvid')), answer.visitorId);
     const session = await waitFor(() => probe.events('sessions').find((e) => e.type === 'SessionStarted' && e.payload.sessionId === answer.sessionId));
-    const visit = session.payload as calltrack.events.v1.SessionStarted;
-    assert.equal(visit.visitorId, answer.visitorId);
+    const startedVisit = session.payload as calltrack.events.v1.SessionStarted;
+    assert.equal(startedVisit.visitorId, answer.visitorId);
+    const visit = visitOriginOf(startedVisit);
     assert.equal(visit.landingPage, landing);
     assert.equal(visit.clickIds['gclid'], 'CjwKCAtest');
-    assert.equal(visit.utm?.source, 'google');
-    assert.equal(visit.analyticsIds?.gaClientId, '1234567890.1700000000');
-    assert.equal(visit.analyticsIds?.ymUid, '1700000000123456789');
-    assert.equal(visit.analyticsIds?.fbp, 'fb.1.1700000000000.987654321');
-    assert.match(visit.analyticsIds?.fbc ?? '', /^fb\.1\.\d{13}\.IwAR0test$/);
+    assert.equal(visit.utm.source, 'google');
+    assert.equal(visit.analyticsIds.gaClientId, '1234567890.1700000000');
+    assert.equal(visit.analyticsIds.ymUid, '1700000000123456789');
+    assert.equal(visit.analyticsIds.fbp, 'fb.1.1700000000000.987654321');
+    assert.match(visit.analyticsIds.fbc, /^fb\.1\.\d{13}\.IwAR0test$/);
 
     // Content added without a route change (only the MutationObserver sees it): a block split across tags, a new tel: href.
     await page.click('#more');

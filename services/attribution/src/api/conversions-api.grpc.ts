@@ -3,13 +3,16 @@ import { GrpcMethod, RpcException } from '@nestjs/microservices';
 import { status, type Metadata } from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { SITE_ID_PATTERN } from '@calltrack/contracts';
+import { SITE_ID_PATTERN, type VisitOrigin } from '@calltrack/contracts';
 import { bearerToken, CONFIG } from '@calltrack/service-kit';
 import { AttributionStore } from '../store/attribution-store.js';
+import { originOfColumns } from '../store/origin-columns.js';
 import type { AttributionConfig } from '../config.js';
 
 /** The contract bid managers (K50, Alytics) call: proto/calltrack/api/v1/conversions_api.proto. */
 export const CONVERSIONS_API_PROTO = fileURLToPath(new URL('../../../../proto/calltrack/api/v1/conversions_api.proto', import.meta.url));
+/** Where its imports (calltrack/events/v1/origin.proto) resolve from: the loader's includeDirs. */
+export const CONVERSIONS_API_INCLUDE_DIRS = [fileURLToPath(new URL('../../../../proto', import.meta.url))];
 export const CONVERSIONS_API_PACKAGE = 'calltrack.api.v1';
 
 interface ListCallsRequest {
@@ -40,6 +43,26 @@ function decodeToken(token: string): { startedAtMs: number; callId: string } {
     // falls through to the error below
   }
   return fail(status.INVALID_ARGUMENT, 'page_token is not one this API issued');
+}
+
+/**
+ * A row's origin: `origin` and the deprecated flat copies that clients of the first version
+ * read (filled until calltrack.api.v2, docs/attribution.md#grpc-api). `calls` keeps no
+ * analytics ids, so origin.analytics_ids stays empty.
+ */
+export function originFields(o: VisitOrigin): object {
+  return {
+    origin: { utm: o.utm, referrer: o.referrer, landingPage: o.landingPage, clickIds: o.clickIds, channel: o.channel },
+    utmSource: o.utm.source,
+    utmMedium: o.utm.medium,
+    utmCampaign: o.utm.campaign,
+    utmContent: o.utm.content,
+    utmTerm: o.utm.term,
+    channel: o.channel,
+    clickIds: o.clickIds,
+    landingPage: o.landingPage,
+    referrer: o.referrer,
+  };
 }
 
 @Controller()
@@ -78,21 +101,13 @@ export class ConversionsApiGrpcController {
       status: String(r['status']),
       talkSeconds: Number(r['talk_seconds']),
       matchMethod: String(r['match_method']),
-      utmSource: String(r['utm_source']),
-      utmMedium: String(r['utm_medium']),
-      utmCampaign: String(r['utm_campaign']),
-      utmContent: String(r['utm_content']),
-      utmTerm: String(r['utm_term']),
+      ...originFields(originOfColumns(r)),
       verdict: String(r['verdict']),
-      channel: String(r['channel']),
       sourceLabel: String(r['source_label']),
       sessionId: String(r['session_id']),
       visitorId: String(r['visitor_id']),
       matchConfidence: Number(r['match_confidence'] ?? 0),
       matchReason: String(r['match_reason']),
-      clickIds: (r['click_ids'] ?? {}) as Record<string, string>,
-      landingPage: String(r['landing_page']),
-      referrer: String(r['referrer']),
       direction: String(r['direction']),
       callerType: String(r['caller_type']),
       isTarget: Number(r['is_target']) === 1,

@@ -9,11 +9,14 @@ import type { RunningService } from '@calltrack/service-kit';
 import { createKafkaTestEnv, freePort, http, testLogger, waitFor, type KafkaTestEnv } from '@calltrack/testing';
 import { startAttribution } from '../attribution.app.js';
 import { loadAttributionConfig } from '../config.js';
-import { CONVERSIONS_API_PROTO } from './conversions-api.grpc.js';
+import { CONVERSIONS_API_INCLUDE_DIRS, CONVERSIONS_API_PROTO } from './conversions-api.grpc.js';
 
 const ADMIN = 'grpc-admin-token-0123456789';
 const API_TOKEN = 'bid-manager-token-0123456789';
 const SITE = 'grpc-shop';
+/** A site whose only number is a static one (a billboard): its call is credited to the number's source. */
+const BILLBOARD_SITE = 'grpc-billboard';
+const BILLBOARD_NUMBER = '+74958880000';
 
 type Client = {
   ListCalls(req: object, md: Metadata, cb: (err: ServiceError | null, res: { calls: Array<Record<string, unknown>>; nextPageToken: string }) => void): void;
@@ -26,6 +29,7 @@ describe('ConversionsService gRPC API (bid managers)', () => {
   let service: RunningService;
   let client: Client;
   const callIds = ['a', 'b', 'c'].map((x) => `generic:${x}-${randomUUID().slice(0, 6)}`);
+  const billboardCallId = `generic:billboard-${randomUUID().slice(0, 6)}`;
 
   const list = (req: object, token: string = API_TOKEN) =>
     new Promise<{ calls: Array<Record<string, unknown>>; nextPageToken: string }>((resolve, reject) => {
@@ -47,6 +51,31 @@ describe('ConversionsService gRPC API (bid managers)', () => {
         { siteId: SITE, producer: 'test' },
       ),
     );
+    await bus.producer.publish(
+      'sites',
+      siteKey(BILLBOARD_SITE),
+      createEvent(
+        'SiteConfigured',
+        {
+          name: 'B',
+          country: 'RU',
+          timeZone: 'Europe/Moscow',
+          defaultNumber: '+74950000001',
+          staticNumbers: [
+            {
+              number: BILLBOARD_NUMBER,
+              utmSource: 'billboard',
+              utmMedium: 'offline',
+              utmCampaign: 'ring-road',
+              channel: 'display',
+              label: 'ring road',
+              status: 'active',
+            },
+          ],
+        },
+        { siteId: BILLBOARD_SITE, producer: 'test' },
+      ),
+    );
     const port = await freePort();
     service = await startAttribution(
       loadAttributionConfig({
@@ -62,7 +91,9 @@ describe('ConversionsService gRPC API (bid managers)', () => {
         CLICKHOUSE_DATA_DIR: process.env['CLICKHOUSE_DATA_DIR'] ?? '',
       }),
     );
-    const pkg = loadPackageDefinition(loadSync(CONVERSIONS_API_PROTO, { longs: Number, defaults: true })) as unknown as {
+    const pkg = loadPackageDefinition(
+      loadSync(CONVERSIONS_API_PROTO, { longs: Number, defaults: true, includeDirs: CONVERSIONS_API_INCLUDE_DIRS }),
+    ) as unknown as {
       calltrack: { api: { v1: { ConversionsService: new (addr: string, creds: unknown) => Client } } };
     };
     client = new pkg.calltrack.api.v1.ConversionsService(`127.0.0.1:${port}`, credentials.createInsecure());
@@ -90,6 +121,24 @@ describe('ConversionsService gRPC API (bid managers)', () => {
         createEvent('CallScreened', { call, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: SITE, producer: 'test' }),
       );
     }
+    const billboardCall = {
+      callId: billboardCallId,
+      provider: 'generic',
+      providerCallId: billboardCallId,
+      direction: calltrack.events.v1.CallDirection.CALL_DIRECTION_INBOUND,
+      trackingNumber: BILLBOARD_NUMBER,
+      callerNumber: '+79160000001',
+      status: calltrack.events.v1.CallStatus.CALL_STATUS_COMPLETED,
+      startedAtMs: now - 60_000,
+      answeredAtMs: now - 55_000,
+      endedAtMs: now - 10_000,
+      sequence: 3,
+    };
+    await bus.producer.publish(
+      'screenedCalls',
+      callKey(BILLBOARD_SITE, billboardCallId),
+      createEvent('CallScreened', { call: billboardCall, verdict: calltrack.events.v1.Verdict.VERDICT_CLEAN }, { siteId: BILLBOARD_SITE, producer: 'test' }),
+    );
     // The calls go to different partitions, so a later one may be evaluated first and repaired
     // when the earlier one lands (its dependants are evaluated again): wait for that settled state.
     await waitFor(
@@ -100,6 +149,12 @@ describe('ConversionsService gRPC API (bid managers)', () => {
         return calls.length === 3 && typeOf(callIds[1]!) === 'repeat' && typeOf(callIds[2]!) === 'repeat' && new Set(calls.map((c) => c.lead_id)).size === 1;
       },
       { what: 'three calls stored, the later two as repeat calls, all in one lead', timeoutMs: 30_000 },
+    );
+    await waitFor(
+      async () =>
+        (await http('GET', `${service.url}/v1/sites/${BILLBOARD_SITE}/calls`, { headers: { authorization: `Bearer ${ADMIN}` } })).body?.calls?.[0]
+          ?.match_method === 'static',
+      { what: 'the billboard call stored as a static match', timeoutMs: 30_000 },
     );
   });
 
@@ -141,6 +196,31 @@ describe('ConversionsService gRPC API (bid managers)', () => {
     );
     assert.equal(second.calls[0]!['callerType'], 'first');
     assert.equal(second.nextPageToken, '');
+  });
+
+  it('gives the credited origin in `origin` and, until calltrack.api.v2, in the deprecated flat fields', async () => {
+    const { calls } = await list({ siteId: BILLBOARD_SITE });
+    assert.equal(calls.length, 1);
+    const row = calls[0]!;
+    assert.equal(row['matchMethod'], 'static');
+    const origin = row['origin'] as { utm: Record<string, string>; referrer: string; landingPage: string; clickIds: Record<string, string>; channel: string };
+    assert.deepEqual(origin.utm, { source: 'billboard', medium: 'offline', campaign: 'ring-road', content: '', term: '' });
+    assert.equal(origin.channel, 'display');
+    assert.deepEqual(
+      [row['utmSource'], row['utmMedium'], row['utmCampaign'], row['utmContent'], row['utmTerm'], row['channel'], row['referrer'], row['landingPage']],
+      [
+        origin.utm['source'],
+        origin.utm['medium'],
+        origin.utm['campaign'],
+        origin.utm['content'],
+        origin.utm['term'],
+        origin.channel,
+        origin.referrer,
+        origin.landingPage,
+      ],
+    );
+    assert.deepEqual(row['clickIds'], origin.clickIds);
+    assert.equal(row['sourceLabel'], 'ring road');
   });
 
   it('refuses missing or wrong tokens and bad arguments with gRPC status codes', async () => {

@@ -3,6 +3,8 @@
 // person when they share a non-empty phone or a non-empty visitor id. Pure functions;
 // docs/enquiries.md states the rule with examples.
 
+import type { VisitOrigin } from '@calltrack/contracts';
+
 /** A call or an enquiry, as lead grouping sees it. */
 export interface Contact {
   /** Conversion id: the call id, or `enquiry:<site enquiry id>`. */
@@ -210,16 +212,11 @@ export function summariseLead(
   };
 }
 
-/** An earlier call or enquiry of the same person with the origin it was credited to. */
-export interface MatchedContact extends Contact {
+/** An earlier call or enquiry of the same person with the origin it was credited to (calls and enquiries keep no analytics ids). */
+export interface MatchedContact extends Contact, Omit<VisitOrigin, 'analyticsIds'> {
   inbound: boolean;
   matchMethod: string;
   matchConfidence: number;
   sessionId: string;
   sessionStartedAtMs: number | null;
-  channel: string;
-  utm: { source: string; medium: string; campaign: string; content: string; term: string };
-  referrer: string;
-  landingPage: string;
-  clickIds: Record<string, string>;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calltrack } from '@calltrack/contracts';
+import { calltrack, visitOrigin } from '@calltrack/contracts';
 import {
   decideMatch,
   matchLease,
@@ -203,17 +203,17 @@ describe('originOf', () => {
     assert.equal(o.matchReason, 'lease_released_within_grace');
     assert.equal(o.leaseId, 'a');
     assert.equal(o.sessionId, 's-a');
-    assert.equal(o.channel, 'paid_search');
-    assert.deepEqual(o.utm, visit.utm);
-    assert.deepEqual(o.clickIds, { gclid: 'g1' });
-    assert.equal(o.analyticsIds?.gaClientId, '1.2');
+    assert.equal(o.origin.channel, 'paid_search');
+    assert.deepEqual(o.origin.utm, visit.utm);
+    assert.deepEqual(o.origin.clickIds, { gclid: 'g1' });
+    assert.equal(o.origin.analyticsIds.gaClientId, '1.2');
   });
 
   it('keeps the lease of a match whose visit is unknown and says so', () => {
     const o = originOf({ method: 'dynamic', lease: lease('a', 0, 15), reason: 'lease_active', stateMayBeBehind: false, confidence: 1 }, undefined);
     assert.equal(o.matchReason, 'lease_active_visit_missing');
     assert.equal(o.sessionId, 's-a');
-    assert.equal(o.utm, undefined);
+    assert.deepEqual(o.origin, visitOrigin());
   });
 
   it('gives a static number its source and channel, and an unmatched call only its reason', () => {
@@ -223,10 +223,11 @@ describe('originOf', () => {
     );
     assert.equal(s.method, MatchMethod.MATCH_METHOD_STATIC);
     assert.equal(s.matchReason, 'static_number');
-    assert.equal(s.channel, 'paid_search');
-    assert.deepEqual(s.utm, { source: 'google', medium: 'cpc', campaign: 'print' });
+    assert.equal(s.origin.channel, 'paid_search');
+    assert.deepEqual(s.origin.utm, { source: 'google', medium: 'cpc', campaign: 'print', content: '', term: '' });
     assert.equal(
-      originOf({ method: 'static', source: { utmSource: '', utmMedium: '', utmCampaign: '', channel: '', label: '' }, confidence: 1 }, undefined).channel,
+      originOf({ method: 'static', source: { utmSource: '', utmMedium: '', utmCampaign: '', channel: '', label: '' }, confidence: 1 }, undefined).origin
+        .channel,
       'other',
     );
     // The channel and label the number was given are the credited source, whatever its tags.
@@ -238,11 +239,12 @@ describe('originOf', () => {
       },
       undefined,
     );
-    assert.equal(billboard.channel, 'display');
+    assert.equal(billboard.origin.channel, 'display');
     assert.equal(billboard.sourceLabel, 'billboard on the ring road');
     assert.deepEqual(originOf({ method: 'unmatched', reason: 'number_not_tracked' }, undefined), {
       method: MatchMethod.MATCH_METHOD_UNMATCHED,
       matchReason: 'number_not_tracked',
+      origin: visitOrigin(),
     });
   });
 });
@@ -362,7 +364,7 @@ describe('repeat caller', () => {
     assert.equal(o.method, MatchMethod.MATCH_METHOD_REPEAT_CALLER);
     assert.equal(o.visitorId, 'v-b');
     assert.equal(o.sourceCallId, 'b');
-    assert.equal(o.utm?.source, 'google');
+    assert.equal(o.origin.utm.source, 'google');
   });
 
   it('needs a matched earlier inbound call from the same number within the lookback', () => {

@@ -1,4 +1,4 @@
-import { calltrack, classifyChannel, type EventInput } from '@calltrack/contracts';
+import { calltrack, classifyChannel, visitOrigin, type EventInput, type VisitOrigin } from '@calltrack/contracts';
 
 const { MatchMethod } = calltrack.events.v1;
 
@@ -15,18 +15,11 @@ export interface LeaseCandidate {
   releasedAtMs: number | null;
 }
 
-/** The source data of the visit a lease was granted to, from `visits`. */
-export interface VisitSource {
+/** The visit a lease was granted to and its origin (channel: docs/channels.md), from `visits`. */
+export interface VisitSource extends VisitOrigin {
   sessionId: string;
   visitorId: string;
   startedAtMs: number;
-  /** Marketing channel of the visit (docs/channels.md). */
-  channel: string;
-  utm: { source: string; medium: string; campaign: string; content: string; term: string };
-  referrer: string;
-  landingPage: string;
-  clickIds: Record<string, string>;
-  analyticsIds: { gaClientId: string; ymUid: string; fbp: string; fbc: string };
 }
 
 /** What attribution knows of a site from the `sites` topic (a subset of SiteConfigured). */
@@ -53,8 +46,11 @@ export interface Redemption {
   leaseGrantedAtMs: number | null;
 }
 
-/** A stored (or earlier in the batch) call, as the rules that look at a caller's other calls see it. */
-export interface HistoryCall {
+/**
+ * A stored (or earlier in the batch) call, as the rules that look at a caller's other calls see it;
+ * its origin as credited (the `calls` table keeps no analytics ids).
+ */
+export interface HistoryCall extends Omit<VisitOrigin, 'analyticsIds'> {
   siteId: string;
   callId: string;
   direction: string;
@@ -67,11 +63,6 @@ export interface HistoryCall {
   visitorId: string;
   leaseId: string;
   sessionStartedAtMs: number | null;
-  channel: string;
-  utm: { source: string; medium: string; campaign: string; content: string; term: string };
-  referrer: string;
-  landingPage: string;
-  clickIds: Record<string, string>;
   leadId: string;
   /** Judged spam by antifraud: no lead, and no part of anyone's lead. */
   spam?: boolean;
@@ -266,22 +257,16 @@ export function mayImproveWithState(decision: MatchDecision, visit: VisitSource 
   }
 }
 
-/** The origin part of CallAttributed (everything but the call, its verdict and its classification). */
-export type CallOrigin = Omit<EventInput<'CallAttributed'>, 'call' | 'verdict' | 'verdictReason' | 'final' | 'classification' | 'settingsRevision'>;
+/** Schema version 1's flat origin fields of CallAttributed: deprecated, never written (docs/topics.md#schema-versions). */
+type LegacyOriginFields = 'utm' | 'referrer' | 'landingPage' | 'clickIds' | 'analyticsIds' | 'channel';
 
-/** Fields a matched visit gives a call; a matched lease or session whose visit is unknown says so in match_reason. */
-function visitFields(visit: VisitSource): Partial<CallOrigin> {
-  return {
-    channel: visit.channel,
-    utm: { ...visit.utm },
-    referrer: visit.referrer,
-    landingPage: visit.landingPage,
-    clickIds: { ...visit.clickIds },
-    analyticsIds: { ...visit.analyticsIds },
-  };
-}
+/** The match part of CallAttributed (everything but the call, its verdict and its classification). */
+export type CallOrigin = Omit<
+  EventInput<'CallAttributed'>,
+  'call' | 'verdict' | 'verdictReason' | 'final' | 'classification' | 'settingsRevision' | LegacyOriginFields
+> & { origin: VisitOrigin };
 
-/** Builds the CallAttributed origin fields of a decision. */
+/** Builds the CallAttributed match fields of a decision; a matched lease or session whose visit is unknown says so in match_reason. */
 export function originOf(decision: MatchDecision, visit: VisitSource | undefined): CallOrigin {
   switch (decision.method) {
     case 'static': {
@@ -290,14 +275,16 @@ export function originOf(decision: MatchDecision, visit: VisitSource | undefined
         method: MatchMethod.MATCH_METHOD_STATIC,
         matchReason: 'static_number',
         confidence: decision.confidence,
-        // The channel the number was given wins; else its tags say; a number with neither is not "direct" traffic.
-        channel: channel || (utmSource || utmMedium ? classifyChannel({ utmSource, utmMedium }) : 'other'),
-        utm: { source: utmSource, medium: utmMedium, campaign: utmCampaign },
+        origin: visitOrigin({
+          // The channel the number was given wins; else its tags say; a number with neither is not "direct" traffic.
+          channel: channel || (utmSource || utmMedium ? classifyChannel({ utmSource, utmMedium }) : 'other'),
+          utm: { source: utmSource, medium: utmMedium, campaign: utmCampaign },
+        }),
         sourceLabel: label,
       };
     }
     case 'unmatched':
-      return { method: MatchMethod.MATCH_METHOD_UNMATCHED, matchReason: decision.reason };
+      return { method: MatchMethod.MATCH_METHOD_UNMATCHED, matchReason: decision.reason, origin: visitOrigin() };
     case 'dynamic': {
       const { lease } = decision;
       const base = {
@@ -307,8 +294,8 @@ export function originOf(decision: MatchDecision, visit: VisitSource | undefined
         leaseId: lease.leaseId,
         confidence: decision.confidence,
       };
-      if (!visit) return { ...base, matchReason: `${decision.reason}_visit_missing` };
-      return { ...base, matchReason: decision.reason, ...visitFields(visit) };
+      if (!visit) return { ...base, matchReason: `${decision.reason}_visit_missing`, origin: visitOrigin() };
+      return { ...base, matchReason: decision.reason, origin: visitOrigin(visit) };
     }
     case 'promo_code': {
       const r = decision.redemption;
@@ -320,8 +307,8 @@ export function originOf(decision: MatchDecision, visit: VisitSource | undefined
         promoCode: r.promoCode,
         confidence: decision.confidence,
       };
-      if (!visit) return { ...base, matchReason: `${decision.reason}_visit_missing` };
-      return { ...base, matchReason: decision.reason, ...visitFields(visit) };
+      if (!visit) return { ...base, matchReason: `${decision.reason}_visit_missing`, origin: visitOrigin() };
+      return { ...base, matchReason: decision.reason, origin: visitOrigin(visit) };
     }
     case 'repeat_caller': {
       const s = decision.source;
@@ -334,12 +321,7 @@ export function originOf(decision: MatchDecision, visit: VisitSource | undefined
         sessionId: s.sessionId,
         visitorId: s.visitorId,
         leaseId: s.leaseId,
-        channel: s.channel,
-        utm: { ...s.utm },
-        referrer: s.referrer,
-        landingPage: s.landingPage,
-        clickIds: { ...s.clickIds },
-        ...(visit ? { analyticsIds: { ...visit.analyticsIds } } : {}),
+        origin: visitOrigin({ ...s, analyticsIds: visit?.analyticsIds ?? null }),
       };
     }
   }

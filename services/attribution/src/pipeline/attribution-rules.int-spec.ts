@@ -45,11 +45,11 @@ describe('attribution rules (issue 4) on the real broker and the embedded ClickH
   const now = Date.now();
 
   const send = (topic: TopicKey, key: string, event: DomainEvent) => bus.producer.publish(topic, key, event);
-  const visit = (site: string, sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>> = {}) =>
+  const visit = (site: string, sessionId: string, visitorId: string, startedAtMs: number, origin: calltrack.events.v1.IVisitOrigin = {}) =>
     send(
       'sessions',
       visitorKey(site, visitorId),
-      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, { siteId: site, producer: 'test' }),
+      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', origin }, { siteId: site, producer: 'test' }),
     );
   const grant = (
     site: string,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calltrack } from '@calltrack/contracts';
+import { calltrack, visitOriginOf } from '@calltrack/contracts';
 import { DEFAULT_SETTINGS, defaultSiteSettings, type SiteSettings } from '../settings/attribution-settings.js';
 import type { TouchVisit } from '../models/call-credits.js';
 import {
@@ -122,7 +122,7 @@ describe('crediting a call under every model (the rows of attribution_credits)',
     assert.equal(e!.decision.method, 'dynamic');
     assert.equal(e!.event.payload.sessionId, 's3');
     assert.equal(e!.event.payload.confidence, 1);
-    assert.equal(e!.event.payload.analyticsIds?.gaClientId, 'ga-1');
+    assert.equal(visitOriginOf(e!.event.payload).analyticsIds.gaClientId, 'ga-1');
   });
 
   it('gives each model its hand-computed shares', () => {
@@ -357,7 +357,7 @@ describe('evaluating calls in call order', () => {
     );
     const [m, o] = evaluate([missed, back], lookups({ redemptions: [redemption] }));
     assert.equal(m!.decision.method, 'promo_code');
-    assert.deepEqual([m!.event.payload.promoCode, m!.event.payload.sessionId, m!.event.payload.channel], ['K7M2QX', 's2', 'paid_search']);
+    assert.deepEqual([m!.event.payload.promoCode, m!.event.payload.sessionId, visitOriginOf(m!.event.payload).channel], ['K7M2QX', 's2', 'paid_search']);
     assert.deepEqual([m!.classification.missed, m!.classification.callbackStatus, m!.classification.callbackCallId], [true, 'called_back', 'c-back']);
     assert.deepEqual([o!.decision.method, o!.event.payload.matchReason], ['unmatched', 'outbound_call']);
   });

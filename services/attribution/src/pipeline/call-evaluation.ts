@@ -4,7 +4,7 @@
 // and event id rules below. Pure: the lookups are passed in (call-evaluation.service.ts
 // reads them from ClickHouse, once per batch).
 import { createHash } from 'node:crypto';
-import { calltrack, callDirectionLabel, createEvent, derivedEventId, type DomainEvent } from '@calltrack/contracts';
+import { calltrack, callDirectionLabel, createEvent, derivedEventId, visitOrigin, visitOriginOf, type DomainEvent } from '@calltrack/contracts';
 import { modelSettingsOf, type SiteSettings } from '../settings/attribution-settings.js';
 import { classifyCall, type Classification } from '../classification/call-classification.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from '../models/call-credits.js';
@@ -23,6 +23,7 @@ import { isFinalStatus } from './call-version.js';
 import { ContactIndex, leadOfContactIn, type Contact } from '../leads/lead-grouping.js';
 import { SERVICE_NAME } from '../config.js';
 import { callRow } from '../store/row-mappers.js';
+import { creditedOriginOfColumns } from '../store/origin-columns.js';
 import type { CallRow, CreditRow } from '../store/rows.js';
 import type { LearntWeights } from '../models/attribution-models.js';
 
@@ -255,7 +256,7 @@ export function historyOf(
   leadId: string,
 ): HistoryCall {
   const c = r.call;
-  const utm = a?.utm ?? {};
+  const { analyticsIds: _ids, ...origin } = a ? visitOriginOf(a) : visitOrigin();
   return {
     siteId: r.siteId,
     callId: r.callId,
@@ -269,11 +270,7 @@ export function historyOf(
     visitorId: a?.visitorId ?? '',
     leaseId: a?.leaseId ?? '',
     sessionStartedAtMs: sessionStartedAtMs ?? null,
-    channel: a?.channel ?? '',
-    utm: { source: utm.source ?? '', medium: utm.medium ?? '', campaign: utm.campaign ?? '', content: utm.content ?? '', term: utm.term ?? '' },
-    referrer: a?.referrer ?? '',
-    landingPage: a?.landingPage ?? '',
-    clickIds: { ...(a?.clickIds ?? {}) },
+    ...origin,
     leadId,
     spam: r.verdict === Verdict.VERDICT_SPAM,
   };
@@ -289,27 +286,20 @@ const matchMethodName = (m: number | null | undefined): string => METHOD_NAMES[m
  */
 export function creditsForCall(e: EvaluatedCall, visitorVisits: readonly TouchVisit[], learnt: LearntWeights): TouchCredit[] {
   const start = e.report.keyStartMs;
-  const a = e.event.payload;
-  const utm = {
-    source: a.utm?.source ?? '',
-    medium: a.utm?.medium ?? '',
-    campaign: a.utm?.campaign ?? '',
-    content: a.utm?.content ?? '',
-    term: a.utm?.term ?? '',
-  };
+  const { channel, utm } = visitOriginOf(e.event.payload);
   let path: TouchVisit[];
   switch (e.decision.method) {
     case 'unmatched':
       return [];
     case 'static':
-      path = [{ sessionId: '', visitorId: '', startedAtMs: start, channel: a.channel, utm }];
+      path = [{ sessionId: '', visitorId: '', startedAtMs: start, channel, utm }];
       break;
     default: {
       const session = matchedSession(e.decision)!;
       const matched: TouchVisit | undefined = e.visit
         ? { sessionId: e.visit.sessionId, visitorId: e.visit.visitorId, startedAtMs: e.visit.startedAtMs, channel: e.visit.channel, utm: e.visit.utm }
         : e.sessionStartedAtMs !== null
-          ? { sessionId: session.sessionId, visitorId: session.visitorId, startedAtMs: e.sessionStartedAtMs, channel: a.channel, utm }
+          ? { sessionId: session.sessionId, visitorId: session.visitorId, startedAtMs: e.sessionStartedAtMs, channel, utm }
           : undefined;
       path = creditPathOf(visitorVisits, matched, start, e.settings.lookbackDays * DAY_MS);
     }
@@ -349,11 +339,17 @@ export interface PlannedCall {
   previousLeadId: string;
 }
 
+/** JSON with every object's keys sorted: a row built in memory and one read back compare alike, whatever their key order. */
+export function canonicalJson(value: object): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
 /** Row content that a re-evaluation compares with what is stored (no ids, versions or write times). */
 function rowDigest(row: CallRow, withSettingsRevision: boolean): string {
-  const { event_id: _e, version: _v, settings_revision: s, click_ids: clicks, ...rest } = row;
-  const sorted = Object.fromEntries(Object.entries(clicks).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return JSON.stringify({ ...rest, click_ids: sorted, ...(withSettingsRevision ? { s } : {}) });
+  const { event_id: _e, version: _v, settings_revision: s, ...rest } = row;
+  return canonicalJson({ ...rest, ...(withSettingsRevision ? { s } : {}) });
 }
 
 /** Credit rows' content, order-free: what a re-evaluation compares with what is stored (calls and enquiries alike). */
@@ -536,11 +532,7 @@ export function historyOfRow(row: CallRow): HistoryCall {
     visitorId: row.visitor_id,
     leaseId: row.lease_id,
     sessionStartedAtMs: row.session_started_at ? Date.parse(row.session_started_at) : null,
-    channel: row.channel,
-    utm: { source: row.utm_source, medium: row.utm_medium, campaign: row.utm_campaign, content: row.utm_content, term: row.utm_term },
-    referrer: row.referrer,
-    landingPage: row.landing_page,
-    clickIds: { ...row.click_ids },
+    ...creditedOriginOfColumns(row),
     leadId: row.lead_id,
     spam: row.verdict === 'spam',
   };

@@ -38,11 +38,11 @@ describe('enquiries and leads on the real broker and the embedded ClickHouse eng
   const T = Date.now() - 3 * DAY;
 
   const send = (topic: TopicKey, key: string, event: DomainEvent) => bus.producer.publish(topic, key, event);
-  const visit = (sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>> = {}) =>
+  const visit = (sessionId: string, visitorId: string, startedAtMs: number, origin: calltrack.events.v1.IVisitOrigin = {}) =>
     send(
       'sessions',
       visitorKey(SITE, visitorId),
-      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', ...fields }, { siteId: SITE, producer: 'test' }),
+      createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent: 'Mozilla/5.0', origin }, { siteId: SITE, producer: 'test' }),
     );
   const enquiryEvent = (enquiryId: string, p: Partial<EventInput<'EnquiryReceived'>>, eventId = `enq-${enquiryId}`) =>
     createEvent(

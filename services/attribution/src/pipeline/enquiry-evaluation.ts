@@ -3,12 +3,14 @@
 // calls and enquiries: lead-grouping.ts) and credits under every model (call-credits.ts);
 // then the `enquiries` and `attribution_credits` rows, versioned like calls. Pure: the
 // lookups are passed in (enquiry-attribution.service.ts reads them once per batch).
+import { visitOrigin, type VisitOrigin } from '@calltrack/contracts';
 import { modelSettingsOf, type SiteSettings } from '../settings/attribution-settings.js';
 import { creditPathOf, creditsOf, type TouchCredit, type TouchVisit } from '../models/call-credits.js';
-import { creditsDigest, touchCreditRows } from './call-evaluation.js';
+import { canonicalJson, creditsDigest, touchCreditRows } from './call-evaluation.js';
 import type { VisitSource } from '../matching/call-matching.js';
 import { ContactIndex, contactBefore, leadOfContact, type Contact, type MatchedContact } from '../leads/lead-grouping.js';
 import { enquiryConversionId, type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry } from '../store/rows.js';
+import { originColumns } from '../store/origin-columns.js';
 import type { LearntWeights } from '../models/attribution-models.js';
 
 const DAY_MS = 86_400_000;
@@ -106,56 +108,34 @@ export interface EvaluatedEnquiry {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const EMPTY_UTM = { source: '', medium: '', campaign: '', content: '', term: '' };
-
-function originFields(m: EnquiryMatch): Pick<
-  EnquiryRow,
-  'session_id' | 'visitor_id' | 'session_started_at' | 'channel' | 'referrer' | 'landing_page' | 'click_ids' | 'source_conversion_id'
-> & {
-  utm: typeof EMPTY_UTM;
+/** The matched session and the origin an enquiry is credited to (a repeat contact: as that contact was credited). */
+function matchedOriginOf(m: EnquiryMatch): {
+  session: Pick<EnquiryRow, 'session_id' | 'visitor_id' | 'session_started_at' | 'source_conversion_id'>;
+  origin: VisitOrigin;
 } {
   switch (m.method) {
     case 'session':
     case 'visitor': {
       const v = m.visit;
       return {
-        session_id: v.sessionId,
-        visitor_id: v.visitorId,
-        session_started_at: iso(v.startedAtMs),
-        channel: v.channel,
-        utm: { ...v.utm },
-        referrer: v.referrer,
-        landing_page: v.landingPage,
-        click_ids: { ...v.clickIds },
-        source_conversion_id: '',
+        session: { session_id: v.sessionId, visitor_id: v.visitorId, session_started_at: iso(v.startedAtMs), source_conversion_id: '' },
+        origin: visitOrigin(v),
       };
     }
     case 'repeat_contact': {
       const s = m.source;
       return {
-        session_id: s.sessionId,
-        visitor_id: s.visitorId,
-        session_started_at: s.sessionStartedAtMs === null ? null : iso(s.sessionStartedAtMs),
-        channel: s.channel,
-        utm: { ...s.utm },
-        referrer: s.referrer,
-        landing_page: s.landingPage,
-        click_ids: { ...s.clickIds },
-        source_conversion_id: s.id,
+        session: {
+          session_id: s.sessionId,
+          visitor_id: s.visitorId,
+          session_started_at: s.sessionStartedAtMs === null ? null : iso(s.sessionStartedAtMs),
+          source_conversion_id: s.id,
+        },
+        origin: visitOrigin(s),
       };
     }
     case 'unmatched':
-      return {
-        session_id: '',
-        visitor_id: '',
-        session_started_at: null,
-        channel: '',
-        utm: { ...EMPTY_UTM },
-        referrer: '',
-        landing_page: '',
-        click_ids: {},
-        source_conversion_id: '',
-      };
+      return { session: { session_id: '', visitor_id: '', session_started_at: null, source_conversion_id: '' }, origin: visitOrigin() };
   }
 }
 
@@ -195,15 +175,15 @@ export function evaluateEnquiries(
       others,
       lookbackMs,
     );
-    const origin = originFields(match);
+    const { session, origin } = matchedOriginOf(match);
+    const { analyticsIds: _ids, ...credited } = origin;
     // The person: the phone, and the visitor matched (or, unmatched, the one the site named).
-    const person = { phone: e.phone, visitorId: origin.visitor_id || e.givenVisitorId };
+    const person = { phone: e.phone, visitorId: session.visitor_id || e.givenVisitorId };
     const self: Contact = { id, kind: 'enquiry', ...person, atMs: e.occurredAtMs, leadId: '' };
     const repeatMs = settings.repeatCallerWindowDays * DAY_MS;
     const earlierOfPerson = index.ofPerson(self).filter((c) => c.id !== id && contactBefore(c, self));
     const contactType = !person.phone && !person.visitorId ? '' : earlierOfPerson.some((c) => e.occurredAtMs - c.atMs <= repeatMs) ? 'repeat' : 'first';
     const leadId = leadOfContact(self, index, settings.leadWindowDays * DAY_MS);
-    const { utm, ...rest } = origin;
     const row: EnquiryRow = {
       event_id: e.eventId,
       site_id: e.siteId,
@@ -222,12 +202,8 @@ export function evaluateEnquiries(
       match_method: match.method,
       match_reason: match.reason,
       match_confidence: match.method === 'unmatched' ? 0 : match.confidence,
-      ...rest,
-      utm_source: utm.source,
-      utm_medium: utm.medium,
-      utm_campaign: utm.campaign,
-      utm_content: utm.content,
-      utm_term: utm.term,
+      ...session,
+      ...originColumns(origin),
       contact_type: contactType,
       lead_id: leadId,
       settings_revision: settings.revision,
@@ -236,7 +212,13 @@ export function evaluateEnquiries(
     const matchedTouch: TouchVisit | undefined =
       match.method === 'unmatched' || !row.session_id || row.session_started_at === null
         ? undefined
-        : { sessionId: row.session_id, visitorId: row.visitor_id, startedAtMs: Date.parse(row.session_started_at), channel: row.channel, utm: { ...utm } };
+        : {
+            sessionId: row.session_id,
+            visitorId: row.visitor_id,
+            startedAtMs: Date.parse(row.session_started_at),
+            channel: origin.channel,
+            utm: { ...origin.utm },
+          };
     index.add({
       ...self,
       leadId,
@@ -245,11 +227,7 @@ export function evaluateEnquiries(
       matchConfidence: row.match_confidence,
       sessionId: row.session_id,
       sessionStartedAtMs: matchedTouch?.startedAtMs ?? null,
-      channel: row.channel,
-      utm: { ...utm },
-      referrer: row.referrer,
-      landingPage: row.landing_page,
-      clickIds: { ...row.click_ids },
+      ...credited,
     });
     out.push({ report: e, match, settings, row, matchedTouch });
   }
@@ -286,9 +264,8 @@ const MAX_SETTINGS_REVISION = 2 ** 16 - 1;
 export const enquiryBaseVersion = (settingsRevision: number): bigint => BigInt(Math.min(settingsRevision, MAX_SETTINGS_REVISION)) << SETTINGS_SHIFT;
 
 function rowDigest(row: EnquiryRow): string {
-  const { version: _v, click_ids: clicks, custom_fields: custom, ...rest } = row;
-  const sorted = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return JSON.stringify({ ...rest, click_ids: sorted(clicks), custom_fields: sorted(custom) });
+  const { version: _v, ...rest } = row;
+  return canonicalJson(rest);
 }
 
 /**

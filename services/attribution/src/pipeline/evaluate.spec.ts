@@ -3,7 +3,7 @@
 // Rule cases that need no broker live here rather than in the integration suites.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calltrack } from '@calltrack/contracts';
+import { calltrack, visitOriginOf } from '@calltrack/contracts';
 import type { LeaseCandidate, VisitSource, HistoryCall } from '../matching/call-matching.js';
 import { creditsForCall, type CallReport, type EvaluatedCall, type EvaluationLookups } from './call-evaluation.js';
 import { callVersion } from './call-version.js';
@@ -138,7 +138,7 @@ describe('evaluate: given the facts, when calls are evaluated, then their match,
       visitor: 'v-b',
       confidence: 0.571429,
     });
-    assert.equal(e!.event.payload.channel, 'organic_search');
+    assert.equal(visitOriginOf(e!.event.payload).channel, 'organic_search');
     assert.equal(e!.classification.target, false, 'talked 45 s, the site threshold is 60 s');
     assert.equal(e!.classification.outsideHours, false, 'Monday 10:21 in Moscow');
     assert.equal(e!.classification.callerType, 'first');
@@ -156,7 +156,7 @@ describe('evaluate: given the facts, when calls are evaluated, then their match,
       call('c-holiday', STATIC_NUMBER, '+79160000004', Date.parse('2026-10-09T08:00:00Z')),
     );
     assert.deepEqual(decisionOf(morning!), { method: MatchMethod.MATCH_METHOD_STATIC, reason: 'static_number', session: '', visitor: '', confidence: 1 });
-    assert.deepEqual({ ...morning!.event.payload.utm }, { source: 'billboard', medium: 'offline', campaign: 'ring-road' });
+    assert.deepEqual(visitOriginOf(morning!.event.payload).utm, { source: 'billboard', medium: 'offline', campaign: 'ring-road', content: '', term: '' });
     assert.deepEqual([morning!.classification.outsideHours, morning!.classification.holiday, morning!.classification.target], [false, false, true]);
     assert.deepEqual([evening!.classification.outsideHours, evening!.classification.holiday], [true, false]);
     assert.deepEqual([holiday!.classification.outsideHours, holiday!.classification.holiday], [true, true]);
@@ -187,7 +187,7 @@ describe('evaluate: given the facts, when calls are evaluated, then their match,
           p.visitorId,
           p.sessionId,
           p.sourceCallId,
-          p.utm?.campaign,
+          visitOriginOf(p).utm.campaign,
           p.confidence,
           e.classification.callerType,
           e.classification.leadId,
@@ -242,7 +242,7 @@ describe('evaluate: given the facts, when calls are evaluated, then their match,
       visits: [visit('s-y', 'v-y', MON_10_MSK, 'paid_search', utm('yandex', 'cpc'))],
     });
     const [grace, late] = when(facts, call('c-grace', P1, '+79160000007', MON_10_MSK + 20 * MIN), call('c-late', P1, '+79160000008', MON_10_MSK + 28 * MIN));
-    assert.deepEqual([decisionOf(grace!).reason, grace!.event.payload.utm?.source], ['lease_released_within_grace', 'yandex']);
+    assert.deepEqual([decisionOf(grace!).reason, visitOriginOf(grace!.event.payload).utm.source], ['lease_released_within_grace', 'yandex']);
     assert.deepEqual(
       [decisionOf(late!).method, decisionOf(late!).reason, decisionOf(late!).session],
       [MatchMethod.MATCH_METHOD_UNMATCHED, 'no_lease_for_number', ''],

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { calltrack, callKey, createEvent, enquiryKey, siteKey, visitorKey, type DomainEvent, type EventInput, type TopicKey } from '@calltrack/contracts';
+import { calltrack, callKey, createEvent, enquiryKey, siteKey, visitorKey, type DomainEvent, type TopicKey } from '@calltrack/contracts';
 import type { ClickHouse } from '@calltrack/clickhouse';
 import { KafkaBus } from '@calltrack/kafka';
 import type { RunningService } from '@calltrack/service-kit';
@@ -45,8 +45,12 @@ describe('reports on the real broker and the embedded ClickHouse engine', () => 
   const database = `reports_${randomUUID().slice(0, 8)}`;
 
   const send = (topic: TopicKey, key: string, event: DomainEvent) => bus.producer.publish(topic, key, event);
-  const visit = (sessionId: string, visitorId: string, startedAtMs: number, fields: Partial<EventInput<'SessionStarted'>>) =>
-    createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, ...fields }, { siteId: SITE, producer: 'test' });
+  const visit = (
+    sessionId: string,
+    visitorId: string,
+    startedAtMs: number,
+    { userAgent, clientIp, ...origin }: calltrack.events.v1.IVisitOrigin & { userAgent: string; clientIp: string },
+  ) => createEvent('SessionStarted', { sessionId, visitorId, startedAtMs, userAgent, clientIp, origin }, { siteId: SITE, producer: 'test' });
   const grant = (leaseId: string, sessionId: string, visitorId: string, trackingNumber: string, grantedAtMs: number) =>
     send(
       'poolEvents',

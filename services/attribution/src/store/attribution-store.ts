@@ -26,6 +26,7 @@ import type {
   VisitRow,
 } from './rows.js';
 import { nullableNum, num, str, TIME } from './values.js';
+import { ANALYTICS_COLUMNS, ORIGIN_COLUMNS, originOfColumns } from './origin-columns.js';
 
 const DAY_MS = 86_400_000;
 /** How far back a call looks for leases of its number: longer than any lease is held. */
@@ -241,9 +242,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
     const out = new Map<string, VisitSource>();
     if (keys.length === 0) return out;
     const rows = await this.#client().query<Record<string, unknown>>(
-      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, channel, utm_source, utm_medium, utm_campaign,
-         utm_content, utm_term,
-              referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc
+      `SELECT site_id, session_id, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, ${ORIGIN_COLUMNS}, ${ANALYTICS_COLUMNS}
        FROM visits FINAL
        WHERE site_id IN {sites:Array(String)} AND session_id IN {sessions:Array(String)}
          AND started_at >= ${TIME('from')} AND started_at <= ${TIME('to')}`,
@@ -254,18 +253,7 @@ export class AttributionStore implements OnModuleInit, OnApplicationShutdown {
         sessionId: str(r['session_id']),
         visitorId: str(r['visitor_id']),
         startedAtMs: num(r['started_ms']),
-        channel: str(r['channel']),
-        utm: {
-          source: str(r['utm_source']),
-          medium: str(r['utm_medium']),
-          campaign: str(r['utm_campaign']),
-          content: str(r['utm_content']),
-          term: str(r['utm_term']),
-        },
-        referrer: str(r['referrer']),
-        landingPage: str(r['landing_page']),
-        clickIds: (r['click_ids'] ?? {}) as Record<string, string>,
-        analyticsIds: { gaClientId: str(r['ga_client_id']), ymUid: str(r['ym_uid']), fbp: str(r['fbp']), fbc: str(r['fbc']) },
+        ...originOfColumns(r),
       });
     }
     return out;

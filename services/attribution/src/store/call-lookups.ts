@@ -4,6 +4,7 @@ import type { TouchVisit } from '../models/call-credits.js';
 import type { Redemption } from '../matching/call-matching.js';
 import type { CallRow, CreditRow } from './rows.js';
 import { TIME, nullableNum, num, str } from './values.js';
+import { ORIGIN_COLUMNS, originColumns, originOfColumns } from './origin-columns.js';
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
@@ -24,9 +25,8 @@ export interface CallPosition {
 /** Every column of a `calls` row, times as epoch ms, so rows read back compare equal to rows built in memory. */
 const CALL_COLUMNS = `event_id, site_id, call_id, provider, provider_call_id, tracking_number, caller_number, called_number, direction, status,
   toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(answered_at) AS answered_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
-  talk_seconds, wait_seconds, recording_url, verdict, verdict_reason, match_method, match_reason, match_confidence, promo_code, source_call_id, channel,
-  session_id, visitor_id, lease_id, toUnixTimestamp64Milli(session_started_at) AS session_started_ms,
-  utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids, is_final,
+  talk_seconds, wait_seconds, recording_url, verdict, verdict_reason, match_method, match_reason, match_confidence, promo_code, source_call_id,
+  session_id, visitor_id, lease_id, toUnixTimestamp64Milli(session_started_at) AS session_started_ms, ${ORIGIN_COLUMNS}, is_final,
   caller_type, is_target, is_missed, callback_status, toUnixTimestamp64Milli(called_back_at) AS called_back_ms, callback_call_id,
   is_outside_hours, is_holiday, lead_id, settings_revision, report_version, report_event_id, version`;
 
@@ -82,19 +82,11 @@ function callRowOf(r: Record<string, unknown>): CallRow {
     verdict_reason: str(r['verdict_reason']),
     match_method: str(r['match_method']),
     match_reason: str(r['match_reason']),
-    channel: str(r['channel']),
     source_label: str(r['source_label']),
     session_id: str(r['session_id']),
     visitor_id: str(r['visitor_id']),
     lease_id: str(r['lease_id']),
-    utm_source: str(r['utm_source']),
-    utm_medium: str(r['utm_medium']),
-    utm_campaign: str(r['utm_campaign']),
-    utm_content: str(r['utm_content']),
-    utm_term: str(r['utm_term']),
-    referrer: str(r['referrer']),
-    landing_page: str(r['landing_page']),
-    click_ids: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
+    ...originColumns(originOfColumns(r)),
     is_final: flag(r['is_final']),
     called_number: str(r['called_number']),
     match_confidence: num(r['match_confidence']),
@@ -152,19 +144,8 @@ const TOUCH_COLUMNS = `site_id, session_id, visitor_id, toUnixTimestamp64Milli(s
   utm_campaign, utm_content, utm_term`;
 
 export function touchVisitOf(r: Record<string, unknown>): TouchVisit {
-  return {
-    sessionId: str(r['session_id']),
-    visitorId: str(r['visitor_id']),
-    startedAtMs: num(r['started_ms']),
-    channel: str(r['channel']),
-    utm: {
-      source: str(r['utm_source']),
-      medium: str(r['utm_medium']),
-      campaign: str(r['utm_campaign']),
-      content: str(r['utm_content']),
-      term: str(r['utm_term']),
-    },
-  };
+  const { channel, utm } = originOfColumns(r);
+  return { sessionId: str(r['session_id']), visitorId: str(r['visitor_id']), startedAtMs: num(r['started_ms']), channel, utm };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { LeadMember } from '../leads/lead-grouping.js';
 import { type EnquiryCreditRow, type EnquiryRow, type StoredEnquiry, enquiryConversionId } from './rows.js';
 import type { MatchedContact } from '../leads/lead-grouping.js';
 import { TIME, nullableNum, num, str } from './values.js';
+import { ANALYTICS_COLUMNS, ORIGIN_COLUMNS, creditedOriginOfColumns, originColumns, originOfColumns } from './origin-columns.js';
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(Number(v)).toISOString());
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
@@ -20,7 +21,7 @@ const ENQUIRY_COLUMNS = `event_id, site_id, enquiry_id, kind, toUnixTimestamp64M
   toUnixTimestamp64Milli(received_at) AS received_ms,
   given_session_id, given_visitor_id, contact_phone, contact_email, contact_name, message, page_url, custom_fields,
   match_method, match_reason, match_confidence, source_conversion_id, session_id, visitor_id, toUnixTimestamp64Milli(session_started_at) AS session_started_ms,
-  channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer, landing_page, click_ids, contact_type, lead_id, settings_revision, version`;
+  ${ORIGIN_COLUMNS}, contact_type, lead_id, settings_revision, version`;
 
 export function enquiryRowOf(r: Record<string, unknown>): EnquiryRow {
   return {
@@ -45,15 +46,7 @@ export function enquiryRowOf(r: Record<string, unknown>): EnquiryRow {
     session_id: str(r['session_id']),
     visitor_id: str(r['visitor_id']),
     session_started_at: iso(r['session_started_ms']),
-    channel: str(r['channel']),
-    utm_source: str(r['utm_source']),
-    utm_medium: str(r['utm_medium']),
-    utm_campaign: str(r['utm_campaign']),
-    utm_content: str(r['utm_content']),
-    utm_term: str(r['utm_term']),
-    referrer: str(r['referrer']),
-    landing_page: str(r['landing_page']),
-    click_ids: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
+    ...originColumns(originOfColumns(r)),
     contact_type: str(r['contact_type']),
     lead_id: str(r['lead_id']),
     settings_revision: num(r['settings_revision']),
@@ -75,19 +68,13 @@ export function contactOfEnquiry(row: EnquiryRow): MatchedContact {
     matchConfidence: row.match_confidence,
     sessionId: row.session_id,
     sessionStartedAtMs: row.session_started_at ? Date.parse(row.session_started_at) : null,
-    channel: row.channel,
-    utm: { source: row.utm_source, medium: row.utm_medium, campaign: row.utm_campaign, content: row.utm_content, term: row.utm_term },
-    referrer: row.referrer,
-    landingPage: row.landing_page,
-    clickIds: { ...row.click_ids },
+    ...creditedOriginOfColumns(row),
   };
 }
 
 const CONTACT_CALL_COLUMNS = `call_id, caller_number, visitor_id, toUnixTimestamp64Milli(started_at) AS started_ms, lead_id, direction, match_method,
   match_confidence, session_id,
-  toUnixTimestamp64Milli(session_started_at) AS session_started_ms, channel, utm_source, utm_medium, utm_campaign, utm_content, utm_term, referrer,
-    landing_page, click_ids,
-  is_target, is_missed, site_id`;
+  toUnixTimestamp64Milli(session_started_at) AS session_started_ms, ${ORIGIN_COLUMNS}, is_target, is_missed, site_id`;
 
 function contactOfCall(r: Record<string, unknown>): MatchedContact {
   return {
@@ -102,17 +89,7 @@ function contactOfCall(r: Record<string, unknown>): MatchedContact {
     matchConfidence: num(r['match_confidence']),
     sessionId: str(r['session_id']),
     sessionStartedAtMs: nullableNum(r['session_started_ms']),
-    channel: str(r['channel']),
-    utm: {
-      source: str(r['utm_source']),
-      medium: str(r['utm_medium']),
-      campaign: str(r['utm_campaign']),
-      content: str(r['utm_content']),
-      term: str(r['utm_term']),
-    },
-    referrer: str(r['referrer']),
-    landingPage: str(r['landing_page']),
-    clickIds: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
+    ...creditedOriginOfColumns(r),
   };
 }
 
@@ -369,19 +346,9 @@ export class EnquiryLookups {
 
   /** Visits (bots excluded) of visitors that started in [fromMs, toMs], oldest first, by `${siteId}\n${visitorId}`. */
   async visitorVisits(keys: ReadonlyArray<{ siteId: string; visitorId: string }>, fromMs: number, toMs: number): Promise<Map<string, VisitSource[]>> {
-    const rows = await humanVisitsOfVisitors(this.store, keys, fromMs, toMs, 'referrer, landing_page, click_ids, ga_client_id, ym_uid, fbp, fbc');
-    return new Map(
-      [...rows].map(([key, visits]) => [
-        key,
-        visits.map((r) => ({
-          ...touchVisitOf(r),
-          referrer: str(r['referrer']),
-          landingPage: str(r['landing_page']),
-          clickIds: { ...((r['click_ids'] ?? {}) as Record<string, string>) },
-          analyticsIds: { gaClientId: str(r['ga_client_id']), ymUid: str(r['ym_uid']), fbp: str(r['fbp']), fbc: str(r['fbc']) },
-        })),
-      ]),
-    );
+    const rows = await humanVisitsOfVisitors(this.store, keys, fromMs, toMs, `referrer, landing_page, click_ids, ${ANALYTICS_COLUMNS}`);
+    // The touch columns (channel, UTM tags) and these make the whole origin.
+    return new Map([...rows].map(([key, visits]) => [key, visits.map((r) => ({ ...touchVisitOf(r), ...originOfColumns(r) }))]));
   }
 
   /** Later enquiries of the people (phones or visitors) that occurred in [fromMs, toMs]: their lead or contact type may change. */

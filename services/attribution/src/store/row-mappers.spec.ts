@@ -16,12 +16,14 @@ describe('state rows', () => {
         sessionId: 's1',
         visitorId: 'v1',
         startedAtMs: T0,
-        utm: { source: 'google', medium: 'cpc', term: 'roses' },
-        referrer: 'https://google.com/',
-        landingPage: 'https://shop.example/',
-        clickIds: { gclid: 'g' },
-        analyticsIds: { ymUid: 'y1' },
-        channel: 'paid_search',
+        origin: {
+          utm: { source: 'google', medium: 'cpc', term: 'roses' },
+          referrer: 'https://google.com/',
+          landingPage: 'https://shop.example/',
+          clickIds: { gclid: 'g' },
+          analyticsIds: { ymUid: 'y1' },
+          channel: 'paid_search',
+        },
       },
       meta,
     );
@@ -35,6 +37,7 @@ describe('state rows', () => {
   });
 
   it('classifies the channel of a visit published without one, and places a visit without a start at its event time', () => {
+    // A schema version 1 record (flat origin fields), from before session-tracker classified visits.
     const e = createEvent(
       'SessionStarted',
       { sessionId: 's1', visitorId: 'v1', utm: { source: 'newsletter', medium: 'email' } },
@@ -164,9 +167,7 @@ describe('call rows', () => {
       {
         verdict: Verdict.VERDICT_SPAM,
         verdictReason: 'blocklisted',
-        utm: { source: 'google', medium: 'cpc' },
-        clickIds: { gclid: 'g' },
-        channel: 'paid_search',
+        origin: { utm: { source: 'google', medium: 'cpc' }, clickIds: { gclid: 'g' }, channel: 'paid_search' },
         sessionId: 's1',
         leaseId: 'l1',
       },

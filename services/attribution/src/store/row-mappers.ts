@@ -1,6 +1,16 @@
-import { calltrack, callDirectionLabel, callStatusLabel, classifyChannel, matchMethodLabel, verdictLabel, type DomainEvent } from '@calltrack/contracts';
+import {
+  calltrack,
+  callDirectionLabel,
+  callStatusLabel,
+  classifyChannel,
+  matchMethodLabel,
+  verdictLabel,
+  visitOriginOf,
+  type DomainEvent,
+} from '@calltrack/contracts';
 import { NonRetriableError } from '@calltrack/kafka';
 import type { CallCommentRow, CallRow, CallTagRow, LeaseRow, PromoRedemptionRow, SessionVerdictRow, VisitRow } from './rows.js';
+import { analyticsColumns, originColumns } from './origin-columns.js';
 
 // DateTime64 holds 1900-2299; anything outside this window is a producer bug, and one
 // such row would make the whole batch's insert fail again and again.
@@ -41,6 +51,15 @@ const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : nu
 /** A visit from SessionStarted (tracking_number, lease_id and is_bot keep their defaults: see the README). */
 export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
   const s = event.payload;
+  const origin = visitOriginOf(s);
+  // Sessions published before session-tracker classified them are classified here by the same rules.
+  origin.channel ||= classifyChannel({
+    utmSource: origin.utm.source,
+    utmMedium: origin.utm.medium,
+    clickIds: origin.clickIds,
+    referrer: origin.referrer,
+    landingPage: origin.landingPage,
+  });
   checkId(event.siteId, 'site id');
   return {
     event_id: event.eventId,
@@ -48,30 +67,10 @@ export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
     session_id: checkId(s.sessionId, 'sessionId'),
     visitor_id: s.visitorId,
     started_at: iso(checkTime(Number(s.startedAtMs) || event.occurredAtMs, 'startedAtMs', true)),
-    // Sessions published before session-tracker classified them are classified here by the same rules.
-    channel:
-      s.channel ||
-      classifyChannel({
-        utmSource: s.utm?.source ?? '',
-        utmMedium: s.utm?.medium ?? '',
-        clickIds: s.clickIds,
-        referrer: s.referrer,
-        landingPage: s.landingPage,
-      }),
-    utm_source: s.utm?.source ?? '',
-    utm_medium: s.utm?.medium ?? '',
-    utm_campaign: s.utm?.campaign ?? '',
-    utm_content: s.utm?.content ?? '',
-    utm_term: s.utm?.term ?? '',
-    referrer: s.referrer,
-    landing_page: s.landingPage,
+    ...originColumns(origin),
     user_agent: s.userAgent,
     client_ip: s.clientIp,
-    click_ids: { ...s.clickIds },
-    ga_client_id: s.analyticsIds?.gaClientId ?? '',
-    ym_uid: s.analyticsIds?.ymUid ?? '',
-    fbp: s.analyticsIds?.fbp ?? '',
-    fbc: s.analyticsIds?.fbc ?? '',
+    ...analyticsColumns(origin),
   };
 }
 
@@ -204,19 +203,11 @@ export function callRow(
     verdict_reason: a.verdictReason,
     match_method: matchMethodLabel(a.method),
     match_reason: a.matchReason,
-    channel: a.channel,
     source_label: a.sourceLabel ?? '',
     session_id: a.sessionId,
     visitor_id: a.visitorId,
     lease_id: a.leaseId,
-    utm_source: a.utm?.source ?? '',
-    utm_medium: a.utm?.medium ?? '',
-    utm_campaign: a.utm?.campaign ?? '',
-    utm_content: a.utm?.content ?? '',
-    utm_term: a.utm?.term ?? '',
-    referrer: a.referrer,
-    landing_page: a.landingPage,
-    click_ids: { ...a.clickIds },
+    ...originColumns(visitOriginOf(a)),
     is_final: a.final ? 1 : 0,
     called_number: c.calledNumber ?? '',
     match_confidence: a.confidence,

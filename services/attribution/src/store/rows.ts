@@ -1,12 +1,8 @@
 // Rows of the ClickHouse tables attribution writes and reads (migrations/), in one place: the store,
 // the pipeline, the reports and the API all speak these shapes.
 
-export interface VisitRow {
-  event_id: string;
-  site_id: string;
-  session_id: string;
-  visitor_id: string;
-  started_at: string | null;
+/** Where a visit came from (a VisitOrigin, store/origin-columns.ts maps it): columns of visits, calls and enquiries. */
+export interface OriginColumns {
   channel: string;
   utm_source: string;
   utm_medium: string;
@@ -15,13 +11,25 @@ export interface VisitRow {
   utm_term: string;
   referrer: string;
   landing_page: string;
-  user_agent: string;
-  client_ip: string;
   click_ids: Record<string, string>;
+}
+
+/** The analytics ids of a VisitOrigin: only `visits` keeps them. */
+export interface AnalyticsColumns {
   ga_client_id: string;
   ym_uid: string;
   fbp: string;
   fbc: string;
+}
+
+export interface VisitRow extends OriginColumns, AnalyticsColumns {
+  event_id: string;
+  site_id: string;
+  session_id: string;
+  visitor_id: string;
+  started_at: string | null;
+  user_agent: string;
+  client_ip: string;
   /** Derived by VisitEnrichment when projected (empty in rows built without it). */
   device_type?: string;
   browser?: string;
@@ -56,7 +64,7 @@ export interface SessionVerdictRow {
   screened_at: string | null;
 }
 
-export interface CallRow {
+export interface CallRow extends OriginColumns {
   event_id: string;
   site_id: string;
   call_id: string;
@@ -76,19 +84,10 @@ export interface CallRow {
   verdict_reason: string;
   match_method: string;
   match_reason: string;
-  channel: string;
   source_label: string;
   session_id: string;
   visitor_id: string;
   lease_id: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_content: string;
-  utm_term: string;
-  referrer: string;
-  landing_page: string;
-  click_ids: Record<string, string>;
   is_final: 0 | 1;
   called_number: string;
   match_confidence: number;
@@ -260,7 +259,7 @@ export interface AttributionReportRow {
 }
 
 /** A row of `enquiries` (migration 0013). */
-export interface EnquiryRow {
+export interface EnquiryRow extends OriginColumns {
   event_id: string;
   site_id: string;
   enquiry_id: string;
@@ -282,15 +281,6 @@ export interface EnquiryRow {
   session_id: string;
   visitor_id: string;
   session_started_at: string | null;
-  channel: string;
-  utm_source: string;
-  utm_medium: string;
-  utm_campaign: string;
-  utm_content: string;
-  utm_term: string;
-  referrer: string;
-  landing_page: string;
-  click_ids: Record<string, string>;
   contact_type: string;
   lead_id: string;
   settings_revision: number;
