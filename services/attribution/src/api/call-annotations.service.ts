@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { callKey, createEvent, newEventId, type DomainEvent } from '@calltrack/contracts';
 import { KafkaBus } from '@calltrack/kafka';
+import { ApiError } from '@calltrack/service-kit';
 import { AttributionStore } from '../store/attribution-store.js';
 import { SERVICE_NAME } from '../config.js';
 import { callCommentRow, callTagRow, isoFromClickHouse } from '../store/row-mappers.js';
 import { str } from '../store/values.js';
+import type { StepResult } from '../step-result.js';
 
 export interface CallAnnotations {
   tags: Array<{ tag: string; author: string; taggedAt: string | null }>;
@@ -28,15 +30,15 @@ export class CallAnnotationsService {
   async tag(siteId: string, callId: string, tag: string, author: string, present: boolean): Promise<void> {
     const meta = { siteId, producer: SERVICE_NAME };
     const event = present ? createEvent('CallTagAdded', { callId, tag, author }, meta) : createEvent('CallTagRemoved', { callId, tag, author }, meta);
+    const row = storable(callTagRow(event));
     await this.publish(event);
-    const row = callTagRow(event);
     await this.store.write('call_tags', [row], `api:${event.eventId}`);
   }
 
   async comment(siteId: string, callId: string, text: string, author: string): Promise<{ commentId: string; createdAt: string }> {
     const event = createEvent('CallCommentAdded', { callId, commentId: newEventId(), text, author }, { siteId, producer: SERVICE_NAME });
+    const row = storable(callCommentRow(event));
     await this.publish(event);
-    const row = callCommentRow(event);
     await this.store.write('call_comments', [row], `api:${event.eventId}`);
     return { commentId: event.payload.commentId, createdAt: new Date(event.occurredAtMs).toISOString() };
   }
@@ -67,4 +69,10 @@ export class CallAnnotationsService {
       })),
     };
   }
+}
+
+/** The row of an annotation the projection could store; one it would dead-letter is refused before it is published. */
+function storable<T>(row: StepResult<T>): T {
+  if (!row.ok) throw new ApiError(400, 'invalid_annotation', row.reason);
+  return row.value;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { WriterFences, type DomainEvent } from '@calltrack/contracts';
-import { KafkaBus, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
+import { KafkaBus, NonRetriableError, type BatchConsumer, type ConsumedRecord } from '@calltrack/kafka';
 import { LOGGER, ReadinessService } from '@calltrack/service-kit';
 import type { Logger } from '@calltrack/telemetry';
 import { settingsRow } from '../settings/attribution-settings.js';
@@ -15,13 +15,16 @@ import {
   callCommentRow,
   callTagRow,
   checkLeaseExpired,
+  checkLeaseExtended,
   grantedLeaseRow,
   extendedLeaseRow,
   promoRedemptionRow,
   releasedLeaseRow,
   sessionVerdictRow,
   visitRow,
+  withLeaseGrantedAt,
 } from '../store/row-mappers.js';
+import { mapResult, ok, type StepResult } from '../step-result.js';
 import type {
   AdCostRow,
   CallCommentRow,
@@ -40,7 +43,7 @@ type StateItem =
   | { kind: 'released'; event: DomainEvent<'LeaseExpired'> }
   | { kind: 'extended'; event: DomainEvent<'LeaseExtended'> }
   | { kind: 'verdict'; row: SessionVerdictRow }
-  | { kind: 'redeemed'; event: DomainEvent<'PromoCodeRedeemed'> }
+  | { kind: 'redeemed'; row: PromoRedemptionRow }
   | { kind: 'settings'; row: SettingsRow }
   | { kind: 'tag'; row: CallTagRow }
   | { kind: 'comment'; row: CallCommentRow }
@@ -110,50 +113,51 @@ export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     const event = record.event;
     // A stalled former number-pool owner's late event (older writer epoch) is not a fact.
     if (record.topic === 'poolEvents' && !this.poolFences.admit(record.partition, record.offset, event)) return;
-    // Mapping checks the event; a NonRetriableError dead-letters it before it reaches the batch.
+    const item = this.itemOf(event);
+    if (item.ok) {
+      if (item.value) this.buffer.push(item.value);
+    } else if (item.outcome === 'dead_letter') {
+      // The one place a state event is dead-lettered: the batch consumer sends a NonRetriableError to the dead-letter topic.
+      throw new NonRetriableError(item.reason);
+    } else {
+      this.logger.info({ event: 'state_event_dropped', type: event.type, event_id: event.eventId, reason: item.reason });
+    }
+  }
+
+  /** What an event adds to the batch (nothing for an event with nothing to store), or why it is a dead letter: mapping checks it. */
+  private itemOf(event: ConsumedRecord['event']): StepResult<StateItem | undefined> {
     switch (event.type) {
       case 'SessionStarted':
-        this.buffer.push({ kind: 'visit', row: { ...visitRow(event), ...this.enrichment.of(event.payload.userAgent, event.payload.clientIp) } });
-        break;
+        return mapResult(visitRow(event), (row) => ({
+          kind: 'visit',
+          row: { ...row, ...this.enrichment.of(event.payload.userAgent, event.payload.clientIp) },
+        }));
       // A promo-code lease holds no number: nothing for number matching (promo redemptions link calls).
       case 'LeaseGranted':
-        if (event.payload.trackingNumber) this.buffer.push({ kind: 'granted', row: grantedLeaseRow(event) });
-        break;
+        return event.payload.trackingNumber ? mapResult(grantedLeaseRow(event), (row) => ({ kind: 'granted', row })) : ok(undefined);
       case 'LeaseExpired':
-        if (!event.payload.trackingNumber) break;
-        checkLeaseExpired(event);
-        this.buffer.push({ kind: 'released', event });
-        break;
+        return event.payload.trackingNumber ? mapResult(checkLeaseExpired(event), (e) => ({ kind: 'released', event: e })) : ok(undefined);
       case 'LeaseExtended':
-        if (event.payload.trackingNumber) this.buffer.push({ kind: 'extended', event });
-        break;
+        return event.payload.trackingNumber ? mapResult(checkLeaseExtended(event), (e) => ({ kind: 'extended', event: e })) : ok(undefined);
       case 'SessionScreened':
-        this.buffer.push({ kind: 'verdict', row: sessionVerdictRow(event) });
-        break;
+        return mapResult(sessionVerdictRow(event), (row) => ({ kind: 'verdict', row }));
       case 'PromoCodeRedeemed':
-        // Checked now (a malformed one is dead-lettered); its row is built in flush, with its lease's grant time.
-        promoRedemptionRow(event, null);
-        this.buffer.push({ kind: 'redeemed', event });
-        break;
+        // Its lease's grant time is added in flush, where the lease is looked up.
+        return mapResult(promoRedemptionRow(event), (row) => ({ kind: 'redeemed', row }));
       case 'AttributionSettingsChanged':
-        this.buffer.push({ kind: 'settings', row: settingsRow(event) });
-        break;
+        return ok({ kind: 'settings', row: settingsRow(event) });
       case 'CallTagAdded':
       case 'CallTagRemoved':
-        this.buffer.push({ kind: 'tag', row: callTagRow(event) });
-        break;
+        return mapResult(callTagRow(event), (row) => ({ kind: 'tag', row }));
       case 'CallCommentAdded':
-        this.buffer.push({ kind: 'comment', row: callCommentRow(event) });
-        break;
+        return mapResult(callCommentRow(event), (row) => ({ kind: 'comment', row }));
       case 'ConversionRevenueRecorded':
-        this.buffer.push({ kind: 'revenue', row: conversionRevenueRow(event) });
-        break;
+        return ok({ kind: 'revenue', row: conversionRevenueRow(event) });
       case 'AdCostsImported':
-        this.buffer.push({ kind: 'costs', rows: adCostRows(event) });
-        break;
+        return ok({ kind: 'costs', rows: adCostRows(event) });
       default:
         // LeaseRejected, NumberCallObserved, NumberQuarantineEnded: nothing to store.
-        break;
+        return ok(undefined);
     }
   }
 
@@ -190,7 +194,7 @@ export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private async prepare(items: readonly StateItem[]): Promise<PreparedRows> {
     const out: PreparedRows = { visits: [], leases: [], verdicts: [], redemptions: [], settings: [], tags: [], comments: [], costs: [], revenue: [] };
     const granted = new Map<string, LeaseRow>();
-    const redeemed: Array<DomainEvent<'PromoCodeRedeemed'>> = [];
+    const redeemed: PromoRedemptionRow[] = [];
     // Extensions and releases, in log order: each becomes the next version of its lease row.
     const changes: Array<DomainEvent<'LeaseExpired'> | DomainEvent<'LeaseExtended'>> = [];
     for (const item of items) {
@@ -201,7 +205,7 @@ export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       else if (item.kind === 'comment') out.comments.push(item.row);
       else if (item.kind === 'costs') out.costs.push(...item.rows);
       else if (item.kind === 'revenue') out.revenue.push(item.row);
-      else if (item.kind === 'redeemed') redeemed.push(item.event);
+      else if (item.kind === 'redeemed') redeemed.push(item.row);
       else if (item.kind === 'granted') {
         out.leases.push(item.row);
         granted.set(leaseKey(item.row.site_id, item.row.lease_id), item.row);
@@ -214,8 +218,8 @@ export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         .filter((e) => !granted.has(leaseKey(e.siteId, e.payload.leaseId)))
         .map((e) => ({ siteId: e.siteId, trackingNumber: e.payload.trackingNumber, leaseId: e.payload.leaseId })),
       ...redeemed
-        .filter((e) => e.payload.leaseId && !granted.has(leaseKey(e.siteId, e.payload.leaseId)))
-        .map((e) => ({ siteId: e.siteId, trackingNumber: '', leaseId: e.payload.leaseId })),
+        .filter((r) => r.lease_id && !granted.has(leaseKey(r.site_id, r.lease_id)))
+        .map((r) => ({ siteId: r.site_id, trackingNumber: '', leaseId: r.lease_id })),
     ];
     const stored = await this.store.leasesById(missing);
     for (const row of stored) granted.set(leaseKey(row.site_id, row.lease_id), row);
@@ -232,9 +236,9 @@ export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       granted.set(key, row);
       out.leases.push(row);
     }
-    for (const e of redeemed) {
-      const lease = granted.get(leaseKey(e.siteId, e.payload.leaseId));
-      out.redemptions.push(promoRedemptionRow(e, lease?.granted_at ? Date.parse(lease.granted_at) : null));
+    for (const r of redeemed) {
+      const lease = granted.get(leaseKey(r.site_id, r.lease_id));
+      out.redemptions.push(withLeaseGrantedAt(r, lease?.granted_at ? Date.parse(lease.granted_at) : null));
     }
     return out;
   }

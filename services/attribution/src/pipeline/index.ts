@@ -3,4 +3,4 @@ export { CallPipeline, type AttributedCalls, type FreshReport, type Reevaluation
 export { EnquiryPipeline, type FreshEnquiry } from './enquiry-pipeline.js';
 export { EvaluationLock } from './evaluation-lock.js';
 export { evaluate } from './evaluate.js';
-export type { StepResult } from './step-result.js';
+export type { StepResult } from '../step-result.js';

@@ -8,35 +8,23 @@ import {
   visitOriginOf,
   type DomainEvent,
 } from '@calltrack/contracts';
-import { NonRetriableError } from '@calltrack/kafka';
 import type { CallCommentRow, CallRow, CallTagRow, LeaseRow, PromoRedemptionRow, SessionVerdictRow, VisitRow } from './rows.js';
 import { analyticsColumns, originColumns } from './origin-columns.js';
+import { deadLetter, ok, type StepResult } from '../step-result.js';
 
 // DateTime64 holds 1900-2299; anything outside this window is a producer bug, and one
-// such row would make the whole batch's insert fail again and again.
+// such row would make the whole batch's insert fail again and again. A mapper that checks
+// its event returns the row or a dead letter naming the first problem found.
 const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 const MAX_TIME_MS = Date.UTC(2200, 0, 1);
 const MAX_ID_LENGTH = 256;
 
-/** An epoch-ms time that ClickHouse can store; 0/absent is "not set". */
-export function checkTime(value: number | null | undefined, field: string, required: boolean): number {
-  const problem = timeProblem(value, field, required);
-  if (problem) throw new NonRetriableError(problem);
-  return Number(value ?? 0);
-}
-
-/** Why a time cannot be stored, or undefined when it can. */
+/** Why an epoch-ms time cannot be stored, or undefined when it can; 0/absent is "not set". */
 function timeProblem(value: number | null | undefined, field: string, required: boolean): string | undefined {
   const ms = Number(value ?? 0);
   if (ms === 0 && !required) return undefined;
   if (!Number.isSafeInteger(ms) || ms < MIN_TIME_MS || ms >= MAX_TIME_MS) return `${field}: ${String(value)} is not a time between 2000 and 2200 (epoch ms)`;
   return undefined;
-}
-
-function checkId(value: string | null | undefined, field: string): string {
-  const problem = idProblem(value, field);
-  if (problem) throw new NonRetriableError(problem);
-  return value ?? '';
 }
 
 /** Why an id cannot be stored, or undefined when it can. */
@@ -49,8 +37,11 @@ function idProblem(value: string | null | undefined, field: string): string | un
 const iso = (ms: number): string | null => (ms ? new Date(ms).toISOString() : null);
 
 /** A visit from SessionStarted (tracking_number, lease_id and is_bot keep their defaults: see the README). */
-export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
+export function visitRow(event: DomainEvent<'SessionStarted'>): StepResult<VisitRow> {
   const s = event.payload;
+  const startedAtMs = Number(s.startedAtMs) || event.occurredAtMs;
+  const problem = idProblem(event.siteId, 'site id') ?? idProblem(s.sessionId, 'sessionId') ?? timeProblem(startedAtMs, 'startedAtMs', true);
+  if (problem) return deadLetter(problem);
   const origin = visitOriginOf(s);
   // Sessions published before session-tracker classified them are classified here by the same rules.
   origin.channel ||= classifyChannel({
@@ -60,51 +51,62 @@ export function visitRow(event: DomainEvent<'SessionStarted'>): VisitRow {
     referrer: origin.referrer,
     landingPage: origin.landingPage,
   });
-  checkId(event.siteId, 'site id');
-  return {
+  return ok({
     event_id: event.eventId,
     site_id: event.siteId,
-    session_id: checkId(s.sessionId, 'sessionId'),
+    session_id: s.sessionId,
     visitor_id: s.visitorId,
-    started_at: iso(checkTime(Number(s.startedAtMs) || event.occurredAtMs, 'startedAtMs', true)),
+    started_at: iso(startedAtMs),
     ...originColumns(origin),
     user_agent: s.userAgent,
     client_ip: s.clientIp,
     ...analyticsColumns(origin),
-  };
+  });
 }
 
 /** Version 1 of a lease row: granted, not released. A promo-code lease has a code instead of a number. */
-export function grantedLeaseRow(event: DomainEvent<'LeaseGranted'>): LeaseRow {
+export function grantedLeaseRow(event: DomainEvent<'LeaseGranted'>): StepResult<LeaseRow> {
   const l = event.payload;
-  checkId(event.siteId, 'site id');
-  const granted = checkTime(l.grantedAtMs, 'grantedAtMs', true);
-  const expires = checkTime(l.expiresAtMs, 'expiresAtMs', true);
-  if (expires < granted) throw new NonRetriableError('expiresAtMs is before grantedAtMs');
-  return {
+  const granted = Number(l.grantedAtMs ?? 0);
+  const expires = Number(l.expiresAtMs ?? 0);
+  const problem =
+    idProblem(event.siteId, 'site id') ??
+    timeProblem(l.grantedAtMs, 'grantedAtMs', true) ??
+    timeProblem(l.expiresAtMs, 'expiresAtMs', true) ??
+    (expires < granted ? 'expiresAtMs is before grantedAtMs' : undefined) ??
+    idProblem(l.leaseId, 'leaseId') ??
+    (l.promoCode ? undefined : idProblem(l.trackingNumber, 'trackingNumber'));
+  if (problem) return deadLetter(problem);
+  return ok({
     event_id: event.eventId,
     site_id: event.siteId,
-    lease_id: checkId(l.leaseId, 'leaseId'),
+    lease_id: l.leaseId,
     session_id: l.sessionId,
     visitor_id: l.visitorId,
-    tracking_number: l.promoCode ? (l.trackingNumber ?? '') : checkId(l.trackingNumber, 'trackingNumber'),
+    tracking_number: l.trackingNumber ?? '',
     granted_at: iso(granted),
     expires_at: iso(expires),
     released_at: null,
     version: 1,
     promo_code: l.promoCode ?? '',
-  };
+  });
 }
 
-/** Checks a LeaseExpired before its lease row is looked up. */
-export function checkLeaseExpired(event: DomainEvent<'LeaseExpired'>): { leaseId: string; trackingNumber: string; releasedAtMs: number } {
+/** Checks a LeaseExpired before its lease row is looked up: the event itself, or why it is a dead letter. */
+export function checkLeaseExpired(event: DomainEvent<'LeaseExpired'>): StepResult<DomainEvent<'LeaseExpired'>> {
   const l = event.payload;
-  checkId(event.siteId, 'site id');
-  return {
-    leaseId: checkId(l.leaseId, 'leaseId'),
-    trackingNumber: l.promoCode ? (l.trackingNumber ?? '') : checkId(l.trackingNumber, 'trackingNumber'),
-    releasedAtMs: checkTime(l.releasedAtMs, 'releasedAtMs', true),
-  };
+  const problem =
+    idProblem(event.siteId, 'site id') ??
+    idProblem(l.leaseId, 'leaseId') ??
+    (l.promoCode ? undefined : idProblem(l.trackingNumber, 'trackingNumber')) ??
+    timeProblem(l.releasedAtMs, 'releasedAtMs', true);
+  return problem ? deadLetter(problem) : ok(event);
+}
+
+/** Checks a LeaseExtended before its lease row is looked up: the event itself, or why it is a dead letter. */
+export function checkLeaseExtended(event: DomainEvent<'LeaseExtended'>): StepResult<DomainEvent<'LeaseExtended'>> {
+  const problem = timeProblem(event.payload.expiresAtMs, 'expiresAtMs', true);
+  return problem ? deadLetter(problem) : ok(event);
 }
 
 // Versions of a lease row: 1 when granted, 2 + the extended lifetime in ms for each
@@ -113,39 +115,40 @@ export function checkLeaseExpired(event: DomainEvent<'LeaseExpired'>): { leaseId
 // granted_at, lease), so ReplacingMergeTree keeps the latest state.
 const RELEASED_VERSION = 2 ** 52;
 
-/** The lease row after a heartbeat moved its expiry. */
+/** The lease row after a heartbeat moved its expiry (an extension checkLeaseExtended accepted). */
 export function extendedLeaseRow(lease: LeaseRow, extended: DomainEvent<'LeaseExtended'>): LeaseRow {
-  const expiresAtMs = checkTime(extended.payload.expiresAtMs, 'expiresAtMs', true);
+  const expiresAtMs = Number(extended.payload.expiresAtMs);
   const grantedAtMs = Date.parse(lease.granted_at ?? '') || 0;
   return { ...lease, event_id: extended.eventId, expires_at: iso(expiresAtMs), version: 2 + Math.max(0, expiresAtMs - grantedAtMs) };
 }
 
-/** The final version of a lease row: the lease with its release time. */
+/** The final version of a lease row: the lease with its release time (a release checkLeaseExpired accepted). */
 export function releasedLeaseRow(granted: LeaseRow, expired: DomainEvent<'LeaseExpired'>): LeaseRow {
-  const { releasedAtMs } = checkLeaseExpired(expired);
+  const releasedAtMs = Number(expired.payload.releasedAtMs);
   return { ...granted, event_id: expired.eventId, released_at: iso(releasedAtMs), version: RELEASED_VERSION };
 }
 
-export function sessionVerdictRow(event: DomainEvent<'SessionScreened'>): SessionVerdictRow {
+export function sessionVerdictRow(event: DomainEvent<'SessionScreened'>): StepResult<SessionVerdictRow> {
   const v = event.payload;
-  checkId(event.siteId, 'site id');
-  return {
+  const problem = idProblem(event.siteId, 'site id') ?? idProblem(v.sessionId, 'sessionId') ?? timeProblem(event.occurredAtMs, 'occurredAtMs', true);
+  if (problem) return deadLetter(problem);
+  return ok({
     event_id: event.eventId,
     site_id: event.siteId,
-    session_id: checkId(v.sessionId, 'sessionId'),
+    session_id: v.sessionId,
     visitor_id: v.visitorId,
     verdict: verdictLabel(v.verdict),
     reason: v.reason,
-    screened_at: iso(checkTime(event.occurredAtMs, 'occurredAtMs', true)),
-  };
+    screened_at: iso(event.occurredAtMs),
+  });
 }
 
 /** The call a CallScreened carries, checked to be storable, or the problem that makes it a dead letter. */
 export function readScreenedCall(
   event: DomainEvent<'CallScreened'>,
-): { call: calltrack.events.v1.ICallReported; callId: string; trackingNumber: string; startedAtMs: number } | { problem: string } {
+): StepResult<{ call: calltrack.events.v1.ICallReported; callId: string; trackingNumber: string; startedAtMs: number }> {
   const call = event.payload.call;
-  if (!call) return { problem: 'CallScreened without a call' };
+  if (!call) return deadLetter('CallScreened without a call');
   // An outbound call (a call-back) is placed from a line of the site, which providers may not name.
   const outbound = call.direction === calltrack.events.v1.CallDirection.CALL_DIRECTION_OUTBOUND;
   // A report without a start time is placed at the time of the event.
@@ -157,8 +160,8 @@ export function readScreenedCall(
     timeProblem(start, 'call.startedAtMs', true) ??
     timeProblem(call.answeredAtMs, 'call.answeredAtMs', false) ??
     timeProblem(call.endedAtMs, 'call.endedAtMs', false);
-  if (problem) return { problem };
-  return { call, callId: call.callId ?? '', trackingNumber: call.trackingNumber ?? '', startedAtMs: start };
+  if (problem) return deadLetter(problem);
+  return ok({ call, callId: call.callId ?? '', trackingNumber: call.trackingNumber ?? '', startedAtMs: start });
 }
 
 const seconds = (fromMs: number, toMs: number): number => (fromMs && toMs > fromMs ? Math.round((toMs - fromMs) / 1000) : 0);
@@ -309,57 +312,79 @@ export function callView(row: Record<string, unknown>): CallView {
 
 // ---- promo codes, credits, annotations, settings ----
 
-/** A redemption; `leaseGrantedAtMs` (found in `leases`) bounds the lookup of its visit later. */
-export function promoRedemptionRow(event: DomainEvent<'PromoCodeRedeemed'>, leaseGrantedAtMs: number | null): PromoRedemptionRow {
+/** A redemption, its lease's grant time not known yet (see withLeaseGrantedAt). */
+export function promoRedemptionRow(event: DomainEvent<'PromoCodeRedeemed'>): StepResult<PromoRedemptionRow> {
   const p = event.payload;
-  checkId(event.siteId, 'site id');
-  if (!p.callId && !p.callerNumber) throw new NonRetriableError('PromoCodeRedeemed names neither a call id nor a caller number');
-  return {
+  // Number(): an unset int64 decodes as a Long zero, which is truthy.
+  const redeemedAtMs = Number(p.redeemedAtMs) || event.occurredAtMs;
+  const problem =
+    idProblem(event.siteId, 'site id') ??
+    (!p.callId && !p.callerNumber ? 'PromoCodeRedeemed names neither a call id nor a caller number' : undefined) ??
+    idProblem(p.promoCode, 'promoCode') ??
+    idProblem(p.sessionId, 'sessionId') ??
+    timeProblem(p.calledAtMs, 'calledAtMs', true) ??
+    timeProblem(redeemedAtMs, 'redeemedAtMs', true);
+  if (problem) return deadLetter(problem);
+  return ok({
     event_id: event.eventId,
     site_id: event.siteId,
-    promo_code: checkId(p.promoCode, 'promoCode'),
-    session_id: checkId(p.sessionId, 'sessionId'),
+    promo_code: p.promoCode,
+    session_id: p.sessionId,
     visitor_id: p.visitorId,
     lease_id: p.leaseId,
     call_id: p.callId,
     caller_number: p.callerNumber,
-    called_at: iso(checkTime(p.calledAtMs, 'calledAtMs', true)),
-    redeemed_at: iso(checkTime(p.redeemedAtMs || event.occurredAtMs, 'redeemedAtMs', true)),
+    called_at: iso(Number(p.calledAtMs)),
+    redeemed_at: iso(redeemedAtMs),
     redeemed_by: p.redeemedBy,
-    lease_granted_at: iso(leaseGrantedAtMs ?? 0),
-  };
+    lease_granted_at: null,
+  });
+}
+
+/** The redemption with its lease's grant time (found in `leases`), which bounds the lookup of its visit later. */
+export function withLeaseGrantedAt(row: PromoRedemptionRow, leaseGrantedAtMs: number | null): PromoRedemptionRow {
+  return { ...row, lease_granted_at: iso(leaseGrantedAtMs ?? 0) };
 }
 
 const TAG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 /** A tag added or removed; the event time orders the changes of one tag (version), removal is a tombstone. */
-export function callTagRow(event: DomainEvent<'CallTagAdded'> | DomainEvent<'CallTagRemoved'>): CallTagRow {
+export function callTagRow(event: DomainEvent<'CallTagAdded'> | DomainEvent<'CallTagRemoved'>): StepResult<CallTagRow> {
   const p = event.payload;
-  checkId(event.siteId, 'site id');
-  if (!TAG_PATTERN.test(p.tag)) throw new NonRetriableError(`tag "${p.tag.slice(0, 50)}" is not 1-40 of a-z, 0-9, "-", "_"`);
-  const at = checkTime(event.occurredAtMs, 'occurredAtMs', true);
-  return {
+  const at = event.occurredAtMs;
+  const problem =
+    idProblem(event.siteId, 'site id') ??
+    (TAG_PATTERN.test(p.tag) ? undefined : `tag "${p.tag.slice(0, 50)}" is not 1-40 of a-z, 0-9, "-", "_"`) ??
+    timeProblem(at, 'occurredAtMs', true) ??
+    idProblem(p.callId, 'callId');
+  if (problem) return deadLetter(problem);
+  return ok({
     event_id: event.eventId,
     site_id: event.siteId,
-    call_id: checkId(p.callId, 'callId'),
+    call_id: p.callId,
     tag: p.tag,
     author: p.author,
     changed_at: iso(at),
     version: at,
     is_deleted: event.type === 'CallTagRemoved' ? 1 : 0,
-  };
+  });
 }
 
-export function callCommentRow(event: DomainEvent<'CallCommentAdded'>): CallCommentRow {
+export function callCommentRow(event: DomainEvent<'CallCommentAdded'>): StepResult<CallCommentRow> {
   const p = event.payload;
-  checkId(event.siteId, 'site id');
-  return {
+  const problem =
+    idProblem(event.siteId, 'site id') ??
+    idProblem(p.callId, 'callId') ??
+    idProblem(p.commentId, 'commentId') ??
+    timeProblem(event.occurredAtMs, 'occurredAtMs', true);
+  if (problem) return deadLetter(problem);
+  return ok({
     event_id: event.eventId,
     site_id: event.siteId,
-    call_id: checkId(p.callId, 'callId'),
-    comment_id: checkId(p.commentId, 'commentId'),
+    call_id: p.callId,
+    comment_id: p.commentId,
     text: p.text,
     author: p.author,
-    created_at: iso(checkTime(event.occurredAtMs, 'occurredAtMs', true)),
-  };
+    created_at: iso(event.occurredAtMs),
+  });
 }

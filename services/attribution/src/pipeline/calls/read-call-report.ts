@@ -2,14 +2,11 @@ import type { DomainEvent } from '@calltrack/contracts';
 import { readScreenedCall } from '../../store/row-mappers.js';
 import type { CallReport } from '../call-evaluation.js';
 import { callVersion } from '../call-version.js';
-import { deadLetter, ok, type StepResult } from '../step-result.js';
+import { mapResult, type StepResult } from '../../step-result.js';
 
 /** The report a CallScreened carries, or a dead letter for a call that cannot be stored (no id, no tracking number, a time ClickHouse cannot hold). */
 export function readCallReport(event: DomainEvent<'CallScreened'>): StepResult<CallReport> {
-  const checked = readScreenedCall(event);
-  if ('problem' in checked) return deadLetter(checked.problem);
-  const { call, callId, startedAtMs } = checked;
-  return ok({
+  return mapResult(readScreenedCall(event), ({ call, callId, startedAtMs }) => ({
     siteId: event.siteId,
     callId,
     reportEventId: event.eventId,
@@ -19,5 +16,5 @@ export function readCallReport(event: DomainEvent<'CallScreened'>): StepResult<C
     keyStartMs: startedAtMs,
     reportVersion: callVersion(call),
     occurredAtMs: event.occurredAtMs,
-  });
+  }));
 }

@@ -1,7 +1,7 @@
 import { calltrack, type DomainEvent } from '@calltrack/contracts';
 import type { EnquiryRow } from '../../store/rows.js';
 import type { EnquiryReport } from '../enquiry-evaluation.js';
-import { deadLetter, ok, type StepResult } from '../step-result.js';
+import { deadLetter, ok, type StepResult } from '../../step-result.js';
 
 const { EnquiryKind } = calltrack.events.v1;
 

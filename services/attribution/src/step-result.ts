@@ -9,3 +9,6 @@ export type StepResult<T> = { ok: true; value: T } | { ok: false; outcome: 'drop
 export const ok = <T>(value: T): StepResult<T> => ({ ok: true, value });
 export const drop = <T = never>(reason: string): StepResult<T> => ({ ok: false, outcome: 'drop', reason });
 export const deadLetter = <T = never>(reason: string): StepResult<T> => ({ ok: false, outcome: 'dead_letter', reason });
+
+/** The result with its value turned into another; a drop or dead letter passes through as it is. */
+export const mapResult = <T, U>(result: StepResult<T>, f: (value: T) => U): StepResult<U> => (result.ok ? ok(f(result.value)) : result);
