@@ -152,9 +152,9 @@ export class StateConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       case 'CallCommentAdded':
         return mapResult(callCommentRow(event), (row) => ({ kind: 'comment', row }));
       case 'ConversionRevenueRecorded':
-        return ok({ kind: 'revenue', row: conversionRevenueRow(event) });
+        return mapResult(conversionRevenueRow(event), (row) => ({ kind: 'revenue', row }));
       case 'AdCostsImported':
-        return ok({ kind: 'costs', rows: adCostRows(event) });
+        return mapResult(adCostRows(event), (rows) => ({ kind: 'costs', rows }));
       default:
         // LeaseRejected, NumberCallObserved, NumberQuarantineEnded: nothing to store.
         return ok(undefined);

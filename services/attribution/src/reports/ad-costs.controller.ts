@@ -121,9 +121,12 @@ export class AdCostsController {
       { callId, amount: body.amount, currency: body.currency, dealId: body.dealId, author: body.author },
       { siteId, producer: SERVICE_NAME },
     );
+    // The body was checked, so the projection stores this event; one it would dead-letter is refused before it is published.
+    const mapped = conversionRevenueRow(event);
+    if (!mapped.ok) throw new ApiError(400, 'invalid_revenue', mapped.reason);
+    const row = mapped.value;
     await this.bus.producer.publish('callAnnotations', callKey(siteId, callId), event);
     // Written here too, so a report right after sees it; the projection writes the same row again (it collapses).
-    const row = conversionRevenueRow(event);
     await this.store.write('conversion_revenue', [row], `api:${event.eventId}`);
     return { siteId, callId, amount: row.amount, currency: row.currency, dealId: row.deal_id, recordedAt: row.recorded_at };
   }

@@ -1,9 +1,9 @@
 // Ad costs and conversion revenue: the request schemas of their admin API, and the
 // events' mapping to ClickHouse rows (ad_costs, conversion_revenue).
 import { classifyChannel, type DomainEvent } from '@calltrack/contracts';
-import { NonRetriableError } from '@calltrack/kafka';
 import { z } from 'zod';
 import type { AdCostRow, ConversionRevenueRow } from '../store/rows.js';
+import { deadLetter, ok, type StepResult } from '../step-result.js';
 
 /** Rows per request, and per event: an import is published in parts that stay far below Kafka's 1 MB message limit. */
 export const MAX_IMPORT_ROWS = 20_000;
@@ -82,22 +82,30 @@ export function costChannel(source: string, medium: string): string {
   return classifyChannel({ utmSource: source, utmMedium: medium, clickIds: {}, referrer: '', landingPage: '' });
 }
 
-/** Rows of an import event; the event's time is the version, so a later import of the same key wins. */
-export function adCostRows(event: DomainEvent<'AdCostsImported'>): AdCostRow[] {
+/** Rows of an import event, or a dead letter naming its first bad row; the event's time is the version, so a later import of the same key wins. */
+export function adCostRows(event: DomainEvent<'AdCostsImported'>): StepResult<AdCostRow[]> {
   const p = event.payload;
-  if (!p.importId) throw new NonRetriableError('AdCostsImported has no importId');
-  return (p.rows ?? []).map((r, i) => {
+  if (!p.importId) return deadLetter('AdCostsImported has no importId');
+  const rows: AdCostRow[] = [];
+  for (const [i, r] of (p.rows ?? []).entries()) {
     const day = r.day ?? '';
-    if (!isCalendarDay(day)) throw new NonRetriableError(`row ${i}: day ${day} is not a calendar date YYYY-MM-DD`);
-    if (!r.source) throw new NonRetriableError(`row ${i}: source is missing`);
+    const source = r.source ?? '';
     const cost = Number(r.cost ?? 0);
-    if (!Number.isFinite(cost) || cost < 0) throw new NonRetriableError(`row ${i}: cost ${cost} is not a non-negative number`);
-    if (!CURRENCY.test(r.currency ?? '')) throw new NonRetriableError(`row ${i}: currency ${r.currency} is not an ISO 4217 code`);
-    return {
+    const problem = !isCalendarDay(day)
+      ? `row ${i}: day ${day} is not a calendar date YYYY-MM-DD`
+      : !source
+        ? `row ${i}: source is missing`
+        : !Number.isFinite(cost) || cost < 0
+          ? `row ${i}: cost ${cost} is not a non-negative number`
+          : !CURRENCY.test(r.currency ?? '')
+            ? `row ${i}: currency ${r.currency} is not an ISO 4217 code`
+            : undefined;
+    if (problem) return deadLetter(problem);
+    rows.push({
       site_id: event.siteId,
       day,
-      channel: r.channel || costChannel(r.source, r.medium ?? ''),
-      source: r.source,
+      channel: r.channel || costChannel(source, r.medium ?? ''),
+      source,
       medium: r.medium ?? '',
       campaign: r.campaign ?? '',
       keyword: r.keyword ?? '',
@@ -108,17 +116,23 @@ export function adCostRows(event: DomainEvent<'AdCostsImported'>): AdCostRow[] {
       import_id: p.importId,
       imported_by: p.importedBy ?? '',
       version: event.occurredAtMs,
-    };
-  });
+    });
+  }
+  return ok(rows);
 }
 
-export function conversionRevenueRow(event: DomainEvent<'ConversionRevenueRecorded'>): ConversionRevenueRow {
+export function conversionRevenueRow(event: DomainEvent<'ConversionRevenueRecorded'>): StepResult<ConversionRevenueRow> {
   const p = event.payload;
-  if (!p.callId) throw new NonRetriableError('ConversionRevenueRecorded has no callId');
   const amount = Number(p.amount ?? 0);
-  if (!Number.isFinite(amount) || amount < 0) throw new NonRetriableError(`amount ${amount} is not a non-negative number`);
-  if (!CURRENCY.test(p.currency ?? '')) throw new NonRetriableError(`currency ${p.currency} is not an ISO 4217 code`);
-  return {
+  const problem = !p.callId
+    ? 'ConversionRevenueRecorded has no callId'
+    : !Number.isFinite(amount) || amount < 0
+      ? `amount ${amount} is not a non-negative number`
+      : !CURRENCY.test(p.currency ?? '')
+        ? `currency ${p.currency} is not an ISO 4217 code`
+        : undefined;
+  if (problem) return deadLetter(problem);
+  return ok({
     site_id: event.siteId,
     call_id: p.callId,
     amount,
@@ -127,5 +141,5 @@ export function conversionRevenueRow(event: DomainEvent<'ConversionRevenueRecord
     author: p.author ?? '',
     recorded_at: new Date(event.occurredAtMs).toISOString(),
     event_id: event.eventId,
-  };
+  });
 }

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createEvent } from '@calltrack/contracts';
 import { deviceOf } from '../consumers/visit-enrichment.js';
-import { adCostImportSchema, adCostRows, costChannel } from './ad-costs.js';
+import { adCostImportSchema, adCostRows, conversionRevenueRow, costChannel } from './ad-costs.js';
 import { summarisePaths } from './report-queries.js';
+import { deadLetter, ok } from '../step-result.js';
 
 describe('summarisePaths', () => {
   // Five conversions: two "organic > paid", one "paid", one "email > organic > email > paid" (email assists once), one "direct".
@@ -91,31 +92,48 @@ describe('ad-cost import', () => {
       { importId: 'i-1', importedBy: 'anna', rows: [{ ...row, currency: 'RUB', clicks: 3, impressions: 40 }] },
       { siteId: 'shop', producer: 'test', occurredAtMs: 1_790_000_000_000 },
     );
-    assert.deepEqual(adCostRows(event), [
-      {
-        site_id: 'shop',
-        day: '2026-10-05',
-        channel: 'paid_search',
-        source: 'google',
-        medium: 'cpc',
-        campaign: 'sofas',
-        keyword: 'buy sofa',
-        cost: 10.5,
-        clicks: 3,
-        impressions: 40,
-        currency: 'RUB',
-        import_id: 'i-1',
-        imported_by: 'anna',
-        version: 1_790_000_000_000,
-      },
-    ]);
-    assert.equal(costChannel('facebook', 'cpc'), 'paid_social');
-    assert.throws(
-      () =>
-        adCostRows(
-          createEvent('AdCostsImported', { importId: 'i-2', rows: [{ ...row, day: 'yesterday', currency: 'RUB' }] }, { siteId: 'shop', producer: 'test' }),
-        ),
-      /calendar date/,
+    assert.deepEqual(
+      adCostRows(event),
+      ok([
+        {
+          site_id: 'shop',
+          day: '2026-10-05',
+          channel: 'paid_search',
+          source: 'google',
+          medium: 'cpc',
+          campaign: 'sofas',
+          keyword: 'buy sofa',
+          cost: 10.5,
+          clicks: 3,
+          impressions: 40,
+          currency: 'RUB',
+          import_id: 'i-1',
+          imported_by: 'anna',
+          version: 1_790_000_000_000,
+        },
+      ]),
     );
+    assert.equal(costChannel('facebook', 'cpc'), 'paid_social');
+  });
+
+  it('dead-letters an import or a revenue the projection cannot store, naming the problem', () => {
+    const meta = { siteId: 'shop', producer: 'test' };
+    const costs = (p: object) => adCostRows(createEvent('AdCostsImported', { importId: 'i-2', rows: [{ ...row, currency: 'RUB' }], ...p }, meta));
+    assert.deepEqual(costs({ importId: '' }), deadLetter('AdCostsImported has no importId'));
+    assert.deepEqual(
+      costs({
+        rows: [
+          { ...row, currency: 'RUB' },
+          { ...row, day: 'yesterday', currency: 'RUB' },
+        ],
+      }),
+      deadLetter('row 1: day yesterday is not a calendar date YYYY-MM-DD'),
+    );
+    assert.deepEqual(costs({ rows: [{ ...row, currency: 'rub' }] }), deadLetter('row 0: currency rub is not an ISO 4217 code'));
+    const revenue = (p: object) => conversionRevenueRow(createEvent('ConversionRevenueRecorded', { callId: 'c1', amount: 100, currency: 'RUB', ...p }, meta));
+    assert.equal(revenue({}).ok, true);
+    assert.deepEqual(revenue({ callId: '' }), deadLetter('ConversionRevenueRecorded has no callId'));
+    assert.deepEqual(revenue({ amount: -1 }), deadLetter('amount -1 is not a non-negative number'));
+    assert.deepEqual(revenue({ currency: 'roubles' }), deadLetter('currency roubles is not an ISO 4217 code'));
   });
 });
