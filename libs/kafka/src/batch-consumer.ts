@@ -403,9 +403,7 @@ export class BatchConsumer {
     while (this.running) {
       const consumer = this.newConsumer(member);
       member.consumer = consumer;
-      // Each incarnation gets the full join time.
       member.joined = false;
-      member.unjoinedSince = Date.now();
       const ended = new Promise<Error | undefined>((resolve) => (member.ended = resolve));
       let error: Error | undefined;
       try {
@@ -419,6 +417,7 @@ export class BatchConsumer {
         // by the rebalance timeout. Watched from then on: a client that stays out of its group is replaced.
         await this.run(member, consumer);
         firstAttempt();
+        // Each incarnation gets the full join time from here.
         if (!member.joined) member.unjoinedSince = Date.now();
         const watch = this.watchJoin(member);
         error = await Promise.race([ended, watch.timedOut]);

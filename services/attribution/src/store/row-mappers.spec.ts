@@ -29,6 +29,19 @@ function valueOf<T>(result: StepResult<T>): T {
   return result.value;
 }
 
+/** Lease l1 of session s1, granted at T0 for 15 minutes. */
+function grantedL1() {
+  return valueOf(
+    grantedLeaseRow(
+      createEvent(
+        'LeaseGranted',
+        { requestId: 'r', leaseId: 'l1', sessionId: 's1', visitorId: 'v1', trackingNumber: '+74951000001', grantedAtMs: T0, expiresAtMs: T0 + 900_000 },
+        meta,
+      ),
+    ),
+  );
+}
+
 /** The reason of a dead letter (the test fails on anything else). */
 function deadLetterReason(result: StepResult<unknown>): string {
   assert.ok(!result.ok && result.outcome === 'dead_letter', `expected a dead letter, got ${JSON.stringify(result)}`);
@@ -76,15 +89,7 @@ describe('state rows', () => {
   });
 
   it('writes a release as the final version of the granted lease row, same key columns', () => {
-    const granted = valueOf(
-      grantedLeaseRow(
-        createEvent(
-          'LeaseGranted',
-          { requestId: 'r', leaseId: 'l1', sessionId: 's1', visitorId: 'v1', trackingNumber: '+74951000001', grantedAtMs: T0, expiresAtMs: T0 + 900_000 },
-          meta,
-        ),
-      ),
-    );
+    const granted = grantedL1();
     assert.equal(granted.version, 1);
     assert.equal(granted.released_at, null);
     const expired = createEvent('LeaseExpired', { leaseId: 'l1', sessionId: 's1', trackingNumber: '+74951000001', releasedAtMs: T0 + 900_000 }, meta);
@@ -96,15 +101,7 @@ describe('state rows', () => {
   });
 
   it('versions heartbeat extensions between the grant and the release, later ones higher', () => {
-    const granted = valueOf(
-      grantedLeaseRow(
-        createEvent(
-          'LeaseGranted',
-          { requestId: 'r', leaseId: 'l1', sessionId: 's1', visitorId: 'v1', trackingNumber: '+74951000001', grantedAtMs: T0, expiresAtMs: T0 + 900_000 },
-          meta,
-        ),
-      ),
-    );
+    const granted = grantedL1();
     const extend = (expiresAtMs: number) =>
       extendedLeaseRow(granted, createEvent('LeaseExtended', { leaseId: 'l1', sessionId: 's1', trackingNumber: '+74951000001', expiresAtMs }, meta));
     const first = extend(T0 + 960_000);
